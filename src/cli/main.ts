@@ -1,0 +1,41 @@
+/**
+ * The `smelter` command line. Each command lives in its own file and exports `register(program)`.
+ * Results go to stdout; progress, logs and errors go to stderr.
+ */
+import { Command, CommanderError } from "commander";
+import { createRequire } from "node:module";
+import { SmelterError } from "../job/errors.js";
+
+const require = createRequire(import.meta.url);
+const { version } = require("../../../package.json") as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command("smelter")
+    .description("Run map-reduce jobs and SQL over object storage on many short-lived workers.")
+    .version(version, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`${formatError(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** One readable paragraph for the user: our errors as they are, others with their name. */
+export function formatError(err: unknown): string {
+  if (err instanceof SmelterError) return err.message;
+  if (err instanceof Error) return `[smelter] ${err.name}: ${err.message}`;
+  return `[smelter] ${String(err)}`;
+}

@@ -1,0 +1,33 @@
+/** Stats every attempt returns with its result. */
+import { z } from "zod";
+
+export const attemptStatsSchema = z.object({
+  /** Wall time of the worker function, ms. */
+  wallMs: z.number(),
+  /** CPU time in user mode, ms. On the threads backend this is the whole process's (Node 20 has no per-thread CPU clock). */
+  cpuUserMs: z.number(),
+  /** CPU time in kernel mode, ms (same caveat). */
+  cpuSystemMs: z.number(),
+  /** Peak resident set size seen during the attempt, bytes (process-wide). */
+  peakRssBytes: z.number(),
+  /** One-minute load average sampled during the attempt. */
+  loadAvg: z.object({ mean: z.number(), max: z.number() }),
+  /** The task's own counters: bytesRead, bytesWritten, readRequests, writeRequests, and any others. */
+  counters: z.record(z.string(), z.number()),
+  /** Epoch ms when the worker function started and ended. */
+  startedAt: z.number(),
+  endedAt: z.number(),
+  /** Where it ran: hostname, pid, and thread id when on a worker thread. */
+  host: z.string().optional(),
+  pid: z.number().optional(),
+  threadId: z.number().optional(),
+});
+export type AttemptStats = z.infer<typeof attemptStatsSchema>;
+
+/** Well-known counter names. */
+export const Counters = {
+  bytesRead: "bytesRead",
+  bytesWritten: "bytesWritten",
+  readRequests: "readRequests",
+  writeRequests: "writeRequests",
+} as const;

@@ -1,0 +1,79 @@
+/**
+ * The object store contract. A driver implements a few required methods; `defineStore`
+ * (storage/store.ts) derives the rest (unstorage's Driver pattern). Keys are relative to the
+ * store's root (`s3://bucket/prefix`, `file:///dir`, `memory://name`) and use `/` separators.
+ */
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+}
+
+/** A byte range: `start` inclusive, `end` exclusive; `end` omitted means to the end. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+export interface ReadOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size?: number;
+}
+
+export interface OpenUpload {
+  key: string;
+  uploadId: string;
+}
+
+/** Multipart uploads (S3 semantics: parts of 5 MiB or more except the last, at most 10,000). */
+export interface MultipartOps {
+  create(key: string, options?: WriteOptions): Promise<string>;
+  /** `contentMd5` is the base64 MD5 of `body`; the store rejects a part whose bytes do not match. */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array, options?: { contentMd5?: string; signal?: AbortSignal }): Promise<UploadedPart>;
+  complete(key: string, uploadId: string, parts: UploadedPart[]): Promise<{ etag?: string }>;
+  abort(key: string, uploadId: string): Promise<void>;
+  listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
+  listUploads(prefix?: string): Promise<OpenUpload[]>;
+}
+
+/** What a driver must implement. */
+export interface StoreDriver {
+  /** `s3`, `file`, `memory` */
+  readonly kind: string;
+  /** The store's root URL, e.g. `s3://bucket/prefix`. */
+  readonly url: string;
+  /** Lists objects under `prefix` one page at a time (never one big array). */
+  listPages(prefix: string, options?: { signal?: AbortSignal; pageSize?: number }): AsyncIterable<ObjectInfo[]>;
+  /** Reads a whole object or a byte range. Missing object: throws NotFound (type `NotFound`, non-retryable). */
+  get(key: string, options?: ReadOptions): Promise<Uint8Array>;
+  put(key: string, body: Uint8Array, options?: WriteOptions): Promise<{ etag?: string }>;
+  delete(key: string): Promise<void>;
+  head?(key: string): Promise<ObjectInfo | undefined>;
+  getStream?(key: string, options?: ReadOptions): AsyncIterable<Uint8Array>;
+  putStream?(key: string, body: AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<{ etag?: string }>;
+  multipart?: MultipartOps;
+  close?(): Promise<void>;
+}
+
+/** What the rest of Smelter uses: a driver with every method filled in. */
+export interface ObjectStore extends Required<Omit<StoreDriver, "multipart">> {
+  /** Every object under `prefix`, streamed page by page. */
+  list(prefix: string, options?: { signal?: AbortSignal; pageSize?: number }): AsyncIterable<ObjectInfo>;
+  /** Deletes every object under `prefix`; returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Undefined when the driver has no multipart support. */
+  readonly multipart: MultipartOps | undefined;
+}
