@@ -1,0 +1,448 @@
+/**
+ * A stage: tasks of one worker function that stream in while it runs, and results that stream
+ * out in completion order. The stage owns its tasks' lifecycle: launch, timeouts, retries,
+ * speculation, first-success-wins; the job and manager own the concurrency slots.
+ */
+import type { AttemptListener, AttemptOutcome, Backend, TaskEnvelope } from "../backends/contract.js";
+import {
+  AttemptLostError,
+  ConfigError,
+  StartTimeoutError,
+  TaskFailedError,
+  TaskTimeoutError,
+  serializeError,
+  type SerializedError,
+  type SmelterError,
+} from "../job/errors.js";
+import type { LaunchCause, SmelterEvent, SpeculationRule, StageCounts } from "../job/events.js";
+import { attemptId as formatAttemptId, taskId as formatTaskId } from "../job/ids.js";
+import { retryDelay, type StagePolicy } from "../job/policy.js";
+import type { Clock } from "./clock.js";
+import { AsyncQueue, Deque } from "./queue.js";
+import { pickSpeculative } from "./speculation.js";
+import { liveAttempts, type AttemptState, type TaskResult, type TaskState, type TaskStatus } from "./types.js";
+
+/** What a stage needs from its job. */
+export interface StageHost {
+  readonly jobId: string;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly backend: Backend;
+  emit(event: () => DistributiveOmit<SmelterEvent, "time" | "jobId">): void;
+  /** Asks the manager to launch what it can (coalesced). */
+  requestPump(): void;
+  acquireSlot(): void;
+  releaseSlot(): void;
+  taskFailed(error: TaskFailedError): void;
+  stageChanged(): void;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+interface LaunchItem {
+  task: TaskState;
+  cause: LaunchCause;
+  rule?: SpeculationRule;
+}
+
+/** Largest JSON input a task may carry; big data goes through object storage. */
+const DEFAULT_MAX_INPUT_BYTES = 1 << 20;
+
+export class Stage<I = unknown, O = unknown> {
+  readonly number: number;
+  readonly name: string;
+  readonly worker: string;
+  readonly policy: StagePolicy;
+  readonly counts: StageCounts = { total: 0, queued: 0, running: 0, succeeded: 0, failed: 0, retried: 0, speculated: 0, closed: false };
+  /** Attempts holding a concurrency slot (running, or killed and not yet confirmed stopped). */
+  slotsHeld = 0;
+
+  #host: StageHost;
+  #tasks: TaskState[] = [];
+  #launchQueue = new Deque<LaunchItem>();
+  #active = new Set<TaskState>();
+  #durations: number[] = [];
+  #results = new AsyncQueue<TaskResult<O, I>>();
+  #resultsEnded = false;
+  #settled = false;
+  #aborted = false;
+  #tickTimer: ReturnType<Clock["setTimeout"]> | undefined;
+  #settledWaiters: (() => void)[] = [];
+
+  constructor(host: StageHost, number: number, name: string, worker: string, policy: StagePolicy) {
+    this.#host = host;
+    this.number = number;
+    this.name = name;
+    this.worker = worker;
+    this.policy = policy;
+  }
+
+  /** Adds one task; returns its id. Throws once the stage is closed. */
+  push(input: I): string {
+    if (this.counts.closed) throw new ConfigError(`stage ${this.name} is closed: no more tasks can be pushed`);
+    checkInput(input, this.name);
+    const index = this.#tasks.length;
+    const task: TaskState = {
+      index,
+      id: formatTaskId(this.#host.jobId, this.number, index),
+      input,
+      status: "queued",
+      attempts: [],
+      budgetUsed: 0,
+      duplicates: 0,
+      errors: [],
+    };
+    this.#tasks.push(task);
+    this.counts.total++;
+    this.counts.queued++;
+    this.#launchQueue.push({ task, cause: "initial" });
+    this.#host.emit(() => ({ type: "task-queued", ...this.#base(), taskId: task.id }));
+    this.#host.requestPump();
+    return task.id;
+  }
+
+  /**
+   * Pushes every input of an iterable (sync or async) as it arrives, then closes the stage
+   * unless `close: false`. Pipelining: pass another stage's `results()`, mapped.
+   */
+  async pushAll(inputs: Iterable<I> | AsyncIterable<I>, options: { close?: boolean } = {}): Promise<void> {
+    for await (const input of inputs) {
+      if (this.#aborted) return;
+      this.push(input);
+    }
+    if (options.close !== false && !this.#aborted) this.close();
+  }
+
+  /** No more tasks will come. Speculation rules (a) and (b) only fire after this. */
+  close(): void {
+    if (this.counts.closed) return;
+    this.counts.closed = true;
+    this.#host.emit(() => ({ type: "stage-closed", ...this.#base(), tasks: this.counts.total }));
+    this.#evaluateSpeculation();
+    this.#checkDone();
+  }
+
+  /** Results in completion order; ends when every task finished; throws if the job fails. Iterate once. */
+  results(): AsyncIterable<TaskResult<O, I>> {
+    return this.#results;
+  }
+
+  /** Collects every result (in task order). */
+  async collect(): Promise<TaskResult<O, I>[]> {
+    const all: TaskResult<O, I>[] = [];
+    for await (const r of this.#results) all.push(r);
+    return all.sort((a, b) => a.index - b.index);
+  }
+
+  /** True once closed, every task finished and every attempt confirmed stopped. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Resolves when the stage is settled (see `settled`). */
+  whenSettled(): Promise<void> {
+    if (this.#settled) return Promise.resolve();
+    return new Promise((r) => this.#settledWaiters.push(r));
+  }
+
+  /** Launch-queue length (for the manager). */
+  get launchable(): number {
+    return this.#launchQueue.length;
+  }
+
+  // ---- launching ----------------------------------------------------------------------
+
+  /** Launches the next queued attempt, if any. Called by the manager within the limits. */
+  launchNext(): boolean {
+    for (;;) {
+      const item = this.#launchQueue.shift();
+      if (!item) return false;
+      const { task, cause } = item;
+      if (cause === "speculation" ? task.status !== "active" : task.status !== "queued") {
+        if (cause === "speculation") task.speculationQueued = false;
+        continue;
+      }
+      this.#launch(task, cause, item.rule);
+      return true;
+    }
+  }
+
+  #launch(task: TaskState, cause: LaunchCause, rule?: SpeculationRule): void {
+    const host = this.#host;
+    const now = host.clock.now();
+    const n = task.attempts.length + 1;
+    const attempt: AttemptState = {
+      n,
+      id: formatAttemptId({ jobId: host.jobId, stage: this.number, task: task.index, attempt: n }),
+      cause,
+      rule,
+      launchedAt: now,
+      lastSignAt: now,
+      live: true,
+      holdsSlot: true,
+      timers: [],
+    };
+    const original = task.attempts.find((a) => a.live);
+    task.attempts.push(attempt);
+    if (cause === "speculation") {
+      task.duplicates++;
+      task.speculationQueued = false;
+      this.counts.speculated++;
+    } else {
+      task.budgetUsed++;
+      if (cause === "retry") this.counts.retried++;
+      this.#setStatus(task, "active");
+    }
+    this.#active.add(task);
+    this.slotsHeld++;
+    host.acquireSlot();
+
+    const envelope: TaskEnvelope = { attemptId: attempt.id, jobId: host.jobId, stage: this.number, task: task.index, attempt: n, worker: this.worker, input: task.input };
+    try {
+      attempt.handle = host.backend.launch(envelope, this.#listener(task, attempt));
+    } catch (err) {
+      const error = serializeError(err);
+      attempt.handle = { runtimeId: "none", result: Promise.resolve({ status: "failed", error }), kill: async () => {} };
+    }
+    const handle = attempt.handle;
+    host.emit(() => ({ type: "attempt-launched", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId: handle.runtimeId, cause, ...(rule ? { rule } : {}) }));
+    if (cause === "speculation" && rule) {
+      host.emit(() => ({ type: "speculation-launched", ...this.#base(), taskId: task.id, attemptId: attempt.id, rule, of: original?.id ?? "" }));
+    }
+    const { startTimeout, attemptTimeout } = this.policy.timeouts;
+    if (startTimeout !== undefined) {
+      attempt.timers.push(host.clock.setTimeout(() => {
+        if (attempt.live && attempt.runningAt === undefined) this.#giveUp(task, attempt, new StartTimeoutError(`attempt ${attempt.id} was still pending after ${startTimeout} ms (startTimeout)`));
+      }, startTimeout));
+    }
+    if (attemptTimeout !== undefined) {
+      attempt.timers.push(host.clock.setTimeout(() => {
+        this.#giveUp(task, attempt, new TaskTimeoutError(`attempt ${attempt.id} ran longer than ${attemptTimeout} ms (attemptTimeout): killed`));
+      }, attemptTimeout));
+    }
+    handle.result.then(
+      (outcome) => this.#onOutcome(task, attempt, outcome),
+      (err: unknown) => this.#onOutcome(task, attempt, { status: "failed", error: serializeError(err) }),
+    );
+    this.#armTick();
+  }
+
+  #listener(task: TaskState, attempt: AttemptState): AttemptListener {
+    const host = this.#host;
+    return {
+      onRunning: () => {
+        if (!attempt.live || attempt.runningAt !== undefined) return;
+        attempt.runningAt = attempt.lastSignAt = host.clock.now();
+        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id }));
+        this.#armHeartbeat(task, attempt);
+      },
+      onLog: (stream, message) => {
+        attempt.lastSignAt = host.clock.now();
+        host.emit(() => ({ type: "log", ...this.#base(), taskId: task.id, attemptId: attempt.id, stream, message }));
+      },
+      onHeartbeat: (details) => {
+        attempt.lastSignAt = host.clock.now();
+        host.emit(() => ({ type: "heartbeat", ...this.#base(), taskId: task.id, attemptId: attempt.id, ...(details === undefined ? {} : { details }) }));
+      },
+    };
+  }
+
+  #armHeartbeat(task: TaskState, attempt: AttemptState): void {
+    const timeout = this.policy.timeouts.heartbeatTimeout;
+    if (timeout === undefined) return;
+    const clock = this.#host.clock;
+    const check = () => {
+      if (!attempt.live) return;
+      const quiet = clock.now() - attempt.lastSignAt;
+      if (quiet >= timeout) {
+        this.#giveUp(task, attempt, new AttemptLostError(`attempt ${attempt.id} sent no heartbeat or log for ${quiet} ms (heartbeatTimeout ${timeout} ms): presumed lost`));
+      } else {
+        attempt.timers.push(clock.setTimeout(check, timeout - quiet));
+      }
+    };
+    attempt.timers.push(clock.setTimeout(check, timeout));
+  }
+
+  // ---- outcomes -----------------------------------------------------------------------
+
+  #onOutcome(task: TaskState, attempt: AttemptState, outcome: AttemptOutcome): void {
+    this.#releaseSlot(attempt);
+    if (!attempt.live) return; // given up, or cancelled: already handled
+    this.#endAttempt(task, attempt);
+    if (outcome.status === "succeeded") this.#onSuccess(task, attempt, outcome);
+    else this.#onFailure(task, attempt, outcome.error);
+    this.#checkDone();
+  }
+
+  #onSuccess(task: TaskState, attempt: AttemptState, outcome: Extract<AttemptOutcome, { status: "succeeded" }>): void {
+    const host = this.#host;
+    const won = task.status === "active";
+    host.emit(() => ({ type: "attempt-succeeded", ...this.#base(), taskId: task.id, attemptId: attempt.id, stats: outcome.stats, won }));
+    if (!won) return;
+    this.#durations.push(host.clock.now() - (attempt.runningAt ?? attempt.launchedAt));
+    this.#setStatus(task, "succeeded");
+    for (const other of liveAttempts(task)) this.#cancelAttempt(task, other, `lost the race to ${attempt.id}`);
+    host.emit(() => ({ type: "task-succeeded", ...this.#base(), taskId: task.id, attemptId: attempt.id }));
+    this.#results.push({ taskId: task.id, index: task.index, attemptId: attempt.id, input: task.input as I, output: outcome.output as O, stats: outcome.stats, attempts: task.attempts.length });
+    task.input = undefined;
+    this.#evaluateSpeculation();
+  }
+
+  #onFailure(task: TaskState, attempt: AttemptState, error: SerializedError): void {
+    const retry = this.policy.retry;
+    const retryable = !error.nonRetryable && !retry.nonRetryableErrorTypes.includes(error.type);
+    this.#host.emit(() => ({ type: "attempt-failed", ...this.#base(), taskId: task.id, attemptId: attempt.id, error, retryable }));
+    if (task.status !== "active") return;
+    task.errors.push({ attemptId: attempt.id, error });
+    if (!retryable) return this.#failTask(task, error);
+    if (liveAttempts(task).length > 0) return; // a duplicate still runs and may yet succeed
+    if (task.budgetUsed >= retry.maxAttempts) return this.#failTask(task, error);
+    const delayMs = retryDelay(retry, task.budgetUsed, this.#host.random);
+    this.#setStatus(task, "waiting-retry");
+    this.#host.emit(() => ({ type: "retry-scheduled", ...this.#base(), taskId: task.id, nextAttempt: task.attempts.length + 1, delayMs, reason: error }));
+    task.retryTimer = this.#host.clock.setTimeout(() => {
+      task.retryTimer = undefined;
+      if (task.status !== "waiting-retry") return;
+      this.#setStatus(task, "queued");
+      this.#launchQueue.pushFront({ task, cause: "retry" });
+      this.#host.requestPump();
+    }, delayMs);
+  }
+
+  #failTask(task: TaskState, error: SerializedError): void {
+    this.#setStatus(task, "failed");
+    for (const other of liveAttempts(task)) this.#cancelAttempt(task, other, `task ${task.id} failed`);
+    this.#host.emit(() => ({ type: "task-failed", ...this.#base(), taskId: task.id, error }));
+    this.#host.taskFailed(new TaskFailedError(task.id, this.worker, task.errors));
+  }
+
+  /** Stops waiting for an attempt (timeout, lost): kill it in the background and fail it now. */
+  #giveUp(task: TaskState, attempt: AttemptState, error: SmelterError): void {
+    if (!attempt.live) return;
+    this.#endAttempt(task, attempt);
+    attempt.killReason = error.message;
+    this.#kill(attempt, error.message);
+    this.#onFailure(task, attempt, serializeError(error));
+    this.#checkDone();
+  }
+
+  /** Our decision to stop an attempt that is no longer needed (lost a race, job stopping). */
+  #cancelAttempt(task: TaskState, attempt: AttemptState, reason: string): void {
+    if (!attempt.live) return;
+    this.#endAttempt(task, attempt);
+    attempt.killReason = reason;
+    this.#host.emit(() => ({ type: "attempt-cancelled", ...this.#base(), taskId: task.id, attemptId: attempt.id, reason }));
+    this.#kill(attempt, reason);
+  }
+
+  #kill(attempt: AttemptState, reason: string): void {
+    const release = () => this.#releaseSlot(attempt);
+    attempt.handle?.kill(reason).then(release, release);
+    // Never hold a slot forever on a backend that cannot confirm: give up after cancelTimeout.
+    this.#host.clock.setTimeout(release, this.policy.timeouts.cancelTimeout);
+  }
+
+  #endAttempt(task: TaskState, attempt: AttemptState): void {
+    attempt.live = false;
+    for (const t of attempt.timers) this.#host.clock.clearTimeout(t);
+    attempt.timers = [];
+    if (!task.attempts.some((a) => a.live)) this.#active.delete(task);
+  }
+
+  #releaseSlot(attempt: AttemptState): void {
+    if (!attempt.holdsSlot) return;
+    attempt.holdsSlot = false;
+    this.slotsHeld--;
+    this.#host.releaseSlot();
+    this.#checkDone();
+  }
+
+  // ---- speculation, completion, abort ------------------------------------------------
+
+  #evaluateSpeculation(): void {
+    const s = this.policy.speculation;
+    if (this.#aborted || (s.afterPercent === undefined && s.lastTasks === undefined && s.slowerThanMedian === undefined)) return;
+    const c = this.counts;
+    const picks = pickSpeculative(
+      { closed: c.closed, total: c.total, succeeded: c.succeeded, unfinished: c.total - c.succeeded - c.failed, active: this.#active, durations: this.#durations, now: this.#host.clock.now() },
+      s,
+    );
+    for (const { task, rule } of picks) {
+      task.speculationQueued = true;
+      this.#launchQueue.pushFront({ task, cause: "speculation", rule });
+    }
+    if (picks.length) this.#host.requestPump();
+  }
+
+  /** Rule (c) needs a clock tick while attempts run. */
+  #armTick(): void {
+    const s = this.policy.speculation;
+    if (s.slowerThanMedian === undefined || this.#tickTimer !== undefined) return;
+    this.#tickTimer = this.#host.clock.setTimeout(() => {
+      this.#tickTimer = undefined;
+      if (this.#active.size === 0 || this.#aborted) return;
+      this.#evaluateSpeculation();
+      this.#armTick();
+    }, s.checkInterval);
+  }
+
+  #checkDone(): void {
+    const c = this.counts;
+    const finished = c.closed && c.succeeded + c.failed === c.total;
+    if ((finished || this.#aborted) && !this.#resultsEnded) {
+      this.#resultsEnded = true;
+      this.#results.end();
+    }
+    if ((finished || this.#aborted) && this.slotsHeld === 0 && !this.#settled) {
+      this.#settled = true;
+      this.#host.clock.clearTimeout(this.#tickTimer);
+      if (!this.#aborted) this.#host.emit(() => ({ type: "stage-done", ...this.#base(), counts: { ...this.counts } }));
+      for (const w of this.#settledWaiters.splice(0)) w();
+    }
+    this.#host.stageChanged();
+  }
+
+  /** Stops everything: no new launches, retries dropped, live attempts killed. Results end with `error`. */
+  abort(error: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.counts.closed = true;
+    this.#launchQueue.clear();
+    this.#results.fail(error);
+    this.#resultsEnded = true;
+    for (const task of this.#tasks) {
+      if (task.status === "succeeded" || task.status === "failed" || task.status === "cancelled") continue;
+      this.#host.clock.clearTimeout(task.retryTimer);
+      for (const a of liveAttempts(task)) this.#cancelAttempt(task, a, error.message);
+      this.#setStatus(task, "cancelled");
+    }
+    this.#checkDone();
+  }
+
+  #setStatus(task: TaskState, status: TaskStatus): void {
+    const c = this.counts;
+    const bucket = (s: TaskStatus): "queued" | "running" | "succeeded" | "failed" | undefined =>
+      s === "queued" || s === "waiting-retry" ? "queued" : s === "active" ? "running" : s === "succeeded" ? "succeeded" : s === "failed" ? "failed" : undefined;
+    const from = bucket(task.status);
+    const to = bucket(status);
+    if (from) c[from]--;
+    if (to) c[to]++;
+    task.status = status;
+  }
+
+  #base(): { stage: number; stageName: string } {
+    return { stage: this.number, stageName: this.name };
+  }
+}
+
+function checkInput(input: unknown, stage: string): void {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(input);
+  } catch (err) {
+    throw new ConfigError(`a task input of stage ${stage} is not JSON (${(err as Error).message}): task inputs must be small JSON; put data in object storage`);
+  }
+  if (json !== undefined && json.length > DEFAULT_MAX_INPUT_BYTES) {
+    throw new ConfigError(`a task input of stage ${stage} is ${json.length} bytes, over the ${DEFAULT_MAX_INPUT_BYTES}-byte limit: put the data in object storage and pass its URL`);
+  }
+}
