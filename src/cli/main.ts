@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { SmelterError } from "../job/errors.js";
+import { register as registerDemo } from "./demo.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.exitOverride();
+  registerDemo(program);
   return program;
 }
 

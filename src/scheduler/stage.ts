@@ -336,10 +336,14 @@ export class Stage<I = unknown, O = unknown> {
   }
 
   #kill(attempt: AttemptState, reason: string): void {
-    const release = () => this.#releaseSlot(attempt);
-    attempt.handle?.kill(reason).then(release, release);
+    const clock = this.#host.clock;
     // Never hold a slot forever on a backend that cannot confirm: give up after cancelTimeout.
-    this.#host.clock.setTimeout(release, this.policy.timeouts.cancelTimeout);
+    const timer = clock.setTimeout(() => this.#releaseSlot(attempt), this.policy.timeouts.cancelTimeout);
+    const release = () => {
+      clock.clearTimeout(timer);
+      this.#releaseSlot(attempt);
+    };
+    attempt.handle?.kill(reason).then(release, release);
   }
 
   #endAttempt(task: TaskState, attempt: AttemptState): void {

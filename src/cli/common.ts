@@ -1,0 +1,63 @@
+/**
+ * Flags shared by the commands that run jobs, validated with zod, and the run-time UI around a
+ * job: progress on stderr, `--events FILE`, Ctrl-C cancels and waits.
+ */
+import { Option, type Command } from "commander";
+import { z } from "zod";
+import { createBackend, LOCAL_BACKENDS } from "../backends/index.js";
+import type { Backend } from "../backends/contract.js";
+import { ConfigError } from "../job/errors.js";
+import type { Job } from "../scheduler/job.js";
+import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
+
+export const runFlagsSchema = z.object({
+  backend: z.enum(LOCAL_BACKENDS).default("processes"),
+  workers: z.coerce.number({ message: "--workers must be a number" }).int("--workers must be a whole number").min(1, "--workers must be at least 1").max(1024, "--workers must be at most 1024").optional(),
+  quiet: z.boolean().default(false),
+  verbose: z.boolean().default(false),
+  events: z.string().min(1).optional(),
+});
+export type RunFlags = z.output<typeof runFlagsSchema>;
+
+/** Adds --backend, --workers, --quiet, --verbose, --events to a command. */
+export function addRunFlags(cmd: Command, defaults: { backend?: string } = {}): Command {
+  return cmd
+    .addOption(new Option("--backend <name>", "where tasks run").choices([...LOCAL_BACKENDS]).default(defaults.backend ?? "processes"))
+    .option("--workers <n>", "worker threads/processes (default: CPU count)")
+    .option("-q, --quiet", "no progress on stderr")
+    .option("-v, --verbose", "print workers' log lines on stderr")
+    .option("--events <file>", "write every job event to FILE as JSON lines");
+}
+
+/** Validates parsed flags with `schema`; a failure is a ConfigError naming each bad flag. */
+export function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.output<T> {
+  const r = schema.safeParse(flags);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => (i.message.startsWith("--") ? i.message : `--${i.path.join(".")}: ${i.message}`));
+    throw new ConfigError(`bad flags: ${problems.join("; ")} (see --help)`);
+  }
+  return r.data;
+}
+
+/** Creates the backend named by the flags, loading workers from `entry`. */
+export function backendFromFlags(flags: RunFlags, entry: URL): Backend {
+  if (flags.backend === "inline") return createBackend("inline", {});
+  return createBackend(flags.backend, { entry, ...(flags.workers ? { workers: flags.workers } : {}) });
+}
+
+/**
+ * Runs `job` with progress on stderr (unless --quiet), events written to --events, and Ctrl-C
+ * cancelling it. Resolves or rejects with `job.wait()` once the events file is flushed.
+ */
+export async function watchJob(job: Job, flags: RunFlags): Promise<void> {
+  const progress = flags.quiet ? undefined : showProgress(job, { verbose: flags.verbose });
+  const eventsDone = flags.events ? writeEventsFile(job, flags.events) : undefined;
+  const removeSignals = cancelOnSignals(job);
+  try {
+    await job.wait();
+  } finally {
+    progress?.stop();
+    removeSignals();
+    await eventsDone;
+  }
+}
