@@ -58,7 +58,9 @@ export class Stage<I = unknown, O = unknown> {
   slotsHeld = 0;
 
   #host: StageHost;
-  #tasks: TaskState[] = [];
+  /** Tasks not yet succeeded or failed; finished ones are dropped so 100,000-task stages stay small. */
+  #unfinished = new Set<TaskState>();
+  #nextIndex = 0;
   #launchQueue = new Deque<LaunchItem>();
   #active = new Set<TaskState>();
   #durations: number[] = [];
@@ -81,7 +83,7 @@ export class Stage<I = unknown, O = unknown> {
   push(input: I): string {
     if (this.counts.closed) throw new ConfigError(`stage ${this.name} is closed: no more tasks can be pushed`);
     checkInput(input, this.name);
-    const index = this.#tasks.length;
+    const index = this.#nextIndex++;
     const task: TaskState = {
       index,
       id: formatTaskId(this.#host.jobId, this.number, index),
@@ -92,7 +94,7 @@ export class Stage<I = unknown, O = unknown> {
       duplicates: 0,
       errors: [],
     };
-    this.#tasks.push(task);
+    this.#unfinished.add(task);
     this.counts.total++;
     this.counts.queued++;
     this.#launchQueue.push({ task, cause: "initial" });
@@ -269,6 +271,7 @@ export class Stage<I = unknown, O = unknown> {
     this.#releaseSlot(attempt);
     if (!attempt.live) return; // given up, or cancelled: already handled
     this.#endAttempt(task, attempt);
+    attempt.handle = undefined;
     if (outcome.status === "succeeded") this.#onSuccess(task, attempt, outcome);
     else this.#onFailure(task, attempt, outcome.error);
     this.#checkDone();
@@ -356,6 +359,7 @@ export class Stage<I = unknown, O = unknown> {
   #releaseSlot(attempt: AttemptState): void {
     if (!attempt.holdsSlot) return;
     attempt.holdsSlot = false;
+    if (!attempt.live) attempt.handle = undefined; // let the backend's closures go
     this.slotsHeld--;
     this.#host.releaseSlot();
     this.#checkDone();
@@ -414,8 +418,8 @@ export class Stage<I = unknown, O = unknown> {
     this.#launchQueue.clear();
     this.#results.fail(error);
     this.#resultsEnded = true;
-    for (const task of this.#tasks) {
-      if (task.status === "succeeded" || task.status === "failed" || task.status === "cancelled") continue;
+    for (const task of this.#unfinished) {
+      if (task.status === "cancelled") continue;
       this.#host.clock.clearTimeout(task.retryTimer);
       for (const a of liveAttempts(task)) this.#cancelAttempt(task, a, error.message);
       this.#setStatus(task, "cancelled");
@@ -432,6 +436,7 @@ export class Stage<I = unknown, O = unknown> {
     if (from) c[from]--;
     if (to) c[to]++;
     task.status = status;
+    if (status === "succeeded" || status === "failed") this.#unfinished.delete(task);
   }
 
   #base(): { stage: number; stageName: string } {
