@@ -47,7 +47,10 @@ export type AttemptOutcome =
   | { status: "failed"; error: SerializedError; stats?: AttemptStats };
 
 export interface AttemptHandle {
-  /** The backend's own id for where it runs: `thread-3`, `pid-4242`, a Lambda request id, an ECS task ARN. */
+  /**
+   * The backend's own id for where it runs: `thread-3`, `pid-4242`, a Lambda request id, an ECS
+   * task ARN. May be a placeholder until the attempt is running (read it again then).
+   */
   readonly runtimeId: string;
   /** Resolves once with the outcome; never rejects. After `kill`, resolves with a `Cancelled` failure. */
   readonly result: Promise<AttemptOutcome>;

@@ -31,7 +31,8 @@ export type SmelterEvent =
   | (StageBase & { type: "stage-closed"; tasks: number })
   | (TaskBase & { type: "task-queued" })
   | (AttemptBase & { type: "attempt-launched"; runtimeId: string; cause: LaunchCause; rule?: SpeculationRule })
-  | (AttemptBase & { type: "attempt-running" })
+  /** `runtimeId` here is final; at launch it may still be a placeholder (a pool worker not yet assigned, a container being placed). */
+  | (AttemptBase & { type: "attempt-running"; runtimeId: string })
   | (AttemptBase & { type: "log"; stream: "stdout" | "stderr" | "log"; message: string })
   | (AttemptBase & { type: "heartbeat"; details?: unknown })
   | (TaskBase & { type: "retry-scheduled"; nextAttempt: number; delayMs: number; reason: SerializedError })

@@ -235,7 +235,7 @@ export class Stage<I = unknown, O = unknown> {
       onRunning: () => {
         if (!attempt.live || attempt.runningAt !== undefined) return;
         attempt.runningAt = attempt.lastSignAt = host.clock.now();
-        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id }));
+        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId: attempt.handle?.runtimeId ?? "unknown" }));
         this.#armHeartbeat(task, attempt);
       },
       onLog: (stream, message) => {
@@ -268,7 +268,8 @@ export class Stage<I = unknown, O = unknown> {
   // ---- outcomes -----------------------------------------------------------------------
 
   #onOutcome(task: TaskState, attempt: AttemptState, outcome: AttemptOutcome): void {
-    this.#releaseSlot(attempt);
+    // An attempt we are killing keeps its slot until kill() confirms it stopped.
+    if (attempt.killReason === undefined) this.#releaseSlot(attempt);
     if (!attempt.live) return; // given up, or cancelled: already handled
     this.#endAttempt(task, attempt);
     attempt.handle = undefined;
