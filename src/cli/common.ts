@@ -39,9 +39,12 @@ export function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.ou
   return r.data;
 }
 
-/** Creates the backend named by the flags, loading workers from `entry`. */
-export function backendFromFlags(flags: RunFlags, entry: URL): Backend {
-  if (flags.backend === "inline") return createBackend("inline", {});
+/** Creates the backend named by the flags, loading workers from `entry` (imported here for inline). */
+export async function backendFromFlags(flags: RunFlags, entry: URL): Promise<Backend> {
+  if (flags.backend === "inline") {
+    await import(entry.href);
+    return createBackend("inline", {});
+  }
   return createBackend(flags.backend, { entry, ...(flags.workers ? { workers: flags.workers } : {}) });
 }
 

@@ -32,7 +32,7 @@ export function register(program: Command): void {
 }
 
 export async function runDemo(flags: z.output<typeof demoFlagsSchema>): Promise<string> {
-  const manager = new Manager({ backend: backendFromFlags(flags, new URL("../workers/demo.js", import.meta.url)) });
+  const manager = new Manager({ backend: await backendFromFlags(flags, new URL("../workers/demo.js", import.meta.url)) });
   try {
     const job = manager.job({ name: "demo-pi", policy: { retry: { initialInterval: 200 } } });
     const stats = new JobStats(job);
@@ -50,14 +50,15 @@ export async function runDemo(flags: z.output<typeof demoFlagsSchema>): Promise<
     );
     // Pipelining: combine batches of partials while sampling still runs.
     void combine.pushAll(batches(sample.results(), flags.batch));
-    const watching = watchJob(job, flags);
     let inside = 0;
     let total = 0;
-    for await (const r of combine.results()) {
-      inside += r.output.inside;
-      total += r.output.samples;
-    }
-    await watching;
+    const consume = async () => {
+      for await (const r of combine.results()) {
+        inside += r.output.inside;
+        total += r.output.samples;
+      }
+    };
+    await Promise.all([watchJob(job, flags), consume()]);
     stats.stop();
     const pi = (4 * inside) / total;
     return [

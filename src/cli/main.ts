@@ -4,8 +4,10 @@
  */
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
-import { SmelterError } from "../job/errors.js";
+import { CancelledError, SmelterError } from "../job/errors.js";
 import { register as registerDemo } from "./demo.js";
+import { register as registerS3 } from "./s3.js";
+import { register as registerDatagen } from "./datagen.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.exitOverride();
   registerDemo(program);
+  registerS3(program);
+  registerDatagen(program);
   return program;
 }
 
@@ -31,7 +35,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     process.stderr.write(`${formatError(err)}\n`);
-    process.exitCode = 1;
+    // 130 after Ctrl-C, as shells expect; 1 for every other failure.
+    process.exitCode = err instanceof CancelledError && /interrupted|SIGINT/.test(err.message) ? 130 : 1;
   }
 }
 

@@ -99,6 +99,7 @@ export class Job {
         host.releaseSlot();
       },
       taskFailed: (error) => void job.#stop(error, "failed"),
+      inputFailed: (error) => void job.#stop(error, "failed"),
       stageChanged: () => job.#check(),
     };
     this.#emit(() => ({ type: "job-started", name: this.name }));

@@ -11,8 +11,8 @@ import {
   TaskFailedError,
   TaskTimeoutError,
   serializeError,
+  SmelterError,
   type SerializedError,
-  type SmelterError,
 } from "../job/errors.js";
 import type { LaunchCause, SmelterEvent, SpeculationRule, StageCounts } from "../job/events.js";
 import { attemptId as formatAttemptId, taskId as formatTaskId } from "../job/ids.js";
@@ -34,6 +34,8 @@ export interface StageHost {
   acquireSlot(): void;
   releaseSlot(): void;
   taskFailed(error: TaskFailedError): void;
+  /** A `pushAll` source threw: the job fails with this error. */
+  inputFailed(error: Error): void;
   stageChanged(): void;
 }
 
@@ -106,11 +108,18 @@ export class Stage<I = unknown, O = unknown> {
   /**
    * Pushes every input of an iterable (sync or async) as it arrives, then closes the stage
    * unless `close: false`. Pipelining: pass another stage's `results()`, mapped.
+   * Never rejects: if the iterable throws (and the job is not already stopping), the job fails
+   * with that error, and `job.wait()` reports it.
    */
   async pushAll(inputs: Iterable<I> | AsyncIterable<I>, options: { close?: boolean } = {}): Promise<void> {
-    for await (const input of inputs) {
-      if (this.#aborted) return;
-      this.push(input);
+    try {
+      for await (const input of inputs) {
+        if (this.#aborted) return;
+        this.push(input);
+      }
+    } catch (err) {
+      if (!this.#aborted) this.#host.inputFailed(new SmelterError(`the inputs of stage ${this.name} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, nonRetryable: true, type: "InputFailed" }));
+      return;
     }
     if (options.close !== false && !this.#aborted) this.close();
   }

@@ -1,0 +1,79 @@
+/** The CLI as a user runs it: `smelter demo`, --events, bad flags, Ctrl-C. */
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+const bin = new URL("../../../bin/smelter.js", import.meta.url).pathname;
+
+function smelter(...args: string[]) {
+  return spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 60_000 });
+}
+
+test("--version and --help", () => {
+  assert.match(smelter("--version").stdout, /^\d+\.\d+\.\d+/);
+  const help = smelter("--help");
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /demo/);
+});
+
+test("demo: the result on stdout, progress lines on stderr, every event in --events", () => {
+  const dir = mkdtempSync(join(tmpdir(), "smelter-cli-"));
+  const events = join(dir, "events.jsonl");
+  const r = smelter("demo", "--backend", "threads", "--workers", "2", "--tasks", "6", "--samples", "20000", "--stragglers", "0", "--events", events);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^pi ~ 3\.1\d+/);
+  assert.match(r.stdout, /sample\s+6\s+7\s+1/, "6 tasks, 7 attempts, 1 retry (the demo fails one task once)");
+  assert.match(r.stderr, /\[smelter\] j[0-9a-f]+ .*sample 6\/6 done/, "a final status line when stderr is not a TTY");
+  const lines = readFileSync(events, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string });
+  assert.equal(lines.at(-1)!.type, "job-done");
+  assert.ok(lines.some((e) => e.type === "retry-scheduled"));
+  assert.equal(lines.filter((e) => e.type === "attempt-succeeded").length, 6 + 1);
+});
+
+test("demo --quiet prints nothing on stderr", () => {
+  const r = smelter("demo", "--backend", "inline", "--tasks", "3", "--samples", "1000", "--quiet");
+  assert.equal(r.status, 0);
+  assert.equal(r.stderr, "");
+});
+
+test("bad flags say what is wrong and exit 1", () => {
+  const r = smelter("demo", "--workers", "zero");
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /--workers must be a number/);
+  const b = smelter("demo", "--backend", "mainframe");
+  assert.notEqual(b.status, 0);
+  assert.match(b.stderr, /Allowed choices are inline, threads, processes/);
+  const u = smelter("demo", "--no-such-flag");
+  assert.notEqual(u.status, 0);
+  assert.match(u.stderr, /unknown option/);
+});
+
+test("Ctrl-C cancels the job, stops every worker process, and exits 130", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "smelter-cli-"));
+  const events = join(dir, "events.jsonl");
+  const child = spawn(process.execPath, [bin, "demo", "--backend", "processes", "--workers", "2", "--tasks", "50", "--samples", "200000000", "--events", events], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  // wait until a worker runs an attempt
+  for (let i = 0; i < 100 && !/attempt-running/.test(safeRead(events)); i++) await new Promise((r) => setTimeout(r, 100));
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((r) => child.on("exit", r));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /cancelling job/);
+  const lines = readFileSync(events, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; runtimeId?: string; status?: string });
+  assert.equal(lines.at(-1)!.status, "cancelled");
+  const pids = lines.filter((e) => e.type === "attempt-running" && e.runtimeId?.startsWith("pid-")).map((e) => Number(e.runtimeId!.slice(4)));
+  assert.ok(pids.length > 0);
+  for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} is gone`);
+});
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
