@@ -1,0 +1,250 @@
+/**
+ * The worker runtime: runs one attempt of a registered worker function and turns whatever
+ * happens into an {@link AttemptOutcome} (data, never a throw). Every backend ends up here:
+ * inline calls {@link runTask} directly, pool workers call it through {@link serveTasks}, and the
+ * one-shot `SMELTER_TASK` mode (worker/main.ts) calls it once.
+ */
+import { format } from "node:util";
+import { taskEnvelopeSchema, type AttemptListener, type AttemptOutcome, type TaskEnvelope } from "../backends/contract.js";
+import { CancelledError, ConfigError, serializeError, ValidationError } from "../job/errors.js";
+import type { SerializedError } from "../job/errors.js";
+import { formatZodIssues } from "../job/policy.js";
+import type { AttemptStats } from "../job/stats.js";
+import type { TaskContext } from "./context.js";
+import { getWorker, workerNames } from "./registry.js";
+import { StatsCollector } from "./stats.js";
+
+/** Heartbeats reach the channel at most once per this many ms (the latest details win). */
+export const HEARTBEAT_THROTTLE_MS = 100;
+
+/** Where a running attempt reports to: the backend's listener, or a message port to it. */
+export type RuntimeChannel = AttemptListener;
+
+/**
+ * Runs one attempt. Validates the envelope and the input, runs the worker function with a
+ * {@link TaskContext}, validates the output (JSON-serialisable, and the worker's schema if any)
+ * and returns the outcome with stats. Never throws.
+ */
+export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, signal: AbortSignal): Promise<AttemptOutcome> {
+  try {
+    const parsed = taskEnvelopeSchema.safeParse(envelope);
+    if (!parsed.success) {
+      return failed(new ValidationError(`invalid task envelope: ${formatZodIssues(parsed.error)}: the manager and worker may run different Smelter versions`));
+    }
+    const task = parsed.data;
+    const def = getWorker(task.worker);
+    if (!def) return failed(missingWorkerError(task.worker));
+    let input: unknown = task.input;
+    if (def.input) {
+      const r = def.input.safeParse(input);
+      if (!r.success) return failed(new ValidationError(`input of worker "${task.worker}" (${task.attemptId}) is invalid: ${formatZodIssues(r.error)}`));
+      input = r.data;
+    }
+    if (signal.aborted) return failed(cancelled(task.attemptId, signal));
+
+    const stats = new StatsCollector();
+    const heartbeat = throttledHeartbeat(channel);
+    const ctx: TaskContext = {
+      signal,
+      attemptId: task.attemptId,
+      jobId: task.jobId,
+      stage: task.stage,
+      task: task.task,
+      attempt: task.attempt,
+      heartbeat: heartbeat.send,
+      log: (...args: unknown[]) => safeCall(() => channel.onLog("log", format(...args))),
+      count: (name: string, delta = 1) => stats.count(name, delta),
+    };
+    safeCall(() => channel.onRunning());
+    stats.start();
+    let output: unknown;
+    try {
+      output = await def.fn(input, ctx);
+    } catch (err) {
+      const s = stats.finish();
+      return failed(signal.aborted ? cancelled(task.attemptId, signal, err) : err, s);
+    } finally {
+      heartbeat.stop();
+    }
+    const s = stats.finish();
+    if (signal.aborted) return failed(cancelled(task.attemptId, signal), s);
+
+    const json = toJson(output);
+    if (!json.ok) {
+      return failed(new ValidationError(`output of worker "${task.worker}" (${task.attemptId}) is not JSON-serialisable (${json.why}): return plain objects, arrays, strings, numbers, booleans or null, and put big data in object storage`), s);
+    }
+    output = json.value;
+    if (def.output) {
+      const r = def.output.safeParse(output);
+      if (!r.success) return failed(new ValidationError(`output of worker "${task.worker}" (${task.attemptId}) does not match its schema: ${formatZodIssues(r.error)}`), s);
+      output = r.data;
+    }
+    return { status: "succeeded", output, stats: s };
+  } catch (err) {
+    return failed(err);
+  }
+}
+
+/** The error for a worker name that is not in this thread's registry. */
+export function missingWorkerError(name: string): ConfigError {
+  const names = workerNames();
+  const known = names.length ? `registered here: ${names.join(", ")}` : "no worker is registered here";
+  return new ConfigError(
+    `no worker named "${name}" (${known}): the backend's \`entry\` module (default: the main script, process.argv[1]) must define it with defineWorker("${name}", fn) at its top level or import a module that does`,
+  );
+}
+
+function failed(err: unknown, stats?: AttemptStats): AttemptOutcome {
+  const error: SerializedError = serializeError(err);
+  return stats ? { status: "failed", error, stats } : { status: "failed", error };
+}
+
+function cancelled(attemptId: string, signal: AbortSignal, cause?: unknown): CancelledError {
+  const reason = signal.reason instanceof Error ? signal.reason.message.replace(/^\[smelter\] /, "") : String(signal.reason ?? "aborted");
+  return new CancelledError(`attempt ${attemptId} was cancelled: ${reason}`, cause === undefined ? {} : { cause });
+}
+
+function toJson(value: unknown): { ok: true; value: unknown } | { ok: false; why: string } {
+  if (value === undefined) return { ok: true, value: null };
+  try {
+    const text = JSON.stringify(value);
+    if (text === undefined) return { ok: false, why: `a ${typeof value}` };
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, why: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Leading-edge throttle with one trailing send, so the latest details always arrive. */
+function throttledHeartbeat(channel: RuntimeChannel): { send: (details?: unknown) => void; stop: () => void } {
+  let last = -Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  let pending: { details?: unknown } | undefined;
+  let stopped = false;
+  const emit = (details: unknown): void => {
+    last = Date.now();
+    safeCall(() => channel.onHeartbeat(details));
+  };
+  return {
+    send(details?: unknown) {
+      if (stopped) return;
+      const wait = last + HEARTBEAT_THROTTLE_MS - Date.now();
+      if (wait <= 0 && !timer) return emit(details);
+      pending = { details };
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        if (pending && !stopped) emit(pending.details);
+        pending = undefined;
+      }, Math.max(0, wait)).unref();
+    },
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+function safeCall(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // A listener that throws must not fail the attempt.
+  }
+}
+
+// ---- Serving tasks in a pool worker (bootstrap-thread.ts / bootstrap-process.ts) ----
+
+/** Manager -> pool worker. */
+export type ToWorkerMessage = { type: "run"; envelope: TaskEnvelope } | { type: "abort"; attemptId: string; reason: string };
+
+/** Pool worker -> manager. `ready` / `init-error` are sent once, after the entry module loaded (or failed to). */
+export type FromWorkerMessage =
+  | { type: "ready"; workers: string[] }
+  | { type: "init-error"; error: SerializedError }
+  | { type: "running"; attemptId: string }
+  | { type: "log"; attemptId: string; stream: "log"; message: string }
+  | { type: "heartbeat"; attemptId: string; details?: unknown }
+  /** Text the worker thread wrote to process.stdout / process.stderr (threads only; processes use pipes). */
+  | { type: "stdio"; stream: "stdout" | "stderr"; text: string }
+  | { type: "outcome"; attemptId: string; outcome: AttemptOutcome };
+
+/**
+ * With `endMarkers`, written to stdout and stderr after each attempt, before its outcome is sent
+ * (processes, whose stdio are pipes apart from the IPC channel): the manager waits for both so
+ * every printed line is attributed to the attempt that printed it.
+ */
+export const STDIO_END_MARKER = "\u001e@@smelter-end ";
+
+export interface TaskPort {
+  send(message: FromWorkerMessage): void;
+  onMessage(handler: (message: ToWorkerMessage) => void): void;
+}
+
+/**
+ * Loads the entry module (which registers workers with `defineWorker`), says `ready`, then runs
+ * the tasks it is sent, one at a time, streaming running/log/heartbeat messages and replying with
+ * the outcome. An `abort` message aborts the running attempt's signal.
+ */
+export async function serveTasks(port: TaskPort, entry: string | undefined, options: { endMarkers: boolean }): Promise<void> {
+  const controllers = new Map<string, AbortController>();
+  const queue: TaskEnvelope[] = [];
+  let loaded = false;
+  let initError: SerializedError | undefined;
+  let busy = false;
+
+  const pump = async (): Promise<void> => {
+    if (busy || !loaded) return;
+    const envelope = queue.shift();
+    if (!envelope) return;
+    busy = true;
+    const id = String((envelope as { attemptId?: unknown }).attemptId);
+    const controller = new AbortController();
+    controllers.set(id, controller);
+    const outcome: AttemptOutcome = initError
+      ? { status: "failed", error: initError }
+      : await runTask(
+          envelope,
+          {
+            onRunning: () => port.send({ type: "running", attemptId: id }),
+            onLog: (_stream, message) => port.send({ type: "log", attemptId: id, stream: "log", message }),
+            onHeartbeat: (details) => port.send({ type: "heartbeat", attemptId: id, details }),
+          },
+          controller.signal,
+        );
+    controllers.delete(id);
+    if (options.endMarkers) await writeEndMarker(id);
+    try {
+      port.send({ type: "outcome", attemptId: id, outcome });
+    } catch (err) {
+      port.send({ type: "outcome", attemptId: id, outcome: { status: "failed", error: serializeError(err) } });
+    }
+    busy = false;
+    void pump();
+  };
+
+  port.onMessage((message) => {
+    if (message.type === "run") {
+      queue.push(message.envelope);
+      void pump();
+    } else if (message.type === "abort") {
+      controllers.get(message.attemptId)?.abort(new CancelledError(message.reason));
+    }
+  });
+
+  try {
+    if (entry) await import(entry);
+    port.send({ type: "ready", workers: workerNames() });
+  } catch (err) {
+    initError = serializeError(
+      new ConfigError(`could not load the backend's entry module ${entry}: ${err instanceof Error ? err.message : String(err)}: pass { entry } the module that defines your workers`, { cause: err }),
+    );
+    port.send({ type: "init-error", error: initError });
+  }
+  loaded = true;
+  void pump();
+}
+
+async function writeEndMarker(attemptId: string): Promise<void> {
+  const line = `${STDIO_END_MARKER}${attemptId}\n`;
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write(line, () => resolve()))));
+}
