@@ -1,0 +1,107 @@
+/**
+ * The one place that opens DuckDB (`@duckdb/node-api`). A small, typed surface: open an in-memory
+ * or file database, run SQL, read rows as plain JS objects, close. Everything else in Smelter goes
+ * through here, so settings (threads, memory) and error messages live in one spot.
+ */
+import { DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { z } from "zod";
+import { SmelterError } from "../job/errors.js";
+import { parseOrThrow } from "../job/policy.js";
+
+/** Options of {@link openDuckDb}. */
+export interface DuckDbOptions {
+  /** Database file, or `:memory:`. @default ":memory:" */
+  path?: string;
+  /** DuckDB worker threads. @default DuckDB's own (all cores) */
+  threads?: number;
+  /** DuckDB's memory limit, e.g. `"1GB"`. @default DuckDB's own (80% of RAM) */
+  memoryLimit?: string;
+}
+
+const optionsSchema = z.strictObject({
+  path: z.string().min(1).default(":memory:"),
+  threads: z.number().int().min(1).optional(),
+  memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*[KMGT]i?B$/i, "write it like 512MB or 2GB").optional(),
+});
+
+/** A value in a row as plain JS (numbers, bigints, strings, Dates for timestamps, arrays, objects). */
+export type SqlValue = unknown;
+export type SqlRow = Record<string, SqlValue>;
+/** Positional (`?`/`$1`) or named (`$name`) parameters. */
+export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
+
+/** SQL failed in DuckDB. Not retryable: the same SQL fails the same way. */
+export class DuckDbError extends SmelterError {
+  override name = "DuckDbError";
+  constructor(message: string, cause: unknown) {
+    super(message, { type: "DuckDbError", nonRetryable: true, cause });
+  }
+}
+
+export interface DuckDb {
+  /** Runs one or more statements; results are discarded. */
+  run(sql: string, params?: SqlParams): Promise<void>;
+  /** Runs a query and returns every row as an object keyed by column name. */
+  all<T extends SqlRow = SqlRow>(sql: string, params?: SqlParams): Promise<T[]>;
+  /** The first column of the first row, or undefined. */
+  value(sql: string, params?: SqlParams): Promise<SqlValue>;
+  /** The underlying connection, for what this module does not wrap yet. */
+  readonly connection: DuckDBConnection;
+  close(): void;
+}
+
+/** Opens a database (in memory unless `path` is a file). */
+export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
+  const opts = parseOrThrow(optionsSchema, options, "DuckDB options");
+  const config: Record<string, string> = {};
+  if (opts.threads !== undefined) config.threads = String(opts.threads);
+  if (opts.memoryLimit !== undefined) config.memory_limit = opts.memoryLimit;
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(opts.path, config);
+  } catch (err) {
+    throw new DuckDbError(`cannot open DuckDB database "${opts.path}": ${(err as Error).message}; check the path and that no other process holds it`, err);
+  }
+  const connection = await instance.connect();
+  let closed = false;
+
+  async function reader(sql: string, params?: SqlParams) {
+    if (closed) throw new DuckDbError("this DuckDB database is closed: open a new one", undefined);
+    try {
+      return await connection.runAndReadAll(sql, params);
+    } catch (err) {
+      throw new DuckDbError(`DuckDB: ${(err as Error).message}\n  in SQL: ${sql.length > 500 ? `${sql.slice(0, 500)}...` : sql}`, err);
+    }
+  }
+
+  return {
+    connection,
+    async run(sql, params) {
+      await reader(sql, params);
+    },
+    async all<T extends SqlRow = SqlRow>(sql: string, params?: SqlParams): Promise<T[]> {
+      return (await reader(sql, params)).getRowObjectsJS() as T[];
+    },
+    async value(sql, params) {
+      const rows = (await reader(sql, params)).getRowsJS();
+      return rows[0]?.[0];
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** Quotes a string as a SQL literal (`'it''s'`). */
+export function sqlString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Quotes an identifier (`"my col"`). */
+export function sqlIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,114 @@
+/**
+ * Record-aligned reading of a byte range of a line-delimited object (CSV without quoted newlines,
+ * NDJSON). The rule: a range [start, end) owns the records whose first byte lies in [start, end).
+ * A record starts at offset 0 or right after a `\n`. So the range's first record starts at
+ * `boundary(start)` and its last record ends at `boundary(end)`, where
+ *
+ *   boundary(0) = 0, boundary(x) = 1 + (index of the first `\n` at or after x - 1), or the file size.
+ *
+ * Adjacent ranges [a, b) and [b, c) meet at boundary(b), so over any set of adjacent ranges covering
+ * the file every record is read exactly once. Reads are ranged gets of `chunkSize` bytes inside the
+ * range and of `tailChunkSize` (doubling) past its end, so an object is never loaded whole.
+ */
+import { z } from "zod";
+import { parseOrThrow } from "../job/policy.js";
+import type { ObjectStore } from "../storage/contract.js";
+
+/** Reads bytes [start, end) of one object. */
+export type ReadRangeFn = (start: number, end: number) => Promise<Uint8Array>;
+
+/** Options of {@link readRangeBytes} and {@link readRangeLines}. */
+export interface RangeReadOptions {
+  /** Bytes per ranged get inside the range. @default 1 MiB */
+  chunkSize?: number;
+  /** Bytes of the first ranged get past the range's end (doubles while no newline is found). @default 16 KiB */
+  tailChunkSize?: number;
+}
+
+const optionsSchema = z.strictObject({
+  chunkSize: z.number().int().min(1).default(1024 * 1024),
+  tailChunkSize: z.number().int().min(1).default(16 * 1024),
+});
+
+const rangeSchema = z
+  .object({ start: z.number().int().min(0), end: z.number().int().min(0), fileSize: z.number().int().min(0) })
+  .refine((r) => r.start <= r.end && r.end <= r.fileSize, { message: "need 0 <= start <= end <= fileSize" });
+
+const NL = 10;
+
+/** A {@link ReadRangeFn} over an object of a store. */
+export function storeRangeReader(store: ObjectStore, key: string, signal?: AbortSignal): ReadRangeFn {
+  return (start, end) => store.get(key, { range: { start, end }, signal });
+}
+
+/**
+ * Yields the exact bytes of the records owned by [start, end) of an object of `fileSize` bytes,
+ * in order, as chunks (their concatenation is the records, newlines and `\r` included).
+ */
+export async function* readRangeBytes(read: ReadRangeFn, start: number, end: number, fileSize: number, options: RangeReadOptions = {}): AsyncIterable<Uint8Array> {
+  parseOrThrow(rangeSchema, { start, end, fileSize }, "byte range");
+  const opts = parseOrThrow(optionsSchema, options, "range read options");
+  if (start >= end) return;
+  let pos = start === 0 ? 0 : start - 1; // next byte to fetch
+  let begin = start === 0 ? 0 : -1; // first owned byte, once known
+  let tail = opts.tailChunkSize;
+  while (pos < fileSize) {
+    const inside = pos < end;
+    const want = inside ? Math.min(opts.chunkSize, end - pos) : tail;
+    const chunkEnd = Math.min(fileSize, pos + want);
+    const chunk = await read(pos, chunkEnd);
+    if (chunk.byteLength !== chunkEnd - pos) throw new RangeError(`ranged read of [${pos}, ${chunkEnd}) returned ${chunk.byteLength} bytes: the object changed or the store is wrong`);
+    const chunkStart = pos;
+    pos = chunkEnd;
+    if (!inside) tail *= 2;
+    let from = 0;
+    if (begin < 0) {
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) continue;
+      begin = chunkStart + nl + 1;
+      if (begin >= end) return; // the range holds no record start
+      from = nl + 1;
+    }
+    // The last owned record ends at the first newline at or after end - 1.
+    const searchFrom = Math.max(from, end - 1 - chunkStart);
+    const stop = searchFrom < chunk.byteLength ? chunk.indexOf(NL, searchFrom) : -1;
+    if (stop >= 0) {
+      if (stop + 1 > from) yield chunk.subarray(from, stop + 1);
+      return;
+    }
+    if (from < chunk.byteLength) yield chunk.subarray(from);
+  }
+}
+
+/**
+ * Yields the records owned by [start, end) as strings (UTF-8), without their `\n` or `\r\n`.
+ * Empty lines are records too and come out as `""`; skip them if the format ignores them.
+ */
+export async function* readRangeLines(read: ReadRangeFn, start: number, end: number, fileSize: number, options: RangeReadOptions = {}): AsyncIterable<string> {
+  const decoder = new TextDecoder();
+  let carry = "";
+  for await (const chunk of readRangeBytes(read, start, end, fileSize, options)) {
+    const text = carry + decoder.decode(chunk, { stream: true });
+    const lines = text.split("\n");
+    carry = lines.pop() ?? "";
+    for (const line of lines) yield stripCr(line);
+  }
+  const rest = carry + decoder.decode();
+  if (rest.length > 0) yield stripCr(rest);
+}
+
+function stripCr(line: string): string {
+  return line.endsWith("\r") ? line.slice(0, -1) : line;
+}
+
+/** {@link readRangeLines} over an object of a store. */
+export function readStoreRangeLines(store: ObjectStore, key: string, start: number, end: number, fileSize: number, options: RangeReadOptions & { signal?: AbortSignal } = {}): AsyncIterable<string> {
+  const { signal, ...rest } = options;
+  return readRangeLines(storeRangeReader(store, key, signal), start, end, fileSize, rest);
+}
+
+/** {@link readRangeBytes} over an object of a store. */
+export function readStoreRangeBytes(store: ObjectStore, key: string, start: number, end: number, fileSize: number, options: RangeReadOptions & { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+  const { signal, ...rest } = options;
+  return readRangeBytes(storeRangeReader(store, key, signal), start, end, fileSize, rest);
+}

@@ -1,0 +1,153 @@
+/**
+ * Parquet footers read with ranged GETs only: the tail of the object (the last 8 bytes, `len` +
+ * `PAR1`, plus up to `footerPrefetchBytes` before them), then the rest of the footer if it did not
+ * fit. The footer is parsed by `hyparquet`. Row groups are the split units; column chunk byte
+ * ranges let a task fetch only the columns it needs.
+ */
+import { parquetMetadata } from "hyparquet";
+import type { ColumnChunk, FileMetaData } from "hyparquet";
+import { z } from "zod";
+import { ValidationError } from "../job/errors.js";
+import { parseOrThrow } from "../job/policy.js";
+import type { ObjectStore } from "../storage/contract.js";
+
+export type { FileMetaData } from "hyparquet";
+
+/** Options of {@link readParquetFooter}. */
+export interface ParquetFooterOptions {
+  /** The object's size when already known (saves a HEAD). @default looked up with head() */
+  fileSize?: number;
+  /** Bytes read before the 8-byte trailer in the first request, so small footers take one GET. @default 64 KiB */
+  footerPrefetchBytes?: number;
+  signal?: AbortSignal;
+}
+
+const optionsSchema = z.strictObject({
+  fileSize: z.number().int().min(0).optional(),
+  footerPrefetchBytes: z.number().int().min(0).default(64 * 1024),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+/** One row group as a split unit. */
+export interface RowGroupUnit {
+  index: number;
+  rows: number;
+  /** Bytes [start, end) holding all of the row group's column chunks. */
+  start: number;
+  end: number;
+}
+
+/** The bytes of one column chunk. */
+export interface ColumnChunkRange {
+  rowGroup: number;
+  column: string;
+  start: number;
+  end: number;
+}
+
+export interface ParquetFooter {
+  metadata: FileMetaData;
+  fileSize: number;
+  /** Bytes of the footer (metadata + 8-byte trailer). */
+  footerBytes: number;
+}
+
+const MAGIC = 0x31524150; // "PAR1" little-endian
+
+/** Reads and parses the footer of a Parquet object with one or two ranged GETs. */
+export async function readParquetFooter(store: ObjectStore, key: string, options: ParquetFooterOptions = {}): Promise<ParquetFooter> {
+  const opts = parseOrThrow(optionsSchema, options, "parquet footer options");
+  const where = `${store.url}/${key}`;
+  let fileSize = opts.fileSize;
+  if (fileSize === undefined) {
+    const info = await store.head(key);
+    if (!info) throw new ValidationError(`parquet object ${where} not found: check the key or pattern`);
+    fileSize = info.size;
+  }
+  if (fileSize < 12) throw new ValidationError(`${where} is not a Parquet file (${fileSize} bytes, a Parquet file has at least 12): check the format option`);
+  const tailStart = Math.max(0, fileSize - 8 - opts.footerPrefetchBytes);
+  let tail = await store.get(key, { range: { start: tailStart, end: fileSize }, signal: opts.signal });
+  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  if (view.getUint32(tail.byteLength - 4, true) !== MAGIC) throw new ValidationError(`${where} does not end in PAR1, so it is not a Parquet file: check the format option or the file`);
+  const metadataLength = view.getUint32(tail.byteLength - 8, true);
+  const footerStart = fileSize - 8 - metadataLength;
+  if (footerStart < 4) throw new ValidationError(`${where} has a footer length of ${metadataLength} bytes, more than the file holds: the file is damaged`);
+  if (footerStart < tailStart) {
+    const head = await store.get(key, { range: { start: footerStart, end: tailStart }, signal: opts.signal });
+    const joined = new Uint8Array(fileSize - footerStart);
+    joined.set(head, 0);
+    joined.set(tail, head.byteLength);
+    tail = joined;
+  } else {
+    tail = tail.subarray(footerStart - tailStart);
+  }
+  let metadata: FileMetaData;
+  try {
+    metadata = parquetMetadata(tail);
+  } catch (err) {
+    throw new ValidationError(`cannot parse the Parquet footer of ${where}: ${(err as Error).message}`, { cause: err });
+  }
+  return { metadata, fileSize, footerBytes: metadataLength + 8 };
+}
+
+/** The first byte of a column chunk: its dictionary page when it has one, else its first data page. */
+function chunkStart(chunk: ColumnChunk): number {
+  const md = chunk.meta_data;
+  if (!md) return Number(chunk.file_offset);
+  const data = Number(md.data_page_offset);
+  const dict = md.dictionary_page_offset === undefined ? undefined : Number(md.dictionary_page_offset);
+  // Some writers put 0 for "no dictionary"; a real dictionary page comes before the data pages.
+  return dict !== undefined && dict > 0 && dict < data ? dict : data;
+}
+
+function chunkRange(chunk: ColumnChunk): { start: number; end: number } {
+  const start = chunkStart(chunk);
+  return { start, end: start + Number(chunk.meta_data?.total_compressed_size ?? 0n) };
+}
+
+/** One unit per row group, with its row count and byte range. */
+export function rowGroupUnits(metadata: FileMetaData): RowGroupUnit[] {
+  return metadata.row_groups.map((rg, index) => {
+    let start = Infinity;
+    let end = 0;
+    for (const c of rg.columns) {
+      const r = chunkRange(c);
+      if (r.start < start) start = r.start;
+      if (r.end > end) end = r.end;
+    }
+    if (!Number.isFinite(start)) start = end = 0;
+    return { index, rows: Number(rg.num_rows), start, end };
+  });
+}
+
+/** The dotted column path of a chunk (`a.b` for nested columns). */
+function columnName(chunk: ColumnChunk): string {
+  return chunk.meta_data?.path_in_schema.join(".") ?? "";
+}
+
+/** The names of the leaf columns, in file order. */
+export function parquetColumns(metadata: FileMetaData): string[] {
+  return metadata.row_groups[0]?.columns.map(columnName) ?? [];
+}
+
+/**
+ * Byte ranges of the chunks of `columns` (all row groups, or only `rowGroups`), so a task can GET
+ * just those. Throws ValidationError naming the file's columns when one is missing.
+ */
+export function columnChunkRanges(metadata: FileMetaData, columns: string[], rowGroups?: number[]): ColumnChunkRange[] {
+  const known = parquetColumns(metadata);
+  const missing = columns.filter((c) => !known.includes(c));
+  if (missing.length > 0) throw new ValidationError(`no column ${missing.map((m) => `"${m}"`).join(", ")} in this Parquet file; it has ${known.join(", ")}`);
+  const wanted = new Set(columns);
+  const groups = rowGroups ?? metadata.row_groups.map((_, i) => i);
+  const out: ColumnChunkRange[] = [];
+  for (const g of groups) {
+    const rg = metadata.row_groups[g];
+    if (!rg) throw new ValidationError(`row group ${g} does not exist (the file has ${metadata.row_groups.length})`);
+    for (const c of rg.columns) {
+      const name = columnName(c);
+      if (wanted.has(name)) out.push({ rowGroup: g, column: name, ...chunkRange(c) });
+    }
+  }
+  return out;
+}
