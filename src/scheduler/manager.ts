@@ -93,7 +93,7 @@ export class Manager {
     for (const job of this.#jobs) {
       if (job.state !== "running") continue;
       for (const stage of job.stages) {
-        const stageLimit = stage.policy.maxConcurrentTasks ?? Infinity;
+        const stageLimit = stage.maxConcurrentTasks;
         while (
           stage.launchable > 0 &&
           this.running < this.maxConcurrentTasks &&

@@ -58,6 +58,7 @@ export class Stage<I = unknown, O = unknown> {
   readonly counts: StageCounts = { total: 0, queued: 0, running: 0, succeeded: 0, failed: 0, retried: 0, speculated: 0, closed: false };
   /** Attempts holding a concurrency slot (running, or killed and not yet confirmed stopped). */
   slotsHeld = 0;
+  #limit: number;
 
   #host: StageHost;
   /** Tasks not yet succeeded or failed; finished ones are dropped so 100,000-task stages stay small. */
@@ -79,6 +80,22 @@ export class Stage<I = unknown, O = unknown> {
     this.name = name;
     this.worker = worker;
     this.policy = policy;
+    this.#limit = policy.maxConcurrentTasks ?? Infinity;
+  }
+
+  /** Attempts of this stage that may run at once now (starts as `policy.maxConcurrentTasks`). */
+  get maxConcurrentTasks(): number {
+    return this.#limit;
+  }
+
+  /**
+   * Changes the stage's concurrency limit while it runs (0 holds its tasks back). A map-reduce
+   * uses this to let reducers start while the last map tasks finish without starving them.
+   */
+  set maxConcurrentTasks(limit: number) {
+    if (!(limit >= 0)) throw new ConfigError(`stage ${this.name}: maxConcurrentTasks must be 0 or more (got ${limit})`);
+    this.#limit = limit;
+    this.#host.requestPump();
   }
 
   /** Adds one task; returns its id. Throws once the stage is closed. */

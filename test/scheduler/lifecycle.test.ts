@@ -165,3 +165,17 @@ test("a stage refuses inputs that are not small JSON, with a message saying what
   cyclic.self = cyclic;
   assert.throws(() => stage.push(cyclic), /not JSON/);
 });
+
+test("a stage's concurrency limit can change while it runs; 0 holds its tasks back", async () => {
+  const { clock, backend, job } = setup(() => ({ runMs: 100 }));
+  const stage = job.stage({ worker: "w" });
+  stage.maxConcurrentTasks = 0;
+  for (let i = 0; i < 4; i++) stage.push(i);
+  stage.close();
+  await clock.advance(500);
+  assert.equal(backend.launches.length, 0, "held back");
+  stage.maxConcurrentTasks = 2;
+  assert.equal(await runToEnd(clock, job), undefined);
+  assert.equal(backend.peakRunning, 2);
+  assert.throws(() => (stage.maxConcurrentTasks = -1), /0 or more/);
+});
