@@ -1,0 +1,92 @@
+/**
+ * A store wrapper that adds latency to GETs, for tests and benchmarks of hedged reads: every
+ * GET waits `latencyMs + bytes / bandwidth`, and `slow(request)` can add more to chosen ones
+ * (an injected straggler). Waits honour the request's AbortSignal, and aborted requests are
+ * recorded, so a test can see the loser of a hedge race being cut off. Everything else is the
+ * wrapped store, untouched.
+ */
+import { z } from "zod";
+import { parseOrThrow } from "../job/policy.js";
+import type { ByteRange, ObjectStore } from "./contract.js";
+import { defineStore } from "./store.js";
+
+/** One GET as seen by the wrapper. */
+export interface DelayedRequest {
+  /** 0-based, in the order GETs arrived. */
+  index: number;
+  key: string;
+  range?: ByteRange;
+}
+
+/** Options of {@link delayedStore}. */
+export interface DelayedStoreOptions {
+  /** Added to every GET, ms. @default 0 */
+  latencyMs?: number;
+  /** Bytes per second a GET's wait adds for its size; 0 adds nothing. @default 0 */
+  bandwidth?: number;
+  /** Extra ms for chosen GETs (an injected slow response). @default () => 0 */
+  slow?: (request: DelayedRequest) => number;
+}
+
+const optionsSchema = z.strictObject({
+  latencyMs: z.number().min(0).default(0),
+  bandwidth: z.number().min(0).default(0),
+  slow: z.custom<(request: DelayedRequest) => number>((v) => typeof v === "function").optional(),
+});
+
+export interface DelayedStore extends ObjectStore {
+  /** Every GET so far, with how it ended. */
+  readonly requests: (DelayedRequest & { delayMs: number; outcome: "pending" | "done" | "aborted" })[];
+}
+
+export function delayedStore(inner: ObjectStore, options: DelayedStoreOptions = {}): DelayedStore {
+  const opts = parseOrThrow(optionsSchema, options, "delayedStore options");
+  const requests: DelayedStore["requests"] = [];
+  const store = defineStore({
+    kind: inner.kind,
+    url: inner.url,
+    listPages: (prefix, o) => inner.listPages(prefix, o),
+    async get(key, o) {
+      const request = { index: requests.length, key, range: o?.range, delayMs: 0, outcome: "pending" as const };
+      const entry: DelayedStore["requests"][number] = request;
+      requests.push(entry);
+      const data = await inner.get(key, o);
+      const transferMs = opts.bandwidth > 0 ? (data.byteLength / opts.bandwidth) * 1000 : 0;
+      entry.delayMs = opts.latencyMs + transferMs + (opts.slow?.(request) ?? 0);
+      try {
+        await sleep(entry.delayMs, o?.signal);
+      } catch (err) {
+        entry.outcome = "aborted";
+        throw err;
+      }
+      entry.outcome = "done";
+      return data;
+    },
+    put: (key, body, o) => inner.put(key, body, o),
+    delete: (key) => inner.delete(key),
+    head: (key) => inner.head(key),
+    putStream: (key, body, o) => inner.putStream(key, body, o),
+    multipart: inner.multipart,
+    close: () => inner.close(),
+  });
+  return Object.assign(store, { requests });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error && signal.reason.name === "AbortError" ? signal.reason : new DOMException("the GET was aborted", "AbortError");
+}

@@ -1,0 +1,83 @@
+/**
+ * Errors every store throws. Drivers translate their own failures (SDK errors, errno codes) into
+ * these at the edge, so the core and the scheduler see one vocabulary: `type` drives retry
+ * policies, `nonRetryable` says whether another attempt can help.
+ */
+import { SmelterError, type SmelterErrorOptions } from "../job/errors.js";
+
+type Opts = Omit<SmelterErrorOptions, "type" | "nonRetryable">;
+
+/** Any other store failure (network, 5xx after the driver's own retries). Retryable. */
+export class StoreError extends SmelterError {
+  override name = "StoreError";
+  constructor(message: string, options: SmelterErrorOptions = {}) {
+    super(message, { type: "StoreError", ...options });
+  }
+}
+
+/** The object (or the byte range asked for) does not exist. Non-retryable. */
+export class NotFoundError extends SmelterError {
+  override name = "NotFoundError";
+  readonly key: string;
+  constructor(storeUrl: string, key: string, options: Opts = {}) {
+    super(`[smelter] [${kindOf(storeUrl)}] object "${key}" not found in ${storeUrl}`, { ...options, type: "NotFound", nonRetryable: true });
+    this.key = key;
+  }
+}
+
+/** The bucket (or directory) itself is missing. Non-retryable. */
+export class BucketNotFoundError extends SmelterError {
+  override name = "BucketNotFoundError";
+  constructor(bucket: string, where: string, options: Opts = {}) {
+    super(`[smelter] [s3] bucket "${bucket}" not found at ${where}: create it or pass --bucket`, { ...options, type: "BucketNotFound", nonRetryable: true });
+  }
+}
+
+/** Wrong or missing credentials, or a policy that forbids the call. Non-retryable. */
+export class AccessDeniedError extends SmelterError {
+  override name = "AccessDeniedError";
+  constructor(message: string, options: Opts = {}) {
+    super(message, { ...options, type: "AccessDenied", nonRetryable: true });
+  }
+}
+
+/** The bytes received do not match the Content-MD5 sent with them. Retryable (a transfer may be corrupted). */
+export class BadDigestError extends SmelterError {
+  override name = "BadDigestError";
+  constructor(message: string, options: Opts = {}) {
+    super(message, { ...options, type: "BadDigest" });
+  }
+}
+
+/** The multipart upload id is unknown (completed, aborted, or never created). Non-retryable. */
+export class NoSuchUploadError extends SmelterError {
+  override name = "NoSuchUploadError";
+  constructor(storeUrl: string, key: string, uploadId: string, options: Opts = {}) {
+    super(`[smelter] [${kindOf(storeUrl)}] multipart upload ${uploadId} of "${key}" does not exist in ${storeUrl} (completed, aborted or never created)`, {
+      ...options,
+      type: "NoSuchUpload",
+      nonRetryable: true,
+    });
+  }
+}
+
+/** A part list that cannot be completed: a missing part, a wrong ETag, parts out of order, or a part under 5 MiB that is not the last. Non-retryable. */
+export class InvalidPartError extends SmelterError {
+  override name = "InvalidPartError";
+  constructor(message: string, options: Opts & { type?: "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" } = {}) {
+    super(message, { ...options, type: options.type ?? "InvalidPart", nonRetryable: true });
+  }
+}
+
+/** The store was asked to slow down (S3 SlowDown / 503) more times than its retries allow. Retryable. */
+export class ThrottledError extends SmelterError {
+  override name = "ThrottledError";
+  constructor(message: string, options: Opts = {}) {
+    super(message, { ...options, type: "Throttled" });
+  }
+}
+
+function kindOf(url: string): string {
+  const i = url.indexOf("://");
+  return i > 0 ? url.slice(0, i) : "store";
+}

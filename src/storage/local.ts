@@ -1,0 +1,252 @@
+/**
+ * A local directory as a store: `file:///abs/dir` or a plain path. Writes are atomic (a temp file
+ * under `<root>/.smelter/tmp`, then rename), so a reader sees the old object or the new one,
+ * never half. A key can never leave the root: `..`, absolute keys, empty segments and NUL bytes
+ * are rejected with a ValidationError. Listing walks the tree in S3 key order, a page at a time.
+ * Multipart is emulated under `<root>/.smelter/multipart` (local-multipart.ts).
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import { randomUUID, createHash } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { z } from "zod";
+import { ValidationError } from "../job/errors.js";
+import { parseOrThrow } from "../job/policy.js";
+import type { ObjectInfo, ObjectStore } from "./contract.js";
+import { NotFoundError, StoreError } from "./errors.js";
+import { localMultipart } from "./local-multipart.js";
+import { defineStore } from "./store.js";
+import { checkRange, compareKeys, md5Hex, MIN_PART_SIZE, sliceRange } from "./util.js";
+
+/** Options of {@link localStore}. */
+export interface LocalStoreOptions {
+  /** Create the root directory when it does not exist. @default true */
+  create?: boolean;
+  /** Objects per listing page when the caller gives none. @default 1000 */
+  pageSize?: number;
+  /** Smallest size of every part but the last in a multipart `complete`. @default 5 MiB (S3's) */
+  minPartSize?: number;
+}
+
+const optionsSchema = z.strictObject({
+  create: z.boolean().default(true),
+  pageSize: z.number().int().min(1).default(1000),
+  minPartSize: z.number().int().min(1).default(MIN_PART_SIZE),
+});
+
+export const NAME = "file";
+/** The hidden directory under the root holding temp files and multipart uploads. */
+export const INTERNAL_DIR = ".smelter";
+
+export function localStore(dir: string, options: LocalStoreOptions = {}): ObjectStore {
+  const opts = parseOrThrow(optionsSchema, options, "localStore options");
+  const root = path.resolve(dir);
+  const url = `file://${root}`;
+  const tmpDir = path.join(root, INTERNAL_DIR, "tmp");
+  let ready: Promise<void> | undefined;
+  const ensureRoot = (): Promise<void> =>
+    (ready ??= (async () => {
+      if (!opts.create) {
+        const st = await fs.stat(root).catch(() => undefined);
+        if (!st?.isDirectory()) throw new StoreError(`[smelter] [file] directory ${root} does not exist: create it or pass another path`, { nonRetryable: true });
+      }
+      await fs.mkdir(tmpDir, { recursive: true });
+    })());
+
+  const resolveKey = (key: string): string => resolveLocalKey(root, key);
+  const tempPath = async (): Promise<string> => {
+    await ensureRoot();
+    return path.join(tmpDir, randomUUID());
+  };
+  /** Moves a finished temp file to the key's path: the atomic step of every write. */
+  async function commit(tmp: string, key: string): Promise<void> {
+    const file = resolveKey(key);
+    try {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOTDIR" || code === "EEXIST" || code === "EISDIR")
+        throw new StoreError(`[smelter] [file] cannot write "${key}" in ${url}: it conflicts with an existing object or directory (a directory cannot also be an object)`, {
+          nonRetryable: true,
+          cause: err,
+        });
+      throw fsError(err, key);
+    }
+  }
+  function fsError(err: unknown, key: string): Error {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return new NotFoundError(url, key, { cause: err });
+    return new StoreError(`[smelter] [file] ${(err as Error).message} (key "${key}" in ${url})`, { cause: err, nonRetryable: code === "EACCES" || code === "EPERM" });
+  }
+
+  async function* walk(dirAbs: string, dirKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    let entries;
+    try {
+      entries = await fs.readdir(dirAbs, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw fsError(err, dirKey);
+    }
+    const items = [];
+    for (const e of entries) {
+      if (dirKey === "" && e.name === INTERNAL_DIR) continue;
+      let isDir = e.isDirectory();
+      if (e.isSymbolicLink()) isDir = (await fs.stat(path.join(dirAbs, e.name)).catch(() => undefined))?.isDirectory() ?? false;
+      items.push({ name: e.name, isDir, sortKey: dirKey + e.name + (isDir ? "/" : "") });
+    }
+    items.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    for (const it of items) {
+      if (it.isDir) {
+        if (it.sortKey.startsWith(prefix) || prefix.startsWith(it.sortKey)) yield* walk(path.join(dirAbs, it.name), it.sortKey, prefix);
+      } else if (it.sortKey.startsWith(prefix)) {
+        const st = await fs.stat(path.join(dirAbs, it.name)).catch(() => undefined);
+        if (st?.isFile()) yield { key: it.sortKey, size: st.size, lastModified: st.mtime };
+      }
+    }
+  }
+
+  return defineStore({
+    kind: NAME,
+    url,
+    async *listPages(prefix, o) {
+      checkLocalPrefix(prefix);
+      const size = o?.pageSize ?? opts.pageSize;
+      const start = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+      let page: ObjectInfo[] = [];
+      for await (const info of walk(path.join(root, start), start, prefix)) {
+        o?.signal?.throwIfAborted();
+        page.push(info);
+        if (page.length >= size) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length > 0) yield page;
+    },
+    async get(key, o) {
+      o?.signal?.throwIfAborted();
+      checkRange(o?.range);
+      const file = resolveKey(key);
+      try {
+        if (!o?.range) return new Uint8Array(await fs.readFile(file, { signal: o?.signal }));
+        const fh = await fs.open(file, "r");
+        try {
+          const { size } = await fh.stat();
+          const [s, e] = sliceRange(size, o.range);
+          const buf = Buffer.allocUnsafe(e - s);
+          let off = 0;
+          while (off < buf.length) {
+            const { bytesRead } = await fh.read(buf, off, buf.length - off, s + off);
+            if (bytesRead === 0) break;
+            off += bytesRead;
+          }
+          return off === buf.length ? buf : buf.subarray(0, off);
+        } finally {
+          await fh.close();
+        }
+      } catch (err) {
+        throw fsError(err, key);
+      }
+    },
+    async put(key, body, o) {
+      resolveKey(key);
+      o?.signal?.throwIfAborted();
+      const tmp = await tempPath();
+      try {
+        await fs.writeFile(tmp, body, { signal: o?.signal });
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw fsError(err, key);
+      }
+      await commit(tmp, key);
+      return { etag: `"${md5Hex(body)}"` };
+    },
+    async putStream(key, body, o) {
+      resolveKey(key);
+      const tmp = await tempPath();
+      const hash = createHash("md5");
+      try {
+        const source = Readable.from(
+          (async function* () {
+            for await (const chunk of body) {
+              hash.update(chunk);
+              yield chunk;
+            }
+          })(),
+        );
+        await pipeline(source, createWriteStream(tmp), { signal: o?.signal });
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
+      await commit(tmp, key);
+      return { etag: `"${hash.digest("hex")}"` };
+    },
+    async *getStream(key, o) {
+      checkRange(o?.range);
+      const file = resolveKey(key);
+      let fh;
+      try {
+        fh = await fs.open(file, "r");
+      } catch (err) {
+        throw fsError(err, key);
+      }
+      const { size } = await fh.stat();
+      const [s, e] = sliceRange(size, o?.range);
+      if (e <= s) return void (await fh.close());
+      // The stream owns the handle and closes it (also when the consumer stops early).
+      yield* createReadStream("", { fd: fh, start: s, end: e - 1, signal: o?.signal, highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
+    },
+    async delete(key) {
+      const file = resolveKey(key);
+      try {
+        await fs.unlink(file);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ENOTDIR") return;
+        throw fsError(err, key);
+      }
+      // No empty "folders" left behind (S3 has none).
+      for (let d = path.dirname(file); d !== root && d.startsWith(root + path.sep); d = path.dirname(d)) {
+        if (!(await fs.rmdir(d).then(() => true, () => false))) break;
+      }
+    },
+    async head(key) {
+      const file = resolveKey(key);
+      const st = await fs.stat(file).catch(() => undefined);
+      return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
+    },
+    multipart: localMultipart({ root, url, internalDir: path.join(root, INTERNAL_DIR, "multipart"), minPartSize: opts.minPartSize, resolveKey, tempPath, commit }),
+  });
+}
+
+/**
+ * The file path of `key` under `root`. Throws a ValidationError for any key that could name
+ * something outside the root, or that a directory tree cannot hold.
+ */
+export function resolveLocalKey(root: string, key: string): string {
+  const bad = (why: string): never => {
+    throw new ValidationError(`[smelter] [file] invalid key ${JSON.stringify(key)}: ${why}`);
+  };
+  if (typeof key !== "string" || key.length === 0) bad("a key must be a non-empty string");
+  if (key.includes("\0")) bad("a key must not contain NUL bytes");
+  if (key.startsWith("/") || key.startsWith("\\") || /^[A-Za-z]:/.test(key)) bad("a key is relative to the store's root and must not be an absolute path");
+  const segments = key.split(/[\\/]/);
+  if (segments.some((s) => s === ".." || s === ".")) bad('a key must not contain "." or ".." segments (keys can never leave the root)');
+  if (segments.some((s) => s === "")) bad('a local key must not end in "/" or contain "//"');
+  if (segments[0] === INTERNAL_DIR) bad(`"${INTERNAL_DIR}/" is reserved for temp files and multipart uploads`);
+  const file = path.resolve(root, key);
+  if (!file.startsWith(root + path.sep)) bad("it resolves outside the store's root");
+  return file;
+}
+
+function checkLocalPrefix(prefix: string): void {
+  if (prefix === "") return;
+  if (prefix.includes("\0") || prefix.startsWith("/") || prefix.split(/[\\/]/).some((s) => s === ".." || s === "."))
+    throw new ValidationError(`[smelter] [file] invalid prefix ${JSON.stringify(prefix)}: no NUL, no leading "/", no "." or ".." segments`);
+}

@@ -1,0 +1,193 @@
+/**
+ * Reads that don't wait on the slowest request. A large object (or range) is read as ranged
+ * GETs of `partSize` with at most `concurrency` in flight, in order, with bounded read-ahead.
+ * Each GET is hedged (Starling): still running after `hedgeAfter` times its expected time
+ * (latency + bytes / bandwidth, learned from the requests seen so far), it is duplicated; the
+ * first to finish wins and the other is aborted through its AbortSignal. Hedges bypass the
+ * concurrency limit (at most one per GET), so a straggler never waits behind the queue.
+ */
+import pLimit from "p-limit";
+import { z } from "zod";
+import { parseOrThrow } from "../job/policy.js";
+import type { ByteRange, ObjectStore } from "./contract.js";
+import { NotFoundError } from "./errors.js";
+import { LatencyModel, type LatencyModelOptions } from "./latency-model.js";
+
+/** Options of {@link RangedReader}. */
+export interface RangedReaderOptions {
+  /** Bytes per ranged GET. @default 8 MiB */
+  partSize?: number;
+  /** Ranged GETs in flight at once (hedges not counted). @default 8 */
+  concurrency?: number;
+  /** Duplicate a GET still running after this many times its expected time; 0 turns hedging off. @default 3 */
+  hedgeAfter?: number;
+  /** Never hedge sooner than this, ms (timer granularity, tiny GETs). @default 10 */
+  minHedgeDelayMs?: number;
+  /** The latency model's prior and window. @default {} (50 ms, 50 MB/s, 64 samples) */
+  model?: LatencyModelOptions;
+}
+
+const optionsSchema = z.strictObject({
+  partSize: z.number().int().min(1).default(8 * 1024 * 1024),
+  concurrency: z.number().int().min(1).max(1024).default(8),
+  hedgeAfter: z.number().min(0).default(3),
+  minHedgeDelayMs: z.number().min(0).default(10),
+  model: z.strictObject({ priorLatencyMs: z.number().min(0).optional(), priorBandwidth: z.number().gt(0).optional(), window: z.number().int().min(2).optional(), minSamples: z.number().int().min(1).optional() }).default({}),
+});
+
+/** What a reader did, for a task's counters. */
+export interface RangedReadStats {
+  /** Bytes received by GETs that won (losers' bytes not counted). */
+  bytesRead: number;
+  /** GETs sent, hedges included. */
+  readRequests: number;
+  /** Hedges sent. */
+  hedgesFired: number;
+  /** Hedges that finished first. */
+  hedgesWon: number;
+  /** GETs aborted because their twin won. */
+  readsAborted: number;
+}
+
+export class RangedReader {
+  readonly model: LatencyModel;
+  readonly #store: ObjectStore;
+  readonly #opts: z.output<typeof optionsSchema>;
+  readonly #limit: ReturnType<typeof pLimit>;
+  readonly #stats: RangedReadStats = { bytesRead: 0, readRequests: 0, hedgesFired: 0, hedgesWon: 0, readsAborted: 0 };
+  #reported: RangedReadStats = { ...this.#stats };
+
+  constructor(store: ObjectStore, options: RangedReaderOptions = {}) {
+    this.#store = store;
+    this.#opts = parseOrThrow(optionsSchema, options, "ranged reader options");
+    this.#limit = pLimit(this.#opts.concurrency);
+    this.model = new LatencyModel(this.#opts.model);
+  }
+
+  /** A copy of the counters so far. */
+  get stats(): RangedReadStats {
+    return { ...this.#stats };
+  }
+
+  /** Adds what changed since the last call to a task's counters, e.g. `reader.reportTo(ctx.count)`. */
+  reportTo(count: (name: string, delta: number) => void): void {
+    for (const k of Object.keys(this.#stats) as (keyof RangedReadStats)[]) {
+      const delta = this.#stats[k] - this.#reported[k];
+      if (delta !== 0) count(k, delta);
+    }
+    this.#reported = { ...this.#stats };
+  }
+
+  /** Reads a whole object or a range as parallel hedged GETs; one buffer. */
+  async read(key: string, options: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const [start, end] = await this.#bounds(key, options.range);
+    const out = new Uint8Array(end - start);
+    let off = 0;
+    for await (const chunk of this.stream(key, { range: { start, end }, signal: options.signal })) {
+      out.set(chunk, off);
+      off += chunk.byteLength;
+    }
+    return off === out.length ? out : out.subarray(0, off);
+  }
+
+  /** Streams an object or range in order, reading up to `concurrency` parts ahead. */
+  async *stream(key: string, options: { range?: ByteRange; signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+    const [start, end] = await this.#bounds(key, options.range);
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const pending: Promise<Uint8Array>[] = [];
+    let next = start;
+    const fill = (): void => {
+      while (next < end && pending.length < this.#opts.concurrency * 2) {
+        const range = { start: next, end: Math.min(end, next + this.#opts.partSize) };
+        const p = this.#limit(() => this.getRange(key, range, { signal: ac.signal }));
+        p.catch(() => undefined); // observed when its turn comes
+        pending.push(p);
+        next = range.end;
+      }
+    };
+    try {
+      fill();
+      while (pending.length > 0) {
+        const chunk = await pending.shift()!;
+        fill();
+        yield chunk;
+      }
+    } finally {
+      ac.abort();
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** One ranged GET, hedged. `range.end` must be given (the bytes expected). */
+  async getRange(key: string, range: { start: number; end: number }, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    options.signal?.throwIfAborted();
+    const bytes = range.end - range.start;
+    const primary = this.#attempt(key, range, options.signal);
+    if (this.#opts.hedgeAfter === 0) return settle(primary);
+    const delay = Math.max(this.#opts.minHedgeDelayMs, this.#opts.hedgeAfter * this.model.expectedMs(bytes));
+    let timer: NodeJS.Timeout | undefined;
+    const fired = await Promise.race([
+      primary.done.then(() => false, () => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), delay))),
+    ]);
+    clearTimeout(timer);
+    if (!fired) return settle(primary);
+    this.#stats.hedgesFired++;
+    const hedge = this.#attempt(key, range, options.signal);
+    try {
+      const winner = await Promise.any([primary.done.then(() => primary), hedge.done.then(() => hedge)]);
+      const loser = winner === primary ? hedge : primary;
+      if (winner === hedge) this.#stats.hedgesWon++;
+      if (!loser.finished) {
+        this.#stats.readsAborted++;
+        loser.controller.abort();
+      }
+      return await winner.done;
+    } catch (err) {
+      throw err instanceof AggregateError ? err.errors[0] : err;
+    }
+  }
+
+  #attempt(key: string, range: { start: number; end: number }, outer: AbortSignal | undefined): Attempt {
+    const controller = new AbortController();
+    const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
+    const started = performance.now();
+    this.#stats.readRequests++;
+    const attempt: Attempt = { controller, finished: false, done: undefined as unknown as Promise<Uint8Array> };
+    attempt.done = this.#store.get(key, { range, signal }).then(
+      (data) => {
+        attempt.finished = true;
+        if (!controller.signal.aborted) {
+          this.#stats.bytesRead += data.byteLength;
+          this.model.observe(data.byteLength, performance.now() - started);
+        }
+        return data;
+      },
+      (err: unknown) => {
+        attempt.finished = true;
+        throw err;
+      },
+    );
+    attempt.done.catch(() => undefined);
+    return attempt;
+  }
+
+  async #bounds(key: string, range: ByteRange | undefined): Promise<[number, number]> {
+    if (range?.end !== undefined) return [range.start, range.end];
+    const info = await this.#store.head(key);
+    if (!info) throw new NotFoundError(this.#store.url, key);
+    return [Math.min(range?.start ?? 0, info.size), info.size];
+  }
+}
+
+interface Attempt {
+  controller: AbortController;
+  finished: boolean;
+  done: Promise<Uint8Array>;
+}
+
+function settle(a: Attempt): Promise<Uint8Array> {
+  return a.done;
+}

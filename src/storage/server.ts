@@ -1,0 +1,180 @@
+/**
+ * The embedded S3 server: `s3rver` on loopback, so that everything runs on a laptop with no
+ * account and no setup. Free port by default, a data directory (a temp one unless given),
+ * the buckets created up front, and a clean shutdown (the temp dir removed).
+ *
+ * It runs in a child Node process started with `--openssl-legacy-provider`: s3rver encrypts
+ * ListObjectsV2 continuation tokens with DES, which Node 17+ (OpenSSL 3) refuses otherwise, so
+ * any listing longer than one page would fail with a 500. A child also keeps the server's work
+ * off the caller's event loop. The child exits when told to, or when its parent goes away.
+ *
+ * s3rver lacks AbortMultipartUpload, ListParts and ListMultipartUploads and does not check
+ * Content-MD5 (see docs/storage.md); the tests prove those against a complete server.
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { StoreError } from "./errors.js";
+import { z } from "zod";
+import { parseOrThrow } from "../job/policy.js";
+
+/** Options of {@link startS3Server}. */
+export interface S3ServerOptions {
+  /** Where objects are kept. @default a new temp directory, removed by `stop()` */
+  dir?: string;
+  /** The port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** The address to listen on: loopback only (the server checks signatures but its keys are public). @default "127.0.0.1" */
+  host?: "127.0.0.1" | "::1" | "localhost";
+  /** Buckets to create at start (existing ones are kept). @default ["smelter"] */
+  buckets?: string[];
+  /** Log every request to stdout. @default false */
+  verbose?: boolean;
+}
+
+const optionsSchema = z.strictObject({
+  dir: z.string().min(1).optional(),
+  port: z.number().int().min(0).max(65535).default(0),
+  host: z.enum(["127.0.0.1", "::1", "localhost"]).default("127.0.0.1"),
+  buckets: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "bucket names are 3-63 lowercase letters, digits, dots and dashes")).default(["smelter"]),
+  verbose: z.boolean().default(false),
+});
+
+/** A running embedded server. */
+export interface S3Server {
+  /** `http://127.0.0.1:PORT` */
+  endpoint: string;
+  port: number;
+  /** The data directory. */
+  dir: string;
+  buckets: string[];
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The environment a process needs to use this server through the standard AWS variables. */
+  env: Record<string, string>;
+  /** Closes every connection and the listener; removes the data directory when it was a temp one. */
+  stop(): Promise<void>;
+}
+
+export const NAME = "s3rver";
+/** s3rver's built-in account. */
+const ACCESS_KEY = "S3RVER";
+const CHILD_FLAG = "--smelter-s3rver-child";
+const childArgsSchema = z.object({ dir: z.string(), port: z.number().int(), host: z.string(), buckets: z.array(z.string()), verbose: z.boolean() });
+const readySchema = z.union([z.object({ port: z.number().int().positive() }), z.object({ error: z.string(), code: z.string().optional() })]);
+
+export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
+  const opts = parseOrThrow(optionsSchema, options, "S3 server options");
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir !== undefined ? path.resolve(opts.dir) : await mkdtemp(path.join(tmpdir(), "smelter-s3-"));
+  await mkdir(dir, { recursive: true });
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", fileURLToPath(import.meta.url), CHILD_FLAG], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, SMELTER_S3RVER_ARGS: JSON.stringify({ ...opts, dir }) },
+  });
+  const lines = createInterface({ input: child.stdout });
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StoreError(`[smelter] [s3] the embedded S3 server did not start within 20 s`)), 20_000);
+      lines.once("line", (line) => {
+        clearTimeout(timer);
+        let ready: z.output<typeof readySchema> | undefined;
+        try {
+          ready = readySchema.parse(JSON.parse(line));
+        } catch {
+          ready = { error: line };
+        }
+        if ("port" in ready) return resolve(ready.port);
+        const hint = ready.code === "EADDRINUSE" ? `: port ${opts.port} is in use, pass another or 0 for a free one` : "";
+        reject(new StoreError(`[smelter] [s3] the embedded S3 server could not start: ${ready.error}${hint}`, { nonRetryable: true }));
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new StoreError(`[smelter] [s3] the embedded S3 server exited during start (code ${code}); is port ${opts.port} free?`, { nonRetryable: true }));
+      });
+    });
+  } catch (err) {
+    child.kill("SIGKILL");
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  // After the ready line, the child's stdout carries its request log (verbose) or nothing.
+  lines.on("line", (line) => process.stderr.write(`${line}\n`));
+  const host = opts.host === "::1" ? "[::1]" : opts.host;
+  const endpoint = `http://${host}:${port}`;
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint,
+    port,
+    dir,
+    buckets: opts.buckets,
+    region: "us-east-1",
+    accessKeyId: ACCESS_KEY,
+    secretAccessKey: ACCESS_KEY,
+    env: { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: ACCESS_KEY, AWS_REGION: "us-east-1" },
+    stop: () =>
+      (stopped ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = once(child, "exit");
+          child.stdin.end();
+          const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+          await exited;
+          clearTimeout(killer);
+        }
+        if (ownDir) await rm(dir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+interface S3rverInstance {
+  run(): Promise<{ port: number; address: string }>;
+  close(): Promise<void>;
+  httpServer?: { closeAllConnections(): void };
+}
+type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
+
+/** The child process: runs s3rver, prints `{"port":N}`, stops when stdin closes or on SIGTERM/SIGINT. */
+async function runChild(): Promise<void> {
+  const args = childArgsSchema.parse(JSON.parse(process.env.SMELTER_S3RVER_ARGS ?? "{}"));
+  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
+  const server = new S3rver({
+    address: args.host,
+    port: args.port,
+    directory: args.dir,
+    silent: !args.verbose,
+    vhostBuckets: false,
+    configureBuckets: args.buckets.map((name) => ({ name })),
+  });
+  // s3rver reports a failed listen as an 'error' event nobody handles: report it as data.
+  const fail = (err: unknown): never => {
+    const e = err as NodeJS.ErrnoException;
+    process.stdout.write(`${JSON.stringify({ error: e?.message ?? String(err), code: e?.code })}\n`);
+    process.exit(1);
+  };
+  process.once("uncaughtException", fail);
+  try {
+    const address = await server.run();
+    process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
+  } catch (err) {
+    fail(err);
+  }
+  const stop = async (): Promise<void> => {
+    const closing = server.close();
+    server.httpServer?.closeAllConnections();
+    await closing.catch(() => undefined);
+    process.exit(0);
+  };
+  process.stdin.on("end", () => void stop());
+  process.stdin.resume();
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+}
+
+if (process.argv[2] === CHILD_FLAG && process.argv[1] === fileURLToPath(import.meta.url)) await runChild();

@@ -1,0 +1,114 @@
+/**
+ * Starts the complete S3 server (versitygw, posix backend, installed by scripts/install-s3-server.sh
+ * into .tools/bin) on 127.0.0.1 on a free port, for one test file, and stops it after.
+ * Not installed: throws, so the tests that need it FAIL (never skip) and say what to run.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** dist/test/helpers -> the repository root. */
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export const COMPLETE_SERVER_BINARY = join(ROOT, ".tools", "bin", "versitygw");
+
+export interface CompleteS3Server {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  dir: string;
+  /** Creates a bucket (a directory of the posix backend). */
+  createBucket(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startCompleteS3Server(options: { buckets?: string[] } = {}): Promise<CompleteS3Server> {
+  if (!existsSync(COMPLETE_SERVER_BINARY)) {
+    throw new Error(
+      `the complete S3 test server (versitygw) is not installed at ${COMPLETE_SERVER_BINARY}: run \`npm run setup:s3\` ` +
+        `(it builds versitygw with \`go install\` into .tools/bin, a few minutes once)${process.env.CI ? "; in CI, .ci/run must run scripts/install-s3-server.sh first" : ""}`,
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), "smelter-vgw-"));
+  const accessKeyId = "smelter-test";
+  const secretAccessKey = "smelter-test-secret";
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const child = spawn(COMPLETE_SERVER_BINARY, ["--port", `127.0.0.1:${port}`, "--quiet", "posix", dir], {
+      env: { ...process.env, ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const endpoint = `http://127.0.0.1:${port}`;
+    try {
+      await waitUntilServing(endpoint, child, () => stderr);
+    } catch (err) {
+      lastError = err;
+      await kill(child);
+      continue;
+    }
+    const killOnExit = (): void => void child.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    const server: CompleteS3Server = {
+      endpoint,
+      region: "us-east-1",
+      accessKeyId,
+      secretAccessKey,
+      dir,
+      createBucket: async (name) => {
+        await mkdir(join(dir, name), { recursive: true });
+      },
+      stop: async () => {
+        process.off("exit", killOnExit);
+        await kill(child);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+    for (const b of options.buckets ?? []) await server.createBucket(b);
+    return server;
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw lastError;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const address = srv.address();
+  srv.close();
+  await once(srv, "close");
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** Polls the endpoint until it answers HTTP (any status), for at most 15 s. */
+async function waitUntilServing(endpoint: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`versitygw exited with code ${child.exitCode}: ${stderr()}`);
+    try {
+      await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`versitygw did not answer on ${endpoint} within 15 s: ${stderr()}`);
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}

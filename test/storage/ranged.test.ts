@@ -1,0 +1,110 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { memoryStore } from "../../src/storage/memory.js";
+import { delayedStore } from "../../src/storage/delayed.js";
+import { LatencyModel } from "../../src/storage/latency-model.js";
+import { RangedReader } from "../../src/storage/ranged.js";
+
+const MiB = 1024 * 1024;
+
+async function fixture(name: string, size: number) {
+  const inner = memoryStore(`ranged-${name}-${randomBytes(4).toString("hex")}`);
+  const data = randomBytes(size);
+  await inner.put("obj", data);
+  return { inner, data };
+}
+
+describe("LatencyModel", () => {
+  it("uses the prior before it has samples", () => {
+    const m = new LatencyModel({ priorLatencyMs: 40, priorBandwidth: 10e6 });
+    assert.equal(m.expectedMs(10e6), 40 + 1000);
+  });
+
+  it("learns latency and bandwidth from requests of several sizes, ignoring stragglers", () => {
+    const m = new LatencyModel();
+    const truth = (bytes: number) => 15 + (bytes / 100e6) * 1000; // 15 ms + 100 MB/s
+    for (let i = 0; i < 30; i++) {
+      const bytes = (1 + (i % 5)) * MiB;
+      m.observe(bytes, i % 10 === 7 ? truth(bytes) * 20 : truth(bytes)); // 10% stragglers
+    }
+    const { latencyMs, bandwidth } = m.params;
+    assert.ok(Math.abs(latencyMs - 15) < 2, `latency ${latencyMs}`);
+    assert.ok(Math.abs(bandwidth - 100e6) / 100e6 < 0.05, `bandwidth ${bandwidth}`);
+  });
+
+  it("with one request size, learns the latency and keeps the prior bandwidth", () => {
+    const m = new LatencyModel({ priorBandwidth: 100e6 });
+    for (let i = 0; i < 10; i++) m.observe(MiB, 30);
+    assert.ok(Math.abs(m.expectedMs(MiB) - 30) < 0.01);
+  });
+});
+
+describe("RangedReader", () => {
+  it("reads a large object as parallel ranged GETs, in order, bounded", async () => {
+    const { inner, data } = await fixture("par", 10 * MiB + 123);
+    const store = delayedStore(inner, { latencyMs: 5 });
+    const reader = new RangedReader(store, { partSize: MiB, concurrency: 4 });
+    const got = await reader.read("obj");
+    assert.ok(Buffer.from(got).equals(data));
+    assert.equal(store.requests.length, 11);
+    const s = reader.stats;
+    assert.deepEqual([s.readRequests, s.bytesRead, s.hedgesFired], [11, data.length, 0]);
+    const part = await reader.read("obj", { range: { start: MiB - 5, end: 3 * MiB + 7 } });
+    assert.ok(Buffer.from(part).equals(data.subarray(MiB - 5, 3 * MiB + 7)));
+  });
+
+  it("a slow response is hedged: the read ends near the normal time and the loser is aborted", async () => {
+    const { inner, data } = await fixture("hedge", 16 * MiB);
+    const slowStart = 9 * MiB; // the 10th part, once the model has learned from the first ones
+    const make = () => delayedStore(inner, { latencyMs: 20, bandwidth: 200e6, slow: (r) => (r.range?.start === slowStart && r.index < 16 ? 2000 : 0) });
+
+    const hedged = make();
+    const reader = new RangedReader(hedged, { partSize: MiB, concurrency: 4, hedgeAfter: 3 });
+    let t0 = performance.now();
+    const got = await reader.read("obj");
+    const hedgedMs = performance.now() - t0;
+    assert.ok(Buffer.from(got).equals(data));
+    assert.equal(reader.stats.hedgesFired, 1);
+    assert.equal(reader.stats.hedgesWon, 1);
+    assert.equal(reader.stats.readsAborted, 1);
+    const slow = hedged.requests.filter((r) => r.range?.start === slowStart);
+    assert.deepEqual(slow.map((r) => r.outcome), ["aborted", "done"], "the straggler was aborted, its hedge finished");
+    // Normal: 16 parts / 4 at a time * ~25 ms = ~100 ms; the hedge fires after 3 x ~25 ms.
+    assert.ok(hedgedMs < 800, `hedged read took ${hedgedMs.toFixed(0)} ms`);
+
+    const plain = new RangedReader(make(), { partSize: MiB, concurrency: 4, hedgeAfter: 0 });
+    t0 = performance.now();
+    await plain.read("obj");
+    const plainMs = performance.now() - t0;
+    assert.ok(plainMs >= 2000, `without hedging the straggler costs its 2 s (${plainMs.toFixed(0)} ms)`);
+    assert.equal(plain.stats.hedgesFired, 0);
+  });
+
+  it("reportTo adds only what changed to a task's counters", async () => {
+    const { inner } = await fixture("count", 3 * MiB);
+    const reader = new RangedReader(inner, { partSize: MiB });
+    const counters: Record<string, number> = {};
+    const count = (name: string, delta: number) => void (counters[name] = (counters[name] ?? 0) + delta);
+    await reader.read("obj");
+    reader.reportTo(count);
+    reader.reportTo(count);
+    assert.deepEqual(counters, { bytesRead: 3 * MiB, readRequests: 3 });
+  });
+
+  it("an abort from the caller stops the read", async () => {
+    const { inner } = await fixture("abort", 8 * MiB);
+    const store = delayedStore(inner, { latencyMs: 200 });
+    const reader = new RangedReader(store, { partSize: MiB, concurrency: 2 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    await assert.rejects(reader.read("obj", { signal: ac.signal }), { name: "AbortError" });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.ok(store.requests.every((r) => r.outcome !== "pending"), "no GET left running");
+  });
+
+  it("a missing object is NotFound", async () => {
+    const reader = new RangedReader(memoryStore(`ranged-missing-${randomBytes(4).toString("hex")}`));
+    await assert.rejects(reader.read("nope"), { type: "NotFound" });
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * The store conformance suite against a complete S3 implementation (versitygw, installed by
+ * `npm run setup:s3`): everything, including abort, ListParts, ListMultipartUploads and the
+ * Content-MD5 check that s3rver lacks. Fails (never skips) when the server is not installed.
+ */
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { s3Store } from "../../src/storage/s3.js";
+import { startCompleteS3Server, type CompleteS3Server } from "../helpers/s3-complete.js";
+import { runStoreConformance } from "./conformance.js";
+
+let server: CompleteS3Server;
+before(async () => {
+  server = await startCompleteS3Server({ buckets: ["conformance"] });
+});
+after(async () => {
+  await server?.stop();
+});
+
+const store = (bucket = "conformance", credentials = { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }) =>
+  s3Store({ bucket, endpoint: server.endpoint, region: server.region, credentials, maxAttempts: 2 });
+
+runStoreConformance("s3 on a complete S3 server (versitygw)", () => store());
+
+describe("complete S3 server: errors at the edge", () => {
+  it("a wrong secret is a non-retryable AccessDenied that says which credentials to set", async () => {
+    const bad = store("conformance", { accessKeyId: server.accessKeyId, secretAccessKey: "wrong" });
+    await assert.rejects(bad.get("x"), (e: Error & { type?: string; nonRetryable?: boolean }) => {
+      assert.equal(e.type, "AccessDenied");
+      assert.equal(e.nonRetryable, true);
+      assert.match(e.message, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+      return true;
+    });
+  });
+
+  it("an unknown access key is AccessDenied too", async () => {
+    await assert.rejects(store("conformance", { accessKeyId: "nobody", secretAccessKey: "x" }).put("x", new Uint8Array(1)), { type: "AccessDenied", nonRetryable: true });
+  });
+
+  it("a missing bucket says so", async () => {
+    await assert.rejects(store("no-such-bucket").get("x"), (e: Error & { type?: string }) => {
+      assert.equal(e.type, "BucketNotFound");
+      assert.match(e.message, /bucket "no-such-bucket" not found at http:\/\/127\.0\.0\.1:\d+: create it or pass --bucket/);
+      return true;
+    });
+  });
+
+  it("a multipart call on an upload that does not exist is NoSuchUpload", async () => {
+    await assert.rejects(store().multipart!.uploadPart("k", "not-an-upload", 1, new Uint8Array(1)), { type: "NoSuchUpload" });
+  });
+});
