@@ -1,0 +1,121 @@
+// The TypeScript side of the Query 2 peers benchmark (bench/_peers.ts): the answer check and DuckDB
+// alone. The Python peers are optional tools for the benchmark and are not needed here.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { compareResults, duckdbAlone, parseResultCsv, query2Files } from "../../bench/_peers.js";
+
+const TINY = fileURLToPath(new URL("../../../../shared/data/bdb-tiny/uservisits/", import.meta.url));
+
+/** Query 2 by hand: split each line, first X chars of field 0, float64 sum of field 3 as float32. */
+function expected(prefixLen: number): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const name of readdirSync(TINY).filter((f) => f.startsWith("part-")).sort()) {
+    for (const line of readFileSync(join(TINY, name), "latin1").split("\n")) {
+      if (line === "") continue;
+      const f = line.split(",");
+      assert.equal(f.length, 9, `9 fields in ${JSON.stringify(line)}`);
+      const prefix = f[0]!.slice(0, prefixLen);
+      sums.set(prefix, (sums.get(prefix) ?? 0) + Math.fround(Number(f[3])));
+    }
+  }
+  return sums;
+}
+
+describe("compareResults", () => {
+  const a = new Map([
+    ["1.2.3.4.", 1.5],
+    ["10.20.30", 2.25],
+    ["9.9.9.9.", 3.0000001],
+  ]);
+
+  it("passes the same answer, and sums within the relative tolerance", () => {
+    const b = new Map([
+      ["9.9.9.9.", 3.0000001 * (1 + 5e-7)],
+      ["1.2.3.4.", 1.5],
+      ["10.20.30", 2.25],
+    ]);
+    const c = compareResults(a, b);
+    assert.equal(c.sameGroups, true);
+    assert.equal(c.equal, true);
+    assert.ok(c.maxRelError > 0 && c.maxRelError < 1e-6, String(c.maxRelError));
+    assert.deepEqual(c.mismatches, []);
+  });
+
+  it("catches a wrong sum", () => {
+    const b = new Map(a);
+    b.set("10.20.30", 2.25 * (1 + 1e-5));
+    const c = compareResults(a, b);
+    assert.equal(c.sameGroups, true);
+    assert.equal(c.equal, false);
+    assert.ok(c.maxRelError > 9e-6 && c.maxRelError < 1.1e-5, String(c.maxRelError));
+    assert.equal(c.mismatches.length, 1);
+    assert.equal(c.mismatches[0]?.prefix, "10.20.30");
+    // A looser tolerance accepts it.
+    assert.equal(compareResults(a, b, 1e-4).equal, true);
+  });
+
+  it("catches a missing group on either side, and an extra one", () => {
+    const b = new Map(a);
+    b.delete("1.2.3.4.");
+    const c = compareResults(a, b);
+    assert.equal(c.sameGroups, false);
+    assert.equal(c.equal, false);
+    assert.equal(c.missingInB, 1);
+    assert.deepEqual(c.mismatches[0], { prefix: "1.2.3.4.", a: 1.5, b: undefined, relError: Number.POSITIVE_INFINITY });
+    const d = compareResults(b, a);
+    assert.equal(d.missingInA, 1);
+    assert.equal(d.mismatches[0]?.a, undefined);
+    const e = new Map(a);
+    e.set("extra.gr", 0);
+    assert.equal(compareResults(a, e).sameGroups, false);
+  });
+
+  it("treats NaN as a mismatch", () => {
+    const b = new Map(a);
+    b.set("1.2.3.4.", Number.NaN);
+    const c = compareResults(a, b);
+    assert.equal(c.equal, false);
+    assert.equal(c.maxRelError, Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("parseResultCsv", () => {
+  it("reads prefix,sum lines as the Python peers write them", () => {
+    const m = parseResultCsv("1.2.3.4.,0.5\n10.20.30,3.1352043e-05\n\n");
+    assert.deepEqual([...m], [["1.2.3.4.", 0.5], ["10.20.30", 3.1352043e-5]]);
+    assert.throws(() => parseResultCsv("abc\n"), /no comma/);
+  });
+});
+
+describe("duckdbAlone on bdb-tiny", () => {
+  it("lists the ten CSV part files", () => {
+    assert.equal(query2Files(TINY, "csv").length, 10);
+    assert.throws(() => query2Files(TINY, "parquet"), /no parquet uservisits files/);
+  });
+
+  for (const prefixLen of [8, 10, 12]) {
+    it(`returns the groups and sums of Query 2 with X=${prefixLen} (parsed and summed here independently)`, async () => {
+      const want = expected(prefixLen);
+      const got = await duckdbAlone({ input: TINY, format: "csv", prefixLen, runs: 1, warmup: 0, workers: 2 });
+      assert.equal(got.engine, "duckdb");
+      assert.equal(got.runsS.length, 1);
+      assert.ok(got.medianS > 0);
+      assert.equal(got.groups, want.size);
+      const c = compareResults(want, got.result);
+      assert.ok(c.equal, JSON.stringify(c));
+      // The real tiny data has 14 revenues in scientific notation: a wrong parse would show here.
+      const total = [...got.result.values()].reduce((s, v) => s + v, 0);
+      const wantTotal = [...want.values()].reduce((s, v) => s + v, 0);
+      assert.ok(Math.abs(total - wantTotal) / wantTotal < 1e-9, `${total} vs ${wantTotal}`);
+    });
+  }
+
+  it("gives 2A fewer groups than 2C, as prefixes get longer", async () => {
+    const a = await duckdbAlone({ input: TINY, format: "csv", prefixLen: 8, runs: 1, warmup: 0 });
+    const c = await duckdbAlone({ input: TINY, format: "csv", prefixLen: 12, runs: 1, warmup: 0 });
+    assert.ok(a.groups < c.groups && c.groups <= 10_000, `${a.groups} < ${c.groups}`);
+  });
+});
