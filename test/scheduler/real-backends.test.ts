@@ -68,9 +68,10 @@ test("processes: a permanent failure kills every running attempt before wait() r
     void stage.pushAll([{}, {}, { fail: true }, {}, {}]);
     await assert.rejects(job.wait(), (err: unknown) => err instanceof TaskFailedError && /never work/.test(err.message));
     assert.equal(events.filter((e) => e.type === "attempt-launched").length, 3, "queued tasks were never launched");
-    const launched = pids(events);
-    assert.ok(launched.length >= 2, "the hanging attempts were running");
-    for (const pid of launched) assert.equal(alive(pid), false, `pid ${pid} was stopped before wait() rejected`);
+    const cancelled = new Set(events.flatMap((e) => (e.type === "attempt-cancelled" ? [e.attemptId] : [])));
+    const hung = pids(events.filter((e) => "attemptId" in e && cancelled.has(e.attemptId)));
+    assert.ok(hung.length >= 2, "the hanging attempts were running");
+    for (const pid of hung) assert.equal(alive(pid), false, `pid ${pid} was stopped before wait() rejected`);
     assert.equal(events.at(-1)?.type, "job-done");
   } finally {
     await manager.close();
