@@ -8,29 +8,34 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { threadsBackend } from "../../src/backends/index.js";
+import { inlineBackend, processesBackend, threadsBackend } from "../../src/backends/index.js";
 import { abortParallelUpload, beginParallelUpload, completeParallelUpload } from "../../src/outputs/parallel-upload.js";
+import { parallelUploadJob } from "../../src/outputs/parallel-upload-job.js";
 import { uploadPartition } from "../../src/outputs/upload-partition.js";
+import "../fixtures/upload-workers.js";
 import { checkPartitionSize, MAX_PARTITION_BYTES, type PartitionResult } from "../../src/outputs/upload-protocol.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import type { ObjectStore } from "../../src/storage/contract.js";
 import { localStore } from "../../src/storage/local.js";
 import { clearMemoryStore, memoryStore } from "../../src/storage/memory.js";
-import { assertNothingLeft, keysUnder } from "../helpers/upload.js";
+import { assertNothingLeft, expectedSha, gen, keysUnder, objectSha } from "../helpers/upload.js";
 import { runUploadScenarios, UPLOAD_ENTRY, type UploadEnv } from "./upload-scenarios.js";
 
 let env: UploadEnv;
+let onProcesses: UploadEnv;
 let dir: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "smelter-pu-"));
   env = { store: localStore(dir), manager: new Manager({ backend: threadsBackend({ entry: UPLOAD_ENTRY, workers: 2, killGraceMs: 100 }) }) };
+  onProcesses = { store: localStore(join(dir, "processes")), manager: new Manager({ backend: processesBackend({ entry: UPLOAD_ENTRY, workers: 2, killGraceMs: 100 }) }) };
 });
 after(async () => {
-  await env?.manager.close();
+  await Promise.all([env?.manager.close(), onProcesses?.manager.close()]);
   await rm(dir, { recursive: true, force: true });
 });
 
 runUploadScenarios("local directory", () => env);
+runUploadScenarios("local directory", () => onProcesses, { only: ["mixed", "failure"], backend: "processes" });
 
 /** Deterministic bytes for the direct tests. */
 function bytesOf(seed: number, n: number): Uint8Array {
@@ -105,6 +110,43 @@ describe("parallel upload: the coordinator's rules (memory store, 1 KiB parts)",
     await assert.rejects(beginParallelUpload(store, "x/y", { partitions: 1, stagingPrefix: "x/" }), { type: "ConfigError", message: /would contain the object/ });
     assert.throws(() => checkPartitionSize(h, 2, MAX_PARTITION_BYTES + 1), { type: "ConfigError", message: /over 5368709120 bytes .*use more partitions/ });
     await assert.rejects(uploadPartition(store, h, 3, bytesOf(1, 1)), { type: "ValidationError", message: /partition 3 is outside 0..2/ });
+  });
+
+  it("inline backend + memory store, as a stage of an existing job", async () => {
+    const manager = new Manager({ backend: inlineBackend() });
+    try {
+      const job = manager.job({ name: "with an upload stage" });
+      const sources = gen([3 * P, 10, 0, 2 * P + 1, P - 1, 4 * P], 90);
+      const s = await parallelUploadJob(job, store, "inline/out", sources, "smelter.upload-partition", { partSize: P });
+      await job.wait();
+      assert.equal(s.partitions, 6);
+      assert.equal(await objectSha(store, "inline/out"), await expectedSha(sources));
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it("a stream that fails, or a head part that fails while streaming, fails the partition with that error", async () => {
+    const h = await beginParallelUpload(store, "stream-fail/out", { partitions: 1, partSize: P });
+    async function* broken(): AsyncIterable<Uint8Array> {
+      yield bytesOf(1, 3 * P);
+      throw new Error("source broke");
+    }
+    await assert.rejects(uploadPartition(store, h, 0, broken()), { message: "source broke" });
+    const mp = store.multipart!;
+    const failing: ObjectStore = { ...store, multipart: { ...mp, uploadPart: async () => Promise.reject(new Error("part refused")) } };
+    let pulled = 0;
+    async function* endless(): AsyncIterable<Uint8Array> {
+      for (;;) {
+        pulled++;
+        await new Promise((r) => setTimeout(r, 1));
+        yield bytesOf(2, P);
+      }
+    }
+    await assert.rejects(uploadPartition(failing, h, 0, endless()), { message: "part refused" });
+    assert.ok(pulled < 10, `reading stopped soon after the head failed (${pulled} chunks)`);
+    await abortParallelUpload(store, h);
+    await assertNothingLeft(store, h, true);
   });
 
   it("an all-empty object is written as an empty object", async () => {

@@ -27,6 +27,8 @@ export interface ScenarioOptions {
   only?: string[];
   /** Why ListParts / ListMultipartUploads checks are skipped, when the store lacks them. */
   noListing?: string;
+  /** The backend's name, in the suite's title. @default "threads" */
+  backend?: string;
 }
 
 export function runUploadScenarios(name: string, env: () => UploadEnv, options: ScenarioOptions = {}): void {
@@ -44,13 +46,15 @@ export function runUploadScenarios(name: string, env: () => UploadEnv, options: 
     return { result, handle: () => handle };
   };
 
-  describe(`parallel upload on threads: ${name}`, () => {
+  describe(`parallel upload on ${options.backend ?? "threads"}: ${name}${options.noListing ? ` (not checked: ${options.noListing})` : ""}`, () => {
     if (want("large"))
       it("all large partitions (3 x 11 MiB): head + body parts from the tasks, nothing through the coordinator", async () => {
         const sources = gen([11 * MiB, 11 * MiB + 7, 11 * MiB + 1], 10);
         const r = run("large/out.bin", sources, BUILTIN);
         const s = await r.result;
         assert.deepEqual([s.parts, s.coordinatorParts, s.coordinatorBytes], [6, 0, 0]);
+        // Each task: head part, body part, staged head (counted in the attempt's stats).
+        assert.deepEqual([s.taskBytesWritten, s.taskWriteRequests], [33 * MiB + 8 + 3 * 5 * MiB, 9]);
         await check("large/out.bin", sources);
         await noStaging(r.handle());
       });
