@@ -96,12 +96,4 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
   };
 }
 
-/** Quotes a string as a SQL literal (`'it''s'`). */
-export function sqlString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-/** Quotes an identifier (`"my col"`). */
-export function sqlIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export { sqlIdentifier, sqlString } from "./sql.js";

@@ -27,7 +27,7 @@ export interface DiscoverOptions {
   pageSize?: number;
   /** Parquet footers read at once. @default 8 */
   footerConcurrency?: number;
-  /** Skip keys whose last segment starts with `_` or `.` (`_SUCCESS`, `.crc`). @default true */
+  /** Skip keys with a path segment starting with `_` or `.` (`_SUCCESS`, `.crc`, Smelter's `_smelter/` work prefix). @default true */
   skipHidden?: boolean;
   /** Bytes read before a Parquet footer's trailer in its first GET. @default 64 KiB */
   footerPrefetchBytes?: number;
@@ -98,7 +98,7 @@ export function discoverSplits(store: ObjectStore, pattern: string, options: Dis
       for await (const page of store.listPages(keyPattern.listPrefix, listOptions)) {
         if (abort.signal.aborted) break;
         stats.pages++;
-        const files = page.filter((o) => keyPattern.matches(o.key) && o.size > 0 && !(opts.skipHidden && isHidden(o.key)));
+        const files = page.filter((o) => keyPattern.matches(o.key) && o.size > 0 && !(opts.skipHidden && isHidden(o.key, keyPattern.listPrefix)));
         for (let i = 0; i < files.length; i += opts.footerConcurrency) {
           const group = files.slice(i, i + opts.footerConcurrency);
           const cut = await Promise.all(group.map(splitsOf));
@@ -160,9 +160,14 @@ export async function listSplits(store: ObjectStore, pattern: string, options: D
   return out;
 }
 
-function isHidden(key: string): boolean {
-  const base = key.slice(key.lastIndexOf("/") + 1);
-  return base.startsWith("_") || base.startsWith(".");
+/**
+ * Hidden as Hadoop/Spark/Hive have it: a path segment below the listed prefix starting with `_`
+ * or `.` (`_SUCCESS`, `.crc`, Smelter's `_smelter/` work prefix). The user's own prefix may be
+ * named anything.
+ */
+export function isHidden(key: string, listPrefix = ""): boolean {
+  const below = key.startsWith(listPrefix) ? key.slice(listPrefix.lastIndexOf("/") + 1) : key;
+  return below.split("/").some((segment) => segment.startsWith("_") || segment.startsWith("."));
 }
 
 function wrapListingError(err: unknown, store: ObjectStore, pattern: string): unknown {

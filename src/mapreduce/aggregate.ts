@@ -1,0 +1,108 @@
+/**
+ * A grouped aggregation as plain data, and the SQL each stage runs for it:
+ *   map:     SELECT keys, partial aggregates FROM <split files> [WHERE ...] GROUP BY keys
+ *   shuffle: hash(keys) % R
+ *   reduce:  SELECT keys, final aggregates FROM <partials> GROUP BY keys
+ * AVG travels as a sum and a count (NULL-correct); COUNT partials are summed.
+ */
+import { z } from "zod";
+import { sqlIdentifier, sqlString } from "../duckdb/sql.js";
+
+export const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
+
+export const tableSchema = z.object({
+  format: z.enum(["csv", "parquet", "ndjson"]),
+  /** Columns in file order, with DuckDB types. */
+  columns: z.array(columnSchema).min(1),
+  /** CSV: field delimiter. @default "," */
+  delimiter: z.string().length(1).default(","),
+  /** CSV: first line is a header. @default false */
+  header: z.boolean().default(false),
+});
+export type TableSpec = z.output<typeof tableSchema>;
+
+export const aggregateFns = ["sum", "count", "min", "max", "avg"] as const;
+
+export const aggregateSpecSchema = z.object({
+  /** Group keys: output name and SQL expression over the table's columns. */
+  keys: z.array(z.object({ name: z.string().min(1), expr: z.string().min(1) })).min(1),
+  /** Aggregates: output name, function, argument (SQL expression; null for COUNT(*)). */
+  aggregates: z.array(z.object({ name: z.string().min(1), fn: z.enum(aggregateFns), arg: z.string().min(1).nullable() })).min(1),
+  where: z.string().min(1).optional(),
+  /** Columns the query reads (Parquet reads only these). */
+  columns: z.array(z.string().min(1)).min(1),
+});
+export type AggregateSpec = z.output<typeof aggregateSpecSchema>;
+
+const q = sqlIdentifier;
+
+/** A DuckDB table function reading `files` of `table`. */
+export function sourceSql(table: TableSpec, files: string[]): string {
+  const list = `[${files.map(sqlString).join(", ")}]`;
+  if (table.format === "parquet") return `read_parquet(${list})`;
+  const cols = `{${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
+  if (table.format === "ndjson") return `read_json(${list}, columns = ${cols}, format = 'newline_delimited')`;
+  return `read_csv(${list}, columns = ${cols}, header = ${table.header}, delim = ${sqlString(table.delimiter)}, quote = '', escape = '', auto_detect = false)`;
+}
+
+function partialColumns(spec: AggregateSpec): string[] {
+  return spec.aggregates.flatMap((a) => {
+    const arg = a.arg ?? "*";
+    switch (a.fn) {
+      case "avg":
+        return [`sum(${arg}) AS ${q(`${a.name}__sum`)}`, `count(${arg}) AS ${q(`${a.name}__count`)}`];
+      default:
+        return [`${a.fn}(${arg}) AS ${q(a.name)}`];
+    }
+  });
+}
+
+function combined(spec: AggregateSpec, final: boolean): string[] {
+  return spec.aggregates.flatMap((a) => {
+    const n = q(a.name);
+    switch (a.fn) {
+      case "sum":
+        return [`sum(${n}) AS ${n}`];
+      case "count":
+        return [`sum(${n})::BIGINT AS ${n}`];
+      case "min":
+      case "max":
+        return [`${a.fn}(${n}) AS ${n}`];
+      case "avg": {
+        const s = q(`${a.name}__sum`);
+        const c = q(`${a.name}__count`);
+        return final ? [`sum(${s}) / NULLIF(sum(${c}), 0) AS ${n}`] : [`sum(${s}) AS ${s}`, `sum(${c})::BIGINT AS ${c}`];
+      }
+    }
+  });
+}
+
+const keyList = (spec: AggregateSpec) => spec.keys.map((k) => q(k.name)).join(", ");
+
+/** Map: partial aggregates of the task's rows. */
+export function mapSql(spec: AggregateSpec, source: string): string {
+  const keys = spec.keys.map((k) => `${k.expr} AS ${q(k.name)}`);
+  return `SELECT ${[...keys, ...partialColumns(spec)].join(", ")} FROM ${source}${spec.where ? ` WHERE ${spec.where}` : ""} GROUP BY ${spec.keys.map((_, i) => i + 1).join(", ")}`;
+}
+
+/** The partition a row of partials goes to. */
+export function partitionSql(spec: AggregateSpec, partitions: number): string {
+  return `hash(${keyList(spec)}) % ${partitions}`;
+}
+
+/** Partials merged into fewer partials (a reducer compacting what it holds). */
+export function mergeSql(spec: AggregateSpec, table: string): string {
+  return `SELECT ${keyList(spec)}, ${combined(spec, false).join(", ")} FROM ${table} GROUP BY ${keyList(spec)}`;
+}
+
+/** Final aggregates from partials. */
+export function finalSql(spec: AggregateSpec, table: string): string {
+  return `SELECT ${keyList(spec)}, ${combined(spec, true).join(", ")} FROM ${table} GROUP BY ${keyList(spec)}`;
+}
+
+/** The same query run by DuckDB alone over whole files: what distributed results are checked against. */
+export function directSql(spec: AggregateSpec, table: TableSpec, files: string[]): string {
+  const keys = spec.keys.map((k) => `${k.expr} AS ${q(k.name)}`);
+  const aggs = spec.aggregates.map((a) => `${a.fn}(${a.arg ?? "*"}) AS ${q(a.name)}`);
+  return `SELECT ${[...keys, ...aggs].join(", ")} FROM ${sourceSql(table, files)}${spec.where ? ` WHERE ${spec.where}` : ""} GROUP BY ${spec.keys.map((_, i) => i + 1).join(", ")}`;
+}

@@ -1,0 +1,106 @@
+/**
+ * Puts a task's splits where DuckDB can read them: local temp files, written from ranged GETs
+ * (parallel, hedged: storage/ranged.ts) without holding whole objects in JS memory.
+ * - CSV/NDJSON byte ranges: exactly the records the range owns (splits/csv-range.ts).
+ * - Compressed objects: the whole object, keeping its extension (DuckDB decompresses).
+ * - Parquet: a sparse file of the object's size holding only the footer and the column chunks
+ *   of the needed columns, at their own offsets; DuckDB reads nothing else. A Parquet object is
+ *   read whole by one task (all its row groups): the planner must not spread one file's row
+ *   groups over several tasks (see groupParquetByFile).
+ */
+import { createWriteStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { once } from "node:events";
+import pLimit from "p-limit";
+import type { ObjectStore } from "../storage/contract.js";
+import type { RangedReader } from "../storage/ranged.js";
+import { readRangeBytes } from "../splits/csv-range.js";
+import { columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
+import type { Split } from "../splits/split.js";
+
+export interface MaterializeOptions {
+  reader: RangedReader;
+  /** Parquet: the columns the query reads. @default all */
+  columns?: string[];
+  signal?: AbortSignal;
+}
+
+/** Writes each split to a file under `dir`; returns the files DuckDB should read (empty ranges skipped). */
+export async function materializeSplits(store: ObjectStore, splits: Split[], dir: string, options: MaterializeOptions): Promise<string[]> {
+  const files: string[] = [];
+  const parquetDone = new Set<string>();
+  for (const [i, split] of splits.entries()) {
+    if (split.format === "parquet") {
+      if (parquetDone.has(split.key)) continue;
+      parquetDone.add(split.key);
+      files.push(await sparseParquet(store, split, join(dir, `p${i}.parquet`), options));
+    } else if (split.compression) {
+      const ext = split.key.slice(split.key.lastIndexOf("."));
+      const file = join(dir, `c${i}.${split.format === "ndjson" ? "json" : "csv"}${ext}`);
+      await writeStream(file, options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...(options.signal ? { signal: options.signal } : {}) }));
+      files.push(file);
+    } else {
+      if (split.range.end <= split.range.start) continue;
+      const file = join(dir, `r${i}.${split.format === "ndjson" ? "json" : "csv"}`);
+      const read = (start: number, end: number) => options.reader.getRange(split.key, { start, end }, options.signal ? { signal: options.signal } : {});
+      const bytes = await writeStream(file, readRangeBytes(read, split.range.start, split.range.end, split.fileSize, { chunkSize: 8 * 1024 * 1024 }));
+      if (bytes > 0) files.push(file);
+    }
+  }
+  return files;
+}
+
+async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+  const out = createWriteStream(file);
+  let bytes = 0;
+  try {
+    for await (const chunk of chunks) {
+      bytes += chunk.byteLength;
+      if (!out.write(chunk)) await once(out, "drain");
+    }
+  } finally {
+    out.end();
+    await once(out, "close");
+  }
+  return bytes;
+}
+
+async function sparseParquet(store: ObjectStore, split: Split, file: string, options: MaterializeOptions): Promise<string> {
+  const signal = options.signal;
+  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(signal ? { signal } : {}) });
+  const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
+  const ranges = columnChunkRanges(footer.metadata, columns);
+  const fh = await open(file, "w");
+  try {
+    await fh.truncate(split.fileSize);
+    await fh.write(new TextEncoder().encode("PAR1"), 0, 4, 0);
+    const tailStart = split.fileSize - footer.footerBytes;
+    const tail = await options.reader.getRange(split.key, { start: tailStart, end: split.fileSize }, signal ? { signal } : {});
+    await fh.write(tail, 0, tail.byteLength, tailStart);
+    const limit = pLimit(8);
+    await Promise.all(
+      ranges.map((r) =>
+        limit(async () => {
+          const bytes = await options.reader.getRange(split.key, { start: r.start, end: r.end }, signal ? { signal } : {});
+          await fh.write(bytes, 0, bytes.byteLength, r.start);
+        }),
+      ),
+    );
+  } finally {
+    await fh.close();
+  }
+  return file;
+}
+
+/** Parquet splits of the same object grouped into one split list per object (one task reads a file whole). */
+export function groupParquetByFile(splits: Split[]): Split[][] {
+  const byKey = new Map<string, Split[]>();
+  for (const s of splits) {
+    const k = s.format === "parquet" ? s.key : `${s.key}#${s.range.start}`;
+    let list = byKey.get(k);
+    if (!list) byKey.set(k, (list = []));
+    list.push(s);
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,156 @@
+/**
+ * Query 2 of the Big Data Benchmark as a map-reduce:
+ *   SELECT SUBSTR(sourceIP, 1, X) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1
+ * map: partial sums per prefix of each split (DuckDB) -> shuffle by hash(prefix) into R
+ * partitions -> reduce: final sums per partition (DuckDB) -> gathered into a DuckDB table.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import type { DuckDb } from "../duckdb/index.js";
+import { sqlIdentifier, sqlString } from "../duckdb/sql.js";
+import { ConfigError } from "../job/errors.js";
+import { parseOrThrow, type StagePolicyInput } from "../job/policy.js";
+import type { Job } from "../scheduler/job.js";
+import type { Manager } from "../scheduler/manager.js";
+import { discoverSplits, isHidden } from "../splits/discover.js";
+import { parseKeyPattern } from "../splits/glob.js";
+import type { ObjectStore } from "../storage/contract.js";
+import { openStore } from "../storage/url.js";
+import type { AggregateSpec, TableSpec } from "./aggregate.js";
+import { mapTaskInputs } from "./inputs.js";
+import { derivePartitions, runMapReduce, type MapReduceRun } from "./run.js";
+
+export const USERVISITS_COLUMNS = [
+  { name: "sourceIP", type: "VARCHAR" },
+  { name: "destURL", type: "VARCHAR" },
+  { name: "visitDate", type: "DATE" },
+  { name: "adRevenue", type: "FLOAT" },
+  { name: "userAgent", type: "VARCHAR" },
+  { name: "countryCode", type: "VARCHAR" },
+  { name: "languageCode", type: "VARCHAR" },
+  { name: "searchWord", type: "VARCHAR" },
+  { name: "duration", type: "INTEGER" },
+];
+
+export const query2OptionsSchema = z.object({
+  /** Where the uservisits objects are: a prefix or a glob, in any store. */
+  input: z.string().min(1),
+  /** X in SUBSTR(sourceIP, 1, X): 8 (2A), 10 (2B), 12 (2C). */
+  prefixLen: z.number().int().min(1).max(15),
+  /** `csv` (headerless, as the benchmark publishes it) or `parquet`; `auto` goes by extension. @default auto */
+  format: z.enum(["auto", "csv", "parquet"]).default("auto"),
+  /** R. @default derived from the input's bytes (at least one per worker) */
+  partitions: z.number().int().min(1).max(4096).optional(),
+  /** Where intermediate data goes (a store URL). @default the input's store, under `_smelter/jobs/`; a temp dir for local inputs */
+  work: z.string().min(1).optional(),
+  /** Bytes of input per map task. @default 64 MiB */
+  targetTaskBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** DuckDB threads inside each task. @default 1 */
+  threadsPerTask: z.number().int().min(1).default(1),
+});
+export type Query2Options = z.input<typeof query2OptionsSchema>;
+
+export interface Query2Result {
+  run: MapReduceRun<unknown, number>;
+  /** Input bytes discovered. */
+  inputBytes: number;
+  partitions: number;
+}
+
+export function query2Spec(prefixLen: number): AggregateSpec {
+  return {
+    keys: [{ name: "prefix", expr: `substr(sourceIP, 1, ${prefixLen})` }],
+    aggregates: [{ name: "adRevenue", fn: "sum", arg: "adRevenue" }],
+    columns: ["sourceIP", "adRevenue"],
+  };
+}
+
+/**
+ * Runs Query 2 and loads the result into `db` as table `table` (prefix VARCHAR, adRevenue DOUBLE).
+ * Returns the run (job, stats) once the result is in `db`; the work prefix is deleted by then.
+ */
+export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Options, hooks: { onJob?: (job: Job) => void; table?: string; policy?: StagePolicyInput } = {}): Promise<Query2Result> {
+  const o = parseOrThrow(query2OptionsSchema, options, "query2 options");
+  const table = hooks.table ?? "result";
+  const input = await openStore(o.input);
+  const work = await workStore(o.work, input.store);
+  const inputBytes = await totalBytes(input.store, input.key);
+  if (inputBytes === 0) throw new ConfigError(`no uservisits data at ${o.input}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
+  const workers = manager.maxConcurrentTasks;
+  // 2C keeps nearly one group per row: partials are ~1/8 of the CSV; budget 256 MiB per reducer.
+  const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: inputBytes / 8, workers });
+  const spec = query2Spec(o.prefixLen);
+  const tableSpec: TableSpec = { format: "csv", columns: USERVISITS_COLUMNS, delimiter: ",", header: false };
+  const splits = discoverSplits(input.store, input.key, o.format === "auto" ? {} : { format: o.format });
+  const inputs = (async function* () {
+    for await (const t of mapTaskInputs(splits, o.targetTaskBytes)) {
+      const format = t.splits[0]?.format === "parquet" ? "parquet" : "csv";
+      yield { storeUrl: input.store.url, splits: t.splits, table: { ...tableSpec, format }, spec, threads: o.threadsPerTask };
+    }
+  })();
+  const run = await runMapReduce(
+    manager,
+    {
+      name: `query2-${o.prefixLen}`,
+      inputs,
+      map: { worker: "smelter.aggregate.map", name: "map" },
+      reduce: { worker: "smelter.aggregate.reduce", name: "reduce" },
+      partitions,
+      work: { store: work.store, url: work.store.url, prefix: work.prefix },
+      format: "parquet",
+      reduceParams: { spec, threads: o.threadsPerTask },
+      ...(hooks.policy ? { policy: hooks.policy } : {}),
+    },
+    {
+      ...(hooks.onJob ? { onJob: hooks.onJob } : {}),
+      finalize: (results) => gather(db, work.store, results.map((r) => (r.output as { key: string | null }).key), table),
+    },
+  );
+  return { run, inputBytes, partitions };
+}
+
+/** Loads reducer outputs (Parquet objects) into `db` as `table`; returns its row count. */
+export async function gather(db: DuckDb, store: ObjectStore, keys: (string | null)[], table: string): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), "smelter-gather-"));
+  try {
+    const files: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      if (!key) continue;
+      const file = join(dir, `r${i}.parquet`);
+      await writeFile(file, await store.get(key));
+      files.push(file);
+    }
+    const t = sqlIdentifier(table);
+    if (files.length === 0) await db.run(`CREATE OR REPLACE TABLE ${t} (prefix VARCHAR, adRevenue DOUBLE)`);
+    else await db.run(`CREATE OR REPLACE TABLE ${t} AS SELECT * FROM read_parquet([${files.map(sqlString).join(", ")}])`);
+    return Number(await db.value(`SELECT count(*) FROM ${t}`));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function totalBytes(store: ObjectStore, pattern: string): Promise<number> {
+  let bytes = 0;
+  for await (const s of discoverSplitsSizes(store, pattern)) bytes += s;
+  return bytes;
+}
+
+async function* discoverSplitsSizes(store: ObjectStore, pattern: string): AsyncGenerator<number> {
+  const p = parseKeyPattern(pattern);
+  for await (const info of store.list(p.listPrefix)) if (p.matches(info.key) && !isHidden(info.key, p.listPrefix)) yield info.size;
+}
+
+async function workStore(url: string | undefined, inputStore: ObjectStore): Promise<{ store: ObjectStore; prefix: string }> {
+  if (url) {
+    const w = await openStore(url);
+    return { store: w.store, prefix: w.key ? `${w.key.replace(/\/?$/, "/")}` : "_smelter/jobs/" };
+  }
+  if (inputStore.url.startsWith("file:")) {
+    const w = await openStore(pathToFileURL(join(tmpdir(), "smelter-work")).href + "/");
+    return { store: w.store, prefix: "jobs/" };
+  }
+  return { store: inputStore, prefix: "_smelter/jobs/" };
+}

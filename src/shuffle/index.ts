@@ -1,0 +1,3 @@
+export * from "./layout.js";
+export * from "./segments.js";
+export * from "./manifest.js";

@@ -1,0 +1,39 @@
+/**
+ * Map side: put R segments into one object and say where each is. Reduce side: read one
+ * partition's segment of a map output with a single ranged GET.
+ */
+import type { ObjectStore } from "../storage/contract.js";
+import type { TaskContext } from "../worker/context.js";
+import { mapOutputKey, type MapOutput, type ShufflePlan } from "./layout.js";
+
+/** Writes one map attempt's segments (index r = partition r) as one object. Empty segments cost nothing. */
+export async function writeMapOutput(
+  store: ObjectStore,
+  plan: ShufflePlan,
+  ids: { task: number; attempt: number },
+  segments: Uint8Array[],
+  options: { rows?: number[]; ctx?: Pick<TaskContext, "count" | "signal"> } = {},
+): Promise<MapOutput> {
+  if (segments.length !== plan.partitions) throw new Error(`[smelter] internal: ${segments.length} segments for ${plan.partitions} partitions`);
+  const offsets = [0];
+  for (const s of segments) offsets.push(offsets[offsets.length - 1]! + s.byteLength);
+  const body = new Uint8Array(offsets[offsets.length - 1]!);
+  segments.forEach((s, r) => body.set(s, offsets[r]!));
+  const key = mapOutputKey(plan, ids.task, ids.attempt);
+  await store.put(key, body, options.ctx ? { signal: options.ctx.signal } : {});
+  options.ctx?.count("bytesWritten", body.byteLength);
+  options.ctx?.count("writeRequests", 1);
+  return { task: ids.task, attempt: ids.attempt, key, offsets, ...(options.rows ? { rows: options.rows } : {}) };
+}
+
+/** The bytes of partition `r` in a map output; empty segments are not fetched. */
+export async function readSegment(store: ObjectStore, output: MapOutput, r: number, options: { ctx?: Pick<TaskContext, "count" | "signal"> } = {}): Promise<Uint8Array> {
+  const start = output.offsets[r];
+  const end = output.offsets[r + 1];
+  if (start === undefined || end === undefined) throw new Error(`[smelter] map output ${output.key} has no partition ${r}`);
+  if (end === start) return new Uint8Array(0);
+  const bytes = await store.get(output.key, { range: { start, end }, ...(options.ctx ? { signal: options.ctx.signal } : {}) });
+  options.ctx?.count("bytesRead", bytes.byteLength);
+  options.ctx?.count("readRequests", 1);
+  return bytes;
+}
