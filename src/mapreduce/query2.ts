@@ -72,7 +72,7 @@ export function query2Spec(prefixLen: number): AggregateSpec {
  * Runs Query 2 and loads the result into `db` as table `table` (prefix VARCHAR, adRevenue DOUBLE).
  * Returns the run (job, stats) once the result is in `db`; the work prefix is deleted by then.
  */
-export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Options, hooks: { onJob?: (job: Job) => void; table?: string; policy?: StagePolicyInput } = {}): Promise<Query2Result> {
+export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Options, hooks: { onJob?: (job: Job) => void; table?: string; policy?: StagePolicyInput; mapWorker?: string; reduceWorker?: string } = {}): Promise<Query2Result> {
   const o = parseOrThrow(query2OptionsSchema, options, "query2 options");
   const table = hooks.table ?? "result";
   const input = await openStore(o.input);
@@ -96,8 +96,8 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
     {
       name: `query2-${o.prefixLen}`,
       inputs,
-      map: { worker: "smelter.aggregate.map", name: "map" },
-      reduce: { worker: "smelter.aggregate.reduce", name: "reduce" },
+      map: { worker: hooks.mapWorker ?? "smelter.aggregate.map", name: "map" },
+      reduce: { worker: hooks.reduceWorker ?? "smelter.aggregate.reduce", name: "reduce" },
       partitions,
       work: { store: work.store, url: work.store.url, prefix: work.prefix },
       format: "parquet",

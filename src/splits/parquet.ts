@@ -57,7 +57,7 @@ const MAGIC = 0x31524150; // "PAR1" little-endian
 /** Reads and parses the footer of a Parquet object with one or two ranged GETs. */
 export async function readParquetFooter(store: ObjectStore, key: string, options: ParquetFooterOptions = {}): Promise<ParquetFooter> {
   const opts = parseOrThrow(optionsSchema, options, "parquet footer options");
-  const where = `${store.url}/${key}`;
+  const where = `${store.url.replace(/\/$/, "")}/${key}`;
   let fileSize = opts.fileSize;
   if (fileSize === undefined) {
     const info = await store.head(key);

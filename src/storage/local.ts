@@ -8,6 +8,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { randomUUID, createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
@@ -28,13 +29,27 @@ export interface LocalStoreOptions {
   pageSize?: number;
   /** Smallest size of every part but the last in a multipart `complete`. @default 5 MiB (S3's) */
   minPartSize?: number;
+  /** Compute an MD5 ETag for put/putStream (costs a core per ~500 MB/s); without it they return no etag. @default true */
+  md5?: boolean;
 }
 
 const optionsSchema = z.strictObject({
   create: z.boolean().default(true),
   pageSize: z.number().int().min(1).default(1000),
   minPartSize: z.number().int().min(1).default(MIN_PART_SIZE),
+  md5: z.boolean().default(true),
 });
+
+/** The root directory of each store made by {@link localStore}, for {@link localStoreRoot}. */
+const roots = new WeakMap<ObjectStore, string>();
+
+/**
+ * The root directory of a store made by {@link localStore} (undefined for any other store, wrappers
+ * included), so that another thread can open the same directory with `localStore(root)` and write.
+ */
+export function localStoreRoot(store: ObjectStore): string | undefined {
+  return roots.get(store);
+}
 
 export const NAME = "file";
 /** The hidden directory under the root holding temp files and multipart uploads. */
@@ -43,7 +58,8 @@ export const INTERNAL_DIR = ".smelter";
 export function localStore(dir: string, options: LocalStoreOptions = {}): ObjectStore {
   const opts = parseOrThrow(optionsSchema, options, "localStore options");
   const root = path.resolve(dir);
-  const url = `file://${root}`;
+  // A directory URL ends in "/": reopening it by URL names this directory even before it exists.
+  const url = pathToFileURL(root).href.replace(/\/?$/, "/");
   const tmpDir = path.join(root, INTERNAL_DIR, "tmp");
   let ready: Promise<void> | undefined;
   const ensureRoot = (): Promise<void> =>
@@ -110,7 +126,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     }
   }
 
-  return defineStore({
+  const store = defineStore({
     kind: NAME,
     url,
     async *listPages(prefix, o) {
@@ -164,20 +180,22 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         throw fsError(err, key);
       }
       await commit(tmp, key);
-      return { etag: `"${md5Hex(body)}"` };
+      return opts.md5 ? { etag: `"${md5Hex(body)}"` } : {};
     },
     async putStream(key, body, o) {
       resolveKey(key);
       const tmp = await tempPath();
-      const hash = createHash("md5");
+      const hash = opts.md5 ? createHash("md5") : undefined;
       try {
         const source = Readable.from(
-          (async function* () {
-            for await (const chunk of body) {
-              hash.update(chunk);
-              yield chunk;
-            }
-          })(),
+          hash
+            ? (async function* () {
+                for await (const chunk of body) {
+                  hash.update(chunk);
+                  yield chunk;
+                }
+              })()
+            : body,
         );
         await pipeline(source, createWriteStream(tmp), { signal: o?.signal });
       } catch (err) {
@@ -185,7 +203,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         throw err;
       }
       await commit(tmp, key);
-      return { etag: `"${hash.digest("hex")}"` };
+      return hash ? { etag: `"${hash.digest("hex")}"` } : {};
     },
     async *getStream(key, o) {
       checkRange(o?.range);
@@ -223,6 +241,8 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     },
     multipart: localMultipart({ root, url, internalDir: path.join(root, INTERNAL_DIR, "multipart"), minPartSize: opts.minPartSize, resolveKey, tempPath, commit }),
   });
+  roots.set(store, root);
+  return store;
 }
 
 /**

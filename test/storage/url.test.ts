@@ -36,9 +36,9 @@ describe("openStore", () => {
 
   it("a directory is the store; a file or name prefix is a key in its parent", async () => {
     const a = await openStore(join(dir, "sub"));
-    assert.deepEqual([a.store.url, a.key], [`file://${join(dir, "sub")}`, ""]);
+    assert.deepEqual([a.store.url, a.key], [`file://${join(dir, "sub")}/`, ""]);
     const b = await openStore(`file://${join(dir, "sub", "part-")}`);
-    assert.deepEqual([b.store.url, b.key], [`file://${join(dir, "sub")}`, "part-"]);
+    assert.deepEqual([b.store.url, b.key], [`file://${join(dir, "sub")}/`, "part-"]);
     await b.store.put("part-1", new Uint8Array([7]));
     const keys = [];
     for await (const o of b.store.list(b.key)) keys.push(o.key);
