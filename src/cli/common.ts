@@ -10,6 +10,9 @@ import { ConfigError } from "../job/errors.js";
 import type { Job } from "../scheduler/job.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
 
+/** The module registering every built-in worker (src/workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
+export const BUILTIN_ENTRY = new URL("../workers/builtin.js", import.meta.url);
+
 export const runFlagsSchema = z.object({
   backend: z.enum(LOCAL_BACKENDS).default("processes"),
   workers: z.coerce.number({ message: "--workers must be a number" }).int("--workers must be a whole number").min(1, "--workers must be at least 1").max(1024, "--workers must be at most 1024").optional(),

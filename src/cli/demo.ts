@@ -1,84 +1,82 @@
 /**
- * `smelter demo`: estimates pi with a Monte Carlo job on local workers, showing progress,
- * a retried task and speculative duplicates of stragglers. What `npm start` runs for now.
+ * `smelter demo` (what `npm start` runs): Query 2A of the Big Data Benchmark end to end on this
+ * machine. Starts the embedded S3 server, generates 2M uservisits rows into it the first time
+ * (kept under .smelter/demo/ for the next run), runs 2A on local worker processes with live
+ * progress, and prints the top 10 prefixes by revenue, the number of groups, per-stage stats,
+ * and where the DuckDB file with the result and every attempt is.
  */
 import type { Command } from "commander";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { z } from "zod";
-import { Manager } from "../scheduler/manager.js";
-import { JobStats, formatStageTotals } from "../report/job-stats.js";
-import type { Partial, SampleInput } from "../workers/demo.js";
-import { addRunFlags, backendFromFlags, parseFlags, runFlagsSchema, watchJob } from "./common.js";
+import { writeDataset } from "../datagen/write.js";
+import { formatStageTotals } from "../report/job-stats.js";
+import { startS3Server } from "../storage/server.js";
+import { openStore } from "../storage/url.js";
+import { parseFlags, runFlagsSchema, addRunFlags } from "./common.js";
+import { printQuery2, runQuery2Cli } from "./query2.js";
+
+const BUCKET = "smelter-demo";
 
 const demoFlagsSchema = runFlagsSchema.extend({
-  tasks: z.coerce.number().int().min(1).max(100_000).default(48),
-  samples: z.coerce.number().int().min(1).max(1e9).default(4_000_000),
-  stragglers: z.coerce.number().min(0).max(100).default(5),
-  batch: z.coerce.number().int().min(1).default(8),
+  rows: z.coerce.number().int().min(1000, "--rows must be at least 1000").max(1e9).default(2_000_000),
+  prefixLen: z.coerce.number().int().min(1).max(15).default(8),
+  dataDir: z.string().min(1).default(".smelter/demo"),
 });
 
 export function register(program: Command): void {
   const cmd = program
     .command("demo")
-    .description("estimate pi with a Monte Carlo job on local workers (retries and speculation shown)")
-    .option("--tasks <n>", "sampling tasks", "48")
-    .option("--samples <n>", "darts per task", "4000000")
-    .option("--stragglers <percent>", "percent of tasks made 10x slower on their first attempt", "5")
-    .option("--batch <n>", "partial results combined per reduce task", "8");
+    .description("Query 2A end to end: embedded S3 server, generated data, local workers (what npm start runs)")
+    .option("--rows <n>", "uservisits rows to generate the first time", "2000000")
+    .option("--prefix-len <x>", "8 (2A), 10 (2B), 12 (2C)", "8")
+    .option("--data-dir <dir>", "where the S3 server keeps its data and the DuckDB file goes", ".smelter/demo");
   addRunFlags(cmd).action(async (raw: unknown) => {
     const flags = parseFlags(demoFlagsSchema, raw);
-    const result = await runDemo(flags);
-    process.stdout.write(`${result}\n`);
+    const dataDir = resolve(flags.dataDir);
+    await mkdir(dataDir, { recursive: true });
+    const server = await startS3Server({ dir: join(dataDir, "s3"), buckets: [BUCKET] });
+    try {
+      Object.assign(process.env, server.env); // the AWS SDK and every pool worker find the server through these
+      const log = (line: string) => flags.quiet || process.stderr.write(`[smelter] ${line}\n`);
+      log(`embedded S3 server at ${server.endpoint}, data in ${join(dataDir, "s3")}`);
+      const input = `s3://${BUCKET}/uservisits-${flags.rows}/`;
+      await ensureData(input, flags.rows, log);
+      const duckdbFile = join(dataDir, `query2-${flags.prefixLen}.duckdb`);
+      const { db, result, totals } = await runQuery2Cli({ ...flags, input, format: "table", limit: 10, output: duckdbFile, threadsPerTask: 1 });
+      try {
+        process.stdout.write(`\nQuery 2 (SUBSTR(sourceIP, 1, ${flags.prefixLen})) over ${flags.rows.toLocaleString("en-US")} rows (${(result.inputBytes / 1e6).toFixed(0)} MB) in s3://${BUCKET}, ${result.run.mapTasks} map tasks, ${result.partitions} reducers:\n\n`);
+        await printQuery2(db, { format: "table", limit: 10 }, result);
+        process.stdout.write(`\n${formatStageTotals(totals)}\n\nDuckDB file with tables result and attempts: ${duckdbFile}\n  e.g. duckdb ${duckdbFile} "SELECT stage_name, status, count(*) FROM attempts GROUP BY ALL"\n`);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await server.stop();
+    }
   });
 }
 
-export async function runDemo(flags: z.output<typeof demoFlagsSchema>): Promise<string> {
-  const manager = new Manager({ backend: await backendFromFlags(flags, new URL("../workers/demo.js", import.meta.url)) });
-  try {
-    const job = manager.job({ name: "demo-pi", policy: { retry: { initialInterval: 200 } } });
-    const stats = new JobStats(job);
-    const sample = job.stage<SampleInput, Partial>({ worker: "demo.sample", name: "sample", policy: { speculation: { afterPercent: 90, slowerThanMedian: 4, minFinished: 4 } } });
-    const combine = job.stage<{ partials: Partial[] }, Partial>({ worker: "demo.combine", name: "combine" });
-    const stragglerEvery = flags.stragglers > 0 ? Math.max(1, Math.round(100 / flags.stragglers)) : 0;
-    const started = Date.now();
-    void sample.pushAll(
-      Array.from({ length: flags.tasks }, (_, i) => ({
-        seed: 0x9e3779b9 ^ (i * 2654435761),
-        samples: flags.samples,
-        straggleMs: stragglerEvery && i % stragglerEvery === stragglerEvery - 1 ? 3000 : 0,
-        failFirst: i === 1,
-      })),
-    );
-    // Pipelining: combine batches of partials while sampling still runs.
-    void combine.pushAll(batches(sample.results(), flags.batch));
-    let inside = 0;
-    let total = 0;
-    const consume = async () => {
-      for await (const r of combine.results()) {
-        inside += r.output.inside;
-        total += r.output.samples;
-      }
-    };
-    await Promise.all([watchJob(job, flags), consume()]);
-    stats.stop();
-    const pi = (4 * inside) / total;
-    return [
-      `pi ~ ${pi.toFixed(6)} (error ${Math.abs(pi - Math.PI).toExponential(2)}) from ${total.toLocaleString("en-US")} samples in ${((Date.now() - started) / 1000).toFixed(2)}s on ${flags.backend}`,
-      "",
-      formatStageTotals(stats.totals()),
-    ].join("\n");
-  } finally {
-    await manager.close();
+/** Generates the demo's uservisits the first time; a `_SUCCESS` marker records what was written. */
+async function ensureData(url: string, rows: number, log: (line: string) => void): Promise<void> {
+  const { store, key } = await openStore(url);
+  const marker = `${key}_SUCCESS`;
+  if (await store.head(marker)) {
+    log(`using the ${rows.toLocaleString("en-US")} uservisits rows generated earlier at ${url}`);
+    return;
   }
-}
-
-async function* batches<T>(results: AsyncIterable<{ output: T }>, size: number): AsyncGenerator<{ partials: T[] }> {
-  let batch: T[] = [];
-  for await (const r of results) {
-    batch.push(r.output);
-    if (batch.length >= size) {
-      yield { partials: batch };
-      batch = [];
-    }
-  }
-  if (batch.length) yield { partials: batch };
+  log(`generating ${rows.toLocaleString("en-US")} uservisits rows into ${url} (first run only)...`);
+  const started = performance.now();
+  let last = started;
+  await writeDataset(store, {
+    table: "uservisits", rows, files: 8, format: "csv", seed: 1, pages: Math.max(1, Math.round(rows * 0.12)), prefix: key,
+    onProgress: (done) => {
+      const now = performance.now();
+      if (now - last < 2000) return;
+      last = now;
+      log(`  ${done.toLocaleString("en-US")} / ${rows.toLocaleString("en-US")} rows`);
+    },
+  });
+  await store.put(marker, new TextEncoder().encode(JSON.stringify({ rows, files: 8, seed: 1 })));
+  log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -6,6 +6,8 @@ import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { CancelledError, SmelterError } from "../job/errors.js";
 import { register as registerDemo } from "./demo.js";
+import { register as registerPi } from "./pi.js";
+import { register as registerQuery2 } from "./query2.js";
 import { register as registerS3 } from "./s3.js";
 import { register as registerDatagen } from "./datagen.js";
 
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.exitOverride();
   registerDemo(program);
+  registerQuery2(program);
+  registerPi(program);
   registerS3(program);
   registerDatagen(program);
   return program;

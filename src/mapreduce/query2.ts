@@ -19,6 +19,7 @@ import { discoverSplits, isHidden } from "../splits/discover.js";
 import { parseKeyPattern } from "../splits/glob.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
+import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type ParallelUploadSummary } from "../outputs/parallel-upload.js";
 import type { AggregateSpec, TableSpec } from "./aggregate.js";
 import { mapTaskInputs } from "./inputs.js";
 import { derivePartitions, runMapReduce, type MapReduceRun } from "./run.js";
@@ -50,11 +51,15 @@ export const query2OptionsSchema = z.object({
   targetTaskBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   /** DuckDB threads inside each task. @default 1 */
   threadsPerTask: z.number().int().min(1).default(1),
+  /** Also write the result as ONE CSV object at this URL, assembled in parallel from the reducers' parts. */
+  csvOutput: z.string().min(1).optional(),
 });
 export type Query2Options = z.input<typeof query2OptionsSchema>;
 
 export interface Query2Result {
   run: MapReduceRun<unknown, number>;
+  /** The CSV object written with `csvOutput`. */
+  csv?: ParallelUploadSummary;
   /** Input bytes discovered. */
   inputBytes: number;
   partitions: number;
@@ -91,6 +96,8 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
       yield { storeUrl: input.store.url, splits: t.splits, table: { ...tableSpec, format }, spec, threads: o.threadsPerTask };
     }
   })();
+  const csv = o.csvOutput ? await beginCsv(o.csvOutput, partitions) : undefined;
+  let csvSummary: ParallelUploadSummary | undefined;
   const run = await runMapReduce(
     manager,
     {
@@ -101,15 +108,22 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
       partitions,
       work: { store: work.store, url: work.store.url, prefix: work.prefix },
       format: "parquet",
-      reduceParams: { spec, threads: o.threadsPerTask },
+      reduceParams: { spec, threads: o.threadsPerTask, ...(csv ? { csvUpload: { storeUrl: csv.store.url, handle: csv.handle } } : {}) },
       ...(hooks.policy ? { policy: hooks.policy } : {}),
     },
     {
       ...(hooks.onJob ? { onJob: hooks.onJob } : {}),
-      finalize: (results) => gather(db, work.store, results.map((r) => (r.output as { key: string | null }).key), table),
+      finalize: async (results) => {
+        const outputs = results.map((r) => r.output as { key: string | null; upload?: unknown });
+        if (csv) csvSummary = await completeParallelUpload(csv.store, csv.handle, outputs.map((x) => x.upload));
+        return gather(db, work.store, outputs.map((x) => x.key), table);
+      },
     },
-  );
-  return { run, inputBytes, partitions };
+  ).catch(async (err: unknown) => {
+    if (csv && !csvSummary) await abortParallelUpload(csv.store, csv.handle).catch(() => undefined);
+    throw err;
+  });
+  return { run, inputBytes, partitions, ...(csvSummary ? { csv: csvSummary } : {}) };
 }
 
 /** Loads reducer outputs (Parquet objects) into `db` as `table`; returns its row count. */
@@ -130,6 +144,12 @@ export async function gather(db: DuckDb, store: ObjectStore, keys: (string | nul
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function beginCsv(url: string, partitions: number) {
+  const { store, key } = await openStore(url);
+  if (!key || key.endsWith("/")) throw new ConfigError(`--output ${url} names a directory, not an object: give the object's full key, e.g. s3://bucket/results/query2.csv`);
+  return { store, handle: await beginParallelUpload(store, key, { partitions, contentType: "text/csv" }) };
 }
 
 async function totalBytes(store: ObjectStore, pattern: string): Promise<number> {

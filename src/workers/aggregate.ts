@@ -22,8 +22,10 @@ import { readSegment, writeMapOutput } from "../shuffle/segments.js";
 import { splitSchema } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
-import { openStore } from "../storage/url.js";
 import { defineWorker } from "../worker/registry.js";
+import type { TaskContext } from "../worker/context.js";
+import { openTaskStore, uploadPartition } from "../outputs/upload-partition.js";
+import { parseHandle } from "../outputs/upload-protocol.js";
 
 export const aggregateMapInput = z.object({
   shuffle: shufflePlanSchema,
@@ -44,10 +46,12 @@ export const aggregateReduceParams = z.object({
   threads: z.number().int().min(1).default(1),
   /** Compact the partials held after this many map outputs. @default 32 */
   compactEvery: z.number().int().min(1).default(32),
+  /** Also upload the final rows as CSV, partition `partition` of one object (docs/parallel-upload.md). */
+  csvUpload: z.object({ storeUrl: z.string().min(1), handle: z.unknown() }).optional(),
 });
 export type AggregateReduceParams = z.input<typeof aggregateReduceParams>;
 
-export const reduceOutputSchema = z.object({ key: z.string().nullable(), rows: z.number().int().min(0), bytes: z.number().int().min(0) });
+export const reduceOutputSchema = z.object({ key: z.string().nullable(), rows: z.number().int().min(0), bytes: z.number().int().min(0), upload: z.unknown().optional() });
 export type ReduceOutput = z.infer<typeof reduceOutputSchema>;
 
 const reduceInput = z.object({ shuffle: shufflePlanSchema, partition: z.number().int().min(0), outputPrefix: z.string().min(1), params: aggregateReduceParams });
@@ -102,21 +106,37 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
         await db.run(`CREATE OR REPLACE TEMP TABLE ${table}_c AS ${mergeSql(params.spec, table)}; DROP TABLE ${table}; ALTER TABLE ${table}_c RENAME TO ${table}`);
       }
     }
-    if (!created) return { key: null, rows: 0, bytes: 0 };
+    if (!created) {
+      const names = [...params.spec.keys.map((k) => k.name), ...params.spec.aggregates.map((a) => a.name)];
+      const upload = params.csvUpload ? await uploadCsv(params.csvUpload, partition, partition === 0 ? `${names.join(",")}\n` : "", ctx) : undefined;
+      return { key: null, rows: 0, bytes: 0, ...(upload ? { upload } : {}) };
+    }
     const file = join(dir, "result.parquet");
     await db.run(`COPY (${finalSql(params.spec, table)}) TO ${sqlString(file)} (FORMAT parquet)`);
+    let upload: unknown;
+    if (params.csvUpload) {
+      const csv = join(dir, "result.csv");
+      await db.run(`COPY (SELECT * FROM read_parquet(${sqlString(file)})) TO ${sqlString(csv)} (FORMAT csv, HEADER ${partition === 0})`);
+      upload = await uploadCsv(params.csvUpload, partition, await readFile(csv), ctx);
+    }
     const rows = Number(await db.value(`SELECT count(*) FROM read_parquet(${sqlString(file)})`));
     const body = await readFile(file);
     const key = `${outputPrefix}r${String(partition).padStart(5, "0")}-a${ctx.attempt}.parquet`;
     await store.put(key, body, { signal: ctx.signal });
     ctx.count("bytesWritten", body.byteLength);
     ctx.count("writeRequests", 1);
-    return { key, rows, bytes: body.byteLength };
+    return { key, rows, bytes: body.byteLength, ...(upload ? { upload } : {}) };
   } finally {
     if (created) await db.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+async function uploadCsv(target: { storeUrl: string; handle: unknown }, partition: number, body: Uint8Array | string, ctx: TaskContext): Promise<unknown> {
+  const store = await cachedStore(target.storeUrl);
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  return uploadPartition(store, parseHandle(target.handle), partition, bytes, ctx);
+}
 
 let db: { threads: number; db: Promise<DuckDb> } | undefined;
 
@@ -136,7 +156,7 @@ const stores = new Map<string, Promise<ObjectStore>>();
 function cachedStore(url: string): Promise<ObjectStore> {
   let s = stores.get(url);
   if (!s) {
-    s = openStore(url).then((o) => o.store);
+    s = openTaskStore(url);
     stores.set(url, s);
   }
   return s;

@@ -1,4 +1,4 @@
-/** The CLI as a user runs it: `smelter demo`, --events, bad flags, Ctrl-C. */
+/** The CLI as a user runs it: `smelter pi`, --events, bad flags, Ctrl-C. */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -16,13 +16,14 @@ test("--version and --help", () => {
   assert.match(smelter("--version").stdout, /^\d+\.\d+\.\d+/);
   const help = smelter("--help");
   assert.equal(help.status, 0);
-  assert.match(help.stdout, /demo/);
+  assert.match(help.stdout, /pi/);
+  assert.match(help.stdout, /query2/);
 });
 
-test("demo: the result on stdout, progress lines on stderr, every event in --events", () => {
+test("pi: the result on stdout, progress lines on stderr, every event in --events", () => {
   const dir = mkdtempSync(join(tmpdir(), "smelter-cli-"));
   const events = join(dir, "events.jsonl");
-  const r = smelter("demo", "--backend", "threads", "--workers", "2", "--tasks", "6", "--samples", "20000", "--stragglers", "0", "--events", events);
+  const r = smelter("pi", "--backend", "threads", "--workers", "2", "--tasks", "6", "--samples", "20000", "--stragglers", "0", "--events", events);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^pi ~ 3\.1\d+/);
   assert.match(r.stdout, /sample\s+6\s+7\s+1/, "6 tasks, 7 attempts, 1 retry (the demo fails one task once)");
@@ -33,20 +34,20 @@ test("demo: the result on stdout, progress lines on stderr, every event in --eve
   assert.equal(lines.filter((e) => e.type === "attempt-succeeded").length, 6 + 1);
 });
 
-test("demo --quiet prints nothing on stderr", () => {
-  const r = smelter("demo", "--backend", "inline", "--tasks", "3", "--samples", "1000", "--quiet");
+test("pi --quiet prints nothing on stderr", () => {
+  const r = smelter("pi", "--backend", "inline", "--tasks", "3", "--samples", "1000", "--quiet");
   assert.equal(r.status, 0);
   assert.equal(r.stderr, "");
 });
 
 test("bad flags say what is wrong and exit 1", () => {
-  const r = smelter("demo", "--workers", "zero");
+  const r = smelter("pi", "--workers", "zero");
   assert.equal(r.status, 1);
   assert.match(r.stderr, /--workers must be a number/);
-  const b = smelter("demo", "--backend", "mainframe");
+  const b = smelter("pi", "--backend", "mainframe");
   assert.notEqual(b.status, 0);
   assert.match(b.stderr, /Allowed choices are inline, threads, processes/);
-  const u = smelter("demo", "--no-such-flag");
+  const u = smelter("pi", "--no-such-flag");
   assert.notEqual(u.status, 0);
   assert.match(u.stderr, /unknown option/);
 });
@@ -54,7 +55,7 @@ test("bad flags say what is wrong and exit 1", () => {
 test("Ctrl-C cancels the job, stops every worker process, and exits 130", async () => {
   const dir = mkdtempSync(join(tmpdir(), "smelter-cli-"));
   const events = join(dir, "events.jsonl");
-  const child = spawn(process.execPath, [bin, "demo", "--backend", "processes", "--workers", "2", "--tasks", "50", "--samples", "200000000", "--events", events], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [bin, "pi", "--backend", "processes", "--workers", "2", "--tasks", "50", "--samples", "200000000", "--events", events], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   // wait until a worker runs an attempt

@@ -1,0 +1,113 @@
+/**
+ * `smelter query2`: Query 2 of the Big Data Benchmark as a map-reduce on local workers.
+ *   SELECT SUBSTR(sourceIP, 1, X) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1
+ */
+import type { Command } from "commander";
+import { z } from "zod";
+import type { DuckDb } from "../duckdb/index.js";
+import { ConfigError } from "../job/errors.js";
+import { runQuery2, type Query2Result } from "../mapreduce/query2.js";
+import { writeAttemptsTable } from "../outputs/duckdb-file.js";
+import { AttemptLog } from "../report/attempts.js";
+import { JobStats, formatStageTotals, type StageTotals } from "../report/job-stats.js";
+import type { Job } from "../scheduler/job.js";
+import { Manager } from "../scheduler/manager.js";
+import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, parseFlags, runFlagsSchema, watchJob } from "./common.js";
+import { formatTable, streamResult } from "./results.js";
+
+export const query2FlagsSchema = runFlagsSchema.extend({
+  input: z.string({ message: "--input is required: the URL or glob of the uservisits files" }).min(1),
+  prefixLen: z.coerce.number().int().min(1, "--prefix-len must be 1 to 15 (8, 10, 12 for 2A, 2B, 2C)").max(15, "--prefix-len must be 1 to 15 (8, 10, 12 for 2A, 2B, 2C)").default(8),
+  partitions: z.coerce.number().int().min(1).max(4096).optional(),
+  format: z.enum(["table", "json", "csv"], { message: "--format must be table, json or csv" }).default("table"),
+  output: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(0).default(20),
+  work: z.string().min(1).optional(),
+  endpoint: z.string().url("--endpoint must be a URL like http://127.0.0.1:4568").optional(),
+  threadsPerTask: z.coerce.number().int().min(1).max(64).default(1),
+  taskBytes: z.coerce.number().int().min(1).optional(),
+});
+export type Query2Flags = z.output<typeof query2FlagsSchema>;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("query2")
+    .description("Big Data Benchmark Query 2: SUM(adRevenue) GROUP BY SUBSTR(sourceIP, 1, X), as a map-reduce")
+    .option("--input <url>", "uservisits objects: a prefix or glob (s3://bucket/uservisits/, data/part-*)")
+    .option("--prefix-len <x>", "X: 8 (2A), 10 (2B) or 12 (2C)", "8")
+    .option("--partitions <r>", "reduce tasks (default: from the input's bytes, at least one per worker)")
+    .option("--format <format>", "stdout: table (top rows), json (every row), csv (every row)", "table")
+    .option("--limit <n>", "rows shown by --format table", "20")
+    .option("--output <target>", "also write the result: FILE.duckdb (result + attempts tables) or s3://bucket/key.csv (one object, uploaded in parallel)")
+    .option("--work <url>", "where intermediate data goes (default: the input's bucket under _smelter/, or a temp dir)")
+    .option("--endpoint <url>", "S3 endpoint (else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)")
+    .option("--threads-per-task <n>", "DuckDB threads inside each task", "1")
+    .option("--task-bytes <n>", "input bytes per map task (default 64 MiB)");
+  addRunFlags(cmd).action(async (raw: unknown) => {
+    const flags = parseFlags(query2FlagsSchema, raw);
+    const { db, result, totals } = await runQuery2Cli(flags);
+    try {
+      await printQuery2(db, flags, result);
+      if (!flags.quiet) process.stderr.write(`${formatStageTotals(totals)}\n`);
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/** Runs Query 2 with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
+export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; result: Query2Result; totals: StageTotals[]; duckdbFile?: string }> {
+  if (flags.endpoint) process.env.AWS_ENDPOINT_URL_S3 = flags.endpoint; // pool workers inherit it
+  const duckdbFile = flags.output && /\.duckdb$/i.test(flags.output) ? flags.output : undefined;
+  const csvOutput = flags.output && !duckdbFile ? flags.output : undefined;
+  if (csvOutput && !/\.csv$/i.test(csvOutput)) throw new ConfigError(`--output ${csvOutput}: write FILE.duckdb or an object URL ending in .csv (e.g. s3://bucket/results/query2.csv)`);
+  const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
+  const { openDuckDb } = await import("../duckdb/index.js"); // loaded only when a query runs: DuckDB takes ~0.3 s to load
+  const db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
+  let watching: Promise<void> | undefined;
+  let stats: JobStats | undefined;
+  let attempts: AttemptLog | undefined;
+  try {
+    const result = await runQuery2(
+      manager,
+      db,
+      {
+        input: flags.input,
+        prefixLen: flags.prefixLen,
+        ...(flags.partitions ? { partitions: flags.partitions } : {}),
+        ...(flags.work ? { work: flags.work } : {}),
+        ...(flags.taskBytes ? { targetTaskBytes: flags.taskBytes } : {}),
+        ...(csvOutput ? { csvOutput } : {}),
+        threadsPerTask: flags.threadsPerTask,
+      },
+      {
+        onJob: (job: Job) => {
+          stats = new JobStats(job);
+          attempts = new AttemptLog(job);
+          watching = watchJob(job, flags);
+          watching.catch(() => undefined); // the same error comes out of runQuery2
+        },
+      },
+    );
+    await watching;
+    if (duckdbFile && attempts) await writeAttemptsTable(db, attempts.rows());
+    if (duckdbFile && !flags.quiet) process.stderr.write(`[smelter] wrote tables result and attempts to ${duckdbFile} (open it with: duckdb ${duckdbFile})\n`);
+    if (result.csv && !flags.quiet) process.stderr.write(`[smelter] wrote ${csvOutput} (${result.csv.size} bytes, ${result.csv.parts} parts)\n`);
+    return { db, result, totals: stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
+  } catch (err) {
+    db.close();
+    throw err;
+  } finally {
+    stats?.stop();
+    attempts?.stop();
+    await manager.close();
+  }
+}
+
+export async function printQuery2(db: DuckDb, flags: Pick<Query2Flags, "format" | "limit">, result: Query2Result): Promise<void> {
+  if (flags.format !== "table") return streamResult(db, "result", flags.format);
+  const rows = await db.all(`SELECT prefix, adRevenue FROM result ORDER BY adRevenue DESC, prefix LIMIT ${flags.limit}`);
+  const groups = result.run.finalized;
+  process.stdout.write(`${formatTable(rows, ["prefix", "adRevenue"])}\n`);
+  process.stdout.write(`${groups.toLocaleString("en-US")} groups${groups > rows.length ? ` (top ${rows.length} by adRevenue shown; --format csv or json for all)` : ""}\n`);
+}

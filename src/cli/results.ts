@@ -1,0 +1,39 @@
+/** Printing a result table held in DuckDB: an aligned text table, or all rows as JSON / CSV streamed to stdout. */
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { DuckDb } from "../duckdb/index.js";
+import { sqlIdentifier, sqlString } from "../duckdb/sql.js";
+
+export type ResultFormat = "table" | "json" | "csv";
+
+/** Writes every row of `table` to `out` as a JSON array of objects, or as CSV with a header. */
+export async function streamResult(db: DuckDb, table: string, format: "json" | "csv", out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "smelter-out-"));
+  try {
+    const file = join(dir, `result.${format}`);
+    const options = format === "json" ? "FORMAT json, ARRAY true" : "FORMAT csv, HEADER true";
+    await db.run(`COPY (SELECT * FROM ${sqlIdentifier(table)}) TO ${sqlString(file)} (${options})`);
+    await pipeline(createReadStream(file), out, { end: false });
+    if (format === "json") out.write("\n");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** An aligned text table of rows (numbers right-aligned). */
+export function formatTable(rows: Record<string, unknown>[], columns: string[]): string {
+  const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const numeric = columns.map((c) => rows.length > 0 && rows.every((r) => typeof r[c] === "number" || typeof r[c] === "bigint"));
+  const line = (values: string[]) => values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+}
+
+function formatCell(v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(6);
+  return String(v);
+}
