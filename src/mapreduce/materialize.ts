@@ -26,26 +26,32 @@ export interface MaterializeOptions {
   signal?: AbortSignal;
 }
 
+export interface LocalFile {
+  path: string;
+  /** The split it holds (for Parquet, the first split of its object). */
+  split: Split;
+}
+
 /** Writes each split to a file under `dir`; returns the files DuckDB should read (empty ranges skipped). */
-export async function materializeSplits(store: ObjectStore, splits: Split[], dir: string, options: MaterializeOptions): Promise<string[]> {
-  const files: string[] = [];
+export async function materializeSplits(store: ObjectStore, splits: Split[], dir: string, options: MaterializeOptions): Promise<LocalFile[]> {
+  const files: LocalFile[] = [];
   const parquetDone = new Set<string>();
   for (const [i, split] of splits.entries()) {
     if (split.format === "parquet") {
       if (parquetDone.has(split.key)) continue;
       parquetDone.add(split.key);
-      files.push(await sparseParquet(store, split, join(dir, `p${i}.parquet`), options));
+      files.push({ path: await sparseParquet(store, split, join(dir, `p${i}.parquet`), options), split });
     } else if (split.compression) {
       const ext = split.key.slice(split.key.lastIndexOf("."));
       const file = join(dir, `c${i}.${split.format === "ndjson" ? "json" : "csv"}${ext}`);
       await writeStream(file, options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...(options.signal ? { signal: options.signal } : {}) }));
-      files.push(file);
+      files.push({ path: file, split });
     } else {
       if (split.range.end <= split.range.start) continue;
       const file = join(dir, `r${i}.${split.format === "ndjson" ? "json" : "csv"}`);
       const read = (start: number, end: number) => options.reader.getRange(split.key, { start, end }, options.signal ? { signal: options.signal } : {});
       const bytes = await writeStream(file, readRangeBytes(read, split.range.start, split.range.end, split.fileSize, { chunkSize: 8 * 1024 * 1024 }));
-      if (bytes > 0) files.push(file);
+      if (bytes > 0) files.push({ path: file, split });
     }
   }
   return files;

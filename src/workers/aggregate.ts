@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { openDuckDb, sqlString, type DuckDb } from "../duckdb/index.js";
 import { aggregateSpecSchema, finalSql, mapSql, mergeSql, partitionSql, sourceSql, tableSchema } from "../mapreduce/aggregate.js";
-import { materializeSplits } from "../mapreduce/materialize.js";
+import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
 import type { ReduceTaskInput } from "../mapreduce/run.js";
 import { shufflePlanSchema } from "../shuffle/layout.js";
 import { watchMapOutputs } from "../shuffle/manifest.js";
@@ -23,6 +23,7 @@ import { splitSchema } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
 import { defineWorker } from "../worker/registry.js";
+import { NonRetryableError } from "../job/errors.js";
 import type { TaskContext } from "../worker/context.js";
 import { openTaskStore, uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
@@ -69,8 +70,12 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
     if (files.length > 0) {
       const db = await duckdb(input.threads);
       const out = join(dir, "out");
-      const partial = mapSql(input.spec, sourceSql(input.table, files));
-      await db.run(`COPY (SELECT *, ${partitionSql(input.spec, shuffle.partitions)} AS __p FROM (${partial})) TO ${sqlString(out)} (FORMAT parquet, PARTITION_BY (__p))`);
+      const partial = mapSql(input.spec, sourceSql(input.table, files.map((f) => f.path)));
+      try {
+        await db.run(`COPY (SELECT *, ${partitionSql(input.spec, shuffle.partitions)} AS __p FROM (${partial})) TO ${sqlString(out)} (FORMAT parquet, PARTITION_BY (__p))`);
+      } catch (err) {
+        throw inputError(err, input.storeUrl, files);
+      }
       for (let r = 0; r < shuffle.partitions; r++) {
         const file = join(out, `__p=${r}`, "data_0.parquet");
         if (existsSync(file)) segments[r] = await readFile(file);
@@ -131,6 +136,14 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** A DuckDB error about the task's input, restated with the objects and byte ranges it read (not temp file names). */
+function inputError(err: unknown, storeUrl: string, files: LocalFile[]): Error {
+  let message = (err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "").replace(/\n\s+in SQL:[\s\S]*$/, "");
+  const name = (f: LocalFile) => `${f.split.key} [bytes ${f.split.range.start}-${f.split.range.end})`;
+  for (const f of files) message = message.split(f.path).join(name(f));
+  return new NonRetryableError(`cannot read ${files.map(name).join(", ")} in ${storeUrl}: ${message}. Fix or remove the malformed rows, or check the input's format and columns`, { cause: err, type: "InputError" });
+}
 
 async function uploadCsv(target: { storeUrl: string; handle: unknown }, partition: number, body: Uint8Array | string, ctx: TaskContext): Promise<unknown> {
   const store = await cachedStore(target.storeUrl);
