@@ -47,8 +47,8 @@ export const query2OptionsSchema = z.object({
   partitions: z.number().int().min(1).max(4096).optional(),
   /** Where intermediate data goes (a store URL). @default the input's store, under `_smelter/jobs/`; a temp dir for local inputs */
   work: z.string().min(1).optional(),
-  /** Bytes of input per map task. @default 64 MiB */
-  targetTaskBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Bytes of input per map task. @default enough tasks to give every worker at least two (between 4 and 64 MiB each) */
+  targetTaskBytes: z.number().int().min(1024).optional(),
   /** DuckDB threads inside each task. @default 1 */
   threadsPerTask: z.number().int().min(1).default(1),
   /** Also write the result as ONE CSV object at this URL, assembled in parallel from the reducers' parts. */
@@ -89,9 +89,10 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
   const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: inputBytes / 8, workers });
   const spec = query2Spec(o.prefixLen);
   const tableSpec: TableSpec = { format: "csv", columns: USERVISITS_COLUMNS, delimiter: ",", header: false };
-  const splits = discoverSplits(input.store, input.key, o.format === "auto" ? {} : { format: o.format });
+  const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(inputBytes, workers);
+  const splits = discoverSplits(input.store, input.key, { targetSplitBytes: taskBytes, ...(o.format === "auto" ? {} : { format: o.format }) });
   const inputs = (async function* () {
-    for await (const t of mapTaskInputs(splits, o.targetTaskBytes)) {
+    for await (const t of mapTaskInputs(splits, taskBytes)) {
       const format = t.splits[0]?.format === "parquet" ? "parquet" : "csv";
       yield { storeUrl: input.store.url, splits: t.splits, table: { ...tableSpec, format }, spec, threads: o.threadsPerTask };
     }
@@ -144,6 +145,12 @@ export async function gather(db: DuckDb, store: ObjectStore, keys: (string | nul
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** At least two map tasks per worker, each between 4 and 64 MiB of input. */
+export function defaultTaskBytes(inputBytes: number, workers: number): number {
+  const MiB = 1024 * 1024;
+  return Math.round(Math.min(64 * MiB, Math.max(4 * MiB, inputBytes / (2 * workers))));
 }
 
 async function beginCsv(url: string, partitions: number) {
