@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
-import { CancelledError, SmelterError } from "../job/errors.js";
+import { CancelledError, ConfigError, SmelterError } from "../job/errors.js";
 import { register as registerDemo } from "./demo.js";
 import { register as registerPi } from "./pi.js";
 import { register as registerQuery2 } from "./query2.js";
@@ -20,6 +20,13 @@ export function buildProgram(): Command {
     .version(version, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.option("--endpoint <url>", "S3-compatible endpoint for s3:// URLs (default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)");
+  program.hook("preAction", () => {
+    const endpoint = program.opts<{ endpoint?: string }>().endpoint;
+    if (endpoint === undefined) return;
+    if (!/^https?:\/\/[^/]+/.test(endpoint)) throw new ConfigError(`--endpoint must be a URL like http://127.0.0.1:4568 (got "${endpoint}")`);
+    process.env.AWS_ENDPOINT_URL_S3 = endpoint; // the AWS SDK reads it here, and pool workers inherit it
+  });
   program.exitOverride();
   registerDemo(program);
   registerQuery2(program);

@@ -23,7 +23,6 @@ export const query2FlagsSchema = runFlagsSchema.extend({
   output: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(0).default(20),
   work: z.string().min(1).optional(),
-  endpoint: z.string().url("--endpoint must be a URL like http://127.0.0.1:4568").optional(),
   threadsPerTask: z.coerce.number().int().min(1).max(64).default(1),
   taskBytes: z.coerce.number().int().min(1).optional(),
 });
@@ -40,7 +39,6 @@ export function register(program: Command): void {
     .option("--limit <n>", "rows shown by --format table", "20")
     .option("--output <target>", "also write the result: FILE.duckdb (result + attempts tables) or s3://bucket/key.csv (one object, uploaded in parallel)")
     .option("--work <url>", "where intermediate data goes (default: the input's bucket under _smelter/, or a temp dir)")
-    .option("--endpoint <url>", "S3 endpoint (else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)")
     .option("--threads-per-task <n>", "DuckDB threads inside each task", "1")
     .option("--task-bytes <n>", "input bytes per map task (default 64 MiB)");
   addRunFlags(cmd).action(async (raw: unknown) => {
@@ -57,7 +55,6 @@ export function register(program: Command): void {
 
 /** Runs Query 2 with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
 export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; result: Query2Result; totals: StageTotals[]; duckdbFile?: string }> {
-  if (flags.endpoint) process.env.AWS_ENDPOINT_URL_S3 = flags.endpoint; // pool workers inherit it
   const duckdbFile = flags.output && /\.duckdb$/i.test(flags.output) ? flags.output : undefined;
   const csvOutput = flags.output && !duckdbFile ? flags.output : undefined;
   if (csvOutput && !/\.csv$/i.test(csvOutput)) throw new ConfigError(`--output ${csvOutput}: write FILE.duckdb or an object URL ending in .csv (e.g. s3://bucket/results/query2.csv)`);
