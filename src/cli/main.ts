@@ -10,6 +10,7 @@ import { register as registerPi } from "./pi.js";
 import { register as registerQuery2 } from "./query2.js";
 import { register as registerS3 } from "./s3.js";
 import { register as registerDatagen } from "./datagen.js";
+import { register as registerExplain } from "./explain.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerPi(program);
   registerS3(program);
   registerDatagen(program);
+  registerExplain(program);
   return program;
 }
 

@@ -1,0 +1,150 @@
+/**
+ * What a SELECT asks for, in the planner's terms: its select items (stars expanded), group keys
+ * (ordinals and aliases resolved), the distinct aggregate calls, ORDER BY terms (pointing at
+ * select items where they can), LIMIT/OFFSET; and refusals of what cannot be distributed.
+ */
+import { ConfigError } from "../job/errors.js";
+import { colRef, exprKey, walkExpr, type Expr, type OrderTerm, type SelectNode } from "./ast.js";
+import { refuse, type FromInfo, type Resolver } from "./from.js";
+
+export interface Order {
+  expr: Expr;
+  type: string;
+  nullOrder: string;
+  /** The select item it sorts by, when it names one (ordinal, alias, same expression). */
+  item?: number;
+}
+
+export interface QueryInfo {
+  node: SelectNode;
+  from: FromInfo;
+  resolver: Resolver;
+  items: Expr[];
+  keys: Expr[];
+  aggregates: Expr[];
+  grouped: boolean;
+  distinct: boolean;
+  orders: Order[];
+  limit: number | null;
+  offset: number | null;
+}
+
+export function isAggregateCall(e: Expr, aggregates: Set<string>): boolean {
+  return e.class === "FUNCTION" && aggregates.has(String(e.function_name).toLowerCase());
+}
+
+/** Refuses constructs that no plan handles, naming them. */
+export function checkSupported(node: SelectNode, sql: string): void {
+  if (node.qualify) throw refuse("QUALIFY", sql, "it filters on window functions");
+  if (node.sample) throw refuse("USING SAMPLE", sql);
+  if (node.group_sets.length > 1) throw refuse("GROUPING SETS / ROLLUP / CUBE", sql, "run one query per grouping");
+  for (const m of node.modifiers) {
+    if (m.type === "DISTINCT_MODIFIER" && (m.distinct_on_targets ?? []).length) throw refuse("DISTINCT ON", sql, "use GROUP BY with arg_min/arg_max");
+    if (!["ORDER_MODIFIER", "LIMIT_MODIFIER", "DISTINCT_MODIFIER"].includes(m.type)) throw refuse(m.type.replace(/_MODIFIER$/, "").replace(/_/g, " "), sql);
+  }
+  walkExpr([node.select_list, node.where_clause, node.group_expressions, node.having, node.modifiers], (e) => {
+    if (e.class === "WINDOW") throw refuse(`the window function ${String(e.function_name)}() OVER (...)`, sql, "window functions need every row of a partition in one place; aggregate with GROUP BY instead, or pass --allow-single-task");
+    if (e.class === "SUBQUERY") throw refuse(`a ${String(e.subquery_type).toLowerCase()} subquery in an expression`, sql, "subqueries in expressions (IN (SELECT ...), EXISTS, scalar or correlated subqueries) are not planned; join instead, or pass --allow-single-task");
+    if (e.class === "PARAMETER") throw new ConfigError(`[smelter] [sql] the query has a parameter ($1/?): write the value into the query`);
+    if (e.class === "POSITIONAL_REFERENCE") throw refuse("a positional reference (#1)", sql, "name the column");
+  });
+}
+
+function constInt(e: Expr | null | undefined, what: string, sql: string): number | null {
+  if (!e) return null;
+  const v = e.class === "CONSTANT" ? (e.value as { value?: unknown; is_null?: boolean }) : undefined;
+  if (v?.is_null) return null;
+  if (typeof v?.value !== "number" || !Number.isInteger(v.value) || v.value < 0) throw refuse(`a ${what} that is not a whole number constant`, sql);
+  return v.value;
+}
+
+function expandStars(list: Expr[], from: FromInfo, sql: string): Expr[] {
+  return list.flatMap((e) => {
+    if (e.class !== "STAR") return [e];
+    if (e.columns || (e.replace_list as unknown[]).length || ((e.rename_list as unknown[] | undefined) ?? []).length || ((e.qualified_exclude_list as unknown[] | undefined) ?? []).length) throw refuse("COLUMNS(...), * REPLACE or * RENAME", sql, "list the columns");
+    if (from.joins.some((j) => j.using.length)) throw refuse("SELECT * over a join with USING", sql, "list the columns");
+    const rel = String(e.relation_name ?? "").toLowerCase();
+    const exclude = new Set((e.exclude_list as unknown[]).map((x) => (typeof x === "string" ? x : JSON.stringify(x)).toLowerCase()));
+    return from.relations
+      .filter((r) => !rel || r.name.toLowerCase() === rel)
+      .flatMap((r) => r.columns.filter((c) => !exclude.has(c.toLowerCase())).map((c) => colRef(r.name, c)));
+  });
+}
+
+export function analyzeSelect(node: SelectNode, from: FromInfo, resolver: Resolver, aggregates: Set<string>, sql: string): QueryInfo {
+  checkSupported(node, sql);
+  const items = expandStars(node.select_list, from, sql);
+  const key = (e: unknown) => exprKey(e, resolver.canonical);
+  const byAlias = (names: string[]) => (names.length === 1 ? items.findIndex((it) => it.alias && it.alias.toLowerCase() === names[0]!.toLowerCase()) : -1);
+
+  // GROUP BY: ordinals and select aliases (a column of the same name wins, as in DuckDB).
+  let keys = node.group_expressions.map((g) => {
+    const n = g.class === "CONSTANT" ? constInt(g, "GROUP BY position", sql) : null;
+    if (n !== null) {
+      const it = items[n - 1];
+      if (!it) throw new ConfigError(`[smelter] [sql] GROUP BY ${n} is not in the select list (it has ${items.length} items)`);
+      return it;
+    }
+    if (g.class === "COLUMN_REF" && !resolver.isColumn(g.column_names as string[])) {
+      const i = byAlias(g.column_names as string[]);
+      if (i >= 0) return items[i]!;
+    }
+    return g;
+  });
+  if (node.aggregate_handling === "FORCE_AGGREGATES") {
+    keys = items.filter((it) => {
+      let agg = false;
+      walkExpr(it, (e) => {
+        if (isAggregateCall(e, aggregates)) agg = true;
+      });
+      return !agg;
+    });
+  }
+  keys = keys.filter((k, i) => keys.findIndex((x) => key(x) === key(k)) === i);
+
+  const orders: Order[] = [];
+  const limitMod = node.modifiers.find((m) => m.type === "LIMIT_MODIFIER");
+  for (const m of node.modifiers.filter((x) => x.type === "ORDER_MODIFIER")) {
+    for (const o of m.orders as OrderTerm[]) {
+      const e = o.expression;
+      const base = { type: o.type, nullOrder: o.null_order };
+      if (e.class === "STAR") {
+        items.forEach((it, i) => orders.push({ ...base, expr: it, item: i }));
+        continue;
+      }
+      const n = e.class === "CONSTANT" ? constInt(e, "ORDER BY position", sql) : null;
+      if (n !== null) {
+        if (!items[n - 1]) throw new ConfigError(`[smelter] [sql] ORDER BY ${n} is not in the select list (it has ${items.length} items)`);
+        orders.push({ ...base, expr: items[n - 1]!, item: n - 1 });
+        continue;
+      }
+      let i = e.class === "COLUMN_REF" ? byAlias(e.column_names as string[]) : -1;
+      if (i < 0) i = items.findIndex((it) => key(it) === key(e));
+      orders.push(i >= 0 ? { ...base, expr: items[i]!, item: i } : { ...base, expr: e });
+    }
+  }
+
+  const calls: Expr[] = [];
+  walkExpr([items, node.having, orders.map((o) => o.expr)], (e) => {
+    if (!isAggregateCall(e, aggregates)) return;
+    if (!calls.some((c) => key(c) === key(e))) calls.push(e);
+    return false;
+  });
+  walkExpr([node.where_clause, keys], (e) => {
+    if (isAggregateCall(e, aggregates)) throw new ConfigError(`[smelter] [sql] aggregate ${String(e.function_name)}() in WHERE or GROUP BY: move the condition to HAVING`);
+  });
+  const distinct = node.modifiers.some((m) => m.type === "DISTINCT_MODIFIER");
+  return {
+    node,
+    from,
+    resolver,
+    items,
+    keys,
+    aggregates: calls,
+    grouped: keys.length > 0 || calls.length > 0 || node.having !== null || node.aggregate_handling === "FORCE_AGGREGATES",
+    distinct,
+    orders,
+    limit: constInt(limitMod?.limit, "LIMIT", sql),
+    offset: constInt(limitMod?.offset, "OFFSET", sql),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Where the rows of FROM + WHERE come from: the stage that evaluates them, its tasks and inputs.
+ * - One table (or a filter/projection subquery of it): one task per split.
+ * - Joins, broadcast: one task per split of the biggest table, every other table read whole by
+ *   each task. Exact for inner joins, and for outer joins whose preserved side is the split one.
+ * - Joins, partitioned (two tables): each table is scanned (its own filters pushed down for inner
+ *   joins, only the columns the query reads) and shuffled by its side of the equi-join keys; one
+ *   task per partition then runs the join. Exact for inner, left, right and full joins.
+ * Chosen from bytes: broadcast when every other side is at most `broadcastBytes` (64 MiB).
+ */
+import { ConfigError } from "../job/errors.js";
+import { cast, colRef, conjuncts, selectNode, walkExpr, type Expr } from "./ast.js";
+import type { QueryInfo } from "./analyze.js";
+import type { PlanContext } from "./context.js";
+import { equiKeys, noQualifiers, refuse, type Relation } from "./from.js";
+import type { PlanStage, StageInput } from "./model.js";
+
+export interface Source {
+  tasks: PlanStage["tasks"];
+  inputs: StageInput[];
+  /** For stage names: "scan uservisits", "broadcast join", "partitioned join". */
+  label: string;
+}
+
+const NUMERIC = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL(\(.*\))?)$/i;
+const MiB = 1024 * 1024;
+
+export async function planSource(ctx: PlanContext, q: QueryInfo): Promise<Source> {
+  const rels = q.from.relations;
+  if (rels.length === 1) {
+    const t = rels[0]!.table;
+    return { tasks: { kind: "splits", table: t.name }, inputs: [{ view: t.name, table: t.name, read: "split" }], label: `scan ${t.name}` };
+  }
+  const threshold = ctx.options.broadcastBytes ?? 64 * MiB;
+  const known = rels.every((r) => r.table.bytes !== undefined);
+  const big = known ? rels.reduce((b, r, i) => ((r.table.bytes ?? 0) > (rels[b]!.table.bytes ?? 0) ? i : b), 0) : 0;
+  const broadcastable = (b: number) => q.from.joins.every((j) => j.joinType === "INNER" || (j.joinType === "LEFT" && j.index !== b) || (j.joinType === "RIGHT" && j.index === b && q.from.joins.length === 1));
+  const small = rels.filter((_, i) => i !== big);
+  const fits = known && small.every((r) => (r.table.bytes ?? 0) <= threshold);
+  const mode = ctx.options.join ?? "auto";
+  let why: string;
+  if (mode === "broadcast" || (mode === "auto" && fits)) {
+    if (broadcastable(big)) return broadcast(ctx, rels, big, mode === "broadcast" ? "broadcast join forced" : `${small.map((r) => r.table.name).join(", ")} at most ${fmtBytes(threshold)}`);
+    why = `the preserved side of an outer join cannot be broadcast`;
+    if (mode === "broadcast") throw refuse(`a broadcast of ${small.map((r) => r.name).join(", ")} (${why})`, ctx.sql, "use --join partitioned");
+  } else why = known ? `${small.map((r) => `${r.table.name} (${fmtBytes(r.table.bytes ?? 0)})`).join(", ")} above the broadcast threshold ${fmtBytes(threshold)}` : "table sizes unknown";
+  const partitioned = await tryPartitioned(ctx, q, why);
+  if (partitioned) return partitioned;
+  if (mode !== "partitioned" && broadcastable(big)) return broadcast(ctx, rels, big, "no equi-join keys to partition by");
+  throw refuse("this join", ctx.sql, "a partitioned join needs two tables and an equality between them (a = b), and a broadcast join needs the split side preserved");
+}
+
+function broadcast(ctx: PlanContext, rels: Relation[], big: number, why: string): Source {
+  const t = rels[big]!.table;
+  const others = rels.filter((_, i) => i !== big).map((r) => r.table.name);
+  ctx.notes.push(`broadcast join: each task reads one split of ${t.name} and all of ${others.join(", ")} (${why})`);
+  return {
+    tasks: { kind: "splits", table: t.name },
+    inputs: [{ view: t.name, table: t.name, read: "split" }, ...others.map((name) => ({ view: name, table: name, read: "whole" as const }))],
+    label: `broadcast join ${others.join(", ")} into ${t.name}`,
+  };
+}
+
+async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Promise<Source | undefined> {
+  const rels = q.from.relations;
+  const join = q.from.joins[0];
+  if (rels.length !== 2 || !join || rels.some((r) => r.kind !== "table")) return undefined;
+  const inner = join.joinType === "INNER";
+  const conds = [join.condition, ...(inner ? [q.node.where_clause] : [])].filter((c): c is Expr => c !== null);
+  const keys = equiKeys(conds, q.resolver, new Set([0]), new Set([1]));
+  for (const u of join.using) keys.push({ left: colRef(rels[0]!.name, u), right: colRef(rels[1]!.name, u) });
+  if (keys.length === 0) return undefined;
+  const sides = [keys.map((k) => k.left), keys.map((k) => k.right)];
+  const types = await ctx.typesOf(keys.flatMap((k) => [k.left, k.right]), q.node.from_table);
+  const castTo: (string | undefined)[] = keys.map((_, i) => {
+    const [l, r] = [types[2 * i]!, types[2 * i + 1]!];
+    if (l === r) return undefined;
+    if (NUMERIC.test(l) && NUMERIC.test(r)) return "DOUBLE";
+    throw new ConfigError(`[smelter] [sql] join keys of different types (${l} and ${r}) cannot be hash-partitioned: CAST one side to the other's type (${ctx.sql.slice(0, 120)})`);
+  });
+  const used = new Set<string>();
+  walkExpr([q.items, q.node.where_clause, q.node.from_table, q.keys, q.node.having, q.orders.map((o) => o.expr)], (e) => {
+    if (e.class === "COLUMN_REF") used.add(String((e.column_names as string[]).at(-1)).toLowerCase());
+  });
+  const scans = await Promise.all(
+    rels.map(async (r, side) => {
+      const local = inner ? conjuncts(q.node.where_clause).filter((c) => { const rs = q.resolver.relationsIn(c); return rs.size === 1 && rs.has(side); }) : [];
+      const cols = r.columns.filter((c) => used.has(c.toLowerCase()));
+      const node = selectNode({ select: (cols.length ? cols : r.columns.slice(0, 1)).map((c) => colRef(c)), from: r.ref, where: local.length ? { class: "CONJUNCTION", type: "CONJUNCTION_AND", alias: "", children: local } : null });
+      if (local.length === 1) node.where_clause = local[0]!;
+      const keyTexts = await Promise.all(sides[side]!.map((k, i) => ctx.exprSql(castTo[i] ? cast(noQualifiers(k), castTo[i]) : noQualifiers(k))));
+      const partitionBy = `hash(${keyTexts.join(", ")}) % ${ctx.partitions}`;
+      return ctx.add({
+        name: `scan ${r.table.name} for the join`,
+        tasks: { kind: "splits", table: r.table.name },
+        inputs: [{ view: r.table.name, table: r.table.name, read: "split" }],
+        node,
+        output: { kind: "shuffle", partitions: ctx.partitions, keys: keyTexts, partitionBy },
+      });
+    }),
+  );
+  ctx.notes.push(`partitioned join: both sides shuffled by the join keys into ${ctx.partitions} partitions (${why})`);
+  return {
+    tasks: { kind: "partitions", count: ctx.partitions },
+    inputs: scans.map((s, i) => ({ view: rels[i]!.table.name, stage: s.id, read: "partition" as const })),
+    label: `partitioned join ${rels.map((r) => r.table.name).join(" + ")}`,
+  };
+}
+
+export function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < MiB) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  return `${(n / 1024 / MiB).toFixed(2)} GiB`;
+}

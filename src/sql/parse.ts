@@ -1,0 +1,163 @@
+/**
+ * SQL parsing with DuckDB's own parser, and printing trees back into SQL, in an in-memory DuckDB
+ * on the coordinator (src/duckdb/). No hand-written SQL parser: the dialect is DuckDB's.
+ *
+ * What `SELECT json_serialize_sql('<query>')` returns (learned by experiment, DuckDB 1.5):
+ * - `{ error: false, statements: [{ node, named_param_map }] }`, or on a syntax error
+ *   `{ error: true, error_type: "parser", error_message: "syntax error at or near \"WHERE\"", position: "12" }`.
+ * - `node.type` is `SELECT_NODE` (or `SET_OPERATION_NODE` for UNION/EXCEPT/INTERSECT, with
+ *   `left`/`right`); a SELECT node has `select_list`, `from_table`, `where_clause`,
+ *   `group_expressions` + `group_sets` (ROLLUP/CUBE/GROUPING SETS give several sets; GROUP BY ALL
+ *   gives no expressions and `aggregate_handling: "FORCE_AGGREGATES"`), `having`, `qualify`,
+ *   `sample`, `cte_map.map[{ key, value: { query: { node } } }]` and `modifiers`:
+ *   `ORDER_MODIFIER { orders[{ type: ASCENDING|DESCENDING|ORDER_DEFAULT, null_order, expression }] }`,
+ *   `LIMIT_MODIFIER { limit, offset }` (expressions), `DISTINCT_MODIFIER { distinct_on_targets }`.
+ * - FROM items (`from_table`): `BASE_TABLE { table_name, alias }`, `SUBQUERY { subquery: { node }, alias }`,
+ *   `JOIN { left, right, condition, join_type: INNER|LEFT|RIGHT|OUTER|SEMI|ANTI, ref_type: REGULAR|CROSS|NATURAL|ASOF,
+ *   using_columns }` (`FROM a, b` is a JOIN with ref_type CROSS and no condition), `EMPTY` (no FROM),
+ *   `TABLE_FUNCTION`.
+ * - Expressions: `{ class, type, alias, query_location, ... }`. `COLUMN_REF { column_names: [t?, col] }`;
+ *   `CONSTANT { value: { type: { id }, is_null, value } }`; `FUNCTION { function_name, children,
+ *   distinct, filter, order_bys, is_operator }` (operators like `||`, `+`, `~~` (LIKE) are functions
+ *   with is_operator; `count(*)` is `count_star()`; aggregates and scalars look alike, so the planner
+ *   asks `duckdb_functions()` which names are aggregates); `COMPARISON { left, right }`;
+ *   `CONJUNCTION { children }`; `OPERATOR { children }` (NOT, IS NULL, IN); `CASE { case_checks,
+ *   else_expr }`; `CAST { child, cast_type }` (`DATE '2020-01-01'` is a cast of a string); `BETWEEN
+ *   { input, lower, upper }`; `STAR { relation_name, exclude_list, replace_list, columns }` (also
+ *   `ORDER BY ALL`); `WINDOW { ... }` for anything with OVER; `SUBQUERY { subquery, subquery_type }`
+ *   for scalar/IN/EXISTS subqueries.
+ * - `json_deserialize_sql` prints a statement back, fully parenthesized, with `count_star()`,
+ *   `CAST(... AS ...)` and `main.`-qualified internal functions (`main.date_part`): DuckDB reads its
+ *   own output back to the same tree.
+ */
+import { z } from "zod";
+import { openDuckDb, type DuckDb } from "../duckdb/index.js";
+import { sqlIdentifier } from "../duckdb/sql.js";
+import { ConfigError } from "../job/errors.js";
+import type { QueryNode, SelectNode } from "./ast.js";
+
+const parseErrorSchema = z.looseObject({ error: z.literal(true), error_message: z.string(), position: z.string().optional() });
+const exprSchema = z.looseObject({ class: z.string(), type: z.string(), alias: z.string() });
+const tableRefSchema = z.looseObject({ type: z.string(), alias: z.string() });
+const modifierSchema = z.looseObject({ type: z.string() });
+export const selectNodeSchema = z.looseObject({
+  type: z.literal("SELECT_NODE"),
+  modifiers: z.array(modifierSchema),
+  cte_map: z.looseObject({ map: z.array(z.looseObject({ key: z.string(), value: z.looseObject({ aliases: z.array(z.string()), query: z.looseObject({ node: z.looseObject({ type: z.string() }) }) }) })) }),
+  select_list: z.array(exprSchema).min(1),
+  from_table: tableRefSchema,
+  where_clause: exprSchema.nullable(),
+  group_expressions: z.array(exprSchema),
+  group_sets: z.array(z.array(z.number())),
+  aggregate_handling: z.string(),
+  having: exprSchema.nullable(),
+  sample: z.unknown(),
+  qualify: exprSchema.nullable(),
+});
+const parsedSchema = z.looseObject({
+  error: z.literal(false),
+  statements: z.array(z.looseObject({ node: z.looseObject({ type: z.string() }) })),
+});
+
+/** Where the query came from, for messages: the query shortened to `max` characters. */
+export function excerpt(sql: string, max = 120): string {
+  const one = sql.replace(/\s+/g, " ").trim();
+  return one.length > max ? `${one.slice(0, max - 3)}...` : one;
+}
+
+export interface ColumnInfo {
+  name: string;
+  type: string;
+}
+
+/**
+ * An in-memory DuckDB for parsing, printing and binding (DESCRIBE over empty tables). One per
+ * planning session; close it when done.
+ */
+export class SqlSession {
+  private aggregates: Set<string> | undefined;
+  private constructor(readonly db: DuckDb) {}
+
+  static async open(): Promise<SqlSession> {
+    return new SqlSession(await openDuckDb({ threads: 1 }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Parses one statement; a syntax error becomes a ConfigError with DuckDB's message. */
+  async parse(sql: string): Promise<QueryNode> {
+    const raw = fromJson(String(await this.db.value("SELECT json_serialize_sql($1::VARCHAR)", [sql])));
+    const err = parseErrorSchema.safeParse(raw);
+    if (err.success) {
+      const at = err.data.position === undefined ? "" : ` (character ${Number(err.data.position) + 1}: ${JSON.stringify(excerpt(sql.slice(Number(err.data.position)), 30))})`;
+      throw new ConfigError(`[smelter] [sql] ${err.data.error_message}${at}: ${excerpt(sql)}`);
+    }
+    const parsed = parsedSchema.safeParse(raw);
+    if (!parsed.success) throw new ConfigError(`[smelter] [sql] DuckDB's parser returned a tree this version of smelter does not understand (${parsed.error.issues[0]?.message}): ${excerpt(sql)}`);
+    const statements = parsed.data.statements;
+    if (statements.length !== 1) throw new ConfigError(`[smelter] [sql] expected one SELECT statement, got ${statements.length}: ${excerpt(sql)}`);
+    return statements[0]!.node as QueryNode;
+  }
+
+  /** Narrows a query node to a SELECT node, or refuses it naming what it is. */
+  selectNode(node: QueryNode, sql: string): SelectNode {
+    if (node.type === "SET_OPERATION_NODE") throw new ConfigError(`[smelter] [sql] set operations (UNION, EXCEPT, INTERSECT) cannot be distributed yet: run each SELECT on its own: ${excerpt(sql)}`);
+    const r = selectNodeSchema.safeParse(node);
+    if (!r.success) throw new ConfigError(`[smelter] [sql] only SELECT queries can be planned (got ${node.type}: ${r.error.issues[0]?.path.join(".")} ${r.error.issues[0]?.message}): ${excerpt(sql)}`);
+    return node as SelectNode;
+  }
+
+  /** Prints a query tree back into SQL. */
+  async print(node: QueryNode): Promise<string> {
+    const json = toJson({ error: false, statements: [{ node, named_param_map: [] }] });
+    return String(await this.db.value("SELECT json_deserialize_sql($1::JSON)", [json]));
+  }
+
+  /** Creates empty tables with these columns (so queries over them bind without data). */
+  async createTables(tables: { name: string; columns: ColumnInfo[] }[]): Promise<void> {
+    for (const t of tables) {
+      const cols = t.columns.map((c) => `${sqlIdentifier(c.name)} ${c.type}`).join(", ");
+      await this.db.run(`CREATE OR REPLACE TABLE ${sqlIdentifier(t.name)} (${cols})`);
+    }
+  }
+
+  /** The result columns of `sql` (binding it against the session's tables). */
+  async describe(sql: string): Promise<ColumnInfo[]> {
+    const rows = await this.db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`);
+    return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+  }
+
+  /** Names of DuckDB's aggregate functions (lower case). */
+  async aggregateNames(): Promise<Set<string>> {
+    if (!this.aggregates) {
+      const rows = await this.db.all<{ name: string }>("SELECT DISTINCT function_name AS name FROM duckdb_functions() WHERE function_type = 'aggregate'");
+      this.aggregates = new Set(rows.map((r) => r.name.toLowerCase()));
+    }
+    return this.aggregates;
+  }
+}
+
+const BIG = "~smelter-int~";
+
+/**
+ * JSON from DuckDB, keeping integers beyond 2^53 exact (BIGINT constants, the halves of HUGEINT
+ * and DECIMAL constants) as marked strings, and dropping `query_location` (source positions; the
+ * "no position" value does not survive a round trip through a JS number).
+ */
+export function fromJson(text: string): unknown {
+  const marked = text.replace(/(":|[[,])(-?\d{16,})(?=\s*[,}\]])/g, `$1"${BIG}$2"`);
+  return JSON.parse(marked, (k, v: unknown) => (k === "query_location" ? undefined : v));
+}
+
+/** JSON for DuckDB, with marked integers written back as numbers. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value).replace(new RegExp(`"${BIG}(-?\\d+)"`, "g"), "$1");
+}
+
+/** A DuckDB binder/catalog error restated for the user. */
+export function bindError(err: unknown, sql: string): ConfigError {
+  const message = (err as Error).message.replace(/^\[smelter\] DuckDB: /, "").replace(/\n\s+in SQL:[\s\S]*$/, "").replace(/\n[\s\S]*$/, "");
+  return new ConfigError(`[smelter] [sql] ${message}: ${excerpt(sql)}`, { cause: err });
+}

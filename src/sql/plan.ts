@@ -1,0 +1,93 @@
+/**
+ * The SQL planner: a query and table definitions -> a stage plan as plain data (model.ts).
+ *
+ *   parse (DuckDB's parser) -> bind (DESCRIBE over empty tables: unknown columns and type errors
+ *   are DuckDB's own messages) -> inline CTEs -> plan (shapes.ts, joins.ts, aggregates.ts) ->
+ *   print every stage's tree back to SQL -> bind every stage's SQL over empty inputs (each stage's
+ *   output columns; a planner bug fails here, not in a task).
+ *
+ * What cannot be distributed exactly is refused with a ConfigError naming the construct, or,
+ * with `allowSingleTask`, planned as one task that runs the query over all inputs at once.
+ */
+import { sqlIdentifier } from "../duckdb/sql.js";
+import { ConfigError } from "../job/errors.js";
+import { inlineCtes } from "./from.js";
+import { PlanContext } from "./context.js";
+import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
+import { bindError, excerpt, SqlSession } from "./parse.js";
+import { planSelect, type Planned } from "./shapes.js";
+import { parseTables, type SqlTableInput } from "./tables.js";
+
+export type { PlanOptions, SqlPlan } from "./model.js";
+
+/** Plans `sql` over `tables`. Pass a `session` to reuse one DuckDB across many plans. */
+export async function planQuery(sql: string, tableInputs: SqlTableInput[], options: PlanOptions = {}, session?: SqlSession): Promise<SqlPlan> {
+  const own = session ? undefined : await SqlSession.open();
+  const s = session ?? own!;
+  try {
+    const tables = parseTables(tableInputs);
+    await resetTables(s);
+    await s.createTables(tables);
+    const node = s.selectNode(await s.parse(sql), sql);
+    const columns = await s.describe(sql).catch((err: unknown) => {
+      throw bindError(err, sql);
+    });
+    const ctx = new PlanContext(s, tables, options, sql, await s.aggregateNames());
+    let planned: Planned;
+    try {
+      planned = await planSelect(ctx, inlineCtes(node, sql), columns);
+    } catch (err) {
+      if (!(err instanceof ConfigError) || !options.allowSingleTask || !/cannot be distributed/.test(err.message)) throw err;
+      return singleTask(sql, tables, columns, err.message);
+    }
+    const stages: PlanStage[] = [];
+    for (const d of ctx.stages) {
+      const stageSql = await s.print(d.node);
+      for (const input of d.inputs) if ("stage" in input) await createLike(s, input.view, stages[input.stage - 1]!.columns);
+      const stageColumns = await s.describe(stageSql).catch((err: unknown) => {
+        throw new ConfigError(`[smelter] [sql] internal planner error: stage ${d.id} (${d.name}) does not bind: ${(err as Error).message}. Please report it with the query: ${excerpt(sql)}`, { cause: err });
+      });
+      stages.push({ id: d.id, name: d.name, tasks: d.tasks, inputs: d.inputs, sql: stageSql, columns: stageColumns, output: d.output });
+    }
+    const gathered = stages.filter((x) => x.output.kind === "gather");
+    for (const g of gathered) await createLike(s, `__s${g.id}`, g.columns);
+    const coordinatorSql = await s.print(planned.coordinator);
+    const result = await s.describe(coordinatorSql).catch((err: unknown) => {
+      throw new ConfigError(`[smelter] [sql] internal planner error: the coordinator's SQL does not bind: ${(err as Error).message}. Please report it with the query: ${excerpt(sql)}`, { cause: err });
+    });
+    if (result.length !== columns.length) throw new ConfigError(`[smelter] [sql] internal planner error: the plan returns ${result.length} columns, DuckDB alone ${columns.length}: ${excerpt(sql)}`);
+    return {
+      query: sql,
+      strategy: planned.strategy,
+      tables,
+      stages,
+      coordinator: { inputs: gathered.map((g) => ({ view: `__s${g.id}`, stage: g.id })), sql: coordinatorSql },
+      columns,
+      notes: ctx.notes,
+    };
+  } finally {
+    own?.close();
+  }
+}
+
+function singleTask(sql: string, tables: SqlPlan["tables"], columns: SqlPlan["columns"], why: string): SqlPlan {
+  return {
+    query: sql,
+    strategy: "one task over all inputs (--allow-single-task)",
+    tables,
+    stages: [{ id: 1, name: "single task", tasks: { kind: "single" }, inputs: tables.map((t) => ({ view: t.name, table: t.name, read: "whole" as const })), sql, columns, output: { kind: "gather" } }],
+    coordinator: { inputs: [{ view: "__s1", stage: 1 }], sql: "SELECT * FROM __s1" },
+    columns,
+    notes: [`not distributed: ${why.replace(/^\[smelter\] \[sql\] /, "")}`],
+  };
+}
+
+async function createLike(s: SqlSession, name: string, columns: { name: string; type: string }[]): Promise<void> {
+  await s.db.run(`CREATE OR REPLACE TABLE ${sqlIdentifier(name)} (${columns.map((c) => `${sqlIdentifier(c.name)} ${c.type}`).join(", ")})`);
+}
+
+/** Drops every table of the session (a fresh catalog for the next plan). */
+async function resetTables(s: SqlSession): Promise<void> {
+  const rows = await s.db.all<{ name: string }>("SELECT table_name AS name FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main'");
+  for (const r of rows) await s.db.run(`DROP TABLE IF EXISTS ${sqlIdentifier(r.name)}`);
+}

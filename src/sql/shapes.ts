@@ -1,0 +1,185 @@
+/**
+ * Planning one SELECT into stages: a row stage (FROM + WHERE, see joins.ts) that either projects
+ * (scans) or computes partial aggregates, a shuffle by the group keys, a final-aggregate stage
+ * that also applies HAVING, the select list's expressions and a per-partition top-k, and the
+ * coordinator's SELECT (ORDER BY, LIMIT, DISTINCT, output names). Select items travel as
+ * `__c<i>`, extra ORDER BY expressions as `__o<m>`.
+ */
+import { ConfigError } from "../job/errors.js";
+import { baseTable, clone, colRef, exprKey, limitModifier, orderModifier, selectNode, subqueryRef, walkExpr, withAlias, type Expr, type Modifier, type SelectNode } from "./ast.js";
+import { aggName, chooseAggregates, distinctItems, finalItem, keyName, overFinal, partialItems, rawFinalItems, type AggregatePlan } from "./aggregates.js";
+import { analyzeSelect, isAggregateCall, type QueryInfo } from "./analyze.js";
+import type { PlanContext, StageDraft } from "./context.js";
+import { analyzeFrom, refuse, Resolver } from "./from.js";
+import { planSource, type Source } from "./joins.js";
+import type { ColumnInfo } from "./parse.js";
+
+export interface Planned {
+  coordinator: SelectNode;
+  /** The last per-partition stage, where a top-k of an outer query can be pushed. */
+  finalStage?: StageDraft;
+  limited: boolean;
+  strategy: string;
+}
+
+const c = (i: number) => `__c${i}`;
+const o = (m: number) => `__o${m}`;
+const STAR: Expr = { class: "STAR", type: "STAR", alias: "", relation_name: "", exclude_list: [], replace_list: [], columns: false, expr: null, qualified_exclude_list: [], rename_list: [] };
+
+export async function planSelect(ctx: PlanContext, node: SelectNode, names: ColumnInfo[]): Promise<Planned> {
+  const from = analyzeFrom(node, ctx.tables, ctx.aggregates, ctx.sql);
+  if (from.derived) return planDerived(ctx, node, from.derived);
+  for (const r of from.relations.filter((x) => x.kind === "subquery")) {
+    r.columns = (await ctx.session.describe(await ctx.session.print(selectNode({ select: [STAR], from: r.ref })))).map((x) => x.name);
+  }
+  const q = analyzeSelect(node, from, new Resolver(from.relations), ctx.aggregates, ctx.sql);
+  if (q.items.length !== names.length) throw refuse("this select list", ctx.sql, `it expands to ${names.length} columns in DuckDB but ${q.items.length} here; list the columns`);
+  if (q.distinct && !q.grouped) {
+    const key = (e: unknown) => exprKey(e, q.resolver.canonical);
+    q.keys = q.items.filter((it, i) => q.items.findIndex((x) => key(x) === key(it)) === i);
+    q.grouped = true;
+  }
+  const source = await planSource(ctx, q);
+  return q.grouped ? planGrouped(ctx, q, names, source) : planScan(ctx, q, names, source);
+}
+
+/** ORDER BY terms over `__c`/`__o` columns. */
+function orderTerms(q: QueryInfo) {
+  let m = 0;
+  return q.orders.map((x) => ({ type: x.type, null_order: x.nullOrder, expression: colRef(x.item !== undefined ? c(x.item) : o(m++)) }));
+}
+
+/** The row stage's or final stage's top-k: LIMIT (limit + offset), with the ORDER BY if any. */
+function topK(q: QueryInfo): Modifier[] {
+  if (q.limit === null || q.distinct) return [];
+  return [...(q.orders.length ? [orderModifier(orderTerms(q))] : []), limitModifier(q.limit + (q.offset ?? 0), null)];
+}
+
+function coordinatorNode(q: QueryInfo, names: ColumnInfo[], from: SelectNode["from_table"]): SelectNode {
+  const modifiers: Modifier[] = [];
+  if (q.distinct) modifiers.push({ type: "DISTINCT_MODIFIER", distinct_on_targets: [] });
+  if (q.orders.length) modifiers.push(orderModifier(orderTerms(q)));
+  if (q.limit !== null || q.offset !== null) modifiers.push(limitModifier(q.limit, q.offset));
+  return selectNode({ select: q.items.map((_, i) => withAlias(colRef(c(i)), names[i]!.name)), from, modifiers });
+}
+
+function planScan(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], source: Source): Planned {
+  const helpers = q.orders.filter((x) => x.item === undefined).map((x, m) => withAlias(x.expr, o(m)));
+  const row: SelectNode = { ...clone(q.node), select_list: [...q.items.map((e, i) => withAlias(e, c(i))), ...helpers], modifiers: topK(q) };
+  const stage = ctx.add({ name: `${source.label}: filter + project${row.modifiers.length ? ` + top ${q.limit! + (q.offset ?? 0)}` : ""}`, tasks: source.tasks, inputs: source.inputs, node: row, output: { kind: "gather" } });
+  const pushed = row.modifiers.length ? `; each task keeps its first ${q.limit! + (q.offset ?? 0)} rows${q.orders.length ? " in ORDER BY order" : ""}` : "";
+  return { coordinator: coordinatorNode(q, names, baseTable(`__s${stage.id}`)), strategy: `${source.label}, rows concatenated on the coordinator${pushed}`, limited: q.limit !== null };
+}
+
+async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], source: Source): Promise<Planned> {
+  const key = (e: unknown) => exprKey(e, q.resolver.canonical);
+  const avgArgs = q.aggregates.filter((a) => ["avg", "mean"].includes(String(a.function_name).toLowerCase())).flatMap((a) => (a.children as Expr[]).slice(0, 1));
+  const avgTypes = await ctx.typesOf(avgArgs, q.node.from_table);
+  const argType = (e: Expr) => avgTypes[avgArgs.findIndex((x) => key(x) === key(e))];
+  const agg = q.aggregates.length ? chooseAggregates(q.aggregates, key, argType) : ({ strategy: "partial", kinds: [], rawColumns: [] } satisfies AggregatePlan);
+  const global = q.keys.length === 0;
+  if (agg.strategy === "raw" && global && !ctx.options.allowSingleTask) {
+    const which = q.aggregates.map((a) => `${String(a.function_name)}()`).join(", ");
+    throw refuse(`the aggregates ${which} without GROUP BY`, ctx.sql, "they cannot be split into partial aggregates and there are no group keys to spread them over; pass --allow-single-task to aggregate every row on the coordinator");
+  }
+  const keyCols = q.keys.map((_, i) => keyName(i));
+  const keyItems = q.keys.map((k, i) => withAlias(k, keyName(i)));
+  const rowBase = { ...clone(q.node), having: null, modifiers: [], aggregate_handling: "STANDARD_HANDLING", qualify: null };
+  let row: SelectNode;
+  let rowShuffle: string[];
+  let what: string;
+  if (agg.strategy === "partial") {
+    row = { ...rowBase, select_list: [...keyItems, ...q.aggregates.flatMap((a, j) => partialItems(a, agg.kinds[j]!, j))], group_expressions: q.keys, group_sets: q.keys.length ? [q.keys.map((_, i) => i)] : [] };
+    rowShuffle = keyCols;
+    what = "partial aggregate";
+  } else if (agg.strategy === "distinct") {
+    const groupBy = [...q.keys, agg.distinctArg!];
+    row = { ...rowBase, select_list: [...keyItems, withAlias(agg.distinctArg!, "__d")], group_expressions: groupBy, group_sets: [groupBy.map((_, i) => i)] };
+    rowShuffle = [...keyCols, "__d"];
+    what = "distinct (keys, value) pairs";
+    ctx.notes.push("DISTINCT aggregate: two levels; rows are shuffled by the group keys and the distinct value, each partition counts its values, and the counts are summed");
+  } else {
+    row = { ...rowBase, select_list: [...keyItems, ...agg.rawColumns.map((e, n) => withAlias(e, `__v${n}`))], group_expressions: [], group_sets: [] };
+    rowShuffle = keyCols;
+    what = "projected rows";
+    const which = q.aggregates.filter((a) => !["count_star", "count", "sum", "min", "max", "avg"].includes(String(a.function_name)) || a.distinct || ((a.order_bys as { orders: unknown[] }).orders.length > 0));
+    ctx.notes.push(`${which.map((a) => `${String(a.function_name)}()`).join(", ") || "these aggregates"} cannot be split into partials: raw rows (keys and the columns the aggregates read) are shuffled by the group keys and aggregated whole`);
+  }
+  const rowOut = rowShuffle.length ? ctx.shuffleBy(rowShuffle) : ({ kind: "gather" } as const);
+  let src = ctx.add({ name: `${source.label}: ${what}`, tasks: source.tasks, inputs: source.inputs, node: row, output: rowOut });
+  if (agg.strategy === "distinct") {
+    const n = selectNode({ select: [...keyCols.map((k) => colRef(k)), ...distinctItems(agg.kinds)], from: baseTable(`__s${src.id}`), groupBy: keyCols.map((k) => colRef(k)) });
+    src = ctx.add({ name: "per-partition distinct aggregates", tasks: { kind: "partitions", count: ctx.partitions }, inputs: [{ view: `__s${src.id}`, stage: src.id, read: "partition" }], node: n, output: global ? { kind: "gather" } : ctx.shuffleBy(keyCols) });
+  }
+  const finals = agg.strategy === "raw" ? rawFinalItems(q.aggregates, agg.rawColumns, key) : agg.kinds.map((k, j) => finalItem(k, j));
+  const base = selectNode({ select: [...keyCols.map((k) => colRef(k)), ...finals], from: baseTable(`__s${src.id}`), groupBy: keyCols.map((k) => colRef(k)) });
+  const label = `${source.label}; ${agg.strategy === "partial" ? "partial aggregates" : agg.strategy === "distinct" ? "two-level distinct aggregates" : "raw rows"}`;
+  if (global) {
+    const post = postNode(q, base, false);
+    return { coordinator: coordinatorNode(q, names, subqueryRef(post, "__r")), strategy: `${label}, final aggregate on the coordinator`, limited: q.limit !== null };
+  }
+  const finalNode = postNode(q, base, true);
+  const final = ctx.add({ name: `final aggregate${q.node.having ? " + HAVING" : ""}${finalNode.modifiers.length ? ` + top ${q.limit! + (q.offset ?? 0)}` : ""}`, tasks: { kind: "partitions", count: ctx.partitions }, inputs: [{ view: `__s${src.id}`, stage: src.id, read: "partition" }], node: finalNode, output: { kind: "gather" } });
+  return { coordinator: coordinatorNode(q, names, baseTable(`__s${final.id}`)), finalStage: final, strategy: `${label}, shuffled by the group keys into ${ctx.partitions} partitions`, limited: q.limit !== null || q.distinct };
+}
+
+/** Select items, HAVING and ORDER BY helpers over the final columns `__k`/`__a` of `base`. */
+function postNode(q: QueryInfo, base: SelectNode, pushTopK: boolean): SelectNode {
+  const key = (e: unknown) => exprKey(e, q.resolver.canonical);
+  const over = <T>(x: T): T => overFinal(x, q.keys, q.aggregates, key);
+  const items = q.items.map((it) => over(it));
+  let having = q.node.having ? over(q.node.having) : null;
+  if (having) {
+    const aliased = q.items.map((it, i) => ({ alias: it.alias.toLowerCase(), expr: items[i]! }));
+    having = JSON.parse(JSON.stringify(having), (_k, v: unknown) => {
+      const e = v as Expr;
+      if (e && typeof e === "object" && e.class === "COLUMN_REF") {
+        const ns = e.column_names as string[];
+        const hit = ns.length === 1 && !/^__[ka]\d+$/.test(ns[0]!) ? aliased.find((a) => a.alias && a.alias === ns[0]!.toLowerCase()) : undefined;
+        return hit ? hit.expr : e;
+      }
+      return v;
+    }) as Expr;
+  }
+  const helpers = q.orders.filter((x) => x.item === undefined).map((x, m) => withAlias(over(x.expr), o(m)));
+  walkExpr([items, having, helpers], (e) => {
+    if (e.class === "COLUMN_REF" && !/^__[ka]\d+$/.test(String((e.column_names as string[]).at(-1)))) {
+      throw new ConfigError(`[smelter] [sql] column ${(e.column_names as string[]).join(".")} is neither a GROUP BY key nor inside an aggregate, so it cannot be planned: add it to GROUP BY or aggregate it`);
+    }
+  });
+  return selectNode({ select: [...items.map((e, i) => withAlias(e, c(i))), ...helpers], from: subqueryRef(base, "__g"), where: having, modifiers: pushTopK ? topK(q) : [] });
+}
+
+/** `SELECT ... FROM (<aggregate query>) ...`: the inner query planned alone, the outer one on the coordinator. */
+async function planDerived(ctx: PlanContext, node: SelectNode, derived: { node: SelectNode; alias: string }): Promise<Planned> {
+  const innerNames = await ctx.session.describe(await ctx.session.print(derived.node));
+  const inner = await planSelect(ctx, derived.node, innerNames);
+  walkExpr([node.select_list, node.where_clause, node.having, node.modifiers], (e) => {
+    if (e.class === "SUBQUERY") throw refuse("a subquery in an expression of a query over an aggregate subquery", ctx.sql);
+  });
+  const coordinator: SelectNode = { ...clone(node), from_table: subqueryRef(inner.coordinator, derived.alias || "__inner") };
+  // Top-k of a plain outer query over the inner's per-partition final stage.
+  const lim = node.modifiers.find((m) => m.type === "LIMIT_MODIFIER");
+  const ord = node.modifiers.find((m) => m.type === "ORDER_MODIFIER");
+  let plain = !node.where_clause && !node.having && node.group_expressions.length === 0 && node.aggregate_handling === "STANDARD_HANDLING" && !node.modifiers.some((m) => m.type === "DISTINCT_MODIFIER");
+  walkExpr(node.select_list, (e) => {
+    if (e.class === "WINDOW" || isAggregateCall(e, ctx.aggregates)) plain = false;
+  });
+  const limit = lim?.limit?.class === "CONSTANT" ? (lim.limit.value as { value?: unknown }).value : undefined;
+  const offset = lim?.offset?.class === "CONSTANT" ? (lim.offset.value as { value?: unknown }).value : lim?.offset ? undefined : 0;
+  if (plain && inner.finalStage && !inner.limited && typeof limit === "number" && typeof offset === "number") {
+    const terms = (ord?.orders ?? []).map((t) => {
+      const e = t.expression;
+      const n = e.class === "COLUMN_REF" ? String((e.column_names as string[]).at(-1)).toLowerCase() : undefined;
+      const i = n === undefined ? -1 : innerNames.findIndex((x) => x.name.toLowerCase() === n);
+      return i < 0 ? undefined : { type: t.type, null_order: t.null_order, expression: colRef(c(i)) };
+    });
+    if (terms.every((t) => t !== undefined)) {
+      inner.finalStage.node.modifiers = [...(terms.length ? [orderModifier(terms)] : []), limitModifier(limit + offset, null)];
+      inner.finalStage.name += ` + top ${limit + offset}`;
+    }
+  }
+  return { coordinator, strategy: `${inner.strategy}; the outer query runs on the coordinator`, limited: true };
+}
+
+export { aggName };

@@ -1,0 +1,89 @@
+/**
+ * Table definitions the planner plans against: a name, where the files are, their format and
+ * columns (DuckDB types), and optionally their total size (to choose join strategies).
+ */
+import { z } from "zod";
+import { ConfigError } from "../job/errors.js";
+import { parseOrThrow } from "../job/policy.js";
+
+export const sqlTableSchema = z.object({
+  /** The name queries use (case-insensitive, as in DuckDB). */
+  name: z.string().min(1).regex(/^(?!__)/, "table names starting with __ are reserved for smelter's stage inputs"),
+  /** A URL, prefix or glob of the table's objects. */
+  url: z.string().min(1),
+  format: z.enum(["csv", "parquet"]),
+  /** Columns in file order, with DuckDB types. */
+  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).min(1),
+  /** CSV: the first line of each file is a header. @default false */
+  header: z.boolean().default(false),
+  /** CSV: field delimiter. @default "," */
+  delimiter: z.string().length(1).default(","),
+  /** Total bytes of the table's objects, when known (listing). */
+  bytes: z.number().int().min(0).optional(),
+  /** Number of splits (tasks of a leaf stage) when known. */
+  splits: z.number().int().min(0).optional(),
+});
+export type SqlTable = z.output<typeof sqlTableSchema>;
+export type SqlTableInput = z.input<typeof sqlTableSchema>;
+
+export function parseTables(tables: SqlTableInput[]): SqlTable[] {
+  const out = tables.map((t) => parseOrThrow(sqlTableSchema, t, `table ${t.name}`));
+  const seen = new Set<string>();
+  for (const t of out) {
+    const key = t.name.toLowerCase();
+    if (seen.has(key)) throw new ConfigError(`[smelter] [sql] table ${t.name} is defined twice: give each --table a different name`);
+    seen.add(key);
+  }
+  return out;
+}
+
+/** The Big Data Benchmark's tables, columns in file order. */
+export const BDB_SCHEMAS: Record<string, { name: string; type: string }[]> = {
+  uservisits: [
+    { name: "sourceIP", type: "VARCHAR" },
+    { name: "destURL", type: "VARCHAR" },
+    { name: "visitDate", type: "DATE" },
+    { name: "adRevenue", type: "FLOAT" },
+    { name: "userAgent", type: "VARCHAR" },
+    { name: "countryCode", type: "VARCHAR" },
+    { name: "languageCode", type: "VARCHAR" },
+    { name: "searchWord", type: "VARCHAR" },
+    { name: "duration", type: "INTEGER" },
+  ],
+  rankings: [
+    { name: "pageURL", type: "VARCHAR" },
+    { name: "pageRank", type: "INTEGER" },
+    { name: "avgDuration", type: "INTEGER" },
+  ],
+};
+
+/**
+ * Parses a schema: `bdb:uservisits`, `bdb:rankings`, or `col TYPE, col TYPE, ...` (types may hold
+ * parentheses and commas, e.g. `DECIMAL(10, 2)`).
+ */
+export function parseSchema(text: string): { name: string; type: string }[] {
+  const bdb = /^bdb:(\w+)$/i.exec(text.trim());
+  if (bdb) {
+    const s = BDB_SCHEMAS[bdb[1]!.toLowerCase()];
+    if (!s) throw new ConfigError(`[smelter] [sql] unknown schema ${text}: use bdb:uservisits or bdb:rankings, or list the columns ('name TYPE, ...')`);
+    return s;
+  }
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of text) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  parts.push(cur);
+  return parts.map((p) => {
+    const m = /^\s*("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s+(\S[\s\S]*?)\s*$/.exec(p);
+    if (!m) throw new ConfigError(`[smelter] [sql] cannot read column "${p.trim()}" in schema "${text}": write columns as 'name TYPE, name TYPE' (e.g. 'pageURL VARCHAR, pageRank INTEGER')`);
+    const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!;
+    return { name, type: m[2]! };
+  });
+}

@@ -1,0 +1,145 @@
+/** Planner unit tests: the SQL of each stage, shuffle keys, join choice, top-k, and what is refused with which message. */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { explainFlagsSchema, explain } from "../../src/cli/explain.js";
+import { parseFlags } from "../../src/cli/common.js";
+import { formatPlan } from "../../src/sql/explain.js";
+import type { PlanOptions } from "../../src/sql/model.js";
+import { SqlSession } from "../../src/sql/parse.js";
+import { planQuery } from "../../src/sql/plan.js";
+import { BDB_SCHEMAS, parseSchema, type SqlTableInput } from "../../src/sql/tables.js";
+import { makeSqlTestData } from "../helpers/sql-data.js";
+
+const MiB = 1024 * 1024;
+const tables = (rankingsBytes = MiB): SqlTableInput[] => [
+  { name: "uservisits", url: "s3://b/uv/", format: "csv", columns: BDB_SCHEMAS.uservisits!, bytes: 10_000 * MiB },
+  { name: "rankings", url: "s3://b/rk/", format: "parquet", columns: BDB_SCHEMAS.rankings!, bytes: rankingsBytes },
+];
+
+describe("planner", () => {
+  let session: SqlSession;
+  before(async () => {
+    session = await SqlSession.open();
+  });
+  after(() => session.close());
+  const plan = (sql: string, options: PlanOptions = {}, t = tables()) => planQuery(sql, t, { partitions: 8, ...options }, session);
+  const refused = async (sql: string, message: RegExp, options: PlanOptions = {}) => assert.rejects(plan(sql, options), (err: Error) => {
+    assert.equal(err.name, "ConfigError");
+    assert.match(err.message, message);
+    return true;
+  });
+
+  test("Query 2A: partial sums per split, shuffle by the prefix, final sums, coordinator names", async () => {
+    const p = await plan("SELECT SUBSTR(sourceIP, 1, 8), SUM(adRevenue) FROM uservisits GROUP BY SUBSTR(sourceIP, 1, 8)");
+    assert.equal(p.stages.length, 2);
+    const [leaf, final] = p.stages;
+    assert.deepEqual(leaf!.tasks, { kind: "splits", table: "uservisits" });
+    assert.equal(leaf!.sql, "SELECT substr(sourceIP, 1, 8) AS __k0, sum(adRevenue) AS __a0 FROM uservisits GROUP BY substr(sourceIP, 1, 8)");
+    assert.deepEqual(leaf!.output, { kind: "shuffle", partitions: 8, keys: ['"__k0"'], partitionBy: 'hash("__k0") % 8' });
+    assert.deepEqual(final!.tasks, { kind: "partitions", count: 8 });
+    assert.deepEqual(final!.inputs, [{ view: "__s1", stage: 1, read: "partition" }]);
+    assert.match(final!.sql, /sum\(__a0\) AS __a0 FROM __s1 GROUP BY __k0/);
+    assert.equal(p.coordinator.sql, 'SELECT __c0 AS "substr(sourceIP, 1, 8)", __c1 AS "sum(adRevenue)" FROM __s2');
+    assert.deepEqual(p.columns.map((c) => c.name), ["substr(sourceIP, 1, 8)", "sum(adRevenue)"]);
+  });
+
+  test("AVG travels as sum and count; COUNT is summed, NULL-safe; HAVING and the top-k run in the final stage", async () => {
+    const p = await plan("SELECT countryCode, avg(duration) AS a, count(*) AS n FROM uservisits GROUP BY 1 HAVING count(*) > 3 ORDER BY a DESC LIMIT 5");
+    assert.match(p.stages[0]!.sql, /sum\(duration\) AS __a0_s, count\(duration\) AS __a0_c, count_star\(\) AS __a1/);
+    assert.match(p.stages[1]!.sql, /CAST\(sum\(__a0_s\) AS DOUBLE\) \/ sum\(__a0_c\)/);
+    assert.match(p.stages[1]!.sql, /CAST\(COALESCE\(sum\(__a1\), 0\) AS BIGINT\)/);
+    assert.match(p.stages[1]!.sql, /WHERE \(__a1 > 3\) ORDER BY __c1 DESC LIMIT 5$/);
+    assert.match(p.coordinator.sql, /ORDER BY __c1 DESC LIMIT 5$/);
+  });
+
+  test("no GROUP BY: partials per split, the final aggregate on the coordinator", async () => {
+    const p = await plan("SELECT count(*), max(visitDate) FROM uservisits WHERE duration > 3");
+    assert.equal(p.stages.length, 1);
+    assert.deepEqual(p.stages[0]!.output, { kind: "gather" });
+    assert.match(p.stages[0]!.sql, /WHERE \(duration > 3\)$/);
+    assert.match(p.coordinator.sql, /FROM __s1\) AS __g\) AS __r$/);
+  });
+
+  test("a scan with ORDER BY + LIMIT keeps the top k in every leaf; LIMIT with OFFSET keeps limit + offset", async () => {
+    const p = await plan("SELECT pageURL, pageRank FROM rankings WHERE pageRank > 10 ORDER BY pageRank DESC LIMIT 10 OFFSET 5");
+    assert.equal(p.stages.length, 1);
+    assert.match(p.stages[0]!.sql, /WHERE \(pageRank > 10\) ORDER BY __c1 DESC LIMIT 15$/);
+    assert.match(p.coordinator.sql, /ORDER BY __c1 DESC LIMIT 10 OFFSET 5$/);
+  });
+
+  test("COUNT(DISTINCT x): shuffle by (keys, x), per-partition counts, summed; median: raw rows by the group keys", async () => {
+    const d = await plan("SELECT countryCode, count(DISTINCT sourceIP) FROM uservisits GROUP BY countryCode");
+    assert.equal(d.stages.length, 3);
+    assert.deepEqual(d.stages[0]!.output.kind === "shuffle" && d.stages[0]!.output.keys, ['"__k0"', '"__d"']);
+    assert.match(d.stages[1]!.sql, /count\(DISTINCT __d\)/);
+    const m = await plan("SELECT countryCode, median(duration) FROM uservisits GROUP BY countryCode");
+    assert.match(m.stages[0]!.sql, /^SELECT countryCode AS __k0, duration AS __v0 FROM uservisits$/);
+    assert.match(m.stages[1]!.sql, /median\(__v0\)/);
+    assert.match(m.notes.join(), /median\(\) cannot be split/);
+  });
+
+  test("joins: broadcast the small side by bytes, partitioned above the threshold, both chosen by option", async () => {
+    const q = "SELECT sourceIP, sum(pageRank) FROM uservisits uv JOIN rankings r ON uv.destURL = r.pageURL WHERE uv.duration > 2 GROUP BY sourceIP";
+    const b = await plan(q);
+    assert.deepEqual(b.stages[0]!.inputs, [{ view: "uservisits", table: "uservisits", read: "split" }, { view: "rankings", table: "rankings", read: "whole" }]);
+    const big = await plan(q, {}, tables(1000 * MiB));
+    assert.equal(big.stages.length, 4);
+    assert.equal(big.stages[0]!.sql, "SELECT sourceIP, destURL, duration FROM uservisits AS uv WHERE (uv.duration > 2)");
+    assert.deepEqual(big.stages[0]!.output.kind === "shuffle" && big.stages[0]!.output.keys, ["destURL"]);
+    assert.deepEqual(big.stages[1]!.output.kind === "shuffle" && big.stages[1]!.output.keys, ["pageURL"]);
+    assert.deepEqual(big.stages[2]!.inputs.map((i) => i.view), ["uservisits", "rankings"]);
+    assert.match((await plan(q, { broadcastBytes: 1 })).strategy, /partitioned/);
+    assert.match((await plan(q, { join: "broadcast" }, tables(1000 * MiB))).strategy, /broadcast/);
+    assert.match((await plan(q, { join: "partitioned" })).strategy, /partitioned/);
+  });
+
+  test("refused, naming the construct", async () => {
+    await refused("SELECT sourceIP, row_number() OVER (PARTITION BY countryCode) FROM uservisits", /window function row_number\(\) OVER .* cannot be distributed/);
+    await refused("SELECT * FROM uservisits WHERE destURL IN (SELECT pageURL FROM rankings)", /any subquery in an expression cannot be distributed/);
+    await refused("SELECT sourceIP FROM uservisits UNION ALL SELECT pageURL FROM rankings", /set operations .* cannot be distributed/);
+    await refused("SELECT countryCode, count(*) FROM uservisits GROUP BY ROLLUP (countryCode)", /GROUPING SETS \/ ROLLUP \/ CUBE/);
+    await refused("SELECT a.sourceIP FROM uservisits a JOIN uservisits b ON a.sourceIP = b.sourceIP", /self-join/);
+    await refused("SELECT median(duration) FROM uservisits", /median\(\) without GROUP BY cannot be distributed.*--allow-single-task/);
+    await refused("SELECT 1", /a query without FROM/);
+    await refused("SELECT * FROM nope", /Table with name nope does not exist/);
+    await refused("SELECT FROM WHERE", /^\[smelter\] \[sql\] syntax error at or near "WHERE" .*: SELECT FROM WHERE$/);
+    await refused("SELECT 1; SELECT 2", /expected one SELECT statement, got 2/);
+  });
+
+  test("--allow-single-task: one task over every input, for what is exact only that way", async () => {
+    const p = await plan("SELECT sourceIP, row_number() OVER (ORDER BY visitDate) FROM uservisits", { allowSingleTask: true });
+    assert.equal(p.stages.length, 1);
+    assert.deepEqual(p.stages[0]!.tasks, { kind: "single" });
+    assert.match(p.notes[0]!, /not distributed: the window function/);
+    const m = await plan("SELECT median(duration) FROM uservisits", { allowSingleTask: true });
+    assert.match(m.coordinator.sql, /median\(__v0\)/);
+  });
+
+  test("integer literals beyond 2^53 stay exact through the tree", async () => {
+    const p = await plan("SELECT count(*) FROM uservisits WHERE duration < 9007199254740993");
+    assert.match(p.stages[0]!.sql, /9007199254740993/);
+  });
+
+  test("schemas: bdb names and column lists", () => {
+    assert.equal(parseSchema("bdb:rankings").length, 3);
+    assert.deepEqual(parseSchema('a VARCHAR, "b c" DECIMAL(10, 2)'), [{ name: "a", type: "VARCHAR" }, { name: "b c", type: "DECIMAL(10, 2)" }]);
+    assert.throws(() => parseSchema("bdb:nope"), /unknown schema/);
+    assert.throws(() => parseSchema("justaname"), /write columns as/);
+  });
+
+  test("smelter explain: flags checked, tables listed for splits and bytes, stages printed", async () => {
+    assert.throws(() => parseFlags(explainFlagsSchema, { query: "SELECT 1", table: ["oops"] }), /--table takes NAME=VALUE/);
+    assert.throws(() => parseFlags(explainFlagsSchema, { query: "SELECT 1", table: [] }), /--table NAME=URL is required/);
+    const data = await makeSqlTestData({ uservisits: 600, rankings: 60 });
+    const flags = parseFlags(explainFlagsSchema, { query: "SELECT countryCode, count(*) FROM uservisits GROUP BY 1", table: [`uservisits=${data.dir}/uv-csv/`], schema: ["uservisits=bdb:uservisits"], partitions: "3" });
+    const text = await explain(flags);
+    assert.match(text, /table uservisits: .* \(csv, no header; 4 splits, /);
+    assert.match(text, /stage 1: scan uservisits: partial aggregate\n {2}tasks: 4 \(one per split of uservisits/);
+    assert.match(text, /output: shuffle by "__k0" into 3 partitions/);
+    assert.match(text, /coordinator: SELECT __c0 AS countryCode/);
+    const parquet = await explain(parseFlags(explainFlagsSchema, { query: "SELECT max(duration) FROM uv", table: [`uv=${data.dir}/uv-parquet/`], format: "json" }));
+    assert.match(parquet, /"read": "split"/);
+    await assert.rejects(explain(parseFlags(explainFlagsSchema, { query: "SELECT 1 FROM uv", table: [`uv=${data.dir}/uv-csv/`] })), /has no header line: pass --schema uv=/);
+    assert.ok(formatPlan(await plan("SELECT 1 AS one FROM rankings")).includes("gathered on the coordinator"));
+  });
+});
