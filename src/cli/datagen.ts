@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { SingleBar } from "cli-progress";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
-import { tables } from "../datagen/chunks.js";
+import { tables } from "../datagen/source.js";
 import { writeDataset } from "../datagen/write.js";
 import { openStore } from "../storage/url.js";
 

@@ -1,67 +1,90 @@
 /**
- * Byte pools for the generators: many short ASCII strings stored back to back in one buffer,
- * copied into output chunks by index with a plain loop (no per-field strings or allocations).
+ * Byte pools for the generators: many short ASCII strings stored back to back, each at a 4-byte
+ * aligned word offset (its "ref") as `[length][bytes, packed 4 to a word, little-endian]`, and
+ * copied into output a word at a time through a DataView (no per-field strings or allocations).
+ *
+ * A copy writes whole words, so it may write up to 3 bytes past the string's end: the caller
+ * overwrites them with what follows and keeps {@link COPY_SLACK} spare bytes at the end of a buffer.
  */
 
+/** Spare bytes a buffer needs after its last string for the word-at-a-time copies. */
+export const COPY_SLACK = 8;
+
 export class BytePool {
-  private bytes = new Uint8Array(1 << 16);
-  private starts = new Int32Array(256);
-  private lengths = new Int32Array(256);
+  /** The pool's words (public for the hot loops; read only). */
+  words = new Int32Array(1 << 14);
+  private bytes = new Uint8Array(this.words.buffer);
+  private text = Buffer.from(this.words.buffer);
+  private view = new DataView(this.words.buffer);
   private used = 0;
   /** How many strings the pool holds. */
   size = 0;
   /** The longest string's length. */
   maxLength = 0;
 
-  /** Adds an ASCII string; returns its index. */
+  /** @param capacityBytes bytes to reserve up front (the pool grows as needed) */
+  constructor(capacityBytes = 0) {
+    if (capacityBytes > 0) this.grow(capacityBytes);
+  }
+
+  /** Adds an ASCII string; returns its ref. */
   add(s: string): number {
-    this.reserve(s.length);
-    for (let i = 0; i < s.length; i++) this.bytes[this.used + i] = s.charCodeAt(i) & 0xff;
-    return this.commit(s.length);
+    const ref = this.used;
+    this.reserve(ref, s.length);
+    return this.commit(ref, this.text.write(s, (ref + 1) * 4, "latin1"));
   }
 
-  /** Adds the bytes (at most `maxLength`) that `fill` writes into `target` at `offset` and counts; returns the new index. */
-  addWith(maxLength: number, fill: (target: Uint8Array, offset: number) => number): number {
-    this.reserve(maxLength);
-    return this.commit(fill(this.bytes, this.used));
+  /**
+   * Adds the bytes (at most `maxLength`; `fill` may write up to 8 more, which are ignored) that
+   * `fill` writes into `bytes` (or `view`) at `offset` and counts; returns the new string's ref.
+   */
+  addWith(maxLength: number, fill: (bytes: Uint8Array, offset: number, view: DataView) => number): number {
+    const ref = this.used;
+    this.reserve(ref, maxLength);
+    return this.commit(ref, fill(this.bytes, (ref + 1) * 4, this.view));
   }
 
-  /** Copies string `index` into `out` at `pos`; returns the position after it. */
-  copy(index: number, out: Uint8Array, pos: number): number {
-    const bytes = this.bytes;
-    let from = this.starts[index] ?? 0;
-    const end = from + (this.lengths[index] ?? 0);
-    while (from < end) out[pos++] = bytes[from++] ?? 0;
-    return pos;
+  private reserve(ref: number, maxLength: number): void {
+    if ((ref + 2) * 4 + maxLength + COPY_SLACK > this.bytes.length) this.grow((ref + 2) * 4 + maxLength + COPY_SLACK);
   }
 
-  /** The string at `index` (for tests and diagnostics). */
-  get(index: number): string {
-    const from = this.starts[index] ?? 0;
-    return Buffer.from(this.bytes.subarray(from, from + (this.lengths[index] ?? 0))).toString("latin1");
-  }
-
-  private reserve(length: number): void {
-    if (this.used + length > this.bytes.length) {
-      const next = new Uint8Array(Math.max(this.bytes.length * 2, this.used + length));
-      next.set(this.bytes.subarray(0, this.used));
-      this.bytes = next;
-    }
-    if (this.size === this.starts.length) {
-      const starts = new Int32Array(this.size * 2);
-      starts.set(this.starts);
-      this.starts = starts;
-      const lengths = new Int32Array(this.size * 2);
-      lengths.set(this.lengths);
-      this.lengths = lengths;
-    }
-  }
-
-  private commit(length: number): number {
-    this.starts[this.size] = this.used;
-    this.lengths[this.size] = length;
-    this.used += length;
+  private commit(ref: number, length: number): number {
+    this.words[ref] = length;
+    this.used = ref + 1 + ((length + 3) >>> 2);
     if (length > this.maxLength) this.maxLength = length;
-    return this.size++;
+    this.size++;
+    return ref;
+  }
+
+  /** Copies the string at `ref` into `out` (a view of the output buffer) at `pos`; returns the position after it. */
+  copy(ref: number, out: DataView, pos: number): number {
+    const words = this.words;
+    const end = pos + words[ref]!;
+    let w = ref + 1;
+    for (let p = pos; p < end; p += 4) out.setInt32(p, words[w++]!, true);
+    return end;
+  }
+
+  /** The length of the string at `ref`. */
+  length(ref: number): number {
+    return this.words[ref]!;
+  }
+
+  /** The string at `ref` (for tests and diagnostics). */
+  get(ref: number): string {
+    const from = (ref + 1) * 4;
+    return Buffer.from(this.bytes.subarray(from, from + this.words[ref]!)).toString("latin1");
+  }
+
+  private grow(minBytes: number): void {
+    let n = this.bytes.length;
+    while (n < minBytes) n *= 2;
+    if (n === this.bytes.length) return;
+    const words = new Int32Array(n >>> 2);
+    words.set(this.words.subarray(0, this.used));
+    this.words = words;
+    this.bytes = new Uint8Array(words.buffer);
+    this.text = Buffer.from(words.buffer);
+    this.view = new DataView(words.buffer);
   }
 }

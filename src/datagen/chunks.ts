@@ -1,72 +1,226 @@
 /**
- * One file's rows as a stream of CSV byte chunks, generated inline or in a worker thread (so that
- * several files use several cores). A worker sends chunks as transferred buffers and waits for
+ * A pool of generator worker threads (worker.ts), one per core. A task either writes a row range
+ * itself (`write`: into a file, so the bytes never cross threads), or
+ * `stream`s row ranges back to this thread as transferred buffers: one file's blocks spread over
+ * several workers and merged here in order, so even a single file uses every core. Workers wait for
  * credit, so a slow store never lets generated data pile up in memory.
  */
 import { Worker } from "node:worker_threads";
-import { generateRankings } from "./rankings.js";
-import { generateUservisits } from "./uservisits.js";
+import type { RangeSpec } from "./source.js";
 
-export const tables = ["uservisits", "rankings"] as const;
-export type Table = (typeof tables)[number];
+export { tables } from "./source.js";
+export type { Table } from "./source.js";
 
-/** What to generate: one contiguous row range of a table. */
-export interface ChunkSpec {
-  table: Table;
-  seed: number;
-  /** uservisits only: pages in the URL space. */
-  pages: number;
-  startRow: number;
-  rows: number;
+export interface WriteTask {
+  type: "write";
+  id: number;
+  spec: RangeSpec;
   chunkRows: number;
+  /** The file to write. */
+  path: string;
+}
+export interface StreamTask {
+  type: "stream";
+  id: number;
+  spec: RangeSpec;
+  /** [startRow, rows] of each range, generated and sent in this order. */
+  ranges: [number, number][];
+  chunkRows: number;
+  credit: number;
+}
+export type ToWorker = WriteTask | StreamTask | { type: "credit"; task: number; n: number };
+export type FromWorker =
+  | { type: "progress"; task: number; rows: number; bytes: number }
+  | { type: "chunk"; task: number; range: number; last: boolean; buffer: ArrayBuffer; offset: number; bytes: number; rows: number }
+  | { type: "done"; task: number }
+  | { type: "error"; task: number; message: string; stack?: string | undefined };
+
+type ChunkMessage = Extract<FromWorker, { type: "chunk" }>;
+
+interface Slot {
+  worker: Worker;
+  handler?: ((m: FromWorker) => void) | undefined;
+  fail?: ((err: Error) => void) | undefined;
 }
 
-/** Chunks generated in this thread. */
-export function generateChunks(spec: ChunkSpec): Iterable<Uint8Array> {
-  return spec.table === "uservisits"
-    ? generateUservisits({ seed: spec.seed, rows: spec.rows, startRow: spec.startRow, pages: spec.pages, chunkRows: spec.chunkRows })
-    : generateRankings({ seed: spec.seed, rows: spec.rows, startRow: spec.startRow, chunkRows: spec.chunkRows });
-}
-
+/** Chunks a worker may send ahead of what this thread has consumed. */
 const CREDIT = 4;
 
-/** Chunks generated in a worker thread; ending the iteration early stops the worker. */
-export async function* generateChunksInWorker(spec: ChunkSpec): AsyncIterable<Uint8Array> {
-  const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: { spec, credit: CREDIT } });
-  const queue: Uint8Array[] = [];
-  let done = false;
-  let failure: { err: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  worker.on("message", (m: { chunk?: Uint8Array; done?: boolean }) => {
-    if (m.chunk) queue.push(m.chunk);
-    if (m.done) done = true;
-    notify();
-  });
-  worker.on("error", (err) => {
-    failure = { err };
-    notify();
-  });
-  worker.on("exit", (code) => {
-    if (!done && !failure) failure = { err: new Error(`datagen worker exited with code ${code} before finishing`) };
-    notify();
-  });
-  try {
-    for (;;) {
-      const chunk = queue.shift();
-      if (chunk) {
-        worker.postMessage("more");
-        yield chunk;
-        continue;
-      }
-      if (failure) throw failure.err;
-      if (done) return;
-      await new Promise<void>((r) => (wake = r));
+export class GeneratorPool {
+  private readonly idle: Slot[] = [];
+  private readonly waiters: ((slot: Slot) => void)[] = [];
+  private readonly live = new Set<Slot>();
+  private nextId = 0;
+
+  constructor(readonly size: number) {}
+
+  /** Generates `spec` in one worker, which writes it to the file `path`; resolves with the bytes written. */
+  async write(spec: RangeSpec, path: string, chunkRows: number, onRows: (rows: number) => void, signal?: AbortSignal): Promise<number> {
+    const slot = await this.acquire();
+    const id = this.nextId++;
+    let bytes = 0;
+    try {
+      await this.run(slot, signal, (resolve, m) => {
+        if (m.type === "progress" && m.task === id) {
+          bytes += m.bytes;
+          onRows(m.rows);
+        } else if (m.type === "done" && m.task === id) resolve();
+      }, { type: "write", id, spec, chunkRows, path });
+    } catch (err) {
+      this.discard(slot);
+      throw err;
     }
-  } finally {
-    await worker.terminate();
+    this.release(slot);
+    return bytes;
   }
+
+  /**
+   * The bytes of `ranges` (consecutive row ranges of `spec`) in order, generated by up to `lanes`
+   * workers (range i by lane i % lanes). Stopping the iteration early stops the workers.
+   */
+  async *stream(spec: RangeSpec, ranges: [number, number][], lanes: number, chunkRows: number, onRows: (rows: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const n = Math.max(1, Math.min(lanes, ranges.length));
+    const open: Lane[] = [];
+    let finished = false;
+    try {
+      for (let l = 0; l < n; l++) {
+        const mine = ranges.filter((_, i) => i % n === l);
+        open.push(new Lane(await this.acquire(), this.nextId++, { ...spec }, mine, chunkRows, signal));
+      }
+      for (let i = 0; i < ranges.length; i++) {
+        const lane = open[i % n]!;
+        for (;;) {
+          const m = await lane.next();
+          onRows(m.rows);
+          yield new Uint8Array(m.buffer, m.offset, m.bytes);
+          if (m.last) break;
+        }
+      }
+      finished = true;
+    } finally {
+      for (const lane of open) {
+        lane.detach();
+        if (finished) this.release(lane.slot);
+        else this.discard(lane.slot);
+      }
+    }
+  }
+
+  /** Stops every worker. */
+  async close(): Promise<void> {
+    const slots = [...this.live];
+    this.live.clear();
+    this.idle.length = 0;
+    for (const s of slots) s.handler = s.fail = undefined;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private run(slot: Slot, signal: AbortSignal | undefined, on: (resolve: () => void, m: FromWorker) => void, task: ToWorker): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason ?? new Error("aborted"));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      slot.fail = (err) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(err);
+      };
+      slot.handler = (m) => (m.type === "error" ? slot.fail?.(workerError(m)) : on(done, m));
+      slot.worker.postMessage(task);
+    });
+  }
+
+  private async acquire(): Promise<Slot> {
+    const slot = this.idle.pop();
+    if (slot) return slot;
+    if (this.live.size < this.size) return this.spawn();
+    return new Promise<Slot>((r) => this.waiters.push(r));
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { worker: new Worker(new URL("./worker.js", import.meta.url)) };
+    slot.worker.on("message", (m: FromWorker) => slot.handler?.(m));
+    slot.worker.on("error", (err) => slot.fail?.(err));
+    slot.worker.on("exit", (code) => slot.fail?.(new Error(`[smelter] datagen worker exited with code ${code} before finishing`)));
+    this.live.add(slot);
+    return slot;
+  }
+
+  private release(slot: Slot): void {
+    slot.handler = slot.fail = undefined;
+    if (!this.live.has(slot)) return;
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(slot);
+    else this.idle.push(slot);
+  }
+
+  /** Drops a worker that failed or was stopped mid-task (a waiter gets a fresh one). */
+  private discard(slot: Slot): void {
+    slot.handler = slot.fail = undefined;
+    this.live.delete(slot);
+    void slot.worker.terminate();
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(this.spawn());
+  }
+}
+
+/** One worker's share of a stream: its chunks in order, with credit sent back as they are taken. */
+class Lane {
+  private readonly queue: ChunkMessage[] = [];
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private readonly notify = () => {
+    this.wake?.();
+    this.wake = undefined;
+  };
+
+  constructor(
+    readonly slot: Slot,
+    private readonly id: number,
+    spec: RangeSpec,
+    ranges: [number, number][],
+    chunkRows: number,
+    private readonly signal?: AbortSignal,
+  ) {
+    const notify = this.notify;
+    slot.handler = (m) => {
+      if (m.task !== id) return;
+      if (m.type === "chunk") this.queue.push(m);
+      else if (m.type === "error") this.failure = workerError(m);
+      notify();
+    };
+    slot.fail = (err) => {
+      this.failure = err;
+      notify();
+    };
+    signal?.addEventListener("abort", notify);
+    slot.worker.postMessage({ type: "stream", id, spec, ranges, chunkRows, credit: CREDIT } satisfies StreamTask);
+  }
+
+  async next(): Promise<ChunkMessage> {
+    for (;;) {
+      this.signal?.throwIfAborted();
+      const m = this.queue.shift();
+      if (m) {
+        this.slot.worker.postMessage({ type: "credit", task: this.id, n: 1 } satisfies ToWorker);
+        return m;
+      }
+      if (this.failure) throw this.failure;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+
+  detach(): void {
+    this.signal?.removeEventListener("abort", this.notify);
+    this.slot.handler = this.slot.fail = undefined;
+  }
+}
+
+function workerError(m: { message: string; stack?: string | undefined }): Error {
+  const err = new Error(m.message);
+  if (m.stack) err.stack = m.stack;
+  return err;
 }

@@ -1,13 +1,15 @@
 /**
  * The Big Data Benchmark's `rankings` table: `pageURL,pageRank,avgDuration`, headerless CSV.
- * Row `i` is page `i` of the URL space ({@link pageUrl}), so `uservisits.destURL` generated with the
- * same seed and `pages` = this table's row count joins to `pageURL`. pageRank is HiBench's inbound
- * link count, modelled as 10 + a log-normal (median 29, long tail: fitted to the benchmark's tiny
- * data); avgDuration is uniform in 1..99 (HiBench's `nextInt(99) + 1`). Each row has its own PRNG
- * stream, so any row range can be generated alone.
+ * Row `i` is page `i` of the URL space ({@link writePageUrl}), so `uservisits.destURL` generated with
+ * the same seed and `pages` = this table's row count joins to `pageURL`. pageRank is HiBench's
+ * inbound link count, modelled as 10 + a log-normal (median 29, long tail: fitted to the benchmark's
+ * tiny data); avgDuration is uniform in 1..99 (HiBench's `nextInt(99) + 1`). Each row has its own
+ * PRNG stream, so any row range can be generated alone.
  */
+import { COPY_SLACK } from "./bytes.js";
 import { deriveSeed, Xoshiro128 } from "./prng.js";
-import { pageUrl } from "./urls.js";
+import type { RowSource } from "./source.js";
+import { MAX_URL_LENGTH, URL_OVERRUN, writePageUrl } from "./urls.js";
 
 const TAG = 0x52414e4b; // "RANK"
 
@@ -25,21 +27,62 @@ export interface RankingsOptions {
 
 /** Yields the CSV bytes (ASCII, `\n` after every row) in chunks of `chunkRows` rows. */
 export function* generateRankings(options: RankingsOptions): Generator<Uint8Array> {
+  const source = new RankingsSource(options);
   const chunkRows = options.chunkRows ?? 16_384;
-  const first = options.startRow ?? 0;
-  const end = first + options.rows;
-  let chunk = "";
-  let inChunk = 0;
-  for (let id = first; id < end; id++) {
-    const r = new Xoshiro128(deriveSeed(options.seed, TAG, id));
-    const pageRank = 10 + Math.max(1, Math.round(19 * Math.exp(0.8 * r.nextGaussian())));
-    const avgDuration = 1 + r.nextInt(99);
-    chunk += pageUrl(options.seed, id) + "," + pageRank + "," + avgDuration + "\n";
-    if (++inChunk === chunkRows) {
-      yield Buffer.from(chunk, "latin1");
-      chunk = "";
-      inChunk = 0;
-    }
+  while (source.rowsLeft > 0) {
+    const out = new Uint8Array(Math.min(chunkRows, source.rowsLeft) * source.maxRowBytes + COPY_SLACK);
+    yield out.slice(0, source.fill(out, chunkRows).bytes);
   }
-  if (inChunk > 0) yield Buffer.from(chunk, "latin1");
+}
+
+/** The rows of a range of rankings, written on demand into caller buffers. */
+export class RankingsSource implements RowSource {
+  /** url + overrun, two numbers of at most 16 digits, separators. */
+  readonly maxRowBytes = MAX_URL_LENGTH + URL_OVERRUN + 2 * 17 + 2 + COPY_SLACK;
+  private readonly seed: number;
+  private id: number;
+  private readonly end: number;
+
+  constructor(options: RankingsOptions) {
+    this.seed = options.seed;
+    this.id = options.startRow ?? 0;
+    this.end = this.id + options.rows;
+  }
+
+  get rowsLeft(): number {
+    return this.end - this.id;
+  }
+
+  fill(out: Uint8Array, maxRows: number): { rows: number; bytes: number } {
+    const fit = Math.floor((out.byteLength - COPY_SLACK) / this.maxRowBytes);
+    const rows = Math.max(0, Math.min(maxRows, fit, this.end - this.id));
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    let pos = 0;
+    const end = this.id + rows;
+    for (let id = this.id; id < end; id++) {
+      const r = new Xoshiro128(deriveSeed(this.seed, TAG, id));
+      const pageRank = 10 + Math.max(1, Math.round(19 * Math.exp(0.8 * r.nextGaussian())));
+      const avgDuration = 1 + r.nextInt(99);
+      pos += writePageUrl(this.seed, id, out, pos, view);
+      out[pos++] = 44;
+      pos = writeUint(pageRank, out, pos);
+      out[pos++] = 44;
+      pos = writeUint(avgDuration, out, pos);
+      out[pos++] = 10;
+    }
+    this.id = end;
+    return { rows, bytes: pos };
+  }
+}
+
+/** Writes a non-negative integer below 2^53 in decimal; returns the position after it. */
+function writeUint(n: number, out: Uint8Array, pos: number): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  for (let i = pos + digits - 1; i >= pos; i--) {
+    const q = Math.floor(n / 10);
+    out[i] = 48 + n - q * 10;
+    n = q;
+  }
+  return pos + digits;
 }

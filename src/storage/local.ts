@@ -29,31 +29,34 @@ export interface LocalStoreOptions {
   pageSize?: number;
   /** Smallest size of every part but the last in a multipart `complete`. @default 5 MiB (S3's) */
   minPartSize?: number;
-  /** Compute an MD5 ETag for put/putStream (costs a core per ~500 MB/s); without it they return no etag. @default true */
-  md5?: boolean;
 }
 
 const optionsSchema = z.strictObject({
   create: z.boolean().default(true),
   pageSize: z.number().int().min(1).default(1000),
   minPartSize: z.number().int().min(1).default(MIN_PART_SIZE),
-  md5: z.boolean().default(true),
 });
-
-/** The root directory of each store made by {@link localStore}, for {@link localStoreRoot}. */
-const roots = new WeakMap<ObjectStore, string>();
-
-/**
- * The root directory of a store made by {@link localStore} (undefined for any other store, wrappers
- * included), so that another thread can open the same directory with `localStore(root)` and write.
- */
-export function localStoreRoot(store: ObjectStore): string | undefined {
-  return roots.get(store);
-}
 
 export const NAME = "file";
 /** The hidden directory under the root holding temp files and multipart uploads. */
 export const INTERNAL_DIR = ".smelter";
+
+/**
+ * Writes objects of a local store through files: `write` fills a temp path inside the store (from
+ * any thread, by any means), then the store renames it into place atomically (or removes it when
+ * `write` fails), exactly as its own put does. No ETag is computed.
+ */
+export interface LocalFileWriter {
+  /** The store's root directory. */
+  readonly root: string;
+  put(key: string, write: (tempPath: string) => Promise<void>): Promise<void>;
+}
+const fileWriters = new WeakMap<ObjectStore, LocalFileWriter>();
+
+/** The {@link LocalFileWriter} of a store made by {@link localStore}; undefined for any other store (wrappers included). */
+export function localFileWriter(store: ObjectStore): LocalFileWriter | undefined {
+  return fileWriters.get(store);
+}
 
 export function localStore(dir: string, options: LocalStoreOptions = {}): ObjectStore {
   const opts = parseOrThrow(optionsSchema, options, "localStore options");
@@ -180,22 +183,20 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         throw fsError(err, key);
       }
       await commit(tmp, key);
-      return opts.md5 ? { etag: `"${md5Hex(body)}"` } : {};
+      return { etag: `"${md5Hex(body)}"` };
     },
     async putStream(key, body, o) {
       resolveKey(key);
       const tmp = await tempPath();
-      const hash = opts.md5 ? createHash("md5") : undefined;
+      const hash = createHash("md5");
       try {
         const source = Readable.from(
-          hash
-            ? (async function* () {
-                for await (const chunk of body) {
-                  hash.update(chunk);
-                  yield chunk;
-                }
-              })()
-            : body,
+          (async function* () {
+            for await (const chunk of body) {
+              hash.update(chunk);
+              yield chunk;
+            }
+          })(),
         );
         await pipeline(source, createWriteStream(tmp), { signal: o?.signal });
       } catch (err) {
@@ -203,7 +204,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         throw err;
       }
       await commit(tmp, key);
-      return hash ? { etag: `"${hash.digest("hex")}"` } : {};
+      return { etag: `"${hash.digest("hex")}"` };
     },
     async *getStream(key, o) {
       checkRange(o?.range);
@@ -241,7 +242,20 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     },
     multipart: localMultipart({ root, url, internalDir: path.join(root, INTERNAL_DIR, "multipart"), minPartSize: opts.minPartSize, resolveKey, tempPath, commit }),
   });
-  roots.set(store, root);
+  fileWriters.set(store, {
+    root,
+    async put(key, write) {
+      resolveKey(key);
+      const tmp = await tempPath();
+      try {
+        await write(tmp);
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
+      await commit(tmp, key);
+    },
+  });
   return store;
 }
 

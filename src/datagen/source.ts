@@ -1,0 +1,40 @@
+/**
+ * A row source: one contiguous row range of a generated table, written on demand as CSV bytes into
+ * buffers the caller owns (so a worker can fill a fresh buffer and hand it over without a copy).
+ */
+import { COPY_SLACK } from "./bytes.js";
+import { RankingsSource } from "./rankings.js";
+import { UservisitsSource } from "./uservisits.js";
+
+export const tables = ["uservisits", "rankings"] as const;
+export type Table = (typeof tables)[number];
+
+export interface RowSource {
+  /** An upper bound on one row's bytes, including scratch room. */
+  readonly maxRowBytes: number;
+  /** Rows not yet written. */
+  readonly rowsLeft: number;
+  /** Writes the next rows (at most `maxRows`, as many as fit) into `out` at 0; returns rows and bytes. */
+  fill(out: Uint8Array, maxRows: number): { rows: number; bytes: number };
+}
+
+/** What to generate: one contiguous row range of a table. */
+export interface RangeSpec {
+  table: Table;
+  seed: number;
+  /** uservisits only: pages in the URL space. */
+  pages: number;
+  startRow: number;
+  rows: number;
+}
+
+export function openSource(spec: RangeSpec): RowSource {
+  return spec.table === "uservisits"
+    ? new UservisitsSource({ seed: spec.seed, rows: spec.rows, startRow: spec.startRow, pages: spec.pages })
+    : new RankingsSource({ seed: spec.seed, rows: spec.rows, startRow: spec.startRow });
+}
+
+/** A fresh buffer for `rows` rows of `source` (not zero-filled: only the bytes written are used). */
+export function allocChunk(source: RowSource, rows: number): Uint8Array {
+  return Buffer.allocUnsafeSlow(Math.min(rows, source.rowsLeft) * source.maxRowBytes + COPY_SLACK);
+}
