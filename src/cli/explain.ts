@@ -6,26 +6,17 @@
  */
 import type { Command } from "commander";
 import { z } from "zod";
-import { ConfigError } from "../job/errors.js";
 import { parseFlags } from "./common.js";
-
-const pair = (flag: string) => z.string().regex(/^[A-Za-z_][\w$]*=.+$/s, `${flag} takes NAME=VALUE (e.g. ${flag} uservisits=${flag === "--table" ? "s3://bucket/uservisits/" : "bdb:uservisits"})`);
+import { collect, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
 export const explainFlagsSchema = z.object({
-  query: z.string().trim().min(1, "the query is empty: smelter explain \"SELECT ...\" --table NAME=URL"),
-  table: z.array(pair("--table")).min(1, "--table NAME=URL is required (one per table the query reads)"),
-  schema: z.array(pair("--schema")).default([]),
-  partitions: z.coerce.number({ message: "--partitions must be a number" }).int("--partitions must be a whole number").min(1, "--partitions must be at least 1").max(4096, "--partitions must be at most 4096").optional(),
+  query: queryFlag("explain"),
+  ...sqlFlagsShape,
   workers: z.coerce.number({ message: "--workers must be a number" }).int("--workers must be a whole number").min(1, "--workers must be at least 1").max(1024, "--workers must be at most 1024").optional(),
-  broadcastBytes: z.coerce.number({ message: "--broadcast-bytes must be a number" }).int().min(0, "--broadcast-bytes must be at least 0").optional(),
-  join: z.enum(["auto", "broadcast", "partitioned"], { message: "--join must be auto, broadcast or partitioned" }).default("auto"),
-  allowSingleTask: z.boolean().default(false),
   format: z.enum(["text", "json"], { message: "--format must be text or json" }).default("text"),
   endpoint: z.string().url("--endpoint must be a URL like http://127.0.0.1:4568").optional(),
 });
 export type ExplainFlags = z.output<typeof explainFlagsSchema>;
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function register(program: Command): void {
   program
@@ -50,24 +41,8 @@ export function register(program: Command): void {
 /** Plans the query of `flags` and returns the plan as text or JSON. */
 export async function explain(flags: ExplainFlags): Promise<string> {
   if (flags.endpoint) process.env.AWS_ENDPOINT_URL_S3 = flags.endpoint;
-  const split = (s: string) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)] as const;
-  const { parseSchema } = await import("../sql/tables.js");
-  const schemas = new Map(flags.schema.map((s) => [split(s)[0].toLowerCase(), parseSchema(split(s)[1])]));
-  const names = new Set(flags.table.map((t) => split(t)[0].toLowerCase()));
-  for (const n of schemas.keys()) if (!names.has(n)) throw new ConfigError(`bad flags: --schema ${n}=... names no --table (tables: ${[...names].join(", ")})`);
-  // DuckDB loads only here: it takes ~0.3 s.
-  const [{ resolveTables }, { planQuery }, { formatPlan }] = await Promise.all([import("../sql/catalog.js"), import("../sql/plan.js"), import("../sql/explain.js")]);
-  const tables = await resolveTables(flags.table.map((t) => {
-    const [name, url] = split(t);
-    const columns = schemas.get(name.toLowerCase());
-    return { name, url, ...(columns ? { columns } : {}) };
-  }));
-  const plan = await planQuery(flags.query, tables, {
-    ...(flags.partitions ? { partitions: flags.partitions } : {}),
-    ...(flags.workers ? { workers: flags.workers } : {}),
-    ...(flags.broadcastBytes !== undefined ? { broadcastBytes: flags.broadcastBytes } : {}),
-    join: flags.join,
-    allowSingleTask: flags.allowSingleTask,
-  });
+  const tables = await tablesFromFlags(flags);
+  const [{ planQuery }, { formatPlan }] = await Promise.all([import("../sql/plan.js"), import("../sql/explain.js")]);
+  const plan = await planQuery(flags.query, tables, planOptions(flags, flags.workers));
   return flags.format === "json" ? JSON.stringify(plan, null, 2) : formatPlan(plan);
 }

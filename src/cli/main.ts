@@ -11,6 +11,7 @@ import { register as registerQuery2 } from "./query2.js";
 import { register as registerS3 } from "./s3.js";
 import { register as registerDatagen } from "./datagen.js";
 import { register as registerExplain } from "./explain.js";
+import { register as registerSql } from "./sql.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerS3(program);
   registerDatagen(program);
   registerExplain(program);
+  registerSql(program);
   return program;
 }
 

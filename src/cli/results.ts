@@ -15,12 +15,29 @@ export async function streamResult(db: DuckDb, table: string, format: "json" | "
   try {
     const file = join(dir, `result.${format}`);
     const options = format === "json" ? "FORMAT json, ARRAY true" : "FORMAT csv, HEADER true";
-    await db.run(`COPY (SELECT * FROM ${sqlIdentifier(table)}) TO ${sqlString(file)} (${options})`);
+    const list = format === "json" ? await jsonSelectList(db, table) : "*";
+    await db.run(`COPY (SELECT ${list} FROM ${sqlIdentifier(table)}) TO ${sqlString(file)} (${options})`);
     await pipeline(createReadStream(file), out, { end: false });
     if (format === "json") out.write("\n");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Columns for JSON that JavaScript reads back exactly: integers beyond 2^53 as strings (smaller
+ * ones stay numbers), timestamps as ISO strings (dates already are).
+ */
+async function jsonSelectList(db: DuckDb, table: string): Promise<string> {
+  const columns = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sqlIdentifier(table)}`);
+  return columns
+    .map(({ column_name: name, column_type: type }) => {
+      const c = sqlIdentifier(name);
+      if (/^(BIGINT|UBIGINT|HUGEINT|UHUGEINT|BIGNUM|VARINT)$/i.test(type)) return `CASE WHEN ${c} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
+      if (/^TIMESTAMP( WITH TIME ZONE)?$|^TIMESTAMP(_S|_MS|_NS)?$|^TIMESTAMPTZ$/i.test(type)) return `replace(${c}::VARCHAR, ' ', 'T') AS ${c}`;
+      return c;
+    })
+    .join(", ");
 }
 
 /** An aligned text table of rows (numbers right-aligned). */

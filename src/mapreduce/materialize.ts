@@ -7,6 +7,10 @@
  *   of the needed columns, at their own offsets; DuckDB reads nothing else. A Parquet object is
  *   read whole by one task (all its row groups): the planner must not spread one file's row
  *   groups over several tasks (see groupParquetByFile).
+ * - In place, for a local-directory store (`localRoot`): a Parquet object, a compressed object or a
+ *   CSV/NDJSON split covering its whole object is not copied: DuckDB reads the store's own file
+ *   (for Parquet, only the footer and the needed column chunks, as from the sparse copy). Byte
+ *   ranges of part of an object are still copied (DuckDB cannot read a byte range of a file).
  */
 import { createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
@@ -14,6 +18,7 @@ import { join } from "node:path";
 import { once } from "node:events";
 import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
+import { resolveLocalKey } from "../storage/local.js";
 import type { RangedReader } from "../storage/ranged.js";
 import { readRangeBytes } from "../splits/csv-range.js";
 import { columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
@@ -24,12 +29,18 @@ export interface MaterializeOptions {
   /** Parquet: the columns the query reads. @default all */
   columns?: string[];
   signal?: AbortSignal;
+  /** The root directory when `store` is a local directory: whole objects are then read in place, not copied. */
+  localRoot?: string;
+  /** Called with the bytes DuckDB will read from files read in place (the reader does not see them). */
+  onInPlaceBytes?: (bytes: number) => void;
 }
 
 export interface LocalFile {
   path: string;
   /** The split it holds (for Parquet, the first split of its object). */
   split: Split;
+  /** The store's own file (local store), not a temp copy. */
+  inPlace?: boolean;
 }
 
 /** Writes each split to a file under `dir`; returns the files DuckDB should read (empty ranges skipped). */
@@ -37,6 +48,17 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const files: LocalFile[] = [];
   const parquetDone = new Set<string>();
   for (const [i, split] of splits.entries()) {
+    const wholeObject = split.format === "parquet" || split.compression !== undefined || (split.range.start === 0 && split.range.end === split.fileSize);
+    if (options.localRoot !== undefined && wholeObject) {
+      if (split.format === "parquet") {
+        if (parquetDone.has(split.key)) continue;
+        parquetDone.add(split.key);
+      }
+      if (split.fileSize === 0) continue;
+      files.push({ path: resolveLocalKey(options.localRoot, split.key), split, inPlace: true });
+      options.onInPlaceBytes?.(split.format === "parquet" ? await parquetBytesNeeded(store, split, options) : split.fileSize);
+      continue;
+    }
     if (split.format === "parquet") {
       if (parquetDone.has(split.key)) continue;
       parquetDone.add(split.key);
@@ -97,6 +119,13 @@ async function sparseParquet(store: ObjectStore, split: Split, file: string, opt
     await fh.close();
   }
   return file;
+}
+
+/** The bytes DuckDB reads of a Parquet object: its footer and the needed columns' chunks. */
+async function parquetBytesNeeded(store: ObjectStore, split: Split, options: MaterializeOptions): Promise<number> {
+  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(options.signal ? { signal: options.signal } : {}) });
+  const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
+  return footer.footerBytes + columnChunkRanges(footer.metadata, columns).reduce((n, r) => n + (r.end - r.start), 0);
 }
 
 /** Parquet splits of the same object grouped into one split list per object (one task reads a file whole). */

@@ -82,14 +82,15 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
   const table = hooks.table ?? "result";
   const input = await openStore(o.input);
   const work = await workStore(o.work, input.store);
-  const inputBytes = await totalBytes(input.store, input.key);
+  const sizes = await inputSizes(input.store, input.key);
+  const inputBytes = sizes.bytes;
   if (inputBytes === 0) throw new ConfigError(`no uservisits data at ${o.input}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
   const workers = manager.maxConcurrentTasks;
   // 2C keeps nearly one group per row: partials are ~1/8 of the CSV; budget 256 MiB per reducer.
   const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: inputBytes / 8, workers });
   const spec = query2Spec(o.prefixLen);
   const tableSpec: TableSpec = { format: "csv", columns: USERVISITS_COLUMNS, delimiter: ",", header: false };
-  const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(inputBytes, workers);
+  const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(inputBytes, workers, input.store.url.startsWith("file:") ? sizes : undefined);
   const splits = discoverSplits(input.store, input.key, { targetSplitBytes: taskBytes, ...(o.format === "auto" ? {} : { format: o.format }) });
   const inputs = (async function* () {
     for await (const t of mapTaskInputs(splits, taskBytes)) {
@@ -147,9 +148,15 @@ export async function gather(db: DuckDb, store: ObjectStore, keys: (string | nul
   }
 }
 
-/** At least two map tasks per worker, each between 4 and 64 MiB of input. */
-export function defaultTaskBytes(inputBytes: number, workers: number): number {
+/**
+ * At least two map tasks per worker, each between 4 and 64 MiB of input. A local-directory input
+ * with at least two objects per worker, none over 1 GiB, is read a whole object per task instead:
+ * a whole local object is read in place by DuckDB, a byte range of it must be copied first
+ * (materialize.ts).
+ */
+export function defaultTaskBytes(inputBytes: number, workers: number, local?: { objects: number; largest: number }): number {
   const MiB = 1024 * 1024;
+  if (local && local.objects >= 2 * workers && local.largest <= 1024 * MiB) return Math.max(4 * MiB, local.largest);
   return Math.round(Math.min(64 * MiB, Math.max(4 * MiB, inputBytes / (2 * workers))));
 }
 
@@ -159,10 +166,16 @@ async function beginCsv(url: string, partitions: number) {
   return { store, handle: await beginParallelUpload(store, key, { partitions, contentType: "text/csv" }) };
 }
 
-async function totalBytes(store: ObjectStore, pattern: string): Promise<number> {
+async function inputSizes(store: ObjectStore, pattern: string): Promise<{ bytes: number; objects: number; largest: number }> {
   let bytes = 0;
-  for await (const s of discoverSplitsSizes(store, pattern)) bytes += s;
-  return bytes;
+  let objects = 0;
+  let largest = 0;
+  for await (const s of discoverSplitsSizes(store, pattern)) {
+    bytes += s;
+    objects++;
+    largest = Math.max(largest, s);
+  }
+  return { bytes, objects, largest };
 }
 
 async function* discoverSplitsSizes(store: ObjectStore, pattern: string): AsyncGenerator<number> {
@@ -170,7 +183,7 @@ async function* discoverSplitsSizes(store: ObjectStore, pattern: string): AsyncG
   for await (const info of store.list(p.listPrefix)) if (p.matches(info.key) && !isHidden(info.key, p.listPrefix)) yield info.size;
 }
 
-async function workStore(url: string | undefined, inputStore: ObjectStore): Promise<{ store: ObjectStore; prefix: string }> {
+export async function workStore(url: string | undefined, inputStore: ObjectStore): Promise<{ store: ObjectStore; prefix: string }> {
   if (url) {
     const w = await openStore(url);
     return { store: w.store, prefix: w.key ? `${w.key.replace(/\/?$/, "/")}` : "_smelter/jobs/" };

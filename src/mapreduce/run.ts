@@ -5,17 +5,17 @@
  * (their stage's concurrency limit) until every map task has been launched; then they may use
  * all slots but one while the last maps finish, fetching map outputs as they land; once the map
  * stage is done they use every slot. The job's work prefix is deleted at the end, whatever the
- * outcome, after `finalize` has read the reducers' outputs.
+ * outcome, after `finalize` has read the reducers' outputs. Built on the multi-stage runner
+ * (stages.ts).
  */
 import { z } from "zod";
-import { ConfigError } from "../job/errors.js";
 import { parseOrThrow, type StagePolicyInput } from "../job/policy.js";
 import type { Job } from "../scheduler/job.js";
 import type { Manager } from "../scheduler/manager.js";
 import type { TaskResult } from "../scheduler/types.js";
 import type { ObjectStore } from "../storage/contract.js";
-import { mapOutputSchema, type MapOutput, type ShufflePlan } from "../shuffle/layout.js";
-import { publishComplete, publishMapOutput } from "../shuffle/manifest.js";
+import type { ShufflePlan } from "../shuffle/layout.js";
+import { runStages } from "./stages.js";
 
 export interface StageSpec {
   /** The registered worker function. */
@@ -75,6 +75,7 @@ const specSchema = z.object({
 /**
  * Runs a map-reduce job and `finalize`s it (reads the reducers' outputs) before the work
  * prefix is deleted. `onJob` is called as soon as the job exists (attach progress there).
+ * A two-stage {@link runStages}: the map stage shuffles, the reduce stage reads its partition.
  */
 export async function runMapReduce<I, O, P = undefined, F = undefined>(
   manager: Manager,
@@ -82,69 +83,33 @@ export async function runMapReduce<I, O, P = undefined, F = undefined>(
   hooks: { onJob?: (job: Job) => void; finalize?: (results: TaskResult<O, ReduceTaskInput>[], shuffle: ShufflePlan) => Promise<F> } = {},
 ): Promise<MapReduceRun<O, F>> {
   parseOrThrow(specSchema, { partitions: spec.partitions, format: spec.format }, "map-reduce spec");
-  const job = manager.job({ name: spec.name ?? "map-reduce", ...(spec.policy ? { policy: spec.policy } : {}) });
-  const base = spec.work.prefix ?? "_smelter/jobs/";
-  const shuffle: ShufflePlan = { storeUrl: spec.work.url, prefix: `${base}${job.id}/`, stage: 1, partitions: spec.partitions, format: spec.format };
-  const store = spec.work.store;
-  const map = job.stage<MapTaskInput<I>, unknown>({ worker: spec.map.worker, name: spec.map.name ?? "map", ...(spec.map.policy ? { policy: spec.map.policy } : {}) });
-  const reduce = job.stage<ReduceTaskInput<P>, O>({ worker: spec.reduce.worker, name: spec.reduce.name ?? "reduce", ...(spec.reduce.policy ? { policy: spec.reduce.policy } : {}) });
-  hooks.onJob?.(job);
-
-  // Reducers wait until every map task is launched, then leave one slot to the maps until they are done.
-  const reduceLimit = reduce.maxConcurrentTasks;
-  const holdReducers = () => {
-    const c = map.counts;
-    reduce.maxConcurrentTasks =
-      c.closed && c.succeeded === c.total ? reduceLimit : c.closed && c.queued === 0 ? Math.min(reduceLimit, Math.max(1, manager.maxConcurrentTasks - 1)) : 0;
-  };
-  const offEvents = job.events.on((e) => {
-    if ("stage" in e && e.stage === map.number) holdReducers();
-  });
-  holdReducers();
-
-  let mapTasks = 0;
-  let publishError: unknown;
-  const publish = async () => {
-    try {
-      for await (const r of map.results()) {
-        const output = checkMapOutput(r.output, shuffle, r.index);
-        await publishMapOutput(store, shuffle, output);
-        mapTasks++;
-      }
-      await publishComplete(store, shuffle, mapTasks);
-    } catch (err) {
-      if (job.state === "running") {
-        publishError = err;
-        await job.cancel(`the shuffle manifest could not be written: ${(err as Error).message}`);
-      }
-    }
-  };
-
-  try {
-    void map.pushAll((async function* () {
-      for await (const input of spec.inputs) yield { shuffle, input };
-    })());
-    void reduce.pushAll(
-      Array.from({ length: spec.partitions }, (_, partition) => ({ shuffle, partition, outputPrefix: `${shuffle.prefix}out/`, params: spec.reduceParams as P })),
-    );
-    const collecting = reduce.collect();
-    const [, reduceResults] = await Promise.all([publish(), collecting, job.wait()]).catch((err: unknown) => {
-      throw publishError ?? err;
-    });
-    const finalized = (await hooks.finalize?.(reduceResults, shuffle)) as F;
-    return { job, shuffle, mapTasks, reduceResults, finalized };
-  } finally {
-    offEvents();
-    await store.deletePrefix(shuffle.prefix).catch(() => undefined);
-  }
-}
-
-function checkMapOutput(value: unknown, shuffle: ShufflePlan, task: number): MapOutput {
-  const r = mapOutputSchema.safeParse(value);
-  if (!r.success) throw new ConfigError(`map task ${task} returned something that is not a map output (${r.error.issues[0]?.message}): a map worker must return what writeMapOutput() returns`);
-  if (r.data.offsets.length !== shuffle.partitions + 1) throw new ConfigError(`map task ${task} wrote ${r.data.offsets.length - 1} partitions, not ${shuffle.partitions}`);
-  if (!r.data.key.startsWith(shuffle.prefix)) throw new ConfigError(`map task ${task} wrote outside the job's shuffle prefix (${r.data.key})`);
-  return r.data;
+  const run = await runStages(
+    manager,
+    {
+      name: spec.name ?? "map-reduce",
+      stages: [
+        { name: spec.map.name ?? "map", worker: spec.map.worker, ...(spec.map.policy ? { policy: spec.map.policy } : {}), tasks: { inputs: spec.inputs }, reads: [], output: { kind: "shuffle", partitions: spec.partitions }, payload: (input, ctx): MapTaskInput<I> => ({ shuffle: ctx.shuffle, input: input as I }) },
+        {
+          name: spec.reduce.name ?? "reduce",
+          worker: spec.reduce.worker,
+          ...(spec.reduce.policy ? { policy: spec.reduce.policy } : {}),
+          tasks: { count: spec.partitions },
+          reads: [0],
+          output: { kind: "opaque" },
+          payload: (partition, ctx): ReduceTaskInput<P> => ({ shuffle: ctx.sources[0]!, partition: partition as number, outputPrefix: ctx.outputPrefix, params: spec.reduceParams as P }),
+        },
+      ],
+      work: spec.work,
+      format: spec.format,
+      ...(spec.policy ? { policy: spec.policy } : {}),
+    },
+    {
+      ...(hooks.onJob ? { onJob: hooks.onJob } : {}),
+      finalize: async (results, shuffles) => (await hooks.finalize?.(results[1] as TaskResult<O, ReduceTaskInput>[], shuffles[0]!)) as F,
+    },
+  );
+  const reduceResults = run.results[1] as TaskResult<O, ReduceTaskInput>[];
+  return { job: run.job, shuffle: run.shuffles[0]!, mapTasks: run.results[0]!.length, reduceResults, finalized: run.finalized };
 }
 
 /**

@@ -82,23 +82,23 @@ async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Prom
   walkExpr([q.items, q.node.where_clause, q.node.from_table, q.keys, q.node.having, q.orders.map((o) => o.expr)], (e) => {
     if (e.class === "COLUMN_REF") used.add(String((e.column_names as string[]).at(-1)).toLowerCase());
   });
-  const scans = await Promise.all(
-    rels.map(async (r, side) => {
-      const local = inner ? conjuncts(q.node.where_clause).filter((c) => { const rs = q.resolver.relationsIn(c); return rs.size === 1 && rs.has(side); }) : [];
-      const cols = r.columns.filter((c) => used.has(c.toLowerCase()));
-      const node = selectNode({ select: (cols.length ? cols : r.columns.slice(0, 1)).map((c) => colRef(c)), from: r.ref, where: local.length ? { class: "CONJUNCTION", type: "CONJUNCTION_AND", alias: "", children: local } : null });
-      if (local.length === 1) node.where_clause = local[0]!;
-      const keyTexts = await Promise.all(sides[side]!.map((k, i) => ctx.exprSql(castTo[i] ? cast(noQualifiers(k), castTo[i]) : noQualifiers(k))));
-      const partitionBy = `hash(${keyTexts.join(", ")}) % ${ctx.partitions}`;
-      return ctx.add({
-        name: `scan ${r.table.name} for the join`,
-        tasks: { kind: "splits", table: r.table.name },
-        inputs: [{ view: r.table.name, table: r.table.name, read: "split" }],
-        node,
-        output: { kind: "shuffle", partitions: ctx.partitions, keys: keyTexts, partitionBy },
-      });
-    }),
-  );
+  // Stages are added in side order (not as the async key printing finishes): plans are deterministic.
+  const keyTexts = await Promise.all(rels.map((_, side) => Promise.all(sides[side]!.map((k, i) => ctx.exprSql(castTo[i] ? cast(noQualifiers(k), castTo[i]) : noQualifiers(k))))));
+  const scans = rels.map((r, side) => {
+    const local = inner ? conjuncts(q.node.where_clause).filter((c) => { const rs = q.resolver.relationsIn(c); return rs.size === 1 && rs.has(side); }) : [];
+    const cols = r.columns.filter((c) => used.has(c.toLowerCase()));
+    const node = selectNode({ select: (cols.length ? cols : r.columns.slice(0, 1)).map((c) => colRef(c)), from: r.ref, where: local.length ? { class: "CONJUNCTION", type: "CONJUNCTION_AND", alias: "", children: local } : null });
+    if (local.length === 1) node.where_clause = local[0]!;
+    const keys = keyTexts[side]!;
+    const partitionBy = `hash(${keys.join(", ")}) % ${ctx.partitions}`;
+    return ctx.add({
+      name: `scan ${r.table.name} for the join`,
+      tasks: { kind: "splits", table: r.table.name },
+      inputs: [{ view: r.table.name, table: r.table.name, read: "split" }],
+      node,
+      output: { kind: "shuffle", partitions: ctx.partitions, keys, partitionBy },
+    });
+  });
   ctx.notes.push(`partitioned join: both sides shuffled by the join keys into ${ctx.partitions} partitions (${why})`);
   return {
     tasks: { kind: "partitions", count: ctx.partitions },

@@ -6,6 +6,10 @@
  * - `smelter.aggregate.reduce`: reads its partition of every winning map output as they land,
  *   merges them in DuckDB, writes its final rows as one Parquet object.
  * Each worker process keeps one DuckDB open across tasks (warm workers).
+ * Both add phase timers to their counters (ms, for the benchmark's profile): map `materializeMs`,
+ * `duckdbMs` (parse + partial aggregate + partitioned COPY), `segmentsReadMs`, `shuffleWriteMs`;
+ * reduce `manifestWaitMs`, `shuffleReadMs`, `mergeMs`, `finalMs`, `outputPutMs`, and
+ * `reduceStateBytes` (DuckDB's memory once every partial is merged).
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -22,6 +26,7 @@ import { readSegment, writeMapOutput } from "../shuffle/segments.js";
 import { splitSchema } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
+import { parseStoreUrl } from "../storage/url.js";
 import { defineWorker } from "../worker/registry.js";
 import { NonRetryableError } from "../job/errors.js";
 import type { TaskContext } from "../worker/context.js";
@@ -63,7 +68,15 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
   try {
     const store = await cachedStore(input.storeUrl);
     const reader = new RangedReader(store);
-    const files = await materializeSplits(store, input.splits, dir, { reader, columns: input.spec.columns, signal: ctx.signal });
+    let t = performance.now();
+    const local = parseStoreUrl(input.storeUrl);
+    const files = await materializeSplits(store, input.splits, dir, {
+      reader,
+      columns: input.spec.columns,
+      signal: ctx.signal,
+      ...(local.scheme === "file" ? { localRoot: local.path, onInPlaceBytes: (n: number) => ctx.count("bytesRead", n) } : {}),
+    });
+    t = lap(ctx, "materializeMs", t);
     reader.reportTo((name, delta) => ctx.count(name, delta));
     ctx.heartbeat({ phase: "read", files: files.length });
     const segments: Uint8Array[] = Array.from({ length: shuffle.partitions }, () => new Uint8Array(0));
@@ -76,14 +89,18 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
       } catch (err) {
         throw inputError(err, input.storeUrl, files);
       }
+      t = lap(ctx, "duckdbMs", t);
       for (let r = 0; r < shuffle.partitions; r++) {
         const file = join(out, `__p=${r}`, "data_0.parquet");
         if (existsSync(file)) segments[r] = await readFile(file);
       }
+      t = lap(ctx, "segmentsReadMs", t);
     }
     ctx.heartbeat({ phase: "write" });
     const workStore = await cachedStore(shuffle.storeUrl);
-    return await writeMapOutput(workStore, shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
+    const output = await writeMapOutput(workStore, shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
+    lap(ctx, "shuffleWriteMs", t);
+    return output;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -98,8 +115,11 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
   try {
     const store = await cachedStore(shuffle.storeUrl);
     let merged = 0;
+    let t = performance.now();
     for await (const output of watchMapOutputs(store, shuffle, { signal: ctx.signal, onWait: () => ctx.heartbeat({ phase: "waiting for map outputs" }) })) {
+      t = lap(ctx, "manifestWaitMs", t);
       const bytes = await readSegment(store, output, partition, { ctx });
+      t = lap(ctx, "shuffleReadMs", t);
       ctx.heartbeat({ phase: "merge", mapTask: output.task });
       if (bytes.byteLength === 0) continue;
       const file = join(dir, `m${output.task}.parquet`);
@@ -110,7 +130,10 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
       if (++merged % params.compactEvery === 0) {
         await db.run(`CREATE OR REPLACE TEMP TABLE ${table}_c AS ${mergeSql(params.spec, table)}; DROP TABLE ${table}; ALTER TABLE ${table}_c RENAME TO ${table}`);
       }
+      t = lap(ctx, "mergeMs", t);
     }
+    t = lap(ctx, "manifestWaitMs", t);
+    if (created) ctx.count("reduceStateBytes", Number(await db.value("SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()")));
     if (!created) {
       const names = [...params.spec.keys.map((k) => k.name), ...params.spec.aggregates.map((a) => a.name)];
       const upload = params.csvUpload ? await uploadCsv(params.csvUpload, partition, partition === 0 ? `${names.join(",")}\n` : "", ctx) : undefined;
@@ -126,8 +149,10 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
     }
     const rows = Number(await db.value(`SELECT count(*) FROM read_parquet(${sqlString(file)})`));
     const body = await readFile(file);
+    t = lap(ctx, "finalMs", t);
     const key = `${outputPrefix}r${String(partition).padStart(5, "0")}-a${ctx.attempt}.parquet`;
     await store.put(key, body, { signal: ctx.signal });
+    lap(ctx, "outputPutMs", t);
     ctx.count("bytesWritten", body.byteLength);
     ctx.count("writeRequests", 1);
     return { key, rows, bytes: body.byteLength, ...(upload ? { upload } : {}) };
@@ -143,6 +168,13 @@ function inputError(err: unknown, storeUrl: string, files: LocalFile[]): Error {
   const name = (f: LocalFile) => `${f.split.key} [bytes ${f.split.range.start}-${f.split.range.end})`;
   for (const f of files) message = message.split(f.path).join(name(f));
   return new NonRetryableError(`cannot read ${files.map(name).join(", ")} in ${storeUrl}: ${message}. Fix or remove the malformed rows, or check the input's format and columns`, { cause: err, type: "InputError" });
+}
+
+/** Adds the ms since `t` to the task's counter `name` (a phase timer); returns now. */
+function lap(ctx: TaskContext, name: string, t: number): number {
+  const now = performance.now();
+  ctx.count(name, now - t);
+  return now;
 }
 
 async function uploadCsv(target: { storeUrl: string; handle: unknown }, partition: number, body: Uint8Array | string, ctx: TaskContext): Promise<unknown> {

@@ -2,3 +2,4 @@
 import "./aggregate.js";
 import "./upload-partition.js";
 import "./demo.js";
+import "./sql-stage.js";

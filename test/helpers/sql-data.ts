@@ -61,7 +61,9 @@ export async function makeSqlTestData(opts: { uservisits?: number; rankings?: nu
     nulls: [0, 1, 2, 3].map((k) => join(dir, `nulls-part-${k}.parquet`)),
     empty: [0, 1, 2].map((k) => join(dir, `empty-${k}.parquet`)),
   };
-  const def = (name: string, format: "csv" | "parquet", columns: { name: string; type: string }[]): SqlTableInput => ({ name, url: `${dir}/${name}/`, format, columns, bytes: bytesOf(files[name]!), splits: files[name]!.length });
+  // Real URLs (prefixes and globs of the files above): the engine lists them.
+  const urls: Record<string, string> = { uservisits: `${dir}/uv-csv/`, uv_parquet: `${dir}/uv-parquet/`, rankings: `${dir}/rk-csv/`, nulls: `${dir}/nulls-part-*.parquet`, empty: `${dir}/empty-*.parquet` };
+  const def = (name: string, format: "csv" | "parquet", columns: { name: string; type: string }[]): SqlTableInput => ({ name, url: urls[name]!, format, columns, bytes: bytesOf(files[name]!), splits: files[name]!.length });
   return {
     dir,
     files,

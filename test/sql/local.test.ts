@@ -7,60 +7,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
-import type { PlanOptions } from "../../src/sql/model.js";
 import { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import { parseTables } from "../../src/sql/tables.js";
 import { assertSameResult, runDirect, runPlanLocally } from "../helpers/local-plan.js";
+import { SQL_CASES as cases } from "../helpers/sql-cases.js";
 import { makeSqlTestData, type SqlTestData } from "../helpers/sql-data.js";
-
-const Q3 = `SELECT sourceIP, totalRevenue, avgPageRank FROM (
-  SELECT sourceIP, AVG(pageRank) AS avgPageRank, SUM(adRevenue) AS totalRevenue
-  FROM Rankings AS R, UserVisits AS UV
-  WHERE R.pageURL = UV.destURL AND UV.visitDate BETWEEN Date('1980-01-01') AND Date('1995-01-01')
-  GROUP BY UV.sourceIP) ORDER BY totalRevenue DESC LIMIT 1`;
-
-/** [label, query, ordered, options, expected strategy fragment] */
-const cases: [string, string, boolean, PlanOptions?, RegExp?][] = [
-  ["BDB Q1 scan", "SELECT pageURL, pageRank FROM rankings WHERE pageRank > 40", false, {}, /rows concatenated/],
-  ["BDB Q1 top-k", "SELECT pageURL, pageRank FROM rankings WHERE pageRank > 20 ORDER BY pageRank DESC, pageURL LIMIT 7", true, {}, /first 7 rows in ORDER BY order/],
-  ["BDB Q2A", "SELECT SUBSTR(sourceIP, 1, 8), SUM(adRevenue) FROM uservisits GROUP BY SUBSTR(sourceIP, 1, 8)", false, { partitions: 4 }, /partial aggregates/],
-  ["BDB Q2B parquet", "SELECT SUBSTR(sourceIP, 1, 10) AS p, SUM(adRevenue) FROM uv_parquet GROUP BY p", false, { partitions: 5 }],
-  ["BDB Q2C R=1", "SELECT SUBSTR(sourceIP, 1, 12), SUM(adRevenue) FROM uservisits GROUP BY 1", false, { partitions: 1 }],
-  ["BDB Q3 broadcast", Q3, true, {}, /broadcast join/],
-  ["BDB Q3 partitioned", Q3, true, { join: "partitioned" }, /partitioned join/],
-  ["every aggregate", "SELECT countryCode, COUNT(*), COUNT(searchWord), SUM(duration), MIN(adRevenue), MAX(visitDate), AVG(duration), AVG(adRevenue), mean(duration) FROM uservisits GROUP BY countryCode", false],
-  ["NULLs grouped", "SELECT g, count(*), count(x), sum(x), min(y), max(d), avg(x), avg(y), min(s) FROM nulls GROUP BY g", false],
-  ["NULLs global", "SELECT count(*), count(x), sum(x), avg(y), min(s), max(s), max(d) FROM nulls", false, {}, /coordinator/],
-  ["NULLs ORDER BY NULLS FIRST", "SELECT g, sum(x) AS s FROM nulls GROUP BY g ORDER BY s DESC NULLS FIRST, g NULLS LAST", true],
-  ["empty table, global", "SELECT count(*), sum(x), avg(y), min(g) FROM empty", false],
-  ["empty table, grouped", "SELECT g, count(*) FROM empty GROUP BY g", false],
-  ["filter keeps nothing, grouped", "SELECT countryCode, sum(adRevenue) FROM uservisits WHERE duration > 100 GROUP BY 1", false],
-  ["filter keeps nothing, global", "SELECT count(*), sum(adRevenue), max(sourceIP) FROM uservisits WHERE duration > 100", false],
-  ["filter keeps nothing, scan", "SELECT * FROM rankings WHERE pageRank < 0", false],
-  ["several keys, CASE, date function", "SELECT languageCode, CASE WHEN duration > 5 THEN 'long' ELSE 'short' END AS len, year(visitDate) AS y, count(*) AS n, sum(adRevenue) FROM uservisits WHERE visitDate >= DATE '2000-01-01' GROUP BY 1, 2, 3", false],
-  ["GROUP BY ALL", "SELECT countryCode, date_trunc('year', visitDate) AS yr, max(duration) FROM uv_parquet GROUP BY ALL", false],
-  ["aggregates with FILTER", "SELECT countryCode, count(*) FILTER (WHERE duration > 5) AS longs, avg(adRevenue) FILTER (WHERE duration > 2) FROM uservisits GROUP BY 1", false, {}, /partial aggregates/],
-  ["HAVING", "SELECT countryCode, count(*) AS n FROM uservisits GROUP BY countryCode HAVING count(*) > 20 AND avg(duration) > 5", false],
-  ["ORDER BY aggregate LIMIT", "SELECT countryCode, sum(adRevenue) AS rev FROM uservisits GROUP BY 1 ORDER BY rev DESC LIMIT 5", true, { partitions: 3 }, /shuffled/],
-  ["ORDER BY hidden aggregate, OFFSET", "SELECT countryCode FROM uservisits GROUP BY countryCode ORDER BY count(*) DESC, countryCode LIMIT 3 OFFSET 1", true],
-  ["expressions over aggregates", "SELECT substr(sourceIP, 1, 3) || '-x' AS k, sum(adRevenue) / count(*) AS mean, max(duration) - min(duration) AS spread FROM uservisits GROUP BY substr(sourceIP, 1, 3)", false],
-  ["COUNT(DISTINCT) grouped", "SELECT countryCode, count(DISTINCT searchWord) FROM uservisits GROUP BY countryCode", false, {}, /two-level/],
-  ["COUNT(DISTINCT) global", "SELECT count(DISTINCT destURL), min(destURL) FROM uservisits", false, {}, /two-level/],
-  ["COUNT(DISTINCT) next to SUM", "SELECT languageCode, count(DISTINCT countryCode), sum(duration) FROM uservisits GROUP BY languageCode", false, {}, /raw rows/],
-  ["median, string_agg ORDER BY", "SELECT countryCode, median(duration), string_agg(DISTINCT languageCode, ',' ORDER BY languageCode) FROM uservisits GROUP BY countryCode", false, {}, /raw rows/],
-  ["global median (single task allowed)", "SELECT median(x), quantile_cont(y, 0.5) FROM nulls", false, { allowSingleTask: true }],
-  ["CTE", "WITH v AS (SELECT sourceIP, adRevenue * 2 AS rev FROM uservisits WHERE duration > 3) SELECT substr(sourceIP, 1, 5) AS p, sum(rev) FROM v GROUP BY p", false],
-  ["subquery in FROM", "SELECT count(*), avg(pageRank) FROM (SELECT * FROM rankings WHERE pageRank > 25) r", false],
-  ["join, broadcast, scan", "SELECT uv.sourceIP, r.pageRank FROM uservisits uv JOIN rankings r ON uv.destURL = r.pageURL WHERE r.pageRank > 40", false, {}, /broadcast/],
-  ["join, partitioned, scan", "SELECT uv.sourceIP, r.pageRank FROM uservisits uv JOIN rankings r ON uv.destURL = r.pageURL WHERE r.pageRank > 40", false, { join: "partitioned" }, /partitioned/],
-  ["LEFT JOIN, small side preserved (partitioned)", "SELECT r.pageURL, count(uv.sourceIP) AS visits FROM rankings r LEFT JOIN uservisits uv ON uv.destURL = r.pageURL GROUP BY r.pageURL", false, {}, /partitioned join/],
-  ["LEFT JOIN, big side preserved (broadcast)", "SELECT uv.countryCode, count(r.pageRank), sum(r.pageRank) FROM uservisits uv LEFT JOIN rankings r ON uv.destURL = r.pageURL GROUP BY 1", false, {}, /broadcast/],
-  ["SELECT DISTINCT", "SELECT DISTINCT countryCode, languageCode FROM uservisits", false],
-  ["SELECT * ORDER BY", "SELECT * FROM rankings WHERE pageRank BETWEEN 10 AND 14 ORDER BY pageURL", true],
-  ["aggregate of an aggregate subquery", "SELECT count(*), max(n) FROM (SELECT countryCode, count(*) AS n FROM uservisits GROUP BY countryCode) t", false, {}, /outer query/],
-  ["window on the coordinator over an aggregate", "SELECT countryCode, n, rank() OVER (ORDER BY n DESC, countryCode) AS r FROM (SELECT countryCode, count(*) AS n FROM uservisits GROUP BY 1) ORDER BY r", true],
-];
 
 describe("planned SQL equals DuckDB alone (local plan executor)", () => {
   let data: SqlTestData;

@@ -1,0 +1,113 @@
+/**
+ * `smelter sql "SELECT ..." --table NAME=URL [--table ...] [--schema NAME=...]`: plans the query
+ * (src/sql/plan.ts) and runs it on local workers (src/sql/execute.ts). The result goes to stdout
+ * (table / json / csv); progress and stats to stderr; `--output FILE.duckdb` keeps tables `result`
+ * and `attempts`.
+ */
+import type { Command } from "commander";
+import { z } from "zod";
+import type { DuckDb } from "../duckdb/index.js";
+import { sqlIdentifier } from "../duckdb/sql.js";
+import { writeAttemptsTable } from "../outputs/duckdb-file.js";
+import { AttemptLog } from "../report/attempts.js";
+import { JobStats, formatStageTotals } from "../report/job-stats.js";
+import type { Job } from "../scheduler/job.js";
+import { Manager } from "../scheduler/manager.js";
+import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, parseFlags, runFlagsSchema, watchJob } from "./common.js";
+import { formatTable, streamResult } from "./results.js";
+import { collect, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
+
+export const sqlFlagsSchema = runFlagsSchema.extend({
+  query: queryFlag("sql"),
+  ...sqlFlagsShape,
+  format: z.enum(["table", "json", "csv"], { message: "--format must be table, json or csv" }).default("table"),
+  limit: z.coerce.number({ message: "--limit must be a number" }).int().min(0, "--limit must be at least 0").default(20),
+  output: z.string().regex(/\.duckdb$/i, "--output takes FILE.duckdb (tables result and attempts)").optional(),
+  work: z.string().min(1).optional(),
+  threadsPerTask: z.coerce.number({ message: "--threads-per-task must be a number" }).int().min(1).max(64).default(1),
+  taskBytes: z.coerce.number({ message: "--task-bytes must be a number" }).int().min(1024, "--task-bytes must be at least 1024").optional(),
+});
+export type SqlCliFlags = z.output<typeof sqlFlagsSchema>;
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("sql")
+    .description("Run a SQL query (DuckDB's dialect) over files in object storage, fanned out over workers")
+    .argument("<query>", "the SELECT statement")
+    .option("--table <name=url>", "a table: its objects' URL, prefix or glob (CSV with a header, or Parquet); repeat per table", collect)
+    .option("--schema <name=columns>", "columns of a table: 'col TYPE, ...', or bdb:uservisits / bdb:rankings (needed for headerless CSV)", collect)
+    .option("--partitions <r>", "R, partitions of every shuffle (default: from the tables' bytes, at least one per worker)")
+    .option("--broadcast-bytes <n>", "broadcast a join side up to this many bytes (default 64 MiB)")
+    .option("--join <strategy>", "auto, broadcast or partitioned", "auto")
+    .option("--allow-single-task", "run what cannot be distributed as one task over all inputs (exact, not parallel)")
+    .option("--format <format>", "stdout: table (top rows), json (every row), csv (every row)", "table")
+    .option("--limit <n>", "rows shown by --format table", "20")
+    .option("--output <file.duckdb>", "also write tables result and attempts to a DuckDB file")
+    .option("--work <url>", "where intermediate data goes (default: the first table's bucket under _smelter/, or a temp dir)")
+    .option("--threads-per-task <n>", "DuckDB threads inside each task", "1")
+    .option("--task-bytes <n>", "input bytes per leaf task (default: at least two tasks per worker, 4-64 MiB each)");
+  addRunFlags(cmd).action(async (query: string, raw: Record<string, unknown>) => {
+    const flags = parseFlags(sqlFlagsSchema, { ...raw, query, table: raw.table ?? [] });
+    const { db, rows, totals } = await runSqlCli(flags);
+    try {
+      await printResult(db, flags, rows);
+      if (!flags.quiet && totals) process.stderr.write(`${totals}\n`);
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/** Plans and runs the query with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
+export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows: number; totals: string }> {
+  const tables = await tablesFromFlags(flags);
+  const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
+  let db: DuckDb | undefined;
+  let watching: Promise<void> | undefined;
+  let stats: JobStats | undefined;
+  let attempts: AttemptLog | undefined;
+  try {
+    const [{ planQuery }, { executePlan }, { openDuckDb }] = await Promise.all([import("../sql/plan.js"), import("../sql/execute.js"), import("../duckdb/index.js")]);
+    const plan = await planQuery(flags.query, tables, planOptions(flags, manager.maxConcurrentTasks));
+    if (!flags.quiet) process.stderr.write(`[smelter] plan: ${plan.strategy}; ${plan.stages.length} stage${plan.stages.length === 1 ? "" : "s"} (smelter explain shows them)\n`);
+    db = await openDuckDb(flags.output ? { path: flags.output } : {});
+    const result = await executePlan(
+      manager,
+      db,
+      plan,
+      {
+        ...(flags.work ? { work: flags.work } : {}),
+        ...(flags.taskBytes ? { targetTaskBytes: flags.taskBytes } : {}),
+        threadsPerTask: flags.threadsPerTask,
+      },
+      {
+        onJob: (job: Job) => {
+          stats = new JobStats(job);
+          attempts = new AttemptLog(job);
+          watching = watchJob(job, flags);
+          watching.catch(() => undefined); // the same error comes out of executePlan
+        },
+      },
+    );
+    await watching;
+    if (flags.output && attempts) await writeAttemptsTable(db, attempts.rows());
+    if (flags.output && !flags.quiet) process.stderr.write(`[smelter] wrote tables result and attempts to ${flags.output} (open it with: duckdb ${flags.output})\n`);
+    return { db, rows: result.rows, totals: stats ? formatStageTotals(stats.totals()) : "" };
+  } catch (err) {
+    await watching?.catch(() => undefined);
+    db?.close();
+    throw err;
+  } finally {
+    stats?.stop();
+    attempts?.stop();
+    await manager.close();
+  }
+}
+
+async function printResult(db: DuckDb, flags: Pick<SqlCliFlags, "format" | "limit">, total: number): Promise<void> {
+  if (flags.format !== "table") return streamResult(db, "result", flags.format);
+  const names = (await db.all<{ column_name: string }>(`DESCRIBE ${sqlIdentifier("result")}`)).map((r) => r.column_name);
+  const rows = await db.all(`SELECT * FROM result LIMIT ${flags.limit}`);
+  process.stdout.write(`${formatTable(rows, names)}\n`);
+  process.stdout.write(`${total.toLocaleString("en-US")} row${total === 1 ? "" : "s"}${total > rows.length ? ` (first ${rows.length} shown; --limit N, or --format csv or json for all)` : ""}\n`);
+}

@@ -1,0 +1,183 @@
+/**
+ * `smelter.sql.stage`: one task of a SQL plan's stage (src/sql/model.ts), run in DuckDB.
+ * 1. Every input becomes a view named as the plan says: a table's splits materialized as local
+ *    files (CSV ranges; Parquet with only the columns the stage reads), or this task's partition
+ *    (or every row) of an earlier stage, fetched segment by segment from the shuffle as the
+ *    producers' winning outputs land. No data: an empty table with the input's column types.
+ * 2. The stage's SQL runs over those views.
+ * 3. Its rows go to R Parquet segments (`COPY ... PARTITION_BY` on the stage's `partitionBy`)
+ *    written as one object per attempt; a gathered stage writes one segment (R = 1).
+ * Columns Parquet does not keep exactly (HUGEINT) travel as text and are cast back (stage-io.ts).
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import type { DuckDb } from "../duckdb/index.js";
+import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
+import { NonRetryableError } from "../job/errors.js";
+import { sourceSql, tableSchema } from "../mapreduce/aggregate.js";
+import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
+import { shufflePlanSchema } from "../shuffle/layout.js";
+import { watchMapOutputs } from "../shuffle/manifest.js";
+import { readSegment, writeMapOutput } from "../shuffle/segments.js";
+import { decodeSql, emptyTableSql, encodeList } from "../sql/stage-io.js";
+import { splitSchema } from "../splits/split.js";
+import { RangedReader } from "../storage/ranged.js";
+import { parseStoreUrl } from "../storage/url.js";
+import type { TaskContext } from "../worker/context.js";
+import { defineWorker } from "../worker/registry.js";
+import { cachedStore, withDuckDb } from "./task-resources.js";
+
+const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
+
+const tableInputSchema = z.object({
+  kind: z.literal("table"),
+  view: z.string().min(1),
+  /** Root URL of the store holding the table's objects. */
+  storeUrl: z.string().min(1),
+  table: tableSchema,
+  /** The table's columns the stage reads (Parquet fetches only these); null: all. */
+  read: z.array(z.string().min(1)).nullable(),
+  /** This task's splits of the table, or all of them (broadcast). */
+  splits: z.array(splitSchema),
+});
+
+const stageInputSchema = z.object({
+  kind: z.literal("stage"),
+  view: z.string().min(1),
+  source: shufflePlanSchema,
+  /** `partition`: this task's partition of every winning output; `all`: every partition. */
+  read: z.enum(["partition", "all"]),
+  columns: z.array(columnSchema).min(1),
+});
+
+export const sqlStageInputSchema = z.object({
+  /** Where this stage's output goes (R = 1 for a gathered stage). */
+  shuffle: shufflePlanSchema,
+  /** This task's partition (tasks of a partitioned stage). */
+  partition: z.number().int().min(0).nullable(),
+  stage: z.object({ id: z.number().int().min(1), name: z.string() }),
+  sql: z.string().min(1),
+  columns: z.array(columnSchema).min(1),
+  /** The partition of a row, over the stage's output columns; null: gathered (one segment). */
+  partitionBy: z.string().min(1).nullable(),
+  inputs: z.array(z.discriminatedUnion("kind", [tableInputSchema, stageInputSchema])),
+  /** DuckDB threads in this task. @default 1 */
+  threads: z.number().int().min(1).default(1),
+});
+export type SqlStageInput = z.input<typeof sqlStageInputSchema>;
+
+type Prepared = { view: string; files: string[]; columns: z.infer<typeof columnSchema>[]; source: (files: string[]) => string; local: LocalFile[] };
+
+export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageInput, ctx) => {
+  const input = sqlStageInputSchema.parse(raw);
+  if (input.partitionBy === null && input.shuffle.partitions !== 1) throw new NonRetryableError(`stage ${input.stage.id}: a gathered stage writes one segment, not ${input.shuffle.partitions}`);
+  const dir = await mkdtemp(join(tmpdir(), "smelter-sql-"));
+  try {
+    let t = performance.now();
+    const prepared = await Promise.all(input.inputs.map((i, n) => (i.kind === "table" ? tableInput(i, join(dir, `i${n}`), ctx) : stageInput(i, input.partition, join(dir, `i${n}`), ctx))));
+    t = lap(ctx, "inputMs", t);
+    ctx.heartbeat({ phase: "sql" });
+    const segments = await withDuckDb(input.threads, async (db) => {
+      const made: string[] = [];
+      try {
+        for (const p of prepared) {
+          if (p.files.length === 0) {
+            made.push(`DROP TABLE IF EXISTS ${q(p.view)}`);
+            await db.run(emptyTableSql(p.view, p.columns));
+          } else {
+            made.push(`DROP VIEW IF EXISTS ${q(p.view)}`);
+            await db.run(`CREATE OR REPLACE TEMP VIEW ${q(p.view)} AS ${p.source(p.files)}`);
+          }
+        }
+        return await runStage(db, input, join(dir, "out"));
+      } catch (err) {
+        throw stageError(err, input, prepared);
+      } finally {
+        for (const drop of made.reverse()) await db.run(drop).catch(() => undefined);
+      }
+    });
+    t = lap(ctx, "duckdbMs", t);
+    ctx.heartbeat({ phase: "write" });
+    const out = await writeMapOutput(await cachedStore(input.shuffle.storeUrl), input.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
+    lap(ctx, "shuffleWriteMs", t);
+    return out;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, out: string): Promise<Uint8Array[]> {
+  const R = input.shuffle.partitions;
+  const segments: Uint8Array[] = Array.from({ length: R }, () => new Uint8Array(0));
+  const encoded = encodeList(input.columns);
+  if (input.partitionBy === null) {
+    const file = `${out}.parquet`;
+    const rows = Number(await db.value(`COPY (SELECT ${encoded} FROM (${input.sql}) AS __q) TO ${sqlString(file)} (FORMAT parquet)`));
+    if (rows > 0) segments[0] = await readFile(file);
+    return segments;
+  }
+  await db.run(`COPY (SELECT ${encoded}, __p FROM (SELECT *, (${input.partitionBy}) AS __p FROM (${input.sql}) AS __q) AS __r) TO ${sqlString(out)} (FORMAT parquet, PARTITION_BY (__p))`);
+  for (let r = 0; r < R; r++) {
+    const file = join(out, `__p=${r}`, "data_0.parquet");
+    if (existsSync(file)) segments[r] = await readFile(file);
+  }
+  return segments;
+}
+
+async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx: TaskContext): Promise<Prepared> {
+  await mkdir(dir);
+  const store = await cachedStore(i.storeUrl);
+  const reader = new RangedReader(store);
+  const local = parseStoreUrl(i.storeUrl);
+  const parquet = i.table.format === "parquet";
+  const files = await materializeSplits(store, i.splits, dir, {
+    reader,
+    signal: ctx.signal,
+    ...(parquet && i.read ? { columns: i.read } : {}),
+    ...(local.scheme === "file" ? { localRoot: local.path, onInPlaceBytes: (n: number) => ctx.count("bytesRead", n) } : {}),
+  });
+  reader.reportTo((name, delta) => ctx.count(name, delta));
+  const wanted = parquet && i.read ? new Set(i.read) : undefined;
+  const columns = wanted ? i.table.columns.filter((c) => wanted.has(c.name)) : i.table.columns;
+  // Parquet: only the columns read (a sparse file holds no others), cast to the table's types.
+  const list = parquet ? columns.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(", ") : "*";
+  return { view: i.view, files: files.map((f) => f.path), columns, local: files, source: (paths) => `SELECT ${list} FROM ${sourceSql(i.table, paths)}` };
+}
+
+async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number | null, dir: string, ctx: TaskContext): Promise<Prepared> {
+  await mkdir(dir);
+  if (i.read === "partition" && partition === null) throw new NonRetryableError(`input ${i.view} reads a partition of stage ${i.source.stage}, but this task has no partition: the plan is malformed`);
+  const store = await cachedStore(i.source.storeUrl);
+  const files: string[] = [];
+  const parts = (n: number) => (i.read === "partition" ? [partition!] : Array.from({ length: n }, (_, r) => r));
+  for await (const output of watchMapOutputs(store, i.source, { signal: ctx.signal, onWait: () => ctx.heartbeat({ phase: `waiting for stage ${i.source.stage}` }) })) {
+    for (const r of parts(output.offsets.length - 1)) {
+      const bytes = await readSegment(store, output, r, { ctx });
+      if (bytes.byteLength === 0) continue;
+      const file = join(dir, `t${output.task}-p${r}.parquet`);
+      await writeFile(file, bytes);
+      files.push(file);
+    }
+    ctx.heartbeat({ phase: "fetch", stage: i.source.stage, task: output.task });
+  }
+  return { view: i.view, files, columns: i.columns, local: [], source: (paths) => decodeSql(i.columns, paths) };
+}
+
+/** A DuckDB error restated with the stage and the objects it read (not temp file names). */
+function stageError(err: unknown, input: z.infer<typeof sqlStageInputSchema>, prepared: Prepared[]): Error {
+  let message = (err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "").replace(/\n\s+in SQL:[\s\S]*$/, "");
+  const local = prepared.flatMap((p) => p.local);
+  for (const f of local) message = message.split(f.path).join(`${f.split.key} [bytes ${f.split.range.start}-${f.split.range.end})`);
+  const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => f.split.key))].slice(0, 5).join(", ")}` : "";
+  return new NonRetryableError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}. Check the input's format and columns (--schema), or fix the malformed rows`, { cause: err, type: "InputError" });
+}
+
+/** Adds the ms since `t` to the task's counter `name` (a phase timer); returns now. */
+function lap(ctx: TaskContext, name: string, t: number): number {
+  const now = performance.now();
+  ctx.count(name, now - t);
+  return now;
+}

@@ -1,0 +1,111 @@
+/**
+ * SQL through the real engine (threads backend, 2 workers; some on processes): each query of
+ * sql-cases.ts is planned, run as a job of `smelter.sql.stage` tasks with shuffles through a local
+ * store (several tasks per CSV file: small task bytes), gathered into DuckDB, and compared with
+ * DuckDB alone over the same files. Floats within a relative 1e-6; order only under ORDER BY.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { processesBackend, threadsBackend } from "../../src/backends/index.js";
+import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
+import { Manager } from "../../src/scheduler/manager.js";
+import { localStore } from "../../src/storage/local.js";
+import { executePlan } from "../../src/sql/execute.js";
+import { SqlSession } from "../../src/sql/parse.js";
+import { planQuery } from "../../src/sql/plan.js";
+import { parseTables, type SqlTableInput } from "../../src/sql/tables.js";
+import { assertSameResult, runDirect } from "../helpers/local-plan.js";
+import { SQL_CASES } from "../helpers/sql-cases.js";
+import { makeSqlTestData, type SqlTestData } from "../helpers/sql-data.js";
+
+const entry = new URL("../../src/workers/builtin.js", import.meta.url);
+const TASK_BYTES = 48 * 1024; // ~4 tasks per uservisits CSV file
+
+/** Cases run on the processes backend too. */
+const ON_PROCESSES = new Set(["BDB Q2A", "BDB Q3 partitioned", "COUNT(DISTINCT) grouped", "NULLs global"]);
+
+describe("SQL through the engine equals DuckDB alone", () => {
+  let data: SqlTestData;
+  let db: DuckDb;
+  let session: SqlSession;
+  let threads: Manager;
+  let processes: Manager;
+  before(async () => {
+    data = await makeSqlTestData();
+    db = await openDuckDb({ threads: 1 });
+    session = await SqlSession.open();
+    threads = new Manager({ backend: threadsBackend({ entry, workers: 2 }) });
+    processes = new Manager({ backend: processesBackend({ entry, workers: 2 }) });
+  });
+  after(async () => {
+    db?.close();
+    session?.close();
+    await threads?.close();
+    await processes?.close();
+  });
+
+  async function check(manager: Manager, label: string, sql: string, ordered: boolean, options: object, tables: SqlTableInput[] = data.tables): Promise<number[]> {
+    const plan = await planQuery(sql, tables, { partitions: 4, workers: 2, ...options }, session);
+    const out = await openDuckDb({ threads: 1 });
+    try {
+      const r = await executePlan(manager, out, plan, { targetTaskBytes: TASK_BYTES, work: `${data.dir}/work/` });
+      const got = await out.connection.runAndReadAll("SELECT * FROM result");
+      const want = await runDirect(db, sql, parseTables(tables), data.files);
+      assertSameResult({ names: got.columnNames(), rows: got.getRowsJS() as unknown[][] }, want, ordered, label);
+      assert.equal(r.rows, want.rows.length);
+      return r.tasks;
+    } finally {
+      out.close();
+    }
+  }
+
+  for (const [label, sql, ordered, options] of SQL_CASES) {
+    test(`threads: ${label}`, async () => {
+      const tasks = await check(threads, label, sql, ordered, options ?? {});
+      if (/\buservisits\b/i.test(sql)) assert.ok(Math.max(...tasks) > 4, `${label}: several tasks per CSV file (tasks per stage: ${tasks.join(", ")})`);
+    });
+    if (ON_PROCESSES.has(label)) test(`processes: ${label}`, () => check(processes, label, sql, ordered, options ?? {}).then(() => undefined));
+  }
+
+  test("integers beyond 2^53, HUGEINT sums and dates reach the coordinator exactly", async () => {
+    const dir = `${data.dir}/big/`;
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 3; f++) writeFileSync(`${dir}part-${f}.csv`, `k,v,d\n${[0, 1, 2, 3].map((i) => `k${i % 2},${9007199254740993n + BigInt(f * 4 + i)},2020-0${1 + i}-1${f}`).join("\n")}\n`);
+    const tables: SqlTableInput[] = [{ name: "big", url: dir, format: "csv", header: true, columns: [{ name: "k", type: "VARCHAR" }, { name: "v", type: "BIGINT" }, { name: "d", type: "DATE" }] }];
+    const sql = "SELECT k, sum(v) AS s, max(v) AS m, min(d) AS first, count(*) AS n FROM big GROUP BY k ORDER BY k";
+    const plan = await planQuery(sql, tables, { partitions: 3, workers: 2 }, session);
+    const out = await openDuckDb({ threads: 1 });
+    try {
+      await executePlan(threads, out, plan, { work: `${data.dir}/work/` });
+      const rows = await out.all<{ k: string; s: bigint; m: bigint; first: unknown }>("SELECT k, s::VARCHAR AS s, m, first::VARCHAR AS first FROM result ORDER BY k");
+      const want = await db.all<{ k: string; s: bigint; m: bigint; first: unknown }>(`SELECT k, sum(v)::VARCHAR AS s, max(v) AS m, min(d)::VARCHAR AS first FROM read_csv('${dir}*.csv', header = true, columns = {'k': 'VARCHAR', 'v': 'BIGINT', 'd': 'DATE'}) GROUP BY k ORDER BY k`);
+      assert.deepEqual(rows, want);
+      const types = await out.all<{ column_type: string }>("DESCRIBE result");
+      assert.deepEqual(types.map((t) => t.column_type), plan.columns.map((c) => c.type), "the result's types are DuckDB alone's (HUGEINT sum included)");
+    } finally {
+      out.close();
+    }
+  });
+
+  test("the work prefix is deleted; a failing task is named with its attempts", async () => {
+    const left: string[] = [];
+    for await (const o of localStore(`${data.dir}/work/`).list("")) left.push(o.key);
+    assert.deepEqual(left, [], "no shuffle objects left behind");
+    const dir = `${data.dir}/bad/`;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}part-0.csv`, "a,b\n1,2\n3,x\n");
+    const plan = await planQuery("SELECT a, sum(b) FROM bad GROUP BY a", [{ name: "bad", url: dir, format: "csv", header: true, columns: [{ name: "a", type: "INTEGER" }, { name: "b", type: "INTEGER" }] }], { partitions: 2 }, session);
+    const out = await openDuckDb({ threads: 1 });
+    try {
+      await assert.rejects(executePlan(threads, out, plan, { work: `${data.dir}/work/` }), (err: Error) => {
+        assert.match(err.message, /task j\w+-s01-t00000 .*failed/);
+        assert.match(err.message, /stage 1 \(.*\) failed in DuckDB reading .*part-0\.csv/);
+        assert.match(err.message, /Check the input's format/);
+        return true;
+      });
+    } finally {
+      out.close();
+    }
+  });
+});
