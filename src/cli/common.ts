@@ -8,6 +8,10 @@ import { createBackend, LOCAL_BACKENDS } from "../backends/index.js";
 import type { Backend } from "../backends/contract.js";
 import { ConfigError } from "../job/errors.js";
 import type { Job } from "../scheduler/job.js";
+import type { DuckDb } from "../duckdb/index.js";
+import { writeAttemptsTable } from "../outputs/duckdb-file.js";
+import { AttemptLog } from "../report/attempts.js";
+import { JobStats } from "../report/job-stats.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
@@ -65,5 +69,41 @@ export async function watchJob(job: Job, flags: RunFlags): Promise<void> {
     progress?.stop();
     removeSignals();
     await eventsDone;
+  }
+}
+
+/**
+ * What a command that runs one job attaches to it: progress, Ctrl-C, --events, per-stage totals
+ * and the attempts log. Pass `onJob` to the driver, then `finish` / `stop`.
+ */
+export class JobWatch {
+  stats: JobStats | undefined;
+  attempts: AttemptLog | undefined;
+  #watching: Promise<void> | undefined;
+  #flags: RunFlags;
+
+  constructor(flags: RunFlags) {
+    this.#flags = flags;
+  }
+
+  readonly onJob = (job: Job): void => {
+    this.stats = new JobStats(job);
+    this.attempts = new AttemptLog(job);
+    this.#watching = watchJob(job, this.#flags);
+    this.#watching.catch(() => undefined); // the same error comes out of the driver
+  };
+
+  /** Waits for the progress display and the events file to finish; with `file`, writes the attempts table into `db`. */
+  async finish(db?: DuckDb, file?: string): Promise<void> {
+    await this.#watching;
+    if (!db || !file) return;
+    if (this.attempts) await writeAttemptsTable(db, this.attempts.rows());
+    if (!this.#flags.quiet) process.stderr.write(`[smelter] wrote tables result and attempts to ${file} (open it with: duckdb ${file})\n`);
+  }
+
+  async stop(): Promise<void> {
+    await this.#watching?.catch(() => undefined);
+    this.stats?.stop();
+    this.attempts?.stop();
   }
 }

@@ -7,12 +7,9 @@ import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { ConfigError } from "../job/errors.js";
 import { runQuery2, type Query2Result } from "../mapreduce/query2.js";
-import { writeAttemptsTable } from "../outputs/duckdb-file.js";
-import { AttemptLog } from "../report/attempts.js";
-import { JobStats, formatStageTotals, type StageTotals } from "../report/job-stats.js";
-import type { Job } from "../scheduler/job.js";
+import { formatStageTotals, type StageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, parseFlags, runFlagsSchema, watchJob } from "./common.js";
+import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, parseFlags, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult } from "./results.js";
 
 export const query2FlagsSchema = runFlagsSchema.extend({
@@ -61,9 +58,7 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   const { openDuckDb } = await import("../duckdb/index.js"); // loaded only when a query runs: DuckDB takes ~0.3 s to load
   const db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
-  let watching: Promise<void> | undefined;
-  let stats: JobStats | undefined;
-  let attempts: AttemptLog | undefined;
+  const watch = new JobWatch(flags);
   try {
     const result = await runQuery2(
       manager,
@@ -77,26 +72,16 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
         ...(csvOutput ? { csvOutput } : {}),
         threadsPerTask: flags.threadsPerTask,
       },
-      {
-        onJob: (job: Job) => {
-          stats = new JobStats(job);
-          attempts = new AttemptLog(job);
-          watching = watchJob(job, flags);
-          watching.catch(() => undefined); // the same error comes out of runQuery2
-        },
-      },
+      { onJob: watch.onJob },
     );
-    await watching;
-    if (duckdbFile && attempts) await writeAttemptsTable(db, attempts.rows());
-    if (duckdbFile && !flags.quiet) process.stderr.write(`[smelter] wrote tables result and attempts to ${duckdbFile} (open it with: duckdb ${duckdbFile})\n`);
+    await watch.finish(db, duckdbFile);
     if (result.csv && !flags.quiet) process.stderr.write(`[smelter] wrote ${csvOutput} (${result.csv.size} bytes, ${result.csv.parts} parts)\n`);
-    return { db, result, totals: stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
+    return { db, result, totals: watch.stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
   } catch (err) {
     db.close();
     throw err;
   } finally {
-    stats?.stop();
-    attempts?.stop();
+    await watch.stop();
     await manager.close();
   }
 }

@@ -8,12 +8,9 @@ import type { Command } from "commander";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier } from "../duckdb/sql.js";
-import { writeAttemptsTable } from "../outputs/duckdb-file.js";
-import { AttemptLog } from "../report/attempts.js";
-import { JobStats, formatStageTotals } from "../report/job-stats.js";
-import type { Job } from "../scheduler/job.js";
+import { formatStageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, parseFlags, runFlagsSchema, watchJob } from "./common.js";
+import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, parseFlags, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult } from "./results.js";
 import { collect, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
@@ -63,9 +60,7 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
   const tables = await tablesFromFlags(flags);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   let db: DuckDb | undefined;
-  let watching: Promise<void> | undefined;
-  let stats: JobStats | undefined;
-  let attempts: AttemptLog | undefined;
+  const watch = new JobWatch(flags);
   try {
     const [{ planQuery }, { executePlan }, { openDuckDb }] = await Promise.all([import("../sql/plan.js"), import("../sql/execute.js"), import("../duckdb/index.js")]);
     const plan = await planQuery(flags.query, tables, planOptions(flags, manager.maxConcurrentTasks));
@@ -80,26 +75,15 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
         ...(flags.taskBytes ? { targetTaskBytes: flags.taskBytes } : {}),
         threadsPerTask: flags.threadsPerTask,
       },
-      {
-        onJob: (job: Job) => {
-          stats = new JobStats(job);
-          attempts = new AttemptLog(job);
-          watching = watchJob(job, flags);
-          watching.catch(() => undefined); // the same error comes out of executePlan
-        },
-      },
+      { onJob: watch.onJob },
     );
-    await watching;
-    if (flags.output && attempts) await writeAttemptsTable(db, attempts.rows());
-    if (flags.output && !flags.quiet) process.stderr.write(`[smelter] wrote tables result and attempts to ${flags.output} (open it with: duckdb ${flags.output})\n`);
-    return { db, rows: result.rows, totals: stats ? formatStageTotals(stats.totals()) : "" };
+    await watch.finish(db, flags.output);
+    return { db, rows: result.rows, totals: watch.stats ? formatStageTotals(watch.stats.totals()) : "" };
   } catch (err) {
-    await watching?.catch(() => undefined);
     db?.close();
     throw err;
   } finally {
-    stats?.stop();
-    attempts?.stop();
+    await watch.stop();
     await manager.close();
   }
 }

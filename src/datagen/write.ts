@@ -21,21 +21,12 @@ import { GeneratorPool } from "./chunks.js";
 import { allocChunk, openSource } from "./source.js";
 import type { RangeSpec, Table } from "./source.js";
 import { BLOCK_ROWS } from "./uservisits.js";
+import { BDB_COLUMNS } from "./schema.js";
 
 /** Column types of each table, in file order. */
 export const SCHEMAS: Record<Table, Record<string, string>> = {
-  uservisits: {
-    sourceIP: "VARCHAR",
-    destURL: "VARCHAR",
-    visitDate: "DATE",
-    adRevenue: "FLOAT",
-    userAgent: "VARCHAR",
-    countryCode: "VARCHAR",
-    languageCode: "VARCHAR",
-    searchWord: "VARCHAR",
-    duration: "INTEGER",
-  },
-  rankings: { pageURL: "VARCHAR", pageRank: "INTEGER", avgDuration: "INTEGER" },
+  uservisits: Object.fromEntries(BDB_COLUMNS.uservisits.map((c) => [c.name, c.type])),
+  rankings: Object.fromEntries(BDB_COLUMNS.rankings.map((c) => [c.name, c.type])),
 };
 
 export interface WriteDatasetOptions {

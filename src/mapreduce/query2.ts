@@ -23,18 +23,9 @@ import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type 
 import type { AggregateSpec, TableSpec } from "./aggregate.js";
 import { mapTaskInputs } from "./inputs.js";
 import { derivePartitions, runMapReduce, type MapReduceRun } from "./run.js";
+import { BDB_COLUMNS } from "../datagen/schema.js";
 
-export const USERVISITS_COLUMNS = [
-  { name: "sourceIP", type: "VARCHAR" },
-  { name: "destURL", type: "VARCHAR" },
-  { name: "visitDate", type: "DATE" },
-  { name: "adRevenue", type: "FLOAT" },
-  { name: "userAgent", type: "VARCHAR" },
-  { name: "countryCode", type: "VARCHAR" },
-  { name: "languageCode", type: "VARCHAR" },
-  { name: "searchWord", type: "VARCHAR" },
-  { name: "duration", type: "INTEGER" },
-];
+export const USERVISITS_COLUMNS = BDB_COLUMNS.uservisits;
 
 export const query2OptionsSchema = z.object({
   /** Where the uservisits objects are: a prefix or a glob, in any store. */

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ConfigError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
+import { BDB_COLUMNS } from "../datagen/schema.js";
 
 export const sqlTableSchema = z.object({
   /** The name queries use (case-insensitive, as in DuckDB). */
@@ -38,24 +39,7 @@ export function parseTables(tables: SqlTableInput[]): SqlTable[] {
 }
 
 /** The Big Data Benchmark's tables, columns in file order. */
-export const BDB_SCHEMAS: Record<string, { name: string; type: string }[]> = {
-  uservisits: [
-    { name: "sourceIP", type: "VARCHAR" },
-    { name: "destURL", type: "VARCHAR" },
-    { name: "visitDate", type: "DATE" },
-    { name: "adRevenue", type: "FLOAT" },
-    { name: "userAgent", type: "VARCHAR" },
-    { name: "countryCode", type: "VARCHAR" },
-    { name: "languageCode", type: "VARCHAR" },
-    { name: "searchWord", type: "VARCHAR" },
-    { name: "duration", type: "INTEGER" },
-  ],
-  rankings: [
-    { name: "pageURL", type: "VARCHAR" },
-    { name: "pageRank", type: "INTEGER" },
-    { name: "avgDuration", type: "INTEGER" },
-  ],
-};
+export const BDB_SCHEMAS: Record<string, { name: string; type: string }[]> = BDB_COLUMNS;
 
 /**
  * Parses a schema: `bdb:uservisits`, `bdb:rankings`, or `col TYPE, col TYPE, ...` (types may hold
