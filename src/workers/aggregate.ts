@@ -24,14 +24,14 @@ import { shufflePlanSchema } from "../shuffle/layout.js";
 import { watchMapOutputs } from "../shuffle/manifest.js";
 import { readSegment, writeMapOutput } from "../shuffle/segments.js";
 import { splitSchema } from "../splits/split.js";
-import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
 import { parseStoreUrl } from "../storage/url.js";
 import { defineWorker } from "../worker/registry.js";
 import { NonRetryableError } from "../job/errors.js";
 import type { TaskContext } from "../worker/context.js";
-import { openTaskStore, uploadPartition } from "../outputs/upload-partition.js";
+import { uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
+import { cachedStore } from "./task-resources.js";
 
 export const aggregateMapInput = z.object({
   shuffle: shufflePlanSchema,
@@ -195,14 +195,3 @@ async function duckdb(threads: number): Promise<DuckDb> {
   return db.db;
 }
 
-const stores = new Map<string, Promise<ObjectStore>>();
-
-/** Stores opened by URL, kept for the worker's life (S3 clients reuse their connections). */
-function cachedStore(url: string): Promise<ObjectStore> {
-  let s = stores.get(url);
-  if (!s) {
-    s = openTaskStore(url);
-    stores.set(url, s);
-  }
-  return s;
-}
