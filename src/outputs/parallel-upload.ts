@@ -118,6 +118,9 @@ export interface AbortReport {
  * flight during the abort may land after it), else ListMultipartUploads must not list it.
  * Throws only when the upload is known to remain after three aborts.
  */
+/** How long a late write of a cancelled request may take to land after the abort. */
+const LATE_WRITE_GRACE_MS = 300;
+
 export async function abortParallelUpload(store: ObjectStore, handleInput: ParallelUploadHandle): Promise<AbortReport> {
   const h = parseHandle(handleInput);
   const mp = requireMultipart(store, h.key);
@@ -140,7 +143,14 @@ export async function abortParallelUpload(store: ObjectStore, handleInput: Paral
       throw new StoreError(`[smelter] multipart upload ${h.uploadId} of "${h.key}" in ${store.url} is still open after 3 aborts (${notes.join("; ") || "no error reported"}): abort it by hand or set a lifecycle rule that aborts incomplete uploads`);
     else await tryAbort();
   }
-  // A second sweep: a staging write cancelled mid-request (Ctrl-C, a killed attempt) may land late.
+  // A second sweep: a part or staging write cancelled mid-request (Ctrl-C, a killed attempt) may
+  // still land on the server after the abort and bring the upload back (seen with versitygw).
+  await new Promise((r) => setTimeout(r, LATE_WRITE_GRACE_MS));
+  for (let round = 1; report.verified !== "unverified" && round <= 3; round++) {
+    if ((await uploadState(store, h, notes)).open !== true) break;
+    await tryAbort();
+    await new Promise((r) => setTimeout(r, LATE_WRITE_GRACE_MS));
+  }
   stagingDeleted += await store.deletePrefix(h.stagingPrefix);
   return { ...report, stagingDeleted, ...(notes.length ? { note: notes.join("; ") } : {}) };
 }
