@@ -26,12 +26,15 @@ test("pi: the result on stdout, progress lines on stderr, every event in --event
   const r = smelter("pi", "--backend", "threads", "--workers", "2", "--tasks", "6", "--samples", "20000", "--stragglers", "0", "--events", events);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^pi ~ 3\.1\d+/);
-  assert.match(r.stdout, /sample\s+6\s+7\s+1/, "6 tasks, 7 attempts, 1 retry (the demo fails one task once)");
+  // 6 tasks and 1 retry (the demo fails one task once); tiny tasks may also draw a speculative duplicate
+  const row = /sample\s+6\s+(\d+)\s+1\s+(\d+) \(\d+\)/.exec(r.stdout);
+  assert.ok(row, r.stdout);
+  assert.equal(Number(row[1]), 7 + Number(row[2]), "attempts = tasks + 1 retry + speculative duplicates");
   assert.match(r.stderr, /\[smelter\] j[0-9a-f]+ .*sample 6\/6 done/, "a final status line when stderr is not a TTY");
   const lines = readFileSync(events, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string });
   assert.equal(lines.at(-1)!.type, "job-done");
   assert.ok(lines.some((e) => e.type === "retry-scheduled"));
-  assert.equal(lines.filter((e) => e.type === "attempt-succeeded").length, 6 + 1);
+  assert.ok(lines.filter((e) => e.type === "attempt-succeeded").length >= 6 + 1);
 });
 
 test("pi --quiet prints nothing on stderr", () => {
