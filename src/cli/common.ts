@@ -26,6 +26,25 @@ export const runFlagsSchema = z.object({
 });
 export type RunFlags = z.output<typeof runFlagsSchema>;
 
+/** Flags of commands that print a query's result and run DuckDB in tasks (query2, sql). */
+export const resultFlagsShape = {
+  format: z.enum(["table", "json", "csv"], { message: "--format must be table, json or csv" }).default("table"),
+  limit: z.coerce.number({ message: "--limit must be a number" }).int().min(0, "--limit must be at least 0").default(20),
+  work: z.string().min(1).optional(),
+  threadsPerTask: z.coerce.number({ message: "--threads-per-task must be a number" }).int().min(1).max(64).default(1),
+  taskBytes: z.coerce.number({ message: "--task-bytes must be a number" }).int().min(1024, "--task-bytes must be at least 1024").optional(),
+};
+
+/** Adds the options of {@link resultFlagsShape}; `--output` is the command's own. */
+export function addResultOptions(cmd: Command, help: { work: string; taskBytes: string }): Command {
+  return cmd
+    .option("--format <format>", "stdout: table (top rows), json (every row), csv (every row)", "table")
+    .option("--limit <n>", "rows shown by --format table", "20")
+    .option("--work <url>", `where intermediate data goes (default: ${help.work})`)
+    .option("--threads-per-task <n>", "DuckDB threads inside each task", "1")
+    .option("--task-bytes <n>", `input bytes per ${help.taskBytes}`);
+}
+
 /** Adds --backend, --workers, --quiet, --verbose, --events to a command. */
 export function addRunFlags(cmd: Command, defaults: { backend?: string } = {}): Command {
   return cmd

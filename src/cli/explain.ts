@@ -7,31 +7,24 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { parseFlags } from "./common.js";
-import { collect, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
+import { addPlanOptions, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
 export const explainFlagsSchema = z.object({
   query: queryFlag("explain"),
   ...sqlFlagsShape,
   workers: z.coerce.number({ message: "--workers must be a number" }).int("--workers must be a whole number").min(1, "--workers must be at least 1").max(1024, "--workers must be at most 1024").optional(),
   format: z.enum(["text", "json"], { message: "--format must be text or json" }).default("text"),
-  endpoint: z.string().url("--endpoint must be a URL like http://127.0.0.1:4568").optional(),
 });
 export type ExplainFlags = z.output<typeof explainFlagsSchema>;
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("explain")
     .description("Show how a SQL query is planned into stages of tasks (nothing runs)")
     .argument("<query>", "the SELECT statement (DuckDB's dialect)")
-    .option("--table <name=url>", "a table: its objects' URL, prefix or glob (CSV with a header, or Parquet); repeat per table", collect)
-    .option("--schema <name=columns>", "columns of a table: 'col TYPE, ...', or bdb:uservisits / bdb:rankings (needed for headerless CSV)", collect)
-    .option("--partitions <r>", "R, partitions of every shuffle (default: from the tables' bytes, at least --workers)")
     .option("--workers <n>", "workers the plan is for (the floor of the derived R)", "4")
-    .option("--broadcast-bytes <n>", "broadcast a join side up to this many bytes (default 64 MiB)")
-    .option("--join <strategy>", "auto, broadcast or partitioned", "auto")
-    .option("--allow-single-task", "plan what cannot be distributed as one task over all inputs")
-    .option("--format <format>", "text or json (the plan as data)", "text")
-    .option("--endpoint <url>", "S3 endpoint (else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)")
+    .option("--format <format>", "text or json (the plan as data)", "text");
+  addPlanOptions(cmd, "from the tables' bytes, at least --workers")
     .action(async (query: string, raw: Record<string, unknown>) => {
       const flags = parseFlags(explainFlagsSchema, { ...raw, query, table: raw.table ?? [] });
       process.stdout.write(`${await explain(flags)}\n`);
@@ -40,7 +33,6 @@ export function register(program: Command): void {
 
 /** Plans the query of `flags` and returns the plan as text or JSON. */
 export async function explain(flags: ExplainFlags): Promise<string> {
-  if (flags.endpoint) process.env.AWS_ENDPOINT_URL_S3 = flags.endpoint;
   const tables = await tablesFromFlags(flags);
   const [{ planQuery }, { formatPlan }] = await Promise.all([import("../sql/plan.js"), import("../sql/explain.js")]);
   const plan = await planQuery(flags.query, tables, planOptions(flags, flags.workers));

@@ -9,19 +9,15 @@ import { ConfigError } from "../job/errors.js";
 import { runQuery2, type Query2Result } from "../mapreduce/query2.js";
 import { formatStageTotals, type StageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, parseFlags, runFlagsSchema } from "./common.js";
+import { addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, parseFlags, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult } from "./results.js";
 
 export const query2FlagsSchema = runFlagsSchema.extend({
   input: z.string({ message: "--input is required: the URL or glob of the uservisits files" }).min(1),
   prefixLen: z.coerce.number().int().min(1, "--prefix-len must be 1 to 15 (8, 10, 12 for 2A, 2B, 2C)").max(15, "--prefix-len must be 1 to 15 (8, 10, 12 for 2A, 2B, 2C)").default(8),
   partitions: z.coerce.number().int().min(1).max(4096).optional(),
-  format: z.enum(["table", "json", "csv"], { message: "--format must be table, json or csv" }).default("table"),
   output: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(0).default(20),
-  work: z.string().min(1).optional(),
-  threadsPerTask: z.coerce.number().int().min(1).max(64).default(1),
-  taskBytes: z.coerce.number().int().min(1).optional(),
+  ...resultFlagsShape,
 });
 export type Query2Flags = z.output<typeof query2FlagsSchema>;
 
@@ -32,12 +28,8 @@ export function register(program: Command): void {
     .option("--input <url>", "uservisits objects: a prefix or glob (s3://bucket/uservisits/, data/part-*)")
     .option("--prefix-len <x>", "X: 8 (2A), 10 (2B) or 12 (2C)", "8")
     .option("--partitions <r>", "reduce tasks (default: from the input's bytes, at least one per worker)")
-    .option("--format <format>", "stdout: table (top rows), json (every row), csv (every row)", "table")
-    .option("--limit <n>", "rows shown by --format table", "20")
-    .option("--output <target>", "also write the result: FILE.duckdb (result + attempts tables) or s3://bucket/key.csv (one object, uploaded in parallel)")
-    .option("--work <url>", "where intermediate data goes (default: the input's bucket under _smelter/, or a temp dir)")
-    .option("--threads-per-task <n>", "DuckDB threads inside each task", "1")
-    .option("--task-bytes <n>", "input bytes per map task (default 64 MiB)");
+    .option("--output <target>", "also write the result: FILE.duckdb (result + attempts tables) or s3://bucket/key.csv (one object, uploaded in parallel)");
+  addResultOptions(cmd, { work: "the input's bucket under _smelter/, or a temp dir", taskBytes: "map task (default: a whole object per task for local inputs, else 4-64 MiB)" });
   addRunFlags(cmd).action(async (raw: unknown) => {
     const flags = parseFlags(query2FlagsSchema, raw);
     const { db, result, totals } = await runQuery2Cli(flags);

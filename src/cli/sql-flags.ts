@@ -3,6 +3,7 @@
  * `--schema NAME='col TYPE, ...' | NAME=bdb:uservisits|bdb:rankings`, and the planner's options;
  * and the table definitions they make (objects listed, columns read from the data when no schema).
  */
+import type { Command } from "commander";
 import { z } from "zod";
 import { ConfigError } from "../job/errors.js";
 import type { PlanOptions } from "../sql/model.js";
@@ -19,6 +20,17 @@ export const sqlFlagsShape = {
   join: z.enum(["auto", "broadcast", "partitioned"], { message: "--join must be auto, broadcast or partitioned" }).default("auto"),
   allowSingleTask: z.boolean().default(false),
 };
+
+/** The options every command that plans SQL takes (explain, sql), matching {@link sqlFlagsShape}. */
+export function addPlanOptions(cmd: Command, partitionsDefault: string): Command {
+  return cmd
+    .option("--table <name=url>", "a table: its objects' URL, prefix or glob (CSV with a header, or Parquet); repeat per table", collect)
+    .option("--schema <name=columns>", "columns of a table: 'col TYPE, ...', or bdb:uservisits / bdb:rankings (needed for headerless CSV)", collect)
+    .option("--partitions <r>", `R, partitions of every shuffle (default: ${partitionsDefault})`)
+    .option("--broadcast-bytes <n>", "broadcast a join side up to this many bytes (default 64 MiB)")
+    .option("--join <strategy>", "auto, broadcast or partitioned", "auto")
+    .option("--allow-single-task", "run what cannot be distributed as one task over all inputs (exact, not parallel)");
+}
 
 export const queryFlag = (command: string) => z.string().trim().min(1, `the query is empty: smelter ${command} "SELECT ..." --table NAME=URL`);
 

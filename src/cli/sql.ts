@@ -10,19 +10,15 @@ import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier } from "../duckdb/sql.js";
 import { formatStageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, parseFlags, runFlagsSchema } from "./common.js";
+import { addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, parseFlags, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult } from "./results.js";
-import { collect, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
+import { addPlanOptions, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
 export const sqlFlagsSchema = runFlagsSchema.extend({
   query: queryFlag("sql"),
   ...sqlFlagsShape,
-  format: z.enum(["table", "json", "csv"], { message: "--format must be table, json or csv" }).default("table"),
-  limit: z.coerce.number({ message: "--limit must be a number" }).int().min(0, "--limit must be at least 0").default(20),
   output: z.string().regex(/\.duckdb$/i, "--output takes FILE.duckdb (tables result and attempts)").optional(),
-  work: z.string().min(1).optional(),
-  threadsPerTask: z.coerce.number({ message: "--threads-per-task must be a number" }).int().min(1).max(64).default(1),
-  taskBytes: z.coerce.number({ message: "--task-bytes must be a number" }).int().min(1024, "--task-bytes must be at least 1024").optional(),
+  ...resultFlagsShape,
 });
 export type SqlCliFlags = z.output<typeof sqlFlagsSchema>;
 
@@ -31,18 +27,9 @@ export function register(program: Command): void {
     .command("sql")
     .description("Run a SQL query (DuckDB's dialect) over files in object storage, fanned out over workers")
     .argument("<query>", "the SELECT statement")
-    .option("--table <name=url>", "a table: its objects' URL, prefix or glob (CSV with a header, or Parquet); repeat per table", collect)
-    .option("--schema <name=columns>", "columns of a table: 'col TYPE, ...', or bdb:uservisits / bdb:rankings (needed for headerless CSV)", collect)
-    .option("--partitions <r>", "R, partitions of every shuffle (default: from the tables' bytes, at least one per worker)")
-    .option("--broadcast-bytes <n>", "broadcast a join side up to this many bytes (default 64 MiB)")
-    .option("--join <strategy>", "auto, broadcast or partitioned", "auto")
-    .option("--allow-single-task", "run what cannot be distributed as one task over all inputs (exact, not parallel)")
-    .option("--format <format>", "stdout: table (top rows), json (every row), csv (every row)", "table")
-    .option("--limit <n>", "rows shown by --format table", "20")
-    .option("--output <file.duckdb>", "also write tables result and attempts to a DuckDB file")
-    .option("--work <url>", "where intermediate data goes (default: the first table's bucket under _smelter/, or a temp dir)")
-    .option("--threads-per-task <n>", "DuckDB threads inside each task", "1")
-    .option("--task-bytes <n>", "input bytes per leaf task (default: at least two tasks per worker, 4-64 MiB each)");
+    .option("--output <file.duckdb>", "also write tables result and attempts to a DuckDB file");
+  addPlanOptions(cmd, "from the tables' bytes, at least one per worker");
+  addResultOptions(cmd, { work: "the first table's bucket under _smelter/, or a temp dir", taskBytes: "leaf task (default: at least two tasks per worker, 4-64 MiB each)" });
   addRunFlags(cmd).action(async (query: string, raw: Record<string, unknown>) => {
     const flags = parseFlags(sqlFlagsSchema, { ...raw, query, table: raw.table ?? [] });
     const { db, rows, totals } = await runSqlCli(flags);
