@@ -76,7 +76,7 @@ export function register(program: Command): void {
 }
 
 /** A bar when stderr is a terminal, otherwise a line every few seconds. */
-function startProgress(total: number): { update: (rows: number) => void; stop: () => void } {
+export function startProgress(total: number): { update: (rows: number) => void; stop: () => void } {
   if (process.stderr.isTTY) {
     const bar = new SingleBar({ format: "datagen [{bar}] {percentage}% | {value}/{total} rows | {eta}s left", stream: process.stderr, hideCursor: true });
     bar.start(total, 0);

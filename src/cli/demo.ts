@@ -14,6 +14,7 @@ import { formatStageTotals } from "../report/job-stats.js";
 import { startS3Server } from "../storage/server.js";
 import { openStore } from "../storage/url.js";
 import { parseFlags, runFlagsSchema, addRunFlags } from "./common.js";
+import { startProgress } from "./datagen.js";
 import { printQuery2, runQuery2Cli } from "./query2.js";
 
 const BUCKET = "smelter-demo";
@@ -41,7 +42,7 @@ export function register(program: Command): void {
       const log = (line: string) => flags.quiet || process.stderr.write(`[smelter] ${line}\n`);
       log(`embedded S3 server at ${server.endpoint}, data in ${join(dataDir, "s3")}`);
       const input = `s3://${BUCKET}/uservisits-${flags.rows}/`;
-      await ensureData(input, flags.rows, log);
+      await ensureData(input, flags.rows, log, flags.quiet);
       const duckdbFile = join(dataDir, `query2-${flags.prefixLen}.duckdb`);
       const { db, result, totals } = await runQuery2Cli({ ...flags, input, format: "table", limit: 10, output: duckdbFile, threadsPerTask: 1 });
       try {
@@ -58,7 +59,7 @@ export function register(program: Command): void {
 }
 
 /** Generates the demo's uservisits the first time; a `_SUCCESS` marker records what was written. */
-async function ensureData(url: string, rows: number, log: (line: string) => void): Promise<void> {
+async function ensureData(url: string, rows: number, log: (line: string) => void, quiet: boolean): Promise<void> {
   const { store, key } = await openStore(url);
   const marker = `${key}_SUCCESS`;
   if (await store.head(marker)) {
@@ -67,16 +68,12 @@ async function ensureData(url: string, rows: number, log: (line: string) => void
   }
   log(`generating ${rows.toLocaleString("en-US")} uservisits rows into ${url} (first run only)...`);
   const started = performance.now();
-  let last = started;
-  await writeDataset(store, {
-    table: "uservisits", rows, files: 8, format: "csv", seed: 1, pages: Math.max(1, Math.round(rows * 0.12)), prefix: key,
-    onProgress: (done) => {
-      const now = performance.now();
-      if (now - last < 2000) return;
-      last = now;
-      log(`  ${done.toLocaleString("en-US")} / ${rows.toLocaleString("en-US")} rows`);
-    },
-  });
+  const progress = quiet ? undefined : startProgress(rows);
+  try {
+    await writeDataset(store, { table: "uservisits", rows, files: 8, format: "csv", seed: 1, pages: Math.max(1, Math.round(rows * 0.12)), prefix: key, ...(progress ? { onProgress: progress.update } : {}) });
+  } finally {
+    progress?.stop();
+  }
   await store.put(marker, new TextEncoder().encode(JSON.stringify({ rows, files: 8, seed: 1 })));
   log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
