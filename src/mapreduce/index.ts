@@ -6,3 +6,5 @@ export { materializeSplits, groupParquetByFile, type LocalFile } from "./materia
 export { mapTaskInputs, wholeParquetFiles } from "./inputs.js";
 export * from "../shuffle/index.js";
 export * from "../splits/index.js";
+export { defineMapReduce, hashText, functionRunOptionsSchema, type MapReduceFunctions, type MapReduceJob, type FunctionRun, type FunctionRunOptions, type Emit } from "./functions.js";
+export { readRecords, recordFormatSchema, type RecordFormat } from "./records.js";

@@ -7,7 +7,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier, sqlString } from "../duckdb/sql.js";
@@ -15,13 +14,14 @@ import { ConfigError } from "../job/errors.js";
 import { parseOrThrow, type StagePolicyInput } from "../job/policy.js";
 import type { Job } from "../scheduler/job.js";
 import type { Manager } from "../scheduler/manager.js";
-import { discoverSplits, isHidden } from "../splits/discover.js";
-import { parseKeyPattern } from "../splits/glob.js";
+import { discoverSplits } from "../splits/discover.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
 import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type ParallelUploadSummary } from "../outputs/parallel-upload.js";
 import type { AggregateSpec, TableSpec } from "./aggregate.js";
-import { mapTaskInputs } from "./inputs.js";
+import { defaultTaskBytes, inputSizes, mapTaskInputs, workStore } from "./inputs.js";
+
+export { defaultTaskBytes, workStore };
 import { derivePartitions, runMapReduce, type MapReduceRun } from "./run.js";
 import { BDB_COLUMNS } from "../datagen/schema.js";
 
@@ -139,17 +139,6 @@ export async function gather(db: DuckDb, store: ObjectStore, keys: (string | nul
   }
 }
 
-/**
- * At least two map tasks per worker, each between 4 and 64 MiB of input. A local-directory input
- * with at least two objects per worker, none over 1 GiB, is read a whole object per task instead:
- * a whole local object is read in place by DuckDB, a byte range of it must be copied first
- * (materialize.ts).
- */
-export function defaultTaskBytes(inputBytes: number, workers: number, local?: { objects: number; largest: number }): number {
-  const MiB = 1024 * 1024;
-  if (local && local.objects >= 2 * workers && local.largest <= 1024 * MiB) return Math.max(4 * MiB, local.largest);
-  return Math.round(Math.min(64 * MiB, Math.max(4 * MiB, inputBytes / (2 * workers))));
-}
 
 async function beginCsv(url: string, partitions: number) {
   const { store, key } = await openStore(url);
@@ -157,31 +146,5 @@ async function beginCsv(url: string, partitions: number) {
   return { store, handle: await beginParallelUpload(store, key, { partitions, contentType: "text/csv" }) };
 }
 
-async function inputSizes(store: ObjectStore, pattern: string): Promise<{ bytes: number; objects: number; largest: number }> {
-  let bytes = 0;
-  let objects = 0;
-  let largest = 0;
-  for await (const s of discoverSplitsSizes(store, pattern)) {
-    bytes += s;
-    objects++;
-    largest = Math.max(largest, s);
-  }
-  return { bytes, objects, largest };
-}
 
-async function* discoverSplitsSizes(store: ObjectStore, pattern: string): AsyncGenerator<number> {
-  const p = parseKeyPattern(pattern);
-  for await (const info of store.list(p.listPrefix)) if (p.matches(info.key) && !isHidden(info.key, p.listPrefix)) yield info.size;
-}
 
-export async function workStore(url: string | undefined, inputStore: ObjectStore): Promise<{ store: ObjectStore; prefix: string }> {
-  if (url) {
-    const w = await openStore(url);
-    return { store: w.store, prefix: w.key ? `${w.key.replace(/\/?$/, "/")}` : "_smelter/jobs/" };
-  }
-  if (inputStore.url.startsWith("file:")) {
-    const w = await openStore(pathToFileURL(join(tmpdir(), "smelter-work")).href + "/");
-    return { store: w.store, prefix: "jobs/" };
-  }
-  return { store: inputStore, prefix: "_smelter/jobs/" };
-}

@@ -63,6 +63,7 @@ export interface MapReduceRun<O, F> {
   job: Job;
   shuffle: ShufflePlan;
   mapTasks: number;
+  mapResults: TaskResult<unknown>[];
   reduceResults: TaskResult<O, ReduceTaskInput>[];
   finalized: F;
 }
@@ -109,7 +110,7 @@ export async function runMapReduce<I, O, P = undefined, F = undefined>(
     },
   );
   const reduceResults = run.results[1] as TaskResult<O, ReduceTaskInput>[];
-  return { job: run.job, shuffle: run.shuffles[0]!, mapTasks: run.results[0]!.length, reduceResults, finalized: run.finalized };
+  return { job: run.job, shuffle: run.shuffles[0]!, mapTasks: run.results[0]!.length, mapResults: run.results[0]!, reduceResults, finalized: run.finalized };
 }
 
 /**

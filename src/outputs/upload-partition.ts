@@ -14,7 +14,6 @@ import { z } from "zod";
 import { ConfigError, ValidationError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
 import type { MultipartOps, ObjectStore } from "../storage/contract.js";
-import { openStore, parseStoreUrl } from "../storage/url.js";
 import type { TaskContext } from "../worker/context.js";
 import {
   bodyPart,
@@ -183,21 +182,8 @@ export function parsePartitionTaskInput(value: unknown): PartitionTaskInput {
   return r.data as PartitionTaskInput;
 }
 
-/**
- * Opens the store a task was given by URL, rooted exactly where the coordinator's store is
- * (an `s3://bucket/prefix` store keeps its prefix; a `file://` URL is always a directory).
- * S3 endpoint and credentials come from the environment (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID,
- * ...), which pool workers inherit from the manager. A `memory://` store is per process: use it
- * with the inline backend only.
- */
-export async function openTaskStore(storeUrl: string): Promise<ObjectStore> {
-  const parsed = parseStoreUrl(storeUrl);
-  if (parsed.scheme === "s3" && parsed.key !== "") return (await openStore(storeUrl, { s3: { prefix: parsed.key } })).store;
-  if (parsed.scheme === "file") return (await openStore(storeUrl.endsWith("/") ? storeUrl : `${storeUrl}/`)).store;
-  const { store, key } = await openStore(storeUrl);
-  if (key !== "") throw new ConfigError(`store URL "${storeUrl}" names a prefix inside a memory store: pass the store's own url (store.url)`);
-  return store;
-}
+import { openRootStore as openTaskStore } from "../storage/url.js";
+export { openTaskStore };
 
 /** Opens the task's store, uploads its partition, closes the store: the body of most upload workers. */
 export async function uploadPartitionTask(input: PartitionTaskInput, bytes: Uint8Array | AsyncIterable<Uint8Array>, ctx: UploadContext = {}): Promise<PartitionResult> {

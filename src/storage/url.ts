@@ -88,3 +88,19 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     }
   }
 }
+
+/**
+ * Opens the store a task was given by URL, rooted exactly where the coordinator's store is
+ * (an `s3://bucket/prefix` store keeps its prefix; a `file://` URL is always a directory).
+ * S3 endpoint and credentials come from the environment (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID,
+ * ...), which pool workers inherit from the manager. A `memory://` store is per process: use it
+ * with the inline backend only.
+ */
+export async function openRootStore(storeUrl: string): Promise<ObjectStore> {
+  const parsed = parseStoreUrl(storeUrl);
+  if (parsed.scheme === "s3" && parsed.key !== "") return (await openStore(storeUrl, { s3: { prefix: parsed.key } })).store;
+  if (parsed.scheme === "file") return (await openStore(storeUrl.endsWith("/") ? storeUrl : `${storeUrl}/`)).store;
+  const { store, key } = await openStore(storeUrl);
+  if (key !== "") throw new ConfigError(`store URL "${storeUrl}" names a prefix inside a memory store: pass the store's own url (store.url)`);
+  return store;
+}

@@ -5,8 +5,6 @@
  * runs several tasks in one process).
  */
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
-import { openTaskStore } from "../outputs/upload-partition.js";
-import type { ObjectStore } from "../storage/contract.js";
 
 let shared: { threads: number; db: Promise<DuckDb> } | undefined;
 let queue: Promise<void> = Promise.resolve();
@@ -29,15 +27,4 @@ export async function withDuckDb<T>(threads: number, f: (db: DuckDb) => Promise<
   }
 }
 
-const stores = new Map<string, Promise<ObjectStore>>();
-
-/** A store opened by URL, kept for the worker's life. */
-export function cachedStore(url: string): Promise<ObjectStore> {
-  let s = stores.get(url);
-  if (!s) {
-    s = openTaskStore(url);
-    s.catch(() => stores.delete(url));
-    stores.set(url, s);
-  }
-  return s;
-}
+export { cachedStore } from "../storage/cache.js";

@@ -1,0 +1,348 @@
+/**
+ * Map-reduce with your own TypeScript functions (no SQL, no DuckDB): `defineMapReduce` registers
+ * a map worker and a reduce worker under the job's name, and returns a job you `run` over a URL
+ * or glob. The module that calls `defineMapReduce` must be the backend's `entry`, so that worker
+ * threads and processes register the same functions (see examples/word-count.ts).
+ *
+ * Data flow (the same shuffle as Query 2, see docs/shuffle.md):
+ * - input: discovered as a stream of splits (byte ranges of text objects, row groups of Parquet,
+ *   whole compressed objects), packed into map tasks; records are read by records.ts.
+ * - map: `map(record, emit)` for every record; each `emit(key, value)` goes to partition
+ *   `hash(JSON(key)) % R`. With `combine`, values of one key are folded inside the map task
+ *   (every 64 values, and once more at the end), so a map task ships one value per key.
+ *   Segments are NDJSON lines `[key, value]`, one object per map attempt.
+ * - reduce: each of the R reducers reads its segment of every winning map output as they land.
+ *   With `combine`, values are folded as they arrive (memory: one value per key); without it,
+ *   segments are kept as bytes and parsed at the end in map-task order, so `reduce` sees the
+ *   values of a key in a fixed order (map task, then emit order) whichever attempts won.
+ *   `reduce(key, values)` returns one output record (or `undefined` to drop the key); keys are
+ *   reduced in the order of their JSON text.
+ * - output: each reducer writes its records as NDJSON under its own attempt key; the coordinator
+ *   collects the winners' records (`records`) or copies them to `output` as `part-NNNNN.ndjson`.
+ *
+ * Keys and values must survive JSON: keys are compared by their JSON text, so `{a:1,b:2}` and
+ * `{b:2,a:1}` are different keys, and `undefined` values arrive as `null`.
+ */
+import { z } from "zod";
+import { ConfigError, ValidationError } from "../job/errors.js";
+import { parseOrThrow, type StagePolicyInput } from "../job/policy.js";
+import type { Job } from "../scheduler/job.js";
+import type { Manager } from "../scheduler/manager.js";
+import { shufflePlanSchema, type MapOutput } from "../shuffle/layout.js";
+import { watchMapOutputs } from "../shuffle/manifest.js";
+import { readSegment, writeMapOutput } from "../shuffle/segments.js";
+import { discoverSplits } from "../splits/discover.js";
+import { packSplitStream } from "../splits/pack.js";
+import { splitSchema } from "../splits/split.js";
+import { cachedStore } from "../storage/cache.js";
+import type { ObjectStore } from "../storage/contract.js";
+import { openStore } from "../storage/url.js";
+import type { TaskContext } from "../worker/context.js";
+import { defineWorker } from "../worker/registry.js";
+import { defaultTaskBytes, inputSizes, workStore } from "./inputs.js";
+import { readRecords, recordFormatSchema, type RecordFormat } from "./records.js";
+import { derivePartitions, runMapReduce, type MapReduceRun } from "./run.js";
+
+export type Emit<K, V> = (key: K, value: V) => void;
+
+export interface MapReduceFunctions<R, K, V, O> {
+  /** Names the job and its workers (`<name>.map`, `<name>.reduce`). Letters, digits, `_ . : / -`. */
+  name: string;
+  /** How input records are read (records.ts). @default "auto" */
+  records?: RecordFormat;
+  /** `fail` (default): a malformed input record fails the job with its location. `skip`: counted as `badRecords`. */
+  badRecords?: "fail" | "skip";
+  /** Called once per input record; emit any number of key/value pairs. */
+  map: (record: R, emit: Emit<K, V>, ctx: TaskContext) => void | Promise<void>;
+  /** Folds values of one key into one. Must be associative and commutative (it runs in map and reduce tasks, in any order). */
+  combine?: (key: K, values: V[]) => V;
+  /** The output record of one key, from all its values; `undefined` drops the key. */
+  reduce: (key: K, values: V[], ctx: TaskContext) => O | undefined | Promise<O | undefined>;
+}
+
+export const functionRunOptionsSchema = z.strictObject({
+  /** The input: a prefix or glob URL in any store (`s3://bucket/logs/*.ndjson`, `file:///data/`, a local path). */
+  input: z.string().min(1),
+  /** R. @default derived from the input's bytes: one reducer per 256 MiB, at least one per worker */
+  partitions: z.number().int().min(1).max(4096).optional(),
+  /** Where intermediate data goes (a store URL). @default the input's store under `_smelter/jobs/`; a temp dir for local input */
+  work: z.string().min(1).optional(),
+  /** Write the output as `part-NNNNN.ndjson` objects under this URL prefix (must hold no objects yet) instead of returning `records`. */
+  output: z.string().min(1).optional(),
+  /** Input bytes per map task. @default at least two tasks per worker, 4 to 64 MiB each */
+  targetTaskBytes: z.number().int().min(1024).optional(),
+});
+export type FunctionRunOptions = z.input<typeof functionRunOptionsSchema>;
+
+export interface FunctionRun<O> {
+  job: Job;
+  /** The output records (reducer by reducer), unless `output` was given. */
+  records?: O[];
+  /** URLs of the objects written under `output`. */
+  outputUrls?: string[];
+  partitions: number;
+  mapTasks: number;
+  inputBytes: number;
+  /** Summed over the winning attempts: records, badRecords, emitted (pairs), shuffledPairs (after combine), outputRecords. */
+  counters: Record<string, number>;
+  run: MapReduceRun<unknown, unknown>;
+}
+
+export interface MapReduceJob<O> {
+  readonly name: string;
+  /** Runs the job on `manager` (whose backend's `entry` is the module that defined it). */
+  run(manager: Manager, options: FunctionRunOptions, hooks?: { onJob?: (job: Job) => void; policy?: StagePolicyInput }): Promise<FunctionRun<O>>;
+}
+
+const mapPayloadSchema = z.object({
+  shuffle: shufflePlanSchema,
+  input: z.object({ storeUrl: z.string().min(1), splits: z.array(splitSchema) }),
+});
+const reducePayloadSchema = z.object({ shuffle: shufflePlanSchema, partition: z.number().int().min(0), outputPrefix: z.string().min(1) });
+const reduceOutputSchema = z.object({ key: z.string().nullable(), records: z.number().int().min(0), bytes: z.number().int().min(0) });
+const pairSchema = z.tuple([z.unknown(), z.unknown()]);
+
+const COMBINE_EVERY = 64;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Defines a map-reduce job from functions. Call it at the top level of the module you pass as
+ * the backend's `entry`, so every worker registers the same functions.
+ */
+export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unknown>(fns: MapReduceFunctions<R, K, V, O>): MapReduceJob<O> {
+  const records = parseOrThrow(recordFormatSchema, fns.records ?? "auto", `${fns.name}: records`);
+  const badRecords = fns.badRecords ?? "fail";
+  if (typeof fns.map !== "function" || typeof fns.reduce !== "function") throw new ConfigError(`${fns.name}: map and reduce must be functions`);
+
+  const mapWorker = defineWorker(`${fns.name}.map`, async (raw: unknown, ctx: TaskContext): Promise<MapOutput> => {
+    const p = parseOrThrow(mapPayloadSchema, raw, `${fns.name}.map task input`);
+    const [input, work] = await Promise.all([cachedStore(p.input.storeUrl), cachedStore(p.shuffle.storeUrl)]);
+    const buffers = new PartitionBuffers<K, V>(p.shuffle.partitions, fns.combine);
+    const emit: Emit<K, V> = (key, value) => buffers.add(key, value);
+    for (const split of p.input.splits) {
+      const it = readRecords(input, split, {
+        format: records,
+        badRecords,
+        signal: ctx.signal,
+        onBadRecord: (message) => {
+          ctx.count("badRecords");
+          ctx.log(message);
+        },
+        onBytes: (n) => ctx.count("bytesRead", n),
+      });
+      for await (const record of it) {
+        ctx.count("records");
+        const r = fns.map(record as R, emit, ctx);
+        if (r instanceof Promise) await r;
+      }
+      ctx.heartbeat();
+    }
+    ctx.count("emitted", buffers.emitted);
+    const { segments, rows } = buffers.encode();
+    ctx.count("shuffledPairs", rows.reduce((a, b) => a + b, 0));
+    return writeMapOutput(work, p.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { rows, ctx });
+  });
+
+  const reduceWorker = defineWorker(`${fns.name}.reduce`, async (raw: unknown, ctx: TaskContext) => {
+    const p = parseOrThrow(reducePayloadSchema, raw, `${fns.name}.reduce task input`);
+    const work = await cachedStore(p.shuffle.storeUrl);
+    const groups = new Groups<K, V>(fns.combine);
+    const held: { task: number; bytes: Uint8Array; key: string }[] = [];
+    for await (const out of watchMapOutputs(work, p.shuffle, { signal: ctx.signal, onWait: () => ctx.heartbeat() })) {
+      const bytes = await readSegment(work, out, p.partition, { ctx });
+      if (fns.combine) groups.addSegment(bytes, out.key);
+      else held.push({ task: out.task, bytes, key: out.key });
+    }
+    for (const h of held.sort((a, b) => a.task - b.task)) groups.addSegment(h.bytes, h.key);
+    const lines: string[] = [];
+    for (const [key, values] of groups.sorted()) {
+      const out = await fns.reduce(key, values, ctx);
+      if (out !== undefined) lines.push(JSON.stringify(out));
+    }
+    ctx.count("outputRecords", lines.length);
+    if (lines.length === 0) return { key: null, records: 0, bytes: 0 };
+    const body = encoder.encode(`${lines.join("\n")}\n`);
+    const key = `${p.outputPrefix}r${String(p.partition).padStart(5, "0")}-a${ctx.attempt}.ndjson`;
+    await work.put(key, body, { signal: ctx.signal, contentType: "application/x-ndjson" });
+    ctx.count("bytesWritten", body.byteLength);
+    ctx.count("writeRequests");
+    return { key, records: lines.length, bytes: body.byteLength };
+  });
+
+  return {
+    name: fns.name,
+    run: (manager, options, hooks = {}) => runFunctions<O>(manager, fns.name, { map: mapWorker.name, reduce: reduceWorker.name }, options, hooks),
+  };
+}
+
+async function runFunctions<O>(manager: Manager, name: string, workers: { map: string; reduce: string }, options: FunctionRunOptions, hooks: { onJob?: (job: Job) => void; policy?: StagePolicyInput }): Promise<FunctionRun<O>> {
+  const o = parseOrThrow(functionRunOptionsSchema, options, `${name} options`);
+  const input = await openStore(o.input);
+  const output = o.output ? await emptyOutput(o.output) : undefined;
+  const work = await workStore(o.work, input.store);
+  const sizes = await inputSizes(input.store, input.key);
+  if (sizes.objects === 0) throw new ConfigError(`no input objects at ${o.input}: check the URL (a prefix like s3://bucket/logs/ or a glob like data/*.ndjson)`);
+  const workersN = manager.maxConcurrentTasks;
+  const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: sizes.bytes, workers: workersN });
+  const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(sizes.bytes, workersN);
+  const splits = discoverSplits(input.store, input.key, { targetSplitBytes: taskBytes });
+  const inputs = (async function* () {
+    for await (const t of packSplitStream(splits, { targetBytesPerTask: taskBytes })) yield { storeUrl: input.store.url, splits: t.splits };
+  })();
+  const run = await runMapReduce(
+    manager,
+    {
+      name,
+      inputs,
+      map: { worker: workers.map },
+      reduce: { worker: workers.reduce },
+      partitions,
+      work: { store: work.store, url: work.store.url, prefix: work.prefix },
+      format: "ndjson",
+      ...(hooks.policy ? { policy: hooks.policy } : {}),
+    },
+    {
+      ...(hooks.onJob ? { onJob: hooks.onJob } : {}),
+      finalize: async (results) => {
+        const outs = results.map((r) => parseOrThrow(reduceOutputSchema, r.output, `${name} reduce task ${r.index} result`));
+        if (output) return { outputUrls: await copyParts(work.store, outs, output) };
+        const records: O[] = [];
+        for (const out of outs) if (out.key) for (const line of splitLines(await work.store.get(out.key))) records.push(parseJson(line, out.key) as O);
+        return { records };
+      },
+    },
+  );
+  const counters: Record<string, number> = {};
+  for (const r of [...run.mapResults, ...run.reduceResults]) for (const [k, v] of Object.entries(r.stats.counters)) counters[k] = (counters[k] ?? 0) + (v as number);
+  const fin = run.finalized as { records?: O[]; outputUrls?: string[] };
+  return { job: run.job, ...fin, partitions, mapTasks: run.mapTasks, inputBytes: sizes.bytes, counters, run: run as MapReduceRun<unknown, unknown> };
+}
+
+/** Opens `url` as an output prefix and checks that it holds no objects (stale parts would mix in). */
+async function emptyOutput(url: string): Promise<{ store: ObjectStore; prefix: string; url: string }> {
+  const { store, key } = await openStore(url);
+  const prefix = key === "" || key.endsWith("/") ? key : `${key}/`;
+  for await (const info of store.list(prefix)) {
+    throw new ConfigError(`output ${url} already holds objects (${info.key}): choose an empty prefix, or delete what is there`);
+  }
+  return { store, prefix, url };
+}
+
+async function copyParts(work: ObjectStore, outs: z.output<typeof reduceOutputSchema>[], output: { store: ObjectStore; prefix: string }): Promise<string[]> {
+  const keys: string[] = [];
+  for (const [r, out] of outs.entries()) {
+    if (!out.key) continue;
+    const key = `${output.prefix}part-${String(r).padStart(5, "0")}.ndjson`;
+    await output.store.put(key, await work.get(out.key), { contentType: "application/x-ndjson" });
+    keys.push(`${output.store.url.replace(/\/?$/, "/")}${key}`);
+  }
+  return keys;
+}
+
+/** A map task's pairs per partition: NDJSON lines, or (with combine) one folded value per key. */
+class PartitionBuffers<K, V> {
+  emitted = 0;
+  private readonly lines: string[][];
+  private readonly groups: Map<string, { key: K; values: V[] }>[];
+
+  constructor(
+    private readonly partitions: number,
+    private readonly combine: ((key: K, values: V[]) => V) | undefined,
+  ) {
+    this.lines = Array.from({ length: partitions }, () => []);
+    this.groups = Array.from({ length: partitions }, () => new Map());
+  }
+
+  add(key: K, value: V): void {
+    this.emitted++;
+    const k = keyText(key);
+    const r = hashText(k) % this.partitions;
+    if (!this.combine) {
+      this.lines[r]!.push(`[${k},${JSON.stringify(value) ?? "null"}]`);
+      return;
+    }
+    const g = this.groups[r]!.get(k);
+    if (!g) this.groups[r]!.set(k, { key, values: [value] });
+    else if (g.values.push(value) >= COMBINE_EVERY) g.values = [this.combine(g.key, g.values)];
+  }
+
+  encode(): { segments: Uint8Array[]; rows: number[] } {
+    const rows: number[] = [];
+    const segments = this.lines.map((lines, r) => {
+      if (this.combine) {
+        for (const [k, g] of this.groups[r]!) lines.push(`[${k},${JSON.stringify(fold(this.combine, g)) ?? "null"}]`);
+        this.groups[r]!.clear();
+      }
+      rows.push(lines.length);
+      return lines.length === 0 ? new Uint8Array(0) : encoder.encode(`${lines.join("\n")}\n`);
+    });
+    return { segments, rows };
+  }
+}
+
+/** A reducer's groups, keyed by the key's JSON text. */
+class Groups<K, V> {
+  private readonly map = new Map<string, { key: K; values: V[] }>();
+  constructor(private readonly combine: ((key: K, values: V[]) => V) | undefined) {}
+
+  addSegment(bytes: Uint8Array, source: string): void {
+    for (const line of splitLines(bytes)) {
+      const r = pairSchema.safeParse(parseJson(line, source));
+      if (!r.success) throw new ValidationError(`shuffle segment of ${source} holds a line that is not a [key, value] pair: the job's work prefix was changed by something else; rerun the job`);
+      const [key, value] = r.data as [K, V];
+      const k = keyText(key);
+      const g = this.map.get(k);
+      if (!g) this.map.set(k, { key, values: [value] });
+      else if (g.values.push(value) >= COMBINE_EVERY && this.combine) g.values = [this.combine(g.key, g.values)];
+    }
+  }
+
+  *sorted(): Generator<[K, V[]]> {
+    const keys = [...this.map.keys()].sort();
+    for (const k of keys) {
+      const g = this.map.get(k)!;
+      this.map.delete(k);
+      yield [g.key, this.combine && g.values.length > 1 ? [fold(this.combine, g)] : g.values];
+    }
+  }
+}
+
+function fold<K, V>(combine: (key: K, values: V[]) => V, g: { key: K; values: V[] }): V {
+  return g.values.length === 1 ? g.values[0]! : combine(g.key, g.values);
+}
+
+function keyText(key: unknown): string {
+  let k: string | undefined;
+  try {
+    k = JSON.stringify(key);
+  } catch (err) {
+    throw new TypeError(`emit(key, value): the key cannot be written as JSON (${(err as Error).message}); use strings, numbers, booleans, arrays or plain objects`);
+  }
+  if (k === undefined) throw new TypeError(`emit(key, value): the key is ${typeof key}, which JSON cannot hold; use strings, numbers, booleans, arrays or plain objects`);
+  return k;
+}
+
+/** FNV-1a (32 bits) of a key's JSON text: the same partition in every worker and every attempt. */
+export function hashText(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function splitLines(bytes: Uint8Array): string[] {
+  if (bytes.byteLength === 0) return [];
+  const text = decoder.decode(bytes);
+  return (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
+}
+
+function parseJson(line: string, source: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new ValidationError(`${source} holds a line that is not JSON: the job's work prefix was changed by something else; rerun the job`);
+  }
+}
