@@ -19,7 +19,7 @@ import { parse as csvParse } from "csv-parse/sync";
 import { parquetReadObjects, type AsyncBuffer } from "hyparquet";
 import { z } from "zod";
 import { ConfigError, NonRetryableError } from "../job/errors.js";
-import { readStoreRangeBytes } from "../splits/csv-range.js";
+import { bytesToLines as lines, readStoreRangeBytes } from "../splits/csv-range.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -103,22 +103,6 @@ function splitBytes(store: ObjectStore, split: Split, o: RecordReadOptions): Asy
     yield body;
   };
   return Readable.from(whole()).pipe(split.compression === "gzip" ? createGunzip() : createInflate());
-}
-
-async function* lines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let carry = "";
-  for await (const chunk of chunks) {
-    const parts = (carry + decoder.decode(chunk, { stream: true })).split("\n");
-    carry = parts.pop() ?? "";
-    for (const line of parts) yield stripCr(line);
-  }
-  const rest = carry + decoder.decode();
-  if (rest.length > 0) yield stripCr(rest);
-}
-
-function stripCr(line: string): string {
-  return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
 async function csvHeader(store: ObjectStore, split: Split, delimiter: string, o: RecordReadOptions): Promise<string[]> {

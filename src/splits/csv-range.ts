@@ -84,10 +84,15 @@ export async function* readRangeBytes(read: ReadRangeFn, start: number, end: num
  * Yields the records owned by [start, end) as strings (UTF-8), without their `\n` or `\r\n`.
  * Empty lines are records too and come out as `""`; skip them if the format ignores them.
  */
-export async function* readRangeLines(read: ReadRangeFn, start: number, end: number, fileSize: number, options: RangeReadOptions = {}): AsyncIterable<string> {
+export function readRangeLines(read: ReadRangeFn, start: number, end: number, fileSize: number, options: RangeReadOptions = {}): AsyncIterable<string> {
+  return bytesToLines(readRangeBytes(read, start, end, fileSize, options));
+}
+
+/** Lines (UTF-8, without `\n` or `\r\n`) of a stream of byte chunks; a last line without `\n` counts too. */
+export async function* bytesToLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let carry = "";
-  for await (const chunk of readRangeBytes(read, start, end, fileSize, options)) {
+  for await (const chunk of chunks) {
     const text = carry + decoder.decode(chunk, { stream: true });
     const lines = text.split("\n");
     carry = lines.pop() ?? "";
