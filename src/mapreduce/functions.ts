@@ -16,7 +16,7 @@
  *   segments are kept as bytes and parsed at the end in map-task order, so `reduce` sees the
  *   values of a key in a fixed order (map task, then emit order) whichever attempts won.
  *   `reduce(key, values)` returns one output record (or `undefined` to drop the key); keys are
- *   reduced in the order of their JSON text.
+ *   reduced in a fixed order (non-string keys by JSON text, then strings).
  * - output: each reducer writes its records as NDJSON under its own attempt key; the coordinator
  *   collects the winners' records (`records`) or copies them to `output` as `part-NNNNN.ndjson`.
  *
@@ -40,7 +40,7 @@ import { openStore } from "../storage/url.js";
 import type { TaskContext } from "../worker/context.js";
 import { defineWorker } from "../worker/registry.js";
 import { defaultTaskBytes, inputSizes, workStore } from "./inputs.js";
-import { readRecords, recordFormatSchema, type RecordFormat } from "./records.js";
+import { readRecordBatches, recordFormatSchema, type RecordFormat } from "./records.js";
 import { derivePartitions, runMapReduce, type MapReduceRun } from "./run.js";
 
 export type Emit<K, V> = (key: K, value: V) => void;
@@ -100,7 +100,6 @@ const mapPayloadSchema = z.object({
 });
 const reducePayloadSchema = z.object({ shuffle: shufflePlanSchema, partition: z.number().int().min(0), outputPrefix: z.string().min(1) });
 const reduceOutputSchema = z.object({ key: z.string().nullable(), records: z.number().int().min(0), bytes: z.number().int().min(0) });
-const pairSchema = z.tuple([z.unknown(), z.unknown()]);
 
 const COMBINE_EVERY = 64;
 const encoder = new TextEncoder();
@@ -121,7 +120,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
     const buffers = new PartitionBuffers<K, V>(p.shuffle.partitions, fns.combine);
     const emit: Emit<K, V> = (key, value) => buffers.add(key, value);
     for (const split of p.input.splits) {
-      const it = readRecords(input, split, {
+      const batches = readRecordBatches(input, split, {
         format: records,
         badRecords,
         signal: ctx.signal,
@@ -131,12 +130,14 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
         },
         onBytes: (n) => ctx.count("bytesRead", n),
       });
-      for await (const record of it) {
-        ctx.count("records");
-        const r = fns.map(record as R, emit, ctx);
-        if (r instanceof Promise) await r;
+      for await (const batch of batches) {
+        ctx.count("records", batch.length);
+        for (const record of batch) {
+          const r = fns.map(record as R, emit, ctx);
+          if (r instanceof Promise) await r;
+        }
+        ctx.heartbeat();
       }
-      ctx.heartbeat();
     }
     ctx.count("emitted", buffers.emitted);
     const { segments, rows } = buffers.encode();
@@ -208,7 +209,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
         const outs = results.map((r) => parseOrThrow(reduceOutputSchema, r.output, `${name} reduce task ${r.index} result`));
         if (output) return { outputUrls: await copyParts(work.store, outs, output) };
         const records: O[] = [];
-        for (const out of outs) if (out.key) for (const line of splitLines(await work.store.get(out.key))) records.push(parseJson(line, out.key) as O);
+        for (const out of outs) if (out.key) for (const x of parseNdjson(await work.store.get(out.key), out.key)) records.push(x as O);
         return { records };
       },
     },
@@ -256,14 +257,14 @@ class PartitionBuffers<K, V> {
 
   add(key: K, value: V): void {
     this.emitted++;
-    const k = keyText(key);
-    const r = hashText(k) % this.partitions;
+    const id = groupId(key);
+    const r = hashText(id) % this.partitions;
     if (!this.combine) {
-      this.lines[r]!.push(`[${k},${JSON.stringify(value) ?? "null"}]`);
+      this.lines[r]!.push(`[${keyText(key)},${JSON.stringify(value) ?? "null"}]`);
       return;
     }
-    const g = this.groups[r]!.get(k);
-    if (!g) this.groups[r]!.set(k, { key, values: [value] });
+    const g = this.groups[r]!.get(id);
+    if (!g) this.groups[r]!.set(id, { key, values: [value] });
     else if (g.values.push(value) >= COMBINE_EVERY) g.values = [this.combine(g.key, g.values)];
   }
 
@@ -271,7 +272,7 @@ class PartitionBuffers<K, V> {
     const rows: number[] = [];
     const segments = this.lines.map((lines, r) => {
       if (this.combine) {
-        for (const [k, g] of this.groups[r]!) lines.push(`[${k},${JSON.stringify(fold(this.combine, g)) ?? "null"}]`);
+        for (const g of this.groups[r]!.values()) lines.push(`[${keyText(g.key)},${JSON.stringify(fold(this.combine, g)) ?? "null"}]`);
         this.groups[r]!.clear();
       }
       rows.push(lines.length);
@@ -287,13 +288,11 @@ class Groups<K, V> {
   constructor(private readonly combine: ((key: K, values: V[]) => V) | undefined) {}
 
   addSegment(bytes: Uint8Array, source: string): void {
-    for (const line of splitLines(bytes)) {
-      const r = pairSchema.safeParse(parseJson(line, source));
-      if (!r.success) throw new ValidationError(`shuffle segment of ${source} holds a line that is not a [key, value] pair: the job's work prefix was changed by something else; rerun the job`);
-      const [key, value] = r.data as [K, V];
-      const k = keyText(key);
-      const g = this.map.get(k);
-      if (!g) this.map.set(k, { key, values: [value] });
+    for (const pair of parsePairs(bytes, source)) {
+      const [key, value] = pair as [K, V];
+      const id = groupId(key);
+      const g = this.map.get(id);
+      if (!g) this.map.set(id, { key, values: [value] });
       else if (g.values.push(value) >= COMBINE_EVERY && this.combine) g.values = [this.combine(g.key, g.values)];
     }
   }
@@ -312,6 +311,16 @@ function fold<K, V>(combine: (key: K, values: V[]) => V, g: { key: K; values: V[
   return g.values.length === 1 ? g.values[0]! : combine(g.key, g.values);
 }
 
+/**
+ * A key's identity in maps and for partitioning: a string key is itself (no JSON needed), any
+ * other key `\0` + its JSON text. A string starting with `\0` also takes the JSON form; JSON of a
+ * string starts with `"` and JSON of anything else never does, so identities never collide.
+ */
+function groupId(key: unknown): string {
+  if (typeof key === "string" && key.charCodeAt(0) !== 0) return key;
+  return `\0${keyText(key)}`;
+}
+
 function keyText(key: unknown): string {
   let k: string | undefined;
   try {
@@ -323,6 +332,25 @@ function keyText(key: unknown): string {
   return k;
 }
 
+/** The values of NDJSON text written by this module, parsed as one JSON array (one parse, not one per line). */
+function parseNdjson(bytes: Uint8Array, source: string): unknown[] {
+  if (bytes.byteLength === 0) return [];
+  const text = decoder.decode(bytes);
+  try {
+    // JSON.stringify never writes a raw newline, so the lines joined by commas are one array.
+    return JSON.parse(`[${(text.endsWith("\n") ? text.slice(0, -1) : text).replaceAll("\n", ",")}]`) as unknown[];
+  } catch {
+    throw new ValidationError(`${source} is not NDJSON: the job's work prefix was changed by something else; rerun the job`);
+  }
+}
+
+/** The `[key, value]` pairs of a shuffle segment. */
+function parsePairs(bytes: Uint8Array, source: string): unknown[] {
+  const pairs = parseNdjson(bytes, `shuffle segment of ${source}`);
+  for (const p of pairs) if (!Array.isArray(p) || p.length !== 2) throw new ValidationError(`shuffle segment of ${source} holds a line that is not a [key, value] pair: the job's work prefix was changed by something else; rerun the job`);
+  return pairs;
+}
+
 /** FNV-1a (32 bits) of a key's JSON text: the same partition in every worker and every attempt. */
 export function hashText(text: string): number {
   let h = 0x811c9dc5;
@@ -331,18 +359,4 @@ export function hashText(text: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-function splitLines(bytes: Uint8Array): string[] {
-  if (bytes.byteLength === 0) return [];
-  const text = decoder.decode(bytes);
-  return (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
-}
-
-function parseJson(line: string, source: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    throw new ValidationError(`${source} holds a line that is not JSON: the job's work prefix was changed by something else; rerun the job`);
-  }
 }

@@ -19,7 +19,7 @@ import { parse as csvParse } from "csv-parse/sync";
 import { parquetReadObjects, type AsyncBuffer } from "hyparquet";
 import { z } from "zod";
 import { ConfigError, NonRetryableError } from "../job/errors.js";
-import { bytesToLines as lines, readStoreRangeBytes } from "../splits/csv-range.js";
+import { bytesToLineBatches as lineBatches, bytesToLines as lines, readStoreRangeBytes } from "../splits/csv-range.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -53,6 +53,11 @@ export interface RecordReadOptions {
 
 /** The records of one split, in order. */
 export async function* readRecords(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown> {
+  for await (const batch of readRecordBatches(store, split, o)) yield* batch;
+}
+
+/** {@link readRecords} a batch at a time (a chunk of about 1 MiB, or a Parquet row group): one await per batch. */
+export async function* readRecordBatches(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {
   const format = o.format === "auto" ? (split.format === "csv" ? "lines" : split.format) : o.format;
   const where = `${store.url.replace(/\/$/, "")}/${split.key}`;
   if (format === "parquet" || split.format === "parquet") {
@@ -60,28 +65,29 @@ export async function* readRecords(store: ObjectStore, split: Split, o: RecordRe
     yield* parquetRows(store, split, o);
     return;
   }
-  const bytes = splitBytes(store, split, o);
+  const batches = lineBatches(splitBytes(store, split, o));
   if (typeof format === "object") {
     const header = format.csv.header ? await csvHeader(store, split, format.csv.delimiter, o) : undefined;
-    yield* csvRecords(bytes, split, where, { delimiter: format.csv.delimiter, columns: header ?? format.csv.columns, skipFirst: header !== undefined && split.range.start === 0 }, o);
+    yield* csvRecords(batches, split, where, { delimiter: format.csv.delimiter, columns: header ?? format.csv.columns, skipFirst: header !== undefined && split.range.start === 0 }, o);
+    return;
+  }
+  if (format === "lines") {
+    yield* batches;
     return;
   }
   let n = 0;
-  for await (const line of lines(bytes)) {
-    n++;
-    if (format === "lines") {
-      yield line;
-      continue;
+  for await (const lines of batches) {
+    const values: unknown[] = [];
+    for (const line of lines) {
+      n++;
+      if (line.trim() === "") continue;
+      try {
+        values.push(JSON.parse(line));
+      } catch (err) {
+        bad(o, `${where}: record ${n} of bytes [${split.range.start}, ${split.range.end}) is not JSON (${(err as Error).message}): ${preview(line)}`);
+      }
     }
-    if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      bad(o, `${where}: record ${n} of bytes [${split.range.start}, ${split.range.end}) is not JSON (${(err as Error).message}): ${preview(line)}`);
-      continue;
-    }
-    yield value;
+    yield values;
   }
 }
 
@@ -115,34 +121,37 @@ async function csvHeader(store: ObjectStore, split: Split, delimiter: string, o:
   throw new NonRetryableError(`${split.key} has no header line: pass records { csv: { header: false, columns: [...] } } for headerless CSV`);
 }
 
-async function* csvRecords(bytes: AsyncIterable<Uint8Array>, split: Split, where: string, c: { delimiter: string; columns: string[] | undefined; skipFirst: boolean }, o: RecordReadOptions): AsyncGenerator<unknown> {
+async function* csvRecords(batches: AsyncIterable<string[]>, split: Split, where: string, c: { delimiter: string; columns: string[] | undefined; skipFirst: boolean }, o: RecordReadOptions): AsyncGenerator<unknown[]> {
   let n = 0;
-  for await (const line of lines(bytes)) {
-    n++;
-    if (n === 1 && c.skipFirst) continue;
-    if (line === "") continue;
-    let fields: string[];
-    try {
-      fields = (csvParse(line, { delimiter: c.delimiter }) as string[][])[0] ?? [];
-    } catch (err) {
-      bad(o, `${where}: CSV record ${n} of bytes [${split.range.start}, ${split.range.end}) is malformed (${(err as Error).message}): ${preview(line)}`);
-      continue;
+  for await (const lines of batches) {
+    const records: unknown[] = [];
+    for (const line of lines) {
+      n++;
+      if ((n === 1 && c.skipFirst) || line === "") continue;
+      let fields: string[];
+      try {
+        fields = (csvParse(line, { delimiter: c.delimiter }) as string[][])[0] ?? [];
+      } catch (err) {
+        bad(o, `${where}: CSV record ${n} of bytes [${split.range.start}, ${split.range.end}) is malformed (${(err as Error).message}): ${preview(line)}`);
+        continue;
+      }
+      if (!c.columns) {
+        records.push(fields);
+        continue;
+      }
+      if (fields.length !== c.columns.length) {
+        bad(o, `${where}: CSV record ${n} of bytes [${split.range.start}, ${split.range.end}) has ${fields.length} fields, the header ${c.columns.length}: ${preview(line)}`);
+        continue;
+      }
+      const record: Record<string, string> = {};
+      c.columns.forEach((name, i) => (record[name] = fields[i]!));
+      records.push(record);
     }
-    if (!c.columns) {
-      yield fields;
-      continue;
-    }
-    if (fields.length !== c.columns.length) {
-      bad(o, `${where}: CSV record ${n} of bytes [${split.range.start}, ${split.range.end}) has ${fields.length} fields, the header ${c.columns.length}: ${preview(line)}`);
-      continue;
-    }
-    const record: Record<string, string> = {};
-    c.columns.forEach((name, i) => (record[name] = fields[i]!));
-    yield record;
+    yield records;
   }
 }
 
-async function* parquetRows(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown> {
+async function* parquetRows(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {
   const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(o.signal ? { signal: o.signal } : {}) });
   const file: AsyncBuffer = {
     byteLength: split.fileSize,
@@ -159,7 +168,7 @@ async function* parquetRows(store: ObjectStore, split: Split, o: RecordReadOptio
     const rows = await parquetReadObjects({ file, metadata: footer.metadata, rowStart: starts[g]!, rowEnd: starts[g + 1]! }).catch((err: unknown) => {
       throw new NonRetryableError(`${split.key}: row group ${g} could not be decoded (${(err as Error).message}); hyparquet reads snappy, gzip and uncompressed Parquet`, { cause: err });
     });
-    yield* rows;
+    yield rows;
   }
 }
 

@@ -90,16 +90,20 @@ export function readRangeLines(read: ReadRangeFn, start: number, end: number, fi
 
 /** Lines (UTF-8, without `\n` or `\r\n`) of a stream of byte chunks; a last line without `\n` counts too. */
 export async function* bytesToLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  for await (const batch of bytesToLineBatches(chunks)) yield* batch;
+}
+
+/** {@link bytesToLines} a chunk's worth at a time: one await per chunk, not per line. */
+export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
   const decoder = new TextDecoder();
   let carry = "";
   for await (const chunk of chunks) {
-    const text = carry + decoder.decode(chunk, { stream: true });
-    const lines = text.split("\n");
+    const lines = (carry + decoder.decode(chunk, { stream: true })).split("\n");
     carry = lines.pop() ?? "";
-    for (const line of lines) yield stripCr(line);
+    if (lines.length > 0) yield lines.map(stripCr);
   }
   const rest = carry + decoder.decode();
-  if (rest.length > 0) yield stripCr(rest);
+  if (rest.length > 0) yield [stripCr(rest)];
 }
 
 function stripCr(line: string): string {
