@@ -10,6 +10,7 @@ import { ConfigError } from "../job/errors.js";
 import type { Job } from "../scheduler/job.js";
 import type { DuckDb } from "../duckdb/index.js";
 import { writeAttemptsTable } from "../outputs/duckdb-file.js";
+import { resultObjectProblem, type ResultObjectFormat } from "../outputs/result-object.js";
 import { AttemptLog } from "../report/attempts.js";
 import { JobStats } from "../report/job-stats.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
@@ -43,6 +44,40 @@ export function addResultOptions(cmd: Command, help: { work: string; taskBytes: 
     .option("--work <url>", `where intermediate data goes (default: ${help.work})`)
     .option("--threads-per-task <n>", "DuckDB threads inside each task", "1")
     .option("--task-bytes <n>", `input bytes per ${help.taskBytes}`);
+}
+
+/**
+ * `--output` of the commands that compute a result (query2, sql): FILE.duckdb (tables result and
+ * attempts), or ONE object, a URL or path ending in one of `formats`, written with the parallel
+ * upload (src/outputs/result-object.ts).
+ */
+export function outputFlag(formats: readonly ResultObjectFormat[]) {
+  return z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const problem = /\.duckdb$/i.test(value) ? undefined : resultObjectProblem(value, formats);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional();
+}
+
+/** Adds `--output` (see {@link outputFlag}); `objects` says how the object is written. */
+export function addOutputOption(cmd: Command, formats: readonly ResultObjectFormat[], objects: string): Command {
+  const exts = formats.map((f) => `.${f}`).join(" or ");
+  return cmd.option("--output <target>", `also write the result: FILE.duckdb (tables result and attempts) or an object ending in ${exts}, e.g. s3://bucket/results/r.${formats[0]} (${objects})`);
+}
+
+/** A checked `--output`: the DuckDB file, or the object's URL. */
+export function outputTarget(output: string | undefined): { duckdbFile?: string; object?: string } {
+  if (!output) return {};
+  return /\.duckdb$/i.test(output) ? { duckdbFile: output } : { object: output };
+}
+
+/** Says on stderr (unless --quiet) that the result object was written, and by whom. */
+export function reportObject(flags: RunFlags, url: string, o: { size: number; parts: number; partitions: number }, writers: string): void {
+  if (flags.quiet) return;
+  process.stderr.write(`[smelter] wrote ${url} (${o.size.toLocaleString("en-US")} bytes, ${o.parts} part${o.parts === 1 ? "" : "s"}; ${o.partitions} partition${o.partitions === 1 ? "" : "s"} uploaded by ${writers})\n`);
 }
 
 /** Adds --backend, --workers, --quiet, --verbose, --events to a command. */

@@ -5,18 +5,17 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
-import { ConfigError } from "../job/errors.js";
 import { runQuery2, type Query2Result } from "../mapreduce/query2.js";
 import { formatStageTotals, type StageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, parseFlags, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult } from "./results.js";
 
 export const query2FlagsSchema = runFlagsSchema.extend({
   input: z.string({ message: "--input is required: the URL or glob of the uservisits files" }).min(1),
   prefixLen: z.coerce.number().int().min(1, "--prefix-len must be 1 to 15 (8, 10, 12 for 2A, 2B, 2C)").max(15, "--prefix-len must be 1 to 15 (8, 10, 12 for 2A, 2B, 2C)").default(8),
   partitions: z.coerce.number().int().min(1).max(4096).optional(),
-  output: z.string().min(1).optional(),
+  output: outputFlag(["csv"]),
   ...resultFlagsShape,
 });
 export type Query2Flags = z.output<typeof query2FlagsSchema>;
@@ -27,8 +26,8 @@ export function register(program: Command): void {
     .description("Big Data Benchmark Query 2: SUM(adRevenue) GROUP BY SUBSTR(sourceIP, 1, X), as a map-reduce")
     .option("--input <url>", "uservisits objects: a prefix or glob (s3://bucket/uservisits/, data/part-*)")
     .option("--prefix-len <x>", "X: 8 (2A), 10 (2B) or 12 (2C)", "8")
-    .option("--partitions <r>", "reduce tasks (default: from the input's bytes, at least one per worker)")
-    .option("--output <target>", "also write the result: FILE.duckdb (result + attempts tables) or s3://bucket/key.csv (one object, uploaded in parallel)");
+    .option("--partitions <r>", "reduce tasks (default: from the input's bytes, at least one per worker)");
+  addOutputOption(cmd, ["csv"], "one object, uploaded in parallel by the reduce tasks");
   addResultOptions(cmd, { work: "the input's bucket under _smelter/, or a temp dir", taskBytes: "map task (default: a whole object per task for local inputs, else 4-64 MiB)" });
   addRunFlags(cmd).action(async (raw: unknown) => {
     const flags = parseFlags(query2FlagsSchema, raw);
@@ -44,9 +43,7 @@ export function register(program: Command): void {
 
 /** Runs Query 2 with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
 export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; result: Query2Result; totals: StageTotals[]; duckdbFile?: string }> {
-  const duckdbFile = flags.output && /\.duckdb$/i.test(flags.output) ? flags.output : undefined;
-  const csvOutput = flags.output && !duckdbFile ? flags.output : undefined;
-  if (csvOutput && !/\.csv$/i.test(csvOutput)) throw new ConfigError(`--output ${csvOutput}: write FILE.duckdb or an object URL ending in .csv (e.g. s3://bucket/results/query2.csv)`);
+  const { duckdbFile, object: csvOutput } = outputTarget(flags.output);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   const { openDuckDb } = await import("../duckdb/index.js"); // loaded only when a query runs: DuckDB takes ~0.3 s to load
   const db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
@@ -67,7 +64,7 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
       { onJob: watch.onJob },
     );
     await watch.finish(db, duckdbFile);
-    if (result.csv && !flags.quiet) process.stderr.write(`[smelter] wrote ${csvOutput} (${result.csv.size} bytes, ${result.csv.parts} parts)\n`);
+    if (result.csv && csvOutput) reportObject(flags, csvOutput, result.csv, "the reduce tasks");
     return { db, result, totals: watch.stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
   } catch (err) {
     db.close();

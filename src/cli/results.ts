@@ -26,7 +26,8 @@ export async function streamResult(db: DuckDb, table: string, format: "json" | "
 
 /**
  * Columns for JSON that JavaScript reads back exactly: integers beyond 2^53 as strings (smaller
- * ones stay numbers), timestamps as ISO strings (dates already are).
+ * ones stay numbers), DECIMAL values with more than 15 significant digits as strings (a double
+ * holds 15 exactly), timestamps as ISO strings (dates already are).
  */
 async function jsonSelectList(db: DuckDb, table: string): Promise<string> {
   const columns = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sqlIdentifier(table)}`);
@@ -34,10 +35,23 @@ async function jsonSelectList(db: DuckDb, table: string): Promise<string> {
     .map(({ column_name: name, column_type: type }) => {
       const c = sqlIdentifier(name);
       if (/^(BIGINT|UBIGINT|HUGEINT|UHUGEINT|BIGNUM|VARINT)$/i.test(type)) return `CASE WHEN ${c} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
+      const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/i.exec(type);
+      if (decimal && Number(decimal[1]) > 15) return `CASE WHEN abs(${c}) < 1e${15 - Number(decimal[2])} THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
       if (/^TIMESTAMP( WITH TIME ZONE)?$|^TIMESTAMP(_S|_MS|_NS)?$|^TIMESTAMPTZ$/i.test(type)) return `replace(${c}::VARCHAR, ' ', 'T') AS ${c}`;
       return c;
     })
     .join(", ");
+}
+
+/**
+ * The first `limit` rows of `table` for {@link formatTable}: numbers and text as they are, every
+ * other type (dates, timestamps, intervals, lists, structs...) as DuckDB prints it.
+ */
+export async function topRows(db: DuckDb, table: string, limit: number): Promise<{ names: string[]; rows: Record<string, unknown>[] }> {
+  const columns = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sqlIdentifier(table)}`);
+  const plain = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?|VARCHAR|BOOLEAN)$/i;
+  const list = columns.map(({ column_name: n, column_type: t }) => (plain.test(t) ? sqlIdentifier(n) : `CAST(${sqlIdentifier(n)} AS VARCHAR) AS ${sqlIdentifier(n)}`)).join(", ");
+  return { names: columns.map((c) => c.column_name), rows: await db.all(`SELECT ${list} FROM ${sqlIdentifier(table)} LIMIT ${limit}`) };
 }
 
 /** An aligned text table of rows (numbers right-aligned). */

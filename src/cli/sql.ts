@@ -2,22 +2,22 @@
  * `smelter sql "SELECT ..." --table NAME=URL [--table ...] [--schema NAME=...]`: plans the query
  * (src/sql/plan.ts) and runs it on local workers (src/sql/execute.ts). The result goes to stdout
  * (table / json / csv); progress and stats to stderr; `--output FILE.duckdb` keeps tables `result`
- * and `attempts`.
+ * and `attempts`; `--output s3://bucket/key.csv|.parquet` (or a path) writes the result as one
+ * object with the parallel upload.
  */
 import type { Command } from "commander";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
-import { sqlIdentifier } from "../duckdb/sql.js";
 import { formatStageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, parseFlags, resultFlagsShape, runFlagsSchema } from "./common.js";
-import { formatTable, streamResult } from "./results.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { formatTable, streamResult, topRows } from "./results.js";
 import { addPlanOptions, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
 export const sqlFlagsSchema = runFlagsSchema.extend({
   query: queryFlag("sql"),
   ...sqlFlagsShape,
-  output: z.string().regex(/\.duckdb$/i, "--output takes FILE.duckdb (tables result and attempts)").optional(),
+  output: outputFlag(["csv", "parquet"]),
   ...resultFlagsShape,
 });
 export type SqlCliFlags = z.output<typeof sqlFlagsSchema>;
@@ -26,9 +26,9 @@ export function register(program: Command): void {
   const cmd = program
     .command("sql")
     .description("Run a SQL query (DuckDB's dialect) over files in object storage, fanned out over workers")
-    .argument("<query>", "the SELECT statement")
-    .option("--output <file.duckdb>", "also write tables result and attempts to a DuckDB file");
+    .argument("<query>", "the SELECT statement");
   addPlanOptions(cmd, "from the tables' bytes, at least one per worker");
+  addOutputOption(cmd, ["csv", "parquet"], "one object, uploaded in parallel by the tasks or the coordinator");
   addResultOptions(cmd, { work: "the first table's bucket under _smelter/, or a temp dir", taskBytes: "leaf task (default: at least two tasks per worker, 4-64 MiB each)" });
   addRunFlags(cmd).action(async (query: string, raw: Record<string, unknown>) => {
     const flags = parseFlags(sqlFlagsSchema, { ...raw, query, table: raw.table ?? [] });
@@ -52,7 +52,8 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
     const [{ planQuery }, { executePlan }, { openDuckDb }] = await Promise.all([import("../sql/plan.js"), import("../sql/execute.js"), import("../duckdb/index.js")]);
     const plan = await planQuery(flags.query, tables, planOptions(flags, manager.maxConcurrentTasks));
     if (!flags.quiet) process.stderr.write(`[smelter] plan: ${plan.strategy}; ${plan.stages.length} stage${plan.stages.length === 1 ? "" : "s"} (smelter explain shows them)\n`);
-    db = await openDuckDb(flags.output ? { path: flags.output } : {});
+    const { duckdbFile, object } = outputTarget(flags.output);
+    db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
     const result = await executePlan(
       manager,
       db,
@@ -61,10 +62,12 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
         ...(flags.work ? { work: flags.work } : {}),
         ...(flags.taskBytes ? { targetTaskBytes: flags.taskBytes } : {}),
         threadsPerTask: flags.threadsPerTask,
+        ...(object ? { output: object } : {}),
       },
       { onJob: watch.onJob },
     );
-    await watch.finish(db, flags.output);
+    await watch.finish(db, duckdbFile);
+    if (result.object) reportObject(flags, result.object.url, result.object, result.object.writtenBy === "tasks" ? `the tasks of stage ${plan.coordinator.resultStage}` : "the coordinator");
     return { db, rows: result.rows, totals: watch.stats ? formatStageTotals(watch.stats.totals()) : "" };
   } catch (err) {
     db?.close();
@@ -77,8 +80,7 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
 
 async function printResult(db: DuckDb, flags: Pick<SqlCliFlags, "format" | "limit">, total: number): Promise<void> {
   if (flags.format !== "table") return streamResult(db, "result", flags.format);
-  const names = (await db.all<{ column_name: string }>(`DESCRIBE ${sqlIdentifier("result")}`)).map((r) => r.column_name);
-  const rows = await db.all(`SELECT * FROM result LIMIT ${flags.limit}`);
+  const { names, rows } = await topRows(db, "result", flags.limit);
   process.stdout.write(`${formatTable(rows, names)}\n`);
   process.stdout.write(`${total.toLocaleString("en-US")} row${total === 1 ? "" : "s"}${total > rows.length ? ` (first ${rows.length} shown; --limit N, or --format csv or json for all)` : ""}\n`);
 }

@@ -35,12 +35,12 @@ export function isAggregateCall(e: Expr, aggregates: Set<string>): boolean {
 
 /** Refuses constructs that no plan handles, naming them. */
 export function checkSupported(node: SelectNode, sql: string): void {
-  if (node.qualify) throw refuse("QUALIFY", sql, "it filters on window functions");
-  if (node.sample) throw refuse("USING SAMPLE", sql);
-  if (node.group_sets.length > 1) throw refuse("GROUPING SETS / ROLLUP / CUBE", sql, "run one query per grouping");
+  if (node.qualify) throw refuse("QUALIFY", sql, "it filters on window functions, which need every row of a partition in one place; filter in an outer query over an aggregate subquery, or pass --allow-single-task");
+  if (node.sample) throw refuse("USING SAMPLE", sql, "a sample of every split is not a sample of the table; pass --allow-single-task");
+  if (node.group_sets.length > 1) throw refuse("GROUPING SETS / ROLLUP / CUBE", sql, "run one query per grouping, or pass --allow-single-task");
   for (const m of node.modifiers) {
-    if (m.type === "DISTINCT_MODIFIER" && (m.distinct_on_targets ?? []).length) throw refuse("DISTINCT ON", sql, "use GROUP BY with arg_min/arg_max");
-    if (!["ORDER_MODIFIER", "LIMIT_MODIFIER", "DISTINCT_MODIFIER"].includes(m.type)) throw refuse(m.type.replace(/_MODIFIER$/, "").replace(/_/g, " "), sql);
+    if (m.type === "DISTINCT_MODIFIER" && (m.distinct_on_targets ?? []).length) throw refuse("DISTINCT ON", sql, "use GROUP BY with arg_min/arg_max, or pass --allow-single-task");
+    if (!["ORDER_MODIFIER", "LIMIT_MODIFIER", "DISTINCT_MODIFIER"].includes(m.type)) throw refuse(m.type.replace(/_MODIFIER$/, "").replace(/_/g, " "), sql, "pass --allow-single-task");
   }
   walkExpr([node.select_list, node.where_clause, node.group_expressions, node.having, node.modifiers], (e) => {
     if (e.class === "WINDOW") throw refuse(`the window function ${String(e.function_name)}() OVER (...)`, sql, "window functions need every row of a partition in one place; aggregate with GROUP BY instead, or pass --allow-single-task");
@@ -54,7 +54,7 @@ function constInt(e: Expr | null | undefined, what: string, sql: string): number
   if (!e) return null;
   const v = e.class === "CONSTANT" ? (e.value as { value?: unknown; is_null?: boolean }) : undefined;
   if (v?.is_null) return null;
-  if (typeof v?.value !== "number" || !Number.isInteger(v.value) || v.value < 0) throw refuse(`a ${what} that is not a whole number constant`, sql);
+  if (typeof v?.value !== "number" || !Number.isInteger(v.value) || v.value < 0) throw refuse(`a ${what} that is not a whole number constant`, sql, "write the number, or pass --allow-single-task");
   return v.value;
 }
 

@@ -7,13 +7,22 @@
  * write one segment per task. On the coordinator, each gathered stage's winning segments become
  * a table `__s<N>` in `db`, the coordinator's SQL runs there into table `result`, and the work
  * prefix is deleted, whatever the outcome.
+ *
+ * `output` also writes the result as ONE object (CSV or Parquet) with the parallel upload
+ * (src/outputs/): when the plan's `resultStage` holds the result as it is and the object is CSV,
+ * each task of that stage uploads its own rows as one partition and the coordinator completes the
+ * upload; otherwise (ORDER BY, LIMIT, an aggregate finished on the coordinator, Parquet) the
+ * coordinator writes the file from `result` and uploads it in parallel parts.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DuckDb } from "../duckdb/index.js";
-import { sqlIdentifier as q } from "../duckdb/sql.js";
+import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
+import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type ParallelUploadSummary } from "../outputs/parallel-upload.js";
+import { CONTENT_TYPES, openResultObject, uploadFileAsObject, type ResultObjectFormat } from "../outputs/result-object.js";
+import { MAX_PARTITIONS, type ParallelUploadHandle } from "../outputs/upload-protocol.js";
 import type { StagePolicyInput } from "../job/policy.js";
 import { mapTaskInputs, wholeParquetFiles } from "../mapreduce/inputs.js";
 import { defaultTaskBytes, workStore } from "../mapreduce/query2.js";
@@ -44,6 +53,16 @@ export interface ExecuteOptions {
   policy?: StagePolicyInput;
   /** The result's table in `db`. @default "result" */
   table?: string;
+  /** Also write the result as one object: a URL or path ending in .csv or .parquet. */
+  output?: string;
+}
+
+/** The object written with `output`. */
+export interface ResultObject extends ParallelUploadSummary {
+  url: string;
+  format: ResultObjectFormat;
+  /** Who uploaded the bytes: the tasks of the result stage (one partition each), or the coordinator. */
+  writtenBy: "tasks" | "coordinator";
 }
 
 export interface ExecuteResult {
@@ -52,6 +71,8 @@ export interface ExecuteResult {
   rows: number;
   /** Tasks per stage. */
   tasks: number[];
+  /** The object written with `output`. */
+  object?: ResultObject;
 }
 
 interface Listed {
@@ -72,21 +93,64 @@ export async function executePlan(manager: Manager, db: DuckDb, plan: SqlPlan, o
   const work = await workStore(options.work, first.store);
   const workers = manager.maxConcurrentTasks;
   const threads = options.threadsPerTask ?? 1;
+  const target = options.output ? await openResultObject(options.output, ["csv", "parquet"]) : undefined;
   const session = await SqlSession.open();
-  let stages: RunStageSpec[];
+  const specs: StageSpec[] = [];
   try {
-    stages = [];
-    for (const s of plan.stages) stages.push(await stageSpec(plan, s, listed, session, { workers, threads, ...(options.targetTaskBytes ? { taskBytes: options.targetTaskBytes } : {}) }));
+    for (const s of plan.stages) specs.push(await stageSpec(plan, s, listed, session, { workers, threads, ...(options.targetTaskBytes ? { taskBytes: options.targetTaskBytes } : {}) }));
   } finally {
     session.close();
   }
+  // A CSV object of the result stage's rows as they are: each of its tasks uploads one partition.
+  const resultStage = plan.coordinator.resultStage === null ? undefined : specs[plan.coordinator.resultStage - 1];
+  let upload: { target: NonNullable<typeof target>; stage: StageSpec; handle: ParallelUploadHandle } | undefined;
+  if (target?.format === "csv" && resultStage && resultStage.count >= 1 && resultStage.count <= MAX_PARTITIONS) {
+    upload = { target, stage: resultStage, handle: await beginParallelUpload(target.store, target.key, { partitions: resultStage.count, contentType: CONTENT_TYPES.csv }) };
+    resultStage.upload = { storeUrl: target.store.url, handle: upload.handle, names: plan.columns.map((c) => c.name) };
+  }
   const table = options.table ?? "result";
-  const run = await runStages(
-    manager,
-    { name: "sql", stages, work: { store: work.store, url: work.store.url, prefix: work.prefix }, format: "parquet", ...(options.policy ? { policy: options.policy } : {}) },
-    { ...(hooks.onJob ? { onJob: hooks.onJob } : {}), finalize: (results, shuffles) => coordinate(db, plan, work.store, results.map((r) => r.map((x) => x.output)), shuffles, table) },
-  );
-  return { run, rows: run.finalized, tasks: run.results.map((r) => r.length) };
+  let object: ResultObject | undefined;
+  let run: StagesRun<number>;
+  try {
+    run = await runStages(
+      manager,
+      { name: "sql", stages: specs.map((s) => s.spec), work: { store: work.store, url: work.store.url, prefix: work.prefix }, format: "parquet", ...(options.policy ? { policy: options.policy } : {}) },
+      {
+        ...(hooks.onJob ? { onJob: hooks.onJob } : {}),
+        finalize: async (results, shuffles) => {
+          const rows = await coordinate(db, plan, work.store, results.map((r) => r.map((x) => x.output)), shuffles, table);
+          if (upload) {
+            const parts = (results[specs.indexOf(upload.stage)] ?? []).map((r) => (r.output as { upload?: unknown }).upload);
+            object = { ...(await completeParallelUpload(upload.target.store, upload.handle, parts)), url: upload.target.url, format: "csv", writtenBy: "tasks" };
+          }
+          return rows;
+        },
+      },
+    );
+  } catch (err) {
+    if (upload && !object) await abortParallelUpload(upload.target.store, upload.handle).catch(() => undefined);
+    throw err;
+  }
+  if (target && !upload) object = { ...(await writeResultObject(db, table, target, plan)), url: target.url, format: target.format, writtenBy: "coordinator" };
+  return { run, rows: run.finalized, tasks: run.results.map((r) => r.length), ...(object ? { object } : {}) };
+}
+
+/**
+ * The coordinator's side of `output`: `table` written to a temp file, uploaded in parallel parts.
+ * Parquet has no 128-bit integer: HUGEINT columns (SUM of integers) are written as DECIMAL(38,0),
+ * which keeps every digit (DuckDB's own COPY would write DOUBLE).
+ */
+async function writeResultObject(db: DuckDb, table: string, target: { store: ObjectStore; key: string; format: ResultObjectFormat }, plan: SqlPlan): Promise<ParallelUploadSummary> {
+  const dir = await mkdtemp(join(tmpdir(), "smelter-result-"));
+  try {
+    const file = join(dir, `result.${target.format}`);
+    const exact = (c: { name: string; type: string }) => (target.format === "parquet" && /^U?HUGEINT$/i.test(c.type) ? `CAST(${q(c.name)} AS DECIMAL(38,0)) AS ${q(c.name)}` : q(c.name));
+    const list = plan.columns.map(exact).join(", ");
+    await db.run(`COPY (SELECT ${list} FROM ${q(table)}) TO ${sqlString(file)} (${target.format === "csv" ? "FORMAT csv, HEADER true" : "FORMAT parquet"})`);
+    return await uploadFileAsObject(target.store, target.key, file, { contentType: CONTENT_TYPES[target.format] });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function listTable(t: SqlTable): Promise<Listed> {
@@ -97,8 +161,16 @@ async function listTable(t: SqlTable): Promise<Listed> {
   return { table: t, store, splits };
 }
 
-async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed>, session: SqlSession, o: { workers: number; threads: number; taskBytes?: number }): Promise<RunStageSpec> {
-  const inputs: ((task: unknown, sources: ShufflePlan[]) => SqlStageInput["inputs"][number])[] = [];
+/** A plan stage as a job stage, with its task count known up front (the tables are listed first). */
+interface StageSpec {
+  spec: RunStageSpec;
+  count: number;
+  /** Set before the job starts: the tasks upload their rows as partitions of one CSV object. */
+  upload?: { storeUrl: string; handle: unknown; names: string[] };
+}
+
+async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed>, session: SqlSession, o: { workers: number; threads: number; taskBytes?: number }): Promise<StageSpec> {
+  const inputs: ((splits: Split[], sources: ShufflePlan[]) => SqlStageInput["inputs"][number])[] = [];
   const reads: number[] = [];
   for (const i of s.inputs) {
     if ("table" in i) {
@@ -106,7 +178,7 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
       const t = l.table;
       const read = t.format === "parquet" ? await columnsRead(session, s.sql, t.columns) : null;
       const base = { kind: "table" as const, view: i.view, storeUrl: l.store.url, table: { format: t.format, columns: t.columns, delimiter: t.delimiter, header: t.header }, read };
-      inputs.push((task) => ({ ...base, splits: i.read === "split" ? (task as Split[]) : l.splits }));
+      inputs.push((splits) => ({ ...base, splits: i.read === "split" ? splits : l.splits }));
     } else {
       const producer = plan.stages[i.stage - 1];
       if (!producer || i.stage >= s.id) throw new ConfigError(`[smelter] [sql] internal: stage ${s.id} reads stage ${i.stage}, which does not run before it`);
@@ -115,31 +187,46 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
       }
       const n = reads.length;
       reads.push(i.stage - 1);
-      inputs.push((_task, sources) => ({ kind: "stage", view: i.view, source: sources[n]!, read: i.read, columns: producer.columns }));
+      inputs.push((_splits, sources) => ({ kind: "stage", view: i.view, source: sources[n]!, read: i.read, columns: producer.columns }));
     }
   }
-  const payload = (task: unknown, ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }): SqlStageInput => ({
-    shuffle: ctx.shuffle,
-    partition: s.tasks.kind === "partitions" ? (task as number) : null,
-    stage: { id: s.id, name: s.name },
-    sql: s.sql,
-    columns: s.columns,
-    partitionBy: s.output.kind === "shuffle" ? s.output.partitionBy : null,
-    inputs: inputs.map((f) => f(task, ctx.sources)),
-    threads: o.threads,
-  });
-  const output = s.output.kind === "shuffle" ? { kind: "shuffle" as const, partitions: s.output.partitions } : { kind: "shuffle" as const, partitions: 1 };
-  const name = `s${s.id} ${s.name}`;
-  if (s.tasks.kind === "partitions") return { name, worker: "smelter.sql.stage", tasks: { count: s.tasks.count }, reads, output, payload };
-  if (s.tasks.kind === "single") return { name, worker: "smelter.sql.stage", tasks: { inputs: [[]] }, reads, output, payload };
-  const l = listed.get(s.tasks.table)!;
-  const bytes = l.splits.reduce((n, x) => n + (x.range.end - x.range.start), 0);
-  const local = l.store.url.startsWith("file:") ? { objects: l.splits.length, largest: Math.max(0, ...l.splits.map((x) => x.fileSize)) } : undefined;
-  const taskBytes = o.taskBytes ?? defaultTaskBytes(bytes, o.workers, local);
-  const groups = (async function* () {
-    for await (const t of mapTaskInputs(toAsync(l.splits), taskBytes)) yield t.splits;
-  })();
-  return { name, worker: "smelter.sql.stage", tasks: { inputs: groups }, reads, output, payload };
+  // A task is its number and, for a leaf stage, its group of splits.
+  let tasks: { n: number; splits: Split[] }[];
+  if (s.tasks.kind === "partitions") tasks = Array.from({ length: s.tasks.count }, (_, n) => ({ n, splits: [] }));
+  else if (s.tasks.kind === "single") tasks = [{ n: 0, splits: [] }];
+  else {
+    const l = listed.get(s.tasks.table)!;
+    const bytes = l.splits.reduce((n, x) => n + (x.range.end - x.range.start), 0);
+    const local = l.store.url.startsWith("file:") ? { objects: l.splits.length, largest: Math.max(0, ...l.splits.map((x) => x.fileSize)) } : undefined;
+    const taskBytes = o.taskBytes ?? defaultTaskBytes(bytes, o.workers, local);
+    tasks = [];
+    for await (const t of mapTaskInputs(toAsync(l.splits), taskBytes)) tasks.push({ n: tasks.length, splits: t.splits });
+  }
+  const self: StageSpec = {
+    count: tasks.length,
+    spec: {
+      name: `s${s.id} ${s.name}`,
+      worker: "smelter.sql.stage",
+      tasks: { inputs: tasks },
+      reads,
+      output: { kind: "shuffle", partitions: s.output.kind === "shuffle" ? s.output.partitions : 1 },
+      payload: (task: unknown, ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }): SqlStageInput => {
+        const t = task as { n: number; splits: Split[] };
+        return {
+          shuffle: ctx.shuffle,
+          partition: s.tasks.kind === "partitions" ? t.n : null,
+          stage: { id: s.id, name: s.name },
+          sql: s.sql,
+          columns: s.columns,
+          partitionBy: s.output.kind === "shuffle" ? s.output.partitionBy : null,
+          inputs: inputs.map((f) => f(t.splits, ctx.sources)),
+          threads: o.threads,
+          upload: self.upload ? { ...self.upload, partition: t.n } : null,
+        };
+      },
+    },
+  };
+  return self;
 }
 
 /** The coordinator: gathered stages as tables `__s<N>`, then its SQL into `table`. Returns the result's rows. */

@@ -24,6 +24,8 @@ export function formatPlan(plan: SqlPlan): string {
   out.push(`coordinator: ${plan.coordinator.sql}`);
   out.push(`  inputs: ${plan.coordinator.inputs.map((i) => `${i.view} = every row of stage ${i.stage}`).join(", ")}`);
   out.push(`  result: ${plan.columns.map((c) => `${c.name} ${c.type}`).join(", ")}`);
+  const rs = plan.coordinator.resultStage;
+  out.push(rs !== null ? `  rows: stage ${rs}'s rows as they are (a CSV --output is uploaded by its tasks, one partition each)` : "  rows: made here (ORDER BY, LIMIT, DISTINCT or a final aggregate; an --output object is uploaded by the coordinator)");
   return out.join("\n");
 }
 

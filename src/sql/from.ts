@@ -20,7 +20,7 @@ export interface Relation {
 }
 
 export interface JoinStep {
-  /** INNER, LEFT, RIGHT, OUTER (full). The relation it brings in is `relations[index]`. */
+  /** INNER, LEFT, RIGHT, FULL (OUTER in older DuckDB). The relation it brings in is `relations[index]`. */
   joinType: string;
   index: number;
   condition: Expr | null;
@@ -93,7 +93,7 @@ export function analyzeFrom(node: SelectNode, tables: SqlTable[], aggregates: Se
   if (top.type === "EMPTY") throw refuse("a query without FROM", sql, "there is nothing to distribute; run it in DuckDB directly");
   if (top.type === "SUBQUERY" && !isRowLocal((top.subquery as { node: QueryNode }).node, aggregates)) {
     const inner = (top.subquery as { node: QueryNode }).node;
-    if (inner.type !== "SELECT_NODE") throw refuse(`a ${inner.type} in FROM`, sql);
+    if (inner.type !== "SELECT_NODE") throw refuse(`a ${inner.type === "SET_OPERATION_NODE" ? "set operation (UNION, EXCEPT, INTERSECT)" : inner.type} in FROM`, sql, "run each SELECT on its own, or pass --allow-single-task");
     return { relations: [], joins: [], derived: { node: inner as SelectNode, alias: top.alias } };
   }
   const relations: Relation[] = [];
@@ -108,15 +108,15 @@ export function analyzeFrom(node: SelectNode, tables: SqlTable[], aggregates: Se
       }
       case "SUBQUERY": {
         const inner = (ref.subquery as { node: QueryNode }).node;
-        if (!isRowLocal(inner, aggregates)) throw refuse("a subquery with aggregates, DISTINCT, LIMIT or windows joined with other tables", sql, "only filters/projections of a table can be joined; aggregate in a query of its own");
-        if (!ref.alias) throw refuse("a subquery in FROM without an alias", sql);
+        if (!isRowLocal(inner, aggregates)) throw refuse("a subquery with aggregates, DISTINCT, LIMIT or windows joined with other tables", sql, "only filters/projections of a table can be joined; aggregate in a query of its own, or pass --allow-single-task");
+        if (!ref.alias) throw refuse("a subquery in FROM without an alias", sql, "name it: FROM (SELECT ...) AS t");
         relations.push({ name: ref.alias, table: table(baseOf(ref)), kind: "subquery", ref, columns: [] });
         return;
       }
       case "JOIN": {
         const joinType = String(ref.join_type);
         if (ref.ref_type !== "REGULAR" && ref.ref_type !== "CROSS") throw refuse(`a ${String(ref.ref_type)} join`, sql, "write the join condition with ON");
-        if (!["INNER", "LEFT", "RIGHT", "OUTER"].includes(joinType)) throw refuse(`a ${joinType} join`, sql, "use INNER, LEFT, RIGHT or FULL joins");
+        if (!["INNER", "LEFT", "RIGHT", "FULL", "OUTER"].includes(joinType)) throw refuse(`a ${joinType} join`, sql, "use INNER, LEFT, RIGHT or FULL joins");
         visit(ref.left as TableRef);
         const right = ref.right as TableRef;
         if (right.type === "JOIN") throw refuse("a join nested on the right-hand side", sql, "write joins left to right");
@@ -138,7 +138,7 @@ export function analyzeFrom(node: SelectNode, tables: SqlTable[], aggregates: Se
   const baseNames = new Set<string>();
   for (const r of relations) {
     const k = r.table.name.toLowerCase();
-    if (baseNames.has(k)) throw refuse(`a self-join (${r.table.name} read twice)`, sql);
+    if (baseNames.has(k)) throw refuse(`a self-join (${r.table.name} read twice)`, sql, `define the table a second time under another name (--table ${r.table.name}2=<the same URL>) and join the two, or pass --allow-single-task`);
     baseNames.add(k);
   }
   return { relations, joins };

@@ -47,7 +47,7 @@ export async function planSource(ctx: PlanContext, q: QueryInfo): Promise<Source
   const partitioned = await tryPartitioned(ctx, q, why);
   if (partitioned) return partitioned;
   if (mode !== "partitioned" && broadcastable(big)) return broadcast(ctx, rels, big, "no equi-join keys to partition by");
-  throw refuse("this join", ctx.sql, "a partitioned join needs two tables and an equality between them (a = b), and a broadcast join needs the split side preserved");
+  throw refuse("this join", ctx.sql, "a partitioned join needs two tables and an equality between them (a = b), and a broadcast join needs the split side preserved; pass --allow-single-task to run it as one task");
 }
 
 function broadcast(ctx: PlanContext, rels: Relation[], big: number, why: string): Source {

@@ -45,8 +45,20 @@ export interface SqlPlan {
   strategy: string;
   tables: SqlTable[];
   stages: PlanStage[];
-  coordinator: { inputs: { view: string; stage: number }[]; sql: string };
-  /** The result's columns, as DuckDB alone would name and type them. */
+  coordinator: {
+    inputs: { view: string; stage: number }[];
+    sql: string;
+    /**
+     * The stage whose gathered rows ARE the result (in any order, columns in result order), when
+     * the coordinator only renames them (no ORDER BY, LIMIT, DISTINCT or aggregate left to apply).
+     * Its tasks can then write their share of the result themselves (e.g. parts of one object).
+     */
+    resultStage: number | null;
+  };
+  /**
+   * The result's columns, as DuckDB alone names and types them in a table (or a CSV/Parquet file):
+   * a repeated name gets a suffix (`x`, `x_1`, `x_2`, compared case-insensitively).
+   */
   columns: { name: string; type: string }[];
   /** Decisions worth showing (why broadcast, why raw rows are shuffled, ...). */
   notes: string[];

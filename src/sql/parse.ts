@@ -13,7 +13,7 @@
  *   `ORDER_MODIFIER { orders[{ type: ASCENDING|DESCENDING|ORDER_DEFAULT, null_order, expression }] }`,
  *   `LIMIT_MODIFIER { limit, offset }` (expressions), `DISTINCT_MODIFIER { distinct_on_targets }`.
  * - FROM items (`from_table`): `BASE_TABLE { table_name, alias }`, `SUBQUERY { subquery: { node }, alias }`,
- *   `JOIN { left, right, condition, join_type: INNER|LEFT|RIGHT|OUTER|SEMI|ANTI, ref_type: REGULAR|CROSS|NATURAL|ASOF,
+ *   `JOIN { left, right, condition, join_type: INNER|LEFT|RIGHT|FULL|SEMI|ANTI, ref_type: REGULAR|CROSS|NATURAL|ASOF,
  *   using_columns }` (`FROM a, b` is a JOIN with ref_type CROSS and no condition), `EMPTY` (no FROM),
  *   `TABLE_FUNCTION`.
  * - Expressions: `{ class, type, alias, query_location, ... }`. `COLUMN_REF { column_names: [t?, col] }`;
@@ -103,7 +103,7 @@ export class SqlSession {
 
   /** Narrows a query node to a SELECT node, or refuses it naming what it is. */
   selectNode(node: QueryNode, sql: string): SelectNode {
-    if (node.type === "SET_OPERATION_NODE") throw new ConfigError(`[smelter] [sql] set operations (UNION, EXCEPT, INTERSECT) cannot be distributed yet: run each SELECT on its own: ${excerpt(sql)}`);
+    if (node.type === "SET_OPERATION_NODE") throw new ConfigError(`[smelter] [sql] set operations (UNION, EXCEPT, INTERSECT) cannot be distributed yet: run each SELECT on its own, or pass --allow-single-task to run the query as one task: ${excerpt(sql)}`);
     const r = selectNodeSchema.safeParse(node);
     if (!r.success) throw new ConfigError(`[smelter] [sql] only SELECT queries can be planned (got ${node.type}: ${r.error.issues[0]?.path.join(".")} ${r.error.issues[0]?.message}): ${excerpt(sql)}`);
     return node as SelectNode;

@@ -14,7 +14,8 @@ import { ConfigError } from "../job/errors.js";
 import { inlineCtes } from "./from.js";
 import { PlanContext } from "./context.js";
 import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
-import { bindError, excerpt, SqlSession } from "./parse.js";
+import { bindError, excerpt, SqlSession, type ColumnInfo } from "./parse.js";
+import type { QueryNode } from "./ast.js";
 import { planSelect, type Planned } from "./shapes.js";
 import { parseTables, type SqlTableInput } from "./tables.js";
 
@@ -28,10 +29,16 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
     const tables = parseTables(tableInputs);
     await resetTables(s);
     await s.createTables(tables);
-    const node = s.selectNode(await s.parse(sql), sql);
-    const columns = await s.describe(sql).catch((err: unknown) => {
-      throw bindError(err, sql);
-    });
+    const parsed = await s.parse(sql);
+    const bind = async () => {
+      const bound = await s.describe(sql).catch((err: unknown) => {
+        throw bindError(err, sql);
+      });
+      return uniqueNames(s, parsed, bound);
+    };
+    if (parsed.type === "SET_OPERATION_NODE" && options.allowSingleTask) return singleTask(sql, tables, await bind(), "set operations (UNION, EXCEPT, INTERSECT) cannot be distributed yet");
+    const node = s.selectNode(parsed, sql);
+    const columns = await bind();
     const ctx = new PlanContext(s, tables, options, sql, await s.aggregateNames());
     let planned: Planned;
     try {
@@ -61,7 +68,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       strategy: planned.strategy,
       tables,
       stages,
-      coordinator: { inputs: gathered.map((g) => ({ view: `__s${g.id}`, stage: g.id })), sql: coordinatorSql },
+      coordinator: { inputs: gathered.map((g) => ({ view: `__s${g.id}`, stage: g.id })), sql: coordinatorSql, resultStage: planned.resultStage ?? null },
       columns,
       notes: ctx.notes,
     };
@@ -76,10 +83,22 @@ function singleTask(sql: string, tables: SqlPlan["tables"], columns: SqlPlan["co
     strategy: "one task over all inputs (--allow-single-task)",
     tables,
     stages: [{ id: 1, name: "single task", tasks: { kind: "single" }, inputs: tables.map((t) => ({ view: t.name, table: t.name, read: "whole" as const })), sql, columns, output: { kind: "gather" } }],
-    coordinator: { inputs: [{ view: "__s1", stage: 1 }], sql: "SELECT * FROM __s1" },
+    coordinator: { inputs: [{ view: "__s1", stage: 1 }], sql: "SELECT * FROM __s1", resultStage: 1 },
     columns,
     notes: [`not distributed: ${why.replace(/^\[smelter\] \[sql\] /, "")}`],
   };
+}
+
+/**
+ * The result's column names as DuckDB gives them when it stores the result (a table, a subquery,
+ * CSV or Parquet): a repeated name becomes `x_1`, `x_2`... (DuckDB's own rule, by binding the
+ * query as a subquery). `SELECT count(*), count(*)` gives `count_star()`, `count_star()_1`.
+ */
+async function uniqueNames(s: SqlSession, node: QueryNode, bound: ColumnInfo[]): Promise<ColumnInfo[]> {
+  if (new Set(bound.map((c) => c.name.toLowerCase())).size === bound.length) return bound;
+  const names = await s.describe(`SELECT * FROM (${await s.print(node)}) AS __q`);
+  if (names.length !== bound.length) throw new ConfigError(`[smelter] [sql] internal planner error: the query has ${bound.length} columns but ${names.length} as a subquery: ${excerpt(names.map((c) => c.name).join(", "))}`);
+  return bound.map((c, i) => ({ name: names[i]!.name, type: c.type }));
 }
 
 async function createLike(s: SqlSession, name: string, columns: { name: string; type: string }[]): Promise<void> {

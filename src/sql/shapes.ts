@@ -20,6 +20,8 @@ export interface Planned {
   finalStage?: StageDraft;
   limited: boolean;
   strategy: string;
+  /** The stage whose rows are the result as they are (see SqlPlan.coordinator.resultStage). */
+  resultStage?: number;
 }
 
 const c = (i: number) => `__c${i}`;
@@ -55,6 +57,9 @@ function topK(q: QueryInfo): Modifier[] {
   return [...(q.orders.length ? [orderModifier(orderTerms(q))] : []), limitModifier(q.limit + (q.offset ?? 0), null)];
 }
 
+/** True when the coordinator has nothing left to apply but names (no DISTINCT, ORDER BY, LIMIT, OFFSET). */
+const onlyRenames = (q: QueryInfo) => !q.distinct && q.orders.length === 0 && q.limit === null && q.offset === null;
+
 function coordinatorNode(q: QueryInfo, names: ColumnInfo[], from: SelectNode["from_table"]): SelectNode {
   const modifiers: Modifier[] = [];
   if (q.distinct) modifiers.push({ type: "DISTINCT_MODIFIER", distinct_on_targets: [] });
@@ -68,7 +73,7 @@ function planScan(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], source: S
   const row: SelectNode = { ...clone(q.node), select_list: [...q.items.map((e, i) => withAlias(e, c(i))), ...helpers], modifiers: topK(q) };
   const stage = ctx.add({ name: `${source.label}: filter + project${row.modifiers.length ? ` + top ${q.limit! + (q.offset ?? 0)}` : ""}`, tasks: source.tasks, inputs: source.inputs, node: row, output: { kind: "gather" } });
   const pushed = row.modifiers.length ? `; each task keeps its first ${q.limit! + (q.offset ?? 0)} rows${q.orders.length ? " in ORDER BY order" : ""}` : "";
-  return { coordinator: coordinatorNode(q, names, baseTable(`__s${stage.id}`)), strategy: `${source.label}, rows concatenated on the coordinator${pushed}`, limited: q.limit !== null };
+  return { coordinator: coordinatorNode(q, names, baseTable(`__s${stage.id}`)), strategy: `${source.label}, rows concatenated on the coordinator${pushed}`, limited: q.limit !== null, ...(onlyRenames(q) ? { resultStage: stage.id } : {}) };
 }
 
 async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], source: Source): Promise<Planned> {
@@ -120,7 +125,7 @@ async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], 
   }
   const finalNode = postNode(q, base, true);
   const final = ctx.add({ name: `final aggregate${q.node.having ? " + HAVING" : ""}${finalNode.modifiers.length ? ` + top ${q.limit! + (q.offset ?? 0)}` : ""}`, tasks: { kind: "partitions", count: ctx.partitions }, inputs: [{ view: `__s${src.id}`, stage: src.id, read: "partition" }], node: finalNode, output: { kind: "gather" } });
-  return { coordinator: coordinatorNode(q, names, baseTable(`__s${final.id}`)), finalStage: final, strategy: `${label}, shuffled by the group keys into ${ctx.partitions} partitions`, limited: q.limit !== null || q.distinct };
+  return { coordinator: coordinatorNode(q, names, baseTable(`__s${final.id}`)), finalStage: final, strategy: `${label}, shuffled by the group keys into ${ctx.partitions} partitions`, limited: q.limit !== null || q.distinct, ...(onlyRenames(q) ? { resultStage: final.id } : {}) };
 }
 
 /** Select items, HAVING and ORDER BY helpers over the final columns `__k`/`__a` of `base`. */
@@ -155,7 +160,7 @@ async function planDerived(ctx: PlanContext, node: SelectNode, derived: { node: 
   const innerNames = await ctx.session.describe(await ctx.session.print(derived.node));
   const inner = await planSelect(ctx, derived.node, innerNames);
   walkExpr([node.select_list, node.where_clause, node.having, node.modifiers], (e) => {
-    if (e.class === "SUBQUERY") throw refuse("a subquery in an expression of a query over an aggregate subquery", ctx.sql);
+    if (e.class === "SUBQUERY") throw refuse("a subquery in an expression of a query over an aggregate subquery", ctx.sql, "join instead, or pass --allow-single-task");
   });
   const coordinator: SelectNode = { ...clone(node), from_table: subqueryRef(inner.coordinator, derived.alias || "__inner") };
   // Top-k of a plain outer query over the inner's per-partition final stage.

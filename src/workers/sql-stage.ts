@@ -7,9 +7,12 @@
  * 2. The stage's SQL runs over those views.
  * 3. Its rows go to R Parquet segments (`COPY ... PARTITION_BY` on the stage's `partitionBy`)
  *    written as one object per attempt; a gathered stage writes one segment (R = 1).
+ * 4. With `upload` (the stage whose rows are the query's result, written as one CSV object), the
+ *    task also uploads its rows as CSV, partition `upload.partition` of a parallel upload
+ *    (src/outputs/), the header in partition 0 only.
  * Columns Parquet does not keep exactly (HUGEINT) travel as text and are cast back (stage-io.ts).
  */
-import { existsSync } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +22,8 @@ import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
 import { NonRetryableError } from "../job/errors.js";
 import { sourceSql, tableSchema } from "../mapreduce/aggregate.js";
 import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
+import { uploadPartition } from "../outputs/upload-partition.js";
+import { parseHandle } from "../outputs/upload-protocol.js";
 import { shufflePlanSchema } from "../shuffle/layout.js";
 import { watchMapOutputs } from "../shuffle/manifest.js";
 import { readSegment, writeMapOutput } from "../shuffle/segments.js";
@@ -66,6 +71,16 @@ export const sqlStageInputSchema = z.object({
   inputs: z.array(z.discriminatedUnion("kind", [tableInputSchema, stageInputSchema])),
   /** DuckDB threads in this task. @default 1 */
   threads: z.number().int().min(1).default(1),
+  /** Also upload this task's rows (a gathered stage's) as CSV: partition `partition` of one object, columns named `names`. */
+  upload: z
+    .object({
+      storeUrl: z.string().min(1),
+      handle: z.unknown(),
+      partition: z.number().int().min(0),
+      names: z.array(z.string().min(1)).min(1),
+    })
+    .nullable()
+    .default(null),
 });
 export type SqlStageInput = z.input<typeof sqlStageInputSchema>;
 
@@ -74,6 +89,7 @@ type Prepared = { view: string; files: string[]; columns: z.infer<typeof columnS
 export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageInput, ctx) => {
   const input = sqlStageInputSchema.parse(raw);
   if (input.partitionBy === null && input.shuffle.partitions !== 1) throw new NonRetryableError(`stage ${input.stage.id}: a gathered stage writes one segment, not ${input.shuffle.partitions}`);
+  if (input.upload && (input.partitionBy !== null || input.upload.names.length !== input.columns.length)) throw new NonRetryableError(`stage ${input.stage.id}: only a gathered stage uploads its rows, with one name per column`);
   const dir = await mkdtemp(join(tmpdir(), "smelter-sql-"));
   try {
     let t = performance.now();
@@ -92,7 +108,9 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
             await db.run(`CREATE OR REPLACE TEMP VIEW ${q(p.view)} AS ${p.source(p.files)}`);
           }
         }
-        return await runStage(db, input, join(dir, "out"));
+        const segments = await runStage(db, input, join(dir, "out"));
+        if (input.upload) await writeCsv(db, input, `${join(dir, "out")}.parquet`, join(dir, "result.csv"));
+        return segments;
       } catch (err) {
         throw stageError(err, input, prepared);
       } finally {
@@ -102,8 +120,13 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
     t = lap(ctx, "duckdbMs", t);
     ctx.heartbeat({ phase: "write" });
     const out = await writeMapOutput(await cachedStore(input.shuffle.storeUrl), input.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
-    lap(ctx, "shuffleWriteMs", t);
-    return out;
+    t = lap(ctx, "shuffleWriteMs", t);
+    if (!input.upload) return out;
+    ctx.heartbeat({ phase: "upload" });
+    const u = input.upload;
+    const upload = await uploadPartition(await cachedStore(u.storeUrl), parseHandle(u.handle), u.partition, createReadStream(join(dir, "result.csv")), ctx);
+    lap(ctx, "uploadMs", t);
+    return { ...out, upload };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -125,6 +148,13 @@ async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, 
     if (existsSync(file)) segments[r] = await readFile(file);
   }
   return segments;
+}
+
+/** This task's rows (the gathered Parquet segment, read back exactly) as CSV, renamed; a header in partition 0 only. */
+async function writeCsv(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, parquet: string, csv: string): Promise<void> {
+  const u = input.upload!;
+  const list = input.columns.map((c, i) => `${q(c.name)} AS ${q(u.names[i]!)}`).join(", ");
+  await db.run(`COPY (SELECT ${list} FROM (${decodeSql(input.columns, [parquet])}) AS __r) TO ${sqlString(csv)} (FORMAT csv, HEADER ${u.partition === 0})`);
 }
 
 async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx: TaskContext): Promise<Prepared> {

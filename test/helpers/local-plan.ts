@@ -7,7 +7,9 @@
  */
 import assert from "node:assert/strict";
 import type { DuckDb } from "../../src/duckdb/index.js";
-import { sqlIdentifier } from "../../src/duckdb/sql.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { sqlIdentifier, sqlString } from "../../src/duckdb/sql.js";
 import { sourceSql } from "../../src/mapreduce/aggregate.js";
 import type { SqlPlan } from "../../src/sql/model.js";
 import type { SqlTable } from "../../src/sql/tables.js";
@@ -15,9 +17,60 @@ import type { SqlTable } from "../../src/sql/tables.js";
 type Row = unknown[];
 const q = sqlIdentifier;
 
-async function rows(db: DuckDb, sql: string): Promise<{ names: string[]; rows: Row[] }> {
-  const r = await db.connection.runAndReadAll(sql);
-  return { names: r.columnNames(), rows: r.getRowsJS() as Row[] };
+/** A result: column names and types, rows with floating-point values as numbers and every other value as DuckDB's text (exact). */
+export interface TestResult {
+  names: string[];
+  types: string[];
+  rows: Row[];
+}
+
+const FLOATING = /^(FLOAT|REAL|DOUBLE|FLOAT4|FLOAT8)$/i;
+
+/** Reads a table: names and types from DESCRIBE, values exact (text) except floats. */
+export async function readTable(db: DuckDb, table: string): Promise<TestResult> {
+  const cols = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${q(table)}`);
+  const list = cols.map((c) => (FLOATING.test(c.column_type) ? q(c.column_name) : `CAST(${q(c.column_name)} AS VARCHAR)`)).join(", ");
+  const r = await db.connection.runAndReadAll(`SELECT ${list} FROM ${q(table)}`);
+  return { names: cols.map((c) => c.column_name), types: cols.map((c) => c.column_type), rows: r.getRowsJS() as Row[] };
+}
+
+/**
+ * Reads a result file (CSV with a header, or Parquet) back as table `like` is typed: CSV fields
+ * as text cast to its types, Parquet columns (which must have its names) cast to them.
+ */
+export async function readFileLike(db: DuckDb, file: string, like: string): Promise<TestResult> {
+  const cols = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${q(like)}`);
+  const table = `${like}__back`;
+  if (file.endsWith(".csv")) {
+    const raw = cols.map((_, i) => `'c${i}': 'VARCHAR'`).join(", ");
+    await db.run(`CREATE OR REPLACE TEMP TABLE ${q(table)} AS SELECT ${cols.map((c, i) => `CAST(c${i} AS ${c.column_type}) AS ${q(c.column_name)}`).join(", ")} FROM read_csv(${sqlString(file)}, header = false, skip = 1, columns = {${raw}})`);
+  } else {
+    const names = (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`)).map((c) => c.column_name);
+    assert.deepEqual(names, cols.map((c) => c.column_name), `${file}: Parquet column names`);
+    await db.run(`CREATE OR REPLACE TEMP TABLE ${q(table)} AS SELECT ${cols.map((c) => `CAST(${q(c.column_name)} AS ${c.column_type}) AS ${q(c.column_name)}`).join(", ")} FROM read_parquet(${sqlString(file)})`);
+  }
+  try {
+    return await readTable(db, table);
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${q(table)}`);
+  }
+}
+
+/** The header line DuckDB writes for table `table` in a CSV file. */
+export async function csvHeaderOf(db: DuckDb, table: string, dir: string): Promise<string> {
+  const file = join(dir, `${table}-header.csv`);
+  await db.run(`COPY (SELECT * FROM ${q(table)} LIMIT 0) TO ${sqlString(file)} (FORMAT csv, HEADER true)`);
+  return readFileSync(file, "utf8").split("\n")[0]!;
+}
+
+/** Runs `sql` into a temp table (so columns are named as DuckDB names a stored result) and reads it. */
+async function materialize(db: DuckDb, sql: string, table: string): Promise<TestResult> {
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${q(table)} AS ${sql}`);
+  try {
+    return await readTable(db, table);
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${q(table)}`);
+  }
 }
 
 function tableSource(t: SqlTable, files: string[]): string {
@@ -25,7 +78,7 @@ function tableSource(t: SqlTable, files: string[]): string {
 }
 
 /** Runs `plan` stage by stage over `files` (table name -> files; each file is one split). */
-export async function runPlanLocally(db: DuckDb, plan: SqlPlan, files: Record<string, string[]>): Promise<{ names: string[]; rows: Row[]; tasks: number[] }> {
+export async function runPlanLocally(db: DuckDb, plan: SqlPlan, files: Record<string, string[]>): Promise<TestResult & { tasks: number[] }> {
   const table = (name: string) => plan.tables.find((t) => t.name === name)!;
   const filesOf = (name: string) => files[name] ?? assert.fail(`no files for table ${name}`);
   const tasks: number[] = [];
@@ -42,47 +95,42 @@ export async function runPlanLocally(db: DuckDb, plan: SqlPlan, files: Record<st
         await db.run(`CREATE OR REPLACE TEMP VIEW ${q(i.view)} AS ${body}`);
       }
       const p = s.output.kind === "shuffle" ? s.output.partitionBy : "0";
-      await db.run(`INSERT INTO ${out} SELECT *, ${p} AS __p FROM (${s.sql})`);
+      // As the engine's task does: the stage's rows, columns by the names it bound.
+      await db.run(`INSERT INTO ${out} SELECT ${s.columns.map((c) => q(c.name)).join(", ")}, ${p} AS __p FROM (${s.sql}) AS __q`);
     }
   }
   for (const i of plan.coordinator.inputs) await db.run(`CREATE OR REPLACE TEMP VIEW ${q(i.view)} AS SELECT * EXCLUDE (__p) FROM __out${i.stage}`);
-  const r = await rows(db, plan.coordinator.sql);
+  const r = await materialize(db, plan.coordinator.sql, "__result");
   for (const s of plan.stages) await db.run(`DROP TABLE IF EXISTS __out${s.id}`);
   return { ...r, tasks };
 }
 
-/** DuckDB alone: the query over views of every file of each table. */
-export async function runDirect(db: DuckDb, sql: string, tables: SqlTable[], files: Record<string, string[]>): Promise<{ names: string[]; rows: Row[] }> {
+/** DuckDB alone: the query over views of every file of each table, its result stored as a table. */
+export async function runDirect(db: DuckDb, sql: string, tables: SqlTable[], files: Record<string, string[]>): Promise<TestResult> {
   for (const t of tables) await db.run(`CREATE OR REPLACE TEMP VIEW ${q(t.name)} AS SELECT * FROM ${tableSource(t, files[t.name]!)}`);
-  return rows(db, sql);
-}
-
-function norm(v: unknown): unknown {
-  if (typeof v === "bigint") return Number(v);
-  if (v instanceof Date) return v.toISOString();
-  if (typeof v === "object" && v !== null && !Array.isArray(v)) return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x));
-  return v;
+  return materialize(db, sql, "__direct");
 }
 
 const sortKey = (r: Row) => JSON.stringify(r.map((v) => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v)));
+const byKey = (a: Row, b: Row) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0);
 
-/** Equal results: same columns, same rows (in order if `ordered`), floats within relative 1e-6. */
-export function assertSameResult(got: { names: string[]; rows: Row[] }, want: { names: string[]; rows: Row[] }, ordered: boolean, label: string): void {
+/**
+ * Equal results: same column names and types, same rows (in order if `ordered`); floating-point
+ * values within a relative 1e-6, every other value exactly (as text: HUGEINT, DECIMAL, dates).
+ */
+export function assertSameResult(got: TestResult, want: TestResult, ordered: boolean, label: string): void {
   assert.deepEqual(got.names, want.names, `${label}: column names`);
+  assert.deepEqual(got.types, want.types, `${label}: column types`);
   assert.equal(got.rows.length, want.rows.length, `${label}: row count`);
-  const g = got.rows.map((r) => r.map(norm));
-  const w = want.rows.map((r) => r.map(norm));
-  if (!ordered) {
-    g.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
-    w.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
-  }
+  const g = ordered ? got.rows : [...got.rows].sort(byKey);
+  const w = ordered ? want.rows : [...want.rows].sort(byKey);
   for (let i = 0; i < w.length; i++) {
     const a = g[i]!;
     const b = w[i]!;
     for (let j = 0; j < b.length; j++) {
       const x = a[j];
       const y = b[j];
-      if (typeof x === "number" && typeof y === "number" && !(Number.isInteger(x) && Number.isInteger(y) && Math.abs(y) < 2 ** 53)) {
+      if (typeof x === "number" && typeof y === "number") {
         const rel = Math.abs(x - y) / Math.max(Math.abs(y), 1e-12);
         assert.ok(rel <= 1e-6 || Math.abs(x - y) < 1e-9, `${label}: row ${i} column ${want.names[j]}: ${x} vs ${y} (relative error ${rel})`);
       } else assert.deepEqual(x, y, `${label}: row ${i} column ${want.names[j]}: ${String(x)} vs ${String(y)}`);

@@ -5,7 +5,7 @@
  * DuckDB alone over the same files. Floats within a relative 1e-6; order only under ORDER BY.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { processesBackend, threadsBackend } from "../../src/backends/index.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
@@ -15,7 +15,7 @@ import { executePlan } from "../../src/sql/execute.js";
 import { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import { parseTables, type SqlTableInput } from "../../src/sql/tables.js";
-import { assertSameResult, runDirect } from "../helpers/local-plan.js";
+import { assertSameResult, csvHeaderOf, readFileLike, readTable, runDirect } from "../helpers/local-plan.js";
 import { SQL_CASES } from "../helpers/sql-cases.js";
 import { makeSqlTestData, type SqlTestData } from "../helpers/sql-data.js";
 
@@ -50,9 +50,9 @@ describe("SQL through the engine equals DuckDB alone", () => {
     const out = await openDuckDb({ threads: 1 });
     try {
       const r = await executePlan(manager, out, plan, { targetTaskBytes: TASK_BYTES, work: `${data.dir}/work/` });
-      const got = await out.connection.runAndReadAll("SELECT * FROM result");
+      const got = await readTable(out, "result");
       const want = await runDirect(db, sql, parseTables(tables), data.files);
-      assertSameResult({ names: got.columnNames(), rows: got.getRowsJS() as unknown[][] }, want, ordered, label);
+      assertSameResult(got, want, ordered, label);
       assert.equal(r.rows, want.rows.length);
       return r.tasks;
     } finally {
@@ -88,6 +88,35 @@ describe("SQL through the engine equals DuckDB alone", () => {
     }
   });
 
+  test("output: the result as ONE object, uploaded by the tasks of the result stage (splits or partitions) or by the coordinator; equal to the result table", async () => {
+    const cases: [sql: string, file: string, writtenBy: "tasks" | "coordinator", ordered: boolean][] = [
+      ["SELECT sourceIP, visitDate, adRevenue FROM uservisits WHERE duration > 8", "scan.csv", "tasks", false],
+      ["SELECT countryCode, count(*), count(*), sum(duration), avg(adRevenue) FROM uservisits GROUP BY 1", "grouped.csv", "tasks", false],
+      ["SELECT countryCode, count(*) AS n FROM uservisits GROUP BY 1 ORDER BY n DESC, 1 LIMIT 7", "top.csv", "coordinator", true],
+      ["SELECT count(*), sum(adRevenue), max(visitDate) FROM uservisits", "global.csv", "coordinator", false],
+      ["SELECT k, sum(big) AS total, sum(amount) AS money, max(ts) AS last FROM typed GROUP BY k", "typed.parquet", "coordinator", false],
+    ];
+    for (const [sql, name, writtenBy, ordered] of cases) {
+      const plan = await planQuery(sql, data.tables, { partitions: 3, workers: 2 }, session);
+      const out = await openDuckDb({ threads: 1 });
+      try {
+        const file = `${data.dir}/objects/${name}`;
+        const r = await executePlan(threads, out, plan, { targetTaskBytes: TASK_BYTES, work: `${data.dir}/work/`, output: file });
+        assert.equal(r.object?.writtenBy, writtenBy, sql);
+        if (writtenBy === "tasks") assert.equal(r.object?.partitions, r.tasks[plan.coordinator.resultStage! - 1], `${sql}: one partition per task of the result stage`);
+        if (writtenBy === "tasks") assert.ok(r.object!.partitions > 1, `${sql}: several partitions`);
+        assert.equal(r.object?.size, statSync(file).size);
+        assertSameResult(await readFileLike(out, file, "result"), await readTable(out, "result"), ordered, sql);
+        if (name.endsWith(".csv")) assert.equal(readFileSync(file, "utf8").split("\n")[0], await csvHeaderOf(out, "result", data.dir), `${sql}: one header, DuckDB's`);
+      } finally {
+        out.close();
+      }
+    }
+    const left: string[] = [];
+    for await (const o of localStore(`${data.dir}/objects/`).list("")) left.push(o.key);
+    assert.deepEqual(left.sort(), cases.map((c) => c[1]).sort(), "the objects, and no staging object");
+  });
+
   test("the work prefix is deleted; a failing task is named with its attempts", async () => {
     const left: string[] = [];
     for await (const o of localStore(`${data.dir}/work/`).list("")) left.push(o.key);
@@ -98,12 +127,15 @@ describe("SQL through the engine equals DuckDB alone", () => {
     const plan = await planQuery("SELECT a, sum(b) FROM bad GROUP BY a", [{ name: "bad", url: dir, format: "csv", header: true, columns: [{ name: "a", type: "INTEGER" }, { name: "b", type: "INTEGER" }] }], { partitions: 2 }, session);
     const out = await openDuckDb({ threads: 1 });
     try {
-      await assert.rejects(executePlan(threads, out, plan, { work: `${data.dir}/work/` }), (err: Error) => {
+      await assert.rejects(executePlan(threads, out, plan, { work: `${data.dir}/work/`, output: `${data.dir}/failed/r.csv` }), (err: Error) => {
         assert.match(err.message, /task j\w+-s01-t00000 .*failed/);
         assert.match(err.message, /stage 1 \(.*\) failed in DuckDB reading .*part-0\.csv/);
         assert.match(err.message, /Check the input's format/);
         return true;
       });
+      const failed: string[] = [];
+      for await (const o of localStore(`${data.dir}/failed/`).list("")) failed.push(o.key);
+      assert.deepEqual(failed, [], "the upload was aborted: no object, no staging");
     } finally {
       out.close();
     }

@@ -106,6 +106,32 @@ describe("planner", () => {
     await refused("SELECT 1; SELECT 2", /expected one SELECT statement, got 2/);
   });
 
+  test("every refusal says what to do: rewrite the query, or --allow-single-task", async () => {
+    await refused("SELECT a.sourceIP FROM uservisits a JOIN uservisits b ON a.sourceIP = b.sourceIP", /a self-join \(uservisits read twice\) cannot be distributed: define the table a second time under another name \(--table uservisits2=<the same URL>\) and join the two, or pass --allow-single-task/);
+    await refused("SELECT * FROM uservisits USING SAMPLE 10%", /USING SAMPLE cannot be distributed: .*pass --allow-single-task/);
+    await refused("SELECT sourceIP FROM uservisits QUALIFY row_number() OVER (PARTITION BY countryCode ORDER BY visitDate) = 1", /QUALIFY cannot be distributed: .*window functions.*pass --allow-single-task/);
+    await refused("SELECT sourceIP FROM uservisits UNION ALL SELECT pageURL FROM rankings", /set operations .* cannot be distributed yet: run each SELECT on its own, or pass --allow-single-task/);
+    await refused("SELECT count(*) FROM (SELECT sourceIP FROM uservisits UNION SELECT pageURL FROM rankings) t", /a set operation \(UNION, EXCEPT, INTERSECT\) in FROM cannot be distributed: run each SELECT on its own, or pass --allow-single-task/);
+    await refused("SELECT count(*) FROM (SELECT * FROM uservisits WHERE duration > 1)", /without an alias cannot be distributed: name it: FROM \(SELECT \.\.\.\) AS t/);
+    await refused("SELECT uv.sourceIP FROM uservisits uv SEMI JOIN rankings r ON uv.destURL = r.pageURL", /a SEMI join cannot be distributed: use INNER, LEFT, RIGHT or FULL joins/);
+    const union = await plan("SELECT sourceIP FROM uservisits UNION ALL SELECT pageURL FROM rankings", { allowSingleTask: true });
+    assert.deepEqual(union.stages.map((s) => s.tasks.kind), ["single"]);
+    assert.match(union.notes[0]!, /not distributed: set operations/);
+  });
+
+  test("repeated result names are renamed as DuckDB names a stored result (x, x_1); the stage whose rows are the result", async () => {
+    const p = await plan("SELECT countryCode AS c, count(*), count(*), sum(duration) AS C FROM uservisits GROUP BY 1");
+    assert.deepEqual(p.columns.map((c) => c.name), ["c", "count_star()", "count_star()_1", "C_1"]);
+    assert.match(p.coordinator.sql, /__c2 AS "count_star\(\)_1", __c3 AS C_1 FROM __s2$/);
+    assert.equal(p.coordinator.resultStage, 2, "the final stage's rows are the result");
+    const j = await plan("SELECT uv.sourceIP, r.pageURL, uv.destURL AS pageURL FROM uservisits uv JOIN rankings r ON uv.destURL = r.pageURL");
+    assert.deepEqual(j.columns.map((c) => c.name), ["sourceIP", "pageURL", "pageURL_1"]);
+    assert.equal(j.coordinator.resultStage, 1);
+    for (const q of ["SELECT count(*) FROM uservisits", "SELECT countryCode, count(*) FROM uservisits GROUP BY 1 ORDER BY 2", "SELECT DISTINCT countryCode FROM uservisits", "SELECT sourceIP FROM uservisits LIMIT 3"]) {
+      assert.equal((await plan(q)).coordinator.resultStage, null, `${q}: the coordinator still has work to do`);
+    }
+  });
+
   test("--allow-single-task: one task over every input, for what is exact only that way", async () => {
     const p = await plan("SELECT sourceIP, row_number() OVER (ORDER BY visitDate) FROM uservisits", { allowSingleTask: true });
     assert.equal(p.stages.length, 1);
