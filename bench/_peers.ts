@@ -20,7 +20,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openDuckDb, sqlString } from "../src/duckdb/index.js";
+import type { Table } from "../src/datagen/source.js";
+import { csvColumnsSql } from "../src/datagen/write.js";
+import { openDuckDb, sqlIdentifier, sqlString, type DuckDb } from "../src/duckdb/index.js";
 import { median } from "./_record.js";
 
 /** The repository root (this file runs as dist/bench/_peers.js). */
@@ -34,19 +36,6 @@ export const PEER_ENGINES: readonly PeerEngine[] = ["polars", "datafusion", "chd
 export type Query2Format = "csv" | "parquet";
 /** prefix -> SUM(adRevenue). */
 export type Query2Result = Map<string, number>;
-
-/** uservisits, in file order, as DuckDB types. adRevenue is a Java float: FLOAT (float32). */
-export const USERVISITS_COLUMNS: ReadonlyArray<readonly [string, string]> = [
-  ["sourceIP", "VARCHAR"],
-  ["destURL", "VARCHAR"],
-  ["visitDate", "DATE"],
-  ["adRevenue", "FLOAT"],
-  ["userAgent", "VARCHAR"],
-  ["countryCode", "VARCHAR"],
-  ["languageCode", "VARCHAR"],
-  ["searchWord", "VARCHAR"],
-  ["duration", "INTEGER"],
-];
 
 export interface Query2Options {
   /** Directory of uservisits files: csv `part-NNNNN` (no extension, or `*.csv`), parquet `*.parquet`. */
@@ -121,10 +110,14 @@ export function query2Files(dir: string, format: Query2Format): string[] {
 
 /** The FROM source for DuckDB: read_csv with explicit columns and no header, or read_parquet. */
 export function uservisitsSourceSql(files: string[], format: Query2Format): string {
+  return bdbSourceSql("uservisits", files, format);
+}
+
+/** The FROM source of a Big Data Benchmark table's files (headerless CSV with the table's columns, or Parquet). */
+export function bdbSourceSql(table: Table, files: string[], format: Query2Format): string {
   const list = `[${files.map(sqlString).join(", ")}]`;
   if (format === "parquet") return `read_parquet(${list})`;
-  const columns = `{${USERVISITS_COLUMNS.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(", ")}}`;
-  return `read_csv(${list}, header = false, delim = ',', quote = '', escape = '', auto_detect = false, columns = ${columns})`;
+  return `read_csv(${list}, header = false, delim = ',', quote = '', escape = '', auto_detect = false, columns = ${csvColumnsSql(table)})`;
 }
 
 export function query2Sql(source: string, prefixLen: number): string {
@@ -180,6 +173,15 @@ export async function duckdbAlone(options: Query2Options): Promise<Query2Timing>
   } finally {
     db.close();
   }
+}
+
+/** A Query 2 result left in `db` as a table (columns prefix, adRevenue), as a Map. */
+export async function readQuery2Result(db: DuckDb, table = "result"): Promise<Query2Result> {
+  const reader = await db.connection.runAndReadAll(`SELECT prefix, adRevenue FROM ${sqlIdentifier(table)}`);
+  const [prefixes, sums] = reader.getColumnsJS();
+  const out: Query2Result = new Map();
+  for (let i = 0; i < (prefixes?.length ?? 0); i++) out.set(String(prefixes![i]), Number(sums![i]));
+  return out;
 }
 
 /** Parses `prefix,sum` lines (the Python side's result file). */

@@ -1,7 +1,7 @@
 /**
  * What the Query 2 benchmark measures around one Smelter run: wall time, the job's events
  * (attempt timestamps, stats, counters), CPU of the manager, of the workers and of the embedded
- * S3 server, and the manager's peak RSS (sampled). Used by bench/query2.ts.
+ * S3 server, and the manager's peak RSS (sampled). Used by bench/query2.ts and bench/sql.ts.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { DuckDb } from "../src/duckdb/index.js";
@@ -24,14 +24,11 @@ export interface AttemptTimes {
   counters?: Record<string, number>;
 }
 
-export interface SmelterRun {
+export interface SmelterRun extends RunOutcome {
   wallS: number;
-  groups: number;
-  mapTasks: number;
-  partitions: number;
   totals: StageTotals[];
   attempts: AttemptTimes[];
-  /** Epoch ms: runQuery2 called / returned. */
+  /** Epoch ms: the run called / returned. */
   t0: number;
   t1: number;
   managerPeakRssBytes: number;
@@ -69,8 +66,29 @@ export function findChildPid(marker: string): number | undefined {
   return undefined;
 }
 
+/** What a measured run reports about itself. */
+export interface RunOutcome {
+  /** Rows of the result. */
+  groups: number;
+  /** Tasks of the first stage. */
+  mapTasks: number;
+  /** R of the first shuffle. */
+  partitions: number;
+}
+
 /** One Smelter Query 2 run on a warm (or cold) manager, measured. */
 export async function measureRun(manager: Manager, db: DuckDb, options: Query2Options, s3Pid?: number): Promise<SmelterRun> {
+  return measureJob(async (onJob) => {
+    const result: Query2Result = await runQuery2(manager, db, options, { onJob });
+    return { groups: result.run.finalized as number, mapTasks: result.run.mapTasks, partitions: result.partitions };
+  }, s3Pid);
+}
+
+/**
+ * Measures one run of a job (`run` passes `onJob` to the engine): wall time, the attempts' events
+ * and the stages' totals, this process's CPU and sampled peak RSS, the S3 server's CPU.
+ */
+export async function measureJob(run: (onJob: (job: Job) => void) => Promise<RunOutcome>, s3Pid?: number): Promise<SmelterRun> {
   let stats: JobStats | undefined;
   const attempts = new Map<string, AttemptTimes>();
   const onEvent = (e: SmelterEvent) => {
@@ -96,13 +114,11 @@ export async function measureRun(manager: Manager, db: DuckDb, options: Query2Op
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   const p0 = performance.now();
-  let result: Query2Result;
+  let outcome: RunOutcome;
   try {
-    result = await runQuery2(manager, db, options, {
-      onJob: (job: Job) => {
-        stats = new JobStats(job);
-        job.events.on(onEvent);
-      },
+    outcome = await run((job: Job) => {
+      stats = new JobStats(job);
+      job.events.on(onEvent);
     });
   } finally {
     clearInterval(sampler);
@@ -115,9 +131,7 @@ export async function measureRun(manager: Manager, db: DuckDb, options: Query2Op
   peak = Math.max(peak, process.memoryUsage.rss());
   return {
     wallS,
-    groups: result.run.finalized as number,
-    mapTasks: result.run.mapTasks,
-    partitions: result.partitions,
+    ...outcome,
     totals: stats?.totals() ?? [],
     attempts: [...attempts.values()],
     t0,

@@ -5,7 +5,7 @@
  *
  * Data: `--rows` (10M) uservisits rows, seed `--seed` (1), as `--files` (8) CSV objects and the
  * same rows as Parquet, generated once into .smelter/bench/query2/ (gitignored; a marker file
- * records rows, seed and files) and reused.
+ * records rows, seed and files) and reused (bench/_bdb-data.ts).
  *
  * For each query (2A/2B/2C) and format (csv/parquet): DuckDB alone on the local files (all
  * cores) and Smelter's runQuery2 on the processes backend with `--workers` (2) workers, on each
@@ -27,25 +27,21 @@
  * --peer-runs N --lithops-queries 2A --lithops-runs 1 --task-bytes N --threads-per-task N
  * --partitions R --worker-cpu-prof DIR --no-docs --no-record --label TEXT
  */
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { createReadStream, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { processesBackend } from "../src/backends/index.js";
-import { writeDataset } from "../src/datagen/write.js";
-import { openDuckDb, type DuckDb } from "../src/duckdb/index.js";
+import { openDuckDb } from "../src/duckdb/index.js";
 import { Manager } from "../src/scheduler/manager.js";
 import type { ObjectStore } from "../src/storage/contract.js";
-import { localStore } from "../src/storage/local.js";
 import { startS3Server, type S3Server } from "../src/storage/server.js";
 import { openStore } from "../src/storage/url.js";
-import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, query2Files, query2Sql, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Result, type Query2Timing } from "./_peers.js";
+import { BENCH_DATA_ROOT, bdbData, datasetOf } from "./_bdb-data.js";
+import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, query2Files, query2Sql, readQuery2Result, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
-import { median, record } from "./_record.js";
+import { median, record, writeDocsSection } from "./_record.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const ENTRY = new URL("../src/workers/builtin.js", import.meta.url);
 const QUERIES: Record<string, number> = { "2A": 8, "2B": 10, "2C": 12 };
 const MiB = 2 ** 20;
@@ -112,44 +108,12 @@ function log(msg: string): void {
   process.stderr.write(`[bench query2] ${msg}\n`);
 }
 const load = () => loadavg().map((x) => +x.toFixed(2));
+log(`machine: ${cores} cores, load ${load().join(" ")}`);
 
 // ---------------------------------------------------------------------------------------------
-// Data: generated once, reused.
-interface Dataset {
-  rows: number;
-  seed: number;
-  files: number;
-  csvBytes: number;
-  parquetBytes: number;
-  generatedS?: number;
-}
-const dataDir = join(ROOT, ".smelter", "bench", "query2", `uservisits-${rows}-s${seed}-f${files}`);
-const csvDir = join(dataDir, "csv");
-const parquetDir = join(dataDir, "parquet");
-
-async function dataset(): Promise<Dataset> {
-  const marker = join(dataDir, "dataset.json");
-  if (existsSync(marker)) {
-    const d = JSON.parse(readFileSync(marker, "utf8")) as Dataset;
-    if (d.rows === rows && d.seed === seed && d.files === files) {
-      log(`data: reusing ${dataDir}`);
-      return d;
-    }
-  }
-  await rm(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  const pages = Math.max(1, Math.round(rows * 0.12));
-  const t0 = performance.now();
-  const sizes: Record<Query2Format, number> = { csv: 0, parquet: 0 };
-  for (const format of ["csv", "parquet"] as const) {
-    log(`data: generating ${rows.toLocaleString("en-US")} uservisits rows as ${files} ${format} files (seed ${seed})`);
-    const written = await writeDataset(localStore(format === "csv" ? csvDir : parquetDir), { table: "uservisits", rows, files, format, seed, pages, prefix: "" });
-    sizes[format] = written.reduce((s, f) => s + f.bytes, 0);
-  }
-  const d: Dataset = { rows, seed, files, csvBytes: sizes.csv, parquetBytes: sizes.parquet, generatedS: +((performance.now() - t0) / 1000).toFixed(1) };
-  writeFileSync(marker, `${JSON.stringify(d, null, 2)}\n`);
-  return d;
-}
+// Data: generated once, reused (bench/_bdb-data.ts).
+const data = await bdbData({ table: "uservisits", rows, seed, files, root: join(BENCH_DATA_ROOT, "query2"), log });
+const { csvDir, parquetDir } = data;
 
 /** The local files as uploaded to S3: `csv/part-NNNNN`, `parquet/part-NNNNN.parquet`. */
 function localFiles(format: Query2Format): { key: string; path: string; size: number }[] {
@@ -222,14 +186,6 @@ function medianOf<T>(xs: T[], f: (x: T) => number): number {
   return median(xs.map(f));
 }
 
-async function readResult(db: DuckDb): Promise<Query2Result> {
-  const reader = await db.connection.runAndReadAll("SELECT prefix, adRevenue FROM result");
-  const [prefixes, sums] = reader.getColumnsJS();
-  const out: Query2Result = new Map();
-  for (let i = 0; i < (prefixes?.length ?? 0); i++) out.set(String(prefixes![i]), Number(sums![i]));
-  return out;
-}
-
 function newManager(env: Record<string, string>): Manager {
   const profDir = args["worker-cpu-prof"];
   return new Manager({
@@ -265,7 +221,7 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
       const r = await measureRun(p.manager, db, options(p.store), p.store === "s3" ? s3Pid : undefined);
       log(`  ${q.name} ${format} ${p.store} ${label}: ${r.wallS.toFixed(2)} s (${r.groups.toLocaleString("en-US")} groups, ${r.mapTasks} maps, R ${r.partitions}; load ${p.loads[p.loads.length - 1]!.join(" ")})`);
       if (last) {
-        const c = compareResults(ref.result, await readResult(db));
+        const c = compareResults(ref.result, await readQuery2Result(db));
         p.check = { equal: c.equal, sameGroups: c.sameGroups, maxRelError: c.maxRelError, mismatches: c.mismatches };
         if (!c.equal) log(`  !! result differs from DuckDB alone: ${JSON.stringify(c.mismatches)}`);
       }
@@ -373,8 +329,6 @@ async function reducerSweep(): Promise<{ r: number; wallS: number; reducerPeakRs
 
 // ---------------------------------------------------------------------------------------------
 // Main.
-log(`machine: ${cores} cores, load ${load().join(" ")}`);
-const data = await dataset();
 log(`data: ${rows.toLocaleString("en-US")} rows, CSV ${(data.csvBytes / MiB).toFixed(0)} MiB, Parquet ${(data.parquetBytes / MiB).toFixed(0)} MiB in ${files} files each`);
 
 let server: S3Server | undefined;
@@ -387,7 +341,7 @@ let sweep: Awaited<ReturnType<typeof reducerSweep>> = [];
 const loadStart = load();
 try {
   if (stores.includes("s3")) {
-    server = await startS3Server({ dir: join(ROOT, ".smelter", "bench", "query2", `s3-${rows}-s${seed}-f${files}`), buckets: ["bench"] });
+    server = await startS3Server({ dir: join(BENCH_DATA_ROOT, "query2", `s3-${rows}-s${seed}-f${files}`), buckets: ["bench"] });
     s3Env = server.env;
     Object.assign(process.env, server.env); // the manager's S3 client (listing, manifest, gather)
     s3Pid = findChildPid("--smelter-s3rver-child");
@@ -483,7 +437,7 @@ const summary = {
   files,
   workers,
   tuning,
-  dataset: data,
+  dataset: datasetOf(data),
   load: { start: loadStart, end: loadEnd },
   configs: results,
   duckdb: Object.fromEntries(Object.entries(baselines).map(([k, b]) => [k, { version: b.version, runsS: b.runsS, medianS: b.medianS, groups: b.groups }])),
@@ -491,16 +445,4 @@ const summary = {
   peers: peerRows,
 };
 if (!args["no-record"]) log(`recorded in ${record("query2", summary)}`);
-if (!args["no-docs"]) {
-  const doc = join(ROOT, "docs", "performance.md");
-  const begin = "<!-- bench:query2:begin (written by npm run bench query2) -->";
-  const end = "<!-- bench:query2:end -->";
-  const block = `${begin}\nLatest run (${new Date().toISOString().slice(0, 10)}, Node ${process.version}):\n\n${table}\n${end}`;
-  let text = readFileSync(doc, "utf8");
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a >= 0 && b > a) text = text.slice(0, a) + block + text.slice(b + end.length);
-  else text = `${text.trimEnd()}\n\n## Query 2 (\`npm run bench query2\`)\n\n${block}\n`;
-  writeFileSync(doc, text);
-  log(`table written to ${doc}`);
-}
+if (!args["no-docs"]) log(`table written to ${writeDocsSection("query2", "Query 2", table)}`);
