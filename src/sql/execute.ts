@@ -2,7 +2,8 @@
  * Runs a SQL plan (model.ts) through the engine: every plan stage is a job stage of
  * `smelter.sql.stage` tasks (src/workers/sql-stage.ts) on the multi-stage runner
  * (src/mapreduce/stages.ts). Leaf stages get one task per packed group of splits of their table
- * (broadcast tables are listed once here and read whole by every task); partitioned stages read
+ * (broadcast tables are listed once here and read whole by every task; a long split list travels
+ * through the work store, src/sql/split-lists.ts); partitioned stages read
  * their partition of their producers as the producers' winning outputs land; gathered stages
  * write one segment per task. On the coordinator, each gathered stage's winning segments become
  * a table `__s<N>` in `db`, the coordinator's SQL runs there into table `result`, and the work
@@ -39,6 +40,7 @@ import type { SqlStageInput } from "../workers/sql-stage.js";
 import { columnsRead } from "./columns-read.js";
 import type { PlanStage, SqlPlan } from "./model.js";
 import { SqlSession } from "./parse.js";
+import { SplitListWriter } from "./split-lists.js";
 import { decodeSql, emptyTableSql } from "./stage-io.js";
 import type { SqlTable } from "./tables.js";
 
@@ -51,6 +53,8 @@ export interface ExecuteOptions {
   threadsPerTask?: number;
   /** Policy defaults of every stage. */
   policy?: StagePolicyInput;
+  /** A broadcast table's split list longer than this (bytes of JSON) is written once to the work store, not put in every payload (a task's own list: over 8x this). @default 64 KiB */
+  inlineSplitListBytes?: number;
   /** The result's table in `db`. @default "result" */
   table?: string;
   /** Also write the result as one object: a URL or path ending in .csv or .parquet. */
@@ -96,8 +100,9 @@ export async function executePlan(manager: Manager, db: DuckDb, plan: SqlPlan, o
   const target = options.output ? await openResultObject(options.output, ["csv", "parquet"]) : undefined;
   const session = await SqlSession.open();
   const specs: StageSpec[] = [];
+  const lists = new SplitListWriter(work.store, options.inlineSplitListBytes);
   try {
-    for (const s of plan.stages) specs.push(await stageSpec(plan, s, listed, session, { workers, threads, ...(options.targetTaskBytes ? { taskBytes: options.targetTaskBytes } : {}) }));
+    for (const s of plan.stages) specs.push(await stageSpec(plan, s, listed, session, { workers, threads, lists, ...(options.targetTaskBytes ? { taskBytes: options.targetTaskBytes } : {}) }));
   } finally {
     session.close();
   }
@@ -169,8 +174,9 @@ interface StageSpec {
   upload?: { storeUrl: string; handle: unknown; names: string[] };
 }
 
-async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed>, session: SqlSession, o: { workers: number; threads: number; taskBytes?: number }): Promise<StageSpec> {
-  const inputs: ((splits: Split[], sources: ShufflePlan[]) => SqlStageInput["inputs"][number])[] = [];
+async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed>, session: SqlSession, o: { workers: number; threads: number; lists: SplitListWriter; taskBytes?: number }): Promise<StageSpec> {
+  type Input = SqlStageInput["inputs"][number];
+  const inputs: ((splits: Split[], ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }) => Input | Promise<Input>)[] = [];
   const reads: number[] = [];
   for (const i of s.inputs) {
     if ("table" in i) {
@@ -178,7 +184,8 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
       const t = l.table;
       const read = t.format === "parquet" ? await columnsRead(session, s.sql, t.columns) : null;
       const base = { kind: "table" as const, view: i.view, storeUrl: l.store.url, table: { format: t.format, columns: t.columns, delimiter: t.delimiter, header: t.header }, read };
-      inputs.push((splits) => ({ ...base, splits: i.read === "split" ? splits : l.splits }));
+      // A long list (a broadcast table's, or many small files) is written once under the job's prefix.
+      inputs.push(async (splits, ctx) => ({ ...base, splits: await (i.read === "split" ? o.lists.list(splits, ctx.shuffle.prefix, false) : o.lists.list(l.splits, ctx.shuffle.prefix, true)) }));
     } else {
       const producer = plan.stages[i.stage - 1];
       if (!producer || i.stage >= s.id) throw new ConfigError(`[smelter] [sql] internal: stage ${s.id} reads stage ${i.stage}, which does not run before it`);
@@ -187,7 +194,7 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
       }
       const n = reads.length;
       reads.push(i.stage - 1);
-      inputs.push((_splits, sources) => ({ kind: "stage", view: i.view, source: sources[n]!, read: i.read, columns: producer.columns }));
+      inputs.push((_splits, ctx) => ({ kind: "stage", view: i.view, source: ctx.sources[n]!, read: i.read, columns: producer.columns }));
     }
   }
   // A task is its number and, for a leaf stage, its group of splits.
@@ -210,7 +217,8 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
       tasks: { inputs: tasks },
       reads,
       output: { kind: "shuffle", partitions: s.output.kind === "shuffle" ? s.output.partitions : 1 },
-      payload: (task: unknown, ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }): SqlStageInput => {
+      // Async: runStages awaits each payload as it yields it.
+      payload: async (task: unknown, ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }): Promise<SqlStageInput> => {
         const t = task as { n: number; splits: Split[] };
         return {
           shuffle: ctx.shuffle,
@@ -219,7 +227,7 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
           sql: s.sql,
           columns: s.columns,
           partitionBy: s.output.kind === "shuffle" ? s.output.partitionBy : null,
-          inputs: inputs.map((f) => f(t.splits, ctx.sources)),
+          inputs: await Promise.all(inputs.map((f) => f(t.splits, ctx))),
           threads: o.threads,
           upload: self.upload ? { ...self.upload, partition: t.n } : null,
         };

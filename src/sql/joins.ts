@@ -3,13 +3,16 @@
  * - One table (or a filter/projection subquery of it): one task per split.
  * - Joins, broadcast: one task per split of the biggest table, every other table read whole by
  *   each task. Exact for inner joins, and for outer joins whose preserved side is the split one.
- * - Joins, partitioned (two tables): each table is scanned (its own filters pushed down for inner
- *   joins, only the columns the query reads) and shuffled by its side of the equi-join keys; one
- *   task per partition then runs the join. Exact for inner, left, right and full joins.
- * Chosen from bytes: broadcast when every other side is at most `broadcastBytes` (64 MiB).
+ * - Joins, partitioned (two tables, or filter/projection subqueries or CTEs of tables): each side
+ *   is scanned (its own filters pushed down for inner joins, only the columns the query reads) and
+ *   shuffled by its side of the equi-join keys; one task per partition then runs the join. Exact
+ *   for inner, left, right and full joins.
+ * Chosen from bytes (a subquery's are its table's): broadcast when every other side is at most
+ * `broadcastBytes` (64 MiB). When a partitioned join is called for but impossible (three tables,
+ * no equality), a broadcast that is exact is planned instead, and the plan's note says so.
  */
 import { ConfigError } from "../job/errors.js";
-import { cast, colRef, conjuncts, selectNode, walkExpr, type Expr } from "./ast.js";
+import { baseTable, cast, colRef, conjuncts, selectNode, walkExpr, type Expr, type TableRef } from "./ast.js";
 import type { QueryInfo } from "./analyze.js";
 import type { PlanContext } from "./context.js";
 import { equiKeys, noQualifiers, refuse, type Relation } from "./from.js";
@@ -20,6 +23,8 @@ export interface Source {
   inputs: StageInput[];
   /** For stage names: "scan uservisits", "broadcast join", "partitioned join". */
   label: string;
+  /** The FROM the row stage runs, when not the query's own (a partitioned join reads subquery sides as stage views). */
+  from?: TableRef;
 }
 
 const NUMERIC = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL(\(.*\))?)$/i;
@@ -43,11 +48,12 @@ export async function planSource(ctx: PlanContext, q: QueryInfo): Promise<Source
     if (broadcastable(big)) return broadcast(ctx, rels, big, mode === "broadcast" ? "broadcast join forced" : `${small.map((r) => r.table.name).join(", ")} at most ${fmtBytes(threshold)}`);
     why = `the preserved side of an outer join cannot be broadcast`;
     if (mode === "broadcast") throw refuse(`a broadcast of ${small.map((r) => r.name).join(", ")} (${why})`, ctx.sql, "use --join partitioned");
-  } else why = known ? `${small.map((r) => `${r.table.name} (${fmtBytes(r.table.bytes ?? 0)})`).join(", ")} above the broadcast threshold ${fmtBytes(threshold)}` : "table sizes unknown";
+  } else why = mode === "partitioned" ? "partitioned join forced" : known ? `${small.map((r) => `${r.table.name} (${fmtBytes(r.table.bytes ?? 0)})`).join(", ")} above the broadcast threshold ${fmtBytes(threshold)}` : "table sizes unknown";
   const partitioned = await tryPartitioned(ctx, q, why);
-  if (partitioned) return partitioned;
-  if (mode !== "partitioned" && broadcastable(big)) return broadcast(ctx, rels, big, "no equi-join keys to partition by");
-  throw refuse("this join", ctx.sql, "a partitioned join needs two tables and an equality between them (a = b), and a broadcast join needs the split side preserved; pass --allow-single-task to run it as one task");
+  if ("source" in partitioned) return partitioned.source;
+  // Said in the plan's notes (and so by `smelter explain`): the user asked for, or the sizes call for, a partitioned join.
+  if (mode !== "partitioned" && broadcastable(big)) return broadcast(ctx, rels, big, `NOT partitioned although ${why}: ${partitioned.cannot}`);
+  throw refuse("this join", ctx.sql, `${partitioned.cannot}, and a broadcast join needs the split side preserved; pass --allow-single-task to run it as one task`);
 }
 
 function broadcast(ctx: PlanContext, rels: Relation[], big: number, why: string): Source {
@@ -61,15 +67,21 @@ function broadcast(ctx: PlanContext, rels: Relation[], big: number, why: string)
   };
 }
 
-async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Promise<Source | undefined> {
+/**
+ * Each side (a table, or a filter/projection subquery or CTE of one) is scanned by a stage of its
+ * own and shuffled by its join keys; the join stage reads the task's partition of both. A
+ * subquery side is evaluated in its scan stage and read in the join stage as that stage's rows
+ * (`__s<N> AS alias`), so the join's FROM names it by the stage's view.
+ */
+async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Promise<{ source: Source } | { cannot: string }> {
   const rels = q.from.relations;
   const join = q.from.joins[0];
-  if (rels.length !== 2 || !join || rels.some((r) => r.kind !== "table")) return undefined;
+  if (rels.length !== 2 || !join) return { cannot: `a partitioned join reads two tables or filtered subqueries of tables, this join reads ${rels.length}` };
   const inner = join.joinType === "INNER";
   const conds = [join.condition, ...(inner ? [q.node.where_clause] : [])].filter((c): c is Expr => c !== null);
   const keys = equiKeys(conds, q.resolver, new Set([0]), new Set([1]));
   for (const u of join.using) keys.push({ left: colRef(rels[0]!.name, u), right: colRef(rels[1]!.name, u) });
-  if (keys.length === 0) return undefined;
+  if (keys.length === 0) return { cannot: "a partitioned join needs an equality between the two sides (a = b) to partition by" };
   const sides = [keys.map((k) => k.left), keys.map((k) => k.right)];
   const types = await ctx.typesOf(keys.flatMap((k) => [k.left, k.right]), q.node.from_table);
   const castTo: (string | undefined)[] = keys.map((_, i) => {
@@ -92,19 +104,33 @@ async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Prom
     const keys = keyTexts[side]!;
     const partitionBy = `hash(${keys.join(", ")}) % ${ctx.partitions}`;
     return ctx.add({
-      name: `scan ${r.table.name} for the join`,
+      name: `scan ${r.kind === "subquery" ? `subquery ${r.name} of ${r.table.name}` : r.table.name} for the join`,
       tasks: { kind: "splits", table: r.table.name },
       inputs: [{ view: r.table.name, table: r.table.name, read: "split" }],
       node,
       output: { kind: "shuffle", partitions: ctx.partitions, keys, partitionBy },
     });
   });
+  const views = rels.map((r, i) => (r.kind === "subquery" ? `__s${scans[i]!.id}` : r.table.name));
+  const from = replaceRelations(q.node.from_table, (ref) => {
+    const i = rels.findIndex((r) => r.kind === "subquery" && r.ref === ref);
+    return i < 0 ? undefined : baseTable(views[i]!, rels[i]!.name);
+  });
   ctx.notes.push(`partitioned join: both sides shuffled by the join keys into ${ctx.partitions} partitions (${why})`);
   return {
-    tasks: { kind: "partitions", count: ctx.partitions },
-    inputs: scans.map((s, i) => ({ view: rels[i]!.table.name, stage: s.id, read: "partition" as const })),
-    label: `partitioned join ${rels.map((r) => r.table.name).join(" + ")}`,
+    source: {
+      tasks: { kind: "partitions", count: ctx.partitions },
+      inputs: scans.map((s, i) => ({ view: views[i]!, stage: s.id, read: "partition" as const })),
+      label: `partitioned join ${rels.map((r) => r.table.name).join(" + ")}`,
+      from,
+    },
   };
+}
+
+/** `from` with the relations `f` replaces (joins walked; the rest kept). */
+function replaceRelations(from: TableRef, f: (ref: TableRef) => TableRef | undefined): TableRef {
+  if (from.type === "JOIN") return { ...from, left: replaceRelations(from.left as TableRef, f), right: replaceRelations(from.right as TableRef, f) };
+  return f(from) ?? from;
 }
 
 export function fmtBytes(n: number): string {

@@ -70,7 +70,7 @@ function coordinatorNode(q: QueryInfo, names: ColumnInfo[], from: SelectNode["fr
 
 function planScan(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], source: Source): Planned {
   const helpers = q.orders.filter((x) => x.item === undefined).map((x, m) => withAlias(x.expr, o(m)));
-  const row: SelectNode = { ...clone(q.node), select_list: [...q.items.map((e, i) => withAlias(e, c(i))), ...helpers], modifiers: topK(q) };
+  const row: SelectNode = { ...clone(q.node), ...(source.from ? { from_table: source.from } : {}), select_list: [...q.items.map((e, i) => withAlias(e, c(i))), ...helpers], modifiers: topK(q) };
   const stage = ctx.add({ name: `${source.label}: filter + project${row.modifiers.length ? ` + top ${q.limit! + (q.offset ?? 0)}` : ""}`, tasks: source.tasks, inputs: source.inputs, node: row, output: { kind: "gather" } });
   const pushed = row.modifiers.length ? `; each task keeps its first ${q.limit! + (q.offset ?? 0)} rows${q.orders.length ? " in ORDER BY order" : ""}` : "";
   return { coordinator: coordinatorNode(q, names, baseTable(`__s${stage.id}`)), strategy: `${source.label}, rows concatenated on the coordinator${pushed}`, limited: q.limit !== null, ...(onlyRenames(q) ? { resultStage: stage.id } : {}) };
@@ -89,7 +89,7 @@ async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], 
   }
   const keyCols = q.keys.map((_, i) => keyName(i));
   const keyItems = q.keys.map((k, i) => withAlias(k, keyName(i)));
-  const rowBase = { ...clone(q.node), having: null, modifiers: [], aggregate_handling: "STANDARD_HANDLING", qualify: null };
+  const rowBase = { ...clone(q.node), ...(source.from ? { from_table: source.from } : {}), having: null, modifiers: [], aggregate_handling: "STANDARD_HANDLING", qualify: null };
   let row: SelectNode;
   let rowShuffle: string[];
   let what: string;

@@ -27,8 +27,8 @@ import { parseHandle } from "../outputs/upload-protocol.js";
 import { shufflePlanSchema } from "../shuffle/layout.js";
 import { watchMapOutputs } from "../shuffle/manifest.js";
 import { readSegment, writeMapOutput } from "../shuffle/segments.js";
+import { readSplitList, splitListSchema } from "../sql/split-lists.js";
 import { decodeSql, emptyTableSql, encodeList } from "../sql/stage-io.js";
-import { splitSchema } from "../splits/split.js";
 import { RangedReader } from "../storage/ranged.js";
 import { parseStoreUrl } from "../storage/url.js";
 import type { TaskContext } from "../worker/context.js";
@@ -45,8 +45,8 @@ const tableInputSchema = z.object({
   table: tableSchema,
   /** The table's columns the stage reads (Parquet fetches only these); null: all. */
   read: z.array(z.string().min(1)).nullable(),
-  /** This task's splits of the table, or all of them (broadcast). */
-  splits: z.array(splitSchema),
+  /** This task's splits of the table, or all of them (broadcast); a long list as a reference to an object in the work store. */
+  splits: splitListSchema,
 });
 
 const stageInputSchema = z.object({
@@ -163,7 +163,7 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
   const reader = new RangedReader(store);
   const local = parseStoreUrl(i.storeUrl);
   const parquet = i.table.format === "parquet";
-  const files = await materializeSplits(store, i.splits, dir, {
+  const files = await materializeSplits(store, await readSplitList(i.splits), dir, {
     reader,
     signal: ctx.signal,
     ...(parquet && i.read ? { columns: i.read } : {}),

@@ -93,6 +93,24 @@ describe("planner", () => {
     assert.match((await plan(q, { join: "partitioned" })).strategy, /partitioned/);
   });
 
+  test("a filtered CTE or subquery joined: partitioned when big or forced (scanned by a stage of its own, joined as its view); explain says when a partitioned join is impossible", async () => {
+    const q = "WITH v AS (SELECT sourceIP, destURL FROM uservisits WHERE duration > 2) SELECT sourceIP, sum(pageRank) FROM rankings r JOIN v ON v.destURL = r.pageURL GROUP BY sourceIP";
+    assert.match((await plan(q)).notes.join(), /broadcast join: each task reads one split of uservisits and all of rankings/);
+    for (const p of [await plan(q, {}, tables(1000 * MiB)), await plan(q, { join: "partitioned" })]) {
+      assert.equal(p.stages[1]!.name, "scan subquery v of uservisits for the join");
+      assert.equal(p.stages[1]!.sql, "SELECT sourceIP, destURL FROM (SELECT sourceIP, destURL FROM uservisits WHERE (duration > 2)) AS v");
+      assert.deepEqual(p.stages[1]!.output.kind === "shuffle" && p.stages[1]!.output.keys, ["destURL"]);
+      assert.deepEqual(p.stages[2]!.inputs, [{ view: "rankings", stage: 1, read: "partition" }, { view: "__s2", stage: 2, read: "partition" }]);
+      assert.match(p.stages[2]!.sql, /FROM rankings AS r INNER JOIN __s2 AS v ON/);
+      const text = formatPlan(p);
+      assert.match(text, /^plan: partitioned join rankings \+ uservisits/m);
+      assert.match(text, /^note: partitioned join: both sides shuffled by the join keys into 8 partitions \((rankings \(1000\.0 MiB\) above the broadcast threshold 64\.0 MiB|partitioned join forced)\)$/m);
+    }
+    const three: SqlTableInput[] = [...tables(1000 * MiB), { name: "rk2", url: "s3://b/rk2/", format: "parquet", columns: BDB_SCHEMAS.rankings!, bytes: 100 * MiB }];
+    const p = await plan("SELECT count(*) FROM uservisits uv JOIN rankings r ON uv.destURL = r.pageURL JOIN (SELECT pageURL FROM rk2 WHERE pageRank > 3) p ON p.pageURL = r.pageURL", {}, three);
+    assert.match(formatPlan(p), /^note: broadcast join: each task reads one split of uservisits and all of rankings, rk2 \(NOT partitioned although rankings \(1000\.0 MiB\), rk2 \(100\.0 MiB\) above the broadcast threshold 64\.0 MiB: a partitioned join reads two tables or filtered subqueries of tables, this join reads 3\)$/m);
+  });
+
   test("refused, naming the construct", async () => {
     await refused("SELECT sourceIP, row_number() OVER (PARTITION BY countryCode) FROM uservisits", /window function row_number\(\) OVER .* cannot be distributed/);
     await refused("SELECT * FROM uservisits WHERE destURL IN (SELECT pageURL FROM rankings)", /any subquery in an expression cannot be distributed/);
