@@ -51,7 +51,7 @@ export interface RunStageSpec {
   /** `shuffle`: tasks return map outputs of `partitions` segments. `opaque`: anything. */
   output: { kind: "shuffle"; partitions: number } | { kind: "opaque" };
   /** The payload of one task from its input (`{ inputs }`) or partition number (`{ count }`). */
-  payload: (task: unknown, ctx: StageTaskContext) => unknown;
+  payload: (task: unknown, ctx: StageTaskContext) => unknown | Promise<unknown>;
 }
 
 export interface RunStagesSpec {
@@ -128,7 +128,7 @@ export async function runStages<F = undefined>(
       const ctx: StageTaskContext = { shuffle: shuffles[i]!, sources: s.reads.map((r) => shuffles[r]!), outputPrefix: `${prefix}out/` };
       const inputs = "count" in s.tasks ? Array.from({ length: s.tasks.count }, (_, p) => p) : s.tasks.inputs;
       void stages[i]!.pushAll((async function* () {
-        for await (const input of inputs) yield s.payload(input, ctx);
+        for await (const input of inputs) yield await s.payload(input, ctx);
       })());
     });
     const [results] = await Promise.all([Promise.all(spec.stages.map((_, i) => collect(i))), job.wait()]).catch((err: unknown) => {

@@ -29,6 +29,18 @@ describe("planner", () => {
     return true;
   });
 
+  test("join choice by bytes: broadcast while the small side is at most two splits of the big one", async () => {
+    const Q = "SELECT sourceIP, sum(pageRank) FROM rankings AS r JOIN uservisits AS v ON r.pageURL = v.destURL GROUP BY 1";
+    const sized = (rk: number, splits: number): SqlTableInput[] => [{ ...tables()[0]!, splits }, { ...tables(rk)[1]! }];
+    // 100 splits of 100 MiB: 150 MiB of rankings is under two splits (and under 4 x 64 MiB).
+    assert.match(formatPlan(await plan(Q, {}, sized(150 * MiB, 100))), /^note: broadcast join: .*\(rankings \(150\.0 MiB\) at most two splits of uservisits \(100\.0 MiB each\)\)$/m);
+    // Smaller splits, or a side over 4 x the threshold: partitioned.
+    assert.match(formatPlan(await plan(Q, {}, sized(150 * MiB, 1000))), /^note: partitioned join: .*above the broadcast threshold/m);
+    assert.match(formatPlan(await plan(Q, {}, sized(300 * MiB, 10))), /^note: partitioned join: .*above the broadcast threshold/m);
+    // Unknown split count: the threshold alone decides.
+    assert.match(formatPlan(await plan(Q, {}, tables(100 * MiB))), /^note: partitioned join:/m);
+  });
+
   test("Query 2A: partial sums per split, shuffle by the prefix, final sums, coordinator names", async () => {
     const p = await plan("SELECT SUBSTR(sourceIP, 1, 8), SUM(adRevenue) FROM uservisits GROUP BY SUBSTR(sourceIP, 1, 8)");
     assert.equal(p.stages.length, 2);
