@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     const r = await wordCount.run(manager, { input, ...(values.partitions ? { partitions: Number(values.partitions) } : {}) });
     const top = r.records!.sort((a, b) => b.count - a.count || a.word.localeCompare(b.word)).slice(0, 10);
-    console.log(`${r.records!.length} distinct words in ${r.counters.records} lines (${r.mapTasks} map tasks, ${r.partitions} reducers, ${Date.now() - started} ms)`);
+    console.log(`${r.records!.length} distinct words in ${r.counters.records} lines (map tasks: ${r.mapTasks}, reducers: ${r.partitions}, ${Date.now() - started} ms)`);
     for (const { word, count } of top) console.log(`${String(count).padStart(8)}  ${word}`);
   } finally {
     await manager.close();

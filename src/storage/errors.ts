@@ -29,7 +29,7 @@ export class NotFoundError extends SmelterError {
 export class BucketNotFoundError extends SmelterError {
   override name = "BucketNotFoundError";
   constructor(bucket: string, where: string, options: Opts = {}) {
-    super(`[smelter] [s3] bucket "${bucket}" not found at ${where}: create it or pass --bucket`, { ...options, type: "BucketNotFound", nonRetryable: true });
+    super(`[smelter] [s3] bucket "${bucket}" not found at ${where}: check the name, or create the bucket first (the embedded server creates buckets with smelter s3 serve --bucket NAME)`, { ...options, type: "BucketNotFound", nonRetryable: true });
   }
 }
 

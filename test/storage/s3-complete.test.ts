@@ -40,7 +40,7 @@ describe("complete S3 server: errors at the edge", () => {
   it("a missing bucket says so", async () => {
     await assert.rejects(store("no-such-bucket").get("x"), (e: Error & { type?: string }) => {
       assert.equal(e.type, "BucketNotFound");
-      assert.match(e.message, /bucket "no-such-bucket" not found at http:\/\/127\.0\.0\.1:\d+: create it or pass --bucket/);
+      assert.match(e.message, /bucket "no-such-bucket" not found at http:\/\/127\.0\.0\.1:\d+: check the name, or create the bucket first/);
       return true;
     });
   });

@@ -42,7 +42,7 @@ describe("embedded S3 server", () => {
 
   it("a missing bucket says so", async () => {
     await assert.rejects(store("no-such-bucket").get("x"), (e: Error & { type?: string }) =>
-      e.type === "BucketNotFound" && e.message.includes('bucket "no-such-bucket" not found at http://127.0.0.1:') && e.message.includes("create it or pass --bucket"),
+      e.type === "BucketNotFound" && e.message.includes('bucket "no-such-bucket" not found at http://127.0.0.1:') && e.message.includes("or create the bucket first"),
     );
   });
 
