@@ -3,10 +3,17 @@
  *   SELECT SUBSTR(sourceIP, 1, X) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1
  * map: partial sums per prefix of each split (DuckDB) -> shuffle by hash(prefix) into R
  * partitions -> reduce: final sums per partition (DuckDB) -> gathered into a DuckDB table.
+ * When R is not given and the partials are small (at most one reducer's budget, 256 MiB, by the
+ * same estimate that sizes R), there is no reduce stage: each map writes one segment, and the
+ * coordinator's DuckDB merges them straight into the result table (final GROUP BY over the map
+ * outputs, read in place from a local work store). The result lands in the coordinator anyway, so
+ * this saves the reducers' Parquet output, the gather, and the tail in which a reducer waits for
+ * a slot behind the last maps.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pLimit from "p-limit";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier, sqlString } from "../duckdb/sql.js";
@@ -16,9 +23,12 @@ import type { Job } from "../scheduler/job.js";
 import type { Manager } from "../scheduler/manager.js";
 import { discoverSplits } from "../splits/discover.js";
 import type { ObjectStore } from "../storage/contract.js";
-import { openStore } from "../storage/url.js";
+import { openStore, parseStoreUrl } from "../storage/url.js";
+import { resolveLocalKey } from "../storage/local.js";
 import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type ParallelUploadSummary } from "../outputs/parallel-upload.js";
-import type { AggregateSpec, TableSpec } from "./aggregate.js";
+import { finalSql, type AggregateSpec, type TableSpec } from "./aggregate.js";
+import type { MapOutput } from "../shuffle/layout.js";
+import { runStages } from "./stages.js";
 import { defaultTaskBytes, inputSizes, mapTaskInputs, workStore } from "./inputs.js";
 
 export { defaultTaskBytes, workStore };
@@ -34,7 +44,7 @@ export const query2OptionsSchema = z.object({
   prefixLen: z.number().int().min(1).max(15),
   /** `csv` (headerless, as the benchmark publishes it) or `parquet`; `auto` goes by extension. @default auto */
   format: z.enum(["auto", "csv", "parquet"]).default("auto"),
-  /** R. @default derived from the input's bytes (at least one per worker) */
+  /** R. @default none when the partials are small (the coordinator merges the map outputs), else derived from the input's bytes (at least one per worker) */
   partitions: z.number().int().min(1).max(4096).optional(),
   /** Where intermediate data goes (a store URL). @default the input's store, under `_smelter/jobs/`; a temp dir for local inputs */
   work: z.string().min(1).optional(),
@@ -53,6 +63,7 @@ export interface Query2Result {
   csv?: ParallelUploadSummary;
   /** Input bytes discovered. */
   inputBytes: number;
+  /** R; 0 when the coordinator merged the map outputs itself (no reduce stage). */
   partitions: number;
 }
 
@@ -78,7 +89,8 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
   if (inputBytes === 0) throw new ConfigError(`no uservisits data at ${o.input}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
   const workers = manager.maxConcurrentTasks;
   // 2C keeps nearly one group per row: partials are ~1/8 of the CSV; budget 256 MiB per reducer.
-  const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: inputBytes / 8, workers });
+  const onCoordinator = o.partitions === undefined && !o.csvOutput && derivePartitions({ mapOutputBytes: inputBytes / 8, workers: 1 }) === 1;
+  const partitions = o.partitions ?? (onCoordinator ? 1 : derivePartitions({ mapOutputBytes: inputBytes / 8, workers }));
   const spec = query2Spec(o.prefixLen);
   const tableSpec: TableSpec = { format: "csv", columns: USERVISITS_COLUMNS, delimiter: ",", header: false };
   const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(inputBytes, workers, input.store.url.startsWith("file:") ? sizes : undefined);
@@ -89,6 +101,25 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
       yield { storeUrl: input.store.url, splits: t.splits, table: { ...tableSpec, format }, spec, threads: o.threadsPerTask };
     }
   })();
+  if (onCoordinator) {
+    const mapWorker = hooks.mapWorker ?? "smelter.aggregate.map";
+    const run = await runStages(
+      manager,
+      {
+        name: `query2-${o.prefixLen}`,
+        stages: [{ name: "map", worker: mapWorker, tasks: { inputs }, reads: [], output: { kind: "shuffle", partitions: 1 }, payload: (input, ctx) => ({ shuffle: ctx.shuffle, input }) }],
+        work: { store: work.store, url: work.store.url, prefix: work.prefix },
+        format: "parquet",
+        ...(hooks.policy ? { policy: hooks.policy } : {}),
+      },
+      {
+        ...(hooks.onJob ? { onJob: hooks.onJob } : {}),
+        finalize: async (results) => mergeMapOutputs(db, work.store, results[0]!.map((r) => r.output as MapOutput), spec, table),
+      },
+    );
+    const mapResults = run.results[0]!;
+    return { run: { job: run.job, shuffle: run.shuffles[0]!, mapTasks: mapResults.length, mapResults, reduceResults: [], finalized: run.finalized }, inputBytes, partitions: 0 };
+  }
   const csv = o.csvOutput ? await beginCsv(o.csvOutput, partitions) : undefined;
   let csvSummary: ParallelUploadSummary | undefined;
   const run = await runMapReduce(
@@ -119,26 +150,62 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
   return { run, inputBytes, partitions, ...(csvSummary ? { csv: csvSummary } : {}) };
 }
 
-/** Loads reducer outputs (Parquet objects) into `db` as `table`; returns its row count. */
+/**
+ * Loads reducer outputs (Parquet objects) into `db` as `table`; returns its row count. Objects of
+ * a local-directory store are read in place; others are fetched into temp files first.
+ */
 export async function gather(db: DuckDb, store: ObjectStore, keys: (string | null)[], table: string): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), "smelter-gather-"));
+  const files = await localFiles(store, keys.filter((k): k is string => !!k));
   try {
-    const files: string[] = [];
-    for (const [i, key] of keys.entries()) {
-      if (!key) continue;
-      const file = join(dir, `r${i}.parquet`);
-      await writeFile(file, await store.get(key));
-      files.push(file);
-    }
     const t = sqlIdentifier(table);
-    if (files.length === 0) await db.run(`CREATE OR REPLACE TABLE ${t} (prefix VARCHAR, adRevenue DOUBLE)`);
-    else await db.run(`CREATE OR REPLACE TABLE ${t} AS SELECT * FROM read_parquet([${files.map(sqlString).join(", ")}])`);
+    if (files.paths.length === 0) await db.run(`CREATE OR REPLACE TABLE ${t} (prefix VARCHAR, adRevenue DOUBLE)`);
+    else await db.run(`CREATE OR REPLACE TABLE ${t} AS SELECT * FROM read_parquet([${files.paths.map(sqlString).join(", ")}])`);
     return Number(await db.value(`SELECT count(*) FROM ${t}`));
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await files.release();
   }
 }
 
+/**
+ * The final GROUP BY of the map outputs (one segment each) on the coordinator, into `db` as
+ * `table`; returns its row count. Outputs in a local-directory store are read in place; others
+ * are fetched into temp files first.
+ */
+export async function mergeMapOutputs(db: DuckDb, store: ObjectStore, outputs: MapOutput[], spec: AggregateSpec, table: string): Promise<number> {
+  const present = outputs.filter((o) => o.offsets[o.offsets.length - 1]! > 0);
+  const files = await localFiles(store, present.map((o) => o.key));
+  try {
+    const t = sqlIdentifier(table);
+    if (files.paths.length === 0) await db.run(`CREATE OR REPLACE TABLE ${t} (prefix VARCHAR, adRevenue DOUBLE)`);
+    else await db.run(`CREATE OR REPLACE TABLE ${t} AS ${finalSql(spec, `read_parquet([${files.paths.map(sqlString).join(", ")}])`)}`);
+    return Number(await db.value(`SELECT count(*) FROM ${t}`));
+  } finally {
+    await files.release();
+  }
+}
+
+/** Local paths of whole objects: in place for a local-directory store, else fetched into a temp dir (`release` deletes it). */
+async function localFiles(store: ObjectStore, keys: string[]): Promise<{ paths: string[]; release: () => Promise<void> }> {
+  const local = store.url.startsWith("file:") ? parseStoreUrl(store.url) : undefined;
+  if (local?.scheme === "file") return { paths: keys.map((k) => resolveLocalKey(local.path, k)), release: async () => undefined };
+  const dir = await mkdtemp(join(tmpdir(), "smelter-gather-"));
+  try {
+    const limit = pLimit(8);
+    const paths = await Promise.all(
+      keys.map((key, i) =>
+        limit(async () => {
+          const file = join(dir, `o${i}.parquet`);
+          await writeFile(file, await store.get(key));
+          return file;
+        }),
+      ),
+    );
+    return { paths, release: () => rm(dir, { recursive: true, force: true }) };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
 
 async function beginCsv(url: string, partitions: number) {
   const { store, key } = await openStore(url);

@@ -2,7 +2,9 @@
  * Map side: put R segments into one object and say where each is. Reduce side: read one
  * partition's segment of a map output with a single ranged GET.
  */
+import { copyFile, open, readFile, stat } from "node:fs/promises";
 import type { ObjectStore } from "../storage/contract.js";
+import { localFileWriter } from "../storage/local.js";
 import type { TaskContext } from "../worker/context.js";
 import { mapOutputKey, type MapOutput, type ShufflePlan } from "./layout.js";
 
@@ -24,6 +26,44 @@ export async function writeMapOutput(
   options.ctx?.count("bytesWritten", body.byteLength);
   options.ctx?.count("writeRequests", 1);
   return { task: ids.task, attempt: ids.attempt, key, offsets, ...(options.rows ? { rows: options.rows } : {}) };
+}
+
+/**
+ * Like {@link writeMapOutput}, from segment files (`undefined`: an empty segment). On a local
+ * directory store the files are concatenated straight into the object's file (no copy through
+ * memory, no ETag hash); elsewhere they are read and put as one body.
+ */
+export async function writeMapOutputFiles(
+  store: ObjectStore,
+  plan: ShufflePlan,
+  ids: { task: number; attempt: number },
+  files: (string | undefined)[],
+  options: { ctx?: Pick<TaskContext, "count" | "signal"> } = {},
+): Promise<MapOutput> {
+  if (files.length !== plan.partitions) throw new Error(`[smelter] internal: ${files.length} segments for ${plan.partitions} partitions`);
+  const writer = localFileWriter(store);
+  if (!writer) return writeMapOutput(store, plan, ids, await Promise.all(files.map((f) => (f ? readFile(f) : new Uint8Array(0)))), options);
+  const sizes = await Promise.all(files.map(async (f) => (f ? (await stat(f)).size : 0)));
+  const offsets = [0];
+  for (const n of sizes) offsets.push(offsets[offsets.length - 1]! + n);
+  const key = mapOutputKey(plan, ids.task, ids.attempt);
+  const present = files.filter((f): f is string => !!f);
+  await writer.put(key, async (tmp) => {
+    if (present.length === 1) return copyFile(present[0]!, tmp);
+    const out = await open(tmp, "w");
+    try {
+      for (const f of present) {
+        options.ctx?.signal.throwIfAborted();
+        const bytes = await readFile(f);
+        await out.write(bytes, 0, bytes.byteLength);
+      }
+    } finally {
+      await out.close();
+    }
+  });
+  options.ctx?.count("bytesWritten", offsets[offsets.length - 1]!);
+  options.ctx?.count("writeRequests", 1);
+  return { task: ids.task, attempt: ids.attempt, key, offsets };
 }
 
 /** The bytes of partition `r` in a map output; empty segments are not fetched. */
