@@ -151,9 +151,9 @@ export interface Timeline {
   firstMapStartMs: number;
   /** First map launched to the last map done. */
   mapStageMs: number;
-  /** Last map done to the last reducer done (reducers' tail: manifest polling, last fetch, merge, final COPY, put). */
+  /** Last map done to the last reducer done (reducers' tail: manifest polling, last fetch, merge, final COPY, put); 0 without reducers. */
   reduceTailMs: number;
-  /** Last reducer done to runQuery2 returning (gather into the coordinator's DuckDB, deleting the work prefix). */
+  /** Last reducer done (or, without reducers, last map done) to runQuery2 returning: gather of the reducers' outputs, or the coordinator's merge of the map outputs, into its DuckDB, and deleting the work prefix. */
   gatherMs: number;
   wallMs: number;
   /** Mean gap between an attempt's launch and its start on a worker, ms. */
@@ -174,8 +174,8 @@ export function timeline(run: SmelterRun): Timeline {
     toFirstMapMs: firstMap - run.t0,
     firstMapStartMs: firstMapRunning - firstMap,
     mapStageMs: lastMap - firstMap,
-    reduceTailMs: lastReduce - lastMap,
-    gatherMs: run.t1 - lastReduce,
+    reduceTailMs: reduces.length ? lastReduce - lastMap : 0,
+    gatherMs: run.t1 - (reduces.length ? lastReduce : lastMap),
     wallMs: run.t1 - run.t0,
     meanDispatchMs: gaps.length ? gaps.reduce((s, x) => s + x, 0) / gaps.length : 0,
   };

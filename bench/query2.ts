@@ -277,7 +277,12 @@ function summarize(q: { name: string; prefixLen: number }, format: Query2Format,
     ratio: +(med / base.medianS).toFixed(2),
     ratioOfRounds: +median(measured.map((r, i) => r.wallS / base.runsS[i]!)).toFixed(2),
     rowsPerSecPerCore: Math.round(rows / med / cores),
-    bytesRead: { total: counter(last, "map", "bytesRead") + counter(last, "reduce", "bytesRead"), map: counter(last, "map", "bytesRead"), reduce: counter(last, "reduce", "bytesRead") },
+    // Without reducers the coordinator reads every map output: the map stage's bytes written.
+    bytesRead: (() => {
+      const map = counter(last, "map", "bytesRead");
+      const reduce = last.partitions > 0 ? counter(last, "reduce", "bytesRead") : counter(last, "map", "bytesWritten");
+      return { total: map + reduce, map, reduce };
+    })(),
     readRequests: { map: counter(last, "map", "readRequests"), reduce: counter(last, "reduce", "readRequests") },
     bytesWritten: { map: counter(last, "map", "bytesWritten"), reduce: counter(last, "reduce", "bytesWritten") },
     counters: { map: roundAll(stageTotals(last, "map")?.counters ?? {}), reduce: roundAll(stageTotals(last, "reduce")?.counters ?? {}) },
@@ -394,15 +399,15 @@ lines.push(
 );
 for (const r of results) {
   lines.push(
-    `| ${r.query} | ${r.format} | ${r.store === "s3" ? "embedded S3" : "local dir"} | ${fmtS(r.medianS)} (${fmtS(r.coldS)}) | ${fmtS(r.duckdbMedianS)} | ${r.ratio.toFixed(2)}; ${r.ratioOfRounds.toFixed(2)} | ${(r.rowsPerSecPerCore / 1e6).toFixed(2)}M | ${r.mapTasks} / ${r.partitions} | ${mb(r.bytesRead.map)} + ${mb(r.bytesRead.reduce)} | ${r.managerPeakRssMB} / ${r.workerPeakRssMB} MiB | ${r.check.equal ? `yes (${r.groups.toLocaleString("en-US")} groups, max rel ${r.check.maxRelError.toExponential(0)})` : "NO"} |`,
+    `| ${r.query} | ${r.format} | ${r.store === "s3" ? "embedded S3" : "local dir"} | ${fmtS(r.medianS)} (${fmtS(r.coldS)}) | ${fmtS(r.duckdbMedianS)} | ${r.ratio.toFixed(2)}; ${r.ratioOfRounds.toFixed(2)} | ${(r.rowsPerSecPerCore / 1e6).toFixed(2)}M | ${r.mapTasks} / ${r.partitions || "coordinator"} | ${mb(r.bytesRead.map)} + ${mb(r.bytesRead.reduce)} | ${r.managerPeakRssMB} / ${r.workerPeakRssMB} MiB | ${r.check.equal ? `yes (${r.groups.toLocaleString("en-US")} groups, max rel ${r.check.maxRelError.toExponential(0)})` : "NO"} |`,
   );
 }
-lines.push("", "Where the wall time went (medians of the warm runs, ms): call to first map launched / map stage (first launch to last map done) / reducers' tail after the last map / gather + cleanup; CPU seconds of the workers / manager / S3 server.", "");
+lines.push("", "Where the wall time went (medians of the warm runs, ms): call to first map launched / map stage (first launch to last map done) / reducers' tail after the last map (- without reducers) / gather of the reducers' outputs or, without reducers, the coordinator's merge of the map outputs, + cleanup; CPU seconds of the workers / manager / S3 server. `R = coordinator`: no reduce stage, the partials were small enough for the coordinator to merge (src/mapreduce/query2.ts).", "");
 lines.push("| query | format | store | to first map | map stage | reduce tail | gather | wall | CPU workers (map + reduce) | CPU manager | CPU S3 server |", "|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const t = r.timeline;
   lines.push(
-    `| ${r.query} | ${r.format} | ${r.store === "s3" ? "S3" : "local"} | ${t.toFirstMapMs} | ${t.mapStageMs} | ${t.reduceTailMs} | ${t.gatherMs} | ${t.wallMs} | ${r.cpuS.workers} (${r.cpuS.mapTasks} + ${r.cpuS.reduceTasks}) | ${r.cpuS.manager} | ${r.cpuS.s3 ?? "-"} |`,
+    `| ${r.query} | ${r.format} | ${r.store === "s3" ? "S3" : "local"} | ${t.toFirstMapMs} | ${t.mapStageMs} | ${r.partitions ? t.reduceTailMs : "-"} | ${t.gatherMs} | ${t.wallMs} | ${r.cpuS.workers} (${r.cpuS.mapTasks} + ${r.cpuS.reduceTasks}) | ${r.cpuS.manager} | ${r.cpuS.s3 ?? "-"} |`,
   );
 }
 if (results.some((r) => Object.keys(r.phasesMs).length)) {
