@@ -23,6 +23,7 @@ const demoFlagsSchema = runFlagsSchema.extend({
   rows: z.coerce.number().int().min(1000, "--rows must be at least 1000").max(1e9).default(2_000_000),
   prefixLen: z.coerce.number().int().min(1).max(15).default(8),
   dataDir: z.string().min(1).default(".smelter/demo"),
+  partitions: z.coerce.number().int().min(1).max(4096).optional(),
 });
 
 export function register(program: Command): void {
@@ -31,7 +32,8 @@ export function register(program: Command): void {
     .description("Query 2A end to end: embedded S3 server, generated data, local workers (what npm start runs)")
     .option("--rows <n>", "uservisits rows to generate the first time", "2000000")
     .option("--prefix-len <x>", "8 (2A), 10 (2B), 12 (2C)", "8")
-    .option("--data-dir <dir>", "where the S3 server keeps its data and the DuckDB file goes", ".smelter/demo");
+    .option("--data-dir <dir>", "where the S3 server keeps its data and the DuckDB file goes", ".smelter/demo")
+    .option("--partitions <r>", "run a reduce stage of R tasks (default: none while the partials are small: the coordinator merges them)");
   addRunFlags(cmd).action(async (raw: unknown) => {
     const flags = parseFlags(demoFlagsSchema, raw);
     const dataDir = resolve(flags.dataDir);
@@ -46,7 +48,7 @@ export function register(program: Command): void {
       const duckdbFile = join(dataDir, `query2-${flags.prefixLen}.duckdb`);
       const { db, result, totals } = await runQuery2Cli({ ...flags, input, format: "table", limit: 10, output: duckdbFile, threadsPerTask: 1 });
       try {
-        process.stdout.write(`\nQuery 2 (SUBSTR(sourceIP, 1, ${flags.prefixLen})) over ${flags.rows.toLocaleString("en-US")} rows (${(result.inputBytes / 1e6).toFixed(0)} MB) in s3://${BUCKET}, ${result.run.mapTasks} map tasks, ${result.partitions} reducers:\n\n`);
+        process.stdout.write(`\nQuery 2 (SUBSTR(sourceIP, 1, ${flags.prefixLen})) over ${flags.rows.toLocaleString("en-US")} rows (${(result.inputBytes / 1e6).toFixed(0)} MB) in s3://${BUCKET}, ${result.run.mapTasks} map tasks, ${result.partitions > 0 ? `${result.partitions} reducers` : "partials merged on the coordinator (small enough; --partitions R runs R reducers)"}:\n\n`);
         await printQuery2(db, { format: "table", limit: 10 }, result);
         process.stdout.write(`\n${formatStageTotals(totals)}\n\nDuckDB file with tables result and attempts: ${duckdbFile}\n  e.g. duckdb ${duckdbFile} "SELECT stage_name, status, count(*) FROM attempts GROUP BY ALL"\n`);
       } finally {
