@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .argument("<query>", "the SELECT statement (DuckDB's dialect)")
     .option("--workers <n>", "workers the plan is for (the floor of the derived R)", "4")
     .option("--format <format>", "text or json (the plan as data)", "text");
-  addPlanOptions(cmd, "from the tables' bytes, at least --workers")
+  addPlanOptions(cmd, "from the tables' bytes, at least --workers; none for a grouped aggregate whose partials, 1/8 of the bytes, fit 256 MiB: the coordinator runs its final aggregate")
     .action(async (query: string, raw: Record<string, unknown>) => {
       const flags = parseFlags(explainFlagsSchema, { ...raw, query, table: raw.table ?? [] });
       process.stdout.write(`${await explain(flags)}\n`);

@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .command("sql")
     .description("Run a SQL query (DuckDB's dialect) over files in object storage, fanned out over workers")
     .argument("<query>", "the SELECT statement");
-  addPlanOptions(cmd, "from the tables' bytes, at least one per worker");
+  addPlanOptions(cmd, "from the tables' bytes, at least one per worker; none for a grouped aggregate whose partials, 1/8 of the bytes, fit 256 MiB: the coordinator runs its final aggregate");
   addOutputOption(cmd, ["csv", "parquet"], "one object, uploaded in parallel by the tasks or the coordinator");
   addResultOptions(cmd, { work: "the first table's bucket under _smelter/, or a temp dir", taskBytes: "leaf task (default: at least two tasks per worker, 4-64 MiB each)" });
   addRunFlags(cmd).action(async (query: string, raw: Record<string, unknown>) => {

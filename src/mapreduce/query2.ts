@@ -10,10 +10,6 @@
  * this saves the reducers' Parquet output, the gather, and the tail in which a reducer waits for
  * a slot behind the last maps.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pLimit from "p-limit";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier, sqlString } from "../duckdb/sql.js";
@@ -23,8 +19,8 @@ import type { Job } from "../scheduler/job.js";
 import type { Manager } from "../scheduler/manager.js";
 import { discoverSplits } from "../splits/discover.js";
 import type { ObjectStore } from "../storage/contract.js";
-import { openStore, parseStoreUrl } from "../storage/url.js";
-import { resolveLocalKey } from "../storage/local.js";
+import { openStore } from "../storage/url.js";
+import { localFiles } from "./local-files.js";
 import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type ParallelUploadSummary } from "../outputs/parallel-upload.js";
 import { finalSql, type AggregateSpec, type TableSpec } from "./aggregate.js";
 import type { MapOutput } from "../shuffle/layout.js";
@@ -32,7 +28,7 @@ import { runStages } from "./stages.js";
 import { defaultTaskBytes, inputSizes, mapTaskInputs, workStore } from "./inputs.js";
 
 export { defaultTaskBytes, workStore };
-import { derivePartitions, runMapReduce, type MapReduceRun } from "./run.js";
+import { derivePartitions, mergeOnCoordinator, partialBytes, runMapReduce, type MapReduceRun } from "./run.js";
 import { BDB_COLUMNS } from "../datagen/schema.js";
 
 export const USERVISITS_COLUMNS = BDB_COLUMNS.uservisits;
@@ -88,9 +84,9 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
   const inputBytes = sizes.bytes;
   if (inputBytes === 0) throw new ConfigError(`no uservisits data at ${o.input}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
   const workers = manager.maxConcurrentTasks;
-  // 2C keeps nearly one group per row: partials are ~1/8 of the CSV; budget 256 MiB per reducer.
-  const onCoordinator = o.partitions === undefined && !o.csvOutput && derivePartitions({ mapOutputBytes: inputBytes / 8, workers: 1 }) === 1;
-  const partitions = o.partitions ?? (onCoordinator ? 1 : derivePartitions({ mapOutputBytes: inputBytes / 8, workers }));
+  // Partials estimated at 1/8 of the input (run.ts); budget 256 MiB per reducer.
+  const onCoordinator = o.partitions === undefined && !o.csvOutput && mergeOnCoordinator(inputBytes);
+  const partitions = o.partitions ?? (onCoordinator ? 1 : derivePartitions({ mapOutputBytes: partialBytes(inputBytes), workers }));
   const spec = query2Spec(o.prefixLen);
   const tableSpec: TableSpec = { format: "csv", columns: USERVISITS_COLUMNS, delimiter: ",", header: false };
   const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(inputBytes, workers, input.store.url.startsWith("file:") ? sizes : undefined);
@@ -181,29 +177,6 @@ export async function mergeMapOutputs(db: DuckDb, store: ObjectStore, outputs: M
     return Number(await db.value(`SELECT count(*) FROM ${t}`));
   } finally {
     await files.release();
-  }
-}
-
-/** Local paths of whole objects: in place for a local-directory store, else fetched into a temp dir (`release` deletes it). */
-async function localFiles(store: ObjectStore, keys: string[]): Promise<{ paths: string[]; release: () => Promise<void> }> {
-  const local = store.url.startsWith("file:") ? parseStoreUrl(store.url) : undefined;
-  if (local?.scheme === "file") return { paths: keys.map((k) => resolveLocalKey(local.path, k)), release: async () => undefined };
-  const dir = await mkdtemp(join(tmpdir(), "smelter-gather-"));
-  try {
-    const limit = pLimit(8);
-    const paths = await Promise.all(
-      keys.map((key, i) =>
-        limit(async () => {
-          const file = join(dir, `o${i}.parquet`);
-          await writeFile(file, await store.get(key));
-          return file;
-        }),
-      ),
-    );
-    return { paths, release: () => rm(dir, { recursive: true, force: true }) };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
   }
 }
 

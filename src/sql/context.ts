@@ -1,6 +1,8 @@
 /** The planner's working state: the session, options, and the stages planned so far (as trees). */
 import { sqlIdentifier } from "../duckdb/sql.js";
+import { derivePartitions as partitionsFor, mergeOnCoordinator, partialBytes, REDUCER_BYTES } from "../mapreduce/run.js";
 import { selectNode, withAlias, type Expr, type SelectNode, type TableRef } from "./ast.js";
+import { fmtBytes } from "./joins.js";
 import type { PlanOptions, StageInput, StageOutput, PlanStage } from "./model.js";
 import type { SqlSession } from "./parse.js";
 import type { SqlTable } from "./tables.js";
@@ -18,6 +20,12 @@ export class PlanContext {
   readonly stages: StageDraft[] = [];
   readonly notes: string[] = [];
   readonly partitions: number;
+  /**
+   * Grouped aggregates finish on the coordinator (their partials gathered, no shuffle, no final
+   * stage): no R was given and the partials are estimated small, by Query 2's rule
+   * ({@link mergeOnCoordinator}); the note says why. Undefined: reducers as usual.
+   */
+  readonly mergeOnCoordinator: string | undefined;
   constructor(
     readonly session: SqlSession,
     readonly tables: SqlTable[],
@@ -26,6 +34,11 @@ export class PlanContext {
     readonly aggregates: Set<string>,
   ) {
     this.partitions = options.partitions ?? derivePartitions(tables, options.workers ?? 4);
+    const bytes = inputBytes(tables);
+    this.mergeOnCoordinator =
+      options.partitions === undefined && bytes !== undefined && mergeOnCoordinator(bytes)
+        ? `partials ~${fmtBytes(partialBytes(bytes))} (1/8 of the input's ${fmtBytes(bytes)}), at most one reducer's ${fmtBytes(REDUCER_BYTES)}: the final aggregate runs on the coordinator over the gathered partials (no final stage); pass --partitions R for R reducers`
+        : undefined;
   }
 
   add(stage: Omit<StageDraft, "id">): StageDraft {
@@ -56,6 +69,10 @@ export class PlanContext {
 
 /** R from the tables' bytes: partial aggregates estimated at 1/8 of the input, 256 MiB per reducer; at least `workers`. */
 export function derivePartitions(tables: SqlTable[], workers: number): number {
-  const bytes = tables.reduce((s, t) => s + (t.bytes ?? 0), 0);
-  return Math.max(1, Math.min(4096, Math.max(workers, Math.ceil(bytes / 8 / (256 * 1024 * 1024)))));
+  return partitionsFor({ mapOutputBytes: partialBytes(inputBytes(tables) ?? 0), workers });
+}
+
+/** The tables' bytes; undefined when a table's size is unknown. */
+function inputBytes(tables: SqlTable[]): number | undefined {
+  return tables.every((t) => t.bytes !== undefined) ? tables.reduce((s, t) => s + t.bytes!, 0) : undefined;
 }

@@ -6,8 +6,9 @@
  * through the work store, src/sql/split-lists.ts); partitioned stages read
  * their partition of their producers as the producers' winning outputs land; gathered stages
  * write one segment per task. On the coordinator, each gathered stage's winning segments become
- * a table `__s<N>` in `db`, the coordinator's SQL runs there into table `result`, and the work
- * prefix is deleted, whatever the outcome.
+ * a view `__s<N>` in `db` (read in place on a local work store), the coordinator's SQL runs there
+ * into table `result` (a grouped aggregate with small partials is finished here: plan.ts), and the
+ * work prefix is deleted, whatever the outcome.
  *
  * `output` also writes the result as ONE object (CSV or Parquet) with the parallel upload
  * (src/outputs/): when the plan's `resultStage` holds the result as it is and the object is CSV,
@@ -15,7 +16,7 @@
  * upload; otherwise (ORDER BY, LIMIT, an aggregate finished on the coordinator, Parquet) the
  * coordinator writes the file from `result` and uploads it in parallel parts.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DuckDb } from "../duckdb/index.js";
@@ -26,12 +27,12 @@ import { CONTENT_TYPES, openResultObject, uploadFileAsObject, type ResultObjectF
 import { MAX_PARTITIONS, type ParallelUploadHandle } from "../outputs/upload-protocol.js";
 import type { StagePolicyInput } from "../job/policy.js";
 import { mapTaskInputs, wholeParquetFiles } from "../mapreduce/inputs.js";
+import { localFiles } from "../mapreduce/local-files.js";
 import { defaultTaskBytes, workStore } from "../mapreduce/query2.js";
 import { runStages, type RunStageSpec, type StagesRun } from "../mapreduce/stages.js";
 import type { Job } from "../scheduler/job.js";
 import type { Manager } from "../scheduler/manager.js";
 import { mapOutputSchema, type ShufflePlan } from "../shuffle/layout.js";
-import { readSegment } from "../shuffle/segments.js";
 import { listSplits } from "../splits/discover.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -237,24 +238,33 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
   return self;
 }
 
-/** The coordinator: gathered stages as tables `__s<N>`, then its SQL into `table`. Returns the result's rows. */
+/**
+ * The coordinator: gathered stages as views `__s<N>` over their winning outputs (one Parquet
+ * segment each, read in place on a local work store, else fetched; src/mapreduce/local-files.ts),
+ * then its SQL into `table`. Returns the result's rows.
+ */
 async function coordinate(db: DuckDb, plan: SqlPlan, store: ObjectStore, outputs: unknown[][], shuffles: ShufflePlan[], table: string): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), "smelter-gather-"));
+  const made: string[] = [];
+  const fetched: { release: () => Promise<void> }[] = [];
   try {
     for (const i of plan.coordinator.inputs) {
       const stage = plan.stages[i.stage - 1]!;
-      const files: string[] = [];
+      const keys: string[] = [];
       for (const [n, raw] of (outputs[i.stage - 1] ?? []).entries()) {
         const output = mapOutputSchema.parse(raw);
         if (!output.key.startsWith(shuffles[i.stage - 1]!.prefix)) throw new ConfigError(`[smelter] [sql] stage ${i.stage} task ${n} wrote outside the job's prefix (${output.key})`);
-        const bytes = await readSegment(store, output, 0);
-        if (bytes.byteLength === 0) continue;
-        const file = join(dir, `s${i.stage}-t${n}.parquet`);
-        await writeFile(file, bytes);
-        files.push(file);
+        if (output.offsets.length !== 2) throw new ConfigError(`[smelter] [sql] internal: gathered stage ${i.stage} task ${n} wrote ${output.offsets.length - 1} segments, not one`);
+        if (output.offsets[1]! > 0) keys.push(output.key);
       }
-      if (files.length === 0) await db.run(emptyTableSql(i.view, stage.columns));
-      else await db.run(`CREATE OR REPLACE TEMP TABLE ${q(i.view)} AS ${decodeSql(stage.columns, files)}`);
+      const files = await localFiles(store, keys);
+      fetched.push(files);
+      if (files.paths.length === 0) {
+        made.push(`DROP TABLE IF EXISTS ${q(i.view)}`);
+        await db.run(emptyTableSql(i.view, stage.columns));
+      } else {
+        made.push(`DROP VIEW IF EXISTS ${q(i.view)}`);
+        await db.run(`CREATE OR REPLACE TEMP VIEW ${q(i.view)} AS ${decodeSql(stage.columns, files.paths)}`);
+      }
     }
     await db.run(`CREATE OR REPLACE TABLE ${q(table)} AS ${plan.coordinator.sql}`);
     const names = (await db.all<{ column_name: string }>(`DESCRIBE ${q(table)}`)).map((r) => r.column_name);
@@ -262,8 +272,8 @@ async function coordinate(db: DuckDb, plan: SqlPlan, store: ObjectStore, outputs
     if (names.join("\u0000") !== want.join("\u0000")) throw new ConfigError(`[smelter] [sql] internal: the result's columns are ${names.join(", ")}, DuckDB alone names them ${want.join(", ")}. Please report it with the query`);
     return Number(await db.value(`SELECT count(*) FROM ${q(table)}`));
   } finally {
-    for (const i of plan.coordinator.inputs) await db.run(`DROP TABLE IF EXISTS ${q(i.view)}`).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    for (const drop of made.reverse()) await db.run(drop).catch(() => undefined);
+    for (const f of fetched) await f.release();
   }
 }
 

@@ -65,7 +65,10 @@ export interface SqlPlan {
 }
 
 export interface PlanOptions {
-  /** R for every shuffle. @default derived from the tables' bytes: max(workers, bytes / 8 / 256 MiB), else 4 */
+  /**
+   * R for every shuffle. @default derived from the tables' bytes: max(workers, bytes / 8 / 256 MiB), else 4; and a grouped
+   * aggregate whose partials (bytes / 8) fit one reducer's 256 MiB has no final stage: the coordinator finishes it
+   */
   partitions?: number;
   /** Workers (the floor of the derived R). @default 4 */
   workers?: number;

@@ -6,7 +6,7 @@
  * `__c<i>`, extra ORDER BY expressions as `__o<m>`.
  */
 import { ConfigError } from "../job/errors.js";
-import { baseTable, clone, colRef, exprKey, limitModifier, orderModifier, selectNode, subqueryRef, walkExpr, withAlias, type Expr, type Modifier, type SelectNode } from "./ast.js";
+import { baseTable, clone, colRef, exprKey, limitModifier, orderModifier, selectNode, subqueryRef, walkExpr, withAlias, type Expr, type Modifier, type SelectNode, type TableRef } from "./ast.js";
 import { aggName, chooseAggregates, distinctItems, finalItem, keyName, overFinal, partialItems, rawFinalItems, type AggregatePlan } from "./aggregates.js";
 import { analyzeSelect, isAggregateCall, type QueryInfo } from "./analyze.js";
 import type { PlanContext, StageDraft } from "./context.js";
@@ -110,18 +110,26 @@ async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], 
     const which = q.aggregates.filter((a) => !["count_star", "count", "sum", "min", "max", "avg"].includes(String(a.function_name)) || a.distinct || ((a.order_bys as { orders: unknown[] }).orders.length > 0));
     ctx.notes.push(`${which.map((a) => `${String(a.function_name)}()`).join(", ") || "these aggregates"} cannot be split into partials: raw rows (keys and the columns the aggregates read) are shuffled by the group keys and aggregated whole`);
   }
-  const rowOut = rowShuffle.length ? ctx.shuffleBy(rowShuffle) : ({ kind: "gather" } as const);
+  // Small partials (or distinct pairs) and no R given: gathered, the coordinator finishes them (context.ts).
+  const merged = rowShuffle.length > 0 && agg.strategy !== "raw" && ctx.mergeOnCoordinator !== undefined;
+  if (merged) ctx.notes.push(ctx.mergeOnCoordinator!);
+  const rowOut = rowShuffle.length && !merged ? ctx.shuffleBy(rowShuffle) : ({ kind: "gather" } as const);
   let src = ctx.add({ name: `${source.label}: ${what}`, tasks: source.tasks, inputs: source.inputs, node: row, output: rowOut });
+  let from: TableRef = baseTable(`__s${src.id}`);
   if (agg.strategy === "distinct") {
-    const n = selectNode({ select: [...keyCols.map((k) => colRef(k)), ...distinctItems(agg.kinds)], from: baseTable(`__s${src.id}`), groupBy: keyCols.map((k) => colRef(k)) });
-    src = ctx.add({ name: "per-partition distinct aggregates", tasks: { kind: "partitions", count: ctx.partitions }, inputs: [{ view: `__s${src.id}`, stage: src.id, read: "partition" }], node: n, output: global ? { kind: "gather" } : ctx.shuffleBy(keyCols) });
+    const n = selectNode({ select: [...keyCols.map((k) => colRef(k)), ...distinctItems(agg.kinds)], from, groupBy: keyCols.map((k) => colRef(k)) });
+    if (merged) from = subqueryRef(n, "__d");
+    else {
+      src = ctx.add({ name: "per-partition distinct aggregates", tasks: { kind: "partitions", count: ctx.partitions }, inputs: [{ view: `__s${src.id}`, stage: src.id, read: "partition" }], node: n, output: global ? { kind: "gather" } : ctx.shuffleBy(keyCols) });
+      from = baseTable(`__s${src.id}`);
+    }
   }
   const finals = agg.strategy === "raw" ? rawFinalItems(q.aggregates, agg.rawColumns, key) : agg.kinds.map((k, j) => finalItem(k, j));
-  const base = selectNode({ select: [...keyCols.map((k) => colRef(k)), ...finals], from: baseTable(`__s${src.id}`), groupBy: keyCols.map((k) => colRef(k)) });
+  const base = selectNode({ select: [...keyCols.map((k) => colRef(k)), ...finals], from, groupBy: keyCols.map((k) => colRef(k)) });
   const label = `${source.label}; ${agg.strategy === "partial" ? "partial aggregates" : agg.strategy === "distinct" ? "two-level distinct aggregates" : "raw rows"}`;
-  if (global) {
+  if (global || merged) {
     const post = postNode(q, base, false);
-    return { coordinator: coordinatorNode(q, names, subqueryRef(post, "__r")), strategy: `${label}, final aggregate on the coordinator`, limited: q.limit !== null };
+    return { coordinator: coordinatorNode(q, names, subqueryRef(post, "__r")), strategy: `${label}, ${merged ? "gathered; " : ""}final aggregate on the coordinator`, limited: q.limit !== null || (merged && q.distinct) };
   }
   const finalNode = postNode(q, base, true);
   const final = ctx.add({ name: `final aggregate${q.node.having ? " + HAVING" : ""}${finalNode.modifiers.length ? ` + top ${q.limit! + (q.offset ?? 0)}` : ""}`, tasks: { kind: "partitions", count: ctx.partitions }, inputs: [{ view: `__s${src.id}`, stage: src.id, read: "partition" }], node: finalNode, output: { kind: "gather" } });

@@ -6,14 +6,16 @@
  *    producers' winning outputs land. No data: an empty table with the input's column types.
  * 2. The stage's SQL runs over those views.
  * 3. Its rows go to R Parquet segments (`COPY ... PARTITION_BY` on the stage's `partitionBy`)
- *    written as one object per attempt; a gathered stage writes one segment (R = 1).
+ *    written as one object per attempt; a gathered stage writes one segment (R = 1) with a plain
+ *    COPY. Segments are written as Query 2's are (no dictionary; uncompressed on a local work
+ *    store: `segmentFormat`), and on a local store concatenated straight into the object's file.
  * 4. With `upload` (the stage whose rows are the query's result, written as one CSV object), the
  *    task also uploads its rows as CSV, partition `upload.partition` of a parallel upload
  *    (src/outputs/), the header in partition 0 only.
  * Columns Parquet does not keep exactly (HUGEINT) travel as text and are cast back (stage-io.ts).
  */
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -26,13 +28,14 @@ import { uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
 import { shufflePlanSchema } from "../shuffle/layout.js";
 import { watchMapOutputs } from "../shuffle/manifest.js";
-import { readSegment, writeMapOutput } from "../shuffle/segments.js";
+import { readSegment, writeMapOutputFiles } from "../shuffle/segments.js";
 import { readSplitList, splitListSchema } from "../sql/split-lists.js";
 import { decodeSql, emptyTableSql, encodeList } from "../sql/stage-io.js";
 import { RangedReader } from "../storage/ranged.js";
 import { parseStoreUrl } from "../storage/url.js";
 import type { TaskContext } from "../worker/context.js";
 import { defineWorker } from "../worker/registry.js";
+import { segmentFormat } from "./aggregate.js";
 import { cachedStore, withDuckDb } from "./task-resources.js";
 
 const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
@@ -119,7 +122,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
     });
     t = lap(ctx, "duckdbMs", t);
     ctx.heartbeat({ phase: "write" });
-    const out = await writeMapOutput(await cachedStore(input.shuffle.storeUrl), input.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
+    const out = await writeMapOutputFiles(await cachedStore(input.shuffle.storeUrl), input.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
     t = lap(ctx, "shuffleWriteMs", t);
     if (!input.upload) return out;
     ctx.heartbeat({ phase: "upload" });
@@ -132,22 +135,18 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
   }
 });
 
-async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, out: string): Promise<Uint8Array[]> {
+/** Runs the stage's SQL into segment files, one per partition (undefined: empty); a gathered stage's is `${out}.parquet`. */
+async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, out: string): Promise<(string | undefined)[]> {
   const R = input.shuffle.partitions;
-  const segments: Uint8Array[] = Array.from({ length: R }, () => new Uint8Array(0));
   const encoded = encodeList(input.columns);
+  const format = segmentFormat(input.shuffle.storeUrl);
   if (input.partitionBy === null) {
     const file = `${out}.parquet`;
-    const rows = Number(await db.value(`COPY (SELECT ${encoded} FROM (${input.sql}) AS __q) TO ${sqlString(file)} (FORMAT parquet)`));
-    if (rows > 0) segments[0] = await readFile(file);
-    return segments;
+    const rows = Number(await db.value(`COPY (SELECT ${encoded} FROM (${input.sql}) AS __q) TO ${sqlString(file)} (${format})`));
+    return [rows > 0 ? file : undefined];
   }
-  await db.run(`COPY (SELECT ${encoded}, __p FROM (SELECT *, (${input.partitionBy}) AS __p FROM (${input.sql}) AS __q) AS __r) TO ${sqlString(out)} (FORMAT parquet, PARTITION_BY (__p))`);
-  for (let r = 0; r < R; r++) {
-    const file = join(out, `__p=${r}`, "data_0.parquet");
-    if (existsSync(file)) segments[r] = await readFile(file);
-  }
-  return segments;
+  await db.run(`COPY (SELECT ${encoded}, __p FROM (SELECT *, (${input.partitionBy}) AS __p FROM (${input.sql}) AS __q) AS __r) TO ${sqlString(out)} (${format}, PARTITION_BY (__p))`);
+  return Array.from({ length: R }, (_, r) => join(out, `__p=${r}`, "data_0.parquet")).map((f) => (existsSync(f) ? f : undefined));
 }
 
 /** This task's rows (the gathered Parquet segment, read back exactly) as CSV, renamed; a header in partition 0 only. */

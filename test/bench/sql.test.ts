@@ -40,7 +40,8 @@ describe("bench sql at 20,000 rows", () => {
       for (const x of c.contenders.slice(1)) {
         assert.equal(x.check?.equal, true, `${c.query} ${c.format} ${c.join ?? ""} ${x.name}: ${JSON.stringify(x.check)}`);
         assert.equal(x.runsS.length, 1);
-        assert.ok((x.stages?.length ?? 0) >= 2, "stage breakdown");
+        // One stage when the coordinator merges the partials (small input, no --partitions).
+        assert.ok((x.stages?.length ?? 0) >= 1, `${c.query} ${c.format} ${x.name}: stage breakdown`);
       }
     }
     assert.equal(result.comparisons.find((c) => c.query === "Q3" && c.join === "partitioned")?.strategy.includes("partitioned join"), true);

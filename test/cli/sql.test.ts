@@ -79,7 +79,7 @@ describe("smelter sql", () => {
 
   test("--format csv has a header; --output FILE.duckdb holds result and attempts", async () => {
     const file = join(dir, "out.duckdb");
-    const r = run("SELECT k, count(*) AS n FROM t GROUP BY k", "--table", table, "--format", "csv", "--output", file, "--quiet");
+    const r = run("SELECT k, count(*) AS n FROM t GROUP BY k", "--table", table, "--format", "csv", "--output", file, "--quiet", "--partitions", "2");
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split("\n").sort(), ["k,n", "k0,6", "k1,6"].sort());
     assert.equal(r.stderr, "");

@@ -75,5 +75,18 @@ export const SQL_CASES: SqlCase[] = [
   ["join, big side on the right, partitioned", "SELECT r.pageURL, sum(uv.adRevenue), count(*) FROM rankings r JOIN uservisits uv ON r.pageURL = uv.destURL GROUP BY 1", false, { join: "partitioned" }, /partitioned join/],
   ["RIGHT JOIN, big side preserved (broadcast)", "SELECT uv.languageCode, count(r.pageURL), count(*) FROM rankings r RIGHT JOIN uservisits uv ON r.pageURL = uv.destURL AND r.pageRank > 50 GROUP BY 1", false, {}, /broadcast/],
   ["FULL JOIN (partitioned)", "SELECT r.pageRank IS NULL AS unranked, uv.duration, count(*) FROM rankings r FULL JOIN uservisits uv ON r.pageURL = uv.destURL AND uv.duration = 1 GROUP BY ALL", false, {}, /partitioned join/],
+  // No R given and small partials (every table here): the coordinator runs the final aggregate.
+  ["BDB Q2A, no --partitions: final aggregate on the coordinator", "SELECT SUBSTR(sourceIP, 1, 8), SUM(adRevenue) FROM uservisits GROUP BY SUBSTR(sourceIP, 1, 8)", false, { partitions: undefined }, /gathered; final aggregate on the coordinator/],
+  ["BDB Q2B parquet, no --partitions", "SELECT SUBSTR(sourceIP, 1, 10) AS p, SUM(adRevenue) FROM uv_parquet GROUP BY p", false, { partitions: undefined }, /gathered; final aggregate on the coordinator/],
+  ["HAVING, ORDER BY, LIMIT, OFFSET, no --partitions", "SELECT countryCode, avg(duration) AS a, count(*) AS n FROM uservisits GROUP BY 1 HAVING count(*) > 3 ORDER BY a DESC, 1 LIMIT 5 OFFSET 1", true, { partitions: undefined }, /coordinator/],
+  ["DECIMAL, HUGEINT, dates grouped, no --partitions", "SELECT k, avg(amount), sum(amount), min(amount), sum(big), avg(big), min(d), max(ts), count(s) FROM typed GROUP BY k", false, { partitions: undefined }, /partial aggregates, gathered/],
+  ["empty table grouped, no --partitions", "SELECT g, count(*), sum(x) FROM empty GROUP BY g", false, { partitions: undefined }, /gathered/],
+  ["COUNT(DISTINCT) grouped, no --partitions", "SELECT countryCode, count(DISTINCT searchWord), min(searchWord) FROM uservisits GROUP BY countryCode", false, { partitions: undefined }, /two-level distinct aggregates, gathered/],
+  ["COUNT(DISTINCT) global, no --partitions", "SELECT count(DISTINCT destURL), max(destURL) FROM uservisits", false, { partitions: undefined }, /two-level distinct aggregates, gathered/],
+  ["SELECT DISTINCT, no --partitions", "SELECT DISTINCT countryCode, languageCode FROM uservisits ORDER BY 1, 2", true, { partitions: undefined }, /gathered/],
+  ["median, no --partitions: raw rows still shuffled", "SELECT countryCode, median(duration) FROM uservisits GROUP BY countryCode", false, { partitions: undefined }, /raw rows, shuffled/],
+  ["BDB Q3 broadcast, no --partitions", Q3, true, { partitions: undefined }, /broadcast join.*gathered; final aggregate on the coordinator/],
+  ["BDB Q3 partitioned, no --partitions", Q3, true, { partitions: undefined, join: "partitioned" }, /partitioned join.*gathered; final aggregate on the coordinator/],
+  ["aggregate of an aggregate subquery, no --partitions", "SELECT count(*), max(n) FROM (SELECT countryCode, count(*) AS n FROM uservisits GROUP BY countryCode) t", false, { partitions: undefined }, /gathered.*outer query/],
   ["join, filter keeps nothing (partitioned)", "SELECT uv.countryCode, sum(r.pageRank) FROM uservisits uv JOIN rankings r ON uv.destURL = r.pageURL WHERE uv.duration > 100 GROUP BY 1", false, { join: "partitioned" }, /partitioned join/],
 ];

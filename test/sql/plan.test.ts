@@ -55,6 +55,36 @@ describe("planner", () => {
     assert.deepEqual(p.columns.map((c) => c.name), ["substr(sourceIP, 1, 8)", "sum(adRevenue)"]);
   });
 
+  test("no --partitions and small partials (Query 2's rule): the partials are gathered and the coordinator runs the final aggregate; big ones keep reducers", async () => {
+    const small = (mib: number): SqlTableInput[] => [{ ...tables()[0]!, bytes: mib * MiB }, { ...tables()[1]!, bytes: 0 }];
+    const Q = "SELECT SUBSTR(sourceIP, 1, 8) AS p, SUM(adRevenue) AS r FROM uservisits GROUP BY 1 HAVING sum(adRevenue) > 1 ORDER BY r DESC LIMIT 3";
+    // 2 GiB of input: partials ~256 MiB, one reducer's budget.
+    const p = await plan(Q, { partitions: undefined, workers: 4 }, small(2048));
+    assert.equal(p.stages.length, 1);
+    assert.deepEqual(p.stages[0]!.output, { kind: "gather" });
+    assert.match(p.strategy, /partial aggregates, gathered; final aggregate on the coordinator/);
+    assert.match(p.coordinator.sql, /sum\(__a0\) AS __a0 FROM __s1 GROUP BY __k0\) AS __g WHERE \(__a0 > 1\)\) AS __r ORDER BY __c1 DESC LIMIT 3/);
+    assert.equal(p.coordinator.resultStage, null);
+    const text = formatPlan(p);
+    assert.match(text, /^note: partials ~256\.0 MiB \(1\/8 of the input's 2\.00 GiB\), at most one reducer's 256\.0 MiB: the final aggregate runs on the coordinator over the gathered partials \(no final stage\); pass --partitions R for R reducers$/m);
+    assert.match(text, /output: gathered on the coordinator/);
+    // Just over: reducers, R from the bytes (at least the workers).
+    const big = await plan(Q, { partitions: undefined, workers: 4 }, small(2049));
+    assert.equal(big.stages.length, 2);
+    assert.deepEqual(big.stages[1]!.tasks, { kind: "partitions", count: 4 });
+    assert.ok(!big.notes.some((n) => /merged|runs on the coordinator/.test(n)));
+    // An explicit R keeps the final stage however small the input.
+    assert.equal((await plan(Q, { partitions: 2 }, small(1))).stages.length, 2);
+    // Unknown sizes: reducers.
+    assert.equal((await plan(Q, { partitions: undefined }, tables().map(({ bytes: _, ...t }) => t))).stages.length, 2);
+    // COUNT(DISTINCT): distinct pairs gathered, both levels on the coordinator; raw rows keep their shuffle.
+    const d = await plan("SELECT countryCode, count(DISTINCT searchWord) FROM uservisits GROUP BY 1", { partitions: undefined }, small(1));
+    assert.equal(d.stages.length, 1);
+    assert.match(d.coordinator.sql, /count\(DISTINCT __d\) AS __a0 FROM __s1 GROUP BY __k0\) AS __d GROUP BY __k0/);
+    const raw = await plan("SELECT countryCode, median(duration) FROM uservisits GROUP BY 1", { partitions: undefined }, small(1));
+    assert.equal(raw.stages.length, 2);
+  });
+
   test("AVG travels as sum and count; COUNT is summed, NULL-safe; HAVING and the top-k run in the final stage", async () => {
     const p = await plan("SELECT countryCode, avg(duration) AS a, count(*) AS n FROM uservisits GROUP BY 1 HAVING count(*) > 3 ORDER BY a DESC LIMIT 5");
     assert.match(p.stages[0]!.sql, /sum\(duration\) AS __a0_s, count\(duration\) AS __a0_c, count_star\(\) AS __a1/);
@@ -193,6 +223,9 @@ describe("planner", () => {
     assert.match(text, /stage 1: scan uservisits: partial aggregate\n {2}tasks: 4 \(one per split of uservisits/);
     assert.match(text, /output: shuffle by "__k0" into 3 partitions/);
     assert.match(text, /coordinator: SELECT __c0 AS countryCode/);
+    const merged = await explain({ ...flags, partitions: undefined });
+    assert.match(merged, /^plan: scan uservisits; partial aggregates, gathered; final aggregate on the coordinator$/m);
+    assert.match(merged, /^note: partials ~.* at most one reducer's 256\.0 MiB: the final aggregate runs on the coordinator .*; pass --partitions R for R reducers$/m);
     const parquet = await explain(parseFlags(explainFlagsSchema, { query: "SELECT max(duration) FROM uv", table: [`uv=${data.dir}/uv-parquet/`], format: "json" }));
     assert.match(parquet, /"read": "split"/);
     await assert.rejects(explain(parseFlags(explainFlagsSchema, { query: "SELECT 1 FROM uv", table: [`uv=${data.dir}/uv-csv/`] })), /has no header line: pass --schema uv=/);
