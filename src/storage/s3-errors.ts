@@ -61,7 +61,7 @@ export function translateS3Error(err: unknown, ctx: S3ErrorContext): Error {
     return new AccessDeniedError(`[smelter] [s3] ${what} was refused (${code}${status ? ` ${status}` : ""}): wrong or missing credentials, or no permission: ${CREDENTIALS_HINT}`, opts);
   if (code === "CredentialsProviderError" || /Could not load credentials/i.test(e.message ?? ""))
     return new AccessDeniedError(`[smelter] [s3] no AWS credentials found for ${what}: ${CREDENTIALS_HINT}`, opts);
-  if (/Region is missing/i.test(e.message ?? "")) return new ConfigError(`[smelter] [s3] no region for ${ctx.url}: set AWS_REGION or pass --region / region`, opts);
+  if (/Region is missing/i.test(e.message ?? "")) return new ConfigError(`[smelter] [s3] no region for ${ctx.url}: set AWS_REGION (e.g. export AWS_REGION=us-east-1), or give a local server with --endpoint / AWS_ENDPOINT_URL_S3`, opts);
   if (THROTTLE_CODES.has(code) || status === 503 || status === 429)
     return new ThrottledError(`[smelter] [s3] ${what} was throttled (${code}${status ? ` ${status}` : ""}) after the SDK's retries: lower the concurrency or retry later`, opts);
   const errno = e.code;
