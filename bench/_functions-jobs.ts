@@ -5,7 +5,7 @@
 import { defineMapReduce } from "../src/mapreduce/functions.js";
 
 /** Query 2 written as plain functions over the headerless uservisits CSV lines. */
-export function query2Functions(prefixLen: number) {
+function query2Functions(prefixLen: number) {
   return defineMapReduce<string, string, number, [string, number]>({
     name: `bench.fn.query2.${prefixLen}`,
     records: "lines",

@@ -28,12 +28,14 @@ import { median } from "./_record.js";
 /** The repository root (this file runs as dist/bench/_peers.js). */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const PEERS_VENV = join(ROOT, ".tools", "peers");
-export const PEERS_PYTHON = join(PEERS_VENV, "bin", "python");
-export const PEERS_SCRIPT = join(ROOT, "bench", "peers", "query2_peers.py");
+const PEERS_PYTHON = join(PEERS_VENV, "bin", "python");
+const PEERS_SCRIPT = join(ROOT, "bench", "peers", "query2_peers.py");
 
 export type PeerEngine = "polars" | "datafusion" | "chdb" | "lithops";
 export const PEER_ENGINES: readonly PeerEngine[] = ["polars", "datafusion", "chdb", "lithops"];
 export type Query2Format = "csv" | "parquet";
+/** The benchmark's names of Query 2: X in SUBSTR(sourceIP, 1, X). */
+export const QUERY2_PREFIX_LEN = { "2A": 8, "2B": 10, "2C": 12 } as const;
 /** prefix -> SUM(adRevenue). */
 export type Query2Result = Map<string, number>;
 
@@ -155,9 +157,7 @@ export async function duckdbAlone(options: Query2Options): Promise<Query2Timing>
       const s = (performance.now() - t0) / 1000;
       if (i >= warmup) times.push(s);
     }
-    const result: Query2Result = new Map();
-    const [prefixes, sums] = reader!.getColumnsJS();
-    for (let i = 0; i < (prefixes?.length ?? 0); i++) result.set(String(prefixes![i]), Number(sums![i]));
+    const result = resultMap(reader!);
     return {
       engine: "duckdb",
       version,
@@ -177,7 +177,11 @@ export async function duckdbAlone(options: Query2Options): Promise<Query2Timing>
 
 /** A Query 2 result left in `db` as a table (columns prefix, adRevenue), as a Map. */
 export async function readQuery2Result(db: DuckDb, table = "result"): Promise<Query2Result> {
-  const reader = await db.connection.runAndReadAll(`SELECT prefix, adRevenue FROM ${sqlIdentifier(table)}`);
+  return resultMap(await db.connection.runAndReadAll(`SELECT prefix, adRevenue FROM ${sqlIdentifier(table)}`));
+}
+
+/** The rows of a (prefix, sum) result as a Map. */
+function resultMap(reader: { getColumnsJS(): unknown[][] }): Query2Result {
   const [prefixes, sums] = reader.getColumnsJS();
   const out: Query2Result = new Map();
   for (let i = 0; i < (prefixes?.length ?? 0); i++) out.set(String(prefixes![i]), Number(sums![i]));
@@ -333,4 +337,13 @@ export function compareResults(a: Query2Result, b: Query2Result, relTol = 1e-6, 
   }
   const sameGroups = missingInA === 0 && missingInB === 0;
   return { sameGroups, maxRelError: maxRel, equal: sameGroups && maxRel <= relTol, groupsA: a.size, groupsB: b.size, missingInA, missingInB, mismatches };
+}
+
+/** What a benchmark records about a result: compareResults' verdict and its first mismatches. */
+export type ResultCheck = Pick<CompareResult, "equal" | "sameGroups" | "maxRelError" | "mismatches">;
+
+/** {@link compareResults} of a run's result with the reference, as a benchmark records it. */
+export function resultCheck(want: Query2Result, got: Query2Result): ResultCheck {
+  const c = compareResults(want, got);
+  return { equal: c.equal, sameGroups: c.sameGroups, maxRelError: c.maxRelError, mismatches: c.mismatches };
 }

@@ -39,7 +39,7 @@ export interface SmelterRun extends RunOutcome {
 }
 
 /** CPU ms (user + system) of a process from /proc (Linux); undefined when unreadable. */
-export function procCpuMs(pid: number): number | undefined {
+function procCpuMs(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -183,7 +183,7 @@ export function timeline(run: SmelterRun): Timeline {
 
 /** Sum of a counter over the winning attempts of a stage. */
 export function counter(run: SmelterRun, stage: string, name: string): number {
-  return run.totals.find((t) => t.name === stage)?.counters[name] ?? 0;
+  return stageTotals(run, stage)?.counters[name] ?? 0;
 }
 
 export function stageTotals(run: SmelterRun, stage: string): StageTotals | undefined {

@@ -15,14 +15,12 @@ import { executePlan } from "../src/sql/execute.js";
 import { planQuery } from "../src/sql/plan.js";
 import { Q3 } from "../test/helpers/sql-cases.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir, pagesFor, type BdbData, type BdbDataset } from "./_bdb-data.js";
-import { bdbSourceSql, compareResults, query2Files, query2Sql, readQuery2Result, type Query2Format, type Query2Result } from "./_peers.js";
+import { bdbSourceSql, query2Files, query2Sql, readQuery2Result, resultCheck, type Query2Format, type Query2Result, type ResultCheck } from "./_peers.js";
 import { measureJob, measureRun, type SmelterRun } from "./_query2-measure.js";
 import { median } from "./_record.js";
 
 /** Query 2A as a user writes it for `smelter sql`. */
-export const Q2A_SQL = "SELECT SUBSTR(sourceIP, 1, 8) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1";
-/** Query 3 of the Big Data Benchmark (the one the SQL tests run). */
-export const Q3_SQL = Q3;
+const Q2A_SQL = "SELECT SUBSTR(sourceIP, 1, 8) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1";
 
 const ENTRY = new URL("../src/workers/builtin.js", import.meta.url);
 const QUERIES = ["2A", "Q3"] as const;
@@ -97,7 +95,7 @@ export interface Contender {
   cpuSplitS?: { workers: number; manager: number };
   workerPeakRssMB?: number;
   stages?: StageSummary[];
-  check?: { equal: boolean; sameGroups: boolean; maxRelError: number; mismatches: unknown[] };
+  check?: ResultCheck;
 }
 
 export interface Comparison {
@@ -183,7 +181,7 @@ async function compare2A(o: Options, manager: Manager, uv: BdbData, format: Quer
     once: (last) =>
       withDb(async (db) => {
         const run = await measureRun(manager, db, { input: `${dir}/`, prefixLen: 8, format, ...tuning });
-        return { wallS: run.wallS, cpuS: smelterCpuS(run), run, ...(last ? { check: check(duck.reference(), await readQuery2Result(db)) } : {}) };
+        return { wallS: run.wallS, cpuS: smelterCpuS(run), run, ...(last ? { check: resultCheck(duck.reference(), await readQuery2Result(db)) } : {}) };
       }),
   };
   const sql = sqlRunner(o, manager, Q2A_SQL, { uservisits: dir }, "auto", (db) => readQuery2Result(db), duck.reference);
@@ -198,8 +196,8 @@ async function compare2A(o: Options, manager: Manager, uv: BdbData, format: Quer
 
 async function compareQ3(o: Options, manager: Manager, uv: BdbData, rk: BdbData, format: Query2Format, join: JoinStrategy, log: Log): Promise<Comparison> {
   const views = (["uservisits", "rankings"] as const).map((t) => `CREATE OR REPLACE VIEW ${t} AS SELECT * FROM ${bdbSourceSqlOf(t, formatDir(t === "rankings" ? rk : uv, format), format)}`);
-  const duck = await duckdbRunner(views, Q3_SQL, readQ3Result);
-  const sql = sqlRunner(o, manager, Q3_SQL, { rankings: formatDir(rk, format), uservisits: formatDir(uv, format) }, join, (db) => readQ3Result(db), duck.reference);
+  const duck = await duckdbRunner(views, Q3, readQ3Result);
+  const sql = sqlRunner(o, manager, Q3, { rankings: formatDir(rk, format), uservisits: formatDir(uv, format) }, join, (db) => readQ3Result(db), duck.reference);
   try {
     log(`Q3 ${format} ${join} join: ${o.runs} rounds of [DuckDB alone, smelter sql] after a warm-up round`);
     const contenders = await rounds(o.runs, [duck.runner, sql.runner], (label) => log(`  Q3 ${format} ${join} ${label}`));
@@ -285,7 +283,7 @@ function sqlRunner(o: Options, manager: Manager, query: string, tables: Record<s
           const first = plan.stages[0]!.output;
           return { groups: r.rows, mapTasks: r.tasks[0] ?? 0, partitions: first.kind === "shuffle" ? first.partitions : 1 };
         });
-        return { wallS: run.wallS, cpuS: smelterCpuS(run), run, planS, ...(last ? { check: check(reference(), await read(db)) } : {}) };
+        return { wallS: run.wallS, cpuS: smelterCpuS(run), run, planS, ...(last ? { check: resultCheck(reference(), await read(db)) } : {}) };
       }),
   };
   return { runner, strategy: () => strategy };
@@ -302,11 +300,6 @@ async function withDb<T>(f: (db: DuckDb) => Promise<T>): Promise<T> {
   } finally {
     db.close();
   }
-}
-
-function check(want: Query2Result, got: Query2Result): NonNullable<Contender["check"]> {
-  const c = compareResults(want, got);
-  return { equal: c.equal, sameGroups: c.sameGroups, maxRelError: c.maxRelError, mismatches: c.mismatches };
 }
 
 // ---------------------------------------------------------------------------------------------

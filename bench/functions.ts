@@ -12,15 +12,16 @@
  * Options: --queries 2A,2B,2C --runs N (3) --workers N (2) --data DIR --no-record
  */
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { loadavg } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { processesBackend } from "../src/backends/index.js";
 import { Manager } from "../src/scheduler/manager.js";
-import { compareResults, duckdbAlone, type Query2Result } from "./_peers.js";
+import { BENCH_DATA_ROOT } from "./_bdb-data.js";
+import { compareResults, duckdbAlone, QUERY2_PREFIX_LEN as QUERIES, type Query2Result } from "./_peers.js";
 import { JOBS } from "./_functions-jobs.js";
 import { median, record } from "./_record.js";
 
-const QUERIES = { "2A": 8, "2B": 10, "2C": 12 } as const;
 const ENTRY = new URL("./_functions-jobs.js", import.meta.url);
 
 const { values: args } = parseArgs({
@@ -28,16 +29,17 @@ const { values: args } = parseArgs({
     queries: { type: "string", default: "2A" },
     runs: { type: "string", default: "3" },
     workers: { type: "string", default: "2" },
-    data: { type: "string", default: fileURLToPath(new URL("../../.smelter/bench/query2/uservisits-10000000-s1-f8/", import.meta.url)) },
+    data: { type: "string", default: join(BENCH_DATA_ROOT, "query2", "uservisits-10000000-s1-f8") },
     "no-record": { type: "boolean", default: false },
   },
 });
 const runs = Number(args.runs);
 const workers = Number(args.workers);
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(workers) || workers < 1) throw new Error("--runs and --workers take positive integers");
-const csvDir = `${args.data.replace(/\/?$/, "/")}csv/`;
+const dataDir = args.data.replace(/\/?$/, "/");
+const csvDir = `${dataDir}csv/`;
 if (!existsSync(csvDir)) throw new Error(`no uservisits CSV at ${csvDir}: run \`npm run bench query2\` once to generate it, or pass --data DIR`);
-const dataset = JSON.parse(readFileSync(`${args.data.replace(/\/?$/, "/")}dataset.json`, "utf8")) as { rows: number };
+const dataset = JSON.parse(readFileSync(`${dataDir}dataset.json`, "utf8")) as { rows: number };
 
 const results = [];
 for (const q of args.queries.split(",")) {
@@ -80,4 +82,4 @@ for (const q of args.queries.split(",")) {
     await manager.close();
   }
 }
-if (!args["no-record"]) console.log(`recorded in ${record("functions", { loadavg: (await import("node:os")).loadavg(), results })}`);
+if (!args["no-record"]) console.log(`recorded in ${record("functions", { loadavg: loadavg(), results })}`);

@@ -20,7 +20,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { openDuckDb, sqlString } from "../src/duckdb/index.js";
-import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, query2Files, runPeer, uservisitsSourceSql } from "./_peers.js";
+import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, PEERS_VENV, QUERY2_PREFIX_LEN, query2Files, runPeer, uservisitsSourceSql } from "./_peers.js";
 import type { PeerEngine, Query2Format, Query2Timing } from "./_peers.js";
 import { record } from "./_record.js";
 
@@ -51,7 +51,7 @@ const engines = args.engines.split(",").filter(Boolean) as PeerEngine[];
 for (const e of engines) if (!PEER_ENGINES.includes(e)) throw new Error(`unknown engine ${e}: one of ${PEER_ENGINES.join(", ")}`);
 const queries = args.queries.split(",").map(Number);
 const formats = args.formats.split(",") as Query2Format[];
-const QNAME: Record<number, string> = { 8: "2A", 10: "2B", 12: "2C" };
+const QNAME: Record<number, string> = Object.fromEntries(Object.entries(QUERY2_PREFIX_LEN).map(([q, x]) => [x, q]));
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -175,7 +175,7 @@ console.log("* DuckDB alone runs inside this Node process: its figure is the pro
 console.log("  A peer's is its own Python process; Lithops adds its largest reaped task process (child).");
 
 const versions = Object.fromEntries(rows.filter((r) => r.version).map((r) => [r.engine, r.version]));
-const installStatus = join(ROOT, ".tools", "peers", "peers.json");
+const installStatus = join(PEERS_VENV, "peers.json");
 const install = existsSync(installStatus) ? (JSON.parse(readFileSync(installStatus, "utf8")) as unknown) : null;
 const file = record("peers-smoke", { dataset, runs, warmup, versions, install, rows });
 console.log(`recorded in ${file}`);

@@ -29,7 +29,7 @@
  */
 import { createReadStream, statSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { processesBackend } from "../src/backends/index.js";
 import { openDuckDb } from "../src/duckdb/index.js";
@@ -37,13 +37,12 @@ import { Manager } from "../src/scheduler/manager.js";
 import type { ObjectStore } from "../src/storage/contract.js";
 import { startS3Server, type S3Server } from "../src/storage/server.js";
 import { openStore } from "../src/storage/url.js";
-import { BENCH_DATA_ROOT, bdbData, datasetOf } from "./_bdb-data.js";
-import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, query2Files, query2Sql, readQuery2Result, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing } from "./_peers.js";
+import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
+import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheck, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
 const ENTRY = new URL("../src/workers/builtin.js", import.meta.url);
-const QUERIES: Record<string, number> = { "2A": 8, "2B": 10, "2C": 12 };
 const MiB = 2 ** 20;
 
 const { values: args } = parseArgs({
@@ -79,7 +78,7 @@ const runs = int("runs");
 const workers = int("workers");
 const cores = availableParallelism();
 const queries = list("queries").map((q) => {
-  const x = QUERIES[q.toUpperCase()];
+  const x = (QUERY2_PREFIX_LEN as Record<string, number>)[q.toUpperCase()];
   if (x === undefined) throw new Error(`--queries: ${q} is not one of 2A, 2B, 2C`);
   return { name: q.toUpperCase(), prefixLen: x };
 });
@@ -113,16 +112,10 @@ log(`machine: ${cores} cores, load ${load().join(" ")}`);
 // ---------------------------------------------------------------------------------------------
 // Data: generated once, reused (bench/_bdb-data.ts).
 const data = await bdbData({ table: "uservisits", rows, seed, files, root: join(BENCH_DATA_ROOT, "query2"), log });
-const { csvDir, parquetDir } = data;
 
 /** The local files as uploaded to S3: `csv/part-NNNNN`, `parquet/part-NNNNN.parquet`. */
 function localFiles(format: Query2Format): { key: string; path: string; size: number }[] {
-  const dir = format === "csv" ? csvDir : parquetDir;
-  const names = Array.from({ length: files }, (_, i) => `part-${String(i).padStart(5, "0")}${format === "parquet" ? ".parquet" : ""}`);
-  return names.map((n) => {
-    const path = join(dir, n);
-    return { key: `${format}/${n}`, path, size: statSync(path).size };
-  });
+  return query2Files(formatDir(data, format), format).map((path) => ({ key: `${format}/${basename(path)}`, path, size: statSync(path).size }));
 }
 
 async function uploadOnce(store: ObjectStore): Promise<number> {
@@ -169,7 +162,7 @@ interface ConfigResult {
   managerRssBeforeMB: number;
   workerPeakRssMB: number;
   groups: number;
-  check: { equal: boolean; sameGroups: boolean; maxRelError: number; mismatches: unknown[] };
+  check: ResultCheck;
   /** Medians over the warm runs. */
   timeline: Timeline;
   cpuS: { workers: number; manager: number; s3?: number; mapTasks: number; reduceTasks: number };
@@ -206,7 +199,7 @@ function newManager(env: Record<string, string>): Manager {
  * SQL in one open database, timed the same way (runAndReadAll), one per round.
  */
 async function queryFormat(q: { name: string; prefixLen: number }, format: Query2Format, s3Pid: number | undefined): Promise<{ base: Query2Timing; configs: ConfigResult[] }> {
-  const dir = format === "csv" ? csvDir : parquetDir;
+  const dir = formatDir(data, format);
   const ref = await duckdbAlone({ input: dir, format, prefixLen: q.prefixLen, runs: 1, warmup: 1 });
   const duck = await openDuckDb({ threads: cores });
   const sql = query2Sql(uservisitsSourceSql(query2Files(dir, format), format), q.prefixLen);
@@ -221,9 +214,8 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
       const r = await measureRun(p.manager, db, options(p.store), p.store === "s3" ? s3Pid : undefined);
       log(`  ${q.name} ${format} ${p.store} ${label}: ${r.wallS.toFixed(2)} s (${r.groups.toLocaleString("en-US")} groups, ${r.mapTasks} maps, R ${r.partitions}; load ${p.loads[p.loads.length - 1]!.join(" ")})`);
       if (last) {
-        const c = compareResults(ref.result, await readQuery2Result(db));
-        p.check = { equal: c.equal, sameGroups: c.sameGroups, maxRelError: c.maxRelError, mismatches: c.mismatches };
-        if (!c.equal) log(`  !! result differs from DuckDB alone: ${JSON.stringify(c.mismatches)}`);
+        p.check = resultCheck(ref.result, await readQuery2Result(db));
+        if (!p.check.equal) log(`  !! result differs from DuckDB alone: ${JSON.stringify(p.check.mismatches)}`);
       }
       return r;
     } finally {
@@ -311,7 +303,7 @@ async function reducerSweep(): Promise<{ r: number; wallS: number; reducerPeakRs
     const manager = newManager({});
     const db = await openDuckDb();
     try {
-      const run = await measureRun(manager, db, { input: `${csvDir}/`, prefixLen: 12, format: "csv", partitions: r, ...tuning });
+      const run = await measureRun(manager, db, { input: `${data.csvDir}/`, prefixLen: 12, format: "csv", partitions: r, ...tuning });
       const red = run.attempts.filter((a) => a.stage === 2);
       const state = red.map((a) => a.counters?.reduceStateBytes ?? 0);
       const row = {
@@ -364,7 +356,7 @@ try {
       for (const engine of peers) {
         if (engine === "lithops" && !lithopsQueries.includes(q.name)) continue;
         const lith = engine === "lithops";
-        const p = await runPeer(engine, { input: format === "csv" ? csvDir : parquetDir, format, prefixLen: q.prefixLen, runs: lith ? int("lithops-runs") : int("peer-runs"), warmup: lith ? 0 : 1 });
+        const p = await runPeer(engine, { input: formatDir(data, format), format, prefixLen: q.prefixLen, runs: lith ? int("lithops-runs") : int("peer-runs"), warmup: lith ? 0 : 1 });
         if (isUnavailable(p)) {
           log(`  ${engine}: unavailable (${p.unavailable})`);
           peerRows.push({ query: q.name, format, engine, unavailable: p.unavailable });
