@@ -79,10 +79,15 @@ function combined(spec: AggregateSpec, final: boolean): string[] {
 
 const keyList = (spec: AggregateSpec) => spec.keys.map((k) => q(k.name)).join(", ");
 
+/** `aggregates` of `source`'s rows (filtered by `where`) grouped by the spec's key expressions. */
+function groupSql(spec: AggregateSpec, source: string, aggregates: string[]): string {
+  const keys = spec.keys.map((k) => `${k.expr} AS ${q(k.name)}`);
+  return `SELECT ${[...keys, ...aggregates].join(", ")} FROM ${source}${spec.where ? ` WHERE ${spec.where}` : ""} GROUP BY ${spec.keys.map((_, i) => i + 1).join(", ")}`;
+}
+
 /** Map: partial aggregates of the task's rows. */
 export function mapSql(spec: AggregateSpec, source: string): string {
-  const keys = spec.keys.map((k) => `${k.expr} AS ${q(k.name)}`);
-  return `SELECT ${[...keys, ...partialColumns(spec)].join(", ")} FROM ${source}${spec.where ? ` WHERE ${spec.where}` : ""} GROUP BY ${spec.keys.map((_, i) => i + 1).join(", ")}`;
+  return groupSql(spec, source, partialColumns(spec));
 }
 
 /** The partition a row of partials goes to. */
@@ -92,17 +97,19 @@ export function partitionSql(spec: AggregateSpec, partitions: number): string {
 
 /** Partials merged into fewer partials (a reducer compacting what it holds). */
 export function mergeSql(spec: AggregateSpec, table: string): string {
-  return `SELECT ${keyList(spec)}, ${combined(spec, false).join(", ")} FROM ${table} GROUP BY ${keyList(spec)}`;
+  return combineSql(spec, table, false);
 }
 
 /** Final aggregates from partials. */
 export function finalSql(spec: AggregateSpec, table: string): string {
-  return `SELECT ${keyList(spec)}, ${combined(spec, true).join(", ")} FROM ${table} GROUP BY ${keyList(spec)}`;
+  return combineSql(spec, table, true);
+}
+
+function combineSql(spec: AggregateSpec, table: string, final: boolean): string {
+  return `SELECT ${keyList(spec)}, ${combined(spec, final).join(", ")} FROM ${table} GROUP BY ${keyList(spec)}`;
 }
 
 /** The same query run by DuckDB alone over whole files: what distributed results are checked against. */
 export function directSql(spec: AggregateSpec, table: TableSpec, files: string[]): string {
-  const keys = spec.keys.map((k) => `${k.expr} AS ${q(k.name)}`);
-  const aggs = spec.aggregates.map((a) => `${a.fn}(${a.arg ?? "*"}) AS ${q(a.name)}`);
-  return `SELECT ${[...keys, ...aggs].join(", ")} FROM ${sourceSql(table, files)}${spec.where ? ` WHERE ${spec.where}` : ""} GROUP BY ${spec.keys.map((_, i) => i + 1).join(", ")}`;
+  return groupSql(spec, sourceSql(table, files), spec.aggregates.map((a) => `${a.fn}(${a.arg ?? "*"}) AS ${q(a.name)}`));
 }

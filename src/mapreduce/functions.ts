@@ -221,13 +221,13 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
 }
 
 /** Opens `url` as an output prefix and checks that it holds no objects (stale parts would mix in). */
-async function emptyOutput(url: string): Promise<{ store: ObjectStore; prefix: string; url: string }> {
+async function emptyOutput(url: string): Promise<{ store: ObjectStore; prefix: string }> {
   const { store, key } = await openStore(url);
   const prefix = key === "" || key.endsWith("/") ? key : `${key}/`;
   for await (const info of store.list(prefix)) {
     throw new ConfigError(`output ${url} already holds objects (${info.key}): choose an empty prefix, or delete what is there`);
   }
-  return { store, prefix, url };
+  return { store, prefix };
 }
 
 async function copyParts(work: ObjectStore, outs: z.output<typeof reduceOutputSchema>[], output: { store: ObjectStore; prefix: string }): Promise<string[]> {
@@ -260,7 +260,7 @@ class PartitionBuffers<K, V> {
     const id = groupId(key);
     const r = hashText(id) % this.partitions;
     if (!this.combine) {
-      this.lines[r]!.push(`[${keyText(key)},${JSON.stringify(value) ?? "null"}]`);
+      this.lines[r]!.push(`[${idKeyText(id, key)},${JSON.stringify(value) ?? "null"}]`);
       return;
     }
     const g = this.groups[r]!.get(id);
@@ -272,7 +272,7 @@ class PartitionBuffers<K, V> {
     const rows: number[] = [];
     const segments = this.lines.map((lines, r) => {
       if (this.combine) {
-        for (const g of this.groups[r]!.values()) lines.push(`[${keyText(g.key)},${JSON.stringify(fold(this.combine, g)) ?? "null"}]`);
+        for (const [id, g] of this.groups[r]!) lines.push(`[${idKeyText(id, g.key)},${JSON.stringify(fold(this.combine, g)) ?? "null"}]`);
         this.groups[r]!.clear();
       }
       rows.push(lines.length);
@@ -319,6 +319,11 @@ function fold<K, V>(combine: (key: K, values: V[]) => V, g: { key: K; values: V[
 function groupId(key: unknown): string {
   if (typeof key === "string" && key.charCodeAt(0) !== 0) return key;
   return `\0${keyText(key)}`;
+}
+
+/** {@link keyText} of a key whose {@link groupId} is `id` (a non-string key's JSON is already in it). */
+function idKeyText(id: string, key: unknown): string {
+  return id.charCodeAt(0) === 0 ? id.slice(1) : keyText(key);
 }
 
 function keyText(key: unknown): string {

@@ -8,7 +8,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isHidden } from "../splits/discover.js";
+import { isInputKey } from "../splits/discover.js";
 import { parseKeyPattern } from "../splits/glob.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -59,21 +59,21 @@ export function defaultTaskBytes(inputBytes: number, workers: number, local?: { 
   if (local && local.objects >= 2 * workers && local.largest <= 1024 * MiB) return Math.max(4 * MiB, local.largest);
   return Math.round(Math.min(64 * MiB, Math.max(4 * MiB, inputBytes / (2 * workers))));
 }
+/** Bytes, count and largest size of the input objects under `pattern` (the objects discovery would read, empty ones counted too). */
 export async function inputSizes(store: ObjectStore, pattern: string): Promise<{ bytes: number; objects: number; largest: number }> {
+  const p = parseKeyPattern(pattern);
   let bytes = 0;
   let objects = 0;
   let largest = 0;
-  for await (const s of discoverSplitsSizes(store, pattern)) {
-    bytes += s;
+  for await (const info of store.list(p.listPrefix)) {
+    if (!isInputKey(info.key, p)) continue;
+    bytes += info.size;
     objects++;
-    largest = Math.max(largest, s);
+    largest = Math.max(largest, info.size);
   }
   return { bytes, objects, largest };
 }
-async function* discoverSplitsSizes(store: ObjectStore, pattern: string): AsyncGenerator<number> {
-  const p = parseKeyPattern(pattern);
-  for await (const info of store.list(p.listPrefix)) if (p.matches(info.key) && !isHidden(info.key, p.listPrefix)) yield info.size;
-}
+
 export async function workStore(url: string | undefined, inputStore: ObjectStore): Promise<{ store: ObjectStore; prefix: string }> {
   if (url) {
     const w = await openStore(url);

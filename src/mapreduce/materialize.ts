@@ -96,9 +96,7 @@ async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Pro
 
 async function sparseParquet(store: ObjectStore, split: Split, file: string, options: MaterializeOptions): Promise<string> {
   const signal = options.signal;
-  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(signal ? { signal } : {}) });
-  const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
-  const ranges = columnChunkRanges(footer.metadata, columns);
+  const { footer, ranges } = await neededChunks(store, split, options);
   const fh = await open(file, "w");
   try {
     await fh.truncate(split.fileSize);
@@ -123,9 +121,15 @@ async function sparseParquet(store: ObjectStore, split: Split, file: string, opt
 
 /** The bytes DuckDB reads of a Parquet object: its footer and the needed columns' chunks. */
 async function parquetBytesNeeded(store: ObjectStore, split: Split, options: MaterializeOptions): Promise<number> {
+  const { footer, ranges } = await neededChunks(store, split, options);
+  return footer.footerBytes + ranges.reduce((n, r) => n + (r.end - r.start), 0);
+}
+
+/** A Parquet object's footer and the byte ranges of the column chunks of the needed columns (`options.columns`, else all). */
+async function neededChunks(store: ObjectStore, split: Split, options: MaterializeOptions) {
   const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(options.signal ? { signal: options.signal } : {}) });
   const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
-  return footer.footerBytes + columnChunkRanges(footer.metadata, columns).reduce((n, r) => n + (r.end - r.start), 0);
+  return { footer, ranges: columnChunkRanges(footer.metadata, columns) };
 }
 
 /** Parquet splits of the same object grouped into one split list per object (one task reads a file whole). */

@@ -151,15 +151,7 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
  * a local-directory store are read in place; others are fetched into temp files first.
  */
 export async function gather(db: DuckDb, store: ObjectStore, keys: (string | null)[], table: string): Promise<number> {
-  const files = await localFiles(store, keys.filter((k): k is string => !!k));
-  try {
-    const t = sqlIdentifier(table);
-    if (files.paths.length === 0) await db.run(`CREATE OR REPLACE TABLE ${t} (prefix VARCHAR, adRevenue DOUBLE)`);
-    else await db.run(`CREATE OR REPLACE TABLE ${t} AS SELECT * FROM read_parquet([${files.paths.map(sqlString).join(", ")}])`);
-    return Number(await db.value(`SELECT count(*) FROM ${t}`));
-  } finally {
-    await files.release();
-  }
+  return loadParquet(db, store, keys.filter((k): k is string => !!k), table, (source) => `SELECT * FROM ${source}`);
 }
 
 /**
@@ -169,11 +161,16 @@ export async function gather(db: DuckDb, store: ObjectStore, keys: (string | nul
  */
 export async function mergeMapOutputs(db: DuckDb, store: ObjectStore, outputs: MapOutput[], spec: AggregateSpec, table: string): Promise<number> {
   const present = outputs.filter((o) => o.offsets[o.offsets.length - 1]! > 0);
-  const files = await localFiles(store, present.map((o) => o.key));
+  return loadParquet(db, store, present.map((o) => o.key), table, (source) => finalSql(spec, source));
+}
+
+/** `table` in `db` as `select(read_parquet(<the objects' local files>))` (empty result table when there are none); returns its row count. */
+async function loadParquet(db: DuckDb, store: ObjectStore, keys: string[], table: string, select: (source: string) => string): Promise<number> {
+  const files = await localFiles(store, keys);
   try {
     const t = sqlIdentifier(table);
     if (files.paths.length === 0) await db.run(`CREATE OR REPLACE TABLE ${t} (prefix VARCHAR, adRevenue DOUBLE)`);
-    else await db.run(`CREATE OR REPLACE TABLE ${t} AS ${finalSql(spec, `read_parquet([${files.paths.map(sqlString).join(", ")}])`)}`);
+    else await db.run(`CREATE OR REPLACE TABLE ${t} AS ${select(`read_parquet([${files.paths.map(sqlString).join(", ")}])`)}`);
     return Number(await db.value(`SELECT count(*) FROM ${t}`));
   } finally {
     await files.release();
@@ -185,6 +182,3 @@ async function beginCsv(url: string, partitions: number) {
   if (!key || key.endsWith("/")) throw new ConfigError(`--output ${url} names a directory, not an object: give the object's full key, e.g. s3://bucket/results/query2.csv`);
   return { store, handle: await beginParallelUpload(store, key, { partitions, contentType: "text/csv" }) };
 }
-
-
-

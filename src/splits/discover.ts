@@ -9,7 +9,7 @@ import { z } from "zod";
 import { SmelterError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ObjectInfo, ObjectStore } from "../storage/contract.js";
-import { parseKeyPattern } from "./glob.js";
+import { parseKeyPattern, type KeyPattern } from "./glob.js";
 import { readParquetFooter, rowGroupUnits } from "./parquet.js";
 import { BoundedQueue } from "./queue.js";
 import { cutRanges, detectFormat, splitFormats } from "./split.js";
@@ -98,7 +98,7 @@ export function discoverSplits(store: ObjectStore, pattern: string, options: Dis
       for await (const page of store.listPages(keyPattern.listPrefix, listOptions)) {
         if (abort.signal.aborted) break;
         stats.pages++;
-        const files = page.filter((o) => keyPattern.matches(o.key) && o.size > 0 && !(opts.skipHidden && isHidden(o.key, keyPattern.listPrefix)));
+        const files = page.filter((o) => o.size > 0 && isInputKey(o.key, keyPattern, opts.skipHidden));
         for (let i = 0; i < files.length; i += opts.footerConcurrency) {
           const group = files.slice(i, i + opts.footerConcurrency);
           const cut = await Promise.all(group.map(splitsOf));
@@ -160,12 +160,17 @@ export async function listSplits(store: ObjectStore, pattern: string, options: D
   return out;
 }
 
+/** Whether a listed key is one of the pattern's input objects (matching, and not hidden unless `skipHidden` is false). */
+export function isInputKey(key: string, pattern: KeyPattern, skipHidden = true): boolean {
+  return pattern.matches(key) && !(skipHidden && isHidden(key, pattern.listPrefix));
+}
+
 /**
  * Hidden as Hadoop/Spark/Hive have it: a path segment below the listed prefix starting with `_`
  * or `.` (`_SUCCESS`, `.crc`, Smelter's `_smelter/` work prefix). The user's own prefix may be
  * named anything.
  */
-export function isHidden(key: string, listPrefix = ""): boolean {
+function isHidden(key: string, listPrefix = ""): boolean {
   const below = key.startsWith(listPrefix) ? key.slice(listPrefix.lastIndexOf("/") + 1) : key;
   return below.split("/").some((segment) => segment.startsWith("_") || segment.startsWith("."));
 }
