@@ -108,8 +108,3 @@ export function finalSql(spec: AggregateSpec, table: string): string {
 function combineSql(spec: AggregateSpec, table: string, final: boolean): string {
   return `SELECT ${keyList(spec)}, ${combined(spec, final).join(", ")} FROM ${table} GROUP BY ${keyList(spec)}`;
 }
-
-/** The same query run by DuckDB alone over whole files: what distributed results are checked against. */
-export function directSql(spec: AggregateSpec, table: TableSpec, files: string[]): string {
-  return groupSql(spec, sourceSql(table, files), spec.aggregates.map((a) => `${a.fn}(${a.arg ?? "*"}) AS ${q(a.name)}`));
-}

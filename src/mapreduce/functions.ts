@@ -265,7 +265,7 @@ class PartitionBuffers<K, V> {
     }
     const g = this.groups[r]!.get(id);
     if (!g) this.groups[r]!.set(id, { key, values: [value] });
-    else if (g.values.push(value) >= COMBINE_EVERY) g.values = [this.combine(g.key, g.values)];
+    else addValue(g, value, this.combine);
   }
 
   encode(): { segments: Uint8Array[]; rows: number[] } {
@@ -293,7 +293,7 @@ class Groups<K, V> {
       const id = groupId(key);
       const g = this.map.get(id);
       if (!g) this.map.set(id, { key, values: [value] });
-      else if (g.values.push(value) >= COMBINE_EVERY && this.combine) g.values = [this.combine(g.key, g.values)];
+      else addValue(g, value, this.combine);
     }
   }
 
@@ -305,6 +305,11 @@ class Groups<K, V> {
       yield [g.key, this.combine && g.values.length > 1 ? [fold(this.combine, g)] : g.values];
     }
   }
+}
+
+/** Appends a value to a key's group; with `combine`, folds the group to one value every COMBINE_EVERY values. */
+function addValue<K, V>(g: { key: K; values: V[] }, value: V, combine: ((key: K, values: V[]) => V) | undefined): void {
+  if (g.values.push(value) >= COMBINE_EVERY && combine) g.values = [combine(g.key, g.values)];
 }
 
 function fold<K, V>(combine: (key: K, values: V[]) => V, g: { key: K; values: V[] }): V {

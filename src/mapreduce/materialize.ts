@@ -6,7 +6,7 @@
  * - Parquet: a sparse file of the object's size holding only the footer and the column chunks
  *   of the needed columns, at their own offsets; DuckDB reads nothing else. A Parquet object is
  *   read whole by one task (all its row groups): the planner must not spread one file's row
- *   groups over several tasks (see groupParquetByFile).
+ *   groups over several tasks (mapreduce/inputs.ts wholeParquetFiles merges them back).
  * - In place, for a local-directory store (`localRoot`): a Parquet object, a compressed object or a
  *   CSV/NDJSON split covering its whole object is not copied: DuckDB reads the store's own file
  *   (for Parquet, only the footer and the needed column chunks, as from the sparse copy). Byte
@@ -130,16 +130,4 @@ async function neededChunks(store: ObjectStore, split: Split, options: Materiali
   const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(options.signal ? { signal: options.signal } : {}) });
   const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
   return { footer, ranges: columnChunkRanges(footer.metadata, columns) };
-}
-
-/** Parquet splits of the same object grouped into one split list per object (one task reads a file whole). */
-export function groupParquetByFile(splits: Split[]): Split[][] {
-  const byKey = new Map<string, Split[]>();
-  for (const s of splits) {
-    const k = s.format === "parquet" ? s.key : `${s.key}#${s.range.start}`;
-    let list = byKey.get(k);
-    if (!list) byKey.set(k, (list = []));
-    list.push(s);
-  }
-  return [...byKey.values()];
 }

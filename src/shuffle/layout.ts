@@ -61,8 +61,3 @@ export function manifestKey(plan: ShufflePlan, task: number): string {
 export function completeKey(plan: ShufflePlan): string {
   return `${manifestPrefix(plan)}_complete.json`;
 }
-
-/** Which partition a key hash goes to. Hashes are unsigned 64-bit integers (DuckDB's `hash()`). */
-export function partitionOf(hash: bigint, partitions: number): number {
-  return Number(hash % BigInt(partitions));
-}
