@@ -15,15 +15,15 @@ import { startS3Server } from "../storage/server.js";
 import { openStore } from "../storage/url.js";
 import { parseFlags, runFlagsSchema, addRunFlags } from "./common.js";
 import { startProgress } from "./datagen.js";
-import { printQuery2, runQuery2Cli } from "./query2.js";
+import { printQuery2, query2FlagsSchema, runQuery2Cli } from "./query2.js";
 
 const BUCKET = "smelter-demo";
 
 const demoFlagsSchema = runFlagsSchema.extend({
   rows: z.coerce.number().int().min(1000, "--rows must be at least 1000").max(1e9).default(2_000_000),
-  prefixLen: z.coerce.number().int().min(1).max(15).default(8),
+  prefixLen: query2FlagsSchema.shape.prefixLen,
   dataDir: z.string().min(1).default(".smelter/demo"),
-  partitions: z.coerce.number().int().min(1).max(4096).optional(),
+  partitions: query2FlagsSchema.shape.partitions,
 });
 
 export function register(program: Command): void {

@@ -8,7 +8,7 @@
  */
 import { COPY_SLACK } from "./bytes.js";
 import { deriveSeed, Xoshiro128 } from "./prng.js";
-import type { RowSource } from "./source.js";
+import { generateChunks, type RowSource } from "./source.js";
 import { MAX_URL_LENGTH, URL_OVERRUN, writePageUrl } from "./urls.js";
 
 const TAG = 0x52414e4b; // "RANK"
@@ -27,12 +27,7 @@ export interface RankingsOptions {
 
 /** Yields the CSV bytes (ASCII, `\n` after every row) in chunks of `chunkRows` rows. */
 export function* generateRankings(options: RankingsOptions): Generator<Uint8Array> {
-  const source = new RankingsSource(options);
-  const chunkRows = options.chunkRows ?? 16_384;
-  while (source.rowsLeft > 0) {
-    const out = new Uint8Array(Math.min(chunkRows, source.rowsLeft) * source.maxRowBytes + COPY_SLACK);
-    yield out.slice(0, source.fill(out, chunkRows).bytes);
-  }
+  yield* generateChunks(new RankingsSource(options), options.chunkRows);
 }
 
 /** The rows of a range of rankings, written on demand into caller buffers. */

@@ -38,3 +38,11 @@ export function openSource(spec: RangeSpec): RowSource {
 export function allocChunk(source: RowSource, rows: number): Uint8Array {
   return Buffer.allocUnsafeSlow(Math.min(rows, source.rowsLeft) * source.maxRowBytes + COPY_SLACK);
 }
+
+/** Yields `source`'s CSV bytes (ASCII, `\n` after every row) in chunks of `chunkRows` rows, each in an exact-size buffer. */
+export function* generateChunks(source: RowSource, chunkRows = 16_384): Generator<Uint8Array> {
+  while (source.rowsLeft > 0) {
+    const out = allocChunk(source, chunkRows);
+    yield out.slice(0, source.fill(out, chunkRows).bytes);
+  }
+}

@@ -11,7 +11,7 @@
 import { BytePool, COPY_SLACK } from "./bytes.js";
 import { writeFloat24 } from "./float24.js";
 import { deriveSeed, Xoshiro128 } from "./prng.js";
-import type { RowSource } from "./source.js";
+import { generateChunks, type RowSource } from "./source.js";
 import { MAX_URL_LENGTH, URL_OVERRUN, UrlSpace } from "./urls.js";
 import { COUNTRY_LANGUAGE, RANDOM_USER_AGENT_WEIGHT, RANDOM_USER_AGENTS, SEARCH_WORDS, USER_AGENTS } from "./vocab.js";
 
@@ -37,12 +37,7 @@ export interface UservisitsOptions {
 
 /** Yields the CSV bytes (ASCII, `\n` after every row) in chunks of `chunkRows` rows. */
 export function* generateUservisits(options: UservisitsOptions): Generator<Uint8Array> {
-  const source = new UservisitsSource(options);
-  const chunkRows = options.chunkRows ?? 16_384;
-  while (source.rowsLeft > 0) {
-    const out = new Uint8Array(Math.min(chunkRows, source.rowsLeft) * source.maxRowBytes + COPY_SLACK);
-    yield out.slice(0, source.fill(out, chunkRows).bytes);
-  }
+  yield* generateChunks(new UservisitsSource(options), options.chunkRows);
 }
 
 /** The rows of a range of uservisits, written on demand into caller buffers. */

@@ -102,6 +102,9 @@ export async function completeParallelUpload(store: ObjectStore, handleInput: Pa
   }
 }
 
+/** How long a late write of a cancelled request may take to land after the abort. */
+const LATE_WRITE_GRACE_MS = 300;
+
 export interface AbortReport {
   /** The upload is known to be gone (aborted now, or already gone). */
   aborted: boolean;
@@ -118,9 +121,6 @@ export interface AbortReport {
  * flight during the abort may land after it), else ListMultipartUploads must not list it.
  * Throws only when the upload is known to remain after three aborts.
  */
-/** How long a late write of a cancelled request may take to land after the abort. */
-const LATE_WRITE_GRACE_MS = 300;
-
 export async function abortParallelUpload(store: ObjectStore, handleInput: ParallelUploadHandle): Promise<AbortReport> {
   const h = parseHandle(handleInput);
   const mp = requireMultipart(store, h.key);

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { ConfigError, ValidationError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
 import type { MultipartOps, ObjectStore } from "../storage/contract.js";
+import { openRootStore as openTaskStore } from "../storage/url.js";
 import type { TaskContext } from "../worker/context.js";
 import {
   bodyPart,
@@ -176,14 +177,13 @@ export const partitionTaskInputSchema = z.strictObject({
   source: z.unknown(),
 });
 
+export { openTaskStore };
+
 export function parsePartitionTaskInput(value: unknown): PartitionTaskInput {
   const r = partitionTaskInputSchema.safeParse(value);
   if (!r.success) throw new ValidationError(`invalid parallel-upload task input: ${formatZodIssues(r.error)}`);
   return r.data as PartitionTaskInput;
 }
-
-import { openRootStore as openTaskStore } from "../storage/url.js";
-export { openTaskStore };
 
 /** Opens the task's store, uploads its partition, closes the store: the body of most upload workers. */
 export async function uploadPartitionTask(input: PartitionTaskInput, bytes: Uint8Array | AsyncIterable<Uint8Array>, ctx: UploadContext = {}): Promise<PartitionResult> {

@@ -7,7 +7,7 @@
  * Input: `{ storeUrl, handle, partition, source }`; output: the partition's result.
  */
 import { z } from "zod";
-import { uploadPartitionTask, openTaskStore, partitionTaskInputSchema } from "../outputs/upload-partition.js";
+import { uploadPartitionTask, openTaskStore, partitionTaskInputSchema, type PartitionTaskInput } from "../outputs/upload-partition.js";
 import { ValidationError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
 import type { PartitionResult } from "../outputs/upload-protocol.js";
@@ -31,11 +31,12 @@ export const uploadPartitionWorker = defineWorker(UPLOAD_PARTITION_WORKER, async
   const parsed = partitionSourceSchema.safeParse(input.source);
   if (!parsed.success) throw new ValidationError(`source of ${UPLOAD_PARTITION_WORKER} (${ctx.attemptId}) is invalid: ${formatZodIssues(parsed.error)}`);
   const source = parsed.data;
+  const task = input as PartitionTaskInput;
   switch (source.kind) {
     case "generate":
-      return uploadPartitionTask(input as Parameters<typeof uploadPartitionTask>[0], generateBytes(source.seed, source.bytes, source.chunkSize), ctx);
+      return uploadPartitionTask(task, generateBytes(source.seed, source.bytes, source.chunkSize), ctx);
     case "inline":
-      return uploadPartitionTask(input as Parameters<typeof uploadPartitionTask>[0], Buffer.from(source.base64, "base64"), ctx);
+      return uploadPartitionTask(task, Buffer.from(source.base64, "base64"), ctx);
     case "copy": {
       const from = await openTaskStore(source.storeUrl ?? input.storeUrl);
       try {
@@ -46,7 +47,7 @@ export const uploadPartitionWorker = defineWorker(UPLOAD_PARTITION_WORKER, async
           }
         };
         ctx.count("readRequests", 1);
-        return await uploadPartitionTask(input as Parameters<typeof uploadPartitionTask>[0], counted(), ctx);
+        return await uploadPartitionTask(task, counted(), ctx);
       } finally {
         await from.close();
       }
