@@ -6,13 +6,13 @@
  */
 import type { Command } from "commander";
 import { z } from "zod";
-import { parseFlags } from "./common.js";
+import { parseFlags, runFlagsSchema } from "./common.js";
 import { addPlanOptions, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
 export const explainFlagsSchema = z.object({
   query: queryFlag("explain"),
   ...sqlFlagsShape,
-  workers: z.coerce.number({ message: "--workers must be a number" }).int("--workers must be a whole number").min(1, "--workers must be at least 1").max(1024, "--workers must be at most 1024").optional(),
+  workers: runFlagsSchema.shape.workers,
   format: z.enum(["text", "json"], { message: "--format must be text or json" }).default("text"),
 });
 export type ExplainFlags = z.output<typeof explainFlagsSchema>;

@@ -11,7 +11,7 @@
  *   over all rows of each group (a shuffle by the group keys puts a group in one partition).
  * Final columns are named `__k<i>` (group keys) and `__a<j>` (aggregates).
  */
-import { cast, colRef, exprKey, fn, intConst, mapExpr, walkExpr, withAlias, type Expr } from "./ast.js";
+import { cast, colRef, fn, intConst, mapExpr, walkExpr, withAlias, type Expr } from "./ast.js";
 
 export type Strategy = "partial" | "distinct" | "raw";
 type Kind = "count" | "sum" | "min" | "max" | "avg";
@@ -19,7 +19,8 @@ type Kind = "count" | "sum" | "min" | "max" | "avg";
 export const keyName = (i: number) => `__k${i}`;
 export const aggName = (j: number) => `__a${j}`;
 
-const NUMERIC = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?)$/i;
+/** DuckDB's numeric types, as DESCRIBE names them. */
+export const NUMERIC = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?)$/i;
 
 const fname = (e: Expr) => String(e.function_name).toLowerCase();
 const args = (e: Expr) => (e.children as Expr[]) ?? [];
@@ -129,4 +130,3 @@ export function overFinal<T>(x: T, keys: Expr[], calls: Expr[], key: (e: unknown
   });
 }
 
-export { exprKey };

@@ -176,17 +176,3 @@ export function exprKey(e: unknown, column: (names: string[]) => string = (n) =>
     return v;
   });
 }
-
-/** Column references in `x` (not descending into subqueries, which the planner refuses anyway). */
-export function columnRefs(x: unknown): string[][] {
-  const out: string[][] = [];
-  walkExpr(x, (e) => {
-    if (e.class === "COLUMN_REF") out.push(e.column_names as string[]);
-  });
-  return out;
-}
-
-/** A column reference's last name, for `t.col` -> `col`. */
-export function stripQualifiers<T>(x: T): T {
-  return mapExpr(x, (e) => (e.class === "COLUMN_REF" ? colRef(...(e.column_names as string[]).slice(-1)) : undefined));
-}

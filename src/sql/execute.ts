@@ -26,14 +26,13 @@ import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type 
 import { CONTENT_TYPES, openResultObject, uploadFileAsObject, type ResultObjectFormat } from "../outputs/result-object.js";
 import { MAX_PARTITIONS, type ParallelUploadHandle } from "../outputs/upload-protocol.js";
 import type { StagePolicyInput } from "../job/policy.js";
-import { mapTaskInputs, wholeParquetFiles } from "../mapreduce/inputs.js";
+import { defaultTaskBytes, mapTaskInputs, wholeParquetFiles, workStore } from "../mapreduce/inputs.js";
 import { localFiles } from "../mapreduce/local-files.js";
-import { defaultTaskBytes, workStore } from "../mapreduce/query2.js";
 import { runStages, type RunStageSpec, type StagesRun } from "../mapreduce/stages.js";
 import type { Job } from "../scheduler/job.js";
 import type { Manager } from "../scheduler/manager.js";
 import { mapOutputSchema, type ShufflePlan } from "../shuffle/layout.js";
-import { listSplits } from "../splits/discover.js";
+import { discoverSplits } from "../splits/discover.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
@@ -163,7 +162,7 @@ async function listTable(t: SqlTable): Promise<Listed> {
   const { store, key } = await openStore(t.url);
   // One split per CSV object (cut into tasks later), Parquet objects whole.
   const splits: Split[] = [];
-  for await (const s of wholeParquetFiles(toAsync(await listSplits(store, key, { targetSplitBytes: Number.MAX_SAFE_INTEGER })))) splits.push(s);
+  for await (const s of wholeParquetFiles(discoverSplits(store, key, { targetSplitBytes: Number.MAX_SAFE_INTEGER }))) splits.push(s);
   return { table: t, store, splits };
 }
 

@@ -13,7 +13,8 @@
  * no equality), a broadcast that is exact is planned instead, and the plan's note says so.
  */
 import { ConfigError } from "../job/errors.js";
-import { baseTable, cast, colRef, conjuncts, selectNode, walkExpr, type Expr, type TableRef } from "./ast.js";
+import { and, baseTable, cast, colRef, conjuncts, selectNode, walkExpr, type Expr, type TableRef } from "./ast.js";
+import { NUMERIC } from "./aggregates.js";
 import type { QueryInfo } from "./analyze.js";
 import type { PlanContext } from "./context.js";
 import { equiKeys, noQualifiers, refuse, type Relation } from "./from.js";
@@ -28,7 +29,6 @@ export interface Source {
   from?: TableRef;
 }
 
-const NUMERIC = /^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL(\(.*\))?)$/i;
 const MiB = 1024 * 1024;
 
 export async function planSource(ctx: PlanContext, q: QueryInfo): Promise<Source> {
@@ -110,8 +110,7 @@ async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Prom
   const scans = rels.map((r, side) => {
     const local = inner ? conjuncts(q.node.where_clause).filter((c) => { const rs = q.resolver.relationsIn(c); return rs.size === 1 && rs.has(side); }) : [];
     const cols = r.columns.filter((c) => used.has(c.toLowerCase()));
-    const node = selectNode({ select: (cols.length ? cols : r.columns.slice(0, 1)).map((c) => colRef(c)), from: r.ref, where: local.length ? { class: "CONJUNCTION", type: "CONJUNCTION_AND", alias: "", children: local } : null });
-    if (local.length === 1) node.where_clause = local[0]!;
+    const node = selectNode({ select: (cols.length ? cols : r.columns.slice(0, 1)).map((c) => colRef(c)), from: r.ref, where: and(local) });
     const keys = keyTexts[side]!;
     const partitionBy = `hash(${keys.join(", ")}) % ${ctx.partitions}`;
     return ctx.add({

@@ -32,9 +32,9 @@
  */
 import { z } from "zod";
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
-import { sqlIdentifier } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
 import type { QueryNode, SelectNode } from "./ast.js";
+import { emptyTableSql } from "./stage-io.js";
 
 const parseErrorSchema = z.looseObject({ error: z.literal(true), error_message: z.string(), position: z.string().optional() });
 const exprSchema = z.looseObject({ class: z.string(), type: z.string(), alias: z.string() });
@@ -117,10 +117,7 @@ export class SqlSession {
 
   /** Creates empty tables with these columns (so queries over them bind without data). */
   async createTables(tables: { name: string; columns: ColumnInfo[] }[]): Promise<void> {
-    for (const t of tables) {
-      const cols = t.columns.map((c) => `${sqlIdentifier(c.name)} ${c.type}`).join(", ");
-      await this.db.run(`CREATE OR REPLACE TABLE ${sqlIdentifier(t.name)} (${cols})`);
-    }
+    for (const t of tables) await this.db.run(emptyTableSql(t.name, t.columns, false));
   }
 
   /** The result columns of `sql` (binding it against the session's tables). */

@@ -50,14 +50,14 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
     const stages: PlanStage[] = [];
     for (const d of ctx.stages) {
       const stageSql = await s.print(d.node);
-      for (const input of d.inputs) if ("stage" in input) await createLike(s, input.view, stages[input.stage - 1]!.columns);
+      for (const input of d.inputs) if ("stage" in input) await s.createTables([{ name: input.view, columns: stages[input.stage - 1]!.columns }]);
       const stageColumns = await s.describe(stageSql).catch((err: unknown) => {
         throw new ConfigError(`[smelter] [sql] internal planner error: stage ${d.id} (${d.name}) does not bind: ${(err as Error).message}. Please report it with the query: ${excerpt(sql)}`, { cause: err });
       });
       stages.push({ id: d.id, name: d.name, tasks: d.tasks, inputs: d.inputs, sql: stageSql, columns: stageColumns, output: d.output });
     }
     const gathered = stages.filter((x) => x.output.kind === "gather");
-    for (const g of gathered) await createLike(s, `__s${g.id}`, g.columns);
+    await s.createTables(gathered.map((g) => ({ name: `__s${g.id}`, columns: g.columns })));
     const coordinatorSql = await s.print(planned.coordinator);
     const result = await s.describe(coordinatorSql).catch((err: unknown) => {
       throw new ConfigError(`[smelter] [sql] internal planner error: the coordinator's SQL does not bind: ${(err as Error).message}. Please report it with the query: ${excerpt(sql)}`, { cause: err });
@@ -99,10 +99,6 @@ async function uniqueNames(s: SqlSession, node: QueryNode, bound: ColumnInfo[]):
   const names = await s.describe(`SELECT * FROM (${await s.print(node)}) AS __q`);
   if (names.length !== bound.length) throw new ConfigError(`[smelter] [sql] internal planner error: the query has ${bound.length} columns but ${names.length} as a subquery: ${excerpt(names.map((c) => c.name).join(", "))}`);
   return bound.map((c, i) => ({ name: names[i]!.name, type: c.type }));
-}
-
-async function createLike(s: SqlSession, name: string, columns: { name: string; type: string }[]): Promise<void> {
-  await s.db.run(`CREATE OR REPLACE TABLE ${sqlIdentifier(name)} (${columns.map((c) => `${sqlIdentifier(c.name)} ${c.type}`).join(", ")})`);
 }
 
 /** Drops every table of the session (a fresh catalog for the next plan). */

@@ -6,8 +6,8 @@
  * `__c<i>`, extra ORDER BY expressions as `__o<m>`.
  */
 import { ConfigError } from "../job/errors.js";
-import { baseTable, clone, colRef, exprKey, limitModifier, orderModifier, selectNode, subqueryRef, walkExpr, withAlias, type Expr, type Modifier, type SelectNode, type TableRef } from "./ast.js";
-import { aggName, chooseAggregates, distinctItems, finalItem, keyName, overFinal, partialItems, rawFinalItems, type AggregatePlan } from "./aggregates.js";
+import { baseTable, clone, colRef, exprKey, limitModifier, mapExpr, orderModifier, selectNode, subqueryRef, walkExpr, withAlias, type Expr, type Modifier, type SelectNode, type TableRef } from "./ast.js";
+import { chooseAggregates, distinctItems, finalItem, keyName, overFinal, partialItems, rawFinalItems, type AggregatePlan } from "./aggregates.js";
 import { analyzeSelect, isAggregateCall, type QueryInfo } from "./analyze.js";
 import type { PlanContext, StageDraft } from "./context.js";
 import { analyzeFrom, refuse, Resolver } from "./from.js";
@@ -144,15 +144,12 @@ function postNode(q: QueryInfo, base: SelectNode, pushTopK: boolean): SelectNode
   let having = q.node.having ? over(q.node.having) : null;
   if (having) {
     const aliased = q.items.map((it, i) => ({ alias: it.alias.toLowerCase(), expr: items[i]! }));
-    having = JSON.parse(JSON.stringify(having), (_k, v: unknown) => {
-      const e = v as Expr;
-      if (e && typeof e === "object" && e.class === "COLUMN_REF") {
-        const ns = e.column_names as string[];
-        const hit = ns.length === 1 && !/^__[ka]\d+$/.test(ns[0]!) ? aliased.find((a) => a.alias && a.alias === ns[0]!.toLowerCase()) : undefined;
-        return hit ? hit.expr : e;
-      }
-      return v;
-    }) as Expr;
+    having = mapExpr(having, (e) => {
+      if (e.class !== "COLUMN_REF") return undefined;
+      const ns = e.column_names as string[];
+      const hit = ns.length === 1 && !/^__[ka]\d+$/.test(ns[0]!) ? aliased.find((a) => a.alias && a.alias === ns[0]!.toLowerCase()) : undefined;
+      return hit?.expr;
+    });
   }
   const helpers = q.orders.filter((x) => x.item === undefined).map((x, m) => withAlias(over(x.expr), o(m)));
   walkExpr([items, having, helpers], (e) => {
@@ -195,4 +192,3 @@ async function planDerived(ctx: PlanContext, node: SelectNode, derived: { node: 
   return { coordinator, strategy: `${inner.strategy}; the outer query runs on the coordinator`, limited: true };
 }
 
-export { aggName };

@@ -22,7 +22,7 @@ import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
 import { NonRetryableError } from "../job/errors.js";
-import { sourceSql, tableSchema } from "../mapreduce/aggregate.js";
+import { columnSchema, sourceSql, tableSchema } from "../mapreduce/aggregate.js";
 import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
 import { uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
@@ -37,8 +37,6 @@ import type { TaskContext } from "../worker/context.js";
 import { defineWorker } from "../worker/registry.js";
 import { segmentFormat } from "./aggregate.js";
 import { cachedStore, withDuckDb } from "./task-resources.js";
-
-const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
 
 const tableInputSchema = z.object({
   kind: z.literal("table"),
