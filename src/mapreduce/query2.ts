@@ -22,12 +22,12 @@ import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
 import { localFiles } from "./local-files.js";
 import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type ParallelUploadSummary } from "../outputs/parallel-upload.js";
+import { CONTENT_TYPES, openResultObject } from "../outputs/result-object.js";
 import { finalSql, type AggregateSpec, type TableSpec } from "./aggregate.js";
 import type { MapOutput } from "../shuffle/layout.js";
 import { runStages } from "./stages.js";
 import { defaultTaskBytes, inputSizes, mapTaskInputs, workStore } from "./inputs.js";
 
-export { defaultTaskBytes, workStore };
 import { derivePartitions, mergeOnCoordinator, partialBytes, runMapReduce, type MapReduceRun } from "./run.js";
 import { BDB_COLUMNS } from "../datagen/schema.js";
 
@@ -178,7 +178,6 @@ async function loadParquet(db: DuckDb, store: ObjectStore, keys: string[], table
 }
 
 async function beginCsv(url: string, partitions: number) {
-  const { store, key } = await openStore(url);
-  if (!key || key.endsWith("/")) throw new ConfigError(`--output ${url} names a directory, not an object: give the object's full key, e.g. s3://bucket/results/query2.csv`);
-  return { store, handle: await beginParallelUpload(store, key, { partitions, contentType: "text/csv" }) };
+  const { store, key } = await openResultObject(url, ["csv"]);
+  return { store, handle: await beginParallelUpload(store, key, { partitions, contentType: CONTENT_TYPES.csv }) };
 }

@@ -36,6 +36,7 @@ import type { TaskContext } from "../worker/context.js";
 import { uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
 import { cachedStore } from "./task-resources.js";
+import { duckdbMessage, lap, splitName } from "./task-util.js";
 import { localFileWriter } from "../storage/local.js";
 
 export const aggregateMapInput = z.object({
@@ -245,18 +246,9 @@ export function segmentFormat(storeUrl: string): string {
 
 /** A DuckDB error about the task's input, restated with the objects and byte ranges it read (not temp file names). */
 function inputError(err: unknown, storeUrl: string, files: LocalFile[]): Error {
-  let message = (err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "").replace(/\n\s+in SQL:[\s\S]*$/, "");
-  const name = (f: LocalFile) => `${f.split.key} [bytes ${f.split.range.start}-${f.split.range.end})`;
-  for (const f of files) message = message.split(f.path).join(name(f));
-  return new NonRetryableError(`cannot read ${files.map(name).join(", ")} in ${storeUrl}: ${message}. Fix or remove the malformed rows, or check the input's format and columns`, { cause: err, type: "InputError" });
+  return new NonRetryableError(`cannot read ${files.map(splitName).join(", ")} in ${storeUrl}: ${duckdbMessage(err, files)}. Fix or remove the malformed rows, or check the input's format and columns`, { cause: err, type: "InputError" });
 }
 
-/** Adds the ms since `t` to the task's counter `name` (a phase timer); returns now. */
-function lap(ctx: TaskContext, name: string, t: number): number {
-  const now = performance.now();
-  ctx.count(name, now - t);
-  return now;
-}
 
 async function uploadCsv(target: { storeUrl: string; handle: unknown }, partition: number, body: Uint8Array | string, ctx: TaskContext): Promise<unknown> {
   const store = await cachedStore(target.storeUrl);

@@ -37,6 +37,7 @@ import type { TaskContext } from "../worker/context.js";
 import { defineWorker } from "../worker/registry.js";
 import { segmentFormat } from "./aggregate.js";
 import { cachedStore, withDuckDb } from "./task-resources.js";
+import { duckdbMessage, lap } from "./task-util.js";
 
 const tableInputSchema = z.object({
   kind: z.literal("table"),
@@ -195,16 +196,9 @@ async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number
 
 /** A DuckDB error restated with the stage and the objects it read (not temp file names). */
 function stageError(err: unknown, input: z.infer<typeof sqlStageInputSchema>, prepared: Prepared[]): Error {
-  let message = (err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "").replace(/\n\s+in SQL:[\s\S]*$/, "");
   const local = prepared.flatMap((p) => p.local);
-  for (const f of local) message = message.split(f.path).join(`${f.split.key} [bytes ${f.split.range.start}-${f.split.range.end})`);
+  const message = duckdbMessage(err, local);
   const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => f.split.key))].slice(0, 5).join(", ")}` : "";
   return new NonRetryableError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}. Check the input's format and columns (--schema), or fix the malformed rows`, { cause: err, type: "InputError" });
 }
 
-/** Adds the ms since `t` to the task's counter `name` (a phase timer); returns now. */
-function lap(ctx: TaskContext, name: string, t: number): number {
-  const now = performance.now();
-  ctx.count(name, now - t);
-  return now;
-}
