@@ -22,7 +22,7 @@ import { median } from "./_record.js";
 /** Query 2A as a user writes it for `smelter sql`. */
 const Q2A_SQL = "SELECT SUBSTR(sourceIP, 1, 8) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1";
 
-const ENTRY = new URL("../src/workers/builtin.js", import.meta.url);
+const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
 const QUERIES = ["2A", "Q3"] as const;
 const JOINS = ["broadcast", "partitioned"] as const;
 const FORMATS = ["csv", "parquet"] as const;

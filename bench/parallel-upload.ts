@@ -17,7 +17,7 @@ import type { ObjectStore } from "../src/storage/contract.js";
 import { localStore } from "../src/storage/local.js";
 import { s3Store } from "../src/storage/s3.js";
 import { startS3Server } from "../src/storage/server.js";
-import { generateBytes, UPLOAD_PARTITION_WORKER } from "../src/workers/upload-partition.js";
+import { generateBytes, UPLOAD_PARTITION_WORKER } from "../src/builtin-workers/upload-partition.js";
 import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { median, record } from "./_record.js";
 
@@ -29,7 +29,7 @@ const arg = (name: string, def: number): number => {
 const SIZE = arg("size", 100) * MiB;
 const RUNS = arg("runs", 3);
 const WORKERS = arg("workers", 2);
-const ENTRY = new URL("../src/workers/upload-partition.js", import.meta.url);
+const ENTRY = new URL("../src/builtin-workers/upload-partition.js", import.meta.url);
 
 interface Row {
   store: string;

@@ -42,7 +42,7 @@ import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
-const ENTRY = new URL("../src/workers/builtin.js", import.meta.url);
+const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
 const MiB = 2 ** 20;
 
 const { values: args } = parseArgs({

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { threadsBackend } from "../src/backends/index.js";
 import { defineMapReduce } from "../src/mapreduce/index.js";
 import { Manager } from "../src/scheduler/manager.js";
-import { runMain } from "../src/worker/main.js";
+import { runMain } from "../src/task-runtime/main.js";
 
 export const wordCount = defineMapReduce<string, string, number, { word: string; count: number }>({
   name: "example.wordCount",

@@ -8,9 +8,9 @@ export { Stage } from "./scheduler/stage.js";
 export type { TaskResult } from "./scheduler/types.js";
 export { VirtualClock, systemClock, type Clock } from "./scheduler/clock.js";
 
-export { defineWorker, getWorker, workerNames } from "./worker/registry.js";
-export type { TaskContext, WorkerFn, WorkerDefinition } from "./worker/context.js";
-export { runMain, isWorkerProcess } from "./worker/main.js";
+export { defineWorker, getWorker, workerNames } from "./task-runtime/registry.js";
+export type { TaskContext, WorkerFn, WorkerDefinition } from "./task-runtime/context.js";
+export { runMain, isWorkerProcess } from "./task-runtime/main.js";
 
 export { createBackend, inlineBackend, threadsBackend, processesBackend, LOCAL_BACKENDS } from "./backends/index.js";
 export type { Backend, AttemptHandle, AttemptListener, AttemptOutcome, TaskEnvelope } from "./backends/contract.js";

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { CancelledError, ConfigError, serializeError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
-import { runTask } from "../worker/runtime.js";
+import { runTask } from "../task-runtime/runtime.js";
 import type { AttemptHandle, AttemptListener, AttemptOutcome, Backend, TaskEnvelope } from "./contract.js";
 
 export const inlineOptionsSchema = z.strictObject({

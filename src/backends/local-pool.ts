@@ -8,7 +8,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CancelledError, ConfigError, OutOfMemoryError, serializeError, TaskCrashedError } from "../job/errors.js";
-import { STDIO_END_MARKER, type FromWorkerMessage, type ToWorkerMessage } from "../worker/runtime.js";
+import { STDIO_END_MARKER, type FromWorkerMessage, type ToWorkerMessage } from "../task-runtime/runtime.js";
 import type { AttemptHandle, AttemptListener, AttemptOutcome, Backend, TaskEnvelope } from "./contract.js";
 
 /** How long the pool waits, after an outcome arrived, for the end markers of the worker's stdout/stderr. */

@@ -14,7 +14,7 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
-import { STDIO_END_MARKER, type FromWorkerMessage } from "../worker/runtime.js";
+import { STDIO_END_MARKER, type FromWorkerMessage } from "../task-runtime/runtime.js";
 import type { Backend } from "./contract.js";
 import { createLocalPool, resolveEntry, type PoolWorker, type PoolWorkerEvents } from "./local-pool.js";
 
@@ -40,7 +40,7 @@ export type ProcessesBackendOptions = z.input<typeof processesOptionsSchema>;
 
 export const NAME = "processes";
 
-const BOOTSTRAP = fileURLToPath(new URL("../worker/bootstrap-process.js", import.meta.url));
+const BOOTSTRAP = fileURLToPath(new URL("../task-runtime/bootstrap-process.js", import.meta.url));
 const STDERR_TAIL_LINES = 12;
 const OOM_RE = /heap out of memory|Reached heap limit|Allocation failed/i;
 

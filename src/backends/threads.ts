@@ -12,7 +12,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
-import type { FromWorkerMessage } from "../worker/runtime.js";
+import type { FromWorkerMessage } from "../task-runtime/runtime.js";
 import type { Backend } from "./contract.js";
 import { createLocalPool, resolveEntry, type PoolWorker, type PoolWorkerEvents } from "./local-pool.js";
 
@@ -36,7 +36,7 @@ export type ThreadsBackendOptions = z.input<typeof threadsOptionsSchema>;
 
 export const NAME = "threads";
 
-const BOOTSTRAP = new URL("../worker/bootstrap-thread.js", import.meta.url);
+const BOOTSTRAP = new URL("../task-runtime/bootstrap-thread.js", import.meta.url);
 
 /** Creates a worker_threads pool backend. Throws ConfigError on bad options. */
 export function threadsBackend(options: ThreadsBackendOptions = {}): Backend {

@@ -15,8 +15,8 @@ import { AttemptLog } from "../report/attempts.js";
 import { JobStats } from "../report/job-stats.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
 
-/** The module registering every built-in worker (src/workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
-export const BUILTIN_ENTRY = new URL("../workers/builtin.js", import.meta.url);
+/** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
+export const BUILTIN_ENTRY = new URL("../builtin-workers/builtin.js", import.meta.url);
 
 export const runFlagsSchema = z.object({
   backend: z.enum(LOCAL_BACKENDS).default("processes"),

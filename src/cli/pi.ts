@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { Manager } from "../scheduler/manager.js";
 import { JobStats, formatStageTotals } from "../report/job-stats.js";
-import type { Partial, SampleInput } from "../workers/demo.js";
+import type { Partial, SampleInput } from "../builtin-workers/demo.js";
 import { addRunFlags, backendFromFlags, BUILTIN_ENTRY, parseFlags, runFlagsSchema, watchJob } from "./common.js";
 
 const piFlagsSchema = runFlagsSchema.extend({

@@ -15,7 +15,7 @@ import { ConfigError, ValidationError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
 import type { MultipartOps, ObjectStore } from "../storage/contract.js";
 import { openRootStore as openTaskStore } from "../storage/url.js";
-import type { TaskContext } from "../worker/context.js";
+import type { TaskContext } from "../task-runtime/context.js";
 import {
   bodyPart,
   checkPartitionIndex,

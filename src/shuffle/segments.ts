@@ -5,7 +5,7 @@
 import { copyFile, open, readFile, stat } from "node:fs/promises";
 import type { ObjectStore } from "../storage/contract.js";
 import { localFileWriter } from "../storage/local.js";
-import type { TaskContext } from "../worker/context.js";
+import type { TaskContext } from "../task-runtime/context.js";
 import { mapOutputKey, type MapOutput, type ShufflePlan } from "./layout.js";
 
 /** Writes one map attempt's segments (index r = partition r) as one object. Empty segments cost nothing. */

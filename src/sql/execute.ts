@@ -1,6 +1,6 @@
 /**
  * Runs a SQL plan (model.ts) through the engine: every plan stage is a job stage of
- * `smelter.sql.stage` tasks (src/workers/sql-stage.ts) on the multi-stage runner
+ * `smelter.sql.stage` tasks (src/builtin-workers/sql-stage.ts) on the multi-stage runner
  * (src/mapreduce/stages.ts). Leaf stages get one task per packed group of splits of their table
  * (broadcast tables are listed once here and read whole by every task; a long split list travels
  * through the work store, src/sql/split-lists.ts); partitioned stages read
@@ -36,7 +36,7 @@ import { discoverSplits } from "../splits/discover.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
-import type { SqlStageInput } from "../workers/sql-stage.js";
+import type { SqlStageInput } from "../builtin-workers/sql-stage.js";
 import { columnsRead } from "./columns-read.js";
 import type { PlanStage, SqlPlan } from "./model.js";
 import { SqlSession } from "./parse.js";

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { processesBackend } from "../../src/backends/index.js";
-import { OUTCOME_MARKER } from "../../src/worker/main.js";
+import { OUTCOME_MARKER } from "../../src/task-runtime/main.js";
 import { launch, runBackendConformance, runToEnd, within } from "./conformance.js";
 
 const entry = fileURLToPath(new URL("../fixtures/workers.js", import.meta.url));

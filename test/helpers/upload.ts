@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { ParallelUploadHandle } from "../../src/outputs/upload-protocol.js";
 import type { ObjectStore } from "../../src/storage/contract.js";
-import { generateBytes } from "../../src/workers/upload-partition.js";
+import { generateBytes } from "../../src/builtin-workers/upload-partition.js";
 
 export const MiB = 1024 * 1024;
 

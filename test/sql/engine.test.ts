@@ -19,7 +19,7 @@ import { assertSameResult, csvHeaderOf, readFileLike, readTable, runDirect } fro
 import { SQL_CASES } from "../helpers/sql-cases.js";
 import { makeSqlTestData, type SqlTestData } from "../helpers/sql-data.js";
 
-const entry = new URL("../../src/workers/builtin.js", import.meta.url);
+const entry = new URL("../../src/builtin-workers/builtin.js", import.meta.url);
 const TASK_BYTES = 48 * 1024; // ~4 tasks per uservisits CSV file
 
 /** Cases run on the processes backend too. */

@@ -22,7 +22,7 @@ import { readSplitList, SplitListWriter } from "../../src/sql/split-lists.js";
 import { parseTables, type SqlTableInput } from "../../src/sql/tables.js";
 import { assertSameResult, readTable, runDirect } from "../helpers/local-plan.js";
 
-const entry = new URL("../../src/workers/builtin.js", import.meta.url);
+const entry = new URL("../../src/builtin-workers/builtin.js", import.meta.url);
 const split = (i: number): Split => ({ key: `dt=2024-01-01/part-${String(i).padStart(5, "0")}.csv`, format: "csv", range: { start: 0, end: 10 }, fileSize: 10 });
 
 describe("split lists through the work store", () => {

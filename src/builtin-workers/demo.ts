@@ -5,7 +5,7 @@
  * shows speculation and retries at work. `demo.combine` adds up batches of partial counts.
  */
 import { z } from "zod";
-import { defineWorker } from "../worker/registry.js";
+import { defineWorker } from "../task-runtime/registry.js";
 
 export const sampleInput = z.strictObject({
   seed: z.number().int(),

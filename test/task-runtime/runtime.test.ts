@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
 import type { AttemptOutcome, TaskEnvelope } from "../../src/backends/contract.js";
-import { defineWorker } from "../../src/worker/registry.js";
-import { runTask } from "../../src/worker/runtime.js";
-import { StatsCollector } from "../../src/worker/stats.js";
-import { isWorkerProcess } from "../../src/worker/main.js";
+import { defineWorker } from "../../src/task-runtime/registry.js";
+import { runTask } from "../../src/task-runtime/runtime.js";
+import { StatsCollector } from "../../src/task-runtime/stats.js";
+import { isWorkerProcess } from "../../src/task-runtime/main.js";
 import "../fixtures/workers.js";
 
 defineWorker("rt.date", () => ({ when: new Date(0), nothing: undefined }));

@@ -11,7 +11,7 @@ import { uploadPartitionTask, openTaskStore, partitionTaskInputSchema, type Part
 import { ValidationError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
 import type { PartitionResult } from "../outputs/upload-protocol.js";
-import { defineWorker } from "../worker/registry.js";
+import { defineWorker } from "../task-runtime/registry.js";
 
 export const UPLOAD_PARTITION_WORKER = "smelter.upload-partition";
 

@@ -1,6 +1,6 @@
 /** Small pieces the built-in DuckDB workers share: phase timers and DuckDB errors told in the input's terms. */
 import type { LocalFile } from "../mapreduce/materialize.js";
-import type { TaskContext } from "../worker/context.js";
+import type { TaskContext } from "../task-runtime/context.js";
 
 /** Adds the ms since `t` to the task's counter `name` (a phase timer); returns now. */
 export function lap(ctx: TaskContext, name: string, t: number): number {
