@@ -8,8 +8,10 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CancelledError, ConfigError, OutOfMemoryError, serializeError, TaskCrashedError } from "../job/errors.js";
+import { systemContext, type Clock, type RuntimeContext, type TimerHandle } from "../job/runtime-context.js";
+import { emptyStats, type AttemptStats } from "../job/stats.js";
 import { STDIO_END_MARKER, type FromWorkerMessage, type ToWorkerMessage } from "../task-runtime/runtime.js";
-import type { AttemptHandle, AttemptListener, AttemptOutcome, Backend, TaskEnvelope } from "./contract.js";
+import type { AttemptHandle, AttemptListener, AttemptOutcome, Backend, KillOutcome, TaskEnvelope } from "./contract.js";
 
 /** How long the pool waits, after an outcome arrived, for the end markers of the worker's stdout/stderr. */
 const MARKER_WAIT_MS = 250;
@@ -51,20 +53,21 @@ export interface LocalPoolOptions {
   name: string;
   size: number;
   killGraceMs: number;
-  spawn(events: PoolWorkerEvents): PoolWorker;
+  /** Starts one worker; `clock` is the runtime context's, for its own timers. */
+  spawn(events: PoolWorkerEvents, clock: Clock): PoolWorker;
 }
 
 interface Attempt {
   envelope: TaskEnvelope;
   listener: AttemptListener;
-  runtimeId: string;
+  launchedAt: number;
   slot?: Slot;
   settled: boolean;
   settle(outcome: AttemptOutcome): void;
   /** Resolves when the attempt no longer occupies a worker. */
   released: Promise<void>;
   release(): void;
-  killing?: Promise<void>;
+  killing?: Promise<KillOutcome>;
 }
 
 interface Slot {
@@ -74,7 +77,9 @@ interface Slot {
   attempt?: Attempt;
   outcome?: AttemptOutcome;
   markers: number;
-  markerTimer?: NodeJS.Timeout;
+  markerTimer?: TimerHandle;
+  /** Attempts this worker was given: the first one paid its cold start. */
+  attempts: number;
 }
 
 /** Builds a backend from a way to start workers. */
@@ -83,6 +88,10 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
   const slots = new Set<Slot>();
   const queue: Attempt[] = [];
   let closed = false;
+  let context: RuntimeContext = systemContext();
+  const clock = () => context.clock;
+  /** Stats of an outcome the worker did not send (it died, was killed, never started). */
+  const schedulerStats = (a: Attempt): AttemptStats => emptyStats(a.launchedAt, clock().now());
 
   /** Idle ready workers take queued attempts; more workers start while attempts outnumber those starting. */
   const pump = (): void => {
@@ -100,12 +109,12 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
   };
 
   const spawnSlot = (): Slot => {
-    const slot: Slot = { worker: undefined as unknown as PoolWorker, ready: false, stopping: false, markers: 0 };
+    const slot: Slot = { worker: undefined as unknown as PoolWorker, ready: false, stopping: false, markers: 0, attempts: 0 };
     slot.worker = options.spawn({
       message: (m) => onMessage(slot, m),
       line: (stream, line) => onLine(slot, stream, line),
       exit: (death) => onExit(slot, death),
-    });
+    }, clock());
     slots.add(slot);
     return slot;
   };
@@ -115,7 +124,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
     slot.outcome = undefined;
     slot.markers = 0;
     attempt.slot = slot;
-    attempt.runtimeId = slot.worker.runtimeId;
+    slot.attempts += 1;
     slot.worker.ref();
     slot.worker.send({ type: "run", envelope: attempt.envelope });
   };
@@ -136,14 +145,13 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
         // every queued attempt with the reason, then retire the worker.
         slot.stopping = true;
         for (const a of queue.splice(0)) {
-          a.runtimeId = slot.worker.runtimeId;
-          a.settle({ status: "failed", error: m.error });
+          a.settle({ status: "failed", error: m.error, stats: schedulerStats(a) });
           a.release();
         }
         void slot.worker.stop();
         return;
       case "running":
-        current(slot, m.attemptId)?.listener.onRunning();
+        current(slot, m.attemptId)?.listener.onRunning({ runtimeId: slot.worker.runtimeId, cold: slot.attempts === 1 });
         return;
       case "log":
         current(slot, m.attemptId)?.listener.onLog("log", m.message);
@@ -155,7 +163,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
         if (slot.attempt?.envelope.attemptId !== m.attemptId) return;
         slot.outcome = m.outcome;
         if (!slot.worker.stdioEndMarkers || slot.markers >= 2) return finish(slot, m.outcome);
-        slot.markerTimer = setTimeout(() => finish(slot, m.outcome), MARKER_WAIT_MS);
+        slot.markerTimer = clock().setTimeout(() => finish(slot, m.outcome), MARKER_WAIT_MS);
         return;
     }
   };
@@ -176,7 +184,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
 
   const finish = (slot: Slot, outcome: AttemptOutcome): void => {
     const a = slot.attempt;
-    if (slot.markerTimer) clearTimeout(slot.markerTimer);
+    clock().clearTimeout(slot.markerTimer);
     slot.markerTimer = undefined;
     slot.attempt = undefined;
     slot.outcome = undefined;
@@ -194,7 +202,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
       // likely die the same way, so fail what waits instead of respawning in a loop.
       const error = new TaskCrashedError(`${slot.worker.runtimeId} ${death.description} while starting, before the entry module was loaded: check that the entry module can be imported on its own${stderrTail(death)}`, { details: death.details });
       for (const a of queue.splice(0)) {
-        a.settle({ status: "failed", error: serializeError(error) });
+        a.settle({ status: "failed", error: serializeError(error), stats: schedulerStats(a) });
         a.release();
       }
     }
@@ -207,7 +215,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
       const error = death.outOfMemory
         ? new OutOfMemoryError(`${what}: give workers more memory (maxMemoryMb) or make tasks smaller; it can be retried${tail}`, { details })
         : new TaskCrashedError(`${what}: the worker died (process.exit, a signal, a native crash or an uncaught error); it can be retried${tail}`, { details });
-      finish(slot, slot.outcome ?? { status: "failed", error: serializeError(error) });
+      finish(slot, slot.outcome ?? { status: "failed", error: serializeError(error), stats: schedulerStats(a) });
     }
     pump();
   };
@@ -217,26 +225,27 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
     await slot.worker.stop();
   };
 
-  const kill = async (a: Attempt, reason: string): Promise<void> => {
-    const cancelled: AttemptOutcome = { status: "failed", error: serializeError(new CancelledError(`attempt ${a.envelope.attemptId} was cancelled: ${reason}`)) };
+  const kill = async (a: Attempt, reason: string): Promise<KillOutcome> => {
+    const cancelled: AttemptOutcome = { status: "failed", error: serializeError(new CancelledError(`attempt ${a.envelope.attemptId} was cancelled: ${reason}`)), stats: schedulerStats(a) };
     const queued = queue.indexOf(a);
     if (queued >= 0) {
       queue.splice(queued, 1);
       a.settle(cancelled);
       a.release();
-      return;
+      return "stopped";
     }
     a.settle(cancelled);
     const slot = a.slot;
-    if (!slot || slot.attempt !== a) return;
-    a.killing ??= (async () => {
+    if (!slot || slot.attempt !== a) return "stopped";
+    a.killing ??= (async (): Promise<KillOutcome> => {
       slot.worker.send({ type: "abort", attemptId: a.envelope.attemptId, reason });
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), killGraceMs)));
+      let timer: TimerHandle | undefined;
+      const graceOver = new Promise<boolean>((resolve) => (timer = clock().setTimeout(() => resolve(true), killGraceMs)));
       const timedOut = await Promise.race([a.released.then(() => false), graceOver]);
-      clearTimeout(timer);
+      clock().clearTimeout(timer);
       if (timedOut) await stopSlot(slot);
       await a.released;
+      return "stopped";
     })();
     return a.killing;
   };
@@ -244,13 +253,16 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
   return {
     name,
     maxConcurrency: size,
+    attach(host) {
+      context = host.context;
+    },
     launch(envelope: TaskEnvelope, listener: AttemptListener): AttemptHandle {
       let resolveResult!: (o: AttemptOutcome) => void;
       let release!: () => void;
       const attempt: Attempt = {
         envelope,
         listener,
-        runtimeId: `${name}-pending`,
+        launchedAt: clock().now(),
         settled: false,
         settle(outcome) {
           if (attempt.settled) return;
@@ -262,16 +274,14 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
       };
       const result = new Promise<AttemptOutcome>((r) => (resolveResult = r));
       if (closed) {
-        attempt.settle({ status: "failed", error: serializeError(new ConfigError(`the ${name} backend is closed: create a new one to launch attempt ${envelope.attemptId}`)) });
+        attempt.settle({ status: "failed", error: serializeError(new ConfigError(`the ${name} backend is closed: create a new one to launch attempt ${envelope.attemptId}`)), stats: schedulerStats(attempt) });
         attempt.release();
       } else {
         queue.push(attempt);
         pump();
       }
       return {
-        get runtimeId() {
-          return attempt.runtimeId;
-        },
+        runtimeId: `${name}-pending`,
         result,
         kill: (reason: string) => kill(attempt, reason),
       };
@@ -280,12 +290,12 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
       if (closed) return;
       closed = true;
       for (const a of queue.splice(0)) {
-        a.settle({ status: "failed", error: serializeError(new CancelledError(`the ${name} backend was closed before attempt ${a.envelope.attemptId} started`)) });
+        a.settle({ status: "failed", error: serializeError(new CancelledError(`the ${name} backend was closed before attempt ${a.envelope.attemptId} started`)), stats: schedulerStats(a) });
         a.release();
       }
       for (const s of slots) {
         const a = s.attempt;
-        a?.settle({ status: "failed", error: serializeError(new CancelledError(`attempt ${a.envelope.attemptId} was cancelled: the ${name} backend was closed`)) });
+        if (a) a.settle({ status: "failed", error: serializeError(new CancelledError(`attempt ${a.envelope.attemptId} was cancelled: the ${name} backend was closed`)), stats: schedulerStats(a) });
       }
       await Promise.all([...slots].map((s) => stopSlot(s)));
     },

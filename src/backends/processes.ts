@@ -14,6 +14,7 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
+import type { Clock, TimerHandle } from "../job/runtime-context.js";
 import { STDIO_END_MARKER, type FromWorkerMessage } from "../task-runtime/runtime.js";
 import type { Backend } from "./contract.js";
 import { createLocalPool, resolveEntry, type PoolWorker, type PoolWorkerEvents } from "./local-pool.js";
@@ -55,7 +56,7 @@ export function processesBackend(options: ProcessesBackendOptions = {}): Backend
     name: NAME,
     size: opts.workers ?? availableParallelism(),
     killGraceMs: opts.killGraceMs,
-    spawn: (events) => startProcess(events, { entry, execArgv, env, killGraceMs: opts.killGraceMs, maxMemoryMb: opts.maxMemoryMb }),
+    spawn: (events, clock) => startProcess(events, clock, { entry, execArgv, env, killGraceMs: opts.killGraceMs, maxMemoryMb: opts.maxMemoryMb }),
   });
 }
 
@@ -67,7 +68,7 @@ interface StartOptions {
   maxMemoryMb: number | undefined;
 }
 
-function startProcess(events: PoolWorkerEvents, o: StartOptions): PoolWorker {
+function startProcess(events: PoolWorkerEvents, clock: Clock, o: StartOptions): PoolWorker {
   const child = fork(BOOTSTRAP, [o.entry], { serialization: "advanced", stdio: ["ignore", "pipe", "pipe", "ipc"], execArgv: o.execArgv, env: o.env });
   const runtimeId = `pid-${child.pid ?? "unknown"}`;
   const stderrTail: string[] = [];
@@ -87,9 +88,9 @@ function startProcess(events: PoolWorkerEvents, o: StartOptions): PoolWorker {
   child.on("error", (err) => (spawnError ??= err));
   const exited = new Promise<void>((resolve) => {
     child.once("exit", (code, signal) => {
-      let timer: NodeJS.Timeout | undefined;
-      void Promise.race([stdio, new Promise((r) => (timer = setTimeout(r, 500)))]).then(() => {
-        clearTimeout(timer);
+      let timer: TimerHandle | undefined;
+      void Promise.race([stdio, new Promise((r) => (timer = clock.setTimeout(() => r(undefined), 500)))]).then(() => {
+        clock.clearTimeout(timer);
         let description = spawnError ? `could not run (${spawnError.message})` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
         if (outOfMemory) description = `ran out of JavaScript heap${o.maxMemoryMb ? ` (--max-old-space-size=${o.maxMemoryMb})` : ""} and ${description}`;
         events.exit({ outOfMemory, description, stderrTail: stderrTail.slice(), details: { exitCode: code, signal } });
@@ -106,9 +107,9 @@ function startProcess(events: PoolWorkerEvents, o: StartOptions): PoolWorker {
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), o.killGraceMs);
+        const timer = clock.setTimeout(() => child.kill("SIGKILL"), o.killGraceMs);
         await exited;
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
       }
       await exited;
     },

@@ -124,6 +124,22 @@ export class TaskPreemptedError extends SmelterError {
   }
 }
 
+/** The backend had no capacity for the attempt (throttled, no container capacity, unschedulable). The scheduler relaunches it without using the retry budget; after too many refusals it becomes a retryable failure. */
+export class NoCapacityError extends SmelterError {
+  override name = "NoCapacityError";
+  constructor(message: string, options: Omit<SmelterErrorOptions, "type"> = {}) {
+    super(message, { type: "NoCapacity", ...options });
+  }
+}
+
+/** A task's output is larger than the attempt may return (`maxOutputBytes` in its envelope). Not retryable: the same input gives the same output. */
+export class OutputTooLargeError extends SmelterError {
+  override name = "OutputTooLargeError";
+  constructor(message: string, options: Omit<SmelterErrorOptions, "type"> = {}) {
+    super(message, { type: "OutputTooLarge", nonRetryable: true, ...options });
+  }
+}
+
 /** The attempt, stage or job was cancelled. */
 export class CancelledError extends SmelterError {
   override name = "CancelledError";

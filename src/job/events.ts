@@ -3,7 +3,7 @@
  * (`stream()`); memory stays bounded: with no listener nothing is kept, and an iterator that
  * falls behind by more than its buffer drops the oldest events and says how many it dropped.
  */
-import type { SerializedError } from "./errors.js";
+import { serializeError, type SerializedError } from "./errors.js";
 import type { AttemptStats } from "./stats.js";
 
 export type LaunchCause = "initial" | "retry" | "speculation";
@@ -31,19 +31,32 @@ export type SmelterEvent =
   | (StageBase & { type: "stage-closed"; tasks: number })
   | (TaskBase & { type: "task-queued" })
   | (AttemptBase & { type: "attempt-launched"; runtimeId: string; cause: LaunchCause; rule?: SpeculationRule })
-  /** `runtimeId` here is final; at launch it may still be a placeholder (a pool worker not yet assigned, a container being placed). */
-  | (AttemptBase & { type: "attempt-running"; runtimeId: string })
+  /** `runtimeId` here is final; at launch it may still be a placeholder (a pool worker not yet assigned, a container being placed). `cold`: a worker was started for it. */
+  | (AttemptBase & { type: "attempt-running"; runtimeId: string; cold: boolean })
   | (AttemptBase & { type: "log"; stream: "stdout" | "stderr" | "log"; message: string })
   | (AttemptBase & { type: "heartbeat"; details?: unknown })
   | (TaskBase & { type: "retry-scheduled"; nextAttempt: number; delayMs: number; reason: SerializedError })
   | (AttemptBase & { type: "speculation-launched"; rule: SpeculationRule; of: string })
   | (AttemptBase & { type: "attempt-succeeded"; stats: AttemptStats; won: boolean })
-  | (AttemptBase & { type: "attempt-failed"; error: SerializedError; retryable: boolean })
+  /** `stats`: the worker's, or (a timeout gave up on it) the scheduler's view until `kill-confirmed` brings the worker's. */
+  | (AttemptBase & { type: "attempt-failed"; error: SerializedError; retryable: boolean; stats: AttemptStats })
   | (AttemptBase & { type: "attempt-cancelled"; reason: string })
+  /** The backend had no room for the attempt: relaunched after `delayMs` (0 and `relaunch: false` for a speculative duplicate, dropped), without using the retry budget. */
+  | (AttemptBase & { type: "attempt-no-capacity"; reason: string; refusals: number; delayMs: number; relaunch: boolean; stats: AttemptStats })
+  /** The scheduler asked the backend to stop the attempt (lost a race, timed out, job stopping). */
+  | (AttemptBase & { type: "kill-requested"; reason: string })
+  /** The backend confirmed the attempt stopped; `stats` are the worker's when it reported them. */
+  | (AttemptBase & { type: "kill-confirmed"; stats: AttemptStats })
+  /** The kill could not be confirmed (the backend cannot stop it, or `cancelTimeout` passed): slot freed, anything it reports later is ignored. */
+  | (AttemptBase & { type: "attempt-abandoned"; reason: string; stats: AttemptStats })
+  /** An abandoned or given-up attempt reported after all: never taken, recorded for its cost. */
+  | (AttemptBase & { type: "attempt-late-outcome"; status: "succeeded" | "failed" | "no-capacity"; stats: AttemptStats })
   | (TaskBase & { type: "task-succeeded"; attemptId: string })
   | (TaskBase & { type: "task-failed"; error: SerializedError })
   | (StageBase & { type: "stage-done"; counts: StageCounts })
-  | (Base & { type: "job-done"; status: "succeeded" | "failed" | "cancelled"; error?: SerializedError });
+  | (Base & { type: "job-done"; status: "succeeded" | "failed" | "cancelled"; error?: SerializedError })
+  /** A listener of this job's events threw while handling event `of`; the others still got it. */
+  | (Base & { type: "listener-failed"; of: string; error: SerializedError });
 
 export type SmelterEventType = SmelterEvent["type"];
 
@@ -59,6 +72,10 @@ export interface StageCounts {
   retried: number;
   /** Speculative duplicates launched. */
   speculated: number;
+  /** Launches the backend had no capacity for (relaunched without using the retry budget). */
+  noCapacity: number;
+  /** Attempts whose kill could not be confirmed. */
+  abandoned: number;
   /** True once no more tasks will come. */
   closed: boolean;
 }
@@ -79,12 +96,33 @@ export class EventBus {
     return this.#listeners.size > 0;
   }
 
+  /**
+   * Calls every listener. One that throws does not break the scheduler nor stop the others: the
+   * others get a `listener-failed` event naming the error; with no other listener, the error
+   * goes to `process.emitWarning` (a listener-failed event is never itself re-reported).
+   */
   emit(event: SmelterEvent): void {
     for (const l of this.#listeners) {
       try {
         l(event);
-      } catch {
-        // A listener's bug must not break the scheduler.
+      } catch (err) {
+        this.#reportListenerError(l, event, err);
+      }
+    }
+  }
+
+  #reportListenerError(failed: Listener, event: SmelterEvent, err: unknown): void {
+    const others = [...this.#listeners].filter((l) => l !== failed);
+    if (event.type === "listener-failed" || others.length === 0) {
+      process.emitWarning(`[smelter] an event listener threw on ${event.type}: ${err instanceof Error ? err.message : String(err)}`, "SmelterListenerWarning");
+      return;
+    }
+    const report: SmelterEvent = { type: "listener-failed", of: event.type, error: serializeError(err), time: event.time, jobId: event.jobId };
+    for (const l of others) {
+      try {
+        l(report);
+      } catch (again) {
+        process.emitWarning(`[smelter] an event listener threw on listener-failed: ${again instanceof Error ? again.message : String(again)}`, "SmelterListenerWarning");
       }
     }
   }

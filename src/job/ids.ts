@@ -3,7 +3,7 @@
  * Stage, task and attempt numbers are 1-based for stages/attempts and 0-based for tasks,
  * zero-padded so that ids sort in launch order.
  */
-import { randomBytes } from "node:crypto";
+import type { RuntimeContext } from "./runtime-context.js";
 
 export interface AttemptIds {
   /** `j7f3a` */
@@ -16,8 +16,9 @@ export interface AttemptIds {
   attempt: number;
 }
 
-export function newJobId(): string {
-  return `j${randomBytes(3).toString("hex").slice(0, 5)}`;
+/** A new job id, `j` and five hex digits from the context's id source (reproducible under a seed). */
+export function newJobId(context: Pick<RuntimeContext, "ids">): string {
+  return `j${context.ids.hex(5)}`;
 }
 
 export function stageId(jobId: string, stage: number): string {

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import { systemContext } from "./runtime-context.js";
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -78,12 +79,33 @@ export const timeoutPolicySchema = z.strictObject({
 });
 export type TimeoutPolicy = z.output<typeof timeoutPolicySchema>;
 
+/**
+ * Relaunching after the backend had no capacity (Lambda 429, an ECS capacity error, a pod that
+ * cannot be scheduled). Such a launch never ran: it does not use the task's retry budget.
+ */
+export const capacityPolicySchema = z.strictObject({
+  /** Delay before the first relaunch. @default 1s */
+  initialInterval: durationSchema.default(1000),
+  /** Each further relaunch of the same task waits this many times longer. @default 2 */
+  backoffCoefficient: z.number().min(1).default(2),
+  /** Delays never exceed this. @default 30s */
+  maxInterval: durationSchema.default(30_000),
+  /** Random factor in [1 - jitter, 1 + jitter] on each delay. @default 0.2 */
+  jitter: z.number().min(0).max(1).default(0.2),
+  /** Give the task up (a retryable failure, counted against its budget) after this many refusals in a row. @default 100 */
+  maxRelaunches: z.number().int().min(1).default(100),
+});
+export type CapacityPolicy = z.output<typeof capacityPolicySchema>;
+
 export const stagePolicySchema = z.strictObject({
   /** Attempts of this stage running at once. @default unlimited (the job and global limits still apply) */
   maxConcurrentTasks: z.number().int().min(1).optional(),
+  /** Largest output an attempt may return, bytes of JSON (as inputs, outputs are small: data goes through object storage); beyond it the attempt fails with a non-retryable `OutputTooLarge`. @default 1 MiB */
+  maxOutputBytes: z.number().int().min(1).default(1 << 20),
   retry: retryPolicySchema.default(retryPolicySchema.parse({})),
   speculation: speculationPolicySchema.default(speculationPolicySchema.parse({})),
   timeouts: timeoutPolicySchema.default(timeoutPolicySchema.parse({})),
+  capacity: capacityPolicySchema.default(capacityPolicySchema.parse({})),
 });
 export type StagePolicy = z.output<typeof stagePolicySchema>;
 export type StagePolicyInput = z.input<typeof stagePolicySchema>;
@@ -114,7 +136,7 @@ export function formatZodIssues(error: z.ZodError): string {
 }
 
 /** The delay before retry number `retry` (1 = first retry), jitter applied, capped at maxInterval. */
-export function retryDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
+export function retryDelay(policy: Pick<RetryPolicy, "initialInterval" | "backoffCoefficient" | "maxInterval" | "jitter">, retry: number, random: () => number = systemContext().random): number {
   const base = policy.initialInterval * policy.backoffCoefficient ** Math.max(0, retry - 1);
   const jittered = base * (1 + policy.jitter * (2 * random() - 1));
   return Math.max(0, Math.min(policy.maxInterval, jittered));

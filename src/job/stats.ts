@@ -31,3 +31,8 @@ export const Counters = {
   readRequests: "readRequests",
   writeRequests: "writeRequests",
 } as const;
+
+/** Stats of an attempt the worker did not report on (never started, killed, abandoned): scheduler-side times, no counters. */
+export function emptyStats(startedAt: number, endedAt: number): AttemptStats {
+  return { wallMs: Math.max(0, endedAt - startedAt), cpuUserMs: 0, cpuSystemMs: 0, peakRssBytes: 0, loadAvg: { mean: 0, max: 0 }, counters: {}, startedAt, endedAt };
+}

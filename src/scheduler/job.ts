@@ -10,8 +10,8 @@ import { CancelledError, ConfigError, serializeError, type TaskFailedError } fro
 import { EventBus, type SmelterEvent } from "../job/events.js";
 import { newJobId } from "../job/ids.js";
 import { parseOrThrow, resolveStagePolicy, type StagePolicyInput } from "../job/policy.js";
-import type { Backend } from "../backends/contract.js";
-import type { Clock } from "./clock.js";
+import type { Backend, ResultStore } from "../backends/contract.js";
+import type { RuntimeContext } from "../job/runtime-context.js";
 import { Stage, type StageHost } from "./stage.js";
 
 export interface JobOptions {
@@ -30,6 +30,16 @@ export interface StageOptions {
   name?: string;
   /** Overrides the job's policy for this stage. */
   policy?: StagePolicyInput;
+  /**
+   * Stages of this job that this one waits for (it reads what they write). Its tasks may be
+   * pushed at once, but none launches until every stage it waits for (transitively) has launched
+   * all its tasks (closed, none queued or waiting for a retry). Until those stages have all
+   * succeeded, the waiting stages of the job share the manager's slots minus `reserveSlots`.
+   * @default [] (starts at once)
+   */
+  after?: Stage[];
+  /** While waiting for `after`, manager slots left free for them (so a producer's retry always finds one). @default 1 when `after` is given, else 0 */
+  reserveSlots?: number;
 }
 
 const jobOptionsSchema = z.strictObject({
@@ -40,9 +50,10 @@ const jobOptionsSchema = z.strictObject({
 
 /** What a job needs from its manager. */
 export interface JobHost {
-  readonly clock: Clock;
+  readonly context: RuntimeContext;
   readonly random: () => number;
   readonly backend: Backend;
+  readonly results: ResultStore | undefined;
   requestPump(): void;
   acquireSlot(): void;
   releaseSlot(): void;
@@ -52,8 +63,10 @@ export interface JobHost {
 type Omitted = SmelterEvent extends infer E ? (E extends unknown ? Omit<E, "time" | "jobId"> : never) : never;
 
 export class Job {
-  readonly id = newJobId();
+  readonly id: string;
   readonly name: string;
+  /** Clock, random and ids of this job (its manager's). */
+  readonly context: RuntimeContext;
   readonly maxConcurrentTasks: number;
   readonly events = new EventBus();
   readonly stages: Stage[] = [];
@@ -73,6 +86,8 @@ export class Job {
   constructor(host: JobHost, options: JobOptions = {}) {
     const o = parseOrThrow(jobOptionsSchema, options, "job options");
     this.#host = host;
+    this.context = host.context;
+    this.id = newJobId(host.context);
     this.name = o.name;
     this.maxConcurrentTasks = o.maxConcurrentTasks ?? Infinity;
     this.#policy = options.policy;
@@ -85,9 +100,11 @@ export class Job {
     const job = this;
     this.#stageHost = {
       jobId: this.id,
-      clock: host.clock,
+      context: host.context,
+      clock: host.context.clock,
       random: host.random,
       backend: host.backend,
+      results: host.results,
       emit: (make) => job.#emit(make as () => Omitted),
       requestPump: () => host.requestPump(),
       acquireSlot: () => {
@@ -111,7 +128,13 @@ export class Job {
     const worker = typeof options.worker === "string" ? options.worker : options.worker?.name;
     if (!worker) throw new ConfigError("a stage needs a worker: the name of a function registered with defineWorker");
     const policy = resolveStagePolicy(this.#policy, options.policy);
-    const stage = new Stage<I, O>(this.#stageHost, this.stages.length + 1, options.name ?? worker, worker, policy);
+    const after = options.after ?? [];
+    for (const s of after) {
+      if (!this.stages.includes(s as Stage)) throw new ConfigError(`stage ${options.name ?? worker} waits for a stage that is not an earlier stage of job ${this.id}: pass stages created by this job before it`);
+    }
+    const reserveSlots = options.reserveSlots ?? (after.length ? 1 : 0);
+    if (!(Number.isInteger(reserveSlots) && reserveSlots >= 0)) throw new ConfigError(`stage ${options.name ?? worker}: reserveSlots must be a whole number, 0 or more (got ${reserveSlots})`);
+    const stage = new Stage<I, O>(this.#stageHost, this.stages.length + 1, options.name ?? worker, worker, policy, { after: after as Stage[], reserveSlots });
     this.stages.push(stage as Stage);
     this.#emit(() => ({ type: "stage-started", stage: stage.number, stageName: stage.name, worker }));
     return stage;
@@ -147,9 +170,9 @@ export class Job {
     let timer;
     await Promise.race([
       Promise.all(this.stages.map((s) => s.whenSettled())),
-      new Promise<void>((r) => (timer = this.#host.clock.setTimeout(r, timeout))),
+      new Promise<void>((r) => (timer = this.context.clock.setTimeout(r, timeout))),
     ]);
-    this.#host.clock.clearTimeout(timer);
+    this.context.clock.clearTimeout(timer);
     this.#finish(status, error);
   }
 
@@ -169,6 +192,39 @@ export class Job {
 
   #emit(make: () => Omitted): void {
     if (!this.events.hasListeners) return;
-    this.events.emit({ ...make(), time: this.#host.clock.now(), jobId: this.id } as SmelterEvent);
+    this.events.emit({ ...make(), time: this.context.clock.now(), jobId: this.id } as SmelterEvent);
   }
+
+  /**
+   * Whether `stage` may launch one more attempt under its dependencies (`after`,
+   * `reserveSlots`), given the manager's slot limit. The manager asks before each launch.
+   */
+  mayLaunch(stage: Stage, managerLimit: number): boolean {
+    const upstream = upstreamOf(stage);
+    if (upstream.size === 0) return true;
+    for (const u of upstream) if (!u.allLaunched) return false;
+    if ([...upstream].every((u) => u.allSucceeded)) return true;
+    const waitingHeld = this.stages.reduce((n, s) => n + (isWaiting(s) ? s.slotsHeld : 0), 0);
+    return waitingHeld < managerLimit - stage.dependencies.reserveSlots;
+  }
+}
+
+/** Every stage `stage` waits for, directly or through others. */
+function upstreamOf(stage: Stage): Set<Stage> {
+  const out = new Set<Stage>();
+  const visit = (s: Stage): void => {
+    for (const u of s.dependencies.after) {
+      if (out.has(u)) continue;
+      out.add(u);
+      visit(u);
+    }
+  };
+  visit(stage);
+  return out;
+}
+
+/** A stage some of whose upstream stages have not all succeeded yet. */
+function isWaiting(stage: Stage): boolean {
+  for (const u of upstreamOf(stage)) if (!u.allSucceeded) return true;
+  return false;
 }

@@ -3,10 +3,11 @@
  * out in completion order. The stage owns its tasks' lifecycle: launch, timeouts, retries,
  * speculation, first-success-wins; the job and manager own the concurrency slots.
  */
-import type { AttemptListener, AttemptOutcome, Backend, TaskEnvelope } from "../backends/contract.js";
+import type { AttemptListener, AttemptOutcome, Backend, KillOutcome, ResultStore, TaskEnvelope } from "../backends/contract.js";
 import {
   AttemptLostError,
   ConfigError,
+  NoCapacityError,
   StartTimeoutError,
   TaskFailedError,
   TaskTimeoutError,
@@ -17,6 +18,8 @@ import {
 import type { LaunchCause, SmelterEvent, SpeculationRule, StageCounts } from "../job/events.js";
 import { attemptId as formatAttemptId, taskId as formatTaskId } from "../job/ids.js";
 import { retryDelay, type StagePolicy } from "../job/policy.js";
+import type { RuntimeContext } from "../job/runtime-context.js";
+import { emptyStats, type AttemptStats } from "../job/stats.js";
 import type { Clock } from "./clock.js";
 import { AsyncQueue, Deque } from "./queue.js";
 import { pickSpeculative } from "./speculation.js";
@@ -25,9 +28,12 @@ import { liveAttempts, type AttemptState, type TaskResult, type TaskState, type 
 /** What a stage needs from its job. */
 export interface StageHost {
   readonly jobId: string;
+  readonly context: RuntimeContext;
   readonly clock: Clock;
   readonly random: () => number;
   readonly backend: Backend;
+  /** Where attempts put outputs too large for their channel (none: such outputs are refused). */
+  readonly results: ResultStore | undefined;
   emit(event: () => DistributiveOmit<SmelterEvent, "time" | "jobId">): void;
   /** Asks the manager to launch what it can (coalesced). */
   requestPump(): void;
@@ -50,12 +56,21 @@ interface LaunchItem {
 /** Largest JSON input a task may carry; big data goes through object storage. */
 const DEFAULT_MAX_INPUT_BYTES = 1 << 20;
 
+/** Stage dependencies (see `StageOptions.after`). */
+export interface StageDependencies {
+  /** Stages this one waits for (direct; the job follows them transitively). */
+  after: Stage[];
+  /** While it waits for them, slots of the manager left free for them. */
+  reserveSlots: number;
+}
+
 export class Stage<I = unknown, O = unknown> {
   readonly number: number;
   readonly name: string;
   readonly worker: string;
   readonly policy: StagePolicy;
-  readonly counts: StageCounts = { total: 0, queued: 0, running: 0, succeeded: 0, failed: 0, retried: 0, speculated: 0, closed: false };
+  readonly counts: StageCounts = { total: 0, queued: 0, running: 0, succeeded: 0, failed: 0, retried: 0, speculated: 0, noCapacity: 0, abandoned: 0, closed: false };
+  readonly dependencies: StageDependencies;
   /** Attempts holding a concurrency slot (running, or killed and not yet confirmed stopped). */
   slotsHeld = 0;
   #limit: number;
@@ -74,8 +89,9 @@ export class Stage<I = unknown, O = unknown> {
   #tickTimer: ReturnType<Clock["setTimeout"]> | undefined;
   #settledWaiters: (() => void)[] = [];
 
-  constructor(host: StageHost, number: number, name: string, worker: string, policy: StagePolicy) {
+  constructor(host: StageHost, number: number, name: string, worker: string, policy: StagePolicy, dependencies: StageDependencies = { after: [], reserveSlots: 0 }) {
     this.#host = host;
+    this.dependencies = dependencies;
     this.number = number;
     this.name = name;
     this.worker = worker;
@@ -112,6 +128,7 @@ export class Stage<I = unknown, O = unknown> {
       budgetUsed: 0,
       duplicates: 0,
       errors: [],
+      refusals: 0,
     };
     this.#unfinished.add(task);
     this.counts.total++;
@@ -148,6 +165,7 @@ export class Stage<I = unknown, O = unknown> {
     this.#host.emit(() => ({ type: "stage-closed", ...this.#base(), tasks: this.counts.total }));
     this.#evaluateSpeculation();
     this.#checkDone();
+    this.#host.requestPump(); // stages waiting for this one may start
   }
 
   /** Results in completion order; ends when every task finished; throws if the job fails. Iterate once. */
@@ -176,6 +194,16 @@ export class Stage<I = unknown, O = unknown> {
   /** Launch-queue length (for the manager). */
   get launchable(): number {
     return this.#launchQueue.length;
+  }
+
+  /** Closed and nothing left to launch (no task queued or waiting for a retry). */
+  get allLaunched(): boolean {
+    return this.counts.closed && this.counts.queued === 0;
+  }
+
+  /** Closed and every task succeeded. */
+  get allSucceeded(): boolean {
+    return this.counts.closed && this.counts.succeeded === this.counts.total;
   }
 
   // ---- launching ----------------------------------------------------------------------
@@ -225,12 +253,12 @@ export class Stage<I = unknown, O = unknown> {
     this.slotsHeld++;
     host.acquireSlot();
 
-    const envelope: TaskEnvelope = { attemptId: attempt.id, jobId: host.jobId, stage: this.number, task: task.index, attempt: n, worker: this.worker, input: task.input };
+    const envelope = this.#envelope(task, attempt);
     try {
       attempt.handle = host.backend.launch(envelope, this.#listener(task, attempt));
     } catch (err) {
       const error = serializeError(err);
-      attempt.handle = { runtimeId: "none", result: Promise.resolve({ status: "failed", error }), kill: async () => {} };
+      attempt.handle = { runtimeId: "none", result: Promise.resolve({ status: "failed", error, stats: emptyStats(now, now) }), kill: async () => "stopped" };
     }
     const handle = attempt.handle;
     host.emit(() => ({ type: "attempt-launched", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId: handle.runtimeId, cause, ...(rule ? { rule } : {}) }));
@@ -250,18 +278,43 @@ export class Stage<I = unknown, O = unknown> {
     }
     handle.result.then(
       (outcome) => this.#onOutcome(task, attempt, outcome),
-      (err: unknown) => this.#onOutcome(task, attempt, { status: "failed", error: serializeError(err) }),
+      (err: unknown) => this.#onOutcome(task, attempt, { status: "failed", error: serializeError(err), stats: this.#schedulerStats(attempt) }),
     );
     this.#armTick();
+  }
+
+  #envelope(task: TaskState, attempt: AttemptState): TaskEnvelope {
+    const host = this.#host;
+    const { attemptTimeout } = this.policy.timeouts;
+    return {
+      attemptId: attempt.id,
+      jobId: host.jobId,
+      stage: this.number,
+      task: task.index,
+      attempt: attempt.n,
+      worker: this.worker,
+      input: task.input,
+      maxOutputBytes: this.policy.maxOutputBytes,
+      ...(attemptTimeout !== undefined ? { deadline: attempt.launchedAt + attemptTimeout } : {}),
+      ...(host.results ? { resultUrl: `${host.results.url}${host.jobId}/results/${attempt.id}.json` } : {}),
+      ...(task.lastHeartbeat ? { resume: task.lastHeartbeat } : {}),
+    };
+  }
+
+  /** What the scheduler knows of an attempt the worker did not report on. */
+  #schedulerStats(attempt: AttemptState): AttemptStats {
+    return emptyStats(attempt.runningAt ?? attempt.launchedAt, this.#host.clock.now());
   }
 
   #listener(task: TaskState, attempt: AttemptState): AttemptListener {
     const host = this.#host;
     return {
-      onRunning: () => {
+      onRunning: (info) => {
         if (!attempt.live || attempt.runningAt !== undefined) return;
         attempt.runningAt = attempt.lastSignAt = host.clock.now();
-        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId: attempt.handle?.runtimeId ?? "unknown" }));
+        task.refusals = 0;
+        const runtimeId = info?.runtimeId ?? attempt.handle?.runtimeId ?? "unknown";
+        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId, cold: info?.cold ?? false }));
         this.#armHeartbeat(task, attempt);
       },
       onLog: (stream, message) => {
@@ -269,7 +322,9 @@ export class Stage<I = unknown, O = unknown> {
         host.emit(() => ({ type: "log", ...this.#base(), taskId: task.id, attemptId: attempt.id, stream, message }));
       },
       onHeartbeat: (details) => {
+        if (!attempt.live) return;
         attempt.lastSignAt = host.clock.now();
+        if (details !== undefined) task.lastHeartbeat = { attemptId: attempt.id, details };
         host.emit(() => ({ type: "heartbeat", ...this.#base(), taskId: task.id, attemptId: attempt.id, ...(details === undefined ? {} : { details }) }));
       },
     };
@@ -293,15 +348,75 @@ export class Stage<I = unknown, O = unknown> {
 
   // ---- outcomes -----------------------------------------------------------------------
 
-  #onOutcome(task: TaskState, attempt: AttemptState, outcome: AttemptOutcome): void {
+  async #onOutcome(task: TaskState, attempt: AttemptState, outcome: AttemptOutcome): Promise<void> {
+    attempt.stats = outcome.stats ?? this.#schedulerStats(attempt);
+    if (attempt.abandoned) {
+      // Its kill could not be confirmed and its slot was freed: its output is never taken.
+      const stats = attempt.stats;
+      this.#host.emit(() => ({ type: "attempt-late-outcome", ...this.#base(), taskId: task.id, attemptId: attempt.id, status: outcome.status, stats }));
+      return;
+    }
+    if (outcome.status === "succeeded" && outcome.outputUrl !== undefined && attempt.live) {
+      // Read the output from the work store while the attempt still counts as live: a sibling
+      // that finishes first wins, and this output is then dropped.
+      outcome = await this.#fetchOutput(attempt, outcome);
+    }
     // An attempt we are killing keeps its slot until kill() confirms it stopped.
     if (attempt.killReason === undefined) this.#releaseSlot(attempt);
     if (!attempt.live) return; // given up, or cancelled: already handled
     this.#endAttempt(task, attempt);
     attempt.handle = undefined;
     if (outcome.status === "succeeded") this.#onSuccess(task, attempt, outcome);
-    else this.#onFailure(task, attempt, outcome.error);
+    else if (outcome.status === "no-capacity") this.#onNoCapacity(task, attempt, outcome);
+    else this.#onFailure(task, attempt, outcome.error, outcome.stats);
     this.#checkDone();
+  }
+
+  async #fetchOutput(attempt: AttemptState, outcome: Extract<AttemptOutcome, { status: "succeeded" }>): Promise<AttemptOutcome> {
+    const url = outcome.outputUrl!;
+    const results = this.#host.results;
+    try {
+      if (!results) throw new ConfigError(`attempt ${attempt.id} wrote its output to ${url}, but the manager has no results store to read it from: give the Manager a \`results\` store`);
+      const text = await results.read(url);
+      return { status: "succeeded", output: JSON.parse(text) as unknown, stats: outcome.stats };
+    } catch (err) {
+      const error = err instanceof SmelterError ? err : new SmelterError(`could not read the output of attempt ${attempt.id} from ${url}: ${(err as Error)?.message ?? String(err)}`, { cause: err, type: "ResultUnreadable" });
+      return { status: "failed", error: serializeError(error), stats: outcome.stats };
+    }
+  }
+
+  /** The backend had no room: relaunch later without using the retry budget (or give up after too many refusals). */
+  #onNoCapacity(task: TaskState, attempt: AttemptState, outcome: Extract<AttemptOutcome, { status: "no-capacity" }>): void {
+    const host = this.#host;
+    const capacity = this.policy.capacity;
+    const stats = attempt.stats ?? this.#schedulerStats(attempt);
+    this.counts.noCapacity++;
+    if (attempt.cause === "speculation") {
+      task.duplicates--;
+      this.counts.speculated--;
+      host.emit(() => ({ type: "attempt-no-capacity", ...this.#base(), taskId: task.id, attemptId: attempt.id, reason: outcome.reason, refusals: task.refusals, delayMs: 0, relaunch: false, stats }));
+      return;
+    }
+    if (attempt.cause === "retry") this.counts.retried--;
+    task.budgetUsed--;
+    task.refusals++;
+    if (task.refusals > capacity.maxRelaunches) {
+      task.budgetUsed++;
+      const error = new NoCapacityError(`the ${host.backend.name} backend had no capacity for task ${task.id} ${task.refusals} times in a row (capacity.maxRelaunches ${capacity.maxRelaunches}): ${outcome.reason}`);
+      return this.#onFailure(task, attempt, serializeError(error), stats);
+    }
+    const delayMs = Math.max(outcome.retryAfterMs ?? 0, retryDelay(capacity, task.refusals, host.random));
+    host.emit(() => ({ type: "attempt-no-capacity", ...this.#base(), taskId: task.id, attemptId: attempt.id, reason: outcome.reason, refusals: task.refusals, delayMs, relaunch: true, stats }));
+    if (liveAttempts(task).length > 0) return; // a duplicate still runs
+    const cause = attempt.cause;
+    this.#setStatus(task, "waiting-retry");
+    task.retryTimer = host.clock.setTimeout(() => {
+      task.retryTimer = undefined;
+      if (task.status !== "waiting-retry") return;
+      this.#setStatus(task, "queued");
+      this.#launchQueue.pushFront({ task, cause });
+      host.requestPump();
+    }, delayMs);
   }
 
   #onSuccess(task: TaskState, attempt: AttemptState, outcome: Extract<AttemptOutcome, { status: "succeeded" }>): void {
@@ -318,10 +433,10 @@ export class Stage<I = unknown, O = unknown> {
     this.#evaluateSpeculation();
   }
 
-  #onFailure(task: TaskState, attempt: AttemptState, error: SerializedError): void {
+  #onFailure(task: TaskState, attempt: AttemptState, error: SerializedError, stats: AttemptStats): void {
     const retry = this.policy.retry;
     const retryable = !error.nonRetryable && !retry.nonRetryableErrorTypes.includes(error.type);
-    this.#host.emit(() => ({ type: "attempt-failed", ...this.#base(), taskId: task.id, attemptId: attempt.id, error, retryable }));
+    this.#host.emit(() => ({ type: "attempt-failed", ...this.#base(), taskId: task.id, attemptId: attempt.id, error, retryable, stats }));
     if (task.status !== "active") return;
     task.errors.push({ attemptId: attempt.id, error });
     if (!retryable) return this.#failTask(task, error);
@@ -351,8 +466,8 @@ export class Stage<I = unknown, O = unknown> {
     if (!attempt.live) return;
     this.#endAttempt(task, attempt);
     attempt.killReason = error.message;
-    this.#kill(attempt, error.message);
-    this.#onFailure(task, attempt, serializeError(error));
+    this.#kill(task, attempt, error.message);
+    this.#onFailure(task, attempt, serializeError(error), this.#schedulerStats(attempt));
     this.#checkDone();
   }
 
@@ -362,18 +477,40 @@ export class Stage<I = unknown, O = unknown> {
     this.#endAttempt(task, attempt);
     attempt.killReason = reason;
     this.#host.emit(() => ({ type: "attempt-cancelled", ...this.#base(), taskId: task.id, attemptId: attempt.id, reason }));
-    this.#kill(attempt, reason);
+    this.#kill(task, attempt, reason);
   }
 
-  #kill(attempt: AttemptState, reason: string): void {
-    const clock = this.#host.clock;
-    // Never hold a slot forever on a backend that cannot confirm: give up after cancelTimeout.
-    const timer = clock.setTimeout(() => this.#releaseSlot(attempt), this.policy.timeouts.cancelTimeout);
-    const release = () => {
+  /**
+   * Asks the backend to stop an attempt. The slot is held until the kill is confirmed; a kill
+   * the backend cannot confirm ("abandoned"), or that takes longer than cancelTimeout, abandons
+   * the attempt: its slot is freed and whatever it reports later is ignored.
+   */
+  #kill(task: TaskState, attempt: AttemptState, reason: string): void {
+    const host = this.#host;
+    const clock = host.clock;
+    const base = () => ({ ...this.#base(), taskId: task.id, attemptId: attempt.id });
+    host.emit(() => ({ type: "kill-requested", ...base(), reason }));
+    const timeout = this.policy.timeouts.cancelTimeout;
+    const timer = clock.setTimeout(() => done("abandoned", `the kill was not confirmed within ${timeout} ms (cancelTimeout)`), timeout);
+    const done = (result: KillOutcome, why: string): void => {
       clock.clearTimeout(timer);
+      if (!attempt.holdsSlot) return;
+      const stats = attempt.stats ?? this.#schedulerStats(attempt);
+      if (result === "abandoned") {
+        attempt.abandoned = true;
+        this.counts.abandoned++;
+        host.emit(() => ({ type: "attempt-abandoned", ...base(), reason: why, stats }));
+      } else {
+        host.emit(() => ({ type: "kill-confirmed", ...base(), stats }));
+      }
       this.#releaseSlot(attempt);
     };
-    attempt.handle?.kill(reason).then(release, release);
+    const handle = attempt.handle;
+    if (!handle) return done("stopped", "");
+    handle.kill(reason).then(
+      (result) => done(result === "abandoned" ? "abandoned" : "stopped", `the ${host.backend.name} backend cannot stop it`),
+      (err: unknown) => done("abandoned", `the kill failed: ${(err as Error)?.message ?? String(err)}`),
+    );
   }
 
   #endAttempt(task: TaskState, attempt: AttemptState): void {

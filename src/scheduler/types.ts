@@ -23,6 +23,10 @@ export interface AttemptState {
   holdsSlot: boolean;
   /** Why we killed it, when we did. */
   killReason?: string;
+  /** The worker's stats, once its outcome arrived. */
+  stats?: AttemptStats;
+  /** Abandoned: its kill could not be confirmed; whatever it reports later is ignored. */
+  abandoned?: boolean;
   timers: TimerHandle[];
 }
 
@@ -40,6 +44,10 @@ export interface TaskState {
   retryTimer?: TimerHandle;
   /** A speculative duplicate waits in the launch queue. */
   speculationQueued?: boolean;
+  /** No-capacity refusals in a row (reset when an attempt runs). */
+  refusals: number;
+  /** The last heartbeat details of any attempt: handed to the next attempt as its resume point. */
+  lastHeartbeat?: { attemptId: string; details: unknown };
 }
 
 /** One finished task, as `stage.results()` yields it (completion order). */

@@ -3,6 +3,7 @@
  * counters (Temporal's activity Context; BullMQ's processor(job, token, signal)).
  */
 import type { z } from "zod";
+import type { Clock } from "../job/clock.js";
 
 export interface TaskContext {
   /** Aborted when the attempt is cancelled, timed out, or lost a race to a duplicate. Stop promptly. */
@@ -13,6 +14,12 @@ export interface TaskContext {
   readonly stage: number;
   readonly task: number;
   readonly attempt: number;
+  /** Epoch ms (the scheduler's clock) by which the attempt must be done (`attemptTimeout`); absent when there is no timeout. */
+  readonly deadline?: number;
+  /** The last `heartbeat(details)` of the task's previous attempt: where a retry may resume. */
+  readonly resume?: unknown;
+  /** Time and timers (the runtime context's clock): use it rather than the globals. */
+  readonly clock: Clock;
   /** Tells the manager this attempt is alive (resets `heartbeatTimeout`). Throttled; cheap to call. */
   heartbeat(details?: unknown): void;
   /** Sends a log line to the manager (shown with `--verbose`, written with `--events`). */

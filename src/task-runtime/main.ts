@@ -18,6 +18,8 @@ import { isMainThread } from "node:worker_threads";
 import type { AttemptOutcome, TaskEnvelope } from "../backends/contract.js";
 import { serializeError, SmelterError, ValidationError } from "../job/errors.js";
 import { attemptId } from "../job/ids.js";
+import { emptyStats } from "../job/stats.js";
+import { systemContext, type TimerHandle } from "../job/runtime-context.js";
 import { runTask } from "./runtime.js";
 
 /** The prefix of the outcome line printed in one-shot mode. */
@@ -45,7 +47,7 @@ export async function runMain(managerFn: () => unknown): Promise<void> {
   }
   if (task === "pool") return;
   // Let the rest of the main module run first, so workers defined below runMain are registered.
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await systemContext().clock.sleep(0);
   const outcome = await runOneShot(task, process.env.SMELTER_INPUT);
   const line = `${OUTCOME_MARKER}${JSON.stringify(outcome)}\n`;
   const code = outcome.status === "succeeded" ? 0 : 1;
@@ -60,14 +62,16 @@ export async function runOneShot(task: string, inputJson: string | undefined): P
   try {
     envelope = task.trimStart().startsWith("{") ? (JSON.parse(task) as TaskEnvelope) : oneShotEnvelope(task, inputJson);
   } catch (err) {
-    return { status: "failed", error: serializeError(err) };
+    const now = systemContext().clock.now();
+    return { status: "failed", error: serializeError(err), stats: emptyStats(now, now) };
   }
   const controller = new AbortController();
-  let forceExit: NodeJS.Timeout | undefined;
+  const clock = systemContext().clock;
+  let forceExit: TimerHandle | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     controller.abort(new Error(`received ${signal}`));
     // A worker function that ignores its signal gets a short grace, then the process ends as SIGTERM would.
-    forceExit = setTimeout(() => process.exit(143), SIGTERM_GRACE_MS);
+    forceExit = clock.setTimeout(() => process.exit(143), SIGTERM_GRACE_MS);
   };
   process.once("SIGTERM", onSignal);
   try {
@@ -82,7 +86,7 @@ export async function runOneShot(task: string, inputJson: string | undefined): P
     );
   } finally {
     process.off("SIGTERM", onSignal);
-    if (forceExit) clearTimeout(forceExit);
+    clock.clearTimeout(forceExit);
   }
 }
 

@@ -6,10 +6,11 @@
  */
 import { format } from "node:util";
 import { taskEnvelopeSchema, type AttemptListener, type AttemptOutcome, type TaskEnvelope } from "../backends/contract.js";
-import { CancelledError, ConfigError, serializeError, ValidationError } from "../job/errors.js";
+import { CancelledError, ConfigError, OutputTooLargeError, serializeError, ValidationError } from "../job/errors.js";
+import { systemContext, type RuntimeContext, type TimerHandle } from "../job/runtime-context.js";
 import type { SerializedError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
-import type { AttemptStats } from "../job/stats.js";
+import { emptyStats, type AttemptStats } from "../job/stats.js";
 import type { TaskContext } from "./context.js";
 import { getWorker, workerNames } from "./registry.js";
 import { StatsCollector } from "./stats.js";
@@ -17,15 +18,36 @@ import { StatsCollector } from "./stats.js";
 /** Heartbeats reach the channel at most once per this many ms (the latest details win). */
 export const HEARTBEAT_THROTTLE_MS = 100;
 
-/** Where a running attempt reports to: the backend's listener, or a message port to it. */
-export type RuntimeChannel = AttemptListener;
+/** Where a running attempt reports to: the backend (which adds where it runs to `onRunning`), or a message port to it. */
+export interface RuntimeChannel {
+  onRunning(): void;
+  onLog: AttemptListener["onLog"];
+  onHeartbeat: AttemptListener["onHeartbeat"];
+}
+
+/** What the host of the runtime (a backend's worker side) provides. */
+export interface RunTaskOptions {
+  /** Clock and timers for heartbeats and stats sampling. @default the system context */
+  context?: RuntimeContext;
+  /**
+   * Largest output the channel carries inline, bytes of JSON. A larger output (up to the
+   * envelope's `maxOutputBytes`) is written to `envelope.resultUrl` with `writeResult`.
+   * @default unlimited (a pipe)
+   */
+  maxInlineOutputBytes?: number;
+  /** Writes an output to the attempt's result URL (a remote backend's worker side gives this). */
+  writeResult?(url: string, json: string): Promise<void>;
+}
 
 /**
  * Runs one attempt. Validates the envelope and the input, runs the worker function with a
  * {@link TaskContext}, validates the output (JSON-serialisable, and the worker's schema if any)
  * and returns the outcome with stats. Never throws.
  */
-export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, signal: AbortSignal): Promise<AttemptOutcome> {
+export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, signal: AbortSignal, options: RunTaskOptions = {}): Promise<AttemptOutcome> {
+  const context = options.context ?? systemContext();
+  const begun = context.clock.now();
+  const failed = (err: unknown, stats?: AttemptStats): AttemptOutcome => ({ status: "failed", error: serializeError(err), stats: stats ?? emptyStats(begun, context.clock.now()) });
   try {
     const parsed = taskEnvelopeSchema.safeParse(envelope);
     if (!parsed.success) {
@@ -42,8 +64,8 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
     }
     if (signal.aborted) return failed(cancelled(task.attemptId, signal));
 
-    const stats = new StatsCollector();
-    const heartbeat = throttledHeartbeat(channel);
+    const stats = new StatsCollector({ clock: context.clock });
+    const heartbeat = throttledHeartbeat(channel, context);
     const ctx: TaskContext = {
       signal,
       attemptId: task.attemptId,
@@ -51,6 +73,9 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
       stage: task.stage,
       task: task.task,
       attempt: task.attempt,
+      ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
+      ...(task.resume ? { resume: task.resume.details } : {}),
+      clock: context.clock,
       heartbeat: heartbeat.send,
       log: (...args: unknown[]) => safeCall(() => channel.onLog("log", format(...args))),
       count: (name: string, delta = 1) => stats.count(name, delta),
@@ -79,7 +104,7 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
       if (!r.success) return failed(new ValidationError(`output of worker "${task.worker}" (${task.attemptId}) does not match its schema: ${formatZodIssues(r.error)}`), s);
       output = r.data;
     }
-    return { status: "succeeded", output, stats: s };
+    return await deliver(task, output, json.text, s, options, failed);
   } catch (err) {
     return failed(err);
   }
@@ -94,9 +119,27 @@ export function missingWorkerError(name: string): ConfigError {
   );
 }
 
-function failed(err: unknown, stats?: AttemptStats): AttemptOutcome {
-  const error: SerializedError = serializeError(err);
-  return stats ? { status: "failed", error, stats } : { status: "failed", error };
+/**
+ * Returns the output inline, or writes it to the attempt's result URL when it is larger than the
+ * channel carries; refuses outputs over the envelope's `maxOutputBytes`.
+ */
+async function deliver(task: TaskEnvelope, output: unknown, text: string, stats: AttemptStats, options: RunTaskOptions, failed: (err: unknown, s?: AttemptStats) => AttemptOutcome): Promise<AttemptOutcome> {
+  const bytes = Buffer.byteLength(text);
+  const where = `worker "${task.worker}" (${task.attemptId})`;
+  if (task.maxOutputBytes !== undefined && bytes > task.maxOutputBytes) {
+    return failed(new OutputTooLargeError(`the output of ${where} is ${bytes} bytes, over the ${task.maxOutputBytes}-byte limit (maxOutputBytes): return a small summary and write data to object storage`), stats);
+  }
+  const inline = options.maxInlineOutputBytes ?? Infinity;
+  if (bytes <= inline) return { status: "succeeded", output, stats };
+  if (!task.resultUrl || !options.writeResult) {
+    return failed(new OutputTooLargeError(`the output of ${where} is ${bytes} bytes, over the ${inline} bytes this backend returns inline, and the job has no work store for results: give the manager a workStore, or return less`), stats);
+  }
+  try {
+    await options.writeResult(task.resultUrl, text);
+  } catch (err) {
+    return failed(err, stats);
+  }
+  return { status: "succeeded", output: undefined, outputUrl: task.resultUrl, stats };
 }
 
 function cancelled(attemptId: string, signal: AbortSignal, cause?: unknown): CancelledError {
@@ -104,42 +147,43 @@ function cancelled(attemptId: string, signal: AbortSignal, cause?: unknown): Can
   return new CancelledError(`attempt ${attemptId} was cancelled: ${reason}`, cause === undefined ? {} : { cause });
 }
 
-function toJson(value: unknown): { ok: true; value: unknown } | { ok: false; why: string } {
-  if (value === undefined) return { ok: true, value: null };
+function toJson(value: unknown): { ok: true; value: unknown; text: string } | { ok: false; why: string } {
+  if (value === undefined) return { ok: true, value: null, text: "null" };
   try {
     const text = JSON.stringify(value);
     if (text === undefined) return { ok: false, why: `a ${typeof value}` };
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, value: JSON.parse(text) as unknown, text };
   } catch (err) {
     return { ok: false, why: err instanceof Error ? err.message : String(err) };
   }
 }
 
 /** Leading-edge throttle with one trailing send, so the latest details always arrive. */
-function throttledHeartbeat(channel: RuntimeChannel): { send: (details?: unknown) => void; stop: () => void } {
+function throttledHeartbeat(channel: RuntimeChannel, context: RuntimeContext): { send: (details?: unknown) => void; stop: () => void } {
+  const clock = context.clock;
   let last = -Infinity;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   let pending: { details?: unknown } | undefined;
   let stopped = false;
   const emit = (details: unknown): void => {
-    last = Date.now();
+    last = clock.now();
     safeCall(() => channel.onHeartbeat(details));
   };
   return {
     send(details?: unknown) {
       if (stopped) return;
-      const wait = last + HEARTBEAT_THROTTLE_MS - Date.now();
+      const wait = last + HEARTBEAT_THROTTLE_MS - clock.now();
       if (wait <= 0 && !timer) return emit(details);
       pending = { details };
-      timer ??= setTimeout(() => {
+      timer ??= clock.setTimeout(() => {
         timer = undefined;
         if (pending && !stopped) emit(pending.details);
         pending = undefined;
-      }, Math.max(0, wait)).unref();
+      }, Math.max(0, wait), { unref: true });
     },
     stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      clock.clearTimeout(timer);
     },
   };
 }
@@ -201,7 +245,7 @@ export async function serveTasks(port: TaskPort, entry: string | undefined, opti
     const controller = new AbortController();
     controllers.set(id, controller);
     const outcome: AttemptOutcome = initError
-      ? { status: "failed", error: initError }
+      ? { status: "failed", error: initError, stats: emptyStats(systemContext().clock.now(), systemContext().clock.now()) }
       : await runTask(
           envelope,
           {
@@ -216,7 +260,7 @@ export async function serveTasks(port: TaskPort, entry: string | undefined, opti
     try {
       port.send({ type: "outcome", attemptId: id, outcome });
     } catch (err) {
-      port.send({ type: "outcome", attemptId: id, outcome: { status: "failed", error: serializeError(err) } });
+      port.send({ type: "outcome", attemptId: id, outcome: { status: "failed", error: serializeError(err), stats: outcome.stats ?? emptyStats(0, 0) } });
     }
     busy = false;
     void pump();

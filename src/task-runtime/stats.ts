@@ -12,13 +12,15 @@
  * the process (Node 20 has no per-thread CPU clock).
  */
 import { hostname, loadavg } from "node:os";
-import { performance } from "node:perf_hooks";
 import { isMainThread, threadId } from "node:worker_threads";
+import { systemClock, type Clock, type TimerHandle } from "../job/clock.js";
 import { Counters, type AttemptStats } from "../job/stats.js";
 
 export interface StatsCollectorOptions {
   /** Milliseconds between RSS / load samples while the attempt runs. @default 75 */
   sampleIntervalMs?: number;
+  /** Times and the sampling timer (the runtime context's clock). @default the system clock */
+  clock?: Clock;
 }
 
 let cachedHost: string | undefined;
@@ -32,28 +34,34 @@ export class StatsCollector {
     [Counters.writeRequests]: 0,
   };
   private startedAt = 0;
-  private startMono = 0;
   private cpuStart: NodeJS.CpuUsage | undefined;
   private peakRss = 0;
   private loadSum = 0;
   private loadMax = 0;
   private loadSamples = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
+  private readonly clock: Clock;
   private finished: AttemptStats | undefined;
 
   constructor(options: StatsCollectorOptions = {}) {
     this.sampleIntervalMs = options.sampleIntervalMs ?? 75;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Starts the clocks and takes the first sample. Idempotent. */
   start(): void {
     if (this.cpuStart) return;
-    this.startedAt = Date.now();
-    this.startMono = performance.now();
+    this.startedAt = this.clock.now();
     this.cpuStart = process.cpuUsage();
     this.sample();
-    this.timer = setInterval(() => this.sample(), this.sampleIntervalMs);
-    this.timer.unref();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimeout(() => {
+      this.sample();
+      this.schedule();
+    }, this.sampleIntervalMs, { unref: true });
   }
 
   /** Adds `delta` to counter `name`. Non-finite deltas are ignored. */
@@ -66,9 +74,10 @@ export class StatsCollector {
   finish(): AttemptStats {
     if (this.finished) return this.finished;
     this.start();
-    if (this.timer) clearInterval(this.timer);
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
     this.sample();
-    const wallMs = performance.now() - this.startMono;
+    const wallMs = this.clock.now() - this.startedAt;
     const cpu = process.cpuUsage(this.cpuStart);
     const stats: AttemptStats = {
       wallMs,

@@ -25,6 +25,8 @@ type Event = { kind: "running" } | { kind: "log"; stream: string; message: strin
 
 export interface Run {
   handle: AttemptHandle;
+  /** The final runtime id, from onRunning (the handle's may be a placeholder). */
+  runtimeId(): string;
   events: Event[];
   running: Promise<void>;
   outcome: Promise<AttemptOutcome>;
@@ -42,8 +44,9 @@ export function launch(backend: Backend, worker: string, input: unknown = null):
   const events: Event[] = [];
   let markRunning!: () => void;
   const running = new Promise<void>((r) => (markRunning = r));
+  let runtimeId: string | undefined;
   const handle = backend.launch(envelope(worker, input), {
-    onRunning: () => (events.push({ kind: "running" }), markRunning()),
+    onRunning: (info) => (events.push({ kind: "running" }), (runtimeId = info.runtimeId), markRunning()),
     onLog: (stream, message) => events.push({ kind: "log", stream, message }),
     onHeartbeat: (details) => events.push({ kind: "heartbeat", details }),
   });
@@ -52,13 +55,13 @@ export function launch(backend: Backend, worker: string, input: unknown = null):
     assert.ok(attemptOutcomeSchema.safeParse(o).success, `outcome matches the schema: ${JSON.stringify(o).slice(0, 300)}`);
     return o;
   });
-  return { handle, events, running, outcome };
+  return { handle, events, running, outcome, runtimeId: () => runtimeId ?? handle.runtimeId };
 }
 
 export async function runToEnd(backend: Backend, worker: string, input: unknown = null): Promise<AttemptOutcome & { events: Event[]; runtimeId: string }> {
   const r = launch(backend, worker, input);
   const o = await r.outcome;
-  return { ...o, events: r.events, runtimeId: r.handle.runtimeId };
+  return { ...o, events: r.events, runtimeId: r.runtimeId() };
 }
 
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

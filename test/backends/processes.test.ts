@@ -37,7 +37,7 @@ describe("processes backend", () => {
     try {
       const r = launch(backend, "stubborn");
       await within(r.running, 10_000, "onRunning");
-      const pid = Number(r.handle.runtimeId.slice(4));
+      const pid = Number(r.runtimeId().slice(4));
       const t0 = Date.now();
       await within(r.handle.kill("stop"), 5000, "kill");
       assert.ok(Date.now() - t0 >= 200, "abort grace, then SIGTERM grace");

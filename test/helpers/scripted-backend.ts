@@ -1,9 +1,10 @@
 /**
  * A backend for scheduler tests: each attempt follows a script on a VirtualClock (pending time,
- * run time, heartbeats, outcome, how long a kill takes). It records launches, kills and the
- * peak number of attempts running at once. The real backends have their own conformance suite.
+ * run time, heartbeats, outcome, how long a kill takes, whether it can be killed at all, whether
+ * the backend has capacity). It records launches, kills and the peak number of attempts running
+ * at once. The real backends have their own conformance suite.
  */
-import type { AttemptHandle, AttemptListener, AttemptOutcome, Backend, TaskEnvelope } from "../../src/backends/contract.js";
+import type { AttemptHandle, AttemptListener, AttemptOutcome, Backend, BackendHost, KillOutcome, TaskEnvelope } from "../../src/backends/contract.js";
 import type { SerializedError } from "../../src/job/errors.js";
 import type { AttemptStats } from "../../src/job/stats.js";
 import type { Clock } from "../../src/scheduler/clock.js";
@@ -17,10 +18,19 @@ export interface Script {
   output?: unknown;
   /** Fail with this error instead. */
   error?: Partial<SerializedError>;
-  /** Send a heartbeat this often while running. */
+  /** Send a heartbeat this often while running (details: `{ at }`, or `heartbeatDetails(n)`). */
   heartbeatEveryMs?: number;
+  heartbeatDetails?: (n: number) => unknown;
   /** How long a kill takes to be confirmed. @default 0 */
   killDelayMs?: number;
+  /** The backend cannot stop this attempt (a Lambda invocation): kill() says "abandoned" and the attempt runs on to its outcome. */
+  unkillable?: boolean;
+  /** The backend has no capacity: the launch ends as no-capacity after `pendingMs`, with this reason. */
+  noCapacity?: string;
+  /** Counters reported in the stats. */
+  counters?: Record<string, number>;
+  /** Reports `outputUrl` instead of the output (the attempt "wrote" it to its resultUrl). */
+  viaResultUrl?: boolean;
 }
 
 export interface LaunchRecord {
@@ -36,14 +46,30 @@ export class ScriptedBackend implements Backend {
   readonly launches: LaunchRecord[] = [];
   running = 0;
   peakRunning = 0;
-  readonly maxConcurrency: number | undefined;
+  /** The host the manager attached (its context and capacityChanged). */
+  host: BackendHost | undefined;
+  #maxConcurrency: number | undefined;
   #clock: Clock;
   #script: (e: TaskEnvelope) => Script;
 
   constructor(clock: Clock, script: (e: TaskEnvelope) => Script, maxConcurrency?: number) {
     this.#clock = clock;
     this.#script = script;
-    this.maxConcurrency = maxConcurrency;
+    this.#maxConcurrency = maxConcurrency;
+  }
+
+  get maxConcurrency(): number | undefined {
+    return this.#maxConcurrency;
+  }
+
+  /** Changes the concurrency (as a throttled backend would) and tells the manager. */
+  setMaxConcurrency(n: number | undefined): void {
+    this.#maxConcurrency = n;
+    this.host?.capacityChanged();
+  }
+
+  attach(host: BackendHost): void {
+    this.host = host;
   }
 
   launch(envelope: TaskEnvelope, listener: AttemptListener): AttemptHandle {
@@ -51,6 +77,7 @@ export class ScriptedBackend implements Backend {
     const script = this.#script(envelope);
     const record: LaunchRecord = { envelope, at: clock.now() };
     this.launches.push(record);
+    const n = this.launches.length;
     this.running++;
     this.peakRunning = Math.max(this.peakRunning, this.running);
     const timers: ReturnType<Clock["setTimeout"]>[] = [];
@@ -67,14 +94,17 @@ export class ScriptedBackend implements Backend {
     };
     const stats = (): AttemptStats => ({
       wallMs: clock.now() - record.at, cpuUserMs: 0, cpuSystemMs: 0, peakRssBytes: 0,
-      loadAvg: { mean: 0, max: 0 }, counters: {}, startedAt: record.at, endedAt: clock.now(),
+      loadAvg: { mean: 0, max: 0 }, counters: { ...script.counters }, startedAt: record.at, endedAt: clock.now(),
     });
     timers.push(clock.setTimeout(() => {
-      listener.onRunning();
+      if (script.noCapacity) return finish({ status: "no-capacity", reason: script.noCapacity });
+      listener.onRunning({ runtimeId: `scripted-${n}-run`, cold: n === 1 });
       const beat = script.heartbeatEveryMs;
       if (beat) {
+        let beats = 0;
         const tick = () => {
-          listener.onHeartbeat({ at: clock.now() });
+          beats++;
+          listener.onHeartbeat(script.heartbeatDetails ? script.heartbeatDetails(beats) : { at: clock.now() });
           timers.push(clock.setTimeout(tick, beat));
         };
         timers.push(clock.setTimeout(tick, beat));
@@ -84,6 +114,8 @@ export class ScriptedBackend implements Backend {
         timers.push(clock.setTimeout(() => {
           if (script.error) {
             finish({ status: "failed", error: { name: "Error", type: "Error", message: "scripted failure", nonRetryable: false, ...script.error }, stats: stats() });
+          } else if (script.viaResultUrl) {
+            finish({ status: "succeeded", output: undefined, outputUrl: envelope.resultUrl!, stats: stats() });
           } else {
             finish({ status: "succeeded", output: script.output ?? envelope.input, stats: stats() });
           }
@@ -91,17 +123,18 @@ export class ScriptedBackend implements Backend {
       }
     }, script.pendingMs ?? 0));
     return {
-      runtimeId: `scripted-${this.launches.length}`,
+      runtimeId: `scripted-${n}`,
       result,
       kill: (reason: string) => {
         record.killedAt ??= clock.now();
         record.killReason ??= reason;
-        return new Promise<void>((resolve) => {
+        if (script.unkillable) return Promise.resolve<KillOutcome>("abandoned");
+        return new Promise<KillOutcome>((resolve) => {
           const stop = () => {
-            finish({ status: "failed", error: { name: "CancelledError", type: "Cancelled", message: reason, nonRetryable: true } });
-            resolve();
+            finish({ status: "failed", error: { name: "CancelledError", type: "Cancelled", message: reason, nonRetryable: true }, stats: stats() });
+            resolve("stopped");
           };
-          if (done) return resolve();
+          if (done) return resolve("stopped");
           if (script.killDelayMs) clock.setTimeout(stop, script.killDelayMs);
           else stop();
         });
