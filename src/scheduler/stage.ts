@@ -401,6 +401,7 @@ export class Stage<I = unknown, O = unknown> {
     task.budgetUsed--;
     task.refusals++;
     if (task.refusals > capacity.maxRelaunches) {
+      host.emit(() => ({ type: "attempt-no-capacity", ...this.#base(), taskId: task.id, attemptId: attempt.id, reason: outcome.reason, refusals: task.refusals, delayMs: 0, relaunch: false, stats }));
       task.budgetUsed++;
       const error = new NoCapacityError(`the ${host.backend.name} backend had no capacity for task ${task.id} ${task.refusals} times in a row (capacity.maxRelaunches ${capacity.maxRelaunches}): ${outcome.reason}`);
       return this.#onFailure(task, attempt, serializeError(error), stats);

@@ -1,14 +1,23 @@
-import type { TaskEnvelope } from "../../src/backends/contract.js";
+import type { ResultStore, TaskEnvelope } from "../../src/backends/contract.js";
 import type { SmelterEvent } from "../../src/job/events.js";
 import { VirtualClock } from "../../src/scheduler/clock.js";
 import type { JobOptions } from "../../src/scheduler/job.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import { ScriptedBackend, type Script } from "./scripted-backend.js";
 
-export function setup(script: (e: TaskEnvelope) => Script, options: { job?: JobOptions; maxConcurrentTasks?: number; backendConcurrency?: number } = {}) {
+export function setup(
+  script: (e: TaskEnvelope) => Script,
+  options: { job?: JobOptions; maxConcurrentTasks?: number; backendConcurrency?: number; seed?: number; results?: ResultStore } = {},
+) {
   const clock = new VirtualClock();
   const backend = new ScriptedBackend(clock, script, options.backendConcurrency);
-  const manager = new Manager({ backend, clock, maxConcurrentTasks: options.maxConcurrentTasks ?? 100, random: () => 0.5 });
+  const manager = new Manager({
+    backend,
+    clock,
+    maxConcurrentTasks: options.maxConcurrentTasks ?? 100,
+    ...(options.seed === undefined ? { random: () => 0.5 } : { seed: options.seed }),
+    ...(options.results ? { results: options.results } : {}),
+  });
   const job = manager.job(options.job);
   const events: SmelterEvent[] = [];
   job.events.on((e) => events.push(e));

@@ -115,7 +115,7 @@ export class ScriptedBackend implements Backend {
           if (script.error) {
             finish({ status: "failed", error: { name: "Error", type: "Error", message: "scripted failure", nonRetryable: false, ...script.error }, stats: stats() });
           } else if (script.viaResultUrl) {
-            finish({ status: "succeeded", output: undefined, outputUrl: envelope.resultUrl!, stats: stats() });
+            finish({ status: "succeeded", output: undefined, outputUrl: envelope.resultUrl ?? "mem://no-results-store/out.json", stats: stats() });
           } else {
             finish({ status: "succeeded", output: script.output ?? envelope.input, stats: stats() });
           }
