@@ -4,9 +4,7 @@
  * Also: the `--events FILE` JSON-lines writer and Ctrl-C handling.
  */
 import cliProgress from "cli-progress";
-import { createWriteStream } from "node:fs";
-import { once } from "node:events";
-import type { SmelterEvent, StageCounts } from "../job/events.js";
+import type { StageCounts } from "../job/events.js";
 import type { Job } from "../scheduler/job.js";
 
 export interface ProgressOptions {
@@ -115,19 +113,7 @@ function firstLine(s: string): string {
   return s.split("\n", 1)[0] ?? "";
 }
 
-/** Writes every event of `job` to `path` as JSON lines; resolves once the file is flushed after job-done. */
-export function writeEventsFile(job: Job, path: string): Promise<void> {
-  const out = createWriteStream(path, { flags: "w" });
-  const finished = once(out, "finish").then(() => undefined);
-  const off = job.events.on((e: SmelterEvent) => {
-    out.write(`${JSON.stringify(e)}\n`);
-    if (e.type === "job-done") {
-      off();
-      out.end();
-    }
-  });
-  return finished;
-}
+export { writeEventsFile } from "../report/events-file.js";
 
 /**
  * First Ctrl-C (SIGINT) or SIGTERM: cancel the job and wait for every attempt to stop.

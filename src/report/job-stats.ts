@@ -1,9 +1,10 @@
 /**
- * Per-stage totals gathered from a job's events: attempts, retries, speculation, time, CPU,
- * memory and the tasks' counters (bytes and requests to storage). Attach before the job runs.
+ * Per-stage totals gathered from a job's events: attempts, retries, speculation, capacity
+ * refusals, abandoned kills, time, CPU, memory and the tasks' counters (bytes and requests to
+ * storage). Attach to a live job before it runs, or rebuild from an events file
+ * (`JobStats.fromEvents(parseEvents(text))`).
  */
 import type { SmelterEvent } from "../job/events.js";
-import type { Job } from "../scheduler/job.js";
 
 export interface StageTotals {
   stage: number;
@@ -16,6 +17,10 @@ export interface StageTotals {
   speculative: number;
   /** Speculative duplicates that finished first. */
   speculativeWon: number;
+  /** Launches the backend had no capacity for. */
+  noCapacity: number;
+  /** Attempts whose kill could not be confirmed. */
+  abandonedAttempts: number;
   /** From the stage's first launch to its last success, ms. */
   elapsedMs: number;
   /** Sum of the winning attempts' wall times, ms. */
@@ -30,8 +35,16 @@ export class JobStats {
   #off: () => void;
   #speculative = new Set<string>();
 
-  constructor(job: Job) {
-    this.#off = job.events.on((e) => this.#add(e));
+  /** Follows a live job's events (`job.events`), or starts empty (feed it with `add`). */
+  constructor(job?: { events: { on(l: (e: SmelterEvent) => void): () => void } }) {
+    this.#off = job ? job.events.on((e) => this.add(e)) : () => {};
+  }
+
+  /** Rebuilds the totals from recorded events (an events file): no live job needed. */
+  static fromEvents(events: Iterable<SmelterEvent>): JobStats {
+    const stats = new JobStats();
+    for (const e of events) stats.add(e);
+    return stats;
   }
 
   stop(): void {
@@ -48,13 +61,13 @@ export class JobStats {
   #stage(e: { stage: number; stageName: string }) {
     let s = this.stages.get(e.stage);
     if (!s) {
-      s = { stage: e.stage, name: e.stageName, tasks: 0, attempts: 0, failedAttempts: 0, cancelledAttempts: 0, retries: 0, speculative: 0, speculativeWon: 0, elapsedMs: 0, taskWallMs: 0, cpuMs: 0, peakRssBytes: 0, counters: {} };
+      s = { stage: e.stage, name: e.stageName, tasks: 0, attempts: 0, failedAttempts: 0, cancelledAttempts: 0, retries: 0, speculative: 0, speculativeWon: 0, noCapacity: 0, abandonedAttempts: 0, elapsedMs: 0, taskWallMs: 0, cpuMs: 0, peakRssBytes: 0, counters: {} };
       this.stages.set(e.stage, s);
     }
     return s;
   }
 
-  #add(e: SmelterEvent): void {
+  add(e: SmelterEvent): void {
     switch (e.type) {
       case "task-queued":
         this.#stage(e).tasks++;
@@ -75,6 +88,12 @@ export class JobStats {
         break;
       case "attempt-cancelled":
         this.#stage(e).cancelledAttempts++;
+        break;
+      case "attempt-no-capacity":
+        this.#stage(e).noCapacity++;
+        break;
+      case "attempt-abandoned":
+        this.#stage(e).abandonedAttempts++;
         break;
       case "attempt-succeeded": {
         const s = this.#stage(e);
