@@ -10,10 +10,11 @@
  *   land, so only winners are ever read. A gathered stage is a shuffle stage with R = 1 whose
  *   winners the caller reads (`finalize`).
  * - A stage with `output: "opaque"` returns whatever its worker returns, handed to `finalize`.
- * - Pipelining: a stage that reads other stages (its producers, transitively) is queued from the
- *   start but held back (concurrency limit 0) until every producer has launched all its tasks.
- *   Then the stages still waiting for a producer share all slots but one (so a producer's retry
- *   always finds a slot), and a stage whose producers are all done gets its full limit.
+ * - Pipelining: a stage that reads other stages is created with `after: <its producers>,
+ *   reserveSlots: 1` (the scheduler's stage dependencies): its tasks are queued from the start
+ *   but none launches until every producer (transitively) has launched all its tasks; then the
+ *   waiting stages share all slots but one (so a producer's retry always finds a slot), and a
+ *   stage whose producers all succeeded gets its full limit.
  * - The job's work prefix is deleted at the end, whatever the outcome, after `finalize`.
  *
  * The scheduler side only: no DuckDB, no SQL.
@@ -90,15 +91,13 @@ export async function runStages<F = undefined>(
   const prefix = `${spec.work.prefix ?? "_smelter/jobs/"}${job.id}/`;
   const store = spec.work.store;
   const shuffles: ShufflePlan[] = spec.stages.map((s, i) => ({ storeUrl: spec.work.url, prefix, stage: i + 1, partitions: s.output.kind === "shuffle" ? s.output.partitions : 1, format: spec.format }));
-  const stages: Stage<unknown, unknown>[] = spec.stages.map((s) => job.stage({ worker: s.worker, name: s.name, ...(s.policy ? { policy: s.policy } : {}) }));
+  const stages: Stage<unknown, unknown>[] = [];
+  for (const s of spec.stages) {
+    const after = s.reads.map((r) => stages[r]!);
+    stages.push(job.stage({ worker: s.worker, name: s.name, ...(s.policy ? { policy: s.policy } : {}), ...(after.length ? { after, reserveSlots: 1 } : {}) }));
+  }
   const consumed = new Set(spec.stages.flatMap((s) => s.reads));
   hooks.onJob?.(job);
-
-  const hold = holdConsumers(manager, spec, stages);
-  const offEvents = job.events.on((e) => {
-    if ("stage" in e) hold();
-  });
-  hold();
 
   let collectError: unknown;
   const collect = async (i: number): Promise<TaskResult<unknown>[]> => {
@@ -137,39 +136,8 @@ export async function runStages<F = undefined>(
     const finalized = (await hooks.finalize?.(results, shuffles)) as F;
     return { job, shuffles, results, finalized };
   } finally {
-    offEvents();
     await store.deletePrefix(prefix).catch(() => undefined);
   }
-}
-
-/**
- * Sets each consumer stage's concurrency limit from its producers' progress (see the header).
- * Returns the function to call on every stage event.
- */
-function holdConsumers(manager: Manager, spec: RunStagesSpec, stages: Stage<unknown, unknown>[]): () => void {
-  const limits = stages.map((s) => s.maxConcurrentTasks);
-  const upstream = spec.stages.map(() => new Set<number>());
-  spec.stages.forEach((s, i) => {
-    for (const r of s.reads) for (const u of [r, ...upstream[r]!]) upstream[i]!.add(u);
-  });
-  const launched = (i: number) => stages[i]!.counts.closed && stages[i]!.counts.queued === 0;
-  const done = (i: number) => stages[i]!.counts.closed && stages[i]!.counts.succeeded === stages[i]!.counts.total;
-  return () => {
-    const waiting = spec.stages.map((_, i) => [...upstream[i]!].some((u) => !done(u)));
-    let free = manager.maxConcurrentTasks - 1 - stages.reduce((n, s, i) => n + (waiting[i] ? s.slotsHeld : 0), 0);
-    stages.forEach((s, i) => {
-      let limit = limits[i]!;
-      if (waiting[i]) {
-        if ([...upstream[i]!].some((u) => !launched(u))) limit = 0;
-        else {
-          const extra = Math.max(0, Math.min(free, limit - s.slotsHeld, s.launchable));
-          free -= extra;
-          limit = s.slotsHeld + extra;
-        }
-      }
-      if (s.maxConcurrentTasks !== limit) s.maxConcurrentTasks = limit;
-    });
-  };
 }
 
 function checkSpec(spec: RunStagesSpec): void {
