@@ -73,7 +73,7 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
   const dir = await mkdtemp(join(tmpdir(), "smelter-map-"));
   try {
     const store = await cachedStore(input.storeUrl);
-    const reader = new RangedReader(store);
+    const reader = new RangedReader(store, { clock: ctx.clock });
     let t = performance.now();
     const local = parseStoreUrl(input.storeUrl);
     const files = await materializeSplits(store, input.splits, dir, {
@@ -166,7 +166,7 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
   try {
     const store = await cachedStore(shuffle.storeUrl);
     let t = performance.now();
-    for await (const output of watchMapOutputs(store, shuffle, { signal: ctx.signal, onWait })) {
+    for await (const output of watchMapOutputs(store, shuffle, { signal: ctx.signal, onWait, clock: ctx.clock })) {
       t = lap(ctx, "manifestWaitMs", t);
       const bytes = await readSegment(store, output, partition, { ctx });
       t = lap(ctx, "shuffleReadMs", t);

@@ -5,6 +5,7 @@
  * shows speculation and retries at work. `demo.combine` adds up batches of partial counts.
  */
 import { z } from "zod";
+import { repeat, type Clock } from "../job/clock.js";
 import { defineWorker } from "../task-runtime/registry.js";
 
 export const sampleInput = z.strictObject({
@@ -23,7 +24,7 @@ export interface Partial {
 
 export const sample = defineWorker("demo.sample", async (input: z.output<typeof sampleInput>, ctx): Promise<Partial> => {
   if (ctx.attempt === 1 && input.failFirst) throw new Error(`transient failure in ${ctx.attemptId} (the demo fails this task once on purpose)`);
-  if (ctx.attempt === 1 && input.straggleMs > 0) await sleep(input.straggleMs, ctx.signal, () => ctx.heartbeat());
+  if (ctx.attempt === 1 && input.straggleMs > 0) await sleep(input.straggleMs, ctx.signal, () => ctx.heartbeat(), ctx.clock);
   let state = input.seed >>> 0 || 1;
   const next = () => {
     // xorshift32: fast, deterministic per seed
@@ -56,22 +57,12 @@ export const combine = defineWorker("demo.combine", (input: { partials: Partial[
   return { inside, samples };
 });
 
-function sleep(ms: number, signal: AbortSignal, beat: () => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const beats = setInterval(beat, 200);
-    const done = () => {
-      clearInterval(beats);
-      clearTimeout(timer);
-      signal.removeEventListener("abort", abort);
-    };
-    const timer = setTimeout(() => {
-      done();
-      resolve();
-    }, ms);
-    const abort = () => {
-      done();
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", abort, { once: true });
-  });
+/** Waits `ms` on the task's clock, heartbeating every 200 ms; rejects when the attempt is cancelled. */
+async function sleep(ms: number, signal: AbortSignal, beat: () => void, clock: Clock): Promise<void> {
+  const stopBeats = repeat(clock, 200, beat);
+  try {
+    await clock.sleep(ms, signal);
+  } finally {
+    stopBeats();
+  }
 }

@@ -158,7 +158,7 @@ async function writeCsv(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, 
 async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx: TaskContext): Promise<Prepared> {
   await mkdir(dir);
   const store = await cachedStore(i.storeUrl);
-  const reader = new RangedReader(store);
+  const reader = new RangedReader(store, { clock: ctx.clock });
   const local = parseStoreUrl(i.storeUrl);
   const parquet = i.table.format === "parquet";
   const files = await materializeSplits(store, await readSplitList(i.splits), dir, {
@@ -181,7 +181,7 @@ async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number
   const store = await cachedStore(i.source.storeUrl);
   const files: string[] = [];
   const parts = (n: number) => (i.read === "partition" ? [partition!] : Array.from({ length: n }, (_, r) => r));
-  for await (const output of watchMapOutputs(store, i.source, { signal: ctx.signal, onWait: () => ctx.heartbeat({ phase: `waiting for stage ${i.source.stage}` }) })) {
+  for await (const output of watchMapOutputs(store, i.source, { signal: ctx.signal, clock: ctx.clock, onWait: () => ctx.heartbeat({ phase: `waiting for stage ${i.source.stage}` }) })) {
     for (const r of parts(output.offsets.length - 1)) {
       const bytes = await readSegment(store, output, r, { ctx });
       if (bytes.byteLength === 0) continue;

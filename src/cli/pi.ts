@@ -39,7 +39,8 @@ export async function runPi(flags: z.output<typeof piFlagsSchema>): Promise<stri
     const sample = job.stage<SampleInput, Partial>({ worker: "demo.sample", name: "sample", policy: { speculation: { afterPercent: 90, slowerThanMedian: 4, minFinished: 4 } } });
     const combine = job.stage<{ partials: Partial[] }, Partial>({ worker: "demo.combine", name: "combine" });
     const stragglerEvery = flags.stragglers > 0 ? Math.max(1, Math.round(100 / flags.stragglers)) : 0;
-    const started = Date.now();
+    const clock = job.context.clock;
+    const started = clock.now();
     void sample.pushAll(
       Array.from({ length: flags.tasks }, (_, i) => ({
         seed: 0x9e3779b9 ^ (i * 2654435761),
@@ -62,7 +63,7 @@ export async function runPi(flags: z.output<typeof piFlagsSchema>): Promise<stri
     stats.stop();
     const pi = (4 * inside) / total;
     return [
-      `pi ~ ${pi.toFixed(6)} (error ${Math.abs(pi - Math.PI).toExponential(2)}) from ${total.toLocaleString("en-US")} samples in ${((Date.now() - started) / 1000).toFixed(2)}s on ${flags.backend}`,
+      `pi ~ ${pi.toFixed(6)} (error ${Math.abs(pi - Math.PI).toExponential(2)}) from ${total.toLocaleString("en-US")} samples in ${((clock.now() - started) / 1000).toFixed(2)}s on ${flags.backend}`,
       "",
       formatStageTotals(stats.totals()),
     ].join("\n");

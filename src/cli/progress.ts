@@ -4,6 +4,7 @@
  * Also: the `--events FILE` JSON-lines writer and Ctrl-C handling.
  */
 import cliProgress from "cli-progress";
+import { repeat } from "../job/clock.js";
 import type { StageCounts } from "../job/events.js";
 import type { Job } from "../scheduler/job.js";
 
@@ -75,10 +76,10 @@ function barProgress(job: Job, stream: NodeJS.WriteStream, options: ProgressOpti
 }
 
 function lineProgress(job: Job, stream: NodeJS.WriteStream, options: ProgressOptions): Progress {
-  const started = Date.now();
-  const print = () => stream.write(`[smelter] ${job.id} ${((Date.now() - started) / 1000).toFixed(1)}s ${statusLine(job)}\n`);
-  const timer = setInterval(print, options.intervalMs ?? 3000);
-  timer.unref();
+  const clock = job.context.clock;
+  const started = clock.now();
+  const print = () => stream.write(`[smelter] ${job.id} ${((clock.now() - started) / 1000).toFixed(1)}s ${statusLine(job)}\n`);
+  const stopTimer = repeat(clock, options.intervalMs ?? 3000, print, { unref: true });
   const off = job.events.on((e) => {
     if (options.verbose && e.type === "log") stream.write(`${e.attemptId} ${e.stream}: ${e.message}\n`);
     if (e.type === "retry-scheduled") stream.write(`[smelter] retry ${e.taskId} in ${Math.round(e.delayMs)} ms: ${e.reason.name}: ${firstLine(e.reason.message)}\n`);
@@ -88,7 +89,7 @@ function lineProgress(job: Job, stream: NodeJS.WriteStream, options: ProgressOpt
   function stop() {
     if (stopped) return;
     stopped = true;
-    clearInterval(timer);
+    stopTimer();
     off();
     print();
   }

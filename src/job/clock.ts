@@ -39,6 +39,24 @@ export function sleepOn(clock: Pick<Clock, "setTimeout" | "clearTimeout">, ms: n
   });
 }
 
+/** Calls `fn` every `ms` on `clock` (setInterval on any clock); returns the function that stops it. */
+export function repeat(clock: Pick<Clock, "setTimeout" | "clearTimeout">, ms: number, fn: () => void, options?: TimerOptions): () => void {
+  let stopped = false;
+  let timer: TimerHandle | undefined;
+  const arm = (): void => {
+    timer = clock.setTimeout(() => {
+      if (stopped) return;
+      fn();
+      if (!stopped) arm();
+    }, ms, options);
+  };
+  arm();
+  return () => {
+    stopped = true;
+    clock.clearTimeout(timer);
+  };
+}
+
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("the wait was aborted", "AbortError");
 }

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { systemClock, type Clock } from "./clock.js";
 
 export type { Clock, TimerHandle, TimerOptions } from "./clock.js";
-export { systemClock, VirtualClock, sleepOn } from "./clock.js";
+export { systemClock, VirtualClock, sleepOn, repeat } from "./clock.js";
 
 /** Ids drawn from the context's random source: reproducible under a seed. */
 export interface IdSource {

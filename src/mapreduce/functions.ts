@@ -150,7 +150,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
     const work = await cachedStore(p.shuffle.storeUrl);
     const groups = new Groups<K, V>(fns.combine);
     const held: { task: number; bytes: Uint8Array; key: string }[] = [];
-    for await (const out of watchMapOutputs(work, p.shuffle, { signal: ctx.signal, onWait: () => ctx.heartbeat() })) {
+    for await (const out of watchMapOutputs(work, p.shuffle, { signal: ctx.signal, clock: ctx.clock, onWait: () => ctx.heartbeat() })) {
       const bytes = await readSegment(work, out, p.partition, { ctx });
       if (fns.combine) groups.addSegment(bytes, out.key);
       else held.push({ task: out.task, bytes, key: out.key });

@@ -65,7 +65,8 @@ export async function parallelUploadJob<S>(
   const job = target instanceof Manager ? target.job({ name: `upload ${key}`, policy: options.policy }) : target;
   const onAbort = (): void => void job.cancel(`the upload of "${key}" was cancelled`);
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const started = Date.now();
+  const clock = job.context.clock;
+  const started = clock.now();
   let outputs: PartitionResult[];
   let attempts = 0;
   let taskBytesWritten = 0;
@@ -98,7 +99,7 @@ export async function parallelUploadJob<S>(
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
   }
-  const tasksMs = Date.now() - started;
+  const tasksMs = clock.now() - started;
   const summary = await completeParallelUpload(store, handle, outputs, { signal: options.signal });
   return { ...summary, jobId: job.id, attempts, tasksMs, taskBytesWritten, taskWriteRequests };
 }

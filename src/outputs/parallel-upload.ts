@@ -4,7 +4,7 @@
  * upload, each task runs `uploadPartition` (upload-partition.ts), `completeParallelUpload` merges
  * small partitions into parts of at least 5 MiB and completes, `abortParallelUpload` cleans up.
  */
-import { randomUUID } from "node:crypto";
+import { systemContext } from "../job/runtime-context.js";
 import pLimit from "p-limit";
 import { ConfigError, SmelterError } from "../job/errors.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -31,7 +31,7 @@ export async function beginParallelUpload(store: ObjectStore, key: string, optio
   const partSize = options.partSize ?? DEFAULT_PART_SIZE;
   if (!Number.isInteger(partSize) || partSize < 1 || (store.kind === "s3" && partSize < DEFAULT_PART_SIZE))
     throw new ConfigError(`partSize ${partSize} is invalid for ${store.url}: S3 needs parts of at least ${DEFAULT_PART_SIZE} bytes (leave partSize unset)`);
-  let stagingPrefix = options.stagingPrefix ?? `${key}.smelter-staging-${randomUUID().slice(0, 12)}/`;
+  let stagingPrefix = options.stagingPrefix ?? `${key}.smelter-staging-${systemContext().ids.hex(12)}/`;
   if (!stagingPrefix.endsWith("/")) stagingPrefix += "/";
   if (key.startsWith(stagingPrefix) || stagingPrefix === "/")
     throw new ConfigError(`staging prefix "${stagingPrefix}" would contain the object "${key}" (staging is deleted at the end): pick a prefix beside it`);
@@ -68,7 +68,8 @@ export interface CompleteOptions {
  * object's size, deletes the staging objects. Any failure aborts the upload and rethrows.
  */
 export async function completeParallelUpload(store: ObjectStore, handleInput: ParallelUploadHandle, results: readonly unknown[], options: CompleteOptions = {}): Promise<ParallelUploadSummary> {
-  const started = Date.now();
+  const clock = systemContext().clock;
+  const started = clock.now();
   const h = parseHandle(handleInput);
   const mp = requireMultipart(store, h.key);
   let completed = false;
@@ -92,7 +93,7 @@ export async function completeParallelUpload(store: ObjectStore, handleInput: Pa
       throw new StoreError(`[smelter] parallel upload of "${h.key}" in ${store.url} produced ${info ? `${info.size} bytes` : "no object"} instead of ${size}: the object was deleted; run the job again`);
     }
     const stagingDeleted = await store.deletePrefix(h.stagingPrefix);
-    return { key: h.key, size, etag, partitions: h.partitions, parts: plan.parts.length, coordinatorParts: plan.coordinatorParts, coordinatorBytes: plan.coordinatorBytes, stagingDeleted, completeMs: Date.now() - started };
+    return { key: h.key, size, etag, partitions: h.partitions, parts: plan.parts.length, coordinatorParts: plan.coordinatorParts, coordinatorBytes: plan.coordinatorBytes, stagingDeleted, completeMs: clock.now() - started };
   } catch (err) {
     if (completed) {
       await store.deletePrefix(h.stagingPrefix).catch(() => undefined);
@@ -145,11 +146,11 @@ export async function abortParallelUpload(store: ObjectStore, handleInput: Paral
   }
   // A second sweep: a part or staging write cancelled mid-request (Ctrl-C, a killed attempt) may
   // still land on the server after the abort and bring the upload back (seen with versitygw).
-  await new Promise((r) => setTimeout(r, LATE_WRITE_GRACE_MS));
+  await systemContext().clock.sleep(LATE_WRITE_GRACE_MS);
   for (let round = 1; report.verified !== "unverified" && round <= 3; round++) {
     if ((await uploadState(store, h, notes)).open !== true) break;
     await tryAbort();
-    await new Promise((r) => setTimeout(r, LATE_WRITE_GRACE_MS));
+    await systemContext().clock.sleep(LATE_WRITE_GRACE_MS);
   }
   stagingDeleted += await store.deletePrefix(h.stagingPrefix);
   return { ...report, stagingDeleted, ...(notes.length ? { note: notes.join("; ") } : {}) };

@@ -9,7 +9,8 @@
  * body is buffered until the stream ends (one S3 part is one request whose Content-MD5 header
  * must be known before sending), so a large partition costs about its size in memory.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
+import { systemContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import { ConfigError, ValidationError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
@@ -119,7 +120,7 @@ async function settleAll<T extends unknown[]>(...ps: { [K in keyof T]: Promise<T
 
 function writer(store: ObjectStore, handle: ParallelUploadHandle, partition: number, ctx: UploadContext) {
   const signal = ctx.signal;
-  const tag = (ctx.attemptId ?? randomUUID().slice(0, 8)).replace(/[^\w.-]/g, "_");
+  const tag = (ctx.attemptId ?? systemContext().ids.hex(8)).replace(/[^\w.-]/g, "_");
   const counted = (n: number): void => {
     ctx.count?.("bytesWritten", n);
     ctx.count?.("writeRequests", 1);

@@ -5,6 +5,7 @@
  * they land, and stop once the marker is there and every entry was seen. This works the same
  * on every backend (threads, processes, Lambda, Fargate): no connection from worker to manager.
  */
+import { systemClock, type Clock } from "../job/clock.js";
 import { ValidationError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -31,6 +32,8 @@ export interface WatchOptions {
   maxPollMs?: number;
   /** Called on every wait (a task heartbeats here). */
   onWait?: () => void;
+  /** Whose time the polling waits are (the runtime context's clock; a task passes `ctx.clock`). @default the system clock */
+  clock?: Clock;
 }
 
 /** Reducer: yields every published map output once, as they land, until the stage is complete. */
@@ -60,7 +63,7 @@ export async function* watchMapOutputs(store: ObjectStore, plan: ShufflePlan, op
       continue;
     }
     options.onWait?.();
-    await sleep(delay, options.signal);
+    await (options.clock ?? systemClock).sleep(delay, options.signal);
     delay = Math.min(delay * 2, options.maxPollMs ?? 1000);
   }
 }
@@ -75,19 +78,4 @@ function parseRecord<T>(schema: { safeParse(v: unknown): { success: true; data: 
   const r = schema.safeParse(json);
   if (!r.success) throw new ValidationError(`shuffle manifest record ${key} is malformed (${formatZodIssues(r.error)}): rerun the job`);
   return r.data;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", abort);
-      resolve();
-    }
-    function abort() {
-      clearTimeout(t);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener("abort", abort, { once: true });
-  });
 }

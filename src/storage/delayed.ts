@@ -6,6 +6,7 @@
  * wrapped store, untouched.
  */
 import { z } from "zod";
+import { systemClock, type Clock } from "../job/clock.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ByteRange, ObjectStore } from "./contract.js";
 import { defineStore } from "./store.js";
@@ -26,12 +27,15 @@ export interface DelayedStoreOptions {
   bandwidth?: number;
   /** Extra ms for chosen GETs (an injected slow response). @default () => 0 */
   slow?: (request: DelayedRequest) => number;
+  /** Whose time the delays are (the runtime context's clock). @default the system clock */
+  clock?: Clock;
 }
 
 const optionsSchema = z.strictObject({
   latencyMs: z.number().min(0).default(0),
   bandwidth: z.number().min(0).default(0),
   slow: z.custom<(request: DelayedRequest) => number>((v) => typeof v === "function").optional(),
+  clock: z.custom<Clock>((c) => typeof c === "object" && c !== null && typeof (c as Clock).sleep === "function", "a clock").optional(),
 });
 
 export interface DelayedStore extends ObjectStore {
@@ -54,7 +58,9 @@ export function delayedStore(inner: ObjectStore, options: DelayedStoreOptions = 
       const transferMs = opts.bandwidth > 0 ? (data.byteLength / opts.bandwidth) * 1000 : 0;
       entry.delayMs = opts.latencyMs + transferMs + (opts.slow?.(request) ?? 0);
       try {
-        await sleep(entry.delayMs, o?.signal);
+        await (opts.clock ?? systemClock).sleep(entry.delayMs, o?.signal).catch((err: unknown) => {
+          throw o?.signal ? abortError(o.signal) : err;
+        });
       } catch (err) {
         entry.outcome = "aborted";
         throw err;
@@ -70,21 +76,6 @@ export function delayedStore(inner: ObjectStore, options: DelayedStoreOptions = 
     close: () => inner.close(),
   });
   return Object.assign(store, { requests });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function abortError(signal: AbortSignal): Error {

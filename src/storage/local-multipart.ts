@@ -7,7 +7,7 @@
 import { createReadStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { randomUUID } from "node:crypto";
+import { systemContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import type { MultipartOps, OpenUpload, UploadedPart } from "./contract.js";
 import { BadDigestError, NoSuchUploadError, StoreError } from "./errors.js";
@@ -53,10 +53,10 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
   return {
     async create(key) {
       ctx.resolveKey(key);
-      const uploadId = randomUUID();
+      const uploadId = systemContext().ids.uuid();
       const dir = uploadDir(uploadId);
       await fs.mkdir(dir, { recursive: true });
-      await fs.writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, created: Date.now() }));
+      await fs.writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, created: systemContext().clock.now() }));
       return uploadId;
     },
     async uploadPart(key, uploadId, partNumber, body, o) {
@@ -67,7 +67,7 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
         throw new BadDigestError(`[smelter] [file] part ${partNumber} of "${key}": the Content-MD5 ${o.contentMd5} does not match the bytes sent`);
       const etag = `"${md5Hex(body)}"`;
       // Part data then its metadata, each renamed into place: a part is listed only once whole.
-      const tmp = path.join(dir, `${randomUUID()}.tmp`);
+      const tmp = path.join(dir, `${systemContext().ids.uuid()}.tmp`);
       await fs.writeFile(tmp, body);
       await fs.rename(tmp, path.join(dir, `${partNumber}.part`));
       await fs.writeFile(tmp, JSON.stringify({ etag, size: body.byteLength }));

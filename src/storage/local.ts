@@ -9,7 +9,8 @@ import { createReadStream, createWriteStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { randomUUID, createHash } from "node:crypto";
+import { createHash } from "node:crypto";
+import { systemContext } from "../job/runtime-context.js";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { z } from "zod";
@@ -77,7 +78,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
   const resolveKey = (key: string): string => resolveLocalKey(root, key);
   const tempPath = async (): Promise<string> => {
     await ensureRoot();
-    return path.join(tmpDir, randomUUID());
+    return path.join(tmpDir, systemContext().ids.uuid());
   };
   /** Moves a finished temp file to the key's path: the atomic step of every write. */
   async function commit(tmp: string, key: string): Promise<void> {

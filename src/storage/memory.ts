@@ -3,7 +3,7 @@
  * process sees the same objects. Multipart follows S3 (Content-MD5 checked, parts listed in
  * order, 5 MiB minimum for all parts but the last, abort frees everything).
  */
-import { randomUUID } from "node:crypto";
+import { systemContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
 import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
@@ -63,7 +63,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
 
   const multipart: MultipartOps = {
     async create(key) {
-      const uploadId = randomUUID();
+      const uploadId = systemContext().ids.uuid();
       b.uploads.set(uploadId, { key, parts: new Map() });
       return uploadId;
     },
@@ -83,7 +83,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
       const chosen = parts.map((p) => u.parts.get(p.partNumber)!);
       const data = Buffer.concat(chosen.map((p) => p.data));
       const etag = multipartEtag(chosen.map((p) => p.etag));
-      b.objects.set(key, { data, etag, lastModified: new Date() });
+      b.objects.set(key, { data, etag, lastModified: new Date(systemContext().clock.now()) });
       b.uploads.delete(uploadId);
       return { etag };
     },
@@ -133,7 +133,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
     async put(key, body, o) {
       o?.signal?.throwIfAborted();
       const etag = `"${md5Hex(body)}"`;
-      b.objects.set(key, { data: Uint8Array.from(body), etag, lastModified: new Date() });
+      b.objects.set(key, { data: Uint8Array.from(body), etag, lastModified: new Date(systemContext().clock.now()) });
       return { etag };
     },
     async delete(key) {

@@ -8,6 +8,7 @@
  */
 import pLimit from "p-limit";
 import { z } from "zod";
+import { systemClock, type Clock, type TimerHandle } from "../job/clock.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ByteRange, ObjectStore } from "./contract.js";
 import { NotFoundError } from "./errors.js";
@@ -25,6 +26,8 @@ export interface RangedReaderOptions {
   minHedgeDelayMs?: number;
   /** The latency model's prior and window. @default {} (50 ms, 50 MB/s, 64 samples) */
   model?: LatencyModelOptions;
+  /** Times GETs and hedge delays (the runtime context's clock; a task passes `ctx.clock`). @default the system clock */
+  clock?: Clock;
 }
 
 const optionsSchema = z.strictObject({
@@ -33,6 +36,7 @@ const optionsSchema = z.strictObject({
   hedgeAfter: z.number().min(0).default(3),
   minHedgeDelayMs: z.number().min(0).default(10),
   model: z.strictObject({ priorLatencyMs: z.number().min(0).optional(), priorBandwidth: z.number().gt(0).optional(), window: z.number().int().min(2).optional(), minSamples: z.number().int().min(1).optional() }).default({}),
+  clock: z.custom<Clock>((c) => typeof c === "object" && c !== null && typeof (c as Clock).now === "function", "a clock").optional(),
 });
 
 /** What a reader did, for a task's counters. */
@@ -127,12 +131,13 @@ export class RangedReader {
     const primary = this.#attempt(key, range, options.signal);
     if (this.#opts.hedgeAfter === 0) return settle(primary);
     const delay = Math.max(this.#opts.minHedgeDelayMs, this.#opts.hedgeAfter * this.model.expectedMs(bytes));
-    let timer: NodeJS.Timeout | undefined;
+    const clock = this.#opts.clock ?? systemClock;
+    let timer: TimerHandle | undefined;
     const fired = await Promise.race([
       primary.done.then(() => false, () => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), delay))),
+      new Promise<boolean>((resolve) => (timer = clock.setTimeout(() => resolve(true), delay))),
     ]);
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     if (!fired) return settle(primary);
     this.#stats.hedgesFired++;
     const hedge = this.#attempt(key, range, options.signal);
@@ -153,7 +158,8 @@ export class RangedReader {
   #attempt(key: string, range: { start: number; end: number }, outer: AbortSignal | undefined): Attempt {
     const controller = new AbortController();
     const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
-    const started = performance.now();
+    const clock = this.#opts.clock ?? systemClock;
+    const started = clock.now();
     this.#stats.readRequests++;
     const attempt: Attempt = { controller, finished: false, done: undefined as unknown as Promise<Uint8Array> };
     attempt.done = this.#store.get(key, { range, signal }).then(
@@ -161,7 +167,7 @@ export class RangedReader {
         attempt.finished = true;
         if (!controller.signal.aborted) {
           this.#stats.bytesRead += data.byteLength;
-          this.model.observe(data.byteLength, performance.now() - started);
+          this.model.observe(data.byteLength, clock.now() - started);
         }
         return data;
       },

@@ -13,7 +13,7 @@
  */
 import { hostname, loadavg } from "node:os";
 import { isMainThread, threadId } from "node:worker_threads";
-import { systemClock, type Clock, type TimerHandle } from "../job/clock.js";
+import { repeat, systemClock, type Clock } from "../job/clock.js";
 import { Counters, type AttemptStats } from "../job/stats.js";
 
 export interface StatsCollectorOptions {
@@ -39,7 +39,7 @@ export class StatsCollector {
   private loadSum = 0;
   private loadMax = 0;
   private loadSamples = 0;
-  private timer: TimerHandle | undefined;
+  private stopSampling: (() => void) | undefined;
   private readonly clock: Clock;
   private finished: AttemptStats | undefined;
 
@@ -54,14 +54,7 @@ export class StatsCollector {
     this.startedAt = this.clock.now();
     this.cpuStart = process.cpuUsage();
     this.sample();
-    this.schedule();
-  }
-
-  private schedule(): void {
-    this.timer = this.clock.setTimeout(() => {
-      this.sample();
-      this.schedule();
-    }, this.sampleIntervalMs, { unref: true });
+    this.stopSampling = repeat(this.clock, this.sampleIntervalMs, () => this.sample(), { unref: true });
   }
 
   /** Adds `delta` to counter `name`. Non-finite deltas are ignored. */
@@ -74,8 +67,7 @@ export class StatsCollector {
   finish(): AttemptStats {
     if (this.finished) return this.finished;
     this.start();
-    this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.stopSampling?.();
     this.sample();
     const wallMs = this.clock.now() - this.startedAt;
     const cpu = process.cpuUsage(this.cpuStart);
