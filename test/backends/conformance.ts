@@ -21,7 +21,7 @@ export interface BackendCapabilities {
   warm: true | string;
 }
 
-type Event = { kind: "running" } | { kind: "log"; stream: string; message: string } | { kind: "heartbeat"; details: unknown } | { kind: "outcome" };
+type Event = { kind: "running"; cold?: boolean } | { kind: "log"; stream: string; message: string } | { kind: "heartbeat"; details: unknown } | { kind: "outcome" };
 
 export interface Run {
   handle: AttemptHandle;
@@ -46,7 +46,7 @@ export function launch(backend: Backend, worker: string, input: unknown = null):
   const running = new Promise<void>((r) => (markRunning = r));
   let runtimeId: string | undefined;
   const handle = backend.launch(envelope(worker, input), {
-    onRunning: (info) => (events.push({ kind: "running" }), (runtimeId = info.runtimeId), markRunning()),
+    onRunning: (info) => (events.push({ kind: "running", cold: info.cold }), (runtimeId = info.runtimeId), markRunning()),
     onLog: (stream, message) => events.push({ kind: "log", stream, message }),
     onHeartbeat: (details) => events.push({ kind: "heartbeat", details }),
   });
@@ -94,6 +94,7 @@ export function runBackendConformance(name: string, makeBackend: () => Backend, 
       const o = await runToEnd(backend, "echo", { hello: "world", n: [1, 2] });
       assert.deepEqual(outputOf(o), { hello: "world", n: [1, 2] });
       assert.deepEqual(o.events.map((e) => e.kind), ["running", "outcome"]);
+      assert.equal(typeof (o.events[0] as { cold?: boolean }).cold, "boolean", "onRunning says whether the start was cold");
       assert.ok(o.runtimeId && !o.runtimeId.endsWith("pending"), `runtimeId ${o.runtimeId}`);
       assert.equal(outputOf(await runToEnd(backend, "add", { a: 2, b: 3 })), 5);
     });
@@ -172,15 +173,22 @@ export function runBackendConformance(name: string, makeBackend: () => Backend, 
       const before = await runToEnd(backend, "echo", 1);
       const r = launch(backend, "cooperativeHang");
       await within(r.running, 10_000, "onRunning");
+      const handleId = r.handle.runtimeId;
       const t0 = Date.now();
-      await within(r.handle.kill("no longer needed"), 5000, "kill of a cooperative task");
+      assert.equal(await within(r.handle.kill("no longer needed"), 5000, "kill of a cooperative task"), "stopped", "a confirmed kill says stopped");
       assert.ok(Date.now() - t0 < 400, `cooperative kill took ${Date.now() - t0} ms`);
-      const e = errorOf(await r.outcome);
+      assert.equal(r.handle.runtimeId, handleId, "the handle's runtime id never changes");
+      const killed = await r.outcome;
+      assert.ok(killed.stats && killed.stats.endedAt >= killed.stats.startedAt, "a cancelled outcome carries stats");
+      const e = errorOf(killed);
       assert.equal(e.type, "Cancelled");
       assert.match(e.message, /no longer needed/);
       const next = await runToEnd(backend, "echo", 2);
       assert.equal(outputOf(next), 2);
-      if (caps.warm === true) assert.equal(next.runtimeId, before.runtimeId, "the worker stayed warm");
+      if (caps.warm === true) {
+        assert.equal(next.runtimeId, before.runtimeId, "the worker stayed warm");
+        assert.equal((next.events[0] as { cold?: boolean }).cold, false, "a warm worker's start is not cold");
+      }
     });
 
     it("kill after the outcome is a no-op", async () => {
