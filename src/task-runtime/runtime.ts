@@ -5,7 +5,7 @@
  * one-shot `SMELTER_TASK` mode (worker/main.ts) calls it once.
  */
 import { format } from "node:util";
-import { taskEnvelopeSchema, type AttemptListener, type AttemptOutcome, type TaskEnvelope } from "../backends/contract.js";
+import { taskEnvelopeSchema, type AttemptListener, type AttemptOutcome, type TaskEnvelope } from "../job/attempt.js";
 import { CancelledError, ConfigError, serializeError, ValidationError } from "../job/errors.js";
 import type { SerializedError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
