@@ -23,7 +23,6 @@ import { z } from "zod";
 import { openDuckDb, sqlString, type DuckDb } from "../duckdb/index.js";
 import { aggregateSpecSchema, finalSql, mapSql, mergeSql, partitionSql, sourceSql, tableSchema } from "../mapreduce/aggregate.js";
 import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
-import type { ReduceTaskInput } from "../mapreduce/run.js";
 import { shufflePlanSchema } from "../shuffle/layout.js";
 import { watchMapOutputs } from "../shuffle/manifest.js";
 import { readSegment, writeMapOutputFiles } from "../shuffle/segments.js";
@@ -68,8 +67,7 @@ export type ReduceOutput = z.infer<typeof reduceOutputSchema>;
 
 const reduceInput = z.object({ shuffle: shufflePlanSchema, partition: z.number().int().min(0), outputPrefix: z.string().min(1), params: aggregateReduceParams });
 
-export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: AggregateMapInput, ctx) => {
-  const { shuffle, input } = aggregateMapInput.parse(raw);
+export const aggregateMap = defineWorker("smelter.aggregate.map", async ({ shuffle, input }: z.output<typeof aggregateMapInput>, ctx) => {
   const dir = await mkdtemp(join(tmpdir(), "smelter-map-"));
   try {
     const store = await cachedStore(input.storeUrl);
@@ -104,10 +102,9 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
+}, { input: aggregateMapInput });
 
-export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (raw: ReduceTaskInput<AggregateReduceParams>, ctx): Promise<ReduceOutput> => {
-  const { shuffle, partition, outputPrefix, params } = reduceInput.parse(raw);
+export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async ({ shuffle, partition, outputPrefix, params }: z.output<typeof reduceInput>, ctx): Promise<ReduceOutput> => {
   const dir = await mkdtemp(join(tmpdir(), "smelter-reduce-"));
   const db = await duckdb(params.threads);
   const id = ctx.attemptId.replace(/[^a-z0-9]/gi, "_");
@@ -226,7 +223,7 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
     if (resCreated) await db.run(`DROP TABLE IF EXISTS ${res}`).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
-});
+}, { input: reduceInput });
 
 /**
  * How shuffle segments (and reducers' outputs) are written. No dictionary: partial aggregates hold

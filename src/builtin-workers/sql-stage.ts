@@ -88,8 +88,7 @@ export type SqlStageInput = z.input<typeof sqlStageInputSchema>;
 
 type Prepared = { view: string; files: string[]; columns: z.infer<typeof columnSchema>[]; source: (files: string[]) => string; local: LocalFile[] };
 
-export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageInput, ctx) => {
-  const input = sqlStageInputSchema.parse(raw);
+export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output<typeof sqlStageInputSchema>, ctx) => {
   if (input.partitionBy === null && input.shuffle.partitions !== 1) throw new NonRetryableError(`stage ${input.stage.id}: a gathered stage writes one segment, not ${input.shuffle.partitions}`);
   if (input.upload && (input.partitionBy !== null || input.upload.names.length !== input.columns.length)) throw new NonRetryableError(`stage ${input.stage.id}: only a gathered stage uploads its rows, with one name per column`);
   const dir = await mkdtemp(join(tmpdir(), "smelter-sql-"));
@@ -133,7 +132,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
+}, { input: sqlStageInputSchema });
 
 /** Runs the stage's SQL into segment files, one per partition (undefined: empty); a gathered stage's is `${out}.parquet`. */
 async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, out: string, workStore: ObjectStore): Promise<(string | undefined)[]> {
