@@ -6,7 +6,7 @@
  * Data (one of):
  *   (default)          `smelter datagen uservisits --rows 100000 --files 4` as CSV and as Parquet
  *   --rows N --files F  the same with other sizes
- *   --tiny             the benchmark's real tiny data (shared/data/bdb-tiny), Parquet via DuckDB
+ *   --tiny             the benchmark's real tiny data (test/fixtures/bdb-tiny), Parquet via DuckDB
  *   --tile K           with --tiny: each tiny file repeated K times (1M rows at K=100)
  *   --input DIR        your CSV dir (part-NNNNN); Parquet converted with DuckDB (or --parquet DIR)
  * Other: --runs 5 --warmup 1 --engines polars,datafusion,chdb,lithops --queries 8,10,12
@@ -25,7 +25,7 @@ import type { PeerEngine, Query2Format, Query2Timing } from "./_peers.js";
 import { record } from "./_record.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const TINY = join(ROOT, "..", "shared", "data", "bdb-tiny", "uservisits");
+const TINY = join(ROOT, "test", "fixtures", "bdb-tiny", "uservisits");
 
 const { values: args } = parseArgs({
   options: {

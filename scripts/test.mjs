@@ -1,11 +1,22 @@
 #!/usr/bin/env node
 // Runs the compiled test files (dist/test/**/*.test.js) with Node's test runner.
 // Usage: node scripts/test.mjs [substring ...]   (only files whose path contains a substring)
-import { existsSync, readdirSync } from "node:fs";
+// First installs the test servers the selected files use when they are missing (TOOLS below:
+// each install script is idempotent and returns at once when the tool is there). An install that
+// fails is reported and the tests go on: the ones needing that server then fail within seconds,
+// saying why. SMELTER_SKIP_TOOL_INSTALL=1 skips the installs.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
-const root = new URL("../dist/test/", import.meta.url).pathname;
+const repo = new URL("..", import.meta.url).pathname;
+const root = join(repo, "dist/test/");
+
+/** Test servers installed by the project's own scripts; a test file needs one when its compiled code imports `usedBy`. */
+const TOOLS = [
+  { name: "versitygw (the complete S3 server)", script: "scripts/install-s3-server.sh", usedBy: "helpers/s3-complete.js", override: "SMELTER_VERSITYGW" },
+];
+
 const filters = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const flags = process.argv.slice(2).filter((a) => a.startsWith("-"));
 const files = readdirSync(root, { recursive: true })
@@ -20,5 +31,22 @@ if (files.length === 0) {
   console.error(`no test files matched under ${root}: run "npm run build" first`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...flags, ...files], { stdio: "inherit" });
+
+if (process.env.SMELTER_SKIP_TOOL_INSTALL !== "1") {
+  for (const tool of TOOLS) {
+    if (tool.override && process.env[tool.override]) continue;
+    const users = files.filter((f) => readFileSync(f, "utf8").includes(tool.usedBy));
+    if (users.length === 0) continue;
+    const r = spawnSync("bash", [join(repo, tool.script)], { stdio: ["ignore", "inherit", "inherit"], cwd: repo });
+    if (r.status !== 0) {
+      console.error(`\n[smelter] could not install ${tool.name} with ${tool.script} (${r.error?.message ?? `exit ${r.status ?? r.signal}`}): the ${users.length} test file(s) that use it will fail; the reason is above\n`);
+    }
+  }
+}
+
+// --test-force-exit (Node 20.14+): once every test has finished, a handle left open (a server a
+// test forgot) cannot keep a test file alive; servers' children die with it (see test/helpers/).
+const [major, minor] = process.versions.node.split(".").map(Number);
+const forceExit = major >= 22 || (major === 20 && minor >= 14) ? ["--test-force-exit"] : [];
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...forceExit, ...flags, ...files], { stdio: "inherit" });
 process.exit(r.status ?? 1);

@@ -18,64 +18,12 @@
  *   `"abandoned"` when the backend cannot stop it (a Lambda invocation runs to its end): the
  *   scheduler frees its slot and ignores whatever it reports later.
  */
-import { z } from "zod";
-import { serializedErrorSchema, type SerializedError } from "../job/errors.js";
 import type { RuntimeContext } from "../job/runtime-context.js";
-import { attemptStatsSchema, type AttemptStats } from "../job/stats.js";
+import type { AttemptListener, AttemptOutcome, TaskEnvelope } from "../job/attempt.js";
 
-/** What an attempt needs to run: small JSON, validated at every boundary. */
-export const taskEnvelopeSchema = z.object({
-  /** `j7f3a-s01-t00042-a2` */
-  attemptId: z.string().min(1),
-  jobId: z.string().min(1),
-  stage: z.number().int().min(1),
-  task: z.number().int().min(0),
-  attempt: z.number().int().min(1),
-  /** The registered worker function to run. */
-  worker: z.string().min(1),
-  /** The task's input (JSON). */
-  input: z.unknown(),
-  /** Epoch ms on the scheduler's clock after which the attempt is killed (launch + attemptTimeout): a remote worker stops on its own by then. */
-  deadline: z.number().optional(),
-  /** Largest output the attempt may return, in bytes of JSON; beyond it the attempt fails with `OutputTooLarge` naming the limit. */
-  maxOutputBytes: z.number().int().min(1).optional(),
-  /** Where this attempt writes its output when it is too large for the channel (an object URL in the job's work store, unique to the attempt). */
-  resultUrl: z.string().min(1).optional(),
-  /** The last heartbeat details of the task's previous attempt (a resume point, as Temporal's `heartbeatDetails`). */
-  resume: z.object({ attemptId: z.string(), details: z.unknown() }).optional(),
-});
-export type TaskEnvelope = z.infer<typeof taskEnvelopeSchema>;
-
-/** What `onRunning` says: where the attempt finally runs, and whether it paid a cold start. */
-export interface RunningInfo {
-  /** The backend's final id: `thread-3`, `pid-4242`, a Lambda request id, an ECS task ARN. */
-  runtimeId: string;
-  /** True when a worker (thread, process, container, function instance) was started for it. */
-  cold: boolean;
-}
-
-/** Callbacks a backend calls while an attempt runs. All optional to call; cheap to call often. */
-export interface AttemptListener {
-  /** The attempt went from pending to running (the worker function started). */
-  onRunning(info: RunningInfo): void;
-  /** A log line: from `ctx.log`, or a line of the worker's stdout/stderr. */
-  onLog(stream: "stdout" | "stderr" | "log", message: string): void;
-  /** `ctx.heartbeat(details)` was called. */
-  onHeartbeat(details?: unknown): void;
-}
-
-export const attemptOutcomeSchema = z.discriminatedUnion("status", [
-  z.object({ status: z.literal("succeeded"), output: z.unknown(), outputUrl: z.string().optional(), stats: attemptStatsSchema }),
-  z.object({ status: z.literal("failed"), error: serializedErrorSchema, stats: attemptStatsSchema }),
-  z.object({ status: z.literal("no-capacity"), reason: z.string(), retryAfterMs: z.number().min(0).optional(), stats: attemptStatsSchema.optional() }),
-]);
-
-export type AttemptOutcome =
-  /** `outputUrl` set: the output was written there (`output` is then undefined). */
-  | { status: "succeeded"; output: unknown; outputUrl?: string; stats: AttemptStats }
-  | { status: "failed"; error: SerializedError; stats: AttemptStats }
-  /** The backend had no room: nothing ran. `retryAfterMs` is the backend's hint. */
-  | { status: "no-capacity"; reason: string; retryAfterMs?: number; stats?: AttemptStats };
+// What an attempt carries and returns is data of the job layer (src/job/attempt.ts), shared with
+// the task runtime; re-exported here so a backend needs one import.
+export { attemptOutcomeSchema, taskEnvelopeSchema, type AttemptListener, type AttemptOutcome, type RunningInfo, type TaskEnvelope } from "../job/attempt.js";
 
 /** How a kill ended: the attempt is stopped, or it cannot be stopped and was left to run. */
 export type KillOutcome = "stopped" | "abandoned";

@@ -23,13 +23,12 @@ import { z } from "zod";
 import { openDuckDb, sqlString, type DuckDb } from "../duckdb/index.js";
 import { aggregateSpecSchema, finalSql, mapSql, mergeSql, partitionSql, sourceSql, tableSchema } from "../mapreduce/aggregate.js";
 import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
-import type { ReduceTaskInput } from "../mapreduce/run.js";
 import { shufflePlanSchema } from "../shuffle/layout.js";
 import { watchMapOutputs } from "../shuffle/manifest.js";
 import { readSegment, writeMapOutputFiles } from "../shuffle/segments.js";
 import { splitSchema } from "../splits/split.js";
+import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
-import { parseStoreUrl } from "../storage/url.js";
 import { defineWorker } from "../task-runtime/registry.js";
 import { NonRetryableError } from "../job/errors.js";
 import type { TaskContext } from "../task-runtime/context.js";
@@ -68,20 +67,14 @@ export type ReduceOutput = z.infer<typeof reduceOutputSchema>;
 
 const reduceInput = z.object({ shuffle: shufflePlanSchema, partition: z.number().int().min(0), outputPrefix: z.string().min(1), params: aggregateReduceParams });
 
-export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: AggregateMapInput, ctx) => {
-  const { shuffle, input } = aggregateMapInput.parse(raw);
+export const aggregateMap = defineWorker("smelter.aggregate.map", async ({ shuffle, input }: z.output<typeof aggregateMapInput>, ctx) => {
   const dir = await mkdtemp(join(tmpdir(), "smelter-map-"));
   try {
     const store = await cachedStore(input.storeUrl);
+    const workStore = await cachedStore(shuffle.storeUrl);
     const reader = new RangedReader(store, { clock: ctx.clock });
     let t = performance.now();
-    const local = parseStoreUrl(input.storeUrl);
-    const files = await materializeSplits(store, input.splits, dir, {
-      reader,
-      columns: input.spec.columns,
-      signal: ctx.signal,
-      ...(local.scheme === "file" ? { localRoot: local.path, onInPlaceBytes: (n: number) => ctx.count("bytesRead", n) } : {}),
-    });
+    const files = await materializeSplits(store, input.splits, dir, { reader, columns: input.spec.columns, signal: ctx.signal, onInPlaceBytes: (n) => ctx.count("bytesRead", n) });
     t = lap(ctx, "materializeMs", t);
     reader.reportTo((name, delta) => ctx.count(name, delta));
     ctx.heartbeat({ phase: "read", files: files.length });
@@ -94,8 +87,8 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
       // One partition: one plain COPY (a partitioned COPY costs ~2x the write).
       const single = shuffle.partitions === 1;
       try {
-        if (single) await db.run(`COPY (${partial}) TO ${sqlString(out)} (${segmentFormat(shuffle.storeUrl)})`);
-        else await db.run(`COPY (SELECT *, ${partitionSql(input.spec, shuffle.partitions)} AS __p FROM (${partial})) TO ${sqlString(out)} (${segmentFormat(shuffle.storeUrl)}, PARTITION_BY (__p))`);
+        if (single) await db.run(`COPY (${partial}) TO ${sqlString(out)} (${segmentFormat(workStore)})`);
+        else await db.run(`COPY (SELECT *, ${partitionSql(input.spec, shuffle.partitions)} AS __p FROM (${partial})) TO ${sqlString(out)} (${segmentFormat(workStore)}, PARTITION_BY (__p))`);
       } catch (err) {
         throw inputError(err, input.storeUrl, files);
       }
@@ -103,17 +96,15 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
       segments = single ? [out] : segments.map((_, r) => join(out, `__p=${r}`, "data_0.parquet")).map((f) => (existsSync(f) ? f : undefined));
     }
     ctx.heartbeat({ phase: "write" });
-    const workStore = await cachedStore(shuffle.storeUrl);
     const output = await writeMapOutputFiles(workStore, shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
     lap(ctx, "shuffleWriteMs", t);
     return output;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
+}, { input: aggregateMapInput });
 
-export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (raw: ReduceTaskInput<AggregateReduceParams>, ctx): Promise<ReduceOutput> => {
-  const { shuffle, partition, outputPrefix, params } = reduceInput.parse(raw);
+export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async ({ shuffle, partition, outputPrefix, params }: z.output<typeof reduceInput>, ctx): Promise<ReduceOutput> => {
   const dir = await mkdtemp(join(tmpdir(), "smelter-reduce-"));
   const db = await duckdb(params.threads);
   const id = ctx.attemptId.replace(/[^a-z0-9]/gi, "_");
@@ -204,7 +195,7 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
     }
     const rows = Number(await db.value(`SELECT count(*) FROM ${res}`));
     const key = `${outputPrefix}r${String(partition).padStart(5, "0")}-a${ctx.attempt}.parquet`;
-    const copyTo = (path: string) => db.run(`COPY ${res} TO ${sqlString(path)} (${segmentFormat(shuffle.storeUrl)})`);
+    const copyTo = (path: string) => db.run(`COPY ${res} TO ${sqlString(path)} (${segmentFormat(store)})`);
     let bytes = 0;
     const writer = localFileWriter(store);
     if (writer) {
@@ -232,16 +223,16 @@ export const aggregateReduce = defineWorker("smelter.aggregate.reduce", async (r
     if (resCreated) await db.run(`DROP TABLE IF EXISTS ${res}`).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
-});
+}, { input: reduceInput });
 
 /**
  * How shuffle segments (and reducers' outputs) are written. No dictionary: partial aggregates hold
  * nearly one row per key, so DuckDB's dictionary attempt (and its bloom filter) is wasted work
- * (2A: 30% of the partitioned COPY's CPU). Uncompressed when the store is a local directory
- * (nothing crosses a network; snappy cost another 15%), snappy otherwise.
+ * (2A: 30% of the partitioned COPY's CPU). Uncompressed when the work store keeps its objects
+ * as local files (nothing crosses a network; snappy cost another 15%), snappy otherwise.
  */
-export function segmentFormat(storeUrl: string): string {
-  return `FORMAT parquet, DICTIONARY_SIZE_LIMIT 0, COMPRESSION ${storeUrl.startsWith("file:") ? "uncompressed" : "snappy"}`;
+export function segmentFormat(workStore: ObjectStore): string {
+  return `FORMAT parquet, DICTIONARY_SIZE_LIMIT 0, COMPRESSION ${workStore.localPath ? "uncompressed" : "snappy"}`;
 }
 
 /** A DuckDB error about the task's input, restated with the objects and byte ranges it read (not temp file names). */

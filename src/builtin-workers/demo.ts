@@ -45,9 +45,12 @@ export const sample = defineWorker("demo.sample", async (input: z.output<typeof 
   }
   ctx.count("samples", input.samples);
   return { inside, samples: input.samples };
-}, { input: sampleInput as unknown as z.ZodType<z.output<typeof sampleInput>> });
+}, { input: sampleInput });
 
-export const combine = defineWorker("demo.combine", (input: { partials: Partial[] }): Partial => {
+const partialSchema = z.strictObject({ inside: z.number().int().min(0), samples: z.number().int().min(0) });
+export const combineInput = z.strictObject({ partials: z.array(partialSchema) });
+
+export const combine = defineWorker("demo.combine", (input: z.output<typeof combineInput>): Partial => {
   let inside = 0;
   let samples = 0;
   for (const p of input.partials) {
@@ -55,7 +58,7 @@ export const combine = defineWorker("demo.combine", (input: { partials: Partial[
     samples += p.samples;
   }
   return { inside, samples };
-});
+}, { input: combineInput });
 
 /** Waits `ms` on the task's clock, heartbeating every 200 ms; rejects when the attempt is cancelled. */
 async function sleep(ms: number, signal: AbortSignal, beat: () => void, clock: Clock): Promise<void> {

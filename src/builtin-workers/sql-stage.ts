@@ -31,8 +31,8 @@ import { watchMapOutputs } from "../shuffle/manifest.js";
 import { readSegment, writeMapOutputFiles } from "../shuffle/segments.js";
 import { readSplitList, splitListSchema } from "../sql/split-lists.js";
 import { decodeSql, emptyTableSql, encodeList } from "../sql/stage-io.js";
+import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
-import { parseStoreUrl } from "../storage/url.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
 import { segmentFormat } from "./aggregate.js";
@@ -88,13 +88,13 @@ export type SqlStageInput = z.input<typeof sqlStageInputSchema>;
 
 type Prepared = { view: string; files: string[]; columns: z.infer<typeof columnSchema>[]; source: (files: string[]) => string; local: LocalFile[] };
 
-export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageInput, ctx) => {
-  const input = sqlStageInputSchema.parse(raw);
+export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output<typeof sqlStageInputSchema>, ctx) => {
   if (input.partitionBy === null && input.shuffle.partitions !== 1) throw new NonRetryableError(`stage ${input.stage.id}: a gathered stage writes one segment, not ${input.shuffle.partitions}`);
   if (input.upload && (input.partitionBy !== null || input.upload.names.length !== input.columns.length)) throw new NonRetryableError(`stage ${input.stage.id}: only a gathered stage uploads its rows, with one name per column`);
   const dir = await mkdtemp(join(tmpdir(), "smelter-sql-"));
   try {
     let t = performance.now();
+    const workStore = await cachedStore(input.shuffle.storeUrl);
     const prepared = await Promise.all(input.inputs.map((i, n) => (i.kind === "table" ? tableInput(i, join(dir, `i${n}`), ctx) : stageInput(i, input.partition, join(dir, `i${n}`), ctx))));
     t = lap(ctx, "inputMs", t);
     ctx.heartbeat({ phase: "sql" });
@@ -110,7 +110,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
             await db.run(`CREATE OR REPLACE TEMP VIEW ${q(p.view)} AS ${p.source(p.files)}`);
           }
         }
-        const segments = await runStage(db, input, join(dir, "out"));
+        const segments = await runStage(db, input, join(dir, "out"), workStore);
         if (input.upload) await writeCsv(db, input, `${join(dir, "out")}.parquet`, join(dir, "result.csv"));
         return segments;
       } catch (err) {
@@ -121,7 +121,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
     });
     t = lap(ctx, "duckdbMs", t);
     ctx.heartbeat({ phase: "write" });
-    const out = await writeMapOutputFiles(await cachedStore(input.shuffle.storeUrl), input.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
+    const out = await writeMapOutputFiles(workStore, input.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
     t = lap(ctx, "shuffleWriteMs", t);
     if (!input.upload) return out;
     ctx.heartbeat({ phase: "upload" });
@@ -132,13 +132,13 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
+}, { input: sqlStageInputSchema });
 
 /** Runs the stage's SQL into segment files, one per partition (undefined: empty); a gathered stage's is `${out}.parquet`. */
-async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, out: string): Promise<(string | undefined)[]> {
+async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, out: string, workStore: ObjectStore): Promise<(string | undefined)[]> {
   const R = input.shuffle.partitions;
   const encoded = encodeList(input.columns);
-  const format = segmentFormat(input.shuffle.storeUrl);
+  const format = segmentFormat(workStore);
   if (input.partitionBy === null) {
     const file = `${out}.parquet`;
     const rows = Number(await db.value(`COPY (SELECT ${encoded} FROM (${input.sql}) AS __q) TO ${sqlString(file)} (${format})`));
@@ -159,13 +159,12 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
   await mkdir(dir);
   const store = await cachedStore(i.storeUrl);
   const reader = new RangedReader(store, { clock: ctx.clock });
-  const local = parseStoreUrl(i.storeUrl);
   const parquet = i.table.format === "parquet";
   const files = await materializeSplits(store, await readSplitList(i.splits), dir, {
     reader,
     signal: ctx.signal,
     ...(parquet && i.read ? { columns: i.read } : {}),
-    ...(local.scheme === "file" ? { localRoot: local.path, onInPlaceBytes: (n: number) => ctx.count("bytesRead", n) } : {}),
+    onInPlaceBytes: (n) => ctx.count("bytesRead", n),
   });
   reader.reportTo((name, delta) => ctx.count(name, delta));
   const wanted = parquet && i.read ? new Set(i.read) : undefined;

@@ -8,8 +8,6 @@
  */
 import { z } from "zod";
 import { uploadPartitionTask, openTaskStore, partitionTaskInputSchema, type PartitionTaskInput } from "../outputs/upload-partition.js";
-import { ValidationError } from "../job/errors.js";
-import { formatZodIssues } from "../job/policy.js";
 import type { PartitionResult } from "../outputs/upload-protocol.js";
 import { defineWorker } from "../task-runtime/registry.js";
 
@@ -27,10 +25,11 @@ export const partitionSourceSchema = z.discriminatedUnion("kind", [
 ]);
 export type PartitionSource = z.input<typeof partitionSourceSchema>;
 
-export const uploadPartitionWorker = defineWorker(UPLOAD_PARTITION_WORKER, async (input: z.output<typeof partitionTaskInputSchema>, ctx): Promise<PartitionResult> => {
-  const parsed = partitionSourceSchema.safeParse(input.source);
-  if (!parsed.success) throw new ValidationError(`source of ${UPLOAD_PARTITION_WORKER} (${ctx.attemptId}) is invalid: ${formatZodIssues(parsed.error)}`);
-  const source = parsed.data;
+/** The worker's input: a parallel-upload partition task whose source is one of the above. */
+export const uploadPartitionInput = partitionTaskInputSchema.extend({ source: partitionSourceSchema });
+
+export const uploadPartitionWorker = defineWorker(UPLOAD_PARTITION_WORKER, async (input: z.output<typeof uploadPartitionInput>, ctx): Promise<PartitionResult> => {
+  const source = input.source;
   const task = input as PartitionTaskInput;
   switch (source.kind) {
     case "generate":
@@ -53,7 +52,7 @@ export const uploadPartitionWorker = defineWorker(UPLOAD_PARTITION_WORKER, async
       }
     }
   }
-}, { input: partitionTaskInputSchema });
+}, { input: uploadPartitionInput });
 
 /**
  * `bytes` pseudo-random bytes from `seed` (xorshift128), in chunks of `chunkSize`. The bytes

@@ -8,7 +8,7 @@
  */
 import { COPY_SLACK } from "./bytes.js";
 import { deriveSeed, Xoshiro128 } from "./prng.js";
-import { generateChunks, type RowSource } from "./source.js";
+import { generateChunks, type RowSource } from "./row-source.js";
 import { MAX_URL_LENGTH, URL_OVERRUN, writePageUrl } from "./urls.js";
 
 const TAG = 0x52414e4b; // "RANK"

@@ -11,7 +11,7 @@
 import { BytePool, COPY_SLACK } from "./bytes.js";
 import { writeFloat24 } from "./float24.js";
 import { deriveSeed, Xoshiro128 } from "./prng.js";
-import { generateChunks, type RowSource } from "./source.js";
+import { generateChunks, type RowSource } from "./row-source.js";
 import { MAX_URL_LENGTH, URL_OVERRUN, UrlSpace } from "./urls.js";
 import { COUNTRY_LANGUAGE, RANDOM_USER_AGENT_WEIGHT, RANDOM_USER_AGENTS, SEARCH_WORDS, USER_AGENTS } from "./vocab.js";
 

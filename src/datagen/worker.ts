@@ -12,8 +12,8 @@ import { pipeline } from "node:stream/promises";
 import { parentPort } from "node:worker_threads";
 import { COPY_SLACK } from "./bytes.js";
 import type { FromWorker, ToWorker, WriteTask, StreamTask } from "./chunks.js";
-import { allocChunk, openSource } from "./source.js";
-import type { RowSource } from "./source.js";
+import { allocChunk, type RowSource } from "./row-source.js";
+import { openSource } from "./source.js";
 
 const port = parentPort;
 let credits = 0;

@@ -74,12 +74,18 @@ export async function inputSizes(store: ObjectStore, pattern: string): Promise<{
   return { bytes, objects, largest };
 }
 
+/**
+ * The job's work store (shuffle segments, split lists, results; deleted when the job ends): `url`
+ * when given (`--work`: an `s3://bucket/prefix` when workers are remote, a local directory, ...),
+ * else a local temp directory when the input's objects are local files, else the input's own
+ * store under `_smelter/jobs/`. Workers open it by its URL.
+ */
 export async function workStore(url: string | undefined, inputStore: ObjectStore): Promise<{ store: ObjectStore; prefix: string }> {
   if (url) {
     const w = await openStore(url);
     return { store: w.store, prefix: w.key ? `${w.key.replace(/\/?$/, "/")}` : "_smelter/jobs/" };
   }
-  if (inputStore.url.startsWith("file:")) {
+  if (inputStore.localPath) {
     const w = await openStore(pathToFileURL(join(tmpdir(), "smelter-work")).href + "/");
     return { store: w.store, prefix: "jobs/" };
   }

@@ -1,6 +1,6 @@
 /**
  * Whole objects as local file paths for the coordinator's DuckDB (map or reducer outputs it reads
- * itself): in place for a local-directory store, else fetched into a temp dir. Used by Query 2's
+ * itself): in place for a store whose objects are local files (`store.localPath`), else fetched into a temp dir. Used by Query 2's
  * gather and coordinator merge (query2.ts) and by the SQL executor's coordinator
  * (src/sql/execute.ts).
  */
@@ -9,13 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
-import { resolveLocalKey } from "../storage/local.js";
-import { parseStoreUrl } from "../storage/url.js";
 
-/** Local paths of whole objects: in place for a local-directory store, else fetched into a temp dir (`release` deletes it). */
+/** Local paths of whole objects: in place for a store whose objects are local files (`store.localPath`), else fetched into a temp dir (`release` deletes it). */
 export async function localFiles(store: ObjectStore, keys: string[]): Promise<{ paths: string[]; release: () => Promise<void> }> {
-  const local = store.url.startsWith("file:") ? parseStoreUrl(store.url) : undefined;
-  if (local?.scheme === "file") return { paths: keys.map((k) => resolveLocalKey(local.path, k)), release: async () => undefined };
+  const localPath = store.localPath;
+  if (localPath) return { paths: keys.map((k) => localPath(k)), release: async () => undefined };
   const dir = await mkdtemp(join(tmpdir(), "smelter-gather-"));
   try {
     const limit = pLimit(8);

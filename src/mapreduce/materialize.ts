@@ -7,7 +7,7 @@
  *   of the needed columns, at their own offsets; DuckDB reads nothing else. A Parquet object is
  *   read whole by one task (all its row groups): the planner must not spread one file's row
  *   groups over several tasks (mapreduce/inputs.ts wholeParquetFiles merges them back).
- * - In place, for a local-directory store (`localRoot`): a Parquet object, a compressed object or a
+ * - In place, for a store whose objects are local files (`store.localPath`): a Parquet object, a compressed object or a
  *   CSV/NDJSON split covering its whole object is not copied: DuckDB reads the store's own file
  *   (for Parquet, only the footer and the needed column chunks, as from the sparse copy). Byte
  *   ranges of part of an object are still copied (DuckDB cannot read a byte range of a file).
@@ -18,7 +18,6 @@ import { join } from "node:path";
 import { once } from "node:events";
 import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
-import { resolveLocalKey } from "../storage/local.js";
 import type { RangedReader } from "../storage/ranged.js";
 import { readRangeBytes } from "../splits/csv-range.js";
 import { columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
@@ -29,8 +28,6 @@ export interface MaterializeOptions {
   /** Parquet: the columns the query reads. @default all */
   columns?: string[];
   signal?: AbortSignal;
-  /** The root directory when `store` is a local directory: whole objects are then read in place, not copied. */
-  localRoot?: string;
   /** Called with the bytes DuckDB will read from files read in place (the reader does not see them). */
   onInPlaceBytes?: (bytes: number) => void;
 }
@@ -47,15 +44,16 @@ export interface LocalFile {
 export async function materializeSplits(store: ObjectStore, splits: Split[], dir: string, options: MaterializeOptions): Promise<LocalFile[]> {
   const files: LocalFile[] = [];
   const parquetDone = new Set<string>();
+  const localPath = store.localPath;
   for (const [i, split] of splits.entries()) {
     const wholeObject = split.format === "parquet" || split.compression !== undefined || (split.range.start === 0 && split.range.end === split.fileSize);
-    if (options.localRoot !== undefined && wholeObject) {
+    if (localPath && wholeObject) {
       if (split.format === "parquet") {
         if (parquetDone.has(split.key)) continue;
         parquetDone.add(split.key);
       }
       if (split.fileSize === 0) continue;
-      files.push({ path: resolveLocalKey(options.localRoot, split.key), split, inPlace: true });
+      files.push({ path: localPath(split.key), split, inPlace: true });
       options.onInPlaceBytes?.(split.format === "parquet" ? await parquetBytesNeeded(store, split, options) : split.fileSize);
       continue;
     }

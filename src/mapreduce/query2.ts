@@ -89,7 +89,7 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
   const partitions = o.partitions ?? (onCoordinator ? 1 : derivePartitions({ mapOutputBytes: partialBytes(inputBytes), workers }));
   const spec = query2Spec(o.prefixLen);
   const tableSpec: TableSpec = { format: "csv", columns: USERVISITS_COLUMNS, delimiter: ",", header: false };
-  const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(inputBytes, workers, input.store.url.startsWith("file:") ? sizes : undefined);
+  const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(inputBytes, workers, input.store.localPath ? sizes : undefined);
   const splits = discoverSplits(input.store, input.key, { targetSplitBytes: taskBytes, ...(o.format === "auto" ? {} : { format: o.format }) });
   const inputs = (async function* () {
     for await (const t of mapTaskInputs(splits, taskBytes)) {

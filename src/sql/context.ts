@@ -1,8 +1,8 @@
 /** The planner's working state: the session, options, and the stages planned so far (as trees). */
 import { sqlIdentifier } from "../duckdb/sql.js";
-import { derivePartitions as partitionsFor, mergeOnCoordinator, partialBytes, REDUCER_BYTES } from "../mapreduce/run.js";
+import { derivePartitions as partitionsFor, mergeOnCoordinator, partialBytes, REDUCER_BYTES } from "../shuffle/partitions.js";
 import { selectNode, withAlias, type Expr, type SelectNode, type TableRef } from "./ast.js";
-import { fmtBytes } from "./joins.js";
+import { fmtBytes } from "./bytes.js";
 import type { PlanOptions, StageInput, StageOutput, PlanStage } from "./model.js";
 import type { SqlSession } from "./parse.js";
 import type { SqlTable } from "./tables.js";

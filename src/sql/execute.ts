@@ -204,7 +204,7 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
   else {
     const l = listed.get(s.tasks.table)!;
     const bytes = l.splits.reduce((n, x) => n + (x.range.end - x.range.start), 0);
-    const local = l.store.url.startsWith("file:") ? { objects: l.splits.length, largest: Math.max(0, ...l.splits.map((x) => x.fileSize)) } : undefined;
+    const local = l.store.localPath ? { objects: l.splits.length, largest: Math.max(0, ...l.splits.map((x) => x.fileSize)) } : undefined;
     const taskBytes = o.taskBytes ?? defaultTaskBytes(bytes, o.workers, local);
     tasks = [];
     for await (const t of mapTaskInputs(toAsync(l.splits), taskBytes)) tasks.push({ n: tasks.length, splits: t.splits });

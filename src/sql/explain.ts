@@ -1,5 +1,5 @@
 /** A plan as text for `smelter explain`: stages, their tasks and inputs, SQL, shuffles, the coordinator. */
-import { fmtBytes } from "./joins.js";
+import { fmtBytes } from "./bytes.js";
 import type { PlanStage, SqlPlan } from "./model.js";
 
 export function formatPlan(plan: SqlPlan): string {

@@ -16,6 +16,7 @@ import { ConfigError } from "../job/errors.js";
 import { and, baseTable, cast, colRef, conjuncts, selectNode, walkExpr, type Expr, type TableRef } from "./ast.js";
 import { NUMERIC } from "./aggregates.js";
 import type { QueryInfo } from "./analyze.js";
+import { fmtBytes } from "./bytes.js";
 import type { PlanContext } from "./context.js";
 import { equiKeys, noQualifiers, refuse, type Relation } from "./from.js";
 import type { PlanStage, StageInput } from "./model.js";
@@ -141,11 +142,4 @@ async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Prom
 function replaceRelations(from: TableRef, f: (ref: TableRef) => TableRef | undefined): TableRef {
   if (from.type === "JOIN") return { ...from, left: replaceRelations(from.left as TableRef, f), right: replaceRelations(from.right as TableRef, f) };
   return f(from) ?? from;
-}
-
-export function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < MiB) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 * MiB) return `${(n / MiB).toFixed(1)} MiB`;
-  return `${(n / 1024 / MiB).toFixed(2)} GiB`;
 }

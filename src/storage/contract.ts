@@ -65,15 +65,24 @@ export interface StoreDriver {
   getStream?(key: string, options?: ReadOptions): AsyncIterable<Uint8Array>;
   putStream?(key: string, body: AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<{ etag?: string }>;
   multipart?: MultipartOps;
+  /**
+   * Capability: the local file that holds `key`, for a store that keeps its objects as plain files
+   * on this machine (a local directory). S3 and memory stores have none. Code outside storage/
+   * asks for this instead of testing URLs for `file:`, so a store elsewhere (and a worker far
+   * away) never meets a local-path assumption. Throws a ValidationError for an invalid key.
+   */
+  localPath?(key: string): string;
   close?(): Promise<void>;
 }
 
 /** What the rest of Smelter uses: a driver with every method filled in. */
-export interface ObjectStore extends Required<Omit<StoreDriver, "multipart">> {
+export interface ObjectStore extends Required<Omit<StoreDriver, "multipart" | "localPath">> {
   /** Every object under `prefix`, streamed page by page. */
   list(prefix: string, options?: { signal?: AbortSignal; pageSize?: number }): AsyncIterable<ObjectInfo>;
   /** Deletes every object under `prefix`; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
   /** Undefined when the driver has no multipart support. */
   readonly multipart: MultipartOps | undefined;
+  /** {@link StoreDriver.localPath}; undefined when the store's objects are not local files. */
+  readonly localPath: ((key: string) => string) | undefined;
 }

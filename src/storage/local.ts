@@ -133,6 +133,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
   const store = defineStore({
     kind: NAME,
     url,
+    localPath: resolveKey,
     async *listPages(prefix, o) {
       checkLocalPrefix(prefix);
       const size = o?.pageSize ?? opts.pageSize;

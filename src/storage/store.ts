@@ -115,6 +115,7 @@ export function defineStore(driver: StoreDriver, options: DefineStoreOptions = {
     putStream,
     deletePrefix,
     multipart: driver.multipart,
+    localPath: driver.localPath?.bind(driver),
     close: async () => {
       await driver.close?.();
     },

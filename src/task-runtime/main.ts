@@ -15,7 +15,7 @@
  *   and exits with code 0 on success, 1 on failure.
  */
 import { isMainThread } from "node:worker_threads";
-import type { AttemptOutcome, TaskEnvelope } from "../backends/contract.js";
+import type { AttemptOutcome, TaskEnvelope } from "../job/attempt.js";
 import { serializeError, SmelterError, ValidationError } from "../job/errors.js";
 import { attemptId } from "../job/ids.js";
 import { emptyStats } from "../job/stats.js";

@@ -5,7 +5,8 @@
  * one-shot `SMELTER_TASK` mode (worker/main.ts) calls it once.
  */
 import { format } from "node:util";
-import { taskEnvelopeSchema, type AttemptListener, type AttemptOutcome, type TaskEnvelope } from "../backends/contract.js";
+import type { z } from "zod";
+import { taskEnvelopeSchema, type AttemptListener, type AttemptOutcome, type TaskEnvelope } from "../job/attempt.js";
 import { CancelledError, ConfigError, OutputTooLargeError, serializeError, ValidationError } from "../job/errors.js";
 import { systemContext, type RuntimeContext, type TimerHandle } from "../job/runtime-context.js";
 import type { SerializedError } from "../job/errors.js";
@@ -58,8 +59,9 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
     if (!def) return failed(missingWorkerError(task.worker));
     let input: unknown = task.input;
     if (def.input) {
+      // A payload that does not match the worker's schema fails the same way every time: not retried.
       const r = def.input.safeParse(input);
-      if (!r.success) return failed(new ValidationError(`input of worker "${task.worker}" (${task.attemptId}) is invalid: ${formatZodIssues(r.error)}`));
+      if (!r.success) return failed(invalidInputError(task.worker, task.attemptId, r.error));
       input = r.data;
     }
     if (signal.aborted) return failed(cancelled(task.attemptId, signal));
@@ -108,6 +110,14 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
   } catch (err) {
     return failed(err);
   }
+}
+
+/** A task input that does not match the worker's schema: names the worker and each field, non-retryable. */
+export function invalidInputError(worker: string, attemptId: string, error: z.ZodError): ValidationError {
+  return new ValidationError(
+    `invalid input for worker "${worker}" (${attemptId}): ${formatZodIssues(error)}: the task's input does not match the worker's schema, so it is not retried; fix the code that builds the input (or run one Smelter version in the manager and its workers)`,
+    { details: { worker, issues: error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) } },
+  );
 }
 
 /** The error for a worker name that is not in this thread's registry. */

@@ -4,10 +4,10 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { compareResults, duckdbAlone, parseResultCsv, query2Files } from "../../bench/_peers.js";
+import { BDB_TINY_USERVISITS } from "../helpers/bdb-tiny.js";
 
-const TINY = fileURLToPath(new URL("../../../../shared/data/bdb-tiny/uservisits/", import.meta.url));
+const TINY = BDB_TINY_USERVISITS;
 
 /** Query 2 by hand: split each line, first X chars of field 0, float64 sum of field 3 as float32. */
 function expected(prefixLen: number): Map<string, number> {

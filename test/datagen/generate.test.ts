@@ -1,17 +1,16 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { generateRankings } from "../../src/datagen/rankings.js";
 import { generateUservisits } from "../../src/datagen/uservisits.js";
 import { readCsvSql } from "../../src/datagen/write.js";
 import { openDuckDb, sqlString } from "../../src/duckdb/index.js";
+import { BDB_TINY } from "../helpers/bdb-tiny.js";
 
-const TINY = fileURLToPath(new URL("../../../../shared/data/bdb-tiny/", import.meta.url));
+const TINY = BDB_TINY;
 
 function text(chunks: Iterable<Uint8Array>): string {
   return Buffer.concat([...chunks]).toString("latin1");
@@ -76,14 +75,12 @@ describe("uservisits and rankings generators", () => {
       assert.equal(Number(await db.value(`SELECT count(DISTINCT pageURL) FROM rk`)), pages);
       const rk = await db.all(`SELECT min(avgDuration) AS a, max(avgDuration) AS b, min(pageRank) AS r FROM rk`);
       assert.ok(Number(rk[0]?.a) >= 1 && Number(rk[0]?.b) <= 99 && Number(rk[0]?.r) >= 11);
-      if (existsSync(TINY)) {
-        const tiny = await db.value(`SELECT count(*) FROM ${readCsvSql("uservisits", join(TINY, "uservisits", "part-*"))}`);
-        assert.equal(Number(tiny), 10_000);
-        const tinyJoin = await db.value(
-          `SELECT count(*) FROM ${readCsvSql("uservisits", join(TINY, "uservisits", "part-*"))} u JOIN ${readCsvSql("rankings", join(TINY, "rankings", "part-*"))} r ON u.destURL = r.pageURL`,
-        );
-        assert.ok(Number(tinyJoin) > 9000, `${String(tinyJoin)} tiny visits join`);
-      }
+      const tiny = await db.value(`SELECT count(*) FROM ${readCsvSql("uservisits", join(TINY, "uservisits", "part-*"))}`);
+      assert.equal(Number(tiny), 10_000);
+      const tinyJoin = await db.value(
+        `SELECT count(*) FROM ${readCsvSql("uservisits", join(TINY, "uservisits", "part-*"))} u JOIN ${readCsvSql("rankings", join(TINY, "rankings", "part-*"))} r ON u.destURL = r.pageURL`,
+      );
+      assert.ok(Number(tinyJoin) > 9000, `${String(tinyJoin)} tiny visits join`);
       assert.ok(sqlString("it's") === "'it''s'");
     } finally {
       db.close();

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { exactFloatDigits, javaFloatToString, shortestFloatDigits } from "../../src/datagen/javafloat.js";
+import { BDB_TINY_USERVISITS } from "../helpers/bdb-tiny.js";
 
-const TINY = fileURLToPath(new URL("../../../../shared/data/bdb-tiny/uservisits/", import.meta.url));
+const TINY = BDB_TINY_USERVISITS;
 
 describe("Java Float.toString", () => {
   it("matches Java on known values", () => {
@@ -37,7 +37,7 @@ describe("Java Float.toString", () => {
     for (const [v, s] of cases) assert.equal(javaFloatToString(v), s, `Float.toString(${v}f)`);
   });
 
-  it("prints every adRevenue of the benchmark's tiny data exactly as HiBench's Java did", { skip: !existsSync(TINY) && "no bdb-tiny data" }, () => {
+  it("prints every adRevenue of the benchmark's tiny data exactly as HiBench's Java did", () => {
     let n = 0;
     let scientific = 0;
     for (const f of readdirSync(TINY)) {

@@ -1,7 +1,9 @@
 /**
  * Starts the complete S3 server (versitygw, posix backend, installed by scripts/install-s3-server.sh
- * into .tools/bin) on 127.0.0.1 on a free port, for one test file, and stops it after.
- * Not installed: throws, so the tests that need it FAIL (never skip) and say what to run.
+ * into .tools/bin; `npm test` runs that script first when a selected test needs it) on 127.0.0.1
+ * on a free port, for one test file, and stops it after. `SMELTER_VERSITYGW` names another binary.
+ * Not installed or not starting: throws within seconds, so the tests that need it FAIL (never
+ * skip, never hang) and say why. The child is killed when the test process exits, whatever happens.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -14,7 +16,7 @@ import { fileURLToPath } from "node:url";
 
 /** dist/test/helpers -> the repository root. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-export const COMPLETE_SERVER_BINARY = join(ROOT, ".tools", "bin", "versitygw");
+export const COMPLETE_SERVER_BINARY = process.env.SMELTER_VERSITYGW || join(ROOT, ".tools", "bin", "versitygw");
 
 export interface CompleteS3Server {
   endpoint: string;
@@ -30,8 +32,9 @@ export interface CompleteS3Server {
 export async function startCompleteS3Server(options: { buckets?: string[] } = {}): Promise<CompleteS3Server> {
   if (!existsSync(COMPLETE_SERVER_BINARY)) {
     throw new Error(
-      `the complete S3 test server (versitygw) is not installed at ${COMPLETE_SERVER_BINARY}: run \`npm run setup:s3\` ` +
-        `(it builds versitygw with \`go install\` into .tools/bin, a few minutes once)${process.env.CI ? "; in CI, .ci/run must run scripts/install-s3-server.sh first" : ""}`,
+      `the complete S3 test server (versitygw) is not installed at ${COMPLETE_SERVER_BINARY}${process.env.SMELTER_VERSITYGW ? " (SMELTER_VERSITYGW)" : ""}: ` +
+        `\`npm test\` installs it when missing (scripts/install-s3-server.sh: \`go install\` into .tools/bin, a few minutes once); ` +
+        `if that failed, its message is above the test output: run \`npm run setup:s3\` to see it again`,
     );
   }
   const dir = await mkdtemp(join(tmpdir(), "smelter-vgw-"));
@@ -46,16 +49,20 @@ export async function startCompleteS3Server(options: { buckets?: string[] } = {}
     });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    let spawnError: Error | undefined;
+    child.once("error", (err) => (spawnError = err));
+    // Whatever happens from here (a failed start, a test that never calls stop()), the child dies with this process.
+    const killOnExit = (): void => void child.kill("SIGKILL");
+    process.once("exit", killOnExit);
     const endpoint = `http://127.0.0.1:${port}`;
     try {
-      await waitUntilServing(endpoint, child, () => stderr);
+      await waitUntilServing(endpoint, child, () => (spawnError ? `${spawnError.message}; ${stderr}` : stderr));
     } catch (err) {
       lastError = err;
       await kill(child);
+      process.off("exit", killOnExit);
       continue;
     }
-    const killOnExit = (): void => void child.kill("SIGKILL");
-    process.once("exit", killOnExit);
     const server: CompleteS3Server = {
       endpoint,
       region: "us-east-1",
@@ -93,7 +100,8 @@ async function freePort(): Promise<number> {
 async function waitUntilServing(endpoint: string, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`versitygw exited with code ${child.exitCode}: ${stderr()}`);
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined)
+      throw new Error(`versitygw (${COMPLETE_SERVER_BINARY}) ${child.pid === undefined ? "could not be started" : `exited with ${child.exitCode ?? child.signalCode}`}: ${stderr().trim() || "no output"}`);
     try {
       await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
       return;
@@ -105,7 +113,7 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, stderr: (
 }
 
 async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = once(child, "exit");
   child.kill("SIGTERM");
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);

@@ -15,6 +15,7 @@ import type { ObjectStore } from "../../src/storage/contract.js";
 import { s3Store } from "../../src/storage/s3.js";
 import { startS3Server, type S3Server } from "../../src/storage/server.js";
 import { startCompleteS3Server, type CompleteS3Server } from "../helpers/s3-complete.js";
+import { startServers } from "../helpers/test-servers.js";
 import { assertNothingLeft, MiB } from "../helpers/upload.js";
 import { runUploadScenarios, UPLOAD_ENTRY, type UploadEnv } from "./upload-scenarios.js";
 
@@ -32,18 +33,18 @@ function envFor(server: Creds, bucket: string): UploadEnv {
   };
 }
 
-let complete: CompleteS3Server;
-let s3rver: S3Server;
+let servers: { complete: CompleteS3Server; s3rver: S3Server; stopAll(): Promise<void> } | undefined;
 let onComplete: UploadEnv;
 let onS3rver: UploadEnv;
 before(async () => {
-  [complete, s3rver] = await Promise.all([startCompleteS3Server({ buckets: ["upload"] }), startS3Server({ buckets: ["upload"] })]);
-  onComplete = envFor(complete, "upload");
-  onS3rver = envFor(s3rver, "upload");
+  // Both or neither: a server that fails to start stops the other (a child left running would keep this file alive).
+  servers = await startServers({ complete: () => startCompleteS3Server({ buckets: ["upload"] }), s3rver: () => startS3Server({ buckets: ["upload"] }) });
+  onComplete = envFor(servers.complete, "upload");
+  onS3rver = envFor(servers.s3rver, "upload");
 });
 after(async () => {
   await Promise.all([onComplete?.manager.close(), onS3rver?.manager.close()]);
-  await Promise.all([complete?.stop(), s3rver?.stop()]);
+  await servers?.stopAll();
 });
 
 runUploadScenarios("complete S3 server (versitygw)", () => onComplete);
