@@ -100,7 +100,6 @@ export class Job {
     const job = this;
     this.#stageHost = {
       jobId: this.id,
-      context: host.context,
       clock: host.context.clock,
       random: host.random,
       backend: host.backend,

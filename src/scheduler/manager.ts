@@ -23,7 +23,7 @@ export interface ManagerOptions {
   clock?: Clock;
   /** Shorthand for a context with this seed (reproducible ids and jitter). @default random */
   seed?: number;
-  /** Shorthand: the source of randomness (retry jitter, ids). @default the context's */
+  /** Replaces the source of retry jitter (ids still come from the context). @default the context's random */
   random?: () => number;
   /** Where attempts put outputs too large for their channel (the job's work store). @default none: such outputs are refused with a clear error */
   results?: ResultStore;
@@ -53,7 +53,7 @@ export class Manager {
   constructor(options: ManagerOptions) {
     const o = parseOrThrow(optionsSchema, options, "manager options");
     this.backend = o.backend;
-    this.context = o.context ?? createRuntimeContext({ ...(o.clock ? { clock: o.clock } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.random ? { random: o.random } : {}) });
+    this.context = o.context ?? createRuntimeContext({ ...(o.clock ? { clock: o.clock } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) });
     this.#random = o.random ?? this.context.random;
     this.#results = o.results;
     const backendLimit = this.backend.maxConcurrency ?? 256;

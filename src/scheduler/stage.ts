@@ -18,7 +18,6 @@ import {
 import type { LaunchCause, SmelterEvent, SpeculationRule, StageCounts } from "../job/events.js";
 import { attemptId as formatAttemptId, taskId as formatTaskId } from "../job/ids.js";
 import { retryDelay, type StagePolicy } from "../job/policy.js";
-import type { RuntimeContext } from "../job/runtime-context.js";
 import { emptyStats, type AttemptStats } from "../job/stats.js";
 import type { Clock } from "./clock.js";
 import { AsyncQueue, Deque } from "./queue.js";
@@ -28,7 +27,6 @@ import { liveAttempts, type AttemptState, type TaskResult, type TaskState, type 
 /** What a stage needs from its job. */
 export interface StageHost {
   readonly jobId: string;
-  readonly context: RuntimeContext;
   readonly clock: Clock;
   readonly random: () => number;
   readonly backend: Backend;
