@@ -106,10 +106,10 @@ export function translateS3Error(err: unknown, ctx: S3ErrorContext): Error {
   const errno = e.code;
   const attempts = attemptsOf(err);
   const tries = attempts && attempts > 1 ? ` (${attempts} attempts)` : "";
-  if (code === "TimeoutError" && !TRANSIENT_ERRNO.has(errno ?? "")) {
+  if (code === "TimeoutError" && (errno === undefined || errno === "ETIMEDOUT")) {
     const t = whichTimeout(e.message ?? "", ctx.limits ?? DEFAULT_S3_TIMEOUTS);
     return new StoreError(
-      `[smelter] [s3] the S3 endpoint ${ctx.where} ${t.what} for ${what}${tries}: check that the endpoint is right and the server is up and not overloaded ` +
+      `[smelter] [s3] the S3 endpoint ${ctx.where} ${t.what} to ${ctx.op}${ctx.key !== undefined ? ` "${ctx.key}"` : ""} in ${ctx.url}${tries}: check that the endpoint is right and the server is up and not overloaded ` +
         `(AWS_ENDPOINT_URL_S3; "smelter s3 serve" starts a local one), or raise ${t.env} (now ${t.ms} ms) for a slow link`,
       opts,
     );
