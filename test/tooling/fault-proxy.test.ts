@@ -1,9 +1,9 @@
 /**
-import "../../src/storage/s3.js"; // first: it turns off the SDK's Node-version warning
  * The fault proxy itself: each fault kind happens at about its configured rate, and the AWS SDK
  * (one attempt, no retries) sees each as it would from S3: 503 SlowDown, a connection reset, a
  * request that never answers, a body cut short. Latency has a heavy tail.
  */
+import "../../src/storage/s3.js"; // first: it turns off the SDK's Node-version warning
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
