@@ -17,13 +17,14 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { StoreError } from "./errors.js";
+import { fileSystemError, StoreError } from "./errors.js";
+import { makeDirs } from "./local-dirs.js";
 import { checkSigV4 } from "./s3-sigv4.js";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
@@ -81,7 +82,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const opts = parseOrThrow(optionsSchema, options, "S3 server options");
   const ownDir = opts.dir === undefined;
   const dir = opts.dir !== undefined ? path.resolve(opts.dir) : await mkdtemp(path.join(tmpdir(), "smelter-s3-"));
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir).catch((err: unknown) => {
+    throw fileSystemError(err, "use", `${dir} as the embedded S3 server's data directory`);
+  });
   const child = spawn(process.execPath, ["--openssl-legacy-provider", fileURLToPath(import.meta.url), CHILD_FLAG], {
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, SMELTER_S3RVER_ARGS: JSON.stringify({ ...opts, dir }) },
