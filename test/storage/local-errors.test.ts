@@ -7,9 +7,13 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { after, describe, test } from "node:test";
 import { fileSystemError } from "../../src/storage/errors.js";
 import { localStore } from "../../src/storage/local.js";
+import { makeUservisits } from "../helpers/uservisits.js";
+
+const bin = new URL("../../../bin/smelter.js", import.meta.url).pathname;
 
 describe("local store: file-system errors", () => {
   const dir = mkdtempSync(join(tmpdir(), "smelter-local-errors-"));
@@ -36,4 +40,20 @@ describe("local store: file-system errors", () => {
     assert.match(fileSystemError(Object.assign(new Error("x"), { code: "EROFS" }), "write", "p").message, /read-only/);
     assert.match(fileSystemError(Object.assign(new Error("odd failure"), { code: "EWHAT" }), "write", "p").message, /cannot write p: odd failure/);
   });
+
+  for (const [out, reason] of [
+    ["/proc/nope/r.csv", /a parent directory does not exist and cannot be created there \(ENOENT\)/],
+    ["/etc/passwd/r.csv", /a part of the path is a file, not a directory \(ENOTDIR\)/],
+  ] as const) {
+    test(`smelter query2 --output ${out}: ends in a clear error: no spin (Node's recursive mkdir loops under /proc), no raw errno`, async () => {
+      const data = await makeUservisits(2000, 1);
+      const r = spawnSync(process.execPath, [bin, "query2", "--input", data.csv, "--output", out, "--backend", "threads", "--workers", "2"], { encoding: "utf8", timeout: 60_000 });
+      rmSync(data.dir, { recursive: true, force: true });
+      assert.equal(r.signal, null, "it ended by itself");
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /\[smelter\] /);
+      assert.match(r.stderr, reason);
+      assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+    });
+  }
 });
