@@ -28,7 +28,7 @@ import {
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
 import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
-import { NoSuchUploadError } from "./errors.js";
+import { NoSuchUploadError, StoreError } from "./errors.js";
 import { callTimeout, isTransientBodyError, translateS3Error, TruncatedBodyError, type S3ErrorContext } from "./s3-errors.js";
 import { defineStore } from "./store.js";
 import { resolveS3Timeouts, type S3Timeouts } from "./s3-timeouts.js";
@@ -228,10 +228,11 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
         );
         return { etag: res.ETag };
       } catch (err) {
-        // A retried Complete whose first try went through (its response was lost) finds the
-        // upload gone: the object holding exactly these parts is the success it missed.
-        if (!(err instanceof NoSuchUploadError)) throw err;
-        const info = await head(key);
+        // A retried Complete whose first try went through (its response lost or late) finds the
+        // upload gone (NoSuchUpload; s3rver: a 500): the object holding exactly these parts,
+        // by its multipart ETag, is the success it missed.
+        if (!(err instanceof NoSuchUploadError) && !(err instanceof StoreError)) throw err;
+        const info = await head(key).catch(() => undefined);
         const etag = multipartEtag(parts.map((p) => p.etag));
         if (info?.etag !== undefined && stripEtag(info.etag) === stripEtag(etag)) return { etag: info.etag };
         throw err;

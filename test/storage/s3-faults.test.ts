@@ -1,6 +1,6 @@
 /**
  * The S3 store reading and writing through the fault proxy (5% 503 SlowDown, 1% stalls, 1%
- * connection resets, 1% truncated bodies, 10% heavy-tailed delays) in front of the embedded
+ * connection resets, 1% truncated bodies, 1% bodies stalled midway, 10% heavy-tailed delays) in front of the embedded
  * server and the complete one (versitygw): every object read back (get, getStream, hedged ranged
  * reads) equals what was written, byte for byte; listings are exact; nothing is left open; and
  * every call ends within its bounds (test-sized timeouts). Prints the faults injected by kind
@@ -16,8 +16,10 @@ import { startS3Server, type S3Server } from "../../src/storage/server.js";
 import { startCompleteS3Server, type CompleteS3Server } from "../helpers/s3-complete.js";
 import { startFaultProxy, type FaultProxy } from "../tooling/fault-proxy.js";
 
-const RATES = { slowDown: 0.05, stall: 0.01, reset: 0.01, truncate: 0.01 };
-const TIMEOUT_MS = 400;
+const RATES = { slowDown: 0.05, stall: 0.01, reset: 0.01, truncate: 0.01, stallBody: 0.01 };
+/** First-byte timeout: above the slowest honest answer (s3rver completing 9 MiB on a loaded 2-core machine), or a slow server looks silent. */
+const FIRST_BYTE_MS = 3000;
+const STALL_MS = 1500;
 
 /** Seeded bytes (xorshift), so a wrong byte anywhere shows. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -121,12 +123,12 @@ function report(what: string, proxy: FaultProxy, before: FaultProxy["stats"], f:
   };
   return (
     `${what}: ${s.requests} requests, faults injected: ${s.faults.slowDown} SlowDown, ${s.faults.stall} stalls, ${s.faults.reset} resets, ` +
-    `${s.faults.truncate} truncated bodies, ${s.delayed} delayed (max ${s.delayMsMax.toFixed(0)} ms); ${f.calls} store calls, ` +
+    `${s.faults.truncate} truncated bodies, ${s.faults.stallBody} bodies stalled midway, ${s.delayed} delayed (max ${s.delayMsMax.toFixed(0)} ms); ${f.calls} store calls, ` +
     `${f.objects} objects and ${(f.bytesCompared / 1e6).toFixed(1)} MB compared byte for byte, all equal; longest call ${f.longestCallMs.toFixed(0)} ms`
   );
 }
 
-const storeOptions = { timeouts: { connectMs: 2000, firstByteMs: TIMEOUT_MS, stallMs: TIMEOUT_MS, callMs: 60_000 }, maxAttempts: 10 };
+const storeOptions = { timeouts: { connectMs: 2000, firstByteMs: FIRST_BYTE_MS, stallMs: STALL_MS, callMs: 60_000 }, maxAttempts: 10 };
 
 describe("S3 store through the fault proxy: exact data in bounded time", () => {
   describe("embedded server (s3rver)", () => {

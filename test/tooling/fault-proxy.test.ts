@@ -1,7 +1,7 @@
 /**
  * The fault proxy itself: each fault kind happens at about its configured rate, and the AWS SDK
  * (one attempt, no retries) sees each as it would from S3: 503 SlowDown, a connection reset, a
- * request that never answers, a body cut short. Latency has a heavy tail.
+ * request that never answers, a body cut short, a body that stops midway. Latency has a heavy tail.
  */
 import "../../src/storage/s3.js"; // first: it turns off the SDK's Node-version warning
 import assert from "node:assert/strict";
@@ -49,16 +49,17 @@ describe("fault proxy", () => {
   test(`each fault kind at about its rate (${RATE} each, ${N} GETs), seen by the SDK as S3's own failures`, async () => {
     proxy.setRates(Object.fromEntries(FAULT_KINDS.map((k) => [k, RATE])), 0.1);
     const before = structuredClone(proxy.stats);
-    const seen: Record<FaultKind | "ok", number> = { slowDown: 0, reset: 0, stall: 0, truncate: 0, ok: 0 };
+    const seen: Record<FaultKind | "ok", number> = { slowDown: 0, reset: 0, stall: 0, truncate: 0, stallBody: 0, ok: 0 };
     for (let i = 0; i < N; i++) {
       try {
         const res = await client.send(new GetObjectCommand({ Bucket: "faults", Key: "obj" }));
         const got = await res.Body!.transformToByteArray().catch((err: unknown) => {
           const e = err as { name?: string; code?: string; message?: string };
+          if (e.name === "TimeoutError") return "stallBody" as const; // the socket went silent mid-body
           assert.ok(e.code === "ECONNRESET" || /aborted|premature/i.test(e.message ?? ""), `a cut body fails its read: ${e.name} ${e.code} ${e.message}`);
-          return undefined;
+          return "truncate" as const;
         });
-        if (got === undefined) seen.truncate++;
+        if (typeof got === "string") seen[got]++;
         else {
           assert.deepEqual(Buffer.from(got), Buffer.from(body), "an untouched answer is the object");
           seen.ok++;

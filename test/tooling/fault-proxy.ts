@@ -7,6 +7,7 @@
  * - `stall`: held without an answer until the client gives up (or `stop()`), never forwarded;
  * - `truncate`: forwarded, and a successful GET's body is cut after half its bytes (the connection
  *   closes mid-body, as a dropped connection does); other responses pass untouched (not counted);
+ * - `stallBody`: the same, but after half the body the connection stays open and silent;
  * - independently, `latency`: an added delay before forwarding, drawn from a Pareto distribution
  *   (heavy tail: most delays near `latencyMs`, a few far longer, capped at `maxLatencyMs`).
  *
@@ -18,7 +19,7 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import { once } from "node:events";
 import type { Socket } from "node:net";
 
-export const FAULT_KINDS = ["slowDown", "reset", "stall", "truncate"] as const;
+export const FAULT_KINDS = ["slowDown", "reset", "stall", "truncate", "stallBody"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultProxyOptions {
@@ -76,12 +77,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const target = new URL(options.target);
   if (!["127.0.0.1", "localhost", "[::1]"].includes(target.hostname)) throw new Error(`the fault proxy forwards to loopback only, not ${target.hostname}`);
   const random = prng(options.seed);
-  let rates: Record<FaultKind, number> = { slowDown: 0, reset: 0, stall: 0, truncate: 0, ...options.rates };
+  let rates: Record<FaultKind, number> = { slowDown: 0, reset: 0, stall: 0, truncate: 0, stallBody: 0, ...options.rates };
   let latencyRate = options.latencyRate ?? 0;
   const latencyMs = options.latencyMs ?? 20;
   const shape = options.latencyShape ?? 1.2;
   const maxLatencyMs = options.maxLatencyMs ?? 3000;
-  const stats: FaultProxyStats = { requests: 0, faults: { slowDown: 0, reset: 0, stall: 0, truncate: 0 }, delayed: 0, delayMsTotal: 0, delayMsMax: 0, forwarded: 0 };
+  const stats: FaultProxyStats = { requests: 0, faults: { slowDown: 0, reset: 0, stall: 0, truncate: 0, stallBody: 0 }, delayed: 0, delayMsTotal: 0, delayMsMax: 0, forwarded: 0 };
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -101,17 +102,17 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     return { fault, delay };
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, truncate: boolean): void => {
+  const forward = (req: IncomingMessage, res: ServerResponse, cut: "truncate" | "stallBody" | undefined): void => {
     stats.forwarded++;
     const up = request({ host: target.hostname.replace(/^\[|\]$/g, ""), port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
       const length = Number(r.headers["content-length"] ?? 0);
       const status = r.statusCode ?? 502;
-      if (!truncate || req.method !== "GET" || status < 200 || status > 299 || !(length > 1)) {
+      if (!cut || req.method !== "GET" || status < 200 || status > 299 || !(length > 1)) {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
         return;
       }
-      stats.faults.truncate++;
+      stats.faults[cut]++;
       res.writeHead(r.statusCode ?? 502, r.headers);
       let left = Math.floor(length / 2);
       r.on("data", (chunk: Buffer) => {
@@ -121,11 +122,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         res.write(part);
         if (left <= 0) {
           r.destroy();
-          // Let the written half leave, then drop the connection mid-body.
-          res.socket?.end(() => res.socket?.destroy());
+          // Let the written half leave, then drop the connection mid-body, or hold it silent.
+          if (cut === "truncate") res.socket?.end(() => res.socket?.destroy());
         }
       });
-      r.on("end", () => res.end());
+      r.on("end", () => {
+        if (left > 0) res.end();
+      });
     });
     up.on("error", () => res.socket?.destroy());
     req.pipe(up);
@@ -151,7 +154,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           req.resume(); // read the request, never answer
           return;
         default:
-          forward(req, res, fault === "truncate");
+          forward(req, res, fault === "truncate" || fault === "stallBody" ? fault : undefined);
       }
     };
     if (delay <= 0) return act();
@@ -177,7 +180,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     endpoint: `http://127.0.0.1:${port}`,
     stats,
     setRates(next, nextLatency) {
-      rates = { slowDown: 0, reset: 0, stall: 0, truncate: 0, ...next };
+      rates = { slowDown: 0, reset: 0, stall: 0, truncate: 0, stallBody: 0, ...next };
       if (nextLatency !== undefined) latencyRate = nextLatency;
     },
     async stop() {
