@@ -11,7 +11,8 @@ import { ConfigError } from "../job/errors.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { localFileWriter } from "../storage/local.js";
 import { MAX_PARTS } from "../storage/util.js";
-import { generateChunks, openSource, type Table } from "./source.js";
+import { generateChunks, openSource } from "./source.js";
+import type { WriteDatasetOptions } from "./write.js";
 
 /** Bytes per part of a streamed S3 upload (the store's putStream). */
 const S3_PART_BYTES = 8 * 1024 * 1024;
@@ -19,16 +20,10 @@ const S3_PART_BYTES = 8 * 1024 * 1024;
 const PARQUET_SHARE = 0.5;
 const SAMPLE_ROWS = 4096;
 
-export interface CapacityRequest {
-  table: Table;
-  rows: number;
-  files: number;
-  format: "csv" | "parquet";
-  seed: number;
-  pages: number;
+export type CapacityRequest = Pick<WriteDatasetOptions, "table" | "rows" | "files" | "format" | "seed" | "pages"> & {
   /** Files written at once (Parquet's temp CSVs). */
   concurrency: number;
-}
+};
 
 /** Average CSV bytes per row, from the first rows of the data set. */
 export function csvBytesPerRow(r: Pick<CapacityRequest, "table" | "seed" | "pages" | "rows">): number {

@@ -16,8 +16,8 @@
  * through unchanged (the Host header is kept), so the server checks signatures as usual.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
-import { once } from "node:events";
 import type { Socket } from "node:net";
+import { listenOnLoopback } from "./listen.js";
 
 export const FAULT_KINDS = ["slowDown", "reset", "stall", "truncate", "stallBody"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -172,10 +172,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const addr = server.address();
-  const port = typeof addr === "object" && addr ? addr.port : 0;
+  const port = await listenOnLoopback(server);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stats,

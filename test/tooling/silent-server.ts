@@ -3,7 +3,7 @@
  * that "went silent". Counts the connections it held; `stop()` drops them all.
  */
 import { createServer, type Socket } from "node:net";
-import { once } from "node:events";
+import { listenOnLoopback } from "./listen.js";
 
 export interface SilentServer {
   endpoint: string;
@@ -23,10 +23,7 @@ export async function startSilentServer(): Promise<SilentServer> {
     socket.on("close", () => sockets.delete(socket));
     socket.resume(); // read and drop whatever is sent; never write
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const addr = server.address();
-  const port = typeof addr === "object" && addr ? addr.port : 0;
+  const port = await listenOnLoopback(server);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
