@@ -92,6 +92,8 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
   const clock = () => context.clock;
   /** Stats of an outcome the worker did not send (it died, was killed, never started). */
   const schedulerStats = (a: Attempt): AttemptStats => emptyStats(a.launchedAt, clock().now());
+  /** Workers killed by a signal in a row before they were ready. */
+  let killedWhileStarting = 0;
 
   /** Idle ready workers take queued attempts; more workers start while attempts outnumber those starting. */
   const pump = (): void => {
@@ -138,6 +140,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
     switch (m.type) {
       case "ready":
         slot.ready = true;
+        killedWhileStarting = 0;
         pump();
         return;
       case "init-error":
@@ -197,10 +200,18 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
 
   const onExit = (slot: Slot, death: WorkerDeath): void => {
     slots.delete(slot);
-    if (!slot.ready && !slot.stopping) {
+    // Killed by a signal while loading its entry module: something outside did it, not the
+    // module; start another, unless it keeps happening.
+    const signal = (death.details as { signal?: string | null } | undefined)?.signal;
+    if (!slot.ready && !slot.stopping && signal && !death.outOfMemory && ++killedWhileStarting < 3) {
+      process.stderr.write(`[smelter] ${slot.worker.runtimeId} ${death.description} while loading its entry module (from outside Smelter); starting another\n`);
+    } else if (!slot.ready && !slot.stopping) {
       // It died while starting (before its entry module loaded): starting another would most
       // likely die the same way, so fail what waits instead of respawning in a loop.
-      const error = new TaskCrashedError(`${slot.worker.runtimeId} ${death.description} while starting, before the entry module was loaded: check that the entry module can be imported on its own${stderrTail(death)}`, { details: death.details });
+      const why = signal
+        ? `${death.description} while loading its entry module, ${killedWhileStarting} times in a row: something outside Smelter kills the workers (the OOM killer, a process manager?); it can be retried`
+        : `${death.description} while starting, before the entry module was loaded: check that the entry module can be imported on its own`;
+      const error = new TaskCrashedError(`${slot.worker.runtimeId} ${why}${stderrTail(death)}`, { details: death.details });
       for (const a of queue.splice(0)) {
         a.settle({ status: "failed", error: serializeError(error), stats: schedulerStats(a) });
         a.release();

@@ -30,12 +30,12 @@ import { splitSchema } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
 import { defineWorker } from "../task-runtime/registry.js";
-import { NonRetryableError } from "../job/errors.js";
+import { NonRetryableError, SmelterError } from "../job/errors.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
 import { cachedStore } from "./task-resources.js";
-import { duckdbMessage, lap, splitName } from "./task-util.js";
+import { duckdbFailure, duckdbMessage, lap, splitName } from "./task-util.js";
 import { localFileWriter } from "../storage/local.js";
 
 export const aggregateMapInput = z.object({
@@ -237,7 +237,8 @@ export function segmentFormat(workStore: ObjectStore): string {
 
 /** A DuckDB error about the task's input, restated with the objects and byte ranges it read (not temp file names). */
 function inputError(err: unknown, storeUrl: string, files: LocalFile[]): Error {
-  return new NonRetryableError(`cannot read ${files.map(splitName).join(", ")} in ${storeUrl}: ${duckdbMessage(err, files)}. Fix or remove the malformed rows, or check the input's format and columns`, { cause: err, type: "InputError" });
+  const f = duckdbFailure(err, "Fix or remove the malformed rows, or check the input's format and columns");
+  return new SmelterError(`cannot read ${files.map(splitName).join(", ")} in ${storeUrl}: ${duckdbMessage(err, files)}${f.hint ? `. ${f.hint}` : ""}`, { cause: err, type: f.type, nonRetryable: f.nonRetryable });
 }
 
 

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
-import { NonRetryableError } from "../job/errors.js";
+import { NonRetryableError, SmelterError } from "../job/errors.js";
 import { columnSchema, sourceSql, tableSchema } from "../mapreduce/aggregate.js";
 import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
 import { uploadPartition } from "../outputs/upload-partition.js";
@@ -37,7 +37,7 @@ import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
 import { segmentFormat } from "./aggregate.js";
 import { cachedStore, withDuckDb } from "./task-resources.js";
-import { duckdbMessage, lap } from "./task-util.js";
+import { duckdbFailure, duckdbMessage, lap } from "./task-util.js";
 
 const tableInputSchema = z.object({
   kind: z.literal("table"),
@@ -198,6 +198,7 @@ function stageError(err: unknown, input: z.infer<typeof sqlStageInputSchema>, pr
   const local = prepared.flatMap((p) => p.local);
   const message = duckdbMessage(err, local);
   const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => f.split.key))].slice(0, 5).join(", ")}` : "";
-  return new NonRetryableError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}. Check the input's format and columns (--schema), or fix the malformed rows`, { cause: err, type: "InputError" });
+  const f = duckdbFailure(err);
+  return new SmelterError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}${f.hint ? `. ${f.hint}` : ""}`, { cause: err, type: f.type, nonRetryable: f.nonRetryable });
 }
 

@@ -20,3 +20,21 @@ export function duckdbMessage(err: unknown, files: LocalFile[]): string {
   for (const f of files) message = message.split(f.path).join(splitName(f));
   return message;
 }
+
+/**
+ * What a DuckDB failure means and what to do: only errors about the data (conversion, CSV
+ * parsing, invalid input) point at the input's format and --schema and are final; a full disk
+ * or memory is the worker's, not the input's, and another attempt (elsewhere, later) may work.
+ */
+export function duckdbFailure(err: unknown, inputHint = "Check the input's format and columns (--schema), or fix the malformed rows"): { hint: string; nonRetryable: boolean; type: string } {
+  const m = (err as Error)?.message ?? String(err);
+  if (/No space left on device|ENOSPC|disk is full|Disk quota exceeded|could not write all bytes/i.test(m))
+    return { hint: "The worker's temp disk is full: free space there (TMPDIR) or give workers more disk; it can be retried", nonRetryable: false, type: "DiskFull" };
+  if (/Out of Memory Error|failed to allocate|std::bad_alloc|memory limit/i.test(m))
+    return { hint: "DuckDB ran out of memory: give workers more memory, or make tasks smaller (more --partitions); it can be retried", nonRetryable: false, type: "OutOfMemory" };
+  if (/\bIO Error\b|Permission denied|Input\/output error/i.test(m)) return { hint: "A local file could not be read or written: check the worker's temp directory; it can be retried", nonRetryable: false, type: "IOError" };
+  if (/Conversion Error|Could not convert|CSV Error|Invalid Input Error|Error when sniffing|Invalid unicode|malformed/i.test(m))
+    return { hint: inputHint, nonRetryable: true, type: "InputError" };
+  if (/Binder Error|Catalog Error|Parser Error/i.test(m)) return { hint: "Check the column and table names against the input's columns (--schema)", nonRetryable: true, type: "InputError" };
+  return { hint: "", nonRetryable: true, type: "DuckDbError" };
+}

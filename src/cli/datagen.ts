@@ -6,6 +6,8 @@ import type { Command } from "commander";
 import { SingleBar } from "cli-progress";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
+import { availableParallelism } from "node:os";
+import { checkCapacity } from "../datagen/capacity.js";
 import { tables } from "../datagen/source.js";
 import { writeDataset } from "../datagen/write.js";
 import { openStore } from "../storage/url.js";
@@ -45,6 +47,12 @@ export function register(program: Command): void {
       const pages = f.pages ?? Math.max(1, Math.round(f.rows * 0.12));
       const { store, key } = await openStore(f.out.endsWith("/") ? f.out : `${f.out}/`);
       const prefix = key === "" || key.endsWith("/") ? key : `${key}/`;
+      try {
+        await checkCapacity(store, { table: f.table, rows: f.rows, files: f.files, format: f.format, seed: f.seed, pages, concurrency: availableParallelism() });
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
       const progress = startProgress(f.rows);
       const started = performance.now();
       try {

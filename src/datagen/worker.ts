@@ -13,7 +13,7 @@ import { parentPort } from "node:worker_threads";
 import { COPY_SLACK } from "./bytes.js";
 import type { FromWorker, ToWorker, WriteTask, StreamTask } from "./chunks.js";
 import { allocChunk, type RowSource } from "./row-source.js";
-import { openSource } from "./source.js";
+import { blockCount, blockRange, openSource } from "./source.js";
 
 const port = parentPort;
 let credits = 0;
@@ -53,8 +53,9 @@ async function write(task: WriteTask): Promise<void> {
 }
 
 async function stream(task: StreamTask): Promise<void> {
-  for (let u = 0; u < task.ranges.length; u++) {
-    const [startRow, rows] = task.ranges[u]!;
+  const blocks = blockCount(task.spec);
+  for (let u = task.lane; u < blocks; u += task.lanes) {
+    const [startRow, rows] = blockRange(task.spec, u);
     const source = openSource({ ...task.spec, startRow, rows });
     while (source.rowsLeft > 0) {
       while (credits <= 0) await new Promise<void>((r) => (resume = r));

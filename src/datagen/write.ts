@@ -21,7 +21,6 @@ import { GeneratorPool } from "./chunks.js";
 import { allocChunk } from "./row-source.js";
 import { openSource } from "./source.js";
 import type { RangeSpec, Table } from "./source.js";
-import { BLOCK_ROWS } from "./uservisits.js";
 import { BDB_COLUMNS } from "./schema.js";
 
 /** Column types of each table, in file order. */
@@ -96,7 +95,7 @@ export async function writeDataset(store: ObjectStore, options: WriteDatasetOpti
   const signal = options.signal;
   /** The CSV bytes of a part, generated here, by one worker, or by all of them. */
   const chunks = (part: Part): AsyncIterable<Uint8Array> =>
-    pool ? pool.stream(part.spec, blockRanges(part.spec), perFile ? 1 : threads, CHUNK_ROWS, progress, signal) : inlineChunks(part.spec, progress, signal);
+    pool ? pool.stream(part.spec, perFile ? 1 : threads, CHUNK_ROWS, progress, signal) : inlineChunks(part.spec, progress, signal);
   /** Writes a part's CSV to a file: by a worker itself when a worker has the whole part. */
   const csvFile = async (part: Part, path: string): Promise<number> => {
     if (pool && perFile) return pool.write(part.spec, path, CHUNK_ROWS, progress, signal);
@@ -139,18 +138,6 @@ function count(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> & {
     },
   };
   return counted;
-}
-
-/** A file's row range cut at PRNG block boundaries (the unit spread over workers). */
-function blockRanges(spec: RangeSpec): [number, number][] {
-  const ranges: [number, number][] = [];
-  const end = spec.startRow + spec.rows;
-  for (let start = spec.startRow; start < end; ) {
-    const next = Math.min(end, (Math.floor(start / BLOCK_ROWS) + 1) * BLOCK_ROWS);
-    ranges.push([start, next - start]);
-    start = next;
-  }
-  return ranges;
 }
 
 async function* inlineChunks(spec: RangeSpec, progress: (rows: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array> {

@@ -81,3 +81,36 @@ function kindOf(url: string): string {
   const i = url.indexOf("://");
   return i > 0 ? url.slice(0, i) : "store";
 }
+
+/** What a file-system errno means for a store path, in words, and whether another attempt can help. */
+const FS_REASONS: Record<string, { reason: string; retry: boolean }> = {
+  ENOSPC: { reason: "the disk is full (ENOSPC): free some space or write to another disk", retry: false },
+  EDQUOT: { reason: "the disk quota is used up (EDQUOT): free some space or write elsewhere", retry: false },
+  EACCES: { reason: "permission denied (EACCES): check the directory's permissions, or pick a path you can write", retry: false },
+  EPERM: { reason: "operation not permitted (EPERM): check the directory's permissions, or pick a path you can write", retry: false },
+  EROFS: { reason: "the file system is read-only (EROFS): pick a writable path", retry: false },
+  ENOTDIR: { reason: "a part of the path is a file, not a directory (ENOTDIR): pick a path whose parents are directories", retry: false },
+  EEXIST: { reason: "something already exists there that is not a directory (EEXIST): remove it or pick another path", retry: false },
+  EISDIR: { reason: "it is a directory, not a file (EISDIR): pick another name", retry: false },
+  ENOENT: { reason: "a parent directory does not exist and cannot be created there (ENOENT): create it or pick another path", retry: false },
+  ENAMETOOLONG: { reason: "the name is too long for the file system (ENAMETOOLONG): use shorter keys or a shorter path", retry: false },
+  EMFILE: { reason: "too many open files (EMFILE): lower the concurrency or raise the limit (ulimit -n)", retry: true },
+  EIO: { reason: "an I/O error (EIO): check the disk", retry: true },
+};
+
+/** Whether `err` is a file-system errno this module explains. */
+export function isFileSystemError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" && code in FS_REASONS;
+}
+
+/**
+ * A local file-system failure as a store error in Smelter's words: what was being done to which
+ * path, what the errno means, and what to do. Unknown codes keep Node's message.
+ */
+export function fileSystemError(err: unknown, doing: string, where: string): StoreError {
+  const e = err as NodeJS.ErrnoException;
+  const known = e?.code ? FS_REASONS[e.code] : undefined;
+  const reason = known?.reason ?? `${e?.message ?? String(err)}`;
+  return new StoreError(`[smelter] [file] cannot ${doing} ${where}: ${reason}`, { cause: err, nonRetryable: known ? !known.retry : false });
+}

@@ -10,8 +10,9 @@ import * as path from "node:path";
 import { systemContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import type { MultipartOps, OpenUpload, UploadedPart } from "./contract.js";
-import { BadDigestError, NoSuchUploadError, StoreError } from "./errors.js";
+import { BadDigestError, fileSystemError, NoSuchUploadError, StoreError } from "./errors.js";
 import { checkPartList, checkPartNumber, compareKeys, md5Base64, md5Hex, multipartEtag } from "./util.js";
+import { makeDirs } from "./local-dirs.js";
 
 export interface LocalMultipartContext {
   root: string;
@@ -55,7 +56,9 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
       ctx.resolveKey(key);
       const uploadId = systemContext().ids.uuid();
       const dir = uploadDir(uploadId);
-      await fs.mkdir(dir, { recursive: true });
+      await makeDirs(dir).catch((err: unknown) => {
+        throw fileSystemError(err, "start a multipart upload of", `"${key}" in ${ctx.url} (making ${dir})`);
+      });
       await fs.writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, created: systemContext().clock.now() }));
       return uploadId;
     },

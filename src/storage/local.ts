@@ -17,7 +17,8 @@ import { z } from "zod";
 import { ValidationError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ObjectInfo, ObjectStore } from "./contract.js";
-import { NotFoundError, StoreError } from "./errors.js";
+import { fileSystemError, isFileSystemError, NotFoundError, StoreError } from "./errors.js";
+import { makeDirs } from "./local-dirs.js";
 import { localMultipart } from "./local-multipart.js";
 import { defineStore } from "./store.js";
 import { checkRange, compareKeys, md5Hex, MIN_PART_SIZE, sliceRange } from "./util.js";
@@ -72,7 +73,9 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         const st = await fs.stat(root).catch(() => undefined);
         if (!st?.isDirectory()) throw new StoreError(`[smelter] [file] directory ${root} does not exist: create it or pass another path`, { nonRetryable: true });
       }
-      await fs.mkdir(tmpDir, { recursive: true });
+      await makeDirs(tmpDir).catch((err: unknown) => {
+        throw fileSystemError(err, "use the directory", `${root} as a store (creating it and ${INTERNAL_DIR}/tmp inside)`);
+      });
     })());
 
   const resolveKey = (key: string): string => resolveLocalKey(root, key);
@@ -84,7 +87,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
   async function commit(tmp: string, key: string): Promise<void> {
     const file = resolveKey(key);
     try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
+      await makeDirs(path.dirname(file));
       await fs.rename(tmp, file);
     } catch (err) {
       await fs.rm(tmp, { force: true });
@@ -100,7 +103,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
   function fsError(err: unknown, key: string): Error {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return new NotFoundError(url, key, { cause: err });
-    return new StoreError(`[smelter] [file] ${(err as Error).message} (key "${key}" in ${url})`, { cause: err, nonRetryable: code === "EACCES" || code === "EPERM" });
+    return fileSystemError(err, "read or write", `"${key}" in ${url}`);
   }
 
   async function* walk(dirAbs: string, dirKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
@@ -203,7 +206,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         await pipeline(source, createWriteStream(tmp), { signal: o?.signal });
       } catch (err) {
         await fs.rm(tmp, { force: true });
-        throw err;
+        throw isFileSystemError(err) ? fileSystemError(err, "write", `"${key}" in ${url}`) : err;
       }
       await commit(tmp, key);
       return { etag: `"${hash.digest("hex")}"` };

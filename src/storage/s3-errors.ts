@@ -3,6 +3,7 @@
  * (`name`, `Code`, `$metadata.httpStatusCode`, errno `code`), so it does not load the SDK.
  */
 import { ConfigError } from "../job/errors.js";
+import { DEFAULT_S3_TIMEOUTS, formatMs, S3_TIMEOUT_ENV, type S3Timeouts } from "./s3-timeouts.js";
 import {
   AccessDeniedError,
   BadDigestError,
@@ -24,6 +25,44 @@ export interface S3ErrorContext {
   where: string;
   /** The store's URL. */
   url: string;
+  /** The store's timeouts and attempts, to name in messages. */
+  limits?: S3Timeouts;
+}
+
+/** A response body that ended before its Content-Length: retried by resuming the read. */
+export class TruncatedBodyError extends Error {
+  override name = "TruncatedBodyError";
+  constructor(readonly received: number, readonly expected: number) {
+    super(`the response body ended after ${received} of ${expected} bytes`);
+  }
+}
+
+const TRANSIENT_ERRNO = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "ERR_STREAM_PREMATURE_CLOSE", "UND_ERR_SOCKET"]);
+
+/** A failure of a response body that another (resumed) request may not have: a stall, a reset, a cut. */
+export function isTransientBodyError(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string } | undefined;
+  if (!e || e.name === "AbortError") return false;
+  return e.name === "TimeoutError" || e.name === "TruncatedBodyError" || TRANSIENT_ERRNO.has(e.code ?? "") || /^aborted$|socket hang up|premature close/i.test(e.message ?? "");
+}
+
+/** Which of the timeouts a SDK TimeoutError is (by NodeHttpHandler's wording). */
+function whichTimeout(message: string, limits: S3Timeouts): { what: string; env: string; ms: number } {
+  if (/establish a connection/i.test(message)) return { what: `did not accept a connection within ${formatMs(limits.connectMs)}`, env: S3_TIMEOUT_ENV.connectMs, ms: limits.connectMs };
+  if (/requestTimeout/i.test(message)) return { what: `sent no response within ${formatMs(limits.firstByteMs)}`, env: S3_TIMEOUT_ENV.firstByteMs, ms: limits.firstByteMs };
+  return { what: `went silent for ${formatMs(limits.stallMs)} in the middle of a transfer`, env: S3_TIMEOUT_ENV.stallMs, ms: limits.stallMs };
+}
+
+const attemptsOf = (err: unknown): number | undefined => (err as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts;
+
+/** A call that ran past its deadline (`callMs`), retries included. */
+export function callTimeout(ctx: S3ErrorContext, cause: unknown): StoreError {
+  const limits = ctx.limits ?? DEFAULT_S3_TIMEOUTS;
+  return new StoreError(
+    `[smelter] [s3] ${ctx.op}${ctx.key !== undefined ? ` "${ctx.key}"` : ""} in ${ctx.url} at ${ctx.where} did not finish within ${formatMs(limits.callMs)}, retries included: ` +
+      `the endpoint is too slow or stalls; check that it is up and not overloaded, or raise ${S3_TIMEOUT_ENV.callMs}`,
+    { cause },
+  );
 }
 
 const CREDENTIALS_HINT =
@@ -65,7 +104,21 @@ export function translateS3Error(err: unknown, ctx: S3ErrorContext): Error {
   if (THROTTLE_CODES.has(code) || status === 503 || status === 429)
     return new ThrottledError(`[smelter] [s3] ${what} was throttled (${code}${status ? ` ${status}` : ""}) after the SDK's retries: lower the concurrency or retry later`, opts);
   const errno = e.code;
-  if (errno === "ECONNREFUSED" || errno === "ENOTFOUND" || errno === "EAI_AGAIN" || code === "TimeoutError")
+  const attempts = attemptsOf(err);
+  const tries = attempts && attempts > 1 ? ` (${attempts} attempts)` : "";
+  if (code === "TimeoutError" && (errno === undefined || errno === "ETIMEDOUT")) {
+    const t = whichTimeout(e.message ?? "", ctx.limits ?? DEFAULT_S3_TIMEOUTS);
+    return new StoreError(
+      `[smelter] [s3] the S3 endpoint ${ctx.where} ${t.what} to ${ctx.op}${ctx.key !== undefined ? ` "${ctx.key}"` : ""} in ${ctx.url}${tries}: check that the endpoint is right and the server is up and not overloaded ` +
+        `(AWS_ENDPOINT_URL_S3; "smelter s3 serve" starts a local one), or raise ${t.env} (now ${t.ms} ms) for a slow link`,
+      opts,
+    );
+  }
+  if (code === "TruncatedBodyError" || TRANSIENT_ERRNO.has(errno ?? ""))
+    return new StoreError(`[smelter] [s3] the connection to ${ctx.where} broke during ${what}${tries} (${errno ?? code}: ${e.message ?? ""}): the network or the server is unreliable; it can be retried`, opts);
+  if (code === "PreconditionFailed" || status === 412)
+    return new StoreError(`[smelter] [s3] ${what}: the object changed while it was being read (its ETag no longer matches); read it again once it stops changing`, { ...opts, nonRetryable: true });
+  if (errno === "ECONNREFUSED" || errno === "ENOTFOUND" || errno === "EAI_AGAIN")
     return new StoreError(`[smelter] [s3] cannot reach ${ctx.where} for ${what} (${errno ?? code}): is the endpoint right and the server running ("smelter s3 serve" starts one)?`, opts);
   const nonRetryable = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409;
   return new StoreError(`[smelter] [s3] ${what} failed: ${code}${status ? ` (HTTP ${status})` : ""}: ${e.message ?? ""}`, { ...opts, nonRetryable });

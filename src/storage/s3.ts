@@ -3,8 +3,13 @@
  * server.ts that loads `@aws-sdk/*`; url.ts imports it lazily for `s3://` URLs.
  *
  * Retries: the SDK's own "standard" retry strategy (exponential backoff with jitter, retrying
- * throttling errors such as SlowDown and 503, 5xx and transient network errors), with
+ * throttling errors such as SlowDown and 503, 5xx, timeouts and transient network errors), with
  * `maxAttempts` attempts per call; what still fails is translated into store errors.
+ *
+ * Nothing waits forever (s3-timeouts.ts): connect, first-byte (response headers) and stall
+ * (socket silence, body included) timeouts on every request, and a deadline on every call. A
+ * response body that fails midway (stall, reset, truncated) is resumed with a ranged GET from the
+ * byte reached, pinned to the first response's ETag, up to `maxAttempts` times.
  */
 import {
   S3Client,
@@ -23,9 +28,11 @@ import {
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
 import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
-import { translateS3Error, type S3ErrorContext } from "./s3-errors.js";
+import { NoSuchUploadError, StoreError } from "./errors.js";
+import { callTimeout, isTransientBodyError, translateS3Error, TruncatedBodyError, type S3ErrorContext } from "./s3-errors.js";
 import { defineStore } from "./store.js";
-import { checkRange, md5Base64, rangeHeader } from "./util.js";
+import { resolveS3Timeouts, type S3Timeouts } from "./s3-timeouts.js";
+import { checkRange, md5Base64, multipartEtag, rangeHeader, stripEtag } from "./util.js";
 
 /** Options of {@link s3Store}. */
 export interface S3StoreOptions {
@@ -41,8 +48,10 @@ export interface S3StoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Path-style addressing (`http://host/bucket/key`). @default true with a custom endpoint, false otherwise */
   forcePathStyle?: boolean;
-  /** Attempts per call, the first included, for the SDK's standard retry strategy. @default 5 */
+  /** Attempts per call, the first included, for the SDK's standard retry strategy (and body resumes). @default SMELTER_S3_MAX_ATTEMPTS, else 5 */
   maxAttempts?: number;
+  /** Connect, first-byte, stall and per-call timeouts, ms. @default SMELTER_S3_*_TIMEOUT_MS, else 5 s, 30 s, 30 s, 300 s (s3-timeouts.ts) */
+  timeouts?: Partial<Omit<S3Timeouts, "maxAttempts">>;
   /** Objects per listing page when the caller gives none (S3's maximum is 1000). @default 1000 */
   pageSize?: number;
   /** Send the SDK's default CRC checksums on every upload ("when-supported") or only when an API requires one. @default "when-required" with a custom endpoint, else "when-supported" */
@@ -56,7 +65,8 @@ const optionsSchema = z.strictObject({
   endpoint: z.url().optional(),
   credentials: z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() }).optional(),
   forcePathStyle: z.boolean().optional(),
-  maxAttempts: z.number().int().min(1).default(5),
+  maxAttempts: z.number().int().min(1).optional(),
+  timeouts: z.strictObject({ connectMs: z.number().optional(), firstByteMs: z.number().optional(), stallMs: z.number().optional(), callMs: z.number().optional() }).optional(),
   pageSize: z.number().int().min(1).max(1000).default(1000),
   checksums: z.enum(["when-supported", "when-required"]).optional(),
 });
@@ -71,6 +81,22 @@ export const NAME = "s3";
 // purpose, so the warning is not actionable here. An explicit setting wins.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
+/** Waits `ms`, or rejects when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 export function s3Store(options: S3StoreOptions): ObjectStore {
   const opts = parseOrThrow(optionsSchema, options, "s3Store options");
   const env = process.env;
@@ -78,13 +104,17 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
   const region = opts.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? "us-east-1" : undefined));
   const prefix = opts.prefix === "" || opts.prefix.endsWith("/") ? opts.prefix : `${opts.prefix}/`;
   const whenRequired = (opts.checksums ?? (endpoint ? "when-required" : "when-supported")) === "when-required";
+  const limits = resolveS3Timeouts({ ...opts.timeouts, maxAttempts: opts.maxAttempts });
   const client = new S3Client({
     region,
     endpoint,
     credentials: opts.credentials,
     forcePathStyle: opts.forcePathStyle ?? endpoint !== undefined,
-    maxAttempts: opts.maxAttempts,
+    maxAttempts: limits.maxAttempts,
     retryMode: "standard",
+    // NodeHttpHandler's options: requestTimeout runs until the response headers (first byte);
+    // socketTimeout is socket inactivity, so it also catches a body that stops flowing.
+    requestHandler: { connectionTimeout: limits.connectMs, requestTimeout: limits.firstByteMs, throwOnRequestTimeout: true, socketTimeout: limits.stallMs },
     requestChecksumCalculation: whenRequired ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
     responseChecksumValidation: whenRequired ? "WHEN_REQUIRED" : "WHEN_SUPPORTED",
   });
@@ -92,73 +122,130 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
   const url = `s3://${Bucket}${prefix ? `/${prefix.replace(/\/$/, "")}` : ""}`;
   const where = endpoint ?? `AWS region ${region ?? "(from the SDK's config)"}`;
 
-  /** Runs one SDK call; any failure becomes a store error naming the call, key and endpoint. */
-  async function call<T>(ctx: Omit<S3ErrorContext, "bucket" | "where" | "url">, fn: () => Promise<T>): Promise<T> {
+  const errorContext = (op: string, key?: string, uploadId?: string): S3ErrorContext => ({ op, key, uploadId, bucket: Bucket, where, url, limits });
+
+  /**
+   * Runs one store call under the call deadline (`callMs`, retries included); any failure becomes
+   * a store error naming the call, key and endpoint. `fn` gets the signal to pass to the SDK.
+   */
+  async function call<T>(ctx: { op: string; key?: string; uploadId?: string }, fn: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), limits.callMs);
+    const signal = outer ? AbortSignal.any([outer, deadline.signal]) : deadline.signal;
     try {
-      return await fn();
+      return await fn(signal);
     } catch (err) {
-      throw translateS3Error(err, { ...ctx, bucket: Bucket, where, url });
+      if (deadline.signal.aborted && !outer?.aborted) throw callTimeout(errorContext(ctx.op, ctx.key, ctx.uploadId), err);
+      throw translateS3Error(err, errorContext(ctx.op, ctx.key, ctx.uploadId));
+    } finally {
+      clearTimeout(timer);
     }
   }
   const full = (key: string): string => prefix + key;
   const short = (key: string): string => key.slice(prefix.length);
 
-  /** The body of a GET; undefined for S3's 416 (a range starting at or past the end): no bytes. */
-  async function getBody(key: string, range: string | undefined, signal: AbortSignal | undefined) {
-    let res;
+  /**
+   * One GetObject; undefined for S3's 416 (a range starting at or past the end): no bytes.
+   * `ifMatch` pins a resumed read to the object first seen.
+   */
+  async function openGet(key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal, ifMatch?: string) {
     try {
-      res = await client.send(new GetObjectCommand({ Bucket, Key: full(key), Range: range }), { abortSignal: signal });
+      const res = await client.send(new GetObjectCommand({ Bucket, Key: full(key), Range: range ? rangeHeader(range) : undefined, IfMatch: ifMatch }), { abortSignal: signal });
+      if (!res.Body) throw new Error("GetObject returned no body");
+      return { body: res.Body as AsyncIterable<Uint8Array>, length: res.ContentLength, etag: res.ETag };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (range && (e.name === "InvalidRange" || e.$metadata?.httpStatusCode === 416)) return undefined;
-      throw translateS3Error(err, { op: "GetObject", key, bucket: Bucket, where, url });
+      throw err;
     }
-    if (!res.Body) throw translateS3Error(new Error("GetObject returned no body"), { op: "GetObject", key, bucket: Bucket, where, url });
-    return res.Body;
   }
 
-  async function head(key: string): Promise<ObjectInfo | undefined> {
-    try {
-      const res = await client.send(new HeadObjectCommand({ Bucket, Key: full(key) }));
-      return { key, size: res.ContentLength ?? 0, etag: res.ETag, lastModified: res.LastModified };
-    } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
-      throw translateS3Error(err, { op: "HeadObject", key, bucket: Bucket, where, url });
+  /**
+   * The bytes of an object or range, resumed from the byte reached when the body fails midway
+   * (stalled, reset, cut short), at most `maxAttempts` bodies in all. Errors are untranslated.
+   */
+  async function* readObject(key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    let pos = range?.start ?? 0;
+    const end = range?.end;
+    let etag: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const res = await openGet(key, range || pos > 0 ? { start: pos, end } : undefined, signal, etag);
+      if (!res) return;
+      etag ??= res.etag;
+      let got = 0;
+      try {
+        for await (const chunk of res.body) {
+          got += chunk.byteLength;
+          pos += chunk.byteLength;
+          yield chunk;
+        }
+        if (res.length !== undefined && got < res.length) throw new TruncatedBodyError(got, res.length);
+        return;
+      } catch (err) {
+        if (signal.aborted || attempt >= limits.maxAttempts || !isTransientBodyError(err)) throw err;
+        if (end !== undefined && pos >= end) return;
+        await sleep(Math.min(2000, 50 * 2 ** attempt * (0.5 + Math.random())), signal);
+      }
     }
+  }
+  async function head(key: string): Promise<ObjectInfo | undefined> {
+    return call({ op: "HeadObject", key }, async (signal) => {
+      try {
+        const res = await client.send(new HeadObjectCommand({ Bucket, Key: full(key) }), { abortSignal: signal });
+        return { key, size: res.ContentLength ?? 0, etag: res.ETag, lastModified: res.LastModified };
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
+        throw err;
+      }
+    });
   }
 
   const multipart: MultipartOps = {
     async create(key, o) {
-      const res = await call({ op: "CreateMultipartUpload", key }, () =>
-        client.send(new CreateMultipartUploadCommand({ Bucket, Key: full(key), ContentType: o?.contentType }), { abortSignal: o?.signal }),
+      const res = await call({ op: "CreateMultipartUpload", key }, (signal) =>
+        client.send(new CreateMultipartUploadCommand({ Bucket, Key: full(key), ContentType: o?.contentType }), { abortSignal: signal }),
+        o?.signal,
       );
       return z.string().min(1).parse(res.UploadId);
     },
     async uploadPart(key, uploadId, partNumber, body, o) {
-      const res = await call({ op: "UploadPart", key, uploadId }, () =>
+      const res = await call({ op: "UploadPart", key, uploadId }, (signal) =>
         client.send(new UploadPartCommand({ Bucket, Key: full(key), UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.byteLength, ContentMD5: o?.contentMd5 }), {
-          abortSignal: o?.signal,
+          abortSignal: signal,
         }),
+        o?.signal,
       );
       return { partNumber, etag: z.string().min(1).parse(res.ETag), size: body.byteLength };
     },
     async complete(key, uploadId, parts) {
-      const res = await call({ op: "CompleteMultipartUpload", key, uploadId }, () =>
-        client.send(
-          new CompleteMultipartUploadCommand({ Bucket, Key: full(key), UploadId: uploadId, MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) } }),
-        ),
-      );
-      return { etag: res.ETag };
+      try {
+        const res = await call({ op: "CompleteMultipartUpload", key, uploadId }, (signal) =>
+          client.send(
+            new CompleteMultipartUploadCommand({ Bucket, Key: full(key), UploadId: uploadId, MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) } }),
+            { abortSignal: signal },
+          ),
+        );
+        return { etag: res.ETag };
+      } catch (err) {
+        // A retried Complete whose first try went through (its response lost or late) finds the
+        // upload gone (NoSuchUpload; s3rver: a 500): the object holding exactly these parts,
+        // by its multipart ETag, is the success it missed.
+        if (!(err instanceof NoSuchUploadError) && !(err instanceof StoreError)) throw err;
+        const info = await head(key).catch(() => undefined);
+        const etag = multipartEtag(parts.map((p) => p.etag));
+        if (info?.etag !== undefined && stripEtag(info.etag) === stripEtag(etag)) return { etag: info.etag };
+        throw err;
+      }
     },
     async abort(key, uploadId) {
-      await call({ op: "AbortMultipartUpload", key, uploadId }, () => client.send(new AbortMultipartUploadCommand({ Bucket, Key: full(key), UploadId: uploadId })));
+      await call({ op: "AbortMultipartUpload", key, uploadId }, (signal) => client.send(new AbortMultipartUploadCommand({ Bucket, Key: full(key), UploadId: uploadId }), { abortSignal: signal }));
     },
     async listParts(key, uploadId): Promise<UploadedPart[]> {
       const out: UploadedPart[] = [];
       let marker: string | undefined;
       for (;;) {
-        const res = await call({ op: "ListParts", key, uploadId }, () => client.send(new ListPartsCommand({ Bucket, Key: full(key), UploadId: uploadId, PartNumberMarker: marker })));
+        const res = await call({ op: "ListParts", key, uploadId }, (signal) => client.send(new ListPartsCommand({ Bucket, Key: full(key), UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: signal }));
         for (const p of res.Parts ?? []) {
           const part = listedPartSchema.parse(p);
           out.push({ partNumber: part.PartNumber, etag: part.ETag, size: part.Size });
@@ -173,8 +260,8 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       let keyMarker: string | undefined;
       let uploadIdMarker: string | undefined;
       for (;;) {
-        const res = await call({ op: "ListMultipartUploads", key: p }, () =>
-          client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: full(p), KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })),
+        const res = await call({ op: "ListMultipartUploads", key: p }, (signal) =>
+          client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: full(p), KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal: signal }),
         );
         for (const u of res.Uploads ?? []) {
           const up = listedUploadSchema.parse(u);
@@ -194,8 +281,9 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
     async *listPages(p, o) {
       let token: string | undefined;
       for (;;) {
-        const res = await call({ op: "ListObjectsV2", key: p }, () =>
-          client.send(new ListObjectsV2Command({ Bucket, Prefix: full(p), MaxKeys: o?.pageSize ?? opts.pageSize, ContinuationToken: token }), { abortSignal: o?.signal }),
+        const res = await call({ op: "ListObjectsV2", key: p }, (signal) =>
+          client.send(new ListObjectsV2Command({ Bucket, Prefix: full(p), MaxKeys: o?.pageSize ?? opts.pageSize, ContinuationToken: token }), { abortSignal: signal }),
+          o?.signal,
         );
         const page: ObjectInfo[] = (res.Contents ?? []).map((c) => {
           const obj = listedObjectSchema.parse(c);
@@ -211,34 +299,40 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       const r = o?.range;
       if (r && r.end === r.start) {
         // An empty range has no Range header; it still needs the object to exist.
-        if (!(await head(key))) throw translateS3Error({ name: "NoSuchKey" }, { op: "GetObject", key, bucket: Bucket, where, url });
+        if (!(await head(key))) throw translateS3Error({ name: "NoSuchKey" }, errorContext("GetObject", key));
         return new Uint8Array(0);
       }
-      const body = await getBody(key, r ? rangeHeader(r) : undefined, o?.signal);
-      if (!body) return new Uint8Array(0);
-      return call({ op: "GetObject", key }, () => body.transformToByteArray());
+      return call(
+        { op: "GetObject", key },
+        async (signal) => {
+          const chunks: Uint8Array[] = [];
+          for await (const c of readObject(key, r, signal)) chunks.push(c);
+          return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks));
+        },
+        o?.signal,
+      );
     },
     async *getStream(key, o) {
       checkRange(o?.range);
       if (o?.range && o.range.end === o.range.start) return;
-      const body = await getBody(key, o?.range ? rangeHeader(o.range) : undefined, o?.signal);
-      if (!body) return;
+      const signal = o?.signal ?? new AbortController().signal;
       try {
-        for await (const chunk of body as AsyncIterable<Uint8Array>) yield chunk;
+        yield* readObject(key, o?.range, signal);
       } catch (err) {
-        throw translateS3Error(err, { op: "GetObject", key, bucket: Bucket, where, url });
+        throw translateS3Error(err, errorContext("GetObject", key));
       }
     },
     async put(key, body, o) {
-      const res = await call({ op: "PutObject", key }, () =>
+      const res = await call({ op: "PutObject", key }, (signal) =>
         client.send(new PutObjectCommand({ Bucket, Key: full(key), Body: body, ContentLength: body.byteLength, ContentType: o?.contentType, ContentMD5: md5Base64(body) }), {
-          abortSignal: o?.signal,
+          abortSignal: signal,
         }),
+        o?.signal,
       );
       return { etag: res.ETag };
     },
     async delete(key) {
-      await call({ op: "DeleteObject", key }, () => client.send(new DeleteObjectCommand({ Bucket, Key: full(key) })));
+      await call({ op: "DeleteObject", key }, (signal) => client.send(new DeleteObjectCommand({ Bucket, Key: full(key) }), { abortSignal: signal }));
     },
     head,
     multipart,

@@ -8,18 +8,24 @@
  * any listing longer than one page would fail with a 500. A child also keeps the server's work
  * off the caller's event loop. The child exits when told to, or when its parent goes away.
  *
+ * Signatures are checked: s3rver 3.7.1 lets any SigV4 request (and any unsigned one) through,
+ * so the child puts a check (s3-sigv4.ts) in front of its routes: a wrong secret, an unknown
+ * access key, an unsigned request are refused with S3's own error codes.
+ *
  * s3rver lacks AbortMultipartUpload, ListParts and ListMultipartUploads and does not check
  * Content-MD5 (see docs/storage.md); the tests prove those against a complete server.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { StoreError } from "./errors.js";
+import { fileSystemError, StoreError } from "./errors.js";
+import { makeDirs } from "./local-dirs.js";
+import { checkSigV4 } from "./s3-sigv4.js";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
 
@@ -29,12 +35,15 @@ export interface S3ServerOptions {
   dir?: string;
   /** The port; 0 picks a free one. @default 0 */
   port?: number;
-  /** The address to listen on: loopback only (the server checks signatures but its keys are public). @default "127.0.0.1" */
+  /** The address to listen on: loopback only (the server checks signatures, but its default keys are public). @default "127.0.0.1" */
   host?: "127.0.0.1" | "::1" | "localhost";
   /** Buckets to create at start (existing ones are kept). @default ["smelter"] */
   buckets?: string[];
   /** Log every request to stdout. @default false */
   verbose?: boolean;
+  /** The one key pair requests must be signed with. @default S3RVER / S3RVER (s3rver's, public: the server listens on loopback only) */
+  accessKeyId?: string;
+  secretAccessKey?: string;
 }
 
 const optionsSchema = z.strictObject({
@@ -43,6 +52,8 @@ const optionsSchema = z.strictObject({
   host: z.enum(["127.0.0.1", "::1", "localhost"]).default("127.0.0.1"),
   buckets: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "bucket names are 3-63 lowercase letters, digits, dots and dashes")).default(["smelter"]),
   verbose: z.boolean().default(false),
+  accessKeyId: z.string().regex(/^[A-Za-z0-9]{3,128}$/, "access key ids are 3-128 letters and digits").default("S3RVER"),
+  secretAccessKey: z.string().min(1).max(128).default("S3RVER"),
 });
 
 /** A running embedded server. */
@@ -63,17 +74,17 @@ export interface S3Server {
 }
 
 export const NAME = "s3rver";
-/** s3rver's built-in account. */
-const ACCESS_KEY = "S3RVER";
 const CHILD_FLAG = "--smelter-s3rver-child";
-const childArgsSchema = z.object({ dir: z.string(), port: z.number().int(), host: z.string(), buckets: z.array(z.string()), verbose: z.boolean() });
+const childArgsSchema = z.object({ dir: z.string(), port: z.number().int(), host: z.string(), buckets: z.array(z.string()), verbose: z.boolean(), accessKeyId: z.string(), secretAccessKey: z.string() });
 const readySchema = z.union([z.object({ port: z.number().int().positive() }), z.object({ error: z.string(), code: z.string().optional() })]);
 
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
   const opts = parseOrThrow(optionsSchema, options, "S3 server options");
   const ownDir = opts.dir === undefined;
   const dir = opts.dir !== undefined ? path.resolve(opts.dir) : await mkdtemp(path.join(tmpdir(), "smelter-s3-"));
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir).catch((err: unknown) => {
+    throw fileSystemError(err, "use", `${dir} as the embedded S3 server's data directory`);
+  });
   const child = spawn(process.execPath, ["--openssl-legacy-provider", fileURLToPath(import.meta.url), CHILD_FLAG], {
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, SMELTER_S3RVER_ARGS: JSON.stringify({ ...opts, dir }) },
@@ -116,9 +127,9 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     dir,
     buckets: opts.buckets,
     region: "us-east-1",
-    accessKeyId: ACCESS_KEY,
-    secretAccessKey: ACCESS_KEY,
-    env: { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: ACCESS_KEY, AWS_REGION: "us-east-1" },
+    accessKeyId: opts.accessKeyId,
+    secretAccessKey: opts.secretAccessKey,
+    env: { AWS_ENDPOINT_URL_S3: endpoint, AWS_ACCESS_KEY_ID: opts.accessKeyId, AWS_SECRET_ACCESS_KEY: opts.secretAccessKey, AWS_REGION: "us-east-1" },
     stop: () =>
       (stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -133,7 +144,16 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   };
 }
 
+interface KoaContext {
+  method: string;
+  req: { url?: string; headers: Record<string, string | string[] | undefined> };
+}
+type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+type S3ErrorClass = new (code: string, message: string, detail?: Record<string, string>) => Error;
+
 interface S3rverInstance {
+  /** Koa's middleware list (s3rver is a Koa app): composed when the server starts. */
+  middleware: Middleware[];
   run(): Promise<{ port: number; address: string }>;
   close(): Promise<void>;
   httpServer?: { closeAllConnections(): void };
@@ -143,7 +163,15 @@ type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 /** The child process: runs s3rver, prints `{"port":N}`, stops when stdin closes or on SIGTERM/SIGINT. */
 async function runChild(): Promise<void> {
   const args = childArgsSchema.parse(JSON.parse(process.env.SMELTER_S3RVER_ARGS ?? "{}"));
-  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
+  const require = createRequire(import.meta.url);
+  const S3rver = require("s3rver") as S3rverClass;
+  const S3Error = require("s3rver/lib/models/error") as S3ErrorClass;
+  // s3rver's own (V2-only) check looks the key up in its account registry: the one pair, no other.
+  const accounts = require("s3rver/lib/models/account") as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void; revokeAccessKey(id: string): void } };
+  if (args.accessKeyId !== "S3RVER") {
+    accounts.DUMMY_ACCOUNT.createKeyPair(args.accessKeyId, args.secretAccessKey);
+    accounts.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
+  }
   const server = new S3rver({
     address: args.host,
     port: args.port,
@@ -151,6 +179,15 @@ async function runChild(): Promise<void> {
     silent: !args.verbose,
     vhostBuckets: false,
     configureBuckets: args.buckets.map((name) => ({ name })),
+  });
+  // The signature check, after s3rver's request logger and before everything else.
+  const secretFor = (id: string): string | undefined => (id === args.accessKeyId ? args.secretAccessKey : undefined);
+  server.middleware.splice(1, 0, async (ctx, next) => {
+    if (ctx.method !== "OPTIONS") {
+      const check = checkSigV4({ method: ctx.method, url: ctx.req.url ?? "/", headers: ctx.req.headers }, secretFor);
+      if (!check.ok) throw new S3Error(check.code, `${check.message} Use the keys the embedded server was started with (smelter s3 serve prints them).`);
+    }
+    await next();
   });
   // s3rver reports a failed listen as an 'error' event nobody handles: report it as data.
   const fail = (err: unknown): never => {

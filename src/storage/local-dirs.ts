@@ -1,0 +1,29 @@
+/**
+ * Creates a directory and its missing parents, one level at a time. Node's own
+ * `mkdir(dir, { recursive: true })` loops forever (100% CPU) when a level answers ENOENT although
+ * its parent exists, as under /proc (`mkdir /proc/nope` is ENOENT): measured on Node 20. Here a
+ * level that cannot be made fails at once with the errno of that level.
+ */
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+
+export async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const st = await fs.stat(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: "ENOTDIR", path: d });
+      break;
+    }
+    missing.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) {
+    await fs.mkdir(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    });
+  }
+}
