@@ -9,6 +9,7 @@
  * integrity (Content-MD5 does that where it matters).
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { systemContext } from "../job/runtime-context.js";
 
 export interface SignedRequest {
   method: string;
@@ -62,7 +63,7 @@ function headerValue(v: string | string[] | undefined): string {
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac("sha256", key).update(data, "utf8").digest();
 
 /** Verifies `req`'s signature with the secret of its access key (`secretFor` returns undefined for an unknown key). */
-export function checkSigV4(req: SignedRequest, secretFor: (accessKeyId: string) => string | undefined, now = Date.now()): SignatureCheck {
+export function checkSigV4(req: SignedRequest, secretFor: (accessKeyId: string) => string | undefined, now = systemContext().clock.now()): SignatureCheck {
   const auth = headerValue(req.headers.authorization);
   if (!auth) {
     const presigned = /[?&]X-Amz-Algorithm=/i.test(req.url) || /[?&]Signature=/.test(req.url);

@@ -27,6 +27,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
+import { sleepOn, systemContext } from "../job/runtime-context.js";
 import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
 import { NoSuchUploadError, StoreError } from "./errors.js";
 import { callTimeout, isTransientBodyError, translateS3Error, TruncatedBodyError, type S3ErrorContext } from "./s3-errors.js";
@@ -81,22 +82,6 @@ export const NAME = "s3";
 // purpose, so the warning is not actionable here. An explicit setting wins.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-/** Waits `ms`, or rejects when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 export function s3Store(options: S3StoreOptions): ObjectStore {
   const opts = parseOrThrow(optionsSchema, options, "s3Store options");
   const env = process.env;
@@ -104,6 +89,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
   const region = opts.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? "us-east-1" : undefined));
   const prefix = opts.prefix === "" || opts.prefix.endsWith("/") ? opts.prefix : `${opts.prefix}/`;
   const whenRequired = (opts.checksums ?? (endpoint ? "when-required" : "when-supported")) === "when-required";
+  const context = systemContext();
   const limits = resolveS3Timeouts({ ...opts.timeouts, maxAttempts: opts.maxAttempts });
   const client = new S3Client({
     region,
@@ -130,7 +116,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
    */
   async function call<T>(ctx: { op: string; key?: string; uploadId?: string }, fn: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), limits.callMs);
+    const timer = context.clock.setTimeout(() => deadline.abort(), limits.callMs, { unref: true });
     const signal = outer ? AbortSignal.any([outer, deadline.signal]) : deadline.signal;
     try {
       return await fn(signal);
@@ -138,7 +124,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       if (deadline.signal.aborted && !outer?.aborted) throw callTimeout(errorContext(ctx.op, ctx.key, ctx.uploadId), err);
       throw translateS3Error(err, errorContext(ctx.op, ctx.key, ctx.uploadId));
     } finally {
-      clearTimeout(timer);
+      context.clock.clearTimeout(timer);
     }
   }
   const full = (key: string): string => prefix + key;
@@ -184,7 +170,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       } catch (err) {
         if (signal.aborted || attempt >= limits.maxAttempts || !isTransientBodyError(err)) throw err;
         if (end !== undefined && pos >= end) return;
-        await sleep(Math.min(2000, 50 * 2 ** attempt * (0.5 + Math.random())), signal);
+        await sleepOn(context.clock, Math.min(2000, 50 * 2 ** attempt * (0.5 + context.random())), signal);
       }
     }
   }

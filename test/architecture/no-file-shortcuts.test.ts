@@ -10,7 +10,7 @@ import ts from "typescript";
 import { layerOf, sourceFiles } from "./source-graph.js";
 
 /** `"file"`, `"file:"`, `"file://"`, `/^file:/`, `/^file:\/\//i`: a test for the scheme, not an example URL. */
-const SCHEME_TEST = /^\/?\^?file(:|:\\?\/\\?\/)?\/?[a-z]*$/;
+const SCHEME_TEST = /^(\^?file(:|:\/\/)?|\/\^?file(:|:\\?\/\\?\/)?\/[a-z]*)$/;
 
 function fileShortcuts(path: string, text: string): string[] {
   const found: string[] = [];
@@ -44,6 +44,7 @@ describe("no file: shortcuts outside src/storage/", () => {
       `// store.url.startsWith("file:") in a comment`,
       `const help = "a local dir, file:///dir, s3://bucket/prefix";`,
       `const example = "file:///tmp/work";`,
+      `type T = Pick<O, "files" | "filename">;`,
     ].join("\n");
     assert.deepEqual(
       fileShortcuts("x/probe.ts", code).map((f) => f.split(":")[1]),
