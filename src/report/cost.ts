@@ -137,7 +137,8 @@ export function estimateCost(attempts: readonly TimelineAttempt[], backend: stri
 export function usd(x: number): string {
   if (x === 0) return "$0";
   if (x >= 1) return `$${x.toFixed(2)}`;
-  return `$${x.toPrecision(2).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "")}`;
+  const decimals = Math.min(20, 1 - Math.floor(Math.log10(x)));
+  return `$${x.toFixed(decimals).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "")}`;
 }
 
 /** The one line the CLI prints at the end of a job. */

@@ -54,9 +54,10 @@ export const CLIENT_JS = String.raw`
         var y = api.coord([0, lane])[1] - h / 2;
         var x0 = api.coord([api.value(1), lane])[0];
         var xr = a.running != null ? api.coord([api.value(2), lane])[0] : x0;
-        var x1 = Math.max(api.coord([api.value(3), lane])[0], xr + 1);
+        var x1 = Math.max(api.coord([api.value(3), lane])[0], xr + 3);
         var children = [];
-        if (xr > x0) children.push({ type: "rect", shape: { x: x0, y: y + h * 0.3, width: xr - x0, height: h * 0.4 }, style: { fill: color(a), opacity: 0.3 } });
+        // Waiting to run: a thin pale line at the top of the row (it may overlap the slot's previous attempt, so it takes no hover).
+        if (xr > x0) children.push({ type: "rect", shape: { x: x0, y: y - h * 0.2, width: xr - x0, height: Math.max(2, h * 0.15) }, style: { fill: color(a), opacity: 0.45 }, silent: true });
         var stroke = a.critical ? "#111" : a.cause === "speculation" ? "#333" : null;
         children.push({
           type: "rect",

@@ -105,7 +105,7 @@ function trim(x: number): string {
 }
 
 function table(id: string, head: string[], rows: string[][], attrs: (i: number) => string = () => ""): string {
-  return `<table id="${id}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows.map((r, i) => `<tr${attrs(i)}>${r.join("")}</tr>`).join("")}</tbody></table>`;
+  return `<div class="scroll"><table id="${id}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows.map((r, i) => `<tr${attrs(i)}>${r.join("")}</tr>`).join("")}</tbody></table></div>`;
 }
 const td = (key: string, value: string, raw?: string | number) => `<td data-k="${key}"${raw === undefined ? "" : ` data-v="${esc(raw)}"`}>${value}</td>`;
 
@@ -161,7 +161,7 @@ function failureSection(r: JobReport): string {
   parts.push(
     f.leftBehind.length
       ? `<h3>Left behind</h3>${table("left-behind", ["attempt", "stage", "runtime", "state", "reason"], f.leftBehind.map((a) => [td("attempt", esc(a.attemptId)), td("stage", esc(a.stageName)), td("runtime", esc(a.runtimeId)), td("state", esc(a.outcome)), td("reason", esc(a.reason ?? ""))]))}`
-      : `<p id="left-behind-none">Left behind: no attempt without a confirmed end.</p>`,
+      : `<p id="left-behind-none">Left behind: no attempt was still running when the events end${f.killConfirmations ? ", and every kill was confirmed" : " (this event stream records kill requests, not their confirmation)"}.</p>`,
   );
   if (f.neverLaunched) parts.push(`<p>${num(f.neverLaunched)} queued task${f.neverLaunched === 1 ? " was" : "s were"} never launched.</p>`);
   return parts.join("\n");
@@ -186,7 +186,7 @@ export function renderReportHtml(r: JobReport, echartsSource: string): string {
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 24px 40px;color:#222}
 h1{font-size:20px;margin:18px 0 4px}h2{font-size:16px;margin:26px 0 8px;border-bottom:1px solid #ddd;padding-bottom:3px}h3{font-size:14px;margin:14px 0 6px}
 .status.ok{color:#2e7d32}.status.bad{color:#c62828}.err{color:#b71c1c}.note{color:#555;font-size:12px}
-table{border-collapse:collapse;font-size:12px;margin:4px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}th{background:#f4f4f4}
+.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:12px;margin:4px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}th{background:#f4f4f4;white-space:normal;vertical-align:bottom}
 td:first-child,td[data-k=message],td[data-k=attempts],td[data-k=item],td[data-k=place],td[data-k=reason]{text-align:left}td[data-k=message]{white-space:normal;max-width:700px}
 tr.actual td{background:#eef5ff}.cards{display:flex;gap:18px;flex-wrap:wrap;margin:8px 0}.card{background:#f7f7f7;border-radius:6px;padding:6px 12px}.card b{display:block;font-size:17px}
 .key{margin-right:14px;font-size:12px;white-space:nowrap}.key i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px;border-radius:2px}
@@ -205,13 +205,13 @@ tr.actual td{background:#eef5ff}.cards{display:flex;gap:18px;flex-wrap:wrap;marg
 </div>
 ${r.unknownEvents ? `<p class="note">${num(r.unknownEvents)} event(s) of types this version does not know were skipped.</p>` : ""}
 <h2>Timeline</h2>
-<p class="note">One row per worker slot; pale bars are attempts waiting to run, full bars running. Dashed outline and *: a speculative duplicate; &#x21bb;: a retry; thick black outline: on the critical path. Hover a bar for its details and error; scroll or drag below to zoom.</p>
+<p class="note">One row per worker slot; a thin pale line above a bar is the time the attempt waited to run (launched, not yet running), the bar its running time. Dashed outline and *: a speculative duplicate; &#x21bb;: a retry; thick black outline: on the critical path. Hover a bar for its details and error; scroll or drag below to zoom.</p>
 <div>${legend}</div>
 <div id="timeline"></div>
 <h2>Stages</h2>
 ${stagesTable(r)}
 <h3>Task durations</h3>
-<div class="hists">${r.stages.map((_, i) => `<div class="hist" id="hist-${i}"></div>`).join("")}</div>
+<div class="hists">${r.stages.map((s, i) => (s.histogram.counts.length ? `<div class="hist" id="hist-${i}"></div>` : `<p class="note">${esc(s.name)}: no task succeeded.</p>`)).join("")}</div>
 <h2>Critical path</h2>
 <p class="note">The tasks the job's end waited on, first to last (a task's span includes its retries and duplicates).</p>
 ${critical}

@@ -21,6 +21,8 @@ export interface JobFailure {
   leftBehind: { attemptId: string; taskId: string; stageName: string; runtimeId: string; outcome: string; reason?: string }[];
   /** Tasks queued but never launched. */
   neverLaunched: number;
+  /** Whether the stream records kill confirmations (else a cancelled attempt's end is when its kill was requested). */
+  killConfirmations: boolean;
 }
 
 export interface JobReport {
@@ -86,6 +88,7 @@ function failureOf(events: readonly ReportEvent[], attempts: readonly TimelineAt
       .filter((a) => a.outcome === "abandoned" || a.outcome === "unfinished")
       .map((a) => ({ attemptId: a.attemptId, taskId: a.taskId, stageName: a.stageName, runtimeId: a.runtimeId, outcome: a.outcome, ...(a.reason ? { reason: a.reason } : {}) })),
     neverLaunched: [...queued].filter((t) => !launched.has(t)).length,
+    killConfirmations: events.some((e) => e.type === "attempt-kill-confirmed" || e.type === "attempt-abandoned"),
   };
 }
 

@@ -99,4 +99,6 @@ test("the cost line names this run's cost, the other places and the share spent 
   assert.equal(usd(0), "$0");
   assert.equal(usd(12.345), "$12.35");
   assert.equal(usd(0.0042), "$0.0042");
+  assert.equal(usd(6.04e-7), "$0.0000006", "no exponents");
+  assert.equal(usd(0.5), "$0.5");
 });
