@@ -154,6 +154,6 @@ export function costLine(c: CostEstimate): string {
     `[smelter] cost: ${usd(c.total)} (${c.actual === "local" ? `compute $0 on ${c.backend}` : `compute ${usd(actual.compute)} on ${c.backend}${wasted > 0 ? `, ${usd(wasted)} of it retries/speculation/cancelled` : ""}`}; storage ${usd(c.storage)}: ${gets.toLocaleString("en-US")} GET, ${puts.toLocaleString("en-US")} PUT)`,
   ];
   if (c.actual === "local") parts.push(`on Lambda ${c.prices.lambda.memoryMb} MB ${usd(at("lambda").compute)}, Fargate ${usd(at("fargate").compute)} (Spot ${usd(at("fargate-spot").compute)})`);
-  parts.push(`${share}% of compute on retries and speculation; prices ${c.prices.region} ${c.prices.asOf}`);
+  parts.push(`${share}% of compute on failed, lost and cancelled attempts; prices ${c.prices.region} ${c.prices.asOf}`);
   return parts.join("; ");
 }
