@@ -13,6 +13,7 @@ import { register as registerDatagen } from "./datagen.js";
 import { register as registerExplain } from "./explain.js";
 import { register as registerSql } from "./sql.js";
 import { register as registerReport } from "./report.js";
+import { register as registerLogs } from "./logs.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerExplain(program);
   registerSql(program);
   registerReport(program);
+  registerLogs(program);
   return program;
 }
 

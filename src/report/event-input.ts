@@ -53,18 +53,32 @@ export function fromLiveEvents(events: readonly SmelterEvent[]): EventInput {
   return { events: [...events], unknown: 0 };
 }
 
+/** One parsed JSON value as a report event; undefined for an event type this version does not know. */
+export function toReportEvent(value: unknown, where: string): ReportEvent | undefined {
+  const r = lineSchema.safeParse(value);
+  if (!r.success) throw new ConfigError(`${where} is not a Smelter event (needs "type" and a numeric "time"): ${r.error.issues.map((x) => `${x.path.join(".") || "value"}: ${x.message}`).join("; ")}`);
+  return KNOWN_TYPES.has(r.data.type) ? (r.data as unknown as ReportEvent) : undefined;
+}
+
+/** One line of an events file as a report event (see {@link toReportEvent}). */
+export function parseEventLine(line: string, where: string): ReportEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new ConfigError(`${where} is not JSON: it should be an events file written by --events FILE`, { cause: err });
+  }
+  return toReportEvent(value, where);
+}
+
 /** Turns parsed JSON values (one per event) into report events; `where(i)` names a bad one. */
 export function fromJsonValues(values: readonly unknown[], where: (i: number) => string = (i) => `event ${i + 1}`): EventInput {
   const events: ReportEvent[] = [];
   let unknown = 0;
   values.forEach((v, i) => {
-    const r = lineSchema.safeParse(v);
-    if (!r.success) throw new ConfigError(`${where(i)} is not a Smelter event (needs "type" and a numeric "time"): ${r.error.issues.map((x) => `${x.path.join(".") || "value"}: ${x.message}`).join("; ")}`);
-    if (!KNOWN_TYPES.has(r.data.type)) {
-      unknown++;
-      return;
-    }
-    events.push(r.data as unknown as ReportEvent);
+    const e = toReportEvent(v, where(i));
+    if (e) events.push(e);
+    else unknown++;
   });
   events.sort((a, b) => a.time - b.time); // stable: same-time events keep their order
   return { events, unknown };
@@ -72,28 +86,26 @@ export function fromJsonValues(values: readonly unknown[], where: (i: number) =>
 
 /** Reads a `--events FILE` (JSON lines, as `smelter ... --events FILE` writes it). */
 export async function readEventsFile(path: string): Promise<EventInput> {
-  const values: unknown[] = [];
-  const lineNumbers: number[] = [];
+  const events: ReportEvent[] = [];
+  let unknown = 0;
   let lineNo = 0;
   try {
     const lines = createInterface({ input: createReadStream(path, { encoding: "utf8" }), crlfDelay: Infinity });
     for await (const line of lines) {
       lineNo++;
       if (line.trim() === "") continue;
-      try {
-        values.push(JSON.parse(line));
-      } catch (err) {
-        throw new ConfigError(`${path} line ${lineNo} is not JSON: it should be an events file written by --events FILE`, { cause: err });
-      }
-      lineNumbers.push(lineNo);
+      const e = parseEventLine(line, `${path} line ${lineNo}`);
+      if (e) events.push(e);
+      else unknown++;
     }
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(code === "ENOENT" ? `no events file at ${path}: write one with --events FILE on query2, sql or pi` : `cannot read events file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  if (values.length === 0) throw new ConfigError(`${path} holds no events: write one with --events FILE on query2, sql or pi`);
-  return fromJsonValues(values, (i) => `${path} line ${lineNumbers[i]}`);
+  if (events.length + unknown === 0) throw new ConfigError(`${path} holds no events: write one with --events FILE on query2, sql or pi`);
+  events.sort((a, b) => a.time - b.time); // stable: same-time events keep their order
+  return { events, unknown };
 }
 
 /** The stats an ending event carries, when it carries them (successes now; every ending later). */
