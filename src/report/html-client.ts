@@ -1,24 +1,20 @@
 /**
- * The report page's script (plain browser JavaScript, run after ECharts is loaded): draws the
- * timeline, the per-stage duration histograms and the concurrency / throughput chart from the
- * JSON the page carries (see `chartData` in html.ts). Tables are drawn by html.ts itself.
+ * The report pages' scripts (plain browser JavaScript, run after ECharts is loaded).
+ * TIMELINE_JS defines `smelterTimeline(el, data)`, the timeline chart shared by the job report and
+ * the live page; CLIENT_JS draws the job report's charts from the JSON the page carries (see
+ * `chartData` in html.ts). Tables are drawn by html.ts itself.
  */
-export const CLIENT_JS = String.raw`
-(function () {
-  var data = JSON.parse(document.getElementById("report-data").textContent);
+export const TIMELINE_JS = String.raw`
+function smelterTimeline(tl, data) {
   var COLORS = data.colors;
-  var charts = [];
   function secs(ms) { return (ms / 1000).toFixed(ms < 10000 ? 3 : 1) + " s"; }
   function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]; }); }
   function bytes(n) { var u = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0; while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; } return n.toFixed(i ? 1 : 0) + " " + u[i]; }
   function color(a) { return a.outcome === "won" ? data.stageColors[a.stageIndex % data.stageColors.length] : COLORS[a.outcome]; }
-
-  // --- timeline: one row per worker slot; pending phase pale, running phase by outcome ---
-  var tl = document.getElementById("timeline");
   var attempts = data.attempts;
+  // --- timeline: one row per worker slot; pending phase pale, running phase by outcome ---
   tl.style.height = Math.max(220, data.lanes.length * 22 + 110) + "px";
   var timeline = echarts.init(tl, null, { renderer: "canvas" });
-  charts.push(timeline);
   timeline.setOption({
     animation: false,
     grid: { left: 110, right: 30, top: 20, bottom: 70 },
@@ -45,8 +41,9 @@ export const CLIENT_JS = String.raw`
     series: [{
       type: "custom",
       name: "attempts",
+      clip: true,
       encode: { x: [1, 3], y: 0 },
-      data: attempts.map(function (a, i) { return [a.lane, a.launched / 1000, a.running != null ? a.running / 1000 : null, a.ended / 1000, i]; }),
+      data: rows(),
       renderItem: function (params, api) {
         var a = attempts[api.value(4)];
         var lane = api.value(0);
@@ -69,6 +66,31 @@ export const CLIENT_JS = String.raw`
       },
     }],
   });
+
+  function rows() { return attempts.map(function (a, i) { return [a.lane, a.launched / 1000, a.running != null ? a.running / 1000 : null, a.ended / 1000, i]; }); }
+  return {
+    chart: timeline,
+    attempts: function () { return attempts; },
+    /** Redraws with new attempts, lanes and duration (the live page). */
+    update: function (next) {
+      attempts = next.attempts;
+      tl.style.height = Math.max(220, next.lanes.length * 22 + 110) + "px";
+      timeline.resize();
+      timeline.setOption({ xAxis: { max: next.durationMs / 1000 }, yAxis: { data: next.lanes }, series: [{ data: rows() }] });
+    },
+  };
+}
+`;
+
+export const CLIENT_JS = String.raw`
+(function () {
+  var data = JSON.parse(document.getElementById("report-data").textContent);
+  var charts = [];
+
+  var tlView = smelterTimeline(document.getElementById("timeline"), data);
+  var timeline = tlView.chart;
+  var attempts = data.attempts;
+  charts.push(timeline);
 
   // --- per-stage task duration histograms ---
   data.histograms.forEach(function (h, i) {

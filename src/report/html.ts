@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { COMPUTE_PLACES, usd, type ComputePlace } from "./cost.js";
-import { CLIENT_JS } from "./html-client.js";
+import { CLIENT_JS, TIMELINE_JS } from "./html-client.js";
 import type { JobReport } from "./job-report.js";
 import type { AttemptOutcome } from "./timeline.js";
 
@@ -226,7 +226,8 @@ ${costSection(r)}
 <p class="note">Rebuilt from the job's events by <code>smelter report</code>; charts by Apache ECharts (inlined).</p>
 <script>${echartsSource.replace(/<\/script/gi, "<\\/script")}</script>
 <script type="application/json" id="report-data">${scriptJson(chartData(r))}</script>
-<script>${CLIENT_JS}</script>
+<script>${TIMELINE_JS}
+${CLIENT_JS}</script>
 </body></html>
 `;
 }

@@ -131,9 +131,13 @@ describe("the job report in Chromium", () => {
     const drawn = await page.evaluate(() => (window as unknown as { smelterReport: { timeline: { getOption(): { series: { data: unknown[] }[] } } } }).smelterReport.timeline.getOption().series[0]!.data.length);
     assert.equal(drawn, launched.length, "one bar per attempt");
     const target = failed[0]!;
+    // Zoom in on the attempt as a person would (bars of a few ms are a few pixels wide in a whole job), then hover it.
     const point = await page.evaluate((id) => {
-      const r = (window as unknown as { smelterReport: { timeline: { convertToPixel(f: unknown, v: number[]): number[] }; attempts: { id: string; lane: number; launched: number; running: number | null; ended: number }[] } }).smelterReport;
+      const r = (window as unknown as { smelterReport: { timeline: { convertToPixel(f: unknown, v: number[]): number[]; dispatchAction(a: unknown): void }; attempts: { id: string; lane: number; launched: number; running: number | null; ended: number }[] } }).smelterReport;
       const a = r.attempts.find((x) => x.id === id)!;
+      const runFrom = (a.running ?? a.launched) / 1000;
+      const span = Math.max(a.ended / 1000 - runFrom, 0.001);
+      r.timeline.dispatchAction({ type: "dataZoom", dataZoomIndex: 0, startValue: runFrom - span / 2, endValue: runFrom + span * 1.5 });
       const [from, y] = r.timeline.convertToPixel({ seriesIndex: 0 }, [(a.running ?? a.launched) / 1000, a.lane]);
       const [to] = r.timeline.convertToPixel({ seriesIndex: 0 }, [a.ended / 1000, a.lane]);
       const box = document.getElementById("timeline")!.getBoundingClientRect();
