@@ -14,6 +14,7 @@ import { resultObjectProblem, type ResultObjectFormat } from "../outputs/result-
 import { AttemptLog } from "../report/attempts.js";
 import { JobStats } from "../report/job-stats.js";
 import { JobReportWatch } from "./job-report-watch.js";
+import { startLiveUi, type LiveUi } from "./live-ui.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
@@ -26,6 +27,7 @@ export const runFlagsSchema = z.object({
   verbose: z.boolean().default(false),
   events: z.string().min(1).optional(),
   report: z.string().min(1).regex(/\.html?$/i, "--report must end in .html").optional(),
+  ui: z.boolean().default(false),
 });
 export type RunFlags = z.output<typeof runFlagsSchema>;
 
@@ -90,7 +92,8 @@ export function addRunFlags(cmd: Command, defaults: { backend?: string } = {}): 
     .option("-q, --quiet", "no progress on stderr")
     .option("-v, --verbose", "print workers' log lines on stderr")
     .option("--events <file>", "write every job event to FILE as JSON lines")
-    .option("--report <file.html>", "write the job report (timeline, stages, critical path, cost, failures) to FILE.html when the job ends");
+    .option("--report <file.html>", "write the job report (timeline, stages, critical path, cost, failures) to FILE.html when the job ends")
+    .option("--ui", "serve a live page of the job on 127.0.0.1 (the URL, with its token, is printed on stderr)");
 }
 
 /** Validates parsed flags with `schema`; a failure is a ConfigError naming each bad flag. */
@@ -114,20 +117,26 @@ export async function backendFromFlags(flags: RunFlags, entry: URL): Promise<Bac
 
 /**
  * Runs `job` with progress on stderr (unless --quiet), events written to --events, Ctrl-C
- * cancelling it, and at its end the cost line and --report. Resolves or rejects with `job.wait()`
+ * cancelling it, --ui, and at its end the cost line and --report. Resolves or rejects with `job.wait()`
  * once the events file is flushed.
  */
 export async function watchJob(job: Job, flags: RunFlags, report = new JobReportWatch(job, flags)): Promise<void> {
   const progress = flags.quiet ? undefined : showProgress(job, { verbose: flags.verbose });
   const eventsDone = flags.events ? writeEventsFile(job, flags.events) : undefined;
   const removeSignals = cancelOnSignals(job);
+  let ui: LiveUi | undefined;
   try {
+    if (flags.ui) {
+      ui = await startLiveUi(job, { backend: flags.backend });
+      process.stderr.write(`[smelter] live page: ${ui.url}\n`);
+    }
     await job.wait();
   } finally {
     progress?.stop();
     removeSignals();
     await eventsDone;
     await report.end(); // the cost line and --report, for failed jobs too
+    await ui?.stop();
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -16,6 +16,7 @@ import { after, before, describe, test } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { threadsBackend } from "../../src/backends/index.js";
 import type { SmelterEvent } from "../../src/job/events.js";
+import { startLiveUi, type LiveUi } from "../../src/cli/live-ui.js";
 import { writeEventsFile } from "../../src/cli/progress.js";
 import { Manager } from "../../src/scheduler/manager.js";
 
@@ -178,5 +179,66 @@ describe("the job report in Chromium", () => {
     assert.deepEqual(errors, []);
     await page.close();
     assert.ok(readFileSync(join(artifacts, "report-failed.png")).length > 10_000);
+  });
+  test("--ui: the live page during a real job, then its end: progress, timeline, the winner, failures, log tail", async () => {
+    const gateFile = join(dir, "gate-open");
+    const manager = new Manager({ backend: threadsBackend({ entry: new URL("../fixtures/live-workers.js", import.meta.url), workers: 3 }) });
+    const events: SmelterEvent[] = [];
+    let ui: LiveUi | undefined;
+    try {
+      const job = manager.job({ name: "live", policy: { retry: { initialInterval: 10 }, speculation: { afterPercent: 75 } } });
+      job.events.on((e) => events.push(e));
+      ui = await startLiveUi(job, { backend: "threads" });
+      assert.match(ui.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32}$/);
+      const wrong = await fetch(ui.url.replace(/token=.*/, "token=nope"));
+      assert.equal(wrong.status, 403, "the token is required");
+      const gates = job.stage<{ path: string; n: number }, number>({ worker: "live.gate", name: "gate" });
+      const map = job.stage<{ n: number; straggler?: boolean }, { n: number }>({ worker: "sched.straggler", name: "map" });
+      const flaky = job.stage<number, number>({ worker: "sched.flakyOnce", name: "double" });
+      void gates.pushAll([{ path: gateFile, n: 0 }, { path: gateFile, n: 1 }]);
+      void map.pushAll([{ n: 0 }, { n: 1 }, { n: 2, straggler: true }, { n: 3 }]);
+      void flaky.pushAll([1, 2]);
+      const results = Promise.all([gates.collect(), map.collect(), flaky.collect()]).then(() => job.wait());
+      results.catch(() => undefined);
+
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(ui.url);
+      // While the gate is closed the job is running: the page shows it, with the gate tasks running and their log lines.
+      await page.waitForFunction(() => Number(document.querySelector('#stages tr[data-stage="gate"] td[data-k="running"]')?.textContent) >= 1, undefined, { timeout: 30_000 });
+      assert.equal(await page.locator("#job-status").textContent(), "running");
+      await page.waitForFunction(() => (document.getElementById("logs")?.textContent ?? "").includes("waiting for the gate"), undefined, { timeout: 30_000 });
+      await page.screenshot({ path: join(artifacts, "live-running.png"), fullPage: true });
+      const pollsBefore = await page.evaluate(() => window.smelterLive.polls as number);
+
+      writeFileSync(gateFile, "open");
+      await results;
+      await page.waitForSelector("body[data-done=true]", { timeout: 30_000 });
+      assert.ok((await page.evaluate(() => window.smelterLive.polls as number)) > pollsBefore, "the page kept updating");
+      assert.equal(await page.locator("#job-status").textContent(), "succeeded");
+      const launched = ofType(events, "attempt-launched");
+      for (const stage of ["gate", "map", "double"]) {
+        const row = (k: string) => page.locator(`#stages tr[data-stage="${stage}"] td[data-k="${k}"]`).textContent();
+        const mine = launched.filter((e) => e.stageName === stage);
+        assert.equal(Number(await row("attempts")), mine.length, `${stage}: attempts`);
+        assert.equal(Number(await row("retries")), mine.filter((e) => e.cause === "retry").length, `${stage}: retries`);
+        assert.equal(Number(await row("succeeded")), ofType(events, "task-succeeded").filter((e) => e.stageName === stage).length, `${stage}: done`);
+      }
+      const duplicate = ofType(events, "speculation-launched")[0]!;
+      const winner = ofType(events, "attempt-succeeded").find((e) => e.won && e.taskId === duplicate.taskId)!;
+      const shown = await page.evaluate((task) => (window.smelterLive.attempts as { task: string; id: string; outcome: string }[]).filter((a) => a.task === task).map((a) => [a.id, a.outcome]), duplicate.taskId);
+      assert.deepEqual(Object.fromEntries(shown)[winner.attemptId], "won", "the timeline shows the duplicate that won");
+      assert.equal(shown.length, launched.filter((e) => e.taskId === duplicate.taskId).length);
+      for (const f of ofType(events, "attempt-failed")) assert.match((await page.locator("#failures").textContent()) ?? "", new RegExp(`flaky ${f.attemptId}`));
+      assert.match((await page.locator("#logs").textContent()) ?? "", /task 1 through the gate/);
+      assert.match((await page.locator("#cost").textContent()) ?? "", /^cost: \$/);
+      await page.screenshot({ path: join(artifacts, "live-done.png"), fullPage: true });
+      assert.deepEqual(errors, []);
+      await page.close();
+    } finally {
+      await ui?.stop(0);
+      await manager.close();
+    }
   });
 });
