@@ -76,10 +76,6 @@ export function attemptUsage(a: TimelineAttempt, place: ComputePlace, p: PriceTa
   };
 }
 
-function attemptCompute(a: TimelineAttempt, place: ComputePlace, p: PriceTable): number {
-  return attemptUsage(a, place, p).lines.reduce((s, l) => s + l.quantity * l.unitPrice, 0);
-}
-
 /** Why an attempt's compute was wasted, or undefined when its result was used. */
 export function wasteOf(a: TimelineAttempt): "failures" | "speculation" | "cancelled" | undefined {
   switch (a.outcome) {
@@ -102,13 +98,14 @@ export function estimateCost(attempts: readonly TimelineAttempt[], backend: stri
     const sums = new Map<string, CostLine>();
     const pc: PlaceCost = { place, compute: 0, failures: 0, speculation: 0, cancelled: 0 };
     for (const a of attempts) {
+      let usd = 0;
       for (const l of attemptUsage(a, place, prices).lines) {
         const line = sums.get(l.item) ?? { scope: place, item: l.item, quantity: 0, unit: l.unit, unitPrice: l.unitPrice, usd: 0 };
         line.quantity += l.quantity;
         line.usd += l.quantity * l.unitPrice;
         sums.set(l.item, line);
+        usd += l.quantity * l.unitPrice;
       }
-      const usd = attemptCompute(a, place, prices);
       pc.compute += usd;
       const waste = wasteOf(a);
       if (waste) pc[waste] += usd;

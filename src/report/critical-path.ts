@@ -30,7 +30,16 @@ export function criticalPath(attempts: readonly TimelineAttempt[], slackMs = 50)
   const settled = attempts.filter((a) => a.outcome === "won" || a.outcome === "failed");
   const last = settled.reduce<TimelineAttempt | undefined>((m, a) => (!m || a.endedAt > m.endedAt ? a : m), undefined);
   if (!last) return [];
-  const winners = attempts.filter((a) => a.outcome === "won");
+  const byEnd = (list: TimelineAttempt[]) => list.sort((a, b) => a.endedAt - b.endedAt);
+  const winnersByStage = new Map<number, TimelineAttempt[]>();
+  for (const a of attempts) {
+    if (a.outcome !== "won") continue;
+    const list = winnersByStage.get(a.stage);
+    if (list) list.push(a);
+    else winnersByStage.set(a.stage, [a]);
+  }
+  for (const list of winnersByStage.values()) byEnd(list);
+  const all = byEnd([...attempts]);
   const taskStart = new Map<string, { start: number; attempts: number }>();
   for (const a of attempts) {
     const t = taskStart.get(a.taskId);
@@ -45,8 +54,13 @@ export function criticalPath(attempts: readonly TimelineAttempt[], slackMs = 50)
     const t = taskStart.get(current.taskId)!;
     steps.push({ attemptId: current.attemptId, taskId: current.taskId, stage: current.stage, stageName: current.stageName, start: t.start, end: current.endedAt, attempts: t.attempts, then });
     const cur: TimelineAttempt = current;
-    const input = latest(winners.filter((a) => a.stage < cur.stage && a.endedAt <= cur.endedAt && !seen.has(a.taskId)));
-    const slot = latest(attempts.filter((a) => a.taskId !== cur.taskId && a.endedAt <= t.start && !seen.has(a.taskId)));
+    let input: TimelineAttempt | undefined;
+    for (const [stage, list] of winnersByStage) {
+      if (stage >= cur.stage) continue;
+      const c = latestBefore(list, cur.endedAt, (a) => !seen.has(a.taskId));
+      if (c && (!input || c.endedAt > input.endedAt)) input = c;
+    }
+    const slot = latestBefore(all, t.start, (a) => a.taskId !== cur.taskId && !seen.has(a.taskId));
     if (input && (input.endedAt > t.start || !slot || input.endedAt >= slot.endedAt || t.start - input.endedAt <= slackMs)) {
       current = input;
       then = "input";
@@ -58,6 +72,15 @@ export function criticalPath(attempts: readonly TimelineAttempt[], slackMs = 50)
   return steps.reverse();
 }
 
-function latest(list: TimelineAttempt[]): TimelineAttempt | undefined {
-  return list.reduce<TimelineAttempt | undefined>((m, a) => (!m || a.endedAt > m.endedAt ? a : m), undefined);
+/** The attempt ending last at or before `time` that passes `ok`, in `sorted` (by end): a binary search, then a scan back. */
+function latestBefore(sorted: readonly TimelineAttempt[], time: number, ok: (a: TimelineAttempt) => boolean): TimelineAttempt | undefined {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.endedAt <= time) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo - 1; i >= 0; i--) if (ok(sorted[i]!)) return sorted[i];
+  return undefined;
 }

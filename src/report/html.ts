@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { COMPUTE_PLACES, usd, type ComputePlace } from "./cost.js";
 import { CLIENT_JS, TIMELINE_JS } from "./html-client.js";
 import type { JobReport } from "./job-report.js";
+import { bytes, seconds } from "./job-stats.js";
 import type { AttemptOutcome } from "./timeline.js";
 
 export const OUTCOME_COLORS: Record<AttemptOutcome, string> = {
@@ -47,18 +48,7 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-function secs(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
+const secs = seconds;
 const num = (n: number) => n.toLocaleString("en-US");
 
 /** What the page's script draws the charts from. */

@@ -93,9 +93,10 @@ function failureOf(events: readonly ReportEvent[], attempts: readonly TimelineAt
 }
 
 function speculated(attempts: readonly TimelineAttempt[]): JobReport["speculation"] {
-  const tasks = new Set(attempts.filter((a) => a.cause === "speculation").map((a) => a.taskId));
-  return [...tasks].map((taskId) => {
-    const list = attempts.filter((a) => a.taskId === taskId).sort((a, b) => a.launchedAt - b.launchedAt);
+  const tasks = new Map<string, TimelineAttempt[]>(attempts.filter((a) => a.cause === "speculation").map((a) => [a.taskId, []]));
+  for (const a of attempts) tasks.get(a.taskId)?.push(a);
+  return [...tasks].map(([taskId, list]) => {
+    list.sort((a, b) => a.launchedAt - b.launchedAt);
     const winner = list.find((a) => a.outcome === "won")?.attemptId;
     return { taskId, stageName: list[0]!.stageName, attempts: list.map((a) => ({ attemptId: a.attemptId, cause: a.cause, outcome: a.outcome })), ...(winner ? { winner } : {}) };
   });

@@ -65,7 +65,7 @@ export function quantile(sorted: readonly number[], q: number): number {
 /** Equal-width bins over [0, max] with a "nice" width (1, 2 or 5 x 10^k ms), at most `maxBins`. */
 export function histogram(values: readonly number[], maxBins = 20): Histogram {
   if (values.length === 0) return { edges: [], counts: [] };
-  const max = Math.max(...values);
+  const max = values.reduce((m, v) => Math.max(m, v), 0);
   const raw = Math.max(max, 1) / maxBins;
   const pow = 10 ** Math.floor(Math.log10(raw));
   const width = [1, 2, 5, 10].map((m) => m * pow).find((w) => w >= raw)!;
@@ -88,10 +88,14 @@ export function summarizeStages(events: readonly ReportEvent[], attempts: readon
     else if (e.type === "task-succeeded") stageMeta(e.stage, e.stageName).succeeded.add(e.taskId);
     else if (e.type === "task-failed") stageMeta(e.stage, e.stageName).failed.add(e.taskId);
   }
-  for (const a of attempts) stageMeta(a.stage, a.stageName).tasks.add(a.taskId);
-  return [...meta.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([stage, m]) => summarize(stage, m, attempts.filter((a) => a.stage === stage)));
+  const byStage = new Map<number, TimelineAttempt[]>();
+  for (const a of attempts) {
+    stageMeta(a.stage, a.stageName).tasks.add(a.taskId);
+    const list = byStage.get(a.stage);
+    if (list) list.push(a);
+    else byStage.set(a.stage, [a]);
+  }
+  return [...meta.entries()].sort(([a], [b]) => a - b).map(([stage, m]) => summarize(stage, m, byStage.get(stage) ?? []));
 }
 
 function summarize(stage: number, m: { name: string; worker?: string; tasks: Set<string>; succeeded: Set<string>; failed: Set<string> }, attempts: TimelineAttempt[]): StageSummary {
@@ -103,8 +107,8 @@ function summarize(stage: number, m: { name: string; worker?: string; tasks: Set
   const count = (o: TimelineAttempt["outcome"]) => attempts.filter((a) => a.outcome === o).length;
   const sum = (list: TimelineAttempt[], k: string) => list.reduce((s, a) => s + (a.counters[k] ?? 0), 0);
   const has = (k: string) => winners.some((a) => k in a.counters);
-  const first = Math.min(...attempts.map((a) => a.launchedAt));
-  const last = Math.max(...attempts.map((a) => a.endedAt));
+  const first = attempts.reduce((m, a) => Math.min(m, a.launchedAt), Infinity);
+  const last = attempts.reduce((m, a) => Math.max(m, a.endedAt), -Infinity);
   return {
     stage,
     name: m.name,
