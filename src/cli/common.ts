@@ -9,10 +9,12 @@ import type { Backend } from "../backends/contract.js";
 import { ConfigError } from "../job/errors.js";
 import type { Job } from "../scheduler/job.js";
 import type { DuckDb } from "../duckdb/index.js";
-import { writeAttemptsTable } from "../outputs/duckdb-file.js";
+import { writeAttemptsTable, writeReportTables } from "../outputs/duckdb-file.js";
 import { resultObjectProblem, type ResultObjectFormat } from "../outputs/result-object.js";
 import { AttemptLog } from "../report/attempts.js";
 import { JobStats } from "../report/job-stats.js";
+import { JobReportWatch } from "./job-report-watch.js";
+import { startLiveUi, type LiveUi } from "./live-ui.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
@@ -24,6 +26,8 @@ export const runFlagsSchema = z.object({
   quiet: z.boolean().default(false),
   verbose: z.boolean().default(false),
   events: z.string().min(1).optional(),
+  report: z.string().min(1).regex(/\.html?$/i, "--report must end in .html").optional(),
+  ui: z.boolean().default(false),
 });
 export type RunFlags = z.output<typeof runFlagsSchema>;
 
@@ -87,7 +91,9 @@ export function addRunFlags(cmd: Command, defaults: { backend?: string } = {}): 
     .option("--workers <n>", "worker threads/processes (default: CPU count)")
     .option("-q, --quiet", "no progress on stderr")
     .option("-v, --verbose", "print workers' log lines on stderr")
-    .option("--events <file>", "write every job event to FILE as JSON lines");
+    .option("--events <file>", "write every job event to FILE as JSON lines")
+    .option("--report <file.html>", "write the job report (timeline, stages, critical path, cost, failures) to FILE.html when the job ends")
+    .option("--ui", "serve a live page of the job on 127.0.0.1 (the URL, with its token, is printed on stderr)");
 }
 
 /** Validates parsed flags with `schema`; a failure is a ConfigError naming each bad flag. */
@@ -110,19 +116,27 @@ export async function backendFromFlags(flags: RunFlags, entry: URL): Promise<Bac
 }
 
 /**
- * Runs `job` with progress on stderr (unless --quiet), events written to --events, and Ctrl-C
- * cancelling it. Resolves or rejects with `job.wait()` once the events file is flushed.
+ * Runs `job` with progress on stderr (unless --quiet), events written to --events, Ctrl-C
+ * cancelling it, --ui, and at its end the cost line and --report. Resolves or rejects with `job.wait()`
+ * once the events file is flushed.
  */
-export async function watchJob(job: Job, flags: RunFlags): Promise<void> {
+export async function watchJob(job: Job, flags: RunFlags, report = new JobReportWatch(job, flags)): Promise<void> {
   const progress = flags.quiet ? undefined : showProgress(job, { verbose: flags.verbose });
   const eventsDone = flags.events ? writeEventsFile(job, flags.events) : undefined;
   const removeSignals = cancelOnSignals(job);
+  let ui: LiveUi | undefined;
   try {
+    if (flags.ui) {
+      ui = await startLiveUi(job, { backend: flags.backend });
+      process.stderr.write(`[smelter] live page: ${ui.url}\n`);
+    }
     await job.wait();
   } finally {
     progress?.stop();
     removeSignals();
     await eventsDone;
+    await report.end(); // the cost line and --report, for failed jobs too
+    await ui?.stop();
   }
 }
 
@@ -133,6 +147,7 @@ export async function watchJob(job: Job, flags: RunFlags): Promise<void> {
 export class JobWatch {
   stats: JobStats | undefined;
   attempts: AttemptLog | undefined;
+  report: JobReportWatch | undefined;
   #watching: Promise<void> | undefined;
   #flags: RunFlags;
 
@@ -143,7 +158,8 @@ export class JobWatch {
   readonly onJob = (job: Job): void => {
     this.stats = new JobStats(job);
     this.attempts = new AttemptLog(job);
-    this.#watching = watchJob(job, this.#flags);
+    this.report = new JobReportWatch(job, this.#flags);
+    this.#watching = watchJob(job, this.#flags, this.report);
     this.#watching.catch(() => undefined); // the same error comes out of the driver
   };
 
@@ -152,7 +168,8 @@ export class JobWatch {
     await this.#watching;
     if (!db || !file) return;
     if (this.attempts) await writeAttemptsTable(db, this.attempts.rows());
-    if (!this.#flags.quiet) process.stderr.write(`[smelter] wrote tables result and attempts to ${file} (open it with: duckdb ${file})\n`);
+    if (this.report) await writeReportTables(db, this.report.build());
+    if (!this.#flags.quiet) process.stderr.write(`[smelter] wrote tables result, attempts, stages and costs to ${file} (open it with: duckdb ${file})\n`);
   }
 
   async stop(): Promise<void> {

@@ -12,6 +12,8 @@ import { register as registerS3 } from "./s3.js";
 import { register as registerDatagen } from "./datagen.js";
 import { register as registerExplain } from "./explain.js";
 import { register as registerSql } from "./sql.js";
+import { register as registerReport } from "./report.js";
+import { register as registerLogs } from "./logs.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   registerDatagen(program);
   registerExplain(program);
   registerSql(program);
+  registerReport(program);
+  registerLogs(program);
   return program;
 }
 
