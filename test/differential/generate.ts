@@ -154,6 +154,8 @@ export interface GeneratedTable {
   fileColumns: Column[][];
   flags: InputFlags;
   rows: number;
+  /** Some CSV field was written between quotes. */
+  quoted: boolean;
 }
 
 type Row = (string | null)[];
@@ -200,6 +202,7 @@ export async function generateTable(db: DuckDb, r: Rng, dir: string, name: Table
   const files: string[] = [];
   const fileColumns: Column[][] = [];
   const eol = flags.crlf ? "\r\n" : "\n";
+  let quoted = false;
   for (const [i, b] of bodies.entries()) {
     const base = join(tdir, `part-${String(i).padStart(2, "0")}`);
     fileColumns.push(b.order.map(({ name, type }) => ({ name, type })));
@@ -218,12 +221,13 @@ export async function generateTable(db: DuckDb, r: Rng, dir: string, name: Table
         ? [...(flags.header ? [b.order.map((c) => c.name).join(",")] : []), ...b.rows.map((row) => idx.map((j) => csvField(row[j]!, gens[j]!, r, flags)).join(","))]
         : b.rows.map((row) => `{${idx.filter((j) => row[j] !== null || r.chance(0.5)).map((j) => `${JSON.stringify(gens[j]!.name)}:${jsonField(row[j]!, gens[j]!)}`).join(",")}}`);
       text = lines.join(eol) + (lines.length > 0 && (flags.finalNewline || b.kind === "headerOnly") ? eol : "");
+      if (flags.format === "csv" && text.includes('"')) quoted = true;
       if (flags.bom && (i === 0 || r.chance(0.5))) text = `\uFEFF${text}`;
     }
     writeFileSync(file, gz ? gzipSync(Buffer.from(text)) : text);
     files.push(file);
   }
-  return { name, columns: gens.map(({ name, type }) => ({ name, type })), dir: tdir, files, fileColumns, flags, rows: total };
+  return { name, columns: gens.map(({ name, type }) => ({ name, type })), dir: tdir, files, fileColumns, flags, rows: total, quoted };
 }
 
 /** A Parquet file of `rows`, written by DuckDB from an NDJSON temp file with the columns' types. */

@@ -39,7 +39,7 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     id: "csv-quoting-off",
     issue: "issue 9: standard CSV quoting (RFC 4180)",
     reason: "smelter sql and query2 read CSV with quoting switched off: quoted fields with commas or doubled quotes fail or are mis-split",
-    matches: (c, ts) => onSqlOrQuery2(c) && ts.some((t) => csv(t) && t.flags.quoting),
+    matches: (c, ts) => onSqlOrQuery2(c) && ts.some((t) => csv(t) && t.quoted),
   },
   {
     id: "sql-header-ranges",
