@@ -1,10 +1,12 @@
 /**
- * `npm run fuzz -- [--seed N] [--case FAMILY[,FAMILY]] [--count N | --time SECONDS] [--include-known] [--no-s3] [--verbose]`
+ * `npm run fuzz -- [--seed N] [--case FAMILY[,FAMILY]] [--count N | --time SECONDS] [--include-known] [--keep] [--no-s3] [--verbose]`
  *
  * Runs differential cases (test/differential/): for seeds N, N+1, ... every family (or those
  * named), until --count seeds are done (default 1 with --seed, else 20) or --time seconds have
  * passed. Prints each failing case with its seed and replay command, then a summary: cases run,
  * passed, failed (with seeds), skipped as known failures. Exit code 1 if any case failed.
+ * --include-known runs the cases of known failure classes too (and says which now pass);
+ * --keep leaves each case's generated files in place and prints where.
  */
 import { parseArgs } from "node:util";
 import { FAMILIES } from "./cases.js";
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     count: { type: "string" },
     time: { type: "string" },
     "include-known": { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
     "no-s3": { type: "boolean", default: false },
     verbose: { type: "boolean", short: "v", default: false },
   },
@@ -44,7 +47,7 @@ try {
   outer: for (let seed = start; n < count; seed++, n++) {
     for (const family of families) {
       if (seconds !== undefined && Date.now() - began > seconds * 1000) break outer;
-      const o = await runCase(env, seed, family, { runKnown: values["include-known"] });
+      const o = await runCase(env, seed, family, { runKnown: values["include-known"], keep: values.keep });
       outcomes.push(o);
       const line = `${o.status.toUpperCase().padEnd(4)} ${family} seed ${seed}: ${o.detail}`;
       if (o.status === "fail") process.stdout.write(`\n${line}\n  ${describeCase(o.spec)}\n  replay: ${replayCommand(o.spec)}\n`);

@@ -112,13 +112,13 @@ export function describeCase(c: CaseSpec): string {
  */
 function allowedRefusal(c: CaseSpec, message: string): string | undefined {
   if (!/^\[smelter\]/.test(message)) return undefined;
-  if (c.tables.some((t) => t.flags.quotedNewlines) && /quot|newline/i.test(message)) return "quoted newlines";
+  if (c.tables.some((t) => t.flags.quotedNewlines) && /newline/i.test(message) && /quot/i.test(message)) return "quoted newlines";
   if (c.join === "broadcast" && /cannot be distributed: use --join partitioned/.test(message)) return "forced broadcast not exact";
   return undefined;
 }
 
 /** Runs case (seed, family). With `runKnown`, a case in a known failure class runs anyway (a pass then says the class may be fixed). */
-export async function runCase(env: DifferentialEnv, seed: number, family: string, o: { runKnown?: boolean } = {}): Promise<Outcome> {
+export async function runCase(env: DifferentialEnv, seed: number, family: string, o: { runKnown?: boolean; keep?: boolean } = {}): Promise<Outcome> {
   const spec = drawCase(seed, family);
   if (spec.storage === "s3" && !env.hasS3) spec.storage = "local";
   const dir = mkdtempSync(join(tmpdir(), "smelter-diff-"));
@@ -136,7 +136,8 @@ export async function runCase(env: DifferentialEnv, seed: number, family: string
     if (known) return outcome.status === "fail" ? { ...outcome, status: "skip", detail: `known failure ${known.id} (${known.issue}), still failing: ${outcome.detail}`, known } : { ...outcome, detail: `known failure ${known.id} now passes: ${outcome.detail}`, known };
     return outcome;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (o.keep) process.stderr.write(`[smelter] fuzz: ${family} seed ${seed}: files kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
