@@ -38,6 +38,8 @@ export interface CaseSpec {
   join: "auto" | "broadcast" | "partitioned";
   /** query2: X of SUBSTR(sourceIP, 1, X). */
   prefixLen: number;
+  /** sql / query2: through the command's own function (runSqlCli / runQuery2Cli: its flags, its own worker pool), not the library calls on the suite's shared pool. */
+  viaCli: boolean;
 }
 
 type Template = (r: Rng) => [label: string, sql: string, ordered: boolean];
@@ -113,5 +115,7 @@ export function drawCase(seed: number, family: string): CaseSpec {
     taskBytes,
     join: tables.length > 1 ? r.pick(["auto", "broadcast", "partitioned"] as const) : "auto",
     prefixLen,
+    // The CLI's flags take task bytes of 1 KiB or more.
+    viaCli: path !== "functions" && (taskBytes === undefined || taskBytes >= 1024) && r.chance(0.25),
   };
 }

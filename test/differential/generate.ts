@@ -156,6 +156,8 @@ export interface GeneratedTable {
   rows: number;
   /** Some CSV field was written between quotes. */
   quoted: boolean;
+  /** Some quoted CSV field holds a newline. */
+  quotedNewline: boolean;
 }
 
 type Row = (string | null)[];
@@ -203,6 +205,7 @@ export async function generateTable(db: DuckDb, r: Rng, dir: string, name: Table
   const fileColumns: Column[][] = [];
   const eol = flags.crlf ? "\r\n" : "\n";
   let quoted = false;
+  let quotedNewline = false;
   for (const [i, b] of bodies.entries()) {
     const base = join(tdir, `part-${String(i).padStart(2, "0")}`);
     fileColumns.push(b.order.map(({ name, type }) => ({ name, type })));
@@ -222,12 +225,13 @@ export async function generateTable(db: DuckDb, r: Rng, dir: string, name: Table
         : b.rows.map((row) => `{${idx.filter((j) => row[j] !== null || r.chance(0.5)).map((j) => `${JSON.stringify(gens[j]!.name)}:${jsonField(row[j]!, gens[j]!)}`).join(",")}}`);
       text = lines.join(eol) + (lines.length > 0 && (flags.finalNewline || b.kind === "headerOnly") ? eol : "");
       if (flags.format === "csv" && text.includes('"')) quoted = true;
+      if (flags.format === "csv" && b.rows.some((row) => row.some((v) => v !== null && /[\r\n]/.test(v)))) quotedNewline = true;
       if (flags.bom && (i === 0 || r.chance(0.5))) text = `\uFEFF${text}`;
     }
     writeFileSync(file, gz ? gzipSync(Buffer.from(text)) : text);
     files.push(file);
   }
-  return { name, columns: gens.map(({ name, type }) => ({ name, type })), dir: tdir, files, fileColumns, flags, rows: total, quoted };
+  return { name, columns: gens.map(({ name, type }) => ({ name, type })), dir: tdir, files, fileColumns, flags, rows: total, quoted, quotedNewline };
 }
 
 /** A Parquet file of `rows`, written by DuckDB from an NDJSON temp file with the columns' types. */

@@ -9,6 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { processesBackend, threadsBackend } from "../../src/backends/index.js";
+import { parseFlags } from "../../src/cli/common.js";
+import { query2FlagsSchema, runQuery2Cli } from "../../src/cli/query2.js";
+import { runSqlCli, sqlFlagsSchema } from "../../src/cli/sql.js";
 import { planOptions, tablesFromFlags } from "../../src/cli/sql-flags.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { runQuery2 } from "../../src/mapreduce/query2.js";
@@ -158,15 +161,35 @@ function judge(spec: CaseSpec, got: Settled<TestResult>, want: Settled<TestResul
   return diff ? { status: "fail", detail: diff, spec } : { status: "pass", detail: `equal (${(want as { value: TestResult }).value.rows.length} rows)`, spec };
 }
 
+/** `--table NAME=URL` and, with a given schema, `--schema NAME='col TYPE, ...'`. */
+function sqlTableFlags(spec: CaseSpec, tables: GeneratedTable[], urls: Map<string, string>): { table: string[]; schema: string[] } {
+  return {
+    table: tables.map((t) => `${t.name}=${urls.get(t.name)}`),
+    schema: spec.schema === "given" ? tables.map((t) => `${t.name}=${t.columns.map((c) => `${c.name} ${c.type}`).join(", ")}`) : [],
+  };
+}
+
 async function runPath(env: DifferentialEnv, spec: CaseSpec, tables: GeneratedTable[], urls: Map<string, string>, want: TestResult | undefined): Promise<TestResult> {
+  if (spec.viaCli && spec.path !== "functions") {
+    const cli = { backend: spec.backend, workers: 2, quiet: true, format: "csv", ...(spec.partitions ? { partitions: spec.partitions } : {}), ...(spec.taskBytes ? { taskBytes: spec.taskBytes } : {}) };
+    const run =
+      spec.path === "sql"
+        ? runSqlCli(parseFlags(sqlFlagsSchema, { ...cli, query: spec.sql, join: spec.join, ...sqlTableFlags(spec, tables, urls) }))
+        : runQuery2Cli(parseFlags(query2FlagsSchema, { ...cli, input: urls.get(tables[0]!.name), prefixLen: spec.prefixLen }));
+    const out = (await run).db;
+    try {
+      return await readTable(out, "result");
+    } finally {
+      out.close();
+    }
+  }
   const manager = env.manager(spec.backend);
   const db = await openDuckDb({ threads: 1 });
   try {
     if (spec.path === "sql") {
       // What `smelter sql` runs (src/cli/sql.ts runSqlCli), on a shared worker pool.
       const flags = {
-        table: tables.map((t) => `${t.name}=${urls.get(t.name)}`),
-        schema: spec.schema === "given" ? tables.map((t) => `${t.name}=${t.columns.map((c) => `${c.name} ${c.type}`).join(", ")}`) : [],
+        ...sqlTableFlags(spec, tables, urls),
         partitions: spec.partitions,
         broadcastBytes: undefined,
         join: spec.join,
