@@ -62,6 +62,7 @@ describe("differential: every path equals DuckDB alone on generated inputs", () 
       ["sql, query2 and functions", ["sql", "query2", "functions"].every((p) => cases.some((c) => c.path === p))],
       ["joins broadcast and partitioned", ["broadcast", "partitioned"].every((j) => cases.some((c) => c.join === j))],
       ["ORDER BY cases", cases.some((c) => c.ordered)],
+      ["runSqlCli / runQuery2Cli with the command's flags", cases.some((c) => c.viaCli)],
     ];
     const missing = want.filter(([, ok]) => !ok).map(([what]) => what);
     assert.deepEqual(missing, [], `the fixed seeds draw no case with: ${missing.join(", ")}`);
