@@ -133,7 +133,7 @@ export async function runCase(env: DifferentialEnv, seed: number, family: string
     if (known && !o.runKnown) return { status: "skip", detail: `known failure ${known.id} (${known.issue}): ${known.reason}`, spec, known };
     const urls = new Map<string, string>();
     for (const t of tables) urls.set(t.name, await env.place(t, spec.storage));
-    const want = await settle(runReference(env.db, spec.sql, tables));
+    const want = await settle(runReference(env.db, spec.sql, tables, { inferTypes: spec.path === "sql" && spec.schema === "sniffed" }));
     const got = await settle(runPath(env, spec, tables, urls, want.ok ? want.value : undefined));
     const outcome = judge(spec, got, want);
     if (known) return outcome.status === "fail" ? { ...outcome, status: "skip", detail: `known failure ${known.id} (${known.issue}), still failing: ${outcome.detail}`, known } : { ...outcome, detail: `known failure ${known.id} now passes: ${outcome.detail}`, known };

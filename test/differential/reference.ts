@@ -32,9 +32,32 @@ export function referenceSql(t: GeneratedTable): string {
   return t.files.map((_, i) => fileSource(t, i)).join(" UNION ALL ");
 }
 
-/** Runs `sql` over views of `tables` in `db`; the result as a {@link TestResult}. Throws what DuckDB throws. */
-export async function runReference(db: DuckDb, sql: string, tables: GeneratedTable[]): Promise<TestResult> {
-  for (const t of tables) await db.run(`CREATE OR REPLACE TEMP VIEW ${q(t.name)} AS ${referenceSql(t)}`);
+/**
+ * NDJSON columns typed as DuckDB's own JSON reader infers them over all the files (e.g. HUGEINT
+ * for integers beyond 2^53), for a table whose columns the path under test reads from the data
+ * too; the generator's types when DuckDB cannot infer them. CSV and Parquet keep the generator's
+ * types, which are what DuckDB infers for the values it writes.
+ */
+async function inferredTypes(db: DuckDb, t: GeneratedTable): Promise<GeneratedTable> {
+  if (t.flags.format !== "ndjson" || t.files.length === 0) return t;
+  try {
+    const found = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_json([${t.files.map(sqlString).join(", ")}], format = 'newline_delimited')`);
+    const typeOf = (c: Column) => found.find((f) => f.column_name === c.name)?.column_type ?? c.type;
+    return { ...t, columns: t.columns.map((c) => ({ ...c, type: typeOf(c) })), fileColumns: t.fileColumns.map((cols) => cols.map((c) => ({ ...c, type: typeOf(c) }))) };
+  } catch {
+    return t;
+  }
+}
+
+/**
+ * Runs `sql` over views of `tables` in `db`; the result as a {@link TestResult}. Throws what DuckDB
+ * throws. `inferTypes`: the path under test reads the columns' types from the data (no schema given).
+ */
+export async function runReference(db: DuckDb, sql: string, tables: GeneratedTable[], o: { inferTypes?: boolean } = {}): Promise<TestResult> {
+  for (const table of tables) {
+    const t = o.inferTypes ? await inferredTypes(db, table) : table;
+    await db.run(`CREATE OR REPLACE TEMP VIEW ${q(t.name)} AS ${referenceSql(t)}`);
+  }
   try {
     await db.run(`CREATE OR REPLACE TEMP TABLE __reference AS ${sql}`);
     return await readTable(db, "__reference");
