@@ -12,7 +12,7 @@ import { drawCase, FAMILIES, type CaseSpec } from "./cases.js";
 import { describeCase, DifferentialEnv, replayCommand, runCase } from "./harness.js";
 
 /** Seeds run by `npm test` (chosen only so that together they draw every input kind, checked below). */
-export const FIXED_SEEDS = [1, 2, 3, 4, 5, 6, 7];
+export const FIXED_SEEDS = [1, 2, 3, 4, 5, 6];
 
 describe("differential: every path equals DuckDB alone on generated inputs", () => {
   let env: DifferentialEnv;
