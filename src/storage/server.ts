@@ -160,6 +160,22 @@ interface S3rverInstance {
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
+interface RangedGetter {
+  getObject(bucket: string, key: string, options?: { start?: number; end?: unknown }): Promise<unknown>;
+}
+
+/**
+ * s3rver 3.7.1 computes a range's end as `options.end || Infinity`, so `Range: bytes=0-0` (the
+ * first byte) returns the whole object. An end of 0 is passed on as a Number object: truthy, and
+ * 0 wherever it is used as a number.
+ */
+function fixOneByteRanges(store: { prototype: RangedGetter }): void {
+  const getObject = store.prototype.getObject;
+  store.prototype.getObject = function (bucket, key, options) {
+    return getObject.call(this, bucket, key, options?.end === 0 ? { ...options, end: Object(0) as unknown } : options);
+  };
+}
+
 /** The child process: runs s3rver, prints `{"port":N}`, stops when stdin closes or on SIGTERM/SIGINT. */
 async function runChild(): Promise<void> {
   const args = childArgsSchema.parse(JSON.parse(process.env.SMELTER_S3RVER_ARGS ?? "{}"));
@@ -172,6 +188,7 @@ async function runChild(): Promise<void> {
     accounts.DUMMY_ACCOUNT.createKeyPair(args.accessKeyId, args.secretAccessKey);
     accounts.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
   }
+  fixOneByteRanges(require("s3rver/lib/stores/filesystem.js") as { prototype: RangedGetter });
   const server = new S3rver({
     address: args.host,
     port: args.port,

@@ -40,6 +40,14 @@ describe("embedded S3 server", () => {
     assert.equal((await store("other").head("x"))?.size, 1);
   });
 
+  it("a ranged GET of the first byte returns one byte (s3rver alone returns the whole object)", async () => {
+    const s = store("other");
+    await s.put("ranges.csv", new TextEncoder().encode("k,g\n1,2\n"));
+    assert.deepEqual([...(await s.get("ranges.csv", { range: { start: 0, end: 1 } }))], [107]);
+    assert.equal((await s.get("ranges.csv", { range: { start: 0, end: 2 } })).byteLength, 2);
+    assert.equal((await s.get("ranges.csv", { range: { start: 3, end: 4 } })).byteLength, 1);
+  });
+
   it("a missing bucket says so", async () => {
     await assert.rejects(store("no-such-bucket").get("x"), (e: Error & { type?: string }) =>
       e.type === "BucketNotFound" && e.message.includes('bucket "no-such-bucket" not found at http://127.0.0.1:') && e.message.includes("or create the bucket first"),

@@ -1,0 +1,68 @@
+/**
+ * DuckDB alone on the generated files: each table is a view over its files read by DuckDB's own
+ * readers with the generator's exact column types (read_csv with RFC 4180 quoting and each file's
+ * own column order, read_json, read_parquet; gzip by extension), the query run once over them,
+ * its result stored as a table and read back (floats as numbers, everything else as text).
+ */
+import type { DuckDb } from "../../src/duckdb/index.js";
+import { sqlIdentifier as q, sqlString } from "../../src/duckdb/sql.js";
+import { readTable, type TestResult } from "../helpers/local-plan.js";
+import type { Column, GeneratedTable } from "./generate.js";
+
+const struct = (cols: Column[]) => `{${cols.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
+
+/** DuckDB's reading of one file, its columns in the table's order. */
+function fileSource(t: GeneratedTable, i: number): string {
+  const file = sqlString(t.files[i]!);
+  const cols = t.fileColumns[i]!;
+  const list = t.columns.map((c) => q(c.name)).join(", ");
+  switch (t.flags.format) {
+    case "parquet":
+      return `SELECT ${list} FROM read_parquet(${file})`;
+    case "ndjson":
+      return `SELECT ${list} FROM read_json(${file}, format = 'newline_delimited', columns = ${struct(cols)})`;
+    case "csv":
+      // The line ending is given: DuckDB's detection takes a quoted \n before the first \r\n for the file's line ending, and then refuses the file.
+      return `SELECT ${list} FROM read_csv(${file}, header = ${t.flags.header}, auto_detect = false, delim = ',', quote = '"', escape = '"',${t.flags.crlf ? " new_line = '\\r\\n'," : ""} columns = ${struct(cols)})`;
+  }
+}
+
+/** The table as one SQL subquery over all its files. */
+export function referenceSql(t: GeneratedTable): string {
+  return t.files.map((_, i) => fileSource(t, i)).join(" UNION ALL ");
+}
+
+/**
+ * NDJSON columns typed as DuckDB's own JSON reader infers them over all the files (e.g. HUGEINT
+ * for integers beyond 2^53), for a table whose columns the path under test reads from the data
+ * too; the generator's types when DuckDB cannot infer them. CSV and Parquet keep the generator's
+ * types, which are what DuckDB infers for the values it writes.
+ */
+async function inferredTypes(db: DuckDb, t: GeneratedTable): Promise<GeneratedTable> {
+  if (t.flags.format !== "ndjson" || t.files.length === 0) return t;
+  try {
+    const found = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_json([${t.files.map(sqlString).join(", ")}], format = 'newline_delimited')`);
+    const typeOf = (c: Column) => found.find((f) => f.column_name === c.name)?.column_type ?? c.type;
+    return { ...t, columns: t.columns.map((c) => ({ ...c, type: typeOf(c) })), fileColumns: t.fileColumns.map((cols) => cols.map((c) => ({ ...c, type: typeOf(c) }))) };
+  } catch {
+    return t;
+  }
+}
+
+/**
+ * Runs `sql` over views of `tables` in `db`; the result as a {@link TestResult}. Throws what DuckDB
+ * throws. `inferTypes`: the path under test reads the columns' types from the data (no schema given).
+ */
+export async function runReference(db: DuckDb, sql: string, tables: GeneratedTable[], o: { inferTypes?: boolean } = {}): Promise<TestResult> {
+  for (const table of tables) {
+    const t = o.inferTypes ? await inferredTypes(db, table) : table;
+    await db.run(`CREATE OR REPLACE TEMP VIEW ${q(t.name)} AS ${referenceSql(t)}`);
+  }
+  try {
+    await db.run(`CREATE OR REPLACE TEMP TABLE __reference AS ${sql}`);
+    return await readTable(db, "__reference");
+  } finally {
+    await db.run("DROP TABLE IF EXISTS __reference");
+    for (const t of tables) await db.run(`DROP VIEW IF EXISTS ${q(t.name)}`);
+  }
+}
