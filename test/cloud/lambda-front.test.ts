@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { InvokeCommand, LambdaClient, TooManyRequestsException, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
 import { startLambdaFront, PAYLOAD_LIMIT_BYTES, type LambdaFront } from "../tooling/lambda-front.js";
-import { waitFor } from "../tooling/processes.js";
+import { isAlive, waitFor } from "../tooling/processes.js";
 
 const BOOTSTRAP = [process.execPath, fileURLToPath(new URL("../tooling/lambda-test-function.js", import.meta.url))];
 
@@ -32,15 +32,6 @@ async function invoke(payload: unknown, extra: Partial<ConstructorParameters<typ
   const out = await client.send(new InvokeCommand({ FunctionName: front.functionName, Payload: JSON.stringify(payload), ...extra }));
   const text = new TextDecoder().decode(out.Payload);
   return { ...out, json: text === "" ? undefined : JSON.parse(text) };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("lambda front over aws-lambda-rie, through the SDK", () => {
