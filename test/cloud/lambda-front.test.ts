@@ -131,6 +131,16 @@ describe("lambda front over aws-lambda-rie, through the SDK", () => {
     assert.equal(big.json.errorType, "Function.ResponseSizeTooLarge");
   });
 
+  it("an invocation whose caller went away runs to its end and holds its slot (a Lambda cannot be stopped)", async () => {
+    const controller = new AbortController();
+    const abandoned = client.send(new InvokeCommand({ FunctionName: front.functionName, Payload: JSON.stringify({ action: "sleep", ms: 1500 }) }), { abortSignal: controller.signal });
+    await waitFor("the invocation running", 10_000, () => (front.stats.active === 1 ? true : undefined));
+    controller.abort();
+    await assert.rejects(abandoned, { name: "AbortError" });
+    assert.equal(front.stats.active, 1, "still running after its caller left");
+    await waitFor("the abandoned invocation to end", 10_000, () => (front.stats.active === 0 ? true : undefined));
+  });
+
   it("an unknown function is ResourceNotFoundException", async () => {
     await assert.rejects(invoke({}, { FunctionName: "not-this-one" }), { name: "ResourceNotFoundException" });
   });
