@@ -26,7 +26,7 @@ before(
     batch = kc.makeApiClient(BatchV1Api);
     core = kc.makeApiClient(CoreV1Api);
   },
-  { timeout: 50 * 60_000 },
+  { timeout: 65 * 60_000 },
 );
 after(async () => {
   await agent?.stop();
