@@ -12,6 +12,7 @@ import { register as registerS3 } from "./s3.js";
 import { register as registerDatagen } from "./datagen.js";
 import { register as registerExplain } from "./explain.js";
 import { register as registerSql } from "./sql.js";
+import { register as registerSimulate } from "./simulate.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerDatagen(program);
   registerExplain(program);
   registerSql(program);
+  registerSimulate(program);
   return program;
 }
 

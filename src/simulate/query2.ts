@@ -17,6 +17,7 @@ import { runStages } from "../mapreduce/stages.js";
 import { mapOutputKey, type ShufflePlan } from "../shuffle/layout.js";
 import type { Split } from "../splits/split.js";
 import type { Job } from "../scheduler/job.js";
+import type { SmelterEvent } from "../job/events.js";
 import { simulatedBackend, type SimBody, type SimWorker } from "./backend.js";
 import { localS3Model, platformModels, query2TaskModel, s3Model, type PlatformName, type StoreModel, type TaskModel } from "./models.js";
 import { SimStore, sumCounters, type StoreCounters } from "./store-model.js";
@@ -45,6 +46,8 @@ export interface Query2SimOptions {
   seed: number;
   /** Policy used when `speculation` is on. @default SPECULATION */
   speculationPolicy?: StagePolicyInput["speculation"];
+  /** Sees every job event (virtual times), e.g. to draw a timeline. */
+  onEvent?: (event: SmelterEvent) => void;
 }
 
 export interface SimResult {
@@ -155,6 +158,7 @@ export async function simulateQuery2(o: Query2SimOptions): Promise<SimResult> {
   const onJob = (j: Job): void => {
     job = j;
     j.events.on((e) => {
+      o.onEvent?.(e);
       if (e.type === "attempt-succeeded" && e.won && e.stage === 1) {
         mapTasks++;
         partialTotal += Number(e.stats.counters.bytesWritten ?? 0);

@@ -6,7 +6,7 @@
  * retried by the SDK with full-jitter backoff, and, when on, a hedged duplicate of every GET
  * still running after `hedgeAfter` x its expected time (the ranged reader's rule,
  * storage/ranged.ts: `max(minHedgeDelayMs, hedgeAfter x expected)`). Reads are computed when a
- * task starts, so the rate limit is applied in launch order (an approximation: docs/simulation.md).
+ * task starts, so the rate limit counts requests per second of virtual time (docs/simulation.md).
  */
 import type { LatencyDist, StoreModel } from "./models.js";
 
@@ -69,8 +69,8 @@ const MAX_RETRY_DELAY_MS = 20_000;
 
 export class SimStore {
   readonly totals = emptyCounters();
-  /** Theoretical arrival time per prefix and verb (GCRA), ms. */
-  readonly #tat = new Map<string, number>();
+  /** Requests accepted per prefix and verb, per second of virtual time. */
+  readonly #perSecond = new Map<string, Map<number, number>>();
 
   constructor(
     readonly model: StoreModel,
@@ -146,21 +146,22 @@ export class SimStore {
   }
 
   /**
-   * The per-prefix rate limit as a GCRA (a leaky bucket allowing one second of burst): a request
-   * over the rate gets 503 SlowDown and is retried after full-jitter exponential backoff.
-   * Returns the delay before the request is accepted, or `refused` after the SDK's last attempt.
+   * The per-prefix rate limit: requests are counted per prefix and per second of virtual time
+   * (reads are computed ahead, out of time order, so a count per second rather than a bucket);
+   * a request in a full second gets 503 SlowDown and is retried after the SDK's full-jitter
+   * exponential backoff. Returns the delay before it is accepted, or `refused` after the last attempt.
    */
   #admit(prefix: string, verb: "get" | "put", t: number, rate: number, c: StoreCounters): { delay: number; refused: boolean } {
     if (!Number.isFinite(rate)) return { delay: 0, refused: false };
     const key = `${verb} ${prefix}`;
-    const interval = 1000 / rate;
-    const tolerance = 1000;
+    let seconds = this.#perSecond.get(key);
+    if (!seconds) this.#perSecond.set(key, (seconds = new Map()));
     let delay = 0;
     for (let attempt = 0; ; attempt++) {
-      const at = t + delay;
-      const tat = this.#tat.get(key) ?? at;
-      if (tat - at <= tolerance) {
-        this.#tat.set(key, Math.max(tat, at) + interval);
+      const second = Math.floor((t + delay) / 1000);
+      const used = seconds.get(second) ?? 0;
+      if (used < rate) {
+        seconds.set(second, used + 1);
         return { delay, refused: false };
       }
       c.slowDowns++;
