@@ -45,6 +45,7 @@ export const simulateFlagsSchema = z.strictObject({
   failureRate: fraction.optional(),
   preemptionsPerHour: positive.optional(),
   prefixGetRate: positive.optional(),
+  groups: intText("--groups", 1, 1e10).optional(),
   plot: z.string().regex(/\.(svg|html)$/i, "--plot must name a .svg or .html file").optional(),
   json: z.boolean().default(false),
 });
@@ -69,6 +70,7 @@ export function register(program: Command): void {
     .option("--stall-ms <ms>", "how long a stalled GET takes", "10000")
     .option("--failure-rate <fraction>", "attempts failing for platform reasons (default: the platform model's)")
     .option("--preemptions-per-hour <n>", "Spot preemptions per worker-hour (Fargate Spot)")
+    .option("--groups <n>", "distinct groups of 2A in the whole input, at most (default: the task model's, measured on datagen, up to 16.7M)")
     .option("--prefix-get-rate <n>", "S3 GET requests per second per prefix before 503 SlowDown (default 5500)")
     .option("--plot <file>", "write time and cost against workers to FILE.svg or FILE.html")
     .option("--json", "print the rows as JSON")
@@ -88,6 +90,7 @@ export function register(program: Command): void {
           ...(f.failureRate !== undefined ? { failureRate: f.failureRate } : {}),
           ...(f.preemptionsPerHour !== undefined ? { preemptionsPerHour: f.preemptionsPerHour } : {}),
           ...(f.prefixGetRate !== undefined ? { prefixGetRate: f.prefixGetRate } : {}),
+          ...(f.groups !== undefined ? { groups: f.groups } : {}),
         },
         workers,
         f.seeds,

@@ -41,6 +41,8 @@ export interface Query2SimOptions {
   stalledReads?: { rate: number; ms: number };
   failureRate?: number;
   preemptionsPerHour?: number;
+  /** Caps the distinct groups of 2A (the result's rows) in the whole input and in any task. @default the task model's (measured power law, at most 16.7M) */
+  groups?: number;
   /** Overrides the store's GET requests/s per prefix. */
   prefixGetRate?: number;
   seed: number;
@@ -87,7 +89,7 @@ export async function simulateQuery2(o: Query2SimOptions): Promise<SimResult> {
     ...(o.stalledReads ? { stallRate: o.stalledReads.rate, stallMs: o.stalledReads.ms } : {}),
     ...(o.prefixGetRate !== undefined ? { getRatePerPrefix: o.prefixGetRate } : {}),
   };
-  const task: TaskModel = query2TaskModel;
+  const task: TaskModel = o.groups === undefined ? query2TaskModel : { ...query2TaskModel, groups: (rows) => Math.min(o.groups!, query2TaskModel.groups(rows)) };
   const clock = new VirtualClock();
   const context = createRuntimeContext({ clock, seed: o.seed });
   const store = new SimStore(storeModel, context.random, o.hedging ? { hedgeAfter: 3, minHedgeDelayMs: 10 } : { hedgeAfter: 0, minHedgeDelayMs: 10 });
