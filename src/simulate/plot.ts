@@ -33,7 +33,7 @@ function panel(rows: SummaryRow[], value: (r: SummaryRow) => number | undefined,
     const color = COLORS[i % COLORS.length]!;
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((r) => `${sx(r.workers)},${sy(value(r)!)}`).join(" ")}"/>`);
     for (const r of pts) out.push(`<circle cx="${sx(r.workers)}" cy="${sy(value(r)!)}" r="3" fill="${color}"/>`);
-    out.push(`<text x="${x0 + PAD.l + 8}" y="${PAD.t + 12 + 14 * i}" font-size="11" fill="${color}">${esc(v)}</text>`);
+    out.push(`<text x="${x0 + W - PAD.r}" y="${PAD.t + 12 + 14 * i}" text-anchor="end" font-size="11" fill="${color}">${esc(v)}</text>`);
   });
   return out.join("\n");
 }
@@ -53,6 +53,7 @@ export function chartHtml(rows: SummaryRow[], title: string, table: string): str
 }
 
 function fmt(v: number): string {
+  if (v === 0) return "0";
   return v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3);
 }
 
