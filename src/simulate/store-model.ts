@@ -12,9 +12,13 @@ import type { LatencyDist, StoreModel } from "./models.js";
 
 /** A log-normal draw by median and p99. */
 export function sampleLatency(d: LatencyDist, random: () => number): number {
-  const sigma = Math.log(Math.max(d.p99Ms, d.medianMs * 1.0001) / d.medianMs) / 2.3263;
+  let sigma = SIGMAS.get(d);
+  if (sigma === undefined) SIGMAS.set(d, (sigma = Math.log(Math.max(d.p99Ms, d.medianMs * 1.0001) / d.medianMs) / 2.3263));
   return d.medianMs * Math.exp(sigma * normal(random));
 }
+
+/** sigma of each distribution (z of the 99th percentile: 2.3263), computed once. */
+const SIGMAS = new WeakMap<LatencyDist, number>();
 
 /** A standard normal draw (Box-Muller). */
 export function normal(random: () => number): number {
@@ -62,6 +66,8 @@ export function sumCounters(a: StoreCounters, b: StoreCounters): StoreCounters {
   return out;
 }
 
+const ADMITTED = { delay: 0, refused: false } as const;
+
 /** Smelter's S3 store: `maxAttempts` 5, the SDK's standard mode (storage/s3.ts). */
 const MAX_SLOWDOWN_RETRIES = 4;
 /** The SDK's standard mode caps a retry delay at 20 s. */
@@ -93,10 +99,11 @@ export class SimStore {
     const expected = m.firstByte.medianMs + transfer;
     const hedgeDelay = Math.max(this.hedge.minHedgeDelayMs, this.hedge.hedgeAfter * expected);
     const laneTime = new Array<number>(lanes).fill(0);
+    const counts = this.#counts(prefix, "get");
     for (let i = 0; i < n; i++) {
       const l = i % lanes;
       let t = now + laneTime[l]!;
-      const admitted = this.#admit(prefix, "get", t, m.getRatePerPrefix, c);
+      const admitted = this.#admit(counts, t, m.getRatePerPrefix, c);
       t += admitted.delay;
       if (admitted.refused) {
         c.bytesRead = Math.round((bytes * i) / n);
@@ -124,7 +131,7 @@ export class SimStore {
   /** Writes `bytes` as one PUT (a multipart upload's parts go in parallel: one latency, the bandwidth). */
   write(now: number, prefix: string, bytes: number, bandwidth: number): IoResult {
     const c = emptyCounters();
-    const admitted = this.#admit(prefix, "put", now, this.model.putRatePerPrefix, c);
+    const admitted = this.#admit(this.#counts(prefix, "put"), now, this.model.putRatePerPrefix, c);
     if (admitted.refused) {
       addCounters(this.totals, c);
       return { ms: admitted.delay, counters: c, failed: `SlowDown: PUT under ${prefix} still refused after ${MAX_SLOWDOWN_RETRIES + 1} attempts` };
@@ -145,17 +152,22 @@ export class SimStore {
     return sampleLatency(this.model.firstByte, this.random);
   }
 
+  /** The per-second request counts of a prefix and verb. */
+  #counts(prefix: string, verb: "get" | "put"): Map<number, number> {
+    const key = `${verb} ${prefix}`;
+    let seconds = this.#perSecond.get(key);
+    if (!seconds) this.#perSecond.set(key, (seconds = new Map()));
+    return seconds;
+  }
+
   /**
    * The per-prefix rate limit: requests are counted per prefix and per second of virtual time
    * (reads are computed ahead, out of time order, so a count per second rather than a bucket);
    * a request in a full second gets 503 SlowDown and is retried after the SDK's full-jitter
    * exponential backoff. Returns the delay before it is accepted, or `refused` after the last attempt.
    */
-  #admit(prefix: string, verb: "get" | "put", t: number, rate: number, c: StoreCounters): { delay: number; refused: boolean } {
-    if (!Number.isFinite(rate)) return { delay: 0, refused: false };
-    const key = `${verb} ${prefix}`;
-    let seconds = this.#perSecond.get(key);
-    if (!seconds) this.#perSecond.set(key, (seconds = new Map()));
+  #admit(seconds: Map<number, number>, t: number, rate: number, c: StoreCounters): { delay: number; refused: boolean } {
+    if (!Number.isFinite(rate)) return ADMITTED;
     let delay = 0;
     for (let attempt = 0; ; attempt++) {
       const second = Math.floor((t + delay) / 1000);
