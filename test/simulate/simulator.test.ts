@@ -1,7 +1,7 @@
 /** The simulator's plumbing: seeded replay, the real planner's sizing, costs, capacity refusals, the models' store rules, and the CLI's flags. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -80,12 +80,13 @@ describe("smelter simulate query2 (CLI)", () => {
     const dir = mkdtempSync(join(tmpdir(), "smelter-sim-"));
     const plot = join(dir, "chart.svg");
     const r = cli("--dataset", "2GB", "--backend", "lambda", "--sweep", "workers=10,20", "--seeds", "2", "--plot", plot);
+    const svg = r.status === 0 ? readFileSync(plot, "utf8") : "";
+    rmSync(dir, { recursive: true, force: true });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /predicted by simulation/);
     assert.match(r.stdout, /speculation \+ hedging/);
     assert.match(r.stdout, /no speculation, no hedging/);
     assert.equal(r.stdout.trim().split("\n").length, 2 + 4);
-    const svg = readFileSync(plot, "utf8");
     assert.match(svg, /^<svg/);
     assert.match(svg, /polyline/);
   });
