@@ -14,6 +14,7 @@ import { register as registerExplain } from "./explain.js";
 import { register as registerSql } from "./sql.js";
 import { register as registerReport } from "./report.js";
 import { register as registerLogs } from "./logs.js";
+import { register as registerSimulate } from "./simulate.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerSql(program);
   registerReport(program);
   registerLogs(program);
+  registerSimulate(program);
   return program;
 }
 

@@ -26,6 +26,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   sql: ["job", "storage", "duckdb", "splits", "shuffle", "datagen"],
   "builtin-workers": ["job", "storage", "duckdb", "task-runtime", "splits", "shuffle", "outputs", "mapreduce", "sql"],
   query: ["job", "storage", "duckdb", "scheduler", "splits", "shuffle", "outputs", "mapreduce", "sql", "builtin-workers"],
+  simulate: ["job", "storage", "scheduler", "backends/contract.ts", "splits", "shuffle", "mapreduce"],
   cli: [ANY],
   /** src/index.ts, src/s3.ts: the package's entry points. */
   "(root)": [ANY],
