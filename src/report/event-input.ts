@@ -14,6 +14,7 @@ import { z } from "zod";
 import type { AttemptStats } from "../job/stats.js";
 import { ConfigError } from "../job/errors.js";
 import type { SmelterEvent } from "../job/events.js";
+import { EVENTS_VERSION, eventsHeaderSchema } from "../job/event-schema.js";
 
 /** Events about stopping an attempt (read when the stream has them). */
 export type KillEvent = {
@@ -94,6 +95,7 @@ export async function readEventsFile(path: string): Promise<EventInput> {
     for await (const line of lines) {
       lineNo++;
       if (line.trim() === "") continue;
+      if (events.length + unknown === 0 && isHeaderLine(line, path)) continue;
       const e = parseEventLine(line, `${path} line ${lineNo}`);
       if (e) events.push(e);
       else unknown++;
@@ -106,6 +108,20 @@ export async function readEventsFile(path: string): Promise<EventInput> {
   if (events.length + unknown === 0) throw new ConfigError(`${path} holds no events: write one with --events FILE on query2, sql or pi`);
   events.sort((a, b) => a.time - b.time); // stable: same-time events keep their order
   return { events, unknown };
+}
+
+/** Whether `line` is the events file's versioned header (`{"format":"smelter-events","version":1}`); a newer version is refused. */
+function isHeaderLine(line: string, path: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return false;
+  }
+  const header = eventsHeaderSchema.safeParse(value);
+  if (!header.success) return false;
+  if (header.data.version > EVENTS_VERSION) throw new ConfigError(`${path} was written by a newer Smelter (events format version ${header.data.version}; this one reads up to ${EVENTS_VERSION}): report it with that version`);
+  return true;
 }
 
 /** The stats an ending event carries, when it carries them (successes now; every ending later). */

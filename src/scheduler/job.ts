@@ -203,8 +203,11 @@ export class Job {
     if (upstream.size === 0) return true;
     for (const u of upstream) if (!u.allLaunched) return false;
     if ([...upstream].every((u) => u.allSucceeded)) return true;
+    // Waiting stages leave `reserveSlots` free on top of what their producers hold, so that a
+    // producer's retry or speculative duplicate never waits behind consumers waiting for it.
     const waitingHeld = this.stages.reduce((n, s) => n + (isWaiting(s) ? s.slotsHeld : 0), 0);
-    return waitingHeld < managerLimit - stage.dependencies.reserveSlots;
+    const upstreamHeld = [...upstream].reduce((n, u) => n + u.slotsHeld, 0);
+    return waitingHeld < managerLimit - stage.dependencies.reserveSlots - upstreamHeld;
   }
 }
 

@@ -45,14 +45,14 @@ export function jobEvents(o: { start?: number; end: number; stages: number[]; ta
     const cause = a.cause ?? (n > 1 ? "retry" : "initial");
     out.push({ type: "attempt-launched", time: a.launched, ...base, runtimeId: a.running === undefined ? "pool-pending" : runtime, cause, ...(cause === "speculation" ? { rule: "slowerThanMedian" as const } : {}) });
     if (cause === "speculation") out.push({ type: "speculation-launched", time: a.launched, ...base, rule: "slowerThanMedian", of: a.of ?? attemptId(a.stage, a.task, 1) });
-    if (a.running !== undefined) out.push({ type: "attempt-running", time: a.running, ...base, runtimeId: runtime });
+    if (a.running !== undefined) out.push({ type: "attempt-running", time: a.running, ...base, runtimeId: runtime, cold: false });
     if (a.ended === undefined) continue;
     const outcome = a.outcome ?? "won";
     if (outcome === "won" || outcome === "succeeded") {
       out.push({ type: "attempt-succeeded", time: a.ended, ...base, stats: stats(a.ended - (a.running ?? a.launched), a.counters), won: outcome === "won" });
       if (outcome === "won") out.push({ type: "task-succeeded", time: a.ended, jobId: JOB, stage: a.stage, stageName: stageName(a.stage), taskId: base.taskId, attemptId: base.attemptId });
     } else if (outcome === "failed") {
-      out.push({ type: "attempt-failed", time: a.ended, ...base, error: { name: "Error", type: "Error", message: a.message ?? `boom in ${base.attemptId}`, nonRetryable: !(a.retryable ?? true) }, retryable: a.retryable ?? true });
+      out.push({ type: "attempt-failed", time: a.ended, ...base, error: { name: "Error", type: "Error", message: a.message ?? `boom in ${base.attemptId}`, nonRetryable: !(a.retryable ?? true) }, retryable: a.retryable ?? true, stats: stats(a.ended - (a.running ?? a.launched), a.counters) });
     } else {
       out.push({ type: "attempt-cancelled", time: a.ended, ...base, reason: outcome === "lost" ? `lost the race to ${a.of ?? "another attempt"}` : (a.message ?? "job cancelled") });
     }
