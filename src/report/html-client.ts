@@ -36,7 +36,7 @@ function smelterTimeline(tl, data) {
       },
     },
     dataZoom: [{ type: "inside", xAxisIndex: 0, filterMode: "weakFilter" }, { type: "slider", xAxisIndex: 0, filterMode: "weakFilter", height: 18, bottom: 10 }],
-    xAxis: { type: "value", name: "s", min: 0, max: data.durationMs / 1000, axisLabel: { formatter: function (v) { return v + " s"; } } },
+    xAxis: { type: "value", name: "s", min: 0, max: data.durationMs / 1000, axisLabel: { formatter: function (v) { return Number(v.toPrecision(6)) + " s"; } } },
     yAxis: { type: "category", data: data.lanes, inverse: true, axisTick: { show: false } },
     series: [{
       type: "custom",
@@ -67,7 +67,12 @@ function smelterTimeline(tl, data) {
     }],
   });
 
-  function rows() { return attempts.map(function (a, i) { return [a.lane, a.launched / 1000, a.running != null ? a.running / 1000 : null, a.ended / 1000, i]; }); }
+  // Failed and abandoned attempts last: drawn on top of a neighbor that starts the same millisecond, so their error stays hoverable.
+  function rows() {
+    var top = { failed: 1, abandoned: 1 };
+    return attempts.map(function (a, i) { return [a.lane, a.launched / 1000, a.running != null ? a.running / 1000 : null, a.ended / 1000, i]; })
+      .sort(function (x, y) { return (top[attempts[x[4]].outcome] ? 1 : 0) - (top[attempts[y[4]].outcome] ? 1 : 0); });
+  }
   return {
     chart: timeline,
     attempts: function () { return attempts; },
