@@ -40,7 +40,7 @@ export async function startLiveUi(job: Job, options: { backend: string }): Promi
   const page = renderLiveHtml(await loadEcharts());
   let cache: { at: number; seq: number; since: number; body: string; ended: boolean } | undefined;
   const state = (since: number) => {
-    const now = Date.now();
+    const now = job.context.clock.now();
     if (cache && cache.since === since && (cache.seq === seq || now - cache.at < 250)) return cache;
     const s: LiveState = liveState(fromLiveEvents(events), { seq, since, changedAt, logs, backend: options.backend, now });
     cache = { at: now, seq, since, body: JSON.stringify(s), ended };
@@ -73,7 +73,8 @@ export async function startLiveUi(job: Job, options: { backend: string }): Promi
   return {
     url: `http://127.0.0.1:${port}/?token=${token}`,
     async stop(graceMs = 1500) {
-      for (const until = Date.now() + graceMs; ended && !servedEnd && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      const clock = job.context.clock;
+      for (const until = clock.now() + graceMs; ended && !servedEnd && clock.now() < until; ) await clock.sleep(50);
       off();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -69,6 +69,7 @@ export function parseEventLine(line: string, where: string): ReportEvent | undef
   } catch (err) {
     throw new ConfigError(`${where} is not JSON: it should be an events file written by --events FILE`, { cause: err });
   }
+  if (eventsHeaderSchema.safeParse(value).success) return undefined; // the file's header line
   return toReportEvent(value, where);
 }
 

@@ -25,6 +25,8 @@ const SRC = new URL("../../../src/", import.meta.url).pathname;
 const ALLOWED: Record<string, string> = {
   "job/clock.ts": "the system clock itself (and the virtual clock's event-loop turns)",
   "job/runtime-context.ts": "seeds the default context's random source",
+  "report/live-html.ts": "the live page's own script, which runs in the browser (setTimeout there is the page's poll)",
+  "cli/live-ui.ts": "the live page's access token comes from the operating system's secure random source (crypto.randomBytes), never from a seeded context",
   "storage/server.ts": "supervises the embedded S3 server's child process (start and kill deadlines in real time), outside any job",
 };
 
