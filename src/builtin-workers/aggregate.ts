@@ -81,6 +81,7 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
       columns: input.spec.columns,
       signal: ctx.signal,
       ...(local.scheme === "file" ? { localRoot: local.path, onInPlaceBytes: (n: number) => ctx.count("bytesRead", n) } : {}),
+      dialect: input.table,
     });
     t = lap(ctx, "materializeMs", t);
     reader.reportTo((name, delta) => ctx.count(name, delta));
@@ -90,7 +91,7 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async (raw: Ag
     if (files.length > 0) {
       const db = await duckdb(input.threads);
       const out = join(dir, "out");
-      const partial = mapSql(input.spec, sourceSql(input.table, files.map((f) => f.path)));
+      const partial = mapSql(input.spec, sourceSql(input.table, files));
       // One partition: one plain COPY (a partitioned COPY costs ~2x the write).
       const single = shuffle.partitions === 1;
       try {

@@ -166,13 +166,14 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
     signal: ctx.signal,
     ...(parquet && i.read ? { columns: i.read } : {}),
     ...(local.scheme === "file" ? { localRoot: local.path, onInPlaceBytes: (n: number) => ctx.count("bytesRead", n) } : {}),
+    dialect: i.table,
   });
   reader.reportTo((name, delta) => ctx.count(name, delta));
   const wanted = parquet && i.read ? new Set(i.read) : undefined;
   const columns = wanted ? i.table.columns.filter((c) => wanted.has(c.name)) : i.table.columns;
   // Parquet: only the columns read (a sparse file holds no others), cast to the table's types.
   const list = parquet ? columns.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(", ") : "*";
-  return { view: i.view, files: files.map((f) => f.path), columns, local: files, source: (paths) => `SELECT ${list} FROM ${sourceSql(i.table, paths)}` };
+  return { view: i.view, files: files.map((f) => f.path), columns, local: files, source: () => `SELECT ${list} FROM ${sourceSql(i.table, files)}` };
 }
 
 async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number | null, dir: string, ctx: TaskContext): Promise<Prepared> {
