@@ -83,11 +83,16 @@ export async function openCsvSplit(split: Split, dialect: CsvDialect | undefined
   };
 }
 
-/** The object's first line (its bytes, newline included). */
+/** The object's first line (its bytes, newline included): GETs from offset 0 of 64 KiB, doubling until a newline. */
 async function readHeaderLine(read: ReadRangeFn, fileSize: number, object: string): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of readRangeBytes(read, 0, Math.min(1, fileSize), fileSize, { chunkSize: 1, tailChunkSize: 64 * 1024, maxRecordBytes: MAX_RECORD_BYTES, object })) parts.push(c);
-  return concat(parts);
+  for (let want = 64 * 1024; ; want *= 2) {
+    const end = Math.min(fileSize, want);
+    const bytes = await read(0, end);
+    const nl = bytes.indexOf(10);
+    if (nl >= 0) return bytes.subarray(0, nl + 1);
+    if (end >= fileSize) return bytes;
+    if (end > MAX_RECORD_BYTES) throw new NonRetryableError(`${object}: the header line is longer than the limit of ${MAX_RECORD_BYTES} bytes: is this a CSV object with a header?`, { type: "InputError" });
+  }
 }
 
 /** The first record of a stream and the rest. */

@@ -69,6 +69,7 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number): Promise<
   const dialect = { ...sniffed.dialect, ...options };
   // Objects that cannot be cut are one split each (discovery cuts them again for the tasks: tables.ts discoveryOptionsOf).
   if (!dialectSplittable({ whole: false, ...dialect })) base.splits = new Set(splits.map((s) => s.key)).size;
+  if (!r.columns && !sniffed.header && o.header !== false) throw new ConfigError(`[smelter] [sql] table ${r.name}'s CSV at ${r.url} has no header line: pass --schema ${r.name}='col TYPE, ...' (or --schema ${r.name}=bdb:uservisits / bdb:rankings), or --header no for DuckDB's column names (column0, column1, ...)`);
   const columns = r.columns ?? sniffed.columns;
   if (r.columns && sniffed.header && sniffed.columns.length !== r.columns.length) {
     throw new ConfigError(`[smelter] [sql] table ${r.name}: --schema gives ${r.columns.length} columns, the header of ${where.replace(/^table \S+ /, "")} has ${sniffed.columns.length} (${sniffed.columns.map((c) => c.name).join(", ")}): list every column, in file order`);
