@@ -189,6 +189,10 @@ export class RecordCheck {
     }
   }
 
+  tooLongAt(at: number): never {
+    return this.tooLong(at);
+  }
+
   private tooLong(at: number): never {
     throw new NonRetryableError(`${this.object}: the record at byte ${at} is longer than the limit of ${this.limit} bytes (${(this.limit! / 2 ** 20).toFixed(0)} MiB): split such values into smaller ones, or fix the line breaks of the file`, { type: "InputError" });
   }
@@ -198,6 +202,45 @@ export class RecordCheck {
       `${this.object}: a quoted field holds a line break (the line ending at byte ${at} has an odd number of quotes), so the object cannot be cut into byte ranges at line breaks: read such objects whole (smelter sql/explain: --whole-files, or --table-option NAME.whole=true; the functions API: records { csv: { whole: true } })`,
       { type: "InputError" },
     );
+  }
+}
+
+/**
+ * Checks that no record of a whole object is longer than `limit` bytes without reading it all (for
+ * objects another reader parses, such as a local file DuckDB reads in place): windows of `window`
+ * bytes every `limit - window` bytes each must hold a newline, since a longer line would cover one
+ * whole. Only around a window without one is the line measured (its ends searched for).
+ */
+export async function checkRecordLengths(read: ReadRangeFn, fileSize: number, limit: number, object: string, window = 64 * 1024): Promise<void> {
+  const w = Math.min(window, Math.floor(limit / 2));
+  const stride = limit - w;
+  for (let at = 0; at + w <= fileSize; at += stride) {
+    const bytes = await read(at, at + w);
+    if (bytes.indexOf(NL) >= 0) continue;
+    // Measure the line around this window: its start (after the previous newline) and its end.
+    let start = at;
+    while (start > 0) {
+      const from = Math.max(0, start - w);
+      const b = await read(from, start);
+      const nl = b.lastIndexOf(NL);
+      if (nl >= 0) {
+        start = from + nl + 1;
+        break;
+      }
+      start = from;
+      if (at + w - start > limit) break;
+    }
+    let end = at + w;
+    while (end < fileSize && end - start <= limit) {
+      const b = await read(end, Math.min(fileSize, end + w));
+      const nl = b.indexOf(NL);
+      if (nl >= 0) {
+        end += nl;
+        break;
+      }
+      end += b.byteLength;
+    }
+    if (end - start > limit) new RecordCheck(object, limit, undefined).tooLongAt(start);
   }
 }
 

@@ -81,8 +81,13 @@ function definedOnly(o: TableOptions): Partial<TableOptions> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-/** The first SAMPLE_BYTES of an object's data (decompressed), cut at its last complete line, as a local file DuckDB reads. */
-async function sample(store: ObjectStore, split: Split, where: string): Promise<Uint8Array> {
+/**
+ * The first SAMPLE_BYTES of an object's data (decompressed), cut at its last complete line; a zstd
+ * object (no zstd in Node 20's zlib) whole and still compressed, `.zst` (DuckDB decompresses it).
+ */
+type Sample = { bytes: Uint8Array; suffix: "" | ".zst" };
+
+async function sample(store: ObjectStore, split: Split, where: string): Promise<Sample> {
   let bytes: Uint8Array;
   let complete: boolean;
   if (split.compression === undefined) {
@@ -93,37 +98,21 @@ async function sample(store: ObjectStore, split: Split, where: string): Promise<
     const take = split.compression === "zstd" ? split.fileSize : Math.min(split.fileSize, SAMPLE_BYTES);
     if (split.compression === "zstd" && split.fileSize > 64 * 2 ** 20) throw new ConfigError(`[smelter] [sql] ${where} is zstd-compressed and over 64 MiB: Smelter cannot sniff a part of it; pass --schema and the CSV options (--header, --delimiter, ...)`);
     const raw = await store.get(split.key, { range: { start: 0, end: take } });
+    if (split.compression === "zstd") return { bytes: raw, suffix: ".zst" };
     complete = take === split.fileSize;
     try {
-      if (split.compression === "zstd") bytes = await duckdbZstd(raw);
-      else {
-        const flush = { finishFlush: zlibConstants.Z_SYNC_FLUSH };
-        bytes = split.compression === "gzip" ? gunzipSync(raw, flush) : inflateSync(raw, flush);
-      }
+      const flush = { finishFlush: zlibConstants.Z_SYNC_FLUSH };
+      bytes = split.compression === "gzip" ? gunzipSync(raw, flush) : inflateSync(raw, flush);
     } catch (err) {
       throw new ConfigError(`[smelter] [sql] ${where} is not valid ${split.compression} data (${(err as Error).message}): check the object, or rename it without the .${split.key.split(".").pop()} extension if it is not compressed`, { cause: err });
     }
     bytes = bytes.subarray(0, SAMPLE_BYTES);
     complete = complete && bytes.byteLength < SAMPLE_BYTES;
   }
-  if (complete) return bytes;
+  if (complete) return { bytes, suffix: "" };
   const cut = bytes.lastIndexOf(10);
   if (cut < 0) throw new ConfigError(`[smelter] [sql] ${where}: its first ${bytes.byteLength} bytes hold no line break, so its columns cannot be sniffed: pass --schema and the CSV options`);
-  return bytes.subarray(0, cut + 1);
-}
-
-/** A whole zstd object decompressed by DuckDB (Node 20's zlib has no zstd). */
-async function duckdbZstd(raw: Uint8Array): Promise<Uint8Array> {
-  return withTempFile(async (file) => {
-    await writeFile(`${file}.txt.zst`, raw);
-    const db = await openDuckDb({ threads: 1 });
-    try {
-      const [row] = await db.all<{ content: string }>(`SELECT content FROM read_text(${sqlString(`${file}.txt.zst`)})`);
-      return new TextEncoder().encode(row?.content ?? "");
-    } finally {
-      db.close();
-    }
-  });
+  return { bytes: bytes.subarray(0, cut + 1), suffix: "" };
 }
 
 /** Columns of a Parquet object from its footer, read by DuckDB from a sparse file holding only the footer. */
@@ -146,7 +135,7 @@ async function parquetColumns(store: ObjectStore, split: Split): Promise<{ name:
 type Sniffed = { header: boolean; columns: { name: string; type: string }[]; dialect: { delimiter: string; quote: string; escape: string; header: boolean; dateFormat?: string; timestampFormat?: string } };
 
 /** DuckDB's sniff_csv over the sample, told the options given. */
-async function sniffCsv(bytes: Uint8Array, o: TableOptions, where: string): Promise<Sniffed> {
+async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: string): Promise<Sniffed> {
   csvDialectSchema.partial().parse(definedOnly({ ...o, format: undefined }));
   const args: string[] = [];
   if (o.delimiter !== undefined) args.push(`delim = ${sqlString(o.delimiter)}`);
@@ -157,11 +146,11 @@ async function sniffCsv(bytes: Uint8Array, o: TableOptions, where: string): Prom
   if (o.dateFormat !== undefined) args.push(`dateformat = ${sqlString(o.dateFormat)}`);
   if (o.timestampFormat !== undefined) args.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
   return withTempFile(async (file) => {
-    await writeFile(`${file}.csv`, bytes);
+    await writeFile(`${file}.csv${suffix}`, bytes);
     const db = await openDuckDb({ threads: 1 });
     try {
       type Row = { Delimiter: string; Quote: string; Escape: string; HasHeader: boolean; Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null };
-      const [row] = await db.all<Row>(`SELECT Delimiter, Quote, Escape, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(`${file}.csv`), ...args].join(", ")})`);
+      const [row] = await db.all<Row>(`SELECT Delimiter, Quote, Escape, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(`${file}.csv${suffix}`), ...args].join(", ")})`);
       if (!row) throw new Error("sniff_csv returned nothing");
       const char = (c: string) => (c === "(empty)" ? "" : c);
       const dialect = {
@@ -182,11 +171,11 @@ async function sniffCsv(bytes: Uint8Array, o: TableOptions, where: string): Prom
   });
 }
 
-async function sniffJson(bytes: Uint8Array, where: string): Promise<{ name: string; type: string }[]> {
+async function sniffJson({ bytes, suffix }: Sample, where: string): Promise<{ name: string; type: string }[]> {
   return withTempFile(async (file) => {
-    await writeFile(`${file}.json`, bytes);
+    await writeFile(`${file}.json${suffix}`, bytes);
     try {
-      return await describe(`SELECT * FROM read_json(${sqlString(`${file}.json`)}, format = 'newline_delimited')`);
+      return await describe(`SELECT * FROM read_json(${sqlString(`${file}.json${suffix}`)}, format = 'newline_delimited')`);
     } catch (err) {
       throw new ConfigError(`[smelter] [sql] ${where} cannot be read as newline-delimited JSON: ${(err as Error).message.split("\n")[0]!.replace(/^\[smelter\] /, "")}. Pass --input-format csv if it is CSV, or --schema`, { cause: err });
     }
