@@ -25,7 +25,9 @@ import type { ObjectStore } from "../storage/contract.js";
 import { resolveLocalKey } from "../storage/local.js";
 import type { RangedReader } from "../storage/ranged.js";
 import { checkRecordLengths } from "../splits/csv-range.js";
-import { openCsvSplit, type CsvSplitData } from "../splits/csv-split.js";
+import { openDuckDb } from "../duckdb/index.js";
+import { sqlString } from "../duckdb/sql.js";
+import { openCsvSplit, parseHeader, type CsvSplitData } from "../splits/csv-split.js";
 import { csvDialectSchema, MAX_RECORD_BYTES, type CsvDialect } from "../splits/dialect.js";
 import { columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
@@ -83,10 +85,12 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
         parquetDone.add(split.key);
       }
       if (split.fileSize === 0) continue;
-      const names = split.compression ? {} : await namesOf(split);
+      const path = resolveLocalKey(options.localRoot, split.key);
+      const zstdHeader = split.compression === "zstd" && split.format === "csv" && dialect.header;
+      const names = zstdHeader ? { names: await zstdHeaderNames(path, dialect, object(split)) } : split.compression ? {} : await namesOf(split);
       // DuckDB 1.5 drops a last line longer than its buffer without a word: check lengths first.
       if (split.format !== "parquet" && !split.compression) await checkRecordLengths((start, end) => store.get(split.key, { range: { start, end }, ...signal }), split.fileSize, MAX_RECORD_BYTES, object(split));
-      files.push({ path: resolveLocalKey(options.localRoot, split.key), split, inPlace: true, headerLine: dialect.header, object: object(split), ...names });
+      files.push({ path, split, inPlace: true, headerLine: split.format === "csv" && dialect.header, object: object(split), ...names });
       options.onInPlaceBytes?.(split.format === "parquet" ? await parquetBytesNeeded(store, split, options) : split.fileSize);
       continue;
     }
@@ -98,7 +102,8 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
       const ext = split.key.slice(split.key.lastIndexOf("."));
       const file = join(dir, `c${i}.${split.format === "ndjson" ? "json" : "csv"}${ext}`);
       await writeStream(file, options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...signal }));
-      files.push({ path: file, split, headerLine: split.format === "csv" && dialect.header, object: object(split) });
+      const headerLine = split.format === "csv" && dialect.header;
+      files.push({ path: file, split, headerLine, object: object(split), ...(headerLine ? { names: await zstdHeaderNames(file, dialect, object(split)) } : {}) });
     } else {
       if (split.range.end <= split.range.start) continue;
       const file = join(dir, `r${i}.${split.format === "ndjson" ? "json" : "csv"}`);
@@ -109,6 +114,19 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
     }
   }
   return files;
+}
+
+/** The header names of a zstd CSV file, read by DuckDB (Node 20 cannot decompress zstd). */
+async function zstdHeaderNames(file: string, d: CsvDialect, object: string): Promise<string[]> {
+  const db = await openDuckDb({ threads: 1 });
+  try {
+    const [row] = await db.all<{ line: string }>(
+      `SELECT line FROM read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, header = false, delim = ${sqlString("\u0001")}, quote = '', escape = '', auto_detect = false, max_line_size = ${MAX_RECORD_BYTES}) LIMIT 1`,
+    );
+    return parseHeader(new TextEncoder().encode(row?.line ?? ""), d, object);
+  } finally {
+    db.close();
+  }
 }
 
 async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
