@@ -100,7 +100,9 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
     ctx.heartbeat({ phase: "sql" });
     const segments = await withDuckDb(input.threads, async (db) => {
       const made: string[] = [];
+      const skipping = input.inputs.some((i) => i.kind === "table" && i.table.format === "csv" && i.table.badRows === "skip");
       try {
+        if (skipping) await clearRejects(db);
         for (const p of prepared) {
           if (p.files.length === 0) {
             made.push(`DROP TABLE IF EXISTS ${q(p.view)}`);
@@ -111,6 +113,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (raw: SqlStageIn
           }
         }
         const segments = await runStage(db, input, join(dir, "out"));
+        if (skipping) ctx.count("badRows", Number(await db.value("SELECT count(*) FROM reject_errors").catch(() => 0)));
         if (input.upload) await writeCsv(db, input, `${join(dir, "out")}.parquet`, join(dir, "result.csv"));
         return segments;
       } catch (err) {
@@ -146,6 +149,12 @@ async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, 
   }
   await db.run(`COPY (SELECT ${encoded}, __p FROM (SELECT *, (${input.partitionBy}) AS __p FROM (${input.sql}) AS __q) AS __r) TO ${sqlString(out)} (${format}, PARTITION_BY (__p))`);
   return Array.from({ length: R }, (_, r) => join(out, `__p=${r}`, "data_0.parquet")).map((f) => (existsSync(f) ? f : undefined));
+}
+
+/** DuckDB's tables of rejected CSV rows (store_rejects) start empty for each task: they outlive a query on a reused connection. */
+async function clearRejects(db: DuckDb): Promise<void> {
+  await db.run("DROP TABLE IF EXISTS reject_errors");
+  await db.run("DROP TABLE IF EXISTS reject_scans");
 }
 
 /** This task's rows (the gathered Parquet segment, read back exactly) as CSV, renamed; a header in partition 0 only. */

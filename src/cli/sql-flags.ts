@@ -29,6 +29,7 @@ export const sqlFlagsShape = {
   dateFormat: z.string().optional(),
   timestampFormat: z.string().optional(),
   wholeFiles: z.boolean().optional(),
+  badRows: z.enum(["fail", "skip"], { message: "--bad-rows must be fail or skip" }).optional(),
   tableOption: z.array(z.string().regex(/^[A-Za-z_][\w$]*\.[A-Za-z_]+=[\s\S]*$/, "--table-option takes NAME.KEY=VALUE (e.g. --table-option uv.delimiter='|')")).default([]),
 };
 
@@ -50,12 +51,13 @@ export function addPlanOptions(cmd: Command, partitionsDefault: string): Command
     .option("--date-format <f>", "CSV DATE format, strptime style (e.g. %d/%m/%Y; default: sniffed)")
     .option("--timestamp-format <f>", "CSV TIMESTAMP format, strptime style (default: sniffed)")
     .option("--whole-files", "read each CSV object whole, never cut into byte ranges (quoted fields with line breaks)")
-    .option("--table-option <name.key=value>", "an input option of one table (keys: format, delimiter, quote, escape, header, null, dateformat, timestampformat, whole); repeatable", collect);
+    .option("--bad-rows <policy>", "rows that cannot be read with the table's types: fail (default) or skip (counted as badRows)")
+    .option("--table-option <name.key=value>", "an input option of one table (keys: format, delimiter, quote, escape, header, null, dateformat, timestampformat, whole, badrows); repeatable", collect);
 }
 
 export const queryFlag = (command: string) => z.string().trim().min(1, `the query is empty: smelter ${command} "SELECT ..." --table NAME=URL`);
 
-type InputFlags = Pick<z.output<z.ZodObject<typeof sqlFlagsShape>>, "inputFormat" | "delimiter" | "quote" | "escape" | "header" | "nullString" | "dateFormat" | "timestampFormat" | "wholeFiles" | "tableOption">;
+type InputFlags = Pick<z.output<z.ZodObject<typeof sqlFlagsShape>>, "inputFormat" | "delimiter" | "quote" | "escape" | "header" | "nullString" | "dateFormat" | "timestampFormat" | "wholeFiles" | "badRows" | "tableOption">;
 export type SqlFlags = { table: string[]; schema: string[]; partitions?: number | undefined; broadcastBytes?: number | undefined; join: "auto" | "broadcast" | "partitioned"; allowSingleTask: boolean } & Partial<InputFlags>;
 
 /** Commander's collector for a repeatable flag. */
@@ -119,10 +121,11 @@ function inputOptions(f: Partial<InputFlags>): TableOptions {
   if (f.dateFormat) o.dateFormat = f.dateFormat;
   if (f.timestampFormat) o.timestampFormat = f.timestampFormat;
   if (f.wholeFiles) o.whole = true;
+  if (f.badRows) o.badRows = f.badRows;
   return o;
 }
 
-const TABLE_OPTION_KEYS = ["format", "delimiter", "quote", "escape", "header", "null", "dateformat", "timestampformat", "whole"] as const;
+const TABLE_OPTION_KEYS = ["format", "delimiter", "quote", "escape", "header", "null", "dateformat", "timestampformat", "whole", "badrows"] as const;
 
 /** One `--table-option NAME.KEY=VALUE`. */
 function tableOption(key: string, value: string): TableOptions {
@@ -149,6 +152,10 @@ function tableOption(key: string, value: string): TableOptions {
       return { dateFormat: value };
     case "timestampformat":
       return { timestampFormat: value };
+    case "badrows": {
+      if (value !== "fail" && value !== "skip") throw new ConfigError(`bad flags: ${flag} takes fail or skip, not ${JSON.stringify(value)}`);
+      return { badRows: value };
+    }
     case "whole": {
       const w = yesNo(flag, value);
       return w ? { whole: true } : {};

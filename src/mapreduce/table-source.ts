@@ -19,6 +19,8 @@ export const tableSchema = z.object({
   /** CSV with a header: the header's names in the first object (matched to `columns` by position); other objects' headers are matched by name to these. */
   headerNames: z.array(z.string()).optional(),
   ...csvDialectSchema.shape,
+  /** Rows DuckDB cannot read with the table's types and dialect: `fail` the task, or `skip` them (DuckDB's ignore_errors; CSV rejects counted). @default fail */
+  badRows: z.enum(["fail", "skip"]).default("fail"),
 });
 /** A table spec as given (dialect fields default). */
 export type TableSpec = z.input<typeof tableSchema>;
@@ -45,7 +47,7 @@ export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string 
   const list = (ps: string[]) => `[${ps.map(sqlString).join(", ")}]`;
   if (table.format === "parquet") return `read_parquet(${list(paths)})`;
   const cols = (cs: { name: string; type: string }[]) => `{${cs.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
-  if (table.format === "ndjson") return `read_json(${list(paths)}, columns = ${cols(table.columns)}, format = 'newline_delimited', maximum_object_size = ${MAX_RECORD_BYTES})`;
+  if (table.format === "ndjson") return `read_json(${list(paths)}, columns = ${cols(table.columns)}, format = 'newline_delimited', maximum_object_size = ${MAX_RECORD_BYTES}${table.badRows === "skip" ? ", ignore_errors = true" : ""})`;
   const groups = new Map<string, { headerLine: boolean; order: number[] | undefined; paths: string[] }>();
   for (const f of files) {
     const file: CsvFile = typeof f === "string" ? { path: f, headerLine: table.header } : f;
@@ -71,16 +73,19 @@ function dialectOptions(t: Table): string {
   if (t.dateFormat) o.push(`dateformat = ${sqlString(t.dateFormat)}`);
   if (t.timestampFormat) o.push(`timestampformat = ${sqlString(t.timestampFormat)}`);
   o.push(`max_line_size = ${MAX_RECORD_BYTES}`, `buffer_size = ${2 * MAX_RECORD_BYTES}`, "auto_detect = false");
+  if (t.badRows === "skip") o.push("ignore_errors = true", "store_rejects = true");
   return o.join(", ");
 }
 
 /**
  * For each of a file's columns in its order, the index of the table column it is: undefined when
- * the file's header is the table's (positions match). Names match exactly, else ignoring case.
+ * the file's header is the table's (positions match), or the table's header names are unknown.
+ * Names match exactly, else ignoring case.
  */
 function columnOrder(table: Table, file: CsvFile): number[] | undefined {
   const names = file.names!;
-  const want = table.headerNames ?? table.columns.map((c) => c.name);
+  const want = table.headerNames;
+  if (!want) return undefined; // the table's header names are unknown (columns given by hand): by position
   if (names.length === want.length && names.every((n, i) => n === want[i])) return undefined;
   const refuse = (why: string): never => {
     throw new NonRetryableError(

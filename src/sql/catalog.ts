@@ -24,6 +24,8 @@ import type { SqlTableInput } from "./tables.js";
 /** Input options of a table: its format and CSV dialect; what is not given is detected. */
 export interface TableOptions extends Partial<Omit<CsvDialectInput, "header">> {
   format?: "csv" | "ndjson" | "parquet" | "auto";
+  /** Rows DuckDB cannot read: fail (default) or skip (counted). */
+  badRows?: "fail" | "skip";
   /** true / false, or undefined: sniffed. */
   header?: boolean;
 }
@@ -58,23 +60,35 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number): Promise<
   const other = splits.find((s) => s.format !== format);
   if (other) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes ${format} and ${other.format} objects at ${r.url} (${splits[0]!.key}, ${other.key}): narrow the URL with a glob (*.${format === "ndjson" ? "ndjson" : format}), or pass --input-format`);
   const bytes = splits.reduce((s, x) => s + splitBytes(x), 0);
-  const base = { name: r.name, url: r.url, format, bytes, splits: splits.length };
+  const base = { name: r.name, url: r.url, format, bytes, splits: splits.length, ...(o.badRows ? { badRows: o.badRows } : {}) };
   const first = splits[0]!;
-  const where = `table ${r.name}'s first object ${store.url.replace(/\/$/, "")}/${first.key}`;
+  const firstObject = `${store.url.replace(/\/$/, "")}/${first.key}`;
+  const where = `table ${r.name}'s first object ${firstObject}`;
   if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, first)) };
   if (format === "ndjson") return { ...base, columns: r.columns ?? (await sniffJson(await sample(store, first, where), where)) };
-  const sniffed = await sniffCsv(await sample(store, first, where), o, where);
+  const sniffed = await sniffCsv(await sample(store, first, where), o, where).catch((err: unknown) => {
+    // Nothing left to sniff: columns, delimiter and header given (the sample may hold rows --bad-rows skip drops).
+    if (r.columns && o.delimiter !== undefined && o.header !== undefined) return given_(o, r.columns);
+    throw err;
+  });
   const detected = Object.keys(sniffed.dialect).filter((k) => o[k as keyof TableOptions] === undefined);
-  const { format: _format, ...options } = definedOnly(o);
+  const { format: _format, badRows: _badRows, ...options } = definedOnly(o);
   const dialect = { ...sniffed.dialect, ...options };
   // Objects that cannot be cut are one split each (discovery cuts them again for the tasks: tables.ts discoveryOptionsOf).
   if (!dialectSplittable({ whole: false, ...dialect })) base.splits = new Set(splits.map((s) => s.key)).size;
   if (!r.columns && !sniffed.header && o.header !== false) throw new ConfigError(`[smelter] [sql] table ${r.name}'s CSV at ${r.url} has no header line: pass --schema ${r.name}='col TYPE, ...' (or --schema ${r.name}=bdb:uservisits / bdb:rankings), or --header no for DuckDB's column names (column0, column1, ...)`);
   const columns = r.columns ?? sniffed.columns;
   if (r.columns && sniffed.header && sniffed.columns.length !== r.columns.length) {
-    throw new ConfigError(`[smelter] [sql] table ${r.name}: --schema gives ${r.columns.length} columns, the header of ${where.replace(/^table \S+ /, "")} has ${sniffed.columns.length} (${sniffed.columns.map((c) => c.name).join(", ")}): list every column, in file order`);
+    throw new ConfigError(`[smelter] [sql] table ${r.name}: --schema gives ${r.columns.length} columns, the header of its first object ${firstObject} has ${sniffed.columns.length} (${sniffed.columns.map((c) => c.name).join(", ")}): list every column, in file order`);
   }
   return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: sniffed.columns.map((c) => c.name) } : {}), detected };
+}
+
+/** The dialect when everything that matters was given: the rest at its defaults. */
+function given_(o: TableOptions, columns: { name: string; type: string }[]): Sniffed {
+  const d = csvDialectSchema.parse({ delimiter: o.delimiter, header: o.header, ...(o.quote !== undefined ? { quote: o.quote } : {}), ...(o.escape !== undefined ? { escape: o.escape } : {}) });
+  // header false here: no header names known, so objects are read by position (table-source.ts).
+  return { header: false, columns, dialect: { delimiter: d.delimiter, quote: d.quote, escape: d.escape, header: d.header } };
 }
 
 function definedOnly(o: TableOptions): Partial<TableOptions> {
@@ -136,7 +150,7 @@ type Sniffed = { header: boolean; columns: { name: string; type: string }[]; dia
 
 /** DuckDB's sniff_csv over the sample, told the options given. */
 async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: string): Promise<Sniffed> {
-  csvDialectSchema.partial().parse(definedOnly({ ...o, format: undefined }));
+  csvDialectSchema.partial().parse(definedOnly({ ...o, format: undefined, badRows: undefined }));
   const args: string[] = [];
   if (o.delimiter !== undefined) args.push(`delim = ${sqlString(o.delimiter)}`);
   if (o.quote !== undefined) args.push(`quote = ${sqlString(o.quote)}`);
@@ -164,7 +178,8 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
       if (dialect.delimiter.length !== 1) throw new Error(`sniffed delimiter ${JSON.stringify(dialect.delimiter)} is not one character`);
       return { header: dialect.header, columns: row.Columns.map((c) => ({ name: c.name, type: c.type })), dialect };
     } catch (err) {
-      throw new ConfigError(`[smelter] [sql] ${where} cannot be read as CSV: ${(err as Error).message.split("\n")[0]}. Pass the CSV options (--delimiter, --quote, --header ...) or --schema`, { cause: err });
+      const message = ((err as Error).message.split("\n")[0] ?? "").replace(/^\[smelter\] (DuckDB: )?/, "").replaceAll(`"${file}.csv${suffix}"`, "its sample").replaceAll(`${file}.csv${suffix}`, "its sample");
+      throw new ConfigError(`[smelter] [sql] ${where} cannot be read as CSV: ${message}. Pass the CSV options (--delimiter, --quote, --header ...) or --schema`, { cause: err });
     } finally {
       db.close();
     }

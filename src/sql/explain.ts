@@ -9,7 +9,7 @@ export function formatPlan(plan: SqlPlan): string {
   out.push(`plan: ${plan.strategy}`);
   for (const t of plan.tables) {
     const size = [t.splits !== undefined ? `${t.splits} split${t.splits === 1 ? "" : "s"}` : "", t.bytes !== undefined ? fmtBytes(t.bytes) : "size unknown"].filter(Boolean).join(", ");
-    out.push(`table ${t.name}: ${t.url} (${t.format}${t.format === "csv" ? `, ${describeDialect(t)}` : ""}; ${size})`);
+    out.push(`table ${t.name}: ${t.url} (${t.format}${t.format === "csv" ? `, ${describeDialect(t)}` : ""}${t.badRows === "skip" ? ", bad rows skipped and counted" : ""}; ${size})`);
     if (t.format === "csv" && t.detected?.length) out.push(`  sniffed from its first object: ${t.detected.join(", ")}`);
   }
   for (const n of plan.notes) out.push(`note: ${n}`);

@@ -22,6 +22,8 @@ export const sqlTableSchema = z.object({
   headerNames: z.array(z.string()).optional(),
   /** CSV: the dialect (delimiter, quote, escape, header, null string, date formats, whole objects). */
   ...csvDialectSchema.shape,
+  /** Rows that cannot be read: `fail` (the default) or `skip` (counted as badRows). */
+  badRows: z.enum(["fail", "skip"]).default("fail"),
   /** How the dialect was found: which options were given, which sniffed (for explain). */
   detected: z.array(z.string()).optional(),
   /** Total bytes of the table's objects, when known (listing). */

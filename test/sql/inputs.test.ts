@@ -53,12 +53,13 @@ describe("every input read exactly, as DuckDB alone reads it", () => {
 
   const resolve = (requests: TableRequest[]) => resolveTables(requests);
 
-  async function viaEngine(sql: string, tables: SqlTableInput[], taskBytes = TASK_BYTES): Promise<TestResult & { tasks: number[] }> {
+  async function viaEngine(sql: string, tables: SqlTableInput[], taskBytes = TASK_BYTES): Promise<TestResult & { tasks: number[]; badRows: number }> {
     const plan = await planQuery(sql, tables, { workers: 2 }, session);
     const out = await openDuckDb({ threads: 1 });
     try {
       const r = await executePlan(threads, out, plan, { targetTaskBytes: taskBytes, work: `${dir}/work/` });
-      return { ...(await readTable(out, "result")), tasks: r.tasks };
+      const badRows = r.run.results.flat().reduce((n, t) => n + (t.stats.counters.badRows ?? 0), 0);
+      return { ...(await readTable(out, "result")), tasks: r.tasks, badRows };
     } finally {
       out.close();
     }
@@ -209,5 +210,23 @@ describe("every input read exactly, as DuckDB alone reads it", () => {
     const want = await alone(sql, { t: `read_csv(['${url}a.txt', '${url}b.txt'], header = false, nullstr = 'NA', dateformat = '%d/%m/%Y')` });
     assertSameResult(await viaEngine(sql, tables), want, false, "dialect, engine");
     assertSameResult(await viaLocalPlan(sql, tables), want, false, "dialect, local plan");
+  });
+
+  test("bad rows: fail names the objects; --bad-rows skip drops and counts what DuckDB alone's ignore_errors drops", async () => {
+    const rows = Array.from({ length: 600 }, (_, i) => (i % 100 === 5 ? `x${i},${i}` : i % 100 === 50 ? `${i},${i},extra` : `${i},${i % 7}`));
+    const url = files("bad-rows", { "b.csv": `a,b\n${rows.join("\n")}\n` });
+    const sql = "SELECT count(*) AS n, sum(a) AS s, sum(b) AS sb FROM t";
+    const columns = [
+      { name: "a", type: "INTEGER" },
+      { name: "b", type: "INTEGER" },
+    ];
+    const dialect = { delimiter: ",", header: true };
+    await assert.rejects(viaEngine(sql, await resolve([{ name: "t", url, columns, options: dialect }])), /failed in DuckDB reading b\.csv: Conversion Error/);
+    const skip = await resolve([{ name: "t", url, columns, options: { ...dialect, badRows: "skip" } }]);
+    assert.match(formatPlan(await planQuery(sql, skip, { workers: 2 }, session)), /bad rows skipped and counted/);
+    const got = await viaEngine(sql, skip);
+    assertSameResult(got, await alone(sql, { t: `read_csv('${url}b.csv', header = true, columns = {'a': 'INTEGER', 'b': 'INTEGER'}, ignore_errors = true)` }), false, "bad rows skipped");
+    assert.equal(got.rows[0]![0], "588");
+    assert.equal(got.badRows, 12);
   });
 });
