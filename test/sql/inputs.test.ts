@@ -15,6 +15,7 @@ import { threadsBackend } from "../../src/backends/index.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { sqlIdentifier as q } from "../../src/duckdb/sql.js";
 import { Manager } from "../../src/scheduler/manager.js";
+import { tablesFromFlags } from "../../src/cli/sql-flags.js";
 import { resolveTables, type TableRequest } from "../../src/sql/catalog.js";
 import { executePlan } from "../../src/sql/execute.js";
 import { formatPlan } from "../../src/sql/explain.js";
@@ -228,5 +229,18 @@ describe("every input read exactly, as DuckDB alone reads it", () => {
     assertSameResult(got, await alone(sql, { t: `read_csv('${url}b.csv', header = true, columns = {'a': 'INTEGER', 'b': 'INTEGER'}, ignore_errors = true)` }), false, "bad rows skipped");
     assert.equal(got.rows[0]![0], "588");
     assert.equal(got.badRows, 12);
+  });
+
+  test("dialect flags: --delimiter tab, --table-option per table over the global flags, bad keys refused", async () => {
+    const url = files("tsv", { "a.tsv": `${Array.from({ length: 50 }, (_, i) => `${i}\tn${i}`).join("\n")}\n` });
+    const [t] = await tablesFromFlags({ table: [`t=${url}`], schema: [], delimiter: "tab", header: "yes", tableOption: ["t.header=no", "t.null=n7"] });
+    assert.equal(t!.delimiter, "\t");
+    assert.equal(t!.header, false);
+    assert.equal(t!.nullString, "n7");
+    const sql = "SELECT count(*) AS n, count(column1) AS named, sum(column0) AS s FROM t";
+    assertSameResult(await viaEngine(sql, [t!]), await alone(sql, { t: `read_csv('${url}a.tsv', delim = '\t', header = false, nullstr = 'n7')` }), false, "tsv");
+    await assert.rejects(tablesFromFlags({ table: [`t=${url}`], schema: [], tableOption: ["t.colour=red"] }), /--table-option key "colour" is unknown/);
+    await assert.rejects(tablesFromFlags({ table: [`t=${url}`], schema: [], tableOption: ["u.header=no"] }), /--table-option u\.header=no names no --table/);
+    await assert.rejects(tablesFromFlags({ table: [`t=${url}`], schema: [], quote: "ab" }), /--quote takes one character/);
   });
 });
