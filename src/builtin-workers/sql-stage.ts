@@ -208,7 +208,9 @@ async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number
 function stageError(err: unknown, input: z.infer<typeof sqlStageInputSchema>, prepared: Prepared[]): Error {
   const local = prepared.flatMap((p) => p.local);
   const message = duckdbMessage(err, local);
-  const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => f.split.key))].slice(0, 5).join(", ")}` : "";
+  // A byte range's file starts at its first record: DuckDB's "Line: N" counts from there.
+  const part = (f: LocalFile) => (f.split.format !== "parquet" && (f.split.range.start > 0 || f.split.range.end < f.split.fileSize) ? ` (the records from byte ${f.split.range.start}; DuckDB's line numbers count from there)` : "");
+  const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => `${f.split.key}${part(f)}`))].slice(0, 5).join(", ")}` : "";
   return new NonRetryableError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}. Check the input's format and columns (--schema), or fix the malformed rows`, { cause: err, type: "InputError" });
 }
 
