@@ -74,7 +74,7 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async ({ shuff
     const workStore = await cachedStore(shuffle.storeUrl);
     const reader = new RangedReader(store, { clock: ctx.clock });
     let t = performance.now();
-    const files = await materializeSplits(store, input.splits, dir, { reader, columns: input.spec.columns, signal: ctx.signal, onInPlaceBytes: (n) => ctx.count("bytesRead", n) });
+    const files = await materializeSplits(store, input.splits, dir, { reader, columns: input.spec.columns, signal: ctx.signal, onInPlaceBytes: (n) => ctx.count("bytesRead", n), dialect: input.table });
     t = lap(ctx, "materializeMs", t);
     reader.reportTo((name, delta) => ctx.count(name, delta));
     ctx.heartbeat({ phase: "read", files: files.length });
@@ -83,7 +83,7 @@ export const aggregateMap = defineWorker("smelter.aggregate.map", async ({ shuff
     if (files.length > 0) {
       const db = await duckdb(input.threads);
       const out = join(dir, "out");
-      const partial = mapSql(input.spec, sourceSql(input.table, files.map((f) => f.path)));
+      const partial = mapSql(input.spec, sourceSql(input.table, files));
       // One partition: one plain COPY (a partitioned COPY costs ~2x the write).
       const single = shuffle.partitions === 1;
       try {

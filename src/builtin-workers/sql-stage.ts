@@ -100,7 +100,9 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output
     ctx.heartbeat({ phase: "sql" });
     const segments = await withDuckDb(input.threads, async (db) => {
       const made: string[] = [];
+      const skipping = input.inputs.some((i) => i.kind === "table" && i.table.format === "csv" && i.table.badRows === "skip");
       try {
+        if (skipping) await clearRejects(db);
         for (const p of prepared) {
           if (p.files.length === 0) {
             made.push(`DROP TABLE IF EXISTS ${q(p.view)}`);
@@ -111,6 +113,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output
           }
         }
         const segments = await runStage(db, input, join(dir, "out"), workStore);
+        if (skipping) ctx.count("badRows", Number(await db.value("SELECT count(*) FROM reject_errors").catch(() => 0)));
         if (input.upload) await writeCsv(db, input, `${join(dir, "out")}.parquet`, join(dir, "result.csv"));
         return segments;
       } catch (err) {
@@ -148,6 +151,12 @@ async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, 
   return Array.from({ length: R }, (_, r) => join(out, `__p=${r}`, "data_0.parquet")).map((f) => (existsSync(f) ? f : undefined));
 }
 
+/** DuckDB's tables of rejected CSV rows (store_rejects) start empty for each task: they outlive a query on a reused connection. */
+async function clearRejects(db: DuckDb): Promise<void> {
+  await db.run("DROP TABLE IF EXISTS reject_errors");
+  await db.run("DROP TABLE IF EXISTS reject_scans");
+}
+
 /** This task's rows (the gathered Parquet segment, read back exactly) as CSV, renamed; a header in partition 0 only. */
 async function writeCsv(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, parquet: string, csv: string): Promise<void> {
   const u = input.upload!;
@@ -165,13 +174,14 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
     signal: ctx.signal,
     ...(parquet && i.read ? { columns: i.read } : {}),
     onInPlaceBytes: (n) => ctx.count("bytesRead", n),
+    dialect: i.table,
   });
   reader.reportTo((name, delta) => ctx.count(name, delta));
   const wanted = parquet && i.read ? new Set(i.read) : undefined;
   const columns = wanted ? i.table.columns.filter((c) => wanted.has(c.name)) : i.table.columns;
   // Parquet: only the columns read (a sparse file holds no others), cast to the table's types.
   const list = parquet ? columns.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(", ") : "*";
-  return { view: i.view, files: files.map((f) => f.path), columns, local: files, source: (paths) => `SELECT ${list} FROM ${sourceSql(i.table, paths)}` };
+  return { view: i.view, files: files.map((f) => f.path), columns, local: files, source: () => `SELECT ${list} FROM ${sourceSql(i.table, files)}` };
 }
 
 async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number | null, dir: string, ctx: TaskContext): Promise<Prepared> {
@@ -197,7 +207,9 @@ async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number
 function stageError(err: unknown, input: z.infer<typeof sqlStageInputSchema>, prepared: Prepared[]): Error {
   const local = prepared.flatMap((p) => p.local);
   const message = duckdbMessage(err, local);
-  const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => f.split.key))].slice(0, 5).join(", ")}` : "";
+  // A byte range's file starts at its first record: DuckDB's "Line: N" counts from there.
+  const part = (f: LocalFile) => (f.split.format !== "parquet" && (f.split.range.start > 0 || f.split.range.end < f.split.fileSize) ? ` (the records from byte ${f.split.range.start}; DuckDB's line numbers count from there)` : "");
+  const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => `${f.split.key}${part(f)}`))].slice(0, 5).join(", ")}` : "";
   const f = duckdbFailure(err);
   return new SmelterError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}${f.hint ? `. ${f.hint}` : ""}`, { cause: err, type: f.type, nonRetryable: f.nonRetryable });
 }

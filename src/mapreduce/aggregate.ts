@@ -6,20 +6,9 @@
  * AVG travels as a sum and a count (NULL-correct); COUNT partials are summed.
  */
 import { z } from "zod";
-import { sqlIdentifier, sqlString } from "../duckdb/sql.js";
+import { sqlIdentifier } from "../duckdb/sql.js";
 
-export const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
-
-export const tableSchema = z.object({
-  format: z.enum(["csv", "parquet", "ndjson"]),
-  /** Columns in file order, with DuckDB types. */
-  columns: z.array(columnSchema).min(1),
-  /** CSV: field delimiter. @default "," */
-  delimiter: z.string().length(1).default(","),
-  /** CSV: first line is a header. @default false */
-  header: z.boolean().default(false),
-});
-export type TableSpec = z.output<typeof tableSchema>;
+export { columnSchema, tableSchema, sourceSql, type TableSpec } from "./table-source.js";
 
 export const aggregateFns = ["sum", "count", "min", "max", "avg"] as const;
 
@@ -35,15 +24,6 @@ export const aggregateSpecSchema = z.object({
 export type AggregateSpec = z.output<typeof aggregateSpecSchema>;
 
 const q = sqlIdentifier;
-
-/** A DuckDB table function reading `files` of `table`. */
-export function sourceSql(table: TableSpec, files: string[]): string {
-  const list = `[${files.map(sqlString).join(", ")}]`;
-  if (table.format === "parquet") return `read_parquet(${list})`;
-  const cols = `{${table.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
-  if (table.format === "ndjson") return `read_json(${list}, columns = ${cols}, format = 'newline_delimited')`;
-  return `read_csv(${list}, columns = ${cols}, header = ${table.header}, delim = ${sqlString(table.delimiter)}, quote = '', escape = '', auto_detect = false)`;
-}
 
 function partialColumns(spec: AggregateSpec): string[] {
   return spec.aggregates.flatMap((a) => {

@@ -173,11 +173,11 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
 
   return {
     name: fns.name,
-    run: (manager, options, hooks = {}) => runFunctions<O>(manager, fns.name, { map: mapWorker.name, reduce: reduceWorker.name }, options, hooks),
+    run: (manager, options, hooks = {}) => runFunctions<O>(manager, fns.name, { map: mapWorker.name, reduce: reduceWorker.name }, options, { ...hooks, whole: typeof records === "object" && records.csv.whole }),
   };
 }
 
-async function runFunctions<O>(manager: Manager, name: string, workers: { map: string; reduce: string }, options: FunctionRunOptions, hooks: { onJob?: (job: Job) => void; policy?: StagePolicyInput }): Promise<FunctionRun<O>> {
+async function runFunctions<O>(manager: Manager, name: string, workers: { map: string; reduce: string }, options: FunctionRunOptions, hooks: { onJob?: (job: Job) => void; policy?: StagePolicyInput; whole?: boolean }): Promise<FunctionRun<O>> {
   const o = parseOrThrow(functionRunOptionsSchema, options, `${name} options`);
   const input = await openStore(o.input);
   const output = o.output ? await emptyOutput(o.output) : undefined;
@@ -187,7 +187,8 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
   const workersN = manager.maxConcurrentTasks;
   const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: sizes.bytes, workers: workersN });
   const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(sizes.bytes, workersN);
-  const splits = discoverSplits(input.store, input.key, { targetSplitBytes: taskBytes });
+  // records { csv: { whole: true } }: each object one split, never cut (quoted fields with newlines).
+  const splits = discoverSplits(input.store, input.key, { targetSplitBytes: taskBytes, whole: hooks.whole === true });
   const inputs = (async function* () {
     for await (const t of packSplitStream(splits, { targetBytesPerTask: taskBytes })) yield { storeUrl: input.store.url, splits: t.splits };
   })();

@@ -1,8 +1,12 @@
 /**
  * Puts a task's splits where DuckDB can read them: local temp files, written from ranged GETs
  * (parallel, hedged: storage/ranged.ts) without holding whole objects in JS memory.
- * - CSV/NDJSON byte ranges: exactly the records the range owns (splits/csv-range.ts).
- * - Compressed objects: the whole object, keeping its extension (DuckDB decompresses).
+ * - CSV/NDJSON byte ranges: exactly the data records the range owns, never a header line, read by
+ *   the one split reader (splits/csv-split.ts) with the table's dialect; the file records the
+ *   object's header names, so objects with the same columns in another order are matched by name.
+ * - gzip/deflate objects: decompressed as they stream (node:zlib), header line dropped likewise.
+ *   zstd objects (Node 20 has no zstd): the whole object, keeping its extension (DuckDB
+ *   decompresses; the file keeps its header line, its names read by DuckDB).
  * - Parquet: a sparse file of the object's size holding only the footer and the column chunks
  *   of the needed columns, at their own offsets; DuckDB reads nothing else. A Parquet object is
  *   read whole by one task (all its row groups): the planner must not spread one file's row
@@ -19,9 +23,14 @@ import { once } from "node:events";
 import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
 import type { RangedReader } from "../storage/ranged.js";
-import { readRangeBytes } from "../splits/csv-range.js";
+import { checkRecordLengths } from "../splits/csv-range.js";
+import { openDuckDb } from "../duckdb/index.js";
+import { sqlString } from "../duckdb/sql.js";
+import { openCsvSplit, parseHeader, type CsvSplitData } from "../splits/csv-split.js";
+import { csvDialectSchema, MAX_RECORD_BYTES, type CsvDialect } from "../splits/dialect.js";
 import { columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
+import type { CsvFile } from "./table-source.js";
 
 export interface MaterializeOptions {
   reader: RangedReader;
@@ -30,9 +39,11 @@ export interface MaterializeOptions {
   signal?: AbortSignal;
   /** Called with the bytes DuckDB will read from files read in place (the reader does not see them). */
   onInPlaceBytes?: (bytes: number) => void;
+  /** CSV: the table's dialect. @default headerless, RFC 4180 quoting */
+  dialect?: CsvDialect;
 }
 
-export interface LocalFile {
+export interface LocalFile extends CsvFile {
   path: string;
   /** The split it holds (for Parquet, the first split of its object). */
   split: Split;
@@ -45,36 +56,75 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const files: LocalFile[] = [];
   const parquetDone = new Set<string>();
   const localPath = store.localPath;
+  const dialect = options.dialect ?? csvDialectSchema.parse({});
+  const headers = new Map<string, Promise<CsvSplitData>>();
+  const signal = options.signal ? { signal: options.signal } : {};
+  const object = (split: Split) => `${store.url.replace(/\/$/, "")}/${split.key}`;
+  const open = (split: Split, range = split.range) =>
+    openCsvSplit({ ...split, range }, split.format === "csv" ? dialect : undefined, {
+      object: object(split),
+      chunkSize: 8 * 1024 * 1024,
+      read: (start, end) => options.reader.getRange(split.key, { start, end }, signal),
+      stream: () => options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...signal }),
+    });
+  /** The header names of a CSV object (one read per object and task). */
+  const namesOf = async (split: Split): Promise<{ names?: string[] }> => {
+    if (split.format !== "csv" || !dialect.header) return {};
+    let h = headers.get(split.key);
+    if (!h) headers.set(split.key, (h = open(split, { start: 0, end: 0 })));
+    const names = (await h).header;
+    return names ? { names } : {};
+  };
   for (const [i, split] of splits.entries()) {
-    const wholeObject = split.format === "parquet" || split.compression !== undefined || (split.range.start === 0 && split.range.end === split.fileSize);
+    const wholeObject = split.format === "parquet" || split.compression === "zstd" || (split.compression === undefined && split.range.start === 0 && split.range.end === split.fileSize);
     if (localPath && wholeObject) {
       if (split.format === "parquet") {
         if (parquetDone.has(split.key)) continue;
         parquetDone.add(split.key);
       }
       if (split.fileSize === 0) continue;
-      files.push({ path: localPath(split.key), split, inPlace: true });
+      const path = localPath(split.key);
+      const zstdHeader = split.compression === "zstd" && split.format === "csv" && dialect.header;
+      const names = zstdHeader ? { names: await zstdHeaderNames(path, dialect, object(split)) } : split.compression ? {} : await namesOf(split);
+      // DuckDB 1.5 drops a last line longer than its buffer without a word: check lengths first.
+      if (split.format !== "parquet" && !split.compression) await checkRecordLengths((start, end) => store.get(split.key, { range: { start, end }, ...signal }), split.fileSize, MAX_RECORD_BYTES, object(split));
+      files.push({ path, split, inPlace: true, headerLine: split.format === "csv" && dialect.header, object: object(split), ...names });
       options.onInPlaceBytes?.(split.format === "parquet" ? await parquetBytesNeeded(store, split, options) : split.fileSize);
       continue;
     }
     if (split.format === "parquet") {
       if (parquetDone.has(split.key)) continue;
       parquetDone.add(split.key);
-      files.push({ path: await sparseParquet(store, split, join(dir, `p${i}.parquet`), options), split });
-    } else if (split.compression) {
+      files.push({ path: await sparseParquet(store, split, join(dir, `p${i}.parquet`), options), split, headerLine: false });
+    } else if (split.compression === "zstd") {
       const ext = split.key.slice(split.key.lastIndexOf("."));
       const file = join(dir, `c${i}.${split.format === "ndjson" ? "json" : "csv"}${ext}`);
-      await writeStream(file, options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...(options.signal ? { signal: options.signal } : {}) }));
-      files.push({ path: file, split });
+      await writeStream(file, options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...signal }));
+      const headerLine = split.format === "csv" && dialect.header;
+      files.push({ path: file, split, headerLine, object: object(split), ...(headerLine ? { names: await zstdHeaderNames(file, dialect, object(split)) } : {}) });
     } else {
       if (split.range.end <= split.range.start) continue;
       const file = join(dir, `r${i}.${split.format === "ndjson" ? "json" : "csv"}`);
-      const read = (start: number, end: number) => options.reader.getRange(split.key, { start, end }, options.signal ? { signal: options.signal } : {});
-      const bytes = await writeStream(file, readRangeBytes(read, split.range.start, split.range.end, split.fileSize, { chunkSize: 8 * 1024 * 1024 }));
-      if (bytes > 0) files.push({ path: file, split });
+      const data = await open(split);
+      if (data.header) headers.set(split.key, Promise.resolve(data));
+      const bytes = await writeStream(file, data.bytes);
+      if (bytes > 0) files.push({ path: file, split, headerLine: false, object: object(split), ...(data.header ? { names: data.header } : {}) });
     }
   }
   return files;
+}
+
+/** The header names of a zstd CSV file, read by DuckDB (Node 20 cannot decompress zstd). */
+async function zstdHeaderNames(file: string, d: CsvDialect, object: string): Promise<string[]> {
+  const db = await openDuckDb({ threads: 1 });
+  try {
+    const [row] = await db.all<{ line: string }>(
+      `SELECT line FROM read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, header = false, delim = ${sqlString("\u0001")}, quote = '', escape = '', auto_detect = false, max_line_size = ${MAX_RECORD_BYTES}) LIMIT 1`,
+    );
+    return parseHeader(new TextEncoder().encode(row?.line ?? ""), d, object);
+  } finally {
+    db.close();
+  }
 }
 
 async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {

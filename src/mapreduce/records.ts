@@ -3,23 +3,27 @@
  *
  * - `lines`: each line as a string (without `\n` / `\r\n`).
  * - `ndjson`: each non-empty line parsed as JSON.
- * - `csv`: each line parsed by `csv-parse` (RFC 4180 quoting, no newlines inside quotes: splits
- *   are cut at newlines). With `header: true` the object's first line names the columns and each
- *   record is an object keyed by them; with `columns` likewise; otherwise an array of strings.
+ * - `csv`: records parsed by `csv-parse` (RFC 4180 quoting) in the CSV dialect every path shares
+ *   (splits/dialect.ts: delimiter, quote, escape, header, null string, whole objects). With
+ *   `header: true` each object's header line names the columns and each record is an object keyed
+ *   by them; with `columns` likewise; otherwise an array of strings. `nullString` fields are null.
  * - `parquet`: each row of the split's row groups as an object, read with `hyparquet` by ranged
  *   GETs (column chunks of the split's row groups only; `columns` narrows further).
  *
- * Byte ranges are read record-aligned (csv-range.ts), so an object is never loaded whole. A
- * gzip/deflate object is one split, streamed through node:zlib. A malformed record is an error
- * naming the object, the split and the record, unless `badRecords: "skip"` (then counted).
+ * The bytes come from THE split reader (splits/csv-split.ts) that SQL and Query 2 use: the header
+ * skipped once, record limit and quoted-newline checks, gzip/deflate streamed through node:zlib.
+ * A malformed record is an error naming the object, the split and the record, unless
+ * `badRecords: "skip"` (then counted). A record over the limit, or a quoted newline in a cut
+ * object, always fails.
  */
-import { Readable } from "node:stream";
-import { createGunzip, createInflate } from "node:zlib";
-import { parse as csvParse } from "csv-parse/sync";
+import { pipeline, Readable } from "node:stream";
+import { parse as csvParseStream } from "csv-parse";
 import { parquetReadObjects, type AsyncBuffer } from "hyparquet";
 import { z } from "zod";
 import { ConfigError, NonRetryableError } from "../job/errors.js";
-import { bytesToLineBatches as lineBatches, bytesToLines as lines, readStoreRangeBytes } from "../splits/csv-range.js";
+import { bytesToLineBatches as lineBatches } from "../splits/csv-range.js";
+import { csvParseOptions, openCsvSplit } from "../splits/csv-split.js";
+import { csvDialectSchema, type CsvDialect } from "../splits/dialect.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -27,13 +31,9 @@ import type { ObjectStore } from "../storage/contract.js";
 export const recordFormatSchema = z.union([
   z.enum(["lines", "ndjson", "parquet", "auto"]),
   z.strictObject({
-    csv: z.strictObject({
-      /** The first line of each object names the columns. @default false */
-      header: z.boolean().default(false),
+    csv: csvDialectSchema.extend({
       /** Column names for headerless files (records become objects). */
       columns: z.array(z.string().min(1)).optional(),
-      /** @default "," */
-      delimiter: z.string().min(1).default(","),
     }),
   }),
 ]);
@@ -56,7 +56,7 @@ export async function* readRecords(store: ObjectStore, split: Split, o: RecordRe
   for await (const batch of readRecordBatches(store, split, o)) yield* batch;
 }
 
-/** {@link readRecords} a batch at a time (a chunk of about 1 MiB, or a Parquet row group): one await per batch. */
+/** {@link readRecords} a batch at a time (a chunk of about 1 MiB, 1,000 CSV records, or a Parquet row group): one await per batch. */
 export async function* readRecordBatches(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {
   const format = o.format === "auto" ? (split.format === "csv" ? "lines" : split.format) : o.format;
   const where = `${store.url.replace(/\/$/, "")}/${split.key}`;
@@ -65,12 +65,20 @@ export async function* readRecordBatches(store: ObjectStore, split: Split, o: Re
     yield* parquetRows(store, split, o);
     return;
   }
-  const batches = lineBatches(splitBytes(store, split, o));
+  const signal = o.signal ? { signal: o.signal } : {};
+  const open = (dialect: CsvDialect | undefined) =>
+    openCsvSplit({ ...split, format: dialect ? "csv" : split.format }, dialect, {
+      object: where,
+      read: (start, end) => store.get(split.key, { range: { start, end }, ...signal }),
+      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+    });
   if (typeof format === "object") {
-    const header = format.csv.header ? await csvHeader(store, split, format.csv.delimiter, o) : undefined;
-    yield* csvRecords(batches, split, where, { delimiter: format.csv.delimiter, columns: header ?? format.csv.columns, skipFirst: header !== undefined && split.range.start === 0 }, o);
+    const { columns, ...dialect } = format.csv;
+    const data = await open(dialect);
+    yield* csvRecords(data.bytes, split, where, dialect, data.header ?? columns, o);
     return;
   }
+  const batches = lineBatches((await open(undefined)).bytes);
   if (format === "lines") {
     yield* batches;
     return;
@@ -91,64 +99,36 @@ export async function* readRecordBatches(store: ObjectStore, split: Split, o: Re
   }
 }
 
-/** The split's bytes: a record-aligned byte range, or a whole compressed object decompressed. */
-function splitBytes(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncIterable<Uint8Array> {
-  if (split.compression === undefined) {
-    const counted = async function* () {
-      for await (const c of readStoreRangeBytes(store, split.key, split.range.start, split.range.end, split.fileSize, o.signal ? { signal: o.signal } : {})) {
-        o.onBytes?.(c.byteLength);
-        yield c;
+/** CSV records of a split's data bytes (streamed through csv-parse: quoted fields may hold newlines in an object read whole). */
+async function* csvRecords(bytes: AsyncIterable<Uint8Array>, split: Split, where: string, dialect: CsvDialect, columns: string[] | undefined, o: RecordReadOptions): AsyncGenerator<unknown[]> {
+  const span = `bytes [${split.range.start}, ${split.range.end})`;
+  const parser = csvParseStream({ ...csvParseOptions(dialect), bom: true, skip_empty_lines: true, info: true, ...(o.badRecords === "skip" ? { skip_records_with_error: true } : {}) });
+  // pipeline, not pipe: an error of the reader (a record over the limit, a quoted newline in a cut object) reaches the loop below.
+  pipeline(Readable.from(bytes), parser, () => undefined);
+  parser.on("skip", (err: Error) => o.onBadRecord?.(`${where}: a CSV record of ${span} is malformed (${err.message})`));
+  const nul = dialect.nullString;
+  let batch: unknown[] = [];
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { records: number; lines: number } }>) {
+      const fields = nul === undefined ? item.record : item.record.map((f) => (f === nul ? null : f));
+      if (!columns) batch.push(fields);
+      else if (fields.length !== columns.length) {
+        bad(o, `${where}: CSV record ${item.info.records} of ${span} has ${fields.length} fields, the header ${columns.length}: ${preview(item.record.join(dialect.delimiter))}`);
+      } else {
+        const record: Record<string, string | null> = {};
+        columns.forEach((name, i) => (record[name] = fields[i]!));
+        batch.push(record);
       }
-    };
-    return counted();
-  }
-  if (split.compression === "zstd") throw new NonRetryableError(`${split.key} is zstd-compressed, which Node 20's zlib cannot read: decompress it, or gzip it instead`);
-  const whole = async function* () {
-    const body = await store.get(split.key, o.signal ? { signal: o.signal } : {});
-    o.onBytes?.(body.byteLength);
-    yield body;
-  };
-  return Readable.from(whole()).pipe(split.compression === "gzip" ? createGunzip() : createInflate());
-}
-
-async function csvHeader(store: ObjectStore, split: Split, delimiter: string, o: RecordReadOptions): Promise<string[]> {
-  const first = { ...split, range: { start: 0, end: Math.min(1, split.fileSize) } };
-  for await (const line of lines(splitBytes(store, split.compression ? split : first, o))) {
-    const [row] = csvParse(line, { delimiter }) as string[][];
-    if (!row || row.length === 0) break;
-    return row;
-  }
-  throw new NonRetryableError(`${split.key} has no header line: pass records { csv: { header: false, columns: [...] } } for headerless CSV`);
-}
-
-async function* csvRecords(batches: AsyncIterable<string[]>, split: Split, where: string, c: { delimiter: string; columns: string[] | undefined; skipFirst: boolean }, o: RecordReadOptions): AsyncGenerator<unknown[]> {
-  let n = 0;
-  for await (const lines of batches) {
-    const records: unknown[] = [];
-    for (const line of lines) {
-      n++;
-      if ((n === 1 && c.skipFirst) || line === "") continue;
-      let fields: string[];
-      try {
-        fields = (csvParse(line, { delimiter: c.delimiter }) as string[][])[0] ?? [];
-      } catch (err) {
-        bad(o, `${where}: CSV record ${n} of bytes [${split.range.start}, ${split.range.end}) is malformed (${(err as Error).message}): ${preview(line)}`);
-        continue;
+      if (batch.length >= 1000) {
+        yield batch;
+        batch = [];
       }
-      if (!c.columns) {
-        records.push(fields);
-        continue;
-      }
-      if (fields.length !== c.columns.length) {
-        bad(o, `${where}: CSV record ${n} of bytes [${split.range.start}, ${split.range.end}) has ${fields.length} fields, the header ${c.columns.length}: ${preview(line)}`);
-        continue;
-      }
-      const record: Record<string, string> = {};
-      c.columns.forEach((name, i) => (record[name] = fields[i]!));
-      records.push(record);
     }
-    yield records;
+  } catch (err) {
+    if (err instanceof NonRetryableError) throw err;
+    throw new NonRetryableError(`${where}: a CSV record of ${span} is malformed (${(err as Error).message}). Fix the input, or pass badRecords: "skip" to count and skip malformed records`, { cause: err, type: "InputError" });
   }
+  if (batch.length > 0) yield batch;
 }
 
 async function* parquetRows(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {

@@ -11,6 +11,7 @@
  * range and of `tailChunkSize` (doubling) past its end, so an object is never loaded whole.
  */
 import { z } from "zod";
+import { NonRetryableError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ObjectStore } from "../storage/contract.js";
 
@@ -23,11 +24,24 @@ export interface RangeReadOptions {
   chunkSize?: number;
   /** Bytes of the first ranged get past the range's end (doubles while no newline is found). @default 16 KiB */
   tailChunkSize?: number;
+  /** A record (line, newline excluded) longer than this is an error naming the object, its offset and the limit. @default no limit */
+  maxRecordBytes?: number;
+  /**
+   * CSV quote character: when the range is part of an object (not all of it), a line with an odd
+   * number of quotes (a quoted field holding a newline, which a cut at newlines would split) is
+   * an error. @default no check
+   */
+  quote?: string;
+  /** The object's name in error messages. @default "the object" */
+  object?: string;
 }
 
 const optionsSchema = z.strictObject({
   chunkSize: z.number().int().min(1).default(1024 * 1024),
   tailChunkSize: z.number().int().min(1).default(16 * 1024),
+  maxRecordBytes: z.number().int().min(1).optional(),
+  quote: z.string().length(1).optional(),
+  object: z.string().default("the object"),
 });
 
 const rangeSchema = z
@@ -49,8 +63,24 @@ export async function* readRangeBytes(read: ReadRangeFn, start: number, end: num
   parseOrThrow(rangeSchema, { start, end, fileSize }, "byte range");
   const opts = parseOrThrow(optionsSchema, options, "range read options");
   if (start >= end) return;
+  const partOfObject = start > 0 || end < fileSize;
+  const quote = partOfObject && opts.quote !== undefined ? opts.quote.charCodeAt(0) : undefined;
+  if (opts.maxRecordBytes === undefined && quote === undefined) {
+    yield* rangeBytes(read, start, end, fileSize, opts);
+    return;
+  }
+  const check = new RecordCheck(opts.object, opts.maxRecordBytes, quote);
+  for await (const piece of rangeBytes(read, start, end, fileSize, opts, (offset) => check.begin(offset))) {
+    check.feed(piece);
+    yield piece;
+  }
+  check.end();
+}
+
+async function* rangeBytes(read: ReadRangeFn, start: number, end: number, fileSize: number, opts: z.output<typeof optionsSchema>, onBegin?: (offset: number) => void): AsyncIterable<Uint8Array> {
   let pos = start === 0 ? 0 : start - 1; // next byte to fetch
   let begin = start === 0 ? 0 : -1; // first owned byte, once known
+  if (begin === 0) onBegin?.(0);
   let tail = opts.tailChunkSize;
   while (pos < fileSize) {
     const inside = pos < end;
@@ -68,6 +98,7 @@ export async function* readRangeBytes(read: ReadRangeFn, start: number, end: num
       begin = chunkStart + nl + 1;
       if (begin >= end) return; // the range holds no record start
       from = nl + 1;
+      onBegin?.(begin);
     }
     // The last owned record ends at the first newline at or after end - 1.
     const searchFrom = Math.max(from, end - 1 - chunkStart);
@@ -77,6 +108,139 @@ export async function* readRangeBytes(read: ReadRangeFn, start: number, end: num
       return;
     }
     if (from < chunk.byteLength) yield chunk.subarray(from);
+  }
+}
+
+/**
+ * Checks the owned bytes as they stream: record lengths against a limit and, for CSV, that no line
+ * holds an odd number of quotes. Work per chunk is a few native searches (indexOf/lastIndexOf);
+ * lines are walked only in a chunk longer than the limit or holding a quote.
+ */
+export class RecordCheck {
+  /** Checks a stream of a whole object's bytes (record lengths only: a whole object is never cut). */
+  static async *wrap(chunks: AsyncIterable<Uint8Array>, object: string, limit: number): AsyncIterable<Uint8Array> {
+    const check = new RecordCheck(object, limit, undefined);
+    for await (const c of chunks) {
+      check.feed(c);
+      yield c;
+    }
+    check.end();
+  }
+
+  private offset = 0; // object offset of the next byte fed
+  private recordStart = 0; // object offset where the current record began
+  private oddQuotes = false; // the current line so far holds an odd number of quotes
+
+  constructor(
+    private readonly object: string,
+    private readonly limit: number | undefined,
+    private readonly quote: number | undefined,
+  ) {}
+
+  begin(offset: number): void {
+    this.offset = offset;
+    this.recordStart = offset;
+  }
+
+  feed(piece: Uint8Array): void {
+    if (this.limit !== undefined) this.lengths(piece);
+    if (this.quote !== undefined) this.parity(piece, this.quote);
+    this.offset += piece.byteLength;
+  }
+
+  end(): void {
+    if (this.limit !== undefined && this.offset - this.recordStart > this.limit) this.tooLong(this.recordStart);
+  }
+
+  private lengths(piece: Uint8Array): void {
+    const limit = this.limit!;
+    const first = piece.indexOf(NL);
+    if (first < 0) {
+      if (this.offset + piece.byteLength - this.recordStart > limit) this.tooLong(this.recordStart);
+      return;
+    }
+    if (this.offset + first - this.recordStart > limit) this.tooLong(this.recordStart);
+    const last = piece.lastIndexOf(NL);
+    if (last - first > limit) {
+      // Lines inside a chunk longer than the limit: walk them (rare: chunks are usually smaller).
+      for (let at = first; at < last; ) {
+        const next = piece.indexOf(NL, at + 1);
+        if (next - at - 1 > limit) this.tooLong(this.offset + at + 1);
+        at = next;
+      }
+    }
+    this.recordStart = this.offset + last + 1;
+  }
+
+  private parity(piece: Uint8Array, quote: number): void {
+    let i = 0;
+    for (;;) {
+      const q = piece.indexOf(quote, i);
+      if (!this.oddQuotes) {
+        if (q < 0) return;
+        this.oddQuotes = true;
+      } else {
+        const nl = piece.indexOf(NL, i);
+        if (nl >= 0 && (q < 0 || nl < q)) this.quotedNewline(this.offset + nl);
+        if (q < 0) return;
+        this.oddQuotes = false;
+      }
+      i = q + 1;
+    }
+  }
+
+  tooLongAt(at: number): never {
+    return this.tooLong(at);
+  }
+
+  private tooLong(at: number): never {
+    throw new NonRetryableError(`${this.object}: the record at byte ${at} is longer than the limit of ${this.limit} bytes (${(this.limit! / 2 ** 20).toFixed(0)} MiB): split such values into smaller ones, or fix the line breaks of the file`, { type: "InputError" });
+  }
+
+  private quotedNewline(at: number): never {
+    throw new NonRetryableError(
+      `${this.object}: a quoted field holds a line break (the line ending at byte ${at} has an odd number of quotes), so the object cannot be cut into byte ranges at line breaks: read such objects whole (smelter sql/explain: --whole-files, or --table-option NAME.whole=true; the functions API: records { csv: { whole: true } })`,
+      { type: "InputError" },
+    );
+  }
+}
+
+/**
+ * Checks that no record of a whole object is longer than `limit` bytes without reading it all (for
+ * objects another reader parses, such as a local file DuckDB reads in place): windows of `window`
+ * bytes every `limit - window` bytes each must hold a newline, since a longer line would cover one
+ * whole. Only around a window without one is the line measured (its ends searched for).
+ */
+export async function checkRecordLengths(read: ReadRangeFn, fileSize: number, limit: number, object: string, window = 64 * 1024): Promise<void> {
+  const w = Math.min(window, Math.floor(limit / 2));
+  const stride = limit - w;
+  for (let at = 0; at + w <= fileSize; at += stride) {
+    const bytes = await read(at, at + w);
+    if (bytes.indexOf(NL) >= 0) continue;
+    // Measure the line around this window: its start (after the previous newline) and its end.
+    let start = at;
+    while (start > 0) {
+      const from = Math.max(0, start - w);
+      const b = await read(from, start);
+      const nl = b.lastIndexOf(NL);
+      if (nl >= 0) {
+        start = from + nl + 1;
+        break;
+      }
+      start = from;
+      if (at + w - start > limit) break;
+    }
+    let end = at + w;
+    while (end < fileSize && end - start <= limit) {
+      const b = await read(end, Math.min(fileSize, end + w));
+      const nl = b.indexOf(NL);
+      if (nl >= 0) {
+        end += nl;
+        break;
+      }
+      end += b.byteLength;
+    }
+    if (end - start > limit) new RecordCheck(object, limit, undefined).tooLongAt(start);
   }
 }
 

@@ -31,6 +31,8 @@ export interface DiscoverOptions {
   skipHidden?: boolean;
   /** Bytes read before a Parquet footer's trailer in its first GET. @default 64 KiB */
   footerPrefetchBytes?: number;
+  /** CSV/NDJSON objects are one split each, never cut into byte ranges (see dialect.ts). @default false */
+  whole?: boolean;
   /** Stops the listing. */
   signal?: AbortSignal;
 }
@@ -43,6 +45,7 @@ const optionsSchema = z.strictObject({
   footerConcurrency: z.number().int().min(1).default(8),
   skipHidden: z.boolean().default(true),
   footerPrefetchBytes: z.number().int().min(0).default(64 * 1024),
+  whole: z.boolean().default(false),
   signal: z.instanceof(AbortSignal).optional(),
 });
 
@@ -85,6 +88,7 @@ export function discoverSplits(store: ObjectStore, pattern: string, options: Dis
     const format = opts.format === "auto" ? detected.format : opts.format;
     const base = { key: info.key, store: store.url, format, fileSize: info.size };
     if (detected.compression) return [{ ...base, range: { start: 0, end: info.size }, compression: detected.compression }];
+    if (opts.whole && format !== "parquet") return [{ ...base, range: { start: 0, end: info.size }, whole: true }];
     if (format === "parquet") {
       const footer = await readParquetFooter(store, info.key, { fileSize: info.size, footerPrefetchBytes: opts.footerPrefetchBytes, signal: abort.signal });
       return rowGroupUnits(footer.metadata).map((rg) => ({ ...base, range: { start: rg.start, end: rg.end }, rowGroups: [rg.index], rows: rg.rows }));

@@ -27,6 +27,8 @@ export const splitSchema = z.strictObject({
   rowGroups: z.array(z.number().int().min(0)).optional(),
   /** Parquet: rows in those row groups. */
   rows: z.number().int().min(0).optional(),
+  /** The object is read whole, never cut into byte ranges (CSV whose quoted fields may hold newlines, or with an escape character other than the quote). */
+  whole: z.literal(true).optional(),
 });
 
 export type Split = z.infer<typeof splitSchema>;
@@ -38,7 +40,7 @@ export function splitBytes(split: Split): number {
 
 /** True when a split can be cut into smaller byte ranges (uncompressed CSV/NDJSON). */
 export function isSplittable(split: Split): boolean {
-  return split.format !== "parquet" && split.compression === undefined;
+  return split.format !== "parquet" && split.compression === undefined && split.whole !== true;
 }
 
 /** Known extensions; a key with none (the benchmark's `part-00000`) or another one is CSV. */

@@ -1,52 +1,132 @@
 /**
- * Table definitions from `NAME=URL` and optional schemas: lists each table's objects (splits,
- * bytes, format by extension), and when no schema is given reads the columns from the data
- * (a Parquet footer; a CSV's header line, sniffed by DuckDB from the first 256 KiB).
+ * Table definitions from `NAME=URL`, optional schemas and input options: lists each table's
+ * objects (splits, bytes), settles the format (given, or by extension: CSV, NDJSON, Parquet) and,
+ * for CSV, the dialect: the options given, the rest sniffed by DuckDB (`sniff_csv`) from a sample
+ * of the first object (its first 256 KiB, decompressed when it is gzip/deflate/zstd). Columns come
+ * from --schema, a Parquet footer, the CSV sample (header names, or DuckDB's column0..), or the
+ * NDJSON sample (`read_json`'s detection).
  */
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync, inflateSync, constants as zlibConstants } from "node:zlib";
 import { openDuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
 import { listSplits } from "../splits/discover.js";
+import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import { splitBytes, type Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
 import type { SqlTableInput } from "./tables.js";
 
+/** Input options of a table: its format and CSV dialect; what is not given is detected. */
+export interface TableOptions extends Partial<Omit<CsvDialectInput, "header">> {
+  format?: "csv" | "ndjson" | "parquet" | "auto";
+  /** Rows DuckDB cannot read: fail (default) or skip (counted). */
+  badRows?: "fail" | "skip";
+  /** true / false, or undefined: sniffed. */
+  header?: boolean;
+}
+
 export interface TableRequest {
   name: string;
   url: string;
   /** Columns from --schema, if given. */
   columns?: { name: string; type: string }[];
+  options?: TableOptions;
 }
 
-/** Resolves tables: listing (splits, bytes), format, and columns when not given. */
+const SAMPLE_BYTES = 256 * 1024;
+
+/** Resolves tables: listing (splits, bytes), format, dialect, and columns when not given. */
 export async function resolveTables(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<SqlTableInput[]> {
   return Promise.all(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024)));
 }
 
 async function resolveTable(r: TableRequest, targetSplitBytes: number): Promise<SqlTableInput> {
   const { store, key } = await openStore(r.url);
+  const o = r.options ?? {};
+  const given = o.format && o.format !== "auto" ? o.format : undefined;
   let splits: Split[];
   try {
-    splits = await listSplits(store, key, { targetSplitBytes });
+    splits = await listSplits(store, key, { targetSplitBytes, ...(given ? { format: given } : {}) });
   } catch (err) {
     throw new ConfigError(`[smelter] [sql] cannot list table ${r.name} at ${r.url}: ${(err as Error).message.replace(/^\[smelter\] /, "")}`, { cause: err });
   }
   if (splits.length === 0) throw new ConfigError(`[smelter] [sql] no objects for table ${r.name} at ${r.url}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
-  const format = splits[0]!.format === "parquet" ? "parquet" : "csv";
-  if (splits.some((s) => (s.format === "parquet") !== (format === "parquet"))) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes Parquet and CSV objects at ${r.url}: narrow the URL with a glob (*.parquet)`);
+  const format = given ?? splits[0]!.format;
+  const other = splits.find((s) => s.format !== format);
+  if (other) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes ${format} and ${other.format} objects at ${r.url} (${splits[0]!.key}, ${other.key}): narrow the URL with a glob (*.${format === "ndjson" ? "ndjson" : format}), or pass --input-format`);
   const bytes = splits.reduce((s, x) => s + splitBytes(x), 0);
-  const base = { name: r.name, url: r.url, format, bytes, splits: splits.length } as const;
+  const base = { name: r.name, url: r.url, format, bytes, splits: splits.length, ...(o.badRows ? { badRows: o.badRows } : {}) };
   const first = splits[0]!;
+  const firstObject = `${store.url.replace(/\/$/, "")}/${first.key}`;
+  const where = `table ${r.name}'s first object ${firstObject}`;
   if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, first)) };
-  const sniffed = await sniffCsv(store, first.key, first.fileSize);
-  if (r.columns) return { ...base, columns: r.columns, header: sniffed.header };
-  if (!sniffed.header) throw new ConfigError(`[smelter] [sql] table ${r.name}'s CSV at ${r.url} has no header line: pass --schema ${r.name}='col TYPE, ...' (or --schema ${r.name}=bdb:uservisits / bdb:rankings)`);
-  return { ...base, columns: sniffed.columns, header: true };
+  if (format === "ndjson") return { ...base, columns: r.columns ?? (await sniffJson(await sample(store, first, where), where)) };
+  const sniffed = await sniffCsv(await sample(store, first, where), o, where).catch((err: unknown) => {
+    // Nothing left to sniff: columns, delimiter and header given (the sample may hold rows --bad-rows skip drops).
+    if (r.columns && o.delimiter !== undefined && o.header !== undefined) return given_(o, r.columns);
+    throw err;
+  });
+  const detected = Object.keys(sniffed.dialect).filter((k) => o[k as keyof TableOptions] === undefined);
+  const { format: _format, badRows: _badRows, ...options } = definedOnly(o);
+  const dialect = { ...sniffed.dialect, ...options };
+  // Objects that cannot be cut are one split each (discovery cuts them again for the tasks: tables.ts discoveryOptionsOf).
+  if (!dialectSplittable({ whole: false, ...dialect })) base.splits = new Set(splits.map((s) => s.key)).size;
+  if (!r.columns && !sniffed.header && o.header !== false) throw new ConfigError(`[smelter] [sql] table ${r.name}'s CSV at ${r.url} has no header line: pass --schema ${r.name}='col TYPE, ...' (or --schema ${r.name}=bdb:uservisits / bdb:rankings), or --header no for DuckDB's column names (column0, column1, ...)`);
+  const columns = r.columns ?? sniffed.columns;
+  if (r.columns && sniffed.header && sniffed.columns.length !== r.columns.length) {
+    throw new ConfigError(`[smelter] [sql] table ${r.name}: --schema gives ${r.columns.length} columns, the header of its first object ${firstObject} has ${sniffed.columns.length} (${sniffed.columns.map((c) => c.name).join(", ")}): list every column, in file order`);
+  }
+  return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: sniffed.columns.map((c) => c.name) } : {}), detected };
+}
+
+/** The dialect when everything that matters was given: the rest at its defaults. */
+function given_(o: TableOptions, columns: { name: string; type: string }[]): Sniffed {
+  const d = csvDialectSchema.parse({ delimiter: o.delimiter, header: o.header, ...(o.quote !== undefined ? { quote: o.quote } : {}), ...(o.escape !== undefined ? { escape: o.escape } : {}) });
+  // header false here: no header names known, so objects are read by position (table-source.ts).
+  return { header: false, columns, dialect: { delimiter: d.delimiter, quote: d.quote, escape: d.escape, header: d.header } };
+}
+
+function definedOnly(o: TableOptions): Partial<TableOptions> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The first SAMPLE_BYTES of an object's data (decompressed), cut at its last complete line; a zstd
+ * object (no zstd in Node 20's zlib) whole and still compressed, `.zst` (DuckDB decompresses it).
+ */
+type Sample = { bytes: Uint8Array; suffix: "" | ".zst" };
+
+async function sample(store: ObjectStore, split: Split, where: string): Promise<Sample> {
+  let bytes: Uint8Array;
+  let complete: boolean;
+  if (split.compression === undefined) {
+    bytes = await store.get(split.key, { range: { start: 0, end: Math.min(split.fileSize, SAMPLE_BYTES) } });
+    complete = split.fileSize <= SAMPLE_BYTES;
+  } else {
+    // A compressed prefix decompresses to a prefix of the data (zlib's sync flush keeps what it has).
+    const take = split.compression === "zstd" ? split.fileSize : Math.min(split.fileSize, SAMPLE_BYTES);
+    if (split.compression === "zstd" && split.fileSize > 64 * 2 ** 20) throw new ConfigError(`[smelter] [sql] ${where} is zstd-compressed and over 64 MiB: Smelter cannot sniff a part of it; pass --schema and the CSV options (--header, --delimiter, ...)`);
+    const raw = await store.get(split.key, { range: { start: 0, end: take } });
+    if (split.compression === "zstd") return { bytes: raw, suffix: ".zst" };
+    complete = take === split.fileSize;
+    try {
+      const flush = { finishFlush: zlibConstants.Z_SYNC_FLUSH };
+      bytes = split.compression === "gzip" ? gunzipSync(raw, flush) : inflateSync(raw, flush);
+    } catch (err) {
+      throw new ConfigError(`[smelter] [sql] ${where} is not valid ${split.compression} data (${(err as Error).message}): check the object, or rename it without the .${split.key.split(".").pop()} extension if it is not compressed`, { cause: err });
+    }
+    bytes = bytes.subarray(0, SAMPLE_BYTES);
+    complete = complete && bytes.byteLength < SAMPLE_BYTES;
+  }
+  if (complete) return { bytes, suffix: "" };
+  const cut = bytes.lastIndexOf(10);
+  if (cut < 0) throw new ConfigError(`[smelter] [sql] ${where}: its first ${bytes.byteLength} bytes hold no line break, so its columns cannot be sniffed: pass --schema and the CSV options`);
+  return { bytes: bytes.subarray(0, cut + 1), suffix: "" };
 }
 
 /** Columns of a Parquet object from its footer, read by DuckDB from a sparse file holding only the footer. */
@@ -66,20 +146,53 @@ async function parquetColumns(store: ObjectStore, split: Split): Promise<{ name:
   });
 }
 
-async function sniffCsv(store: ObjectStore, key: string, size: number): Promise<{ header: boolean; columns: { name: string; type: string }[] }> {
-  const head = await store.get(key, { range: { start: 0, end: Math.min(size, 256 * 1024) } });
-  const text = new TextDecoder().decode(head);
-  const cut = size > head.byteLength ? text.slice(0, text.lastIndexOf("\n") + 1) : text;
+type Sniffed = { header: boolean; columns: { name: string; type: string }[]; dialect: { delimiter: string; quote: string; escape: string; header: boolean; dateFormat?: string; timestampFormat?: string } };
+
+/** DuckDB's sniff_csv over the sample, told the options given. */
+async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: string): Promise<Sniffed> {
+  csvDialectSchema.partial().parse(definedOnly({ ...o, format: undefined, badRows: undefined }));
+  const args: string[] = [];
+  if (o.delimiter !== undefined) args.push(`delim = ${sqlString(o.delimiter)}`);
+  if (o.quote !== undefined) args.push(`quote = ${sqlString(o.quote)}`);
+  if (o.escape !== undefined) args.push(`escape = ${sqlString(o.escape)}`);
+  if (o.header !== undefined) args.push(`header = ${o.header}`);
+  if (o.nullString !== undefined) args.push(`nullstr = ${sqlString(o.nullString)}`);
+  if (o.dateFormat !== undefined) args.push(`dateformat = ${sqlString(o.dateFormat)}`);
+  if (o.timestampFormat !== undefined) args.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
   return withTempFile(async (file) => {
-    await writeFile(file, cut);
+    await writeFile(`${file}.csv${suffix}`, bytes);
     const db = await openDuckDb({ threads: 1 });
     try {
-      const [row] = await db.all<{ HasHeader: boolean }>(`SELECT HasHeader FROM sniff_csv(${sqlString(file)})`);
-      const header = row?.HasHeader === true;
-      const columns = header ? (await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_csv(${sqlString(file)}, header = true)`)).map((c) => ({ name: c.column_name, type: c.column_type })) : [];
-      return { header, columns };
+      type Row = { Delimiter: string; Quote: string; Escape: string; HasHeader: boolean; Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null };
+      const [row] = await db.all<Row>(`SELECT Delimiter, Quote, Escape, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(`${file}.csv${suffix}`), ...args].join(", ")})`);
+      if (!row) throw new Error("sniff_csv returned nothing");
+      const char = (c: string) => (c === "(empty)" ? "" : c);
+      const dialect = {
+        delimiter: char(row.Delimiter),
+        quote: char(row.Quote),
+        escape: char(row.Escape),
+        header: row.HasHeader === true,
+        ...(row.DateFormat ? { dateFormat: row.DateFormat } : {}),
+        ...(row.TimestampFormat ? { timestampFormat: row.TimestampFormat } : {}),
+      };
+      if (dialect.delimiter.length !== 1) throw new Error(`sniffed delimiter ${JSON.stringify(dialect.delimiter)} is not one character`);
+      return { header: dialect.header, columns: row.Columns.map((c) => ({ name: c.name, type: c.type })), dialect };
+    } catch (err) {
+      const message = ((err as Error).message.split("\n")[0] ?? "").replace(/^\[smelter\] (DuckDB: )?/, "").replaceAll(`"${file}.csv${suffix}"`, "its sample").replaceAll(`${file}.csv${suffix}`, "its sample");
+      throw new ConfigError(`[smelter] [sql] ${where} cannot be read as CSV: ${message}. Pass the CSV options (--delimiter, --quote, --header ...) or --schema`, { cause: err });
     } finally {
       db.close();
+    }
+  });
+}
+
+async function sniffJson({ bytes, suffix }: Sample, where: string): Promise<{ name: string; type: string }[]> {
+  return withTempFile(async (file) => {
+    await writeFile(`${file}.json${suffix}`, bytes);
+    try {
+      return await describe(`SELECT * FROM read_json(${sqlString(`${file}.json${suffix}`)}, format = 'newline_delimited')`);
+    } catch (err) {
+      throw new ConfigError(`[smelter] [sql] ${where} cannot be read as newline-delimited JSON: ${(err as Error).message.split("\n")[0]!.replace(/^\[smelter\] /, "")}. Pass --input-format csv if it is CSV, or --schema`, { cause: err });
     }
   });
 }

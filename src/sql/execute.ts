@@ -42,7 +42,7 @@ import type { PlanStage, SqlPlan } from "./model.js";
 import { SqlSession } from "./parse.js";
 import { SplitListWriter } from "./split-lists.js";
 import { decodeSql, emptyTableSql } from "./stage-io.js";
-import type { SqlTable } from "./tables.js";
+import { discoveryOptionsOf, tableSpecOf, type SqlTable } from "./tables.js";
 
 export interface ExecuteOptions {
   /** Where intermediate data goes (a store URL). @default the first table's store under `_smelter/jobs/`; a temp dir for local tables */
@@ -162,7 +162,7 @@ async function listTable(t: SqlTable): Promise<Listed> {
   const { store, key } = await openStore(t.url);
   // One split per CSV object (cut into tasks later), Parquet objects whole.
   const splits: Split[] = [];
-  for await (const s of wholeParquetFiles(discoverSplits(store, key, { targetSplitBytes: Number.MAX_SAFE_INTEGER }))) splits.push(s);
+  for await (const s of wholeParquetFiles(discoverSplits(store, key, { targetSplitBytes: Number.MAX_SAFE_INTEGER, ...discoveryOptionsOf(t) }))) splits.push(s);
   return { table: t, store, splits };
 }
 
@@ -183,7 +183,7 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
       const l = listed.get(i.table)!;
       const t = l.table;
       const read = t.format === "parquet" ? await columnsRead(session, s.sql, t.columns) : null;
-      const base = { kind: "table" as const, view: i.view, storeUrl: l.store.url, table: { format: t.format, columns: t.columns, delimiter: t.delimiter, header: t.header }, read };
+      const base = { kind: "table" as const, view: i.view, storeUrl: l.store.url, table: tableSpecOf(t), read };
       // A long list (a broadcast table's, or many small files) is written once under the job's prefix.
       inputs.push(async (splits, ctx) => ({ ...base, splits: await (i.read === "split" ? o.lists.list(splits, ctx.shuffle.prefix, false) : o.lists.list(l.splits, ctx.shuffle.prefix, true)) }));
     } else {

@@ -1,4 +1,5 @@
 /** A plan as text for `smelter explain`: stages, their tasks and inputs, SQL, shuffles, the coordinator. */
+import { describeDialect } from "../splits/dialect.js";
 import { fmtBytes } from "./bytes.js";
 import type { PlanStage, SqlPlan } from "./model.js";
 
@@ -8,7 +9,8 @@ export function formatPlan(plan: SqlPlan): string {
   out.push(`plan: ${plan.strategy}`);
   for (const t of plan.tables) {
     const size = [t.splits !== undefined ? `${t.splits} split${t.splits === 1 ? "" : "s"}` : "", t.bytes !== undefined ? fmtBytes(t.bytes) : "size unknown"].filter(Boolean).join(", ");
-    out.push(`table ${t.name}: ${t.url} (${t.format}${t.format === "csv" ? (t.header ? ", header" : ", no header") : ""}; ${size})`);
+    out.push(`table ${t.name}: ${t.url} (${t.format}${t.format === "csv" ? `, ${describeDialect(t)}` : ""}${t.badRows === "skip" ? ", bad rows skipped and counted" : ""}; ${size})`);
+    if (t.format === "csv" && t.detected?.length) out.push(`  sniffed from its first object: ${t.detected.join(", ")}`);
   }
   for (const n of plan.notes) out.push(`note: ${n}`);
   for (const s of plan.stages) {

@@ -6,19 +6,26 @@ import { z } from "zod";
 import { ConfigError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import { BDB_COLUMNS } from "../datagen/schema.js";
+import type { TableSpec } from "../mapreduce/table-source.js";
+import type { DiscoverOptions } from "../splits/discover.js";
+import { csvDialectSchema, dialectSplittable } from "../splits/dialect.js";
 
 export const sqlTableSchema = z.object({
   /** The name queries use (case-insensitive, as in DuckDB). */
   name: z.string().min(1).regex(/^(?!__)/, "table names starting with __ are reserved for smelter's stage inputs"),
   /** A URL, prefix or glob of the table's objects. */
   url: z.string().min(1),
-  format: z.enum(["csv", "parquet"]),
+  format: z.enum(["csv", "ndjson", "parquet"]),
   /** Columns in file order, with DuckDB types. */
   columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).min(1),
-  /** CSV: the first line of each file is a header. @default false */
-  header: z.boolean().default(false),
-  /** CSV: field delimiter. @default "," */
-  delimiter: z.string().length(1).default(","),
+  /** CSV with a header: the first object's header names (other objects' headers are matched to them by name). */
+  headerNames: z.array(z.string()).optional(),
+  /** CSV: the dialect (delimiter, quote, escape, header, null string, date formats, whole objects). */
+  ...csvDialectSchema.shape,
+  /** Rows that cannot be read: `fail` (the default) or `skip` (counted as badRows). */
+  badRows: z.enum(["fail", "skip"]).default("fail"),
+  /** How the dialect was found: which options were given, which sniffed (for explain). */
+  detected: z.array(z.string()).optional(),
   /** Total bytes of the table's objects, when known (listing). */
   bytes: z.number().int().min(0).optional(),
   /** Number of splits (tasks of a leaf stage) when known. */
@@ -26,6 +33,17 @@ export const sqlTableSchema = z.object({
 });
 export type SqlTable = z.output<typeof sqlTableSchema>;
 export type SqlTableInput = z.input<typeof sqlTableSchema>;
+
+/** What a task needs of a table to read it (format, columns, dialect). */
+export function tableSpecOf(t: SqlTable): TableSpec {
+  const { name: _n, url: _u, bytes: _b, splits: _s, detected: _d, ...spec } = t;
+  return spec;
+}
+
+/** Discovery options for a table's objects: its format, and whole objects when the dialect cannot be cut. */
+export function discoveryOptionsOf(t: Pick<SqlTable, "format" | "quote" | "escape" | "whole">): Pick<DiscoverOptions, "format" | "whole"> {
+  return { format: t.format, whole: t.format === "csv" && !dialectSplittable(t) };
+}
 
 export function parseTables(tables: SqlTableInput[]): SqlTable[] {
   const out = tables.map((t) => parseOrThrow(sqlTableSchema, t, `table ${t.name}`));

@@ -10,9 +10,10 @@ import type { DuckDb } from "../../src/duckdb/index.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sqlIdentifier, sqlString } from "../../src/duckdb/sql.js";
-import { sourceSql } from "../../src/mapreduce/aggregate.js";
+import { sourceSql } from "../../src/mapreduce/table-source.js";
+import { parseHeader } from "../../src/splits/csv-split.js";
 import type { SqlPlan } from "../../src/sql/model.js";
-import type { SqlTable } from "../../src/sql/tables.js";
+import { tableSpecOf, type SqlTable } from "../../src/sql/tables.js";
 
 type Row = unknown[];
 const q = sqlIdentifier;
@@ -73,8 +74,16 @@ async function materialize(db: DuckDb, sql: string, table: string): Promise<Test
   }
 }
 
+/** A table's whole files as a task reads them: the table's dialect, each file's header names (matched by name). */
 function tableSource(t: SqlTable, files: string[]): string {
-  return sourceSql({ format: t.format, columns: t.columns, delimiter: t.delimiter, header: t.header }, files);
+  const spec = tableSpecOf(t);
+  if (t.format !== "csv" || !t.header) return sourceSql(spec, files);
+  const firstLine = (path: string) => {
+    const bytes = readFileSync(path);
+    const nl = bytes.indexOf(10);
+    return nl < 0 ? bytes : bytes.subarray(0, nl + 1);
+  };
+  return sourceSql(spec, files.map((path) => ({ path, headerLine: true, names: parseHeader(firstLine(path), t, path), object: path })));
 }
 
 /** Runs `plan` stage by stage over `files` (table name -> files; each file is one split). */

@@ -219,7 +219,7 @@ describe("planner", () => {
     const data = await makeSqlTestData({ uservisits: 600, rankings: 60 });
     const flags = parseFlags(explainFlagsSchema, { query: "SELECT countryCode, count(*) FROM uservisits GROUP BY 1", table: [`uservisits=${data.dir}/uv-csv/`], schema: ["uservisits=bdb:uservisits"], partitions: "3" });
     const text = await explain(flags);
-    assert.match(text, /table uservisits: .* \(csv, no header; 4 splits, /);
+    assert.match(text, /table uservisits: .* \(csv, no header, delimiter ",".*; 4 splits, /);
     assert.match(text, /stage 1: scan uservisits: partial aggregate\n {2}tasks: 4 \(one per split of uservisits/);
     assert.match(text, /output: shuffle by "__k0" into 3 partitions/);
     assert.match(text, /coordinator: SELECT __c0 AS countryCode/);

@@ -1,0 +1,108 @@
+/**
+ * A table as the tasks read it (format, columns, CSV dialect) and the DuckDB table function over a
+ * task's local files (materialize.ts). CSV files are read with the dialect's options, no sniffing
+ * (`auto_detect = false`), the record limit of dialect.ts, and, per group of files with the same
+ * header, the file's columns matched to the table's by name (DuckDB's `union_by_name` matching; a
+ * file whose header is not the table's columns in some order is refused, named).
+ */
+import { z } from "zod";
+import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
+import { NonRetryableError } from "../job/errors.js";
+import { csvDialectSchema, MAX_RECORD_BYTES } from "../splits/dialect.js";
+
+export const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
+
+export const tableSchema = z.object({
+  format: z.enum(["csv", "parquet", "ndjson"]),
+  /** Columns in file order, with DuckDB types. */
+  columns: z.array(columnSchema).min(1),
+  /** CSV with a header: the header's names in the first object (matched to `columns` by position); other objects' headers are matched by name to these. */
+  headerNames: z.array(z.string()).optional(),
+  ...csvDialectSchema.shape,
+  /** Rows DuckDB cannot read with the table's types and dialect: `fail` the task, or `skip` them (DuckDB's ignore_errors; CSV rejects counted). @default fail */
+  badRows: z.enum(["fail", "skip"]).default("fail"),
+});
+/** A table spec as given (dialect fields default). */
+export type TableSpec = z.input<typeof tableSchema>;
+type Table = z.output<typeof tableSchema>;
+
+/** A local file of a CSV table: whether it starts with a header line, and its object's header names. */
+export interface CsvFile {
+  path: string;
+  /** The file's first line is its header (a whole object read in place, or a zstd object). */
+  headerLine: boolean;
+  /** The object's header names (tables with a header). */
+  names?: string[];
+  /** The object, for messages. */
+  object?: string;
+}
+
+/**
+ * A DuckDB table function (or subquery) reading `files` of `table`. A plain path stands for a whole
+ * object as written (with its header line when the table has one).
+ */
+export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string {
+  const table = tableSchema.parse(spec);
+  const paths = files.map((f) => (typeof f === "string" ? f : f.path));
+  const list = (ps: string[]) => `[${ps.map(sqlString).join(", ")}]`;
+  if (table.format === "parquet") return `read_parquet(${list(paths)})`;
+  const cols = (cs: { name: string; type: string }[]) => `{${cs.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
+  if (table.format === "ndjson") return `read_json(${list(paths)}, columns = ${cols(table.columns)}, format = 'newline_delimited', maximum_object_size = ${MAX_RECORD_BYTES}${table.badRows === "skip" ? ", ignore_errors = true" : ""})`;
+  const groups = new Map<string, { headerLine: boolean; order: number[] | undefined; paths: string[] }>();
+  for (const f of files) {
+    const file: CsvFile = typeof f === "string" ? { path: f, headerLine: table.header } : f;
+    const order = file.names && table.header ? columnOrder(table, file) : undefined;
+    const key = `${file.headerLine}:${order?.join(",") ?? ""}`;
+    const g = groups.get(key) ?? { headerLine: file.headerLine, order, paths: [] };
+    g.paths.push(file.path);
+    groups.set(key, g);
+  }
+  const reads = [...groups.values()].map((g) => {
+    const fileColumns = g.order ? g.order.map((i) => table.columns[i]!) : table.columns;
+    const read = `read_csv(${list(g.paths)}, columns = ${cols(fileColumns)}, header = ${g.headerLine}, ${dialectOptions(table)})`;
+    return g.order ? `(SELECT ${table.columns.map((c) => q(c.name)).join(", ")} FROM ${read})` : read;
+  });
+  if (reads.length === 1) return reads[0]!;
+  return `(${reads.map((r) => `SELECT * FROM ${r}`).join(" UNION ALL ")})`;
+}
+
+/** read_csv's options for the table's dialect. */
+function dialectOptions(t: Table): string {
+  const o = [`delim = ${sqlString(t.delimiter)}`, `quote = ${sqlString(t.quote)}`, `escape = ${sqlString(t.quote === "" ? "" : t.escape)}`];
+  if (t.nullString !== undefined) o.push(`nullstr = ${sqlString(t.nullString)}`);
+  if (t.dateFormat) o.push(`dateformat = ${sqlString(t.dateFormat)}`);
+  if (t.timestampFormat) o.push(`timestampformat = ${sqlString(t.timestampFormat)}`);
+  o.push(`max_line_size = ${MAX_RECORD_BYTES}`, `buffer_size = ${2 * MAX_RECORD_BYTES}`, "auto_detect = false");
+  if (t.badRows === "skip") o.push("ignore_errors = true", "store_rejects = true");
+  return o.join(", ");
+}
+
+/**
+ * For each of a file's columns in its order, the index of the table column it is: undefined when
+ * the file's header is the table's (positions match), or the table's header names are unknown.
+ * Names match exactly, else ignoring case.
+ */
+function columnOrder(table: Table, file: CsvFile): number[] | undefined {
+  const names = file.names!;
+  const want = table.headerNames;
+  if (!want) return undefined; // the table's header names are unknown (columns given by hand): by position
+  if (names.length === want.length && names.every((n, i) => n === want[i])) return undefined;
+  const refuse = (why: string): never => {
+    throw new NonRetryableError(
+      `${file.object ?? file.path}: its header (${names.join(", ")}) ${why} the table's columns (${want.join(", ")}, from its first object): give every object the same columns, or define a table per set of objects`,
+      { type: "InputError" },
+    );
+  };
+  if (names.length !== want.length) refuse(`has ${names.length} columns, not the ${want.length} of`);
+  const order = names.map((n) => {
+    let i = want.indexOf(n);
+    if (i < 0) {
+      const lower = want.map((w) => w.toLowerCase());
+      i = lower.indexOf(n.toLowerCase());
+      if (i >= 0 && lower.indexOf(n.toLowerCase(), i + 1) >= 0) i = -1;
+    }
+    return i;
+  });
+  if (order.some((i) => i < 0) || new Set(order).size !== order.length) refuse("does not name the same columns as");
+  return order.every((i, n) => i === n) ? undefined : order;
+}
