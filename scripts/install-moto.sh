@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs moto (the AWS API emulator) with its server extras into a Python venv at .tools/moto,
+# from PyPI. The Fargate tests run moto's ECS API in one Python process together with Smelter's
+# task agent (test/tooling/moto-ecs-agent.py), which starts a real process for each RunTask.
+# The agent uses moto internals (its ECS backend's task objects and state manager), so moto is
+# pinned: change the pin only together with the agent. Idempotent: does nothing when the pinned
+# version is there (stamp .tools/moto/moto.version). See docs/testing-cloud.md.
+set -euo pipefail
+
+MOTO_VERSION="5.2.6"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.tools/moto"
+STAMP="$VENV/moto.version"
+PYTHON="${MOTO_PYTHON:-python3}"
+
+installed() { [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$MOTO_VERSION" ]]; }
+
+if installed; then
+  echo "moto $MOTO_VERSION already installed in $VENV"
+  exit 0
+fi
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "error: $PYTHON is not on PATH; install Python 3.9 or newer, then run: bash scripts/install-moto.sh" >&2
+  exit 1
+fi
+
+mkdir -p "$ROOT/.tools"
+# One install at a time: a second run waits for the first and then finds the stamp.
+exec 9>"$ROOT/.tools/moto.lock"
+flock 9
+if installed; then
+  echo "moto $MOTO_VERSION already installed in $VENV"
+  exit 0
+fi
+echo "installing moto[server]==$MOTO_VERSION into $VENV (PyPI; about a minute)..."
+start=$(date +%s)
+rm -rf "$VENV"
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+"$VENV/bin/python" -c "import moto, moto.server, moto.ecs; assert moto.__version__ == '$MOTO_VERSION', moto.__version__"
+echo "$MOTO_VERSION" > "$STAMP"
+echo "installed moto $MOTO_VERSION in $VENV in $(( $(date +%s) - start )) s"
