@@ -12,14 +12,14 @@
  * (`runTask`) and answers its outcome, the `ctx.log` lines and heartbeats, and whether the
  * environment was cold. See docs/backends/lambda.md.
  */
-import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { isAbsolute, join } from "node:path";
 import type { TaskEnvelope } from "./job/attempt.js";
 import { ConfigError, serializeError, TaskTimeoutError } from "./job/errors.js";
 import { systemContext } from "./job/runtime-context.js";
 import { emptyStats } from "./job/stats.js";
 import { invocationSchema, LAMBDA_PAYLOAD_LIMIT_BYTES, MAX_REPLY_LOG_BYTES, PROTOCOL, type Reply, type TaskReply } from "./backends/lambda/protocol.js";
 import type { LambdaContext } from "./backends/lambda/runtime-api.js";
+import { resolveEntry } from "./backends/local-pool.js";
 import { formatZodIssues } from "./job/policy.js";
 import { workerNames } from "./task-runtime/registry.js";
 import { runTask } from "./task-runtime/runtime.js";
@@ -95,7 +95,8 @@ function loadWorkers(): Promise<void> {
   workersLoaded ??= (async () => {
     const name = process.env[WORKER_MODULE_ENV];
     if (!name) throw new ConfigError(`${WORKER_MODULE_ENV} is not set: set it in the function's environment to your worker module (the file that calls defineWorker), relative to the function's root`);
-    const url = /^file:\/\//.test(name) ? name : pathToFileURL(isAbsolute(name) ? name : resolve(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), name)).href;
+    const root = process.env.LAMBDA_TASK_ROOT;
+    const url = resolveEntry(root && !isAbsolute(name) && !/^[a-z][a-z0-9+.-]+:/i.test(name) ? join(root, name) : name, "lambda");
     try {
       await import(url);
     } catch (err) {

@@ -212,3 +212,34 @@ describe("lambda backend: a function that cannot load its worker module", () => 
     }
   });
 });
+
+describe("lambda cost estimate and IAM policies", () => {
+  it("bills GB-seconds per millisecond plus the request", async () => {
+    const { lambdaAttemptCost } = await import("../../src/backends/lambda/cost.js");
+    // 1 s at 1,024 MB on x86_64: one GB-second plus one request.
+    assert.ok(Math.abs(lambdaAttemptCost({ wallMs: 1000, memoryMb: 1024 }) - (0.0000166667 + 0.0000002)) < 1e-12);
+    assert.ok(Math.abs(lambdaAttemptCost({ wallMs: 2000.2, memoryMb: 2048, architecture: "arm64" }) - (4.002 * 0.0000133334 + 0.0000002)) < 1e-12);
+  });
+
+  it("grants the function and the manager only the job's prefixes and the function", async () => {
+    const { lambdaIamPolicies } = await import("../../src/backends/lambda/iam.js");
+    const arn = "arn:aws:lambda:eu-west-1:123456789012:function:smelter";
+    const p = lambdaIamPolicies({ functionArn: arn, work: "s3://jobs/_smelter/", inputs: ["s3://data/bdb/"] });
+    const actions = (doc: typeof p.manager) => doc.Statement.flatMap((s) => s.Action.map((a) => `${a} ${s.Resource.join(",")}`));
+    assert.deepEqual(actions(p.functionRole).sort(), [
+      "logs:CreateLogGroup arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/smelter:*",
+      "logs:CreateLogStream arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/smelter:*",
+      "logs:PutLogEvents arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/smelter:*",
+      "s3:AbortMultipartUpload arn:aws:s3:::jobs/_smelter/*",
+      "s3:DeleteObject arn:aws:s3:::jobs/_smelter/*",
+      "s3:GetObject arn:aws:s3:::data/bdb/*",
+      "s3:GetObject arn:aws:s3:::jobs/_smelter/*",
+      "s3:ListBucket arn:aws:s3:::data",
+      "s3:ListBucket arn:aws:s3:::jobs",
+      "s3:PutObject arn:aws:s3:::jobs/_smelter/*",
+    ]);
+    assert.ok(actions(p.manager).includes(`lambda:InvokeFunction ${arn},${arn}:*`));
+    assert.ok(!JSON.stringify(p).includes('"*"'), "no wildcard resource");
+    assert.throws(() => lambdaIamPolicies({ functionArn: arn, work: "/tmp/x" }), /not an s3:\/\/bucket\/prefix URL/);
+  });
+});
