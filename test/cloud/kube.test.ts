@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { BatchV1Api, CoreV1Api, type V1Job, type V1Pod } from "@kubernetes/client-node";
 import { startKubeCluster, type KubeCluster } from "../tooling/kube-cluster.js";
 import { startNodeAgent, type NodeAgent } from "../tooling/kube-node-agent.js";
-import { waitFor } from "../tooling/processes.js";
+import { isAlive, waitFor } from "../tooling/processes.js";
 
 const NS = "default";
 let cluster: KubeCluster;
@@ -26,7 +26,7 @@ before(
     batch = kc.makeApiClient(BatchV1Api);
     core = kc.makeApiClient(CoreV1Api);
   },
-  { timeout: 50 * 60_000 },
+  { timeout: 65 * 60_000 },
 );
 after(async () => {
   await agent?.stop();
@@ -86,15 +86,6 @@ async function runningPid(job: string): Promise<{ pod: string; pid: number }> {
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const SLEEP = "setTimeout(() => {}, 600000)";
 
 describe("kube control plane + local node agent, through @kubernetes/client-node", () => {
@@ -125,8 +116,9 @@ describe("kube control plane + local node agent, through @kubernetes/client-node
   });
 
   it("Foreground deletion of the Job SIGTERMs its process; the Job and its pods are gone once it stopped", async () => {
-    const name = await createJob(jobSpec(`process.on("SIGTERM", () => { console.log("got SIGTERM"); process.exit(0); }); ${SLEEP}`));
+    const name = await createJob(jobSpec(`process.on("SIGTERM", () => { console.log("got SIGTERM"); process.exit(0); }); console.log("ready"); ${SLEEP}`));
     const { pod, pid } = await runningPid(name);
+    await waitFor("the SIGTERM handler to be installed", 10_000, () => (/ready/.test(agent.output(NS, pod)) ? true : undefined));
     await batch.deleteNamespacedJob({ name, namespace: NS, propagationPolicy: "Foreground" });
     await waitFor(`job ${name} deleted`, 30_000, async () => {
       try {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { InvokeCommand, LambdaClient, TooManyRequestsException, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
 import { startLambdaFront, PAYLOAD_LIMIT_BYTES, type LambdaFront } from "../tooling/lambda-front.js";
-import { waitFor } from "../tooling/processes.js";
+import { isAlive, waitFor } from "../tooling/processes.js";
 
 const BOOTSTRAP = [process.execPath, fileURLToPath(new URL("../tooling/lambda-test-function.js", import.meta.url))];
 
@@ -32,15 +32,6 @@ async function invoke(payload: unknown, extra: Partial<ConstructorParameters<typ
   const out = await client.send(new InvokeCommand({ FunctionName: front.functionName, Payload: JSON.stringify(payload), ...extra }));
   const text = new TextDecoder().decode(out.Payload);
   return { ...out, json: text === "" ? undefined : JSON.parse(text) };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("lambda front over aws-lambda-rie, through the SDK", () => {
@@ -138,6 +129,16 @@ describe("lambda front over aws-lambda-rie, through the SDK", () => {
     const big = await invoke({ action: "bytes", bytes: PAYLOAD_LIMIT_BYTES + 1 });
     assert.equal(big.FunctionError, "Unhandled");
     assert.equal(big.json.errorType, "Function.ResponseSizeTooLarge");
+  });
+
+  it("an invocation whose caller went away runs to its end and holds its slot (a Lambda cannot be stopped)", async () => {
+    const controller = new AbortController();
+    const abandoned = client.send(new InvokeCommand({ FunctionName: front.functionName, Payload: JSON.stringify({ action: "sleep", ms: 1500 }) }), { abortSignal: controller.signal });
+    await waitFor("the invocation running", 10_000, () => (front.stats.active === 1 ? true : undefined));
+    controller.abort();
+    await assert.rejects(abandoned, { name: "AbortError" });
+    assert.equal(front.stats.active, 1, "still running after its caller left");
+    await waitFor("the abandoned invocation to end", 10_000, () => (front.stats.active === 0 ? true : undefined));
   });
 
   it("an unknown function is ResourceNotFoundException", async () => {

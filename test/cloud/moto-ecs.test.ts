@@ -22,7 +22,7 @@ import {
   type Task,
 } from "@aws-sdk/client-ecs";
 import { startMotoEcs, type MotoEcs } from "../tooling/moto-ecs.js";
-import { waitFor } from "../tooling/processes.js";
+import { isAlive, waitFor } from "../tooling/processes.js";
 
 const CLUSTER = "smelter-test";
 /** Writes SMELTER_TASK to $OUT, then exits with $CODE after $SLEEP_MS (SIGTERM not handled: 143). */
@@ -106,15 +106,6 @@ async function until(taskArn: string, status: string, seen: string[] = []): Prom
     if (task.lastStatus && seen.at(-1) !== task.lastStatus) seen.push(task.lastStatus);
     return task.lastStatus === status ? task : undefined;
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const outFile = (): string => join(dir, `out-${++outputs}.json`);

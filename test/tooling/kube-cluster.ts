@@ -39,7 +39,7 @@ interface Component {
 
 /** Builds the control plane when missing (~6 min once on 2 cores), then starts it (~4 s). */
 export async function startKubeCluster(): Promise<KubeCluster> {
-  await ensureInstalled("install-kube.sh", 45 * 60_000);
+  await ensureInstalled("install-kube.sh", 60 * 60_000);
   const dir = await mkdtemp(join(tmpdir(), "smelter-kube-"));
   const components: Component[] = [];
   const logs = (): string => components.map((c) => `--- ${c.name}\n${c.output.split("\n").slice(-15).join("\n")}`).join("\n");
