@@ -174,12 +174,15 @@ describe("lambda backend: throttling, timeouts, crashes, abandoned kills", () =>
   });
 
   it("a kill abandons the invocation: Cancelled at once, the late result is never taken nor left behind", async () => {
-    const backend = backendOn(front);
+    const backend = backendOn(front, { concurrency: 1 });
+    const invocationsBefore = front.stats.invocations;
     try {
       const r = launch(backend, "bigOutput", { mb: 7 });
+      const queued = launch(backend, "echo", "never sent");
       // The invocation is under way once the front counts it.
       for (let i = 0; i < 200 && front.stats.active === 0; i++) await new Promise((res) => setTimeout(res, 10));
       assert.equal(front.stats.active, 1);
+      assert.equal(await within(queued.handle.kill("not needed"), 1000, "kill of a queued attempt"), "stopped", "an attempt still in the backend's queue is stopped: it is never sent");
       assert.equal(await within(r.handle.kill("speculative sibling won"), 1000, "kill"), "abandoned");
       const o = await r.outcome;
       assert.ok(o.status === "failed" && o.error.type === "Cancelled", JSON.stringify(o).slice(0, 300));
@@ -187,6 +190,8 @@ describe("lambda backend: throttling, timeouts, crashes, abandoned kills", () =>
       for (let i = 0; i < 500 && front.stats.active > 0; i++) await new Promise((res) => setTimeout(res, 10));
       await new Promise((res) => setTimeout(res, 200)); // the late response's clean-up
       assert.deepEqual(r.events.map((e) => e.kind), ["outcome"], "no onRunning, logs or heartbeats from the late response");
+      assert.ok((await queued.outcome).status === "failed");
+      assert.equal(front.stats.invocations, invocationsBefore + 1, "the queued attempt was never invoked");
       assert.equal((await r.handle.result).status, "failed");
       assert.deepEqual(await leftovers(), [], "the late result written to the store was deleted");
     } finally {

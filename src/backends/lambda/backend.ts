@@ -90,6 +90,7 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
   let host: BackendHost | undefined;
   let allowed = o.concurrency;
   let launched = 0;
+  let closed = false;
 
   const setAllowed = (n: number): void => {
     const next = Math.max(1, Math.min(o.concurrency, n));
@@ -111,6 +112,7 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
     const ownResultUrl = envelope.resultUrl === undefined && o.store ? `${o.store}${envelope.jobId}/results/${envelope.attemptId}.json` : undefined;
     const sent: TaskEnvelope = ownResultUrl ? { ...envelope, resultUrl: ownResultUrl } : envelope;
     let stagedUrl: string | undefined;
+    if (closed) return failed(new CancelledError(`attempt ${envelope.attemptId} was not sent: the ${NAME} backend was closed`));
     try {
       let invocation: Invocation = { smelter: PROTOCOL, envelope: sent, maxInlineOutputBytes: o.payloadLimitBytes - 2 * MAX_REPLY_LOG_BYTES };
       const text = JSON.stringify(invocation);
@@ -205,7 +207,7 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
       return { workers: reply.data.workers };
     },
     async close() {
-      limit.clearQueue();
+      closed = true; // queued attempts end as Cancelled without being sent
       if (!o.client) client.destroy();
     },
   };
