@@ -99,6 +99,25 @@ describe("lambda backend", () => {
     await nowhere.close?.();
   });
 
+  it("never puts credentials in a payload, a reply or a log line", async () => {
+    const { LambdaClient } = await import("@aws-sdk/client-lambda");
+    const client = new LambdaClient({ endpoint: main.endpoint, region: "us-east-1", maxAttempts: 1 });
+    const sent: string[] = [];
+    client.middlewareStack.add((next) => async (args) => {
+      const body = (args.request as { body?: unknown }).body;
+      sent.push(typeof body === "string" ? body : Buffer.from(body as Uint8Array).toString("utf8"));
+      return next(args);
+    }, { step: "finalizeRequest", name: "recordPayload" });
+    const spy = lambdaBackend({ functionName: main.functionName, client, store: STORE, objects: urlObjects });
+    const o = await runToEnd(spy, "logs", { console: true });
+    assert.equal(o.status, "succeeded");
+    const seen = [...sent, JSON.stringify(o)].join("\n");
+    assert.ok(sent.length === 1 && sent[0]!.includes('"worker":"logs"'), "the payload was recorded");
+    for (const secret of [s3.accessKeyId, s3.secretAccessKey, "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"]) assert.ok(!seen.includes(secret), `${secret} is not in what crossed the wire`);
+    await spy.close?.();
+    client.destroy();
+  });
+
   it("refuses bad options with clear errors", () => {
     assert.throws(() => lambdaBackend({ functionName: "" }), /functionName/);
     assert.throws(() => lambdaBackend({ functionName: "f", endpoint: "not a url" }), /endpoint must be a URL/);
