@@ -15,6 +15,7 @@ const root = join(repo, "dist/test/");
 /** Test servers installed by the project's own scripts; a test file needs one when its compiled code imports `usedBy`. */
 const TOOLS = [
   { name: "versitygw (the complete S3 server)", script: "scripts/install-s3-server.sh", usedBy: "helpers/s3-complete.js", override: "SMELTER_VERSITYGW" },
+  { name: "aws-lambda-rie (the Lambda Runtime Interface Emulator)", script: "scripts/install-lambda-rie.sh", usedBy: "tooling/lambda-front.js" },
 ];
 
 const filters = process.argv.slice(2).filter((a) => !a.startsWith("-"));

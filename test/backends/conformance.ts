@@ -19,6 +19,8 @@ export interface BackendCapabilities {
   stdio: true | string;
   /** Workers stay warm: consecutive attempts run on the same runtime. */
   warm: true | string;
+  /** A kill of a running cooperative attempt is confirmed as "stopped" (a backend that cannot stop one says "abandoned"). @default true */
+  stoppable?: true | string;
 }
 
 type Event = { kind: "running"; cold?: boolean } | { kind: "log"; stream: string; message: string } | { kind: "heartbeat"; details: unknown } | { kind: "outcome" };
@@ -169,7 +171,7 @@ export function runBackendConformance(name: string, makeBackend: () => Backend, 
       assert.equal(outputOf(await runToEnd(backend, "echo", "after kill")), "after kill");
     });
 
-    it("cancels a cooperative task quickly and keeps its worker", async () => {
+    it("cancels a cooperative task quickly and keeps its worker", { skip: (caps.stoppable ?? true) === true ? false : caps.stoppable }, async () => {
       const before = await runToEnd(backend, "echo", 1);
       const r = launch(backend, "cooperativeHang");
       await within(r.running, 10_000, "onRunning");

@@ -1,0 +1,297 @@
+/**
+ * The `lambda` backend: each attempt is one synchronous AWS Lambda invocation (`InvokeCommand`,
+ * `RequestResponse`) of a function that runs Smelter's handler (`smelter/lambda`, src/lambda.ts).
+ * - The request carries the envelope; one over Lambda's 6 MB limit is written to object storage
+ *   (next to the attempt's `resultUrl`, else under `store`) and the request carries its URL. An
+ *   output over the limit is written by the handler to the envelope's `resultUrl` (the scheduler
+ *   reads the winner's), or, when the job gives none, under `store` and read back here.
+ * - 429 `TooManyRequestsException` is a `no-capacity` outcome (nothing ran; the scheduler retries
+ *   it later without spending the retry budget) and lowers `maxConcurrency` to what the function
+ *   was running, raised again by one after each success; `host.capacityChanged()` says so.
+ * - A function error maps to Smelter's kinds: `Sandbox.Timedout` -> retryable `TaskTimeout`,
+ *   `Runtime.OutOfMemory` -> retryable `OutOfMemory`, a runtime that exited -> retryable
+ *   `TaskCrashed`, a handler that cannot load the worker module -> non-retryable `ConfigError`.
+ * - `onRunning({ runtimeId: <request id>, cold })` comes with the response (Lambda says nothing
+ *   before), then the `ctx.log` lines and heartbeats the handler returned, then the outcome.
+ * - `kill` cannot stop an invocation: it resolves `"abandoned"` (or `"stopped"` when the request
+ *   was not sent yet); the attempt's result is then a `Cancelled` failure and the late response
+ *   is dropped (a result it wrote under `store` is deleted).
+ * Credentials are the SDK's (its default chain, or the `client` given): never in a payload, a
+ * log line or an event.
+ */
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
+import pLimit from "p-limit";
+import { z } from "zod";
+import type { AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
+import { CancelledError, ConfigError, OutOfMemoryError, serializeError, SmelterError, TaskCrashedError, TaskTimeoutError } from "../../job/errors.js";
+import { parseOrThrow } from "../../job/policy.js";
+import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
+import { emptyStats, type AttemptStats } from "../../job/stats.js";
+import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
+import { LAMBDA_PAYLOAD_LIMIT_BYTES, MAX_REPLY_LOG_BYTES, PROTOCOL, replySchema, type Invocation, type TaskReply } from "./protocol.js";
+
+/** Reads, writes and deletes objects by URL (payloads and results over the limit). `smelter/lambda` exports one: `urlObjects`. */
+export interface LambdaObjects {
+  read(url: string): Promise<string>;
+  write(url: string, text: string): Promise<void>;
+  delete(url: string): Promise<void>;
+}
+
+export interface LambdaBackendOptions {
+  /** The function's name, ARN or partial ARN (it runs Smelter's handler, see docs/backends/lambda.md). */
+  functionName: string;
+  /** The version or alias to invoke. @default $LATEST */
+  qualifier?: string;
+  /** The AWS region. @default the SDK's (AWS_REGION, then its config files) */
+  region?: string;
+  /** A custom Lambda endpoint (a test endpoint, a VPC endpoint). @default AWS's own */
+  endpoint?: string;
+  /** A configured client (credentials, retries, proxy); `region` and `endpoint` are then ignored. @default a new LambdaClient with maxAttempts 1 */
+  client?: LambdaClient;
+  /** Invocations at once, at most (the function's reserved concurrency, or less). Lowered while Lambda throttles. @default 100 */
+  concurrency?: number;
+  /**
+   * Where payloads and results over Lambda's limit go when the attempt's envelope has no
+   * `resultUrl` (the job's work store): a URL prefix ending in `/`, e.g. `s3://bucket/_smelter/lambda/`.
+   * @default none: such payloads and results fail the attempt with a clear error
+   */
+  store?: string;
+  /** Reads and writes `store` and `resultUrl` objects. @default none (required with `store`, or for payloads over the limit) */
+  objects?: LambdaObjects;
+  /** The request size limit, bytes: larger envelopes go through object storage. @default 6 MB (Lambda's) */
+  payloadLimitBytes?: number;
+  /** How long the scheduler waits before relaunching a throttled attempt, ms. @default 1000 */
+  throttleRetryMs?: number;
+}
+
+export const lambdaOptionsSchema = z.strictObject({
+  functionName: z.string({ message: "the Lambda function's name or ARN is required (functionName)" }).min(1, "the Lambda function's name or ARN is required (functionName)"),
+  qualifier: z.string().min(1).optional(),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "region must look like us-east-1").optional(),
+  endpoint: z.url({ message: "endpoint must be a URL such as http://127.0.0.1:9001" }).optional(),
+  client: z.instanceof(LambdaClient).optional(),
+  concurrency: z.number().int().min(1).max(10_000).default(100),
+  store: z.string().regex(/^[a-z0-9]+:\/\/.+\/$/, "store must be a URL prefix ending in / such as s3://bucket/_smelter/lambda/").optional(),
+  objects: z.custom<LambdaObjects>((o) => typeof o === "object" && o !== null && typeof (o as LambdaObjects).write === "function", "objects must be { read, write, delete } (urlObjects from smelter/lambda)").optional(),
+  payloadLimitBytes: z.number().int().min(1024).default(LAMBDA_PAYLOAD_LIMIT_BYTES),
+  throttleRetryMs: z.number().int().min(0).default(1000),
+});
+
+export const NAME = "lambda";
+
+/** Creates the Lambda backend. Throws ConfigError on bad options. */
+export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(): Promise<{ workers: string[] }> } {
+  const o = parseOrThrow(lambdaOptionsSchema, options, `${NAME} backend options`);
+  if (o.store && !o.objects) throw new ConfigError(`${NAME} backend options: store ${o.store} needs objects to read and write it (urlObjects from smelter/lambda)`);
+  const client = o.client ?? new LambdaClient({ maxAttempts: 1, ...(o.region ? { region: o.region } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
+  const where = `Lambda function ${o.functionName}${o.endpoint ? ` at ${o.endpoint}` : ""}`;
+  const limit = pLimit(o.concurrency);
+  let context: RuntimeContext = systemContext();
+  let host: BackendHost | undefined;
+  let allowed = o.concurrency;
+  let launched = 0;
+  let closed = false;
+
+  const setAllowed = (n: number): void => {
+    const next = Math.max(1, Math.min(o.concurrency, n));
+    if (next === allowed) return;
+    allowed = next;
+    limit.concurrency = next;
+    host?.capacityChanged();
+  };
+
+  async function invoke(invocation: Invocation): Promise<InvokeCommandOutput> {
+    return client.send(new InvokeCommand({ FunctionName: o.functionName, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(JSON.stringify(invocation)), ...(o.qualifier ? { Qualifier: o.qualifier } : {}) }));
+  }
+
+  /** Runs one attempt to its outcome; `state.killed` set means nobody wants it any more. */
+  async function run(envelope: TaskEnvelope, listener: AttemptListener, state: { killed: boolean; sent: boolean }): Promise<AttemptOutcome> {
+    const startedAt = context.clock.now();
+    const stats = (): AttemptStats => emptyStats(startedAt, context.clock.now());
+    const failed = (err: unknown): AttemptOutcome => ({ status: "failed", error: serializeError(err), stats: stats() });
+    const ownResultUrl = envelope.resultUrl === undefined && o.store ? `${o.store}${envelope.jobId}/results/${envelope.attemptId}.json` : undefined;
+    const sent: TaskEnvelope = ownResultUrl ? { ...envelope, resultUrl: ownResultUrl } : envelope;
+    let stagedUrl: string | undefined;
+    if (closed) return failed(new CancelledError(`attempt ${envelope.attemptId} was not sent: the ${NAME} backend was closed`));
+    try {
+      let invocation: Invocation = { smelter: PROTOCOL, envelope: sent, maxInlineOutputBytes: o.payloadLimitBytes - 2 * MAX_REPLY_LOG_BYTES };
+      const text = JSON.stringify(invocation);
+      if (Buffer.byteLength(text) > o.payloadLimitBytes) {
+        stagedUrl = stagingUrl(sent, o.store);
+        if (!stagedUrl || !o.objects) {
+          return failed(new ConfigError(`the envelope of attempt ${envelope.attemptId} is ${Buffer.byteLength(text)} bytes, over Lambda's ${o.payloadLimitBytes}-byte request limit, and there is no object store to pass it through: give the job a work store or the backend a store`));
+        }
+        await o.objects.write(stagedUrl, JSON.stringify(sent));
+        invocation = { smelter: PROTOCOL, envelopeUrl: stagedUrl, maxInlineOutputBytes: o.payloadLimitBytes - 2 * MAX_REPLY_LOG_BYTES };
+      }
+      if (state.killed) return failed(new CancelledError(`attempt ${envelope.attemptId} was cancelled before it was sent`));
+      state.sent = true;
+      let response: InvokeCommandOutput;
+      try {
+        response = await invoke(invocation);
+      } catch (err) {
+        if (isThrottle(err)) {
+          setAllowed(Math.max(1, limit.activeCount - 1));
+          return { status: "no-capacity", reason: `${where} is throttled (TooManyRequestsException${reasonOf(err)}): ${(err as Error).message}`, retryAfterMs: o.throttleRetryMs, stats: stats() };
+        }
+        return failed(invokeError(err, where, envelope));
+      }
+      const body = response.Payload ? Buffer.from(response.Payload).toString("utf8") : "";
+      if (response.FunctionError) return failed(functionError(response, body, where, envelope));
+      const reply = parseReply(body, where);
+      if (state.killed) {
+        if (ownResultUrl && reply.outcome.status === "succeeded" && reply.outcome.outputUrl) await o.objects?.delete(ownResultUrl).catch(() => undefined);
+        return failed(new CancelledError(`attempt ${envelope.attemptId} was abandoned`));
+      }
+      if (allowed < o.concurrency) setAllowed(allowed + 1);
+      listener.onRunning({ runtimeId: reply.requestId, cold: reply.cold });
+      for (const line of reply.logs) listener.onLog(line.stream, line.message);
+      if (reply.logsDropped > 0) listener.onLog("stderr", `[smelter] ${reply.logsDropped} more log lines are in the function's CloudWatch logs (request ${reply.requestId})`);
+      for (const details of reply.heartbeats) listener.onHeartbeat(details);
+      const outcome = reply.outcome;
+      if (ownResultUrl && outcome.status === "succeeded" && outcome.outputUrl === ownResultUrl) {
+        // The job has no results store: read the output back here and leave nothing behind.
+        const output = JSON.parse(await o.objects!.read(ownResultUrl)) as unknown;
+        await o.objects!.delete(ownResultUrl);
+        return { status: "succeeded", output, stats: outcome.stats };
+      }
+      return outcome;
+    } catch (err) {
+      return failed(err);
+    } finally {
+      if (stagedUrl) await o.objects?.delete(stagedUrl).catch(() => undefined);
+    }
+  }
+
+  return {
+    name: NAME,
+    get maxConcurrency() {
+      return allowed;
+    },
+    attach(h) {
+      host = h;
+      context = h.context;
+    },
+    launch(envelope, listener): AttemptHandle {
+      const state = { killed: false, sent: false };
+      let cancel!: (o: AttemptOutcome) => void;
+      const cancelled = new Promise<AttemptOutcome>((r) => (cancel = r));
+      const launchedAt = context.clock.now();
+      const finished = limit(() => run(envelope, listener, state));
+      let settled = false;
+      const result = Promise.race([finished, cancelled]).then((outcome) => ((settled = true), outcome));
+      return {
+        runtimeId: `lambda-${++launched}-pending`,
+        result,
+        kill: async (reason) => {
+          if (settled || state.killed) return state.sent ? "abandoned" : "stopped";
+          state.killed = true;
+          const error = new CancelledError(`attempt ${envelope.attemptId} was cancelled: ${reason}${state.sent ? " (its Lambda invocation runs to its end; its result will not be taken)" : ""}`);
+          cancel({ status: "failed", error: serializeError(error), stats: emptyStats(launchedAt, context.clock.now()) });
+          return (state.sent ? "abandoned" : "stopped") satisfies KillOutcome;
+        },
+      };
+    },
+    /** Invokes the function once with a ping: it exists, answers, and runs Smelter's handler. */
+    async check() {
+      let response: InvokeCommandOutput;
+      try {
+        response = await invoke({ smelter: PROTOCOL, ping: true });
+      } catch (err) {
+        throw invokeError(err, where);
+      }
+      const body = response.Payload ? Buffer.from(response.Payload).toString("utf8") : "";
+      if (response.FunctionError) throw new ConfigError(`${where} failed its check: ${body.slice(0, 500)}`);
+      const reply = replySchema.safeParse(safeJson(body));
+      if (!reply.success || !("pong" in reply.data)) throw notSmelter(where, body);
+      return { workers: reply.data.workers };
+    },
+    async close() {
+      closed = true; // queued attempts end as Cancelled without being sent
+      if (!o.client) client.destroy();
+    },
+  };
+}
+
+/** Where an envelope over the request limit is written: next to the attempt's result, else under the backend's store. */
+function stagingUrl(envelope: TaskEnvelope, store: string | undefined): string | undefined {
+  if (envelope.resultUrl) return envelope.resultUrl.replace(/(\.json)?$/, ".envelope.json");
+  return store ? `${store}${envelope.jobId}/payloads/${envelope.attemptId}.json` : undefined;
+}
+
+function parseReply(body: string, where: string): TaskReply {
+  const json = safeJson(body) as { outcome?: Record<string, unknown> };
+  // JSON drops `output: undefined` (an output written to its resultUrl): put the key back for the schema.
+  if (json?.outcome && typeof json.outcome === "object" && !("output" in json.outcome)) json.outcome.output = undefined;
+  const reply = replySchema.safeParse(json);
+  if (!reply.success || !("outcome" in reply.data)) throw notSmelter(where, body);
+  return reply.data;
+}
+
+function notSmelter(where: string, body: string): ConfigError {
+  return new ConfigError(`${where} did not answer like Smelter's handler (${body.slice(0, 200)}): deploy it with the smelter/lambda handler and the same Smelter version (docs/backends/lambda.md)`);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function isThrottle(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === "TooManyRequestsException" || e?.$metadata?.httpStatusCode === 429;
+}
+
+function reasonOf(err: unknown): string {
+  const reason = (err as { Reason?: unknown }).Reason;
+  return typeof reason === "string" ? `, ${reason}` : "";
+}
+
+/** An Invoke call that failed before the function ran: configuration (not retried) or the network / service (retried). */
+function invokeError(err: unknown, where: string, envelope?: TaskEnvelope): SmelterError {
+  const e = err as Error & { name: string; $fault?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const attempt = envelope ? ` for attempt ${envelope.attemptId}` : "";
+  if (e.name === "ResourceNotFoundException") return new ConfigError(`${where} does not exist (${e.message}): deploy it (docs/backends/lambda.md) or fix the function name and region`, { cause: err });
+  if (["AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "CredentialsProviderError"].includes(e.name)) {
+    return new ConfigError(`${where} refused the credentials (${e.name}: ${e.message}): the manager's AWS credentials need lambda:InvokeFunction on it`, { cause: err });
+  }
+  if (e.$metadata?.httpStatusCode === undefined && (e.code !== undefined || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|socket/i.test(e.message))) {
+    return new SmelterError(`could not reach ${where}${attempt} (${e.code ?? e.name}: ${e.message}): check the endpoint and region, and that the network allows it`, { cause: err, type: "LambdaUnreachable" });
+  }
+  const nonRetryable = e.$fault === "client" && e.$metadata?.httpStatusCode !== 429;
+  return new SmelterError(`Invoke of ${where}${attempt} failed (${e.name}: ${e.message})`, { cause: err, type: e.name || "LambdaError", nonRetryable });
+}
+
+/** A response with `FunctionError`: the function timed out, ran out of memory, crashed, or its handler threw. */
+function functionError(response: InvokeCommandOutput, body: string, where: string, envelope: TaskEnvelope): SmelterError {
+  const parsed = safeJson(body) as { errorType?: unknown; errorMessage?: unknown } | string;
+  const type = typeof parsed === "object" && parsed !== null && typeof parsed.errorType === "string" ? parsed.errorType : "Unhandled";
+  const message = typeof parsed === "object" && parsed !== null && typeof parsed.errorMessage === "string" ? parsed.errorMessage : String(body).slice(0, 500);
+  const tail = response.LogResult ? Buffer.from(response.LogResult, "base64").toString("utf8") : "";
+  const what = `${where} ${response.$metadata.requestId ? `(request ${response.$metadata.requestId}) ` : ""}running attempt ${envelope.attemptId} (worker "${envelope.worker}")`;
+  const details = { functionError: response.FunctionError, errorType: type, requestId: response.$metadata.requestId };
+  if (type === "Sandbox.Timedout" || /Task timed out after/.test(message)) {
+    return new TaskTimeoutError(`[smelter] ${what} reached the function's timeout (${message.replace(/^RequestId: \S+ Error: /, "")}): raise the function's timeout or make tasks smaller`);
+  }
+  if (type === "Runtime.OutOfMemory" || /out of memory|heap limit|Allocation failed/i.test(message + tail)) {
+    return new OutOfMemoryError(`[smelter] ${what} ran out of memory (${type}: ${message}): raise the function's memory size or make tasks smaller`, { details });
+  }
+  if (type.startsWith("Runtime.") || /exit(ed)? (with )?(code|status)|Runtime exited/i.test(message)) {
+    const code = /exit (?:status|code) (\d+)|exited with code (\d+)/.exec(`${message}\n${tail}`);
+    const exit = code ? ` with code ${code[1] ?? code[2]}` : "";
+    return new TaskCrashedError(`[smelter] ${what}: the runtime exited${exit} (${type}: ${message})${tailLines(tail)}`, { details });
+  }
+  if (type === "ConfigError" || type === "ValidationError") {
+    return new ConfigError(`[smelter] ${what} could not run it: ${message}`, { details });
+  }
+  return new SmelterError(`[smelter] ${what} failed outside the task (${type}: ${message})${tailLines(tail)}`, { type: "LambdaFunctionError", details });
+}
+
+/** The last lines of the function's log tail (START/END/REPORT lines left out), for a crash message. */
+function tailLines(tail: string): string {
+  const lines = tail.split("\n").filter((l) => l.trim() !== "" && !/^(START|END|REPORT) RequestId/.test(l)).slice(-8);
+  return lines.length ? `; last log lines:\n  ${lines.join("\n  ")}` : "";
+}
