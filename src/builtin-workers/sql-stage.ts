@@ -35,9 +35,9 @@ import { RangedReader } from "../storage/ranged.js";
 import { parseStoreUrl } from "../storage/url.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
-import { segmentFormat } from "./aggregate.js";
+import { segmentFormat } from "./segment-format.js";
 import { cachedStore, withDuckDb } from "./task-resources.js";
-import { duckdbMessage, lap } from "./task-util.js";
+import { duckdbMessage, lap, splitName } from "./task-util.js";
 
 const tableInputSchema = z.object({
   kind: z.literal("table"),
@@ -198,7 +198,7 @@ async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number
 function stageError(err: unknown, input: z.infer<typeof sqlStageInputSchema>, prepared: Prepared[]): Error {
   const local = prepared.flatMap((p) => p.local);
   const message = duckdbMessage(err, local);
-  const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => f.split.key))].slice(0, 5).join(", ")}` : "";
-  return new NonRetryableError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}. Check the input's format and columns (--schema), or fix the malformed rows`, { cause: err, type: "InputError" });
+  const reading = local.length > 0 ? ` reading ${local.slice(0, 5).map(splitName).join(", ")}${local.length > 5 ? `, ... (${local.length} splits)` : ""}` : "";
+  return new NonRetryableError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}. Check the input's format and columns (--schema), or fix or remove the malformed rows`, { cause: err, type: "InputError" });
 }
 

@@ -47,7 +47,7 @@ export interface MapReduceSpec<I, P> {
   inputs: Iterable<I> | AsyncIterable<I>;
   map: StageSpec;
   reduce: StageSpec;
-  /** R: reduce tasks. See {@link derivePartitions}. */
+  /** R: reduce tasks. See `derivePartitions` (src/shuffle/sizing.ts). */
   partitions: number;
   /** Where intermediate data lives: a store, its root URL (workers open it by URL), and a base prefix. */
   work: { store: ObjectStore; url: string; prefix?: string };
@@ -111,34 +111,4 @@ export async function runMapReduce<I, O, P = undefined, F = undefined>(
   );
   const reduceResults = run.results[1] as TaskResult<O, ReduceTaskInput>[];
   return { job: run.job, shuffle: run.shuffles[0]!, mapTasks: run.results[0]!.length, mapResults: run.results[0]!, reduceResults, finalized: run.finalized };
-}
-
-/** A reducer's budget of map output: 256 MiB. */
-export const REDUCER_BYTES = 256 * 1024 * 1024;
-
-/**
- * R from bytes: enough reducers that each one's share of the map output fits `reducerBytes`,
- * and at least one per worker so every worker has a reducer. Capped at `max`.
- */
-export function derivePartitions(o: { mapOutputBytes: number; reducerBytes?: number; workers: number; max?: number }): number {
-  const reducerBytes = o.reducerBytes ?? REDUCER_BYTES;
-  return Math.max(1, Math.min(o.max ?? 4096, Math.max(o.workers, Math.ceil(o.mapOutputBytes / reducerBytes))));
-}
-
-/**
- * Partial aggregates estimated from input bytes: 1/8 of the input (BDB Q2C, with a 12-character
- * prefix, keeps nearly one group per row: its partials are ~1/8 of the CSV).
- */
-export function partialBytes(inputBytes: number): number {
-  return inputBytes / 8;
-}
-
-/**
- * Whether the final aggregate over partials of `inputBytes` of input runs on the coordinator
- * (no reduce stage; each map writes one segment) when the user gave no R: the estimated partials
- * fit one reducer's budget. Query 2 (query2.ts) and the SQL planner (src/sql/context.ts) both
- * decide with this.
- */
-export function mergeOnCoordinator(inputBytes: number): boolean {
-  return derivePartitions({ mapOutputBytes: partialBytes(inputBytes), workers: 1 }) === 1;
 }

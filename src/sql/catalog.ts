@@ -1,7 +1,9 @@
 /**
  * Table definitions from `NAME=URL` and optional schemas: lists each table's objects (splits,
  * bytes, format by extension), and when no schema is given reads the columns from the data
- * (a Parquet footer; a CSV's header line, sniffed by DuckDB from the first 256 KiB).
+ * (a Parquet footer; a CSV's header line, sniffed by DuckDB from the first 256 KiB). Each table
+ * is listed ONCE: `resolveCatalog` hands the listing to execution (src/query/ packs the tasks from
+ * it), so `explain` shows the tasks that run and nothing lists a table twice.
  */
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,9 +11,10 @@ import { join } from "node:path";
 import { openDuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
-import { listSplits } from "../splits/discover.js";
+import { listInput, type InputListing } from "../splits/listing.js";
+import { cutSplit } from "../splits/pack.js";
 import { readParquetFooter } from "../splits/parquet.js";
-import { splitBytes, type Split } from "../splits/split.js";
+import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
 import type { SqlTableInput } from "./tables.js";
@@ -25,22 +28,38 @@ export interface TableRequest {
 
 /** Resolves tables: listing (splits, bytes), format, and columns when not given. */
 export async function resolveTables(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<SqlTableInput[]> {
-  return Promise.all(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024)));
+  return (await resolveCatalog(requests, options)).tables;
 }
 
-async function resolveTable(r: TableRequest, targetSplitBytes: number): Promise<SqlTableInput> {
+/** Resolved tables, and each table's one listing by table name (hand it to execution). */
+export interface Catalog {
+  tables: SqlTableInput[];
+  listings: Map<string, InputListing>;
+}
+
+/** Resolves tables as {@link resolveTables} does, keeping each table's listing for execution. */
+export async function resolveCatalog(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<Catalog> {
+  const listings = new Map<string, InputListing>();
+  const tables = await Promise.all(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024, (l) => listings.set(r.name, l))));
+  return { tables, listings };
+}
+
+async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing: (listing: InputListing) => void): Promise<SqlTableInput> {
   const { store, key } = await openStore(r.url);
   let splits: Split[];
   try {
-    splits = await listSplits(store, key, { targetSplitBytes });
+    const listing = await listInput(store, key);
+    onListing(listing);
+    splits = listing.splits;
   } catch (err) {
     throw new ConfigError(`[smelter] [sql] cannot list table ${r.name} at ${r.url}: ${(err as Error).message.replace(/^\[smelter\] /, "")}`, { cause: err });
   }
   if (splits.length === 0) throw new ConfigError(`[smelter] [sql] no objects for table ${r.name} at ${r.url}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
   const format = splits[0]!.format === "parquet" ? "parquet" : "csv";
   if (splits.some((s) => (s.format === "parquet") !== (format === "parquet"))) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes Parquet and CSV objects at ${r.url}: narrow the URL with a glob (*.parquet)`);
-  const bytes = splits.reduce((s, x) => s + splitBytes(x), 0);
-  const base = { name: r.name, url: r.url, format, bytes, splits: splits.length } as const;
+  // Objects whole in the listing; `splits` is the planner's size hint (splits of targetSplitBytes), tasks are packed at run time.
+  const bytes = splits.reduce((s, x) => s + x.fileSize, 0);
+  const base = { name: r.name, url: r.url, format, bytes, splits: splits.reduce((n, x) => n + cutSplit(x, targetSplitBytes).length, 0) } as const;
   const first = splits[0]!;
   if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, first)) };
   const sniffed = await sniffCsv(store, first.key, first.fileSize);

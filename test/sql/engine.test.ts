@@ -11,7 +11,7 @@ import { processesBackend, threadsBackend } from "../../src/backends/index.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import { localStore } from "../../src/storage/local.js";
-import { executePlan } from "../../src/sql/execute.js";
+import { executePlan } from "../../src/query/execute.js";
 import { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import { parseTables, type SqlTableInput } from "../../src/sql/tables.js";
