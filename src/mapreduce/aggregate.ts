@@ -5,13 +5,14 @@
  */
 import { z } from "zod";
 import { sqlString } from "../duckdb/sql.js";
+import { isTypeName } from "../duckdb/type-names.js";
 
 export const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
 
 export const tableSchema = z.object({
   format: z.enum(["csv", "parquet", "ndjson"]),
-  /** Columns in file order, with DuckDB types. */
-  columns: z.array(columnSchema).min(1),
+  /** Columns in file order, with DuckDB types (type names checked: a task casts to them in SQL text). */
+  columns: z.array(columnSchema.extend({ type: z.string().min(1).refine(isTypeName, { message: "is not a type name" }) })).min(1),
   /** CSV: field delimiter. @default "," */
   delimiter: z.string().length(1).default(","),
   /** CSV: first line is a header. @default false */

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { ConfigError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import { BDB_COLUMNS } from "../datagen/schema.js";
+import { isTypeName, typeProblem } from "../duckdb/type-names.js";
 
 export const sqlTableSchema = z.object({
   /** The name queries use (case-insensitive, as in DuckDB). */
@@ -13,8 +14,8 @@ export const sqlTableSchema = z.object({
   /** A URL, prefix or glob of the table's objects. */
   url: z.string().min(1),
   format: z.enum(["csv", "parquet"]),
-  /** Columns in file order, with DuckDB types. */
-  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).min(1),
+  /** Columns in file order, with DuckDB types (validated type names: they become SQL text). */
+  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1).refine(isTypeName, { message: "is not a type name (e.g. VARCHAR, BIGINT, DECIMAL(10, 2))" }) })).min(1),
   /** CSV: the first line of each file is a header. @default false */
   header: z.boolean().default(false),
   /** CSV: field delimiter. @default "," */
@@ -68,6 +69,8 @@ export function parseSchema(text: string): { name: string; type: string }[] {
     const m = /^\s*("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s+(\S[\s\S]*?)\s*$/.exec(p);
     if (!m) throw new ConfigError(`[smelter] [sql] cannot read column "${p.trim()}" in schema "${text}": write columns as 'name TYPE, name TYPE' (e.g. 'pageURL VARCHAR, pageRank INTEGER')`);
     const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!;
+    const problem = typeProblem(name, m[2]!);
+    if (problem) throw new ConfigError(`[smelter] [sql] cannot read schema "${text}": ${problem}`);
     return { name, type: m[2]! };
   });
 }

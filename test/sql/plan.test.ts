@@ -161,7 +161,7 @@ describe("planner", () => {
     await refused("SELECT a.sourceIP FROM uservisits a JOIN uservisits b ON a.sourceIP = b.sourceIP", /self-join/);
     await refused("SELECT median(duration) FROM uservisits", /median\(\) without GROUP BY cannot be distributed.*--allow-single-task/);
     await refused("SELECT 1", /a query without FROM/);
-    await refused("SELECT * FROM nope", /Table with name nope does not exist/);
+    await refused("SELECT * FROM nope", /table nope does not exist: a query reads only the tables given with --table NAME=URL \(here: uservisits, rankings\)/);
     await refused("SELECT FROM WHERE", /^\[smelter\] \[sql\] syntax error at or near "WHERE" .*: SELECT FROM WHERE$/);
     await refused("SELECT 1; SELECT 2", /expected one SELECT statement, got 2/);
   });
