@@ -8,7 +8,7 @@ import type { DuckDb } from "../duckdb/index.js";
 import { runQuery2, type Query2Result } from "../query/query2.js";
 import { formatStageTotals, type StageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult } from "./results.js";
 
 export const query2FlagsSchema = runFlagsSchema.extend({
@@ -43,6 +43,7 @@ export function register(program: Command): void {
 
 /** Runs Query 2 with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
 export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; result: Query2Result; totals: StageTotals[]; duckdbFile?: string }> {
+  await checkLocalOutputs(flags);
   const { duckdbFile, object: csvOutput } = outputTarget(flags.output);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   const { openDuckDb } = await import("../duckdb/index.js"); // loaded only when a query runs: DuckDB takes ~0.3 s to load
@@ -58,7 +59,7 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
         ...(flags.partitions ? { partitions: flags.partitions } : {}),
         ...(flags.work ? { work: flags.work } : {}),
         ...(flags.taskBytes ? { targetTaskBytes: flags.taskBytes } : {}),
-        ...(csvOutput ? { csvOutput } : {}),
+        ...(csvOutput ? { csvOutput, overwrite: flags.overwrite } : {}),
         threadsPerTask: flags.threadsPerTask,
       },
       { onJob: watch.onJob },

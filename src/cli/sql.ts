@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { formatStageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult, topRows } from "./results.js";
 import { addPlanOptions, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
@@ -45,6 +45,7 @@ export function register(program: Command): void {
 
 /** Plans and runs the query with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
 export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows: number; totals: string }> {
+  await checkLocalOutputs(flags);
   const catalog = await tablesFromFlags(flags);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   let db: DuckDb | undefined;
@@ -65,7 +66,7 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
       {
         ...(flags.work ? { work: flags.work } : {}),
         threadsPerTask: flags.threadsPerTask,
-        ...(object ? { output: object } : {}),
+        ...(object ? { output: object, overwrite: flags.overwrite } : {}),
       },
       { onJob: watch.onJob },
     );

@@ -37,6 +37,7 @@ import type { InputListing } from "../splits/listing.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
+import { removeEmptyInternalDir } from "../storage/local.js";
 import type { SqlStageInput } from "../builtin-workers/sql-stage.js";
 import { columnsRead } from "../sql/columns-read.js";
 import type { PlanStage, SqlPlan } from "../sql/model.js";
@@ -60,8 +61,10 @@ export interface ExecuteOptions {
   inlineSplitListBytes?: number;
   /** The result's table in `db`. @default "result" */
   table?: string;
-  /** Also write the result as one object: a URL or path ending in .csv or .parquet. */
+  /** Also write the result as one object: a URL or path ending in .csv or .parquet (checked before the job: openResultObject). */
   output?: string;
+  /** Replace an existing `output` object. @default false: an existing object is refused before the job starts */
+  overwrite?: boolean;
 }
 
 /** The object written with `output`. */
@@ -107,7 +110,18 @@ export async function executePrepared(manager: Manager, db: DuckDb, prepared: Pr
   const plan = prepared.plan;
   const first = prepared.listings.get(plan.tables[0]?.name ?? "");
   if (!first) throw new ConfigError("[smelter] [sql] the plan reads no table");
-  const target = options.output ? await openResultObject(options.output, ["csv", "parquet"]) : undefined;
+  const target = options.output ? await openResultObject(options.output, ["csv", "parquet"], { overwrite: options.overwrite ?? false }) : undefined;
+  try {
+    return await runPrepared(manager, db, prepared, options, hooks, target);
+  } finally {
+    // A local result leaves nothing beside it: the store's emptied .smelter/ (temp files, multipart parts) goes.
+    if (target) await removeEmptyInternalDir(target.store);
+  }
+}
+
+async function runPrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery, options: ExecuteOptions, hooks: ExecuteHooks, target: Awaited<ReturnType<typeof openResultObject>> | undefined): Promise<ExecuteResult> {
+  const plan = prepared.plan;
+  const first = prepared.listings.get(plan.tables[0]?.name ?? "")!;
   const work = await workStore(options.work, (await openStore(first.storeUrl)).store);
   const threads = options.threadsPerTask ?? 1;
   const session = await SqlSession.open();

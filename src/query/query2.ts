@@ -43,6 +43,8 @@ export const query2OptionsSchema = z.object({
   threadsPerTask: z.number().int().min(1).default(1),
   /** Also write the result as ONE CSV object at this URL (uploaded in parallel by the reduce tasks, or by the coordinator). */
   csvOutput: z.string().min(1).optional(),
+  /** Replace an existing `csvOutput` object. @default false: refused before the job starts */
+  overwrite: z.boolean().default(false),
 });
 export type Query2Options = z.input<typeof query2OptionsSchema>;
 
@@ -90,7 +92,7 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
       threadsPerTask: o.threadsPerTask,
       ...(o.work ? { work: o.work } : {}),
       ...(o.targetTaskBytes ? { targetTaskBytes: o.targetTaskBytes } : {}),
-      ...(o.csvOutput ? { output: o.csvOutput } : {}),
+      ...(o.csvOutput ? { output: o.csvOutput, overwrite: o.overwrite } : {}),
       ...(hooks.table ? { table: hooks.table } : {}),
       ...(hooks.policy ? { policy: hooks.policy } : {}),
     },

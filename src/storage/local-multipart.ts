@@ -7,6 +7,7 @@
 import { createReadStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { mkdirs } from "./mkdirs.js";
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { MultipartOps, OpenUpload, UploadedPart } from "./contract.js";
@@ -55,7 +56,7 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
       ctx.resolveKey(key);
       const uploadId = randomUUID();
       const dir = uploadDir(uploadId);
-      await fs.mkdir(dir, { recursive: true });
+      await mkdirs(dir);
       await fs.writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, created: Date.now() }));
       return uploadId;
     },

@@ -8,7 +8,8 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
+import { mkdirs } from "./mkdirs.js";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { randomUUID, createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
@@ -71,7 +72,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         const st = await fs.stat(root).catch(() => undefined);
         if (!st?.isDirectory()) throw new StoreError(`[smelter] [file] directory ${root} does not exist: create it or pass another path`, { nonRetryable: true });
       }
-      await fs.mkdir(tmpDir, { recursive: true });
+      await mkdirs(tmpDir);
     })());
 
   const resolveKey = (key: string): string => resolveLocalKey(root, key);
@@ -83,7 +84,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
   async function commit(tmp: string, key: string): Promise<void> {
     const file = resolveKey(key);
     try {
-      await fs.mkdir(path.dirname(file), { recursive: true });
+      await mkdirs(path.dirname(file));
       await fs.rename(tmp, file);
     } catch (err) {
       await fs.rm(tmp, { force: true });
@@ -283,4 +284,15 @@ function checkLocalPrefix(prefix: string): void {
   if (prefix === "") return;
   if (prefix.includes("\0") || prefix.startsWith("/") || prefix.split(/[\\/]/).some((s) => s === ".." || s === "."))
     throw new ValidationError(`[smelter] [file] invalid prefix ${JSON.stringify(prefix)}: no NUL, no leading "/", no "." or ".." segments`);
+}
+
+/**
+ * Removes a local store's internal folder (`.smelter/`: temp files, emulated multipart uploads)
+ * when nothing is left in it, so a result written beside the user's files leaves only the result.
+ * Folders still in use (another upload) are kept.
+ */
+export async function removeEmptyInternalDir(store: ObjectStore): Promise<void> {
+  if (!store.url.startsWith("file:")) return;
+  const internal = path.join(fileURLToPath(store.url), INTERNAL_DIR);
+  for (const d of [path.join(internal, "multipart"), path.join(internal, "tmp"), internal]) await fs.rmdir(d).catch(() => undefined);
 }
