@@ -65,6 +65,8 @@ export interface ExecuteOptions {
   output?: string;
   /** Replace an existing `output` object. @default false: an existing object is refused before the job starts */
   overwrite?: boolean;
+  /** A planning session to reuse (not closed here). @default one opened when a Parquet input needs it */
+  session?: SqlSession;
 }
 
 /** The object written with `output`. */
@@ -124,13 +126,15 @@ async function runPrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery
   const first = prepared.listings.get(plan.tables[0]?.name ?? "")!;
   const work = await workStore(options.work, (await openStore(first.storeUrl)).store);
   const threads = options.threadsPerTask ?? 1;
-  const session = await SqlSession.open();
+  // A parser for the columns a Parquet input's stage reads; opened only when one needs it (a DuckDB costs ~0.1 s), or the caller's.
+  let own: SqlSession | undefined;
+  const session = async () => options.session ?? (own ??= await SqlSession.open());
   const specs: StageSpec[] = [];
   const lists = new SplitListWriter(work.store, options.inlineSplitListBytes);
   try {
     for (const s of plan.stages) specs.push(await stageSpec(plan, s, prepared.stages[s.id - 1]!, prepared.listings, session, { threads, lists, hooks }));
   } finally {
-    session.close();
+    own?.close();
   }
   // A CSV object of the result stage's rows as they are: each of its tasks uploads one partition.
   const resultStage = plan.coordinator.resultStage === null ? undefined : specs[plan.coordinator.resultStage - 1];
@@ -192,7 +196,7 @@ interface StageSpec {
   upload?: { storeUrl: string; handle: unknown; names: string[] };
 }
 
-async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, listings: Map<string, InputListing>, session: SqlSession, o: { threads: number; lists: SplitListWriter; hooks: ExecuteHooks }): Promise<StageSpec> {
+async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, listings: Map<string, InputListing>, session: () => Promise<SqlSession>, o: { threads: number; lists: SplitListWriter; hooks: ExecuteHooks }): Promise<StageSpec> {
   type Input = SqlStageInput["inputs"][number];
   const inputs: ((splits: Split[], ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }) => Input | Promise<Input>)[] = [];
   const reads: number[] = [];
@@ -200,7 +204,7 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, l
     if ("table" in i) {
       const l = listings.get(i.table)!;
       const t = plan.tables.find((x) => x.name === i.table)!;
-      const read = t.format === "parquet" ? await columnsRead(session, s.sql, t.columns) : null;
+      const read = t.format === "parquet" ? await columnsRead(await session(), s.sql, t.columns) : null;
       const base = { kind: "table" as const, view: i.view, storeUrl: l.storeUrl, table: { format: t.format, columns: t.columns, delimiter: t.delimiter, header: t.header }, read };
       // A long list (a broadcast table's, or many small files) is written once under the job's prefix.
       inputs.push(async (splits, ctx) => ({ ...base, splits: await (i.read === "split" ? o.lists.list(splits, ctx.shuffle.prefix, false) : o.lists.list(l.splits, ctx.shuffle.prefix, true)) }));

@@ -1,7 +1,7 @@
 /**
  * One listing per table, handed from the catalog to execution: a store wrapper that counts
  * listing calls sees each table listed once by `smelter sql`'s path (catalog -> plan -> prepare ->
- * execute) and by Query 2; and `smelter explain` prints the task count that `smelter sql` then runs
+ * execute), by Query 2 and by the functions API; and `smelter explain` prints the task count that `smelter sql` then runs
  * (same --workers and --task-bytes), stage by stage.
  */
 import assert from "node:assert/strict";
@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { inlineBackend } from "../../src/backends/index.js";
 import "../../src/builtin-workers/builtin.js";
 import { openDuckDb } from "../../src/duckdb/index.js";
+import { wordCount } from "../fixtures/function-jobs.js";
 import { executePrepared } from "../../src/query/execute.js";
 import { prepareQuery } from "../../src/query/prepare.js";
 import { runQuery2 } from "../../src/query/query2.js";
@@ -96,6 +97,15 @@ describe("one listing per table, and explain shows the tasks that run", () => {
       db.close();
     }
     assert.equal(counted.listings.get("uv/"), 1, `uv listed once: ${JSON.stringify([...counted.listings])}`);
+  });
+
+  test("the functions API lists its input once", async () => {
+    await counted.store.put("text/a.txt", new TextEncoder().encode("the cat and the hat\nthe end\n".repeat(200)));
+    counted.listings.clear();
+    const r = await wordCount.run(manager, { input: "memory://listing-once/text/", partitions: 2, targetTaskBytes: 1024 });
+    assert.ok(r.mapTasks >= 3, `several map tasks (${r.mapTasks})`);
+    assert.equal((r.records as { word: string; count: number }[]).find((x) => x.word === "the")?.count, 600);
+    assert.equal(counted.listings.get("text/"), 1, `text listed once: ${JSON.stringify([...counted.listings])}`);
   });
 
   test("smelter explain's task counts are the ones smelter sql runs (same --workers and --task-bytes)", () => {
