@@ -72,12 +72,13 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         const st = await fs.stat(root).catch(() => undefined);
         if (!st?.isDirectory()) throw new StoreError(`[smelter] [file] directory ${root} does not exist: create it or pass another path`, { nonRetryable: true });
       }
-      await mkdirs(tmpDir);
     })());
 
   const resolveKey = (key: string): string => resolveLocalKey(root, key);
   const tempPath = async (): Promise<string> => {
     await ensureRoot();
+    // Every time, not once: an emptied .smelter/ is removed after a result is written (removeEmptyInternalDir), and a warm worker's store outlives it.
+    await mkdirs(tmpDir);
     return path.join(tmpDir, randomUUID());
   };
   /** Moves a finished temp file to the key's path: the atomic step of every write. */
