@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { DuckDb } from "../src/duckdb/index.js";
 import type { SmelterEvent } from "../src/job/events.js";
-import { runQuery2, type Query2Options, type Query2Result } from "../src/mapreduce/query2.js";
+import { runQuery2, type Query2Options, type Query2Result } from "../src/query/query2.js";
 import { JobStats, type StageTotals } from "../src/report/job-stats.js";
 import type { Job } from "../src/scheduler/job.js";
 import type { Manager } from "../src/scheduler/manager.js";
@@ -80,7 +80,7 @@ export interface RunOutcome {
 export async function measureRun(manager: Manager, db: DuckDb, options: Query2Options, s3Pid?: number): Promise<SmelterRun> {
   return measureJob(async (onJob) => {
     const result: Query2Result = await runQuery2(manager, db, options, { onJob });
-    return { groups: result.run.finalized as number, mapTasks: result.run.mapTasks, partitions: result.partitions };
+    return { groups: result.rows, mapTasks: result.tasks[0] ?? 0, partitions: result.partitions };
   }, s3Pid);
 }
 

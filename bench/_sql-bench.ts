@@ -11,7 +11,7 @@ import { planOptions, tablesFromFlags, type SqlFlags } from "../src/cli/sql-flag
 import { openDuckDb, sqlIdentifier, type DuckDb } from "../src/duckdb/index.js";
 import { parseOrThrow } from "../src/job/policy.js";
 import { Manager } from "../src/scheduler/manager.js";
-import { executePlan } from "../src/sql/execute.js";
+import { executePlan } from "../src/query/execute.js";
 import { planQuery } from "../src/sql/plan.js";
 import { Q3 } from "../test/helpers/sql-cases.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir, pagesFor, type BdbData, type BdbDataset } from "./_bdb-data.js";
@@ -276,10 +276,11 @@ function sqlRunner(o: Options, manager: Manager, query: string, tables: Record<s
         let planS = 0;
         const run = await measureJob(async (onJob) => {
           const t0 = performance.now();
-          const plan = await planQuery(query, await tablesFromFlags(flags), planOptions(flags, manager.maxConcurrentTasks));
+          const catalog = await tablesFromFlags(flags);
+          const plan = await planQuery(query, catalog.tables, planOptions(flags, manager.maxConcurrentTasks));
           planS = (performance.now() - t0) / 1000;
           strategy = plan.strategy;
-          const r = await executePlan(manager, db, plan, { ...(o.taskBytes ? { targetTaskBytes: o.taskBytes } : {}), threadsPerTask: o.threadsPerTask ?? 1 }, { onJob });
+          const r = await executePlan(manager, db, plan, { listings: catalog.listings, ...(o.taskBytes ? { targetTaskBytes: o.taskBytes } : {}), threadsPerTask: o.threadsPerTask ?? 1 }, { onJob });
           const first = plan.stages[0]!.output;
           return { groups: r.rows, mapTasks: r.tasks[0] ?? 0, partitions: first.kind === "shuffle" ? first.partitions : 1 };
         });

@@ -22,7 +22,7 @@ import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
 import { NonRetryableError, SmelterError } from "../job/errors.js";
-import { columnSchema, sourceSql, tableSchema } from "../mapreduce/aggregate.js";
+import { columnSchema, sourceSql, tableSchema } from "../mapreduce/table-source.js";
 import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
 import { uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
@@ -35,9 +35,9 @@ import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
-import { segmentFormat } from "./aggregate.js";
+import { segmentFormat } from "./segment-format.js";
 import { cachedStore, withDuckDb } from "./task-resources.js";
-import { duckdbFailure, duckdbMessage, lap } from "./task-util.js";
+import { duckdbFailure, duckdbMessage, lap, splitName } from "./task-util.js";
 
 const tableInputSchema = z.object({
   kind: z.literal("table"),
@@ -208,8 +208,8 @@ function stageError(err: unknown, input: z.infer<typeof sqlStageInputSchema>, pr
   const local = prepared.flatMap((p) => p.local);
   const message = duckdbMessage(err, local);
   // A byte range's file starts at its first record: DuckDB's "Line: N" counts from there.
-  const part = (f: LocalFile) => (f.split.format !== "parquet" && (f.split.range.start > 0 || f.split.range.end < f.split.fileSize) ? ` (the records from byte ${f.split.range.start}; DuckDB's line numbers count from there)` : "");
-  const reading = local.length > 0 ? ` reading ${[...new Set(local.map((f) => `${f.split.key}${part(f)}`))].slice(0, 5).join(", ")}` : "";
+  const ranged = local.some((f) => f.split.format !== "parquet" && (f.split.range.start > 0 || f.split.range.end < f.split.fileSize));
+  const reading = local.length > 0 ? ` reading ${local.slice(0, 5).map(splitName).join(", ")}${local.length > 5 ? `, ... (${local.length} splits)` : ""}${ranged ? " (DuckDB's line numbers count from each range's first record)" : ""}` : "";
   const f = duckdbFailure(err);
   return new SmelterError(`stage ${input.stage.id} (${input.stage.name}) failed in DuckDB${reading}: ${message}${f.hint ? `. ${f.hint}` : ""}`, { cause: err, type: f.type, nonRetryable: f.nonRetryable });
 }

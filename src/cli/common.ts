@@ -2,6 +2,7 @@
  * Flags shared by the commands that run jobs, validated with zod, and the run-time UI around a
  * job: progress on stderr, `--events FILE`, Ctrl-C cancels and waits.
  */
+import { rm } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { z } from "zod";
 import { createBackend, LOCAL_BACKENDS } from "../backends/index.js";
@@ -10,7 +11,9 @@ import { ConfigError } from "../job/errors.js";
 import type { Job } from "../scheduler/job.js";
 import type { DuckDb } from "../duckdb/index.js";
 import { writeAttemptsTable, writeReportTables } from "../outputs/duckdb-file.js";
+import { checkLocalTarget } from "../outputs/local-target.js";
 import { resultObjectProblem, type ResultObjectFormat } from "../outputs/result-object.js";
+import { localFilePath } from "../storage/url.js";
 import { AttemptLog } from "../report/attempts.js";
 import { JobStats } from "../report/job-stats.js";
 import { JobReportWatch } from "./job-report-watch.js";
@@ -40,6 +43,7 @@ export const resultFlagsShape = {
   work: z.string().min(1).optional(),
   threadsPerTask: z.coerce.number({ message: "--threads-per-task must be a number" }).int().min(1).max(64).default(1),
   taskBytes: z.coerce.number({ message: "--task-bytes must be a number" }).int().min(1024, "--task-bytes must be at least 1024").optional(),
+  overwrite: z.boolean().default(false),
 };
 
 /** Adds the options of {@link resultFlagsShape}; `--output` is the command's own. */
@@ -71,7 +75,25 @@ export function outputFlag(formats: readonly ResultObjectFormat[]) {
 /** Adds `--output` (see {@link outputFlag}); `objects` says how the object is written. */
 export function addOutputOption(cmd: Command, formats: readonly ResultObjectFormat[], objects: string): Command {
   const exts = formats.map((f) => `.${f}`).join(" or ");
-  return cmd.option("--output <target>", `also write the result: FILE.duckdb (tables result and attempts) or an object ending in ${exts}, e.g. s3://bucket/results/r.${formats[0]} (${objects})`);
+  return cmd
+    .option("--output <target>", `also write the result: FILE.duckdb (tables result and attempts) or an object ending in ${exts}, e.g. s3://bucket/results/r.${formats[0]} (${objects}); an existing one is refused`)
+    .option("--overwrite", "replace an existing --output file or object");
+}
+
+/**
+ * Checks, before any work, the local files a command will write: `--events` (its directory must
+ * take a file; the log is replaced), `--output FILE.duckdb` and a local `--output` object (an
+ * existing one is refused unless `--overwrite`; a replaced DuckDB file is removed here). An object
+ * in a bucket is checked by openResultObject, also before the job.
+ */
+export async function checkLocalOutputs(flags: RunFlags & { output?: string | undefined; overwrite?: boolean }): Promise<void> {
+  if (flags.events) await checkLocalTarget("--events", flags.events, { replaces: true });
+  if (!flags.output) return;
+  const { duckdbFile, object } = outputTarget(flags.output);
+  const local = duckdbFile ?? (object ? localFilePath(object) : undefined);
+  if (!local) return;
+  await checkLocalTarget("--output", local, { overwrite: flags.overwrite ?? false });
+  if (duckdbFile && flags.overwrite) for (const f of [duckdbFile, `${duckdbFile}.wal`]) await rm(f, { force: true });
 }
 
 /** A checked `--output`: the DuckDB file, or the object's URL. */

@@ -11,6 +11,9 @@ import { checkCapacity } from "../datagen/capacity.js";
 import { tables } from "../datagen/source.js";
 import { writeDataset } from "../datagen/write.js";
 import { openStore } from "../storage/url.js";
+import { removeEmptyInternalDir } from "../storage/local.js";
+import type { ObjectStore } from "../storage/contract.js";
+import { ConfigError } from "../job/errors.js";
 
 const count = (what: string, min: number) =>
   z.coerce
@@ -28,6 +31,7 @@ const flagsSchema = z.strictObject({
   seed: count("--seed", 0).max(0xffffffff, "--seed must fit in 32 bits"),
   pages: count("--pages", 1).optional(),
   rowGroupRows: count("--row-group-rows", 2048).optional(),
+  clean: z.boolean().default(false),
 });
 
 export function register(program: Command): void {
@@ -42,6 +46,7 @@ export function register(program: Command): void {
     .option("--seed <n>", "PRNG seed: the same seed gives the same data", "1")
     .option("--pages <n>", "uservisits: pages in the URL space, i.e. the rankings --rows to join with (default: 12% of --rows, the benchmark's ratio)")
     .option("--row-group-rows <n>", "parquet: rows per row group", "262144")
+    .option("--clean", "delete the part files of an earlier run at --out first (without it, they are refused: a table would mix two runs)")
     .action(async (table: string, flags: Record<string, unknown>) => {
       const f = parseOrThrow(flagsSchema, { table, ...flags }, "datagen flags");
       const pages = f.pages ?? Math.max(1, Math.round(f.rows * 0.12));
@@ -53,6 +58,7 @@ export function register(program: Command): void {
         await store.close();
         throw err;
       }
+      await clearOldParts(store, prefix, f.out, f.clean);
       const progress = startProgress(f.rows);
       const started = performance.now();
       try {
@@ -78,9 +84,28 @@ export function register(program: Command): void {
         );
       } finally {
         progress.stop();
+        await removeEmptyInternalDir(store); // a local --out keeps only the part files
         await store.close();
       }
     });
+}
+
+/**
+ * Part files (`part-NNNNN`, `part-NNNNN.parquet`) already at the output would mix with the new ones
+ * (fewer files, another format, another seed): refused, naming them, unless `clean` (then deleted
+ * first, and said so). Other objects there are left alone.
+ */
+async function clearOldParts(store: ObjectStore, prefix: string, out: string, clean: boolean): Promise<void> {
+  const old: string[] = [];
+  for await (const o of store.list(prefix)) if (/^part-\d{5}(\.parquet)?$/.test(o.key.slice(prefix.length))) old.push(o.key);
+  if (old.length === 0) return;
+  const names = `${old.slice(0, 5).map((k) => k.slice(prefix.length)).join(", ")}${old.length > 5 ? `, ... (${old.length} files)` : ""}`;
+  if (!clean) {
+    await store.close();
+    throw new ConfigError(`[smelter] datagen: ${out} already holds part files of an earlier run (${names}): the table would mix two runs. Pass --clean to delete them first, or write to another --out`);
+  }
+  for (const k of old) await store.delete(k);
+  process.stderr.write(`[smelter] datagen: deleted ${old.length} part file(s) of an earlier run at ${out} (${names})\n`);
 }
 
 /** A bar when stderr is a terminal, otherwise a line every few seconds. */

@@ -46,9 +46,9 @@ export function register(program: Command): void {
       const input = `s3://${BUCKET}/uservisits-${flags.rows}/`;
       await ensureData(input, flags.rows, log, flags.quiet);
       const duckdbFile = join(dataDir, `query2-${flags.prefixLen}.duckdb`);
-      const { db, result, totals } = await runQuery2Cli({ ...flags, input, format: "table", limit: 10, output: duckdbFile, threadsPerTask: 1 });
+      const { db, result, totals } = await runQuery2Cli({ ...flags, input, format: "table", limit: 10, output: duckdbFile, overwrite: true, threadsPerTask: 1 });
       try {
-        process.stdout.write(`\nQuery 2 (SUBSTR(sourceIP, 1, ${flags.prefixLen})) over ${flags.rows.toLocaleString("en-US")} rows (${(result.inputBytes / 1e6).toFixed(0)} MB) in s3://${BUCKET}, ${result.run.mapTasks} map tasks, ${result.partitions > 0 ? `${result.partitions} reducers` : "partials merged on the coordinator (small enough; --partitions R runs R reducers)"}:\n\n`);
+        process.stdout.write(`\nQuery 2 (SUBSTR(sourceIP, 1, ${flags.prefixLen})) over ${flags.rows.toLocaleString("en-US")} rows (${(result.inputBytes / 1e6).toFixed(0)} MB) in s3://${BUCKET}, ${result.tasks[0]} map tasks, ${result.partitions > 0 ? `${result.partitions} reducers` : "partials merged on the coordinator (small enough; --partitions R runs R reducers)"}:\n\n`);
         await printQuery2(db, { format: "table", limit: 10 }, result);
         process.stdout.write(`\n${formatStageTotals(totals)}\n\nDuckDB file with tables result and attempts: ${duckdbFile}\n  e.g. duckdb ${duckdbFile} "SELECT stage_name, status, count(*) FROM attempts GROUP BY ALL"\n`);
       } finally {

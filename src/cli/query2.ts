@@ -5,10 +5,10 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
-import { runQuery2, type Query2Result } from "../mapreduce/query2.js";
+import { runQuery2, type Query2Result } from "../query/query2.js";
 import { formatStageTotals, type StageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult } from "./results.js";
 
 export const query2FlagsSchema = runFlagsSchema.extend({
@@ -43,6 +43,7 @@ export function register(program: Command): void {
 
 /** Runs Query 2 with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
 export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; result: Query2Result; totals: StageTotals[]; duckdbFile?: string }> {
+  await checkLocalOutputs(flags);
   const { duckdbFile, object: csvOutput } = outputTarget(flags.output);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   const { openDuckDb } = await import("../duckdb/index.js"); // loaded only when a query runs: DuckDB takes ~0.3 s to load
@@ -58,13 +59,13 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
         ...(flags.partitions ? { partitions: flags.partitions } : {}),
         ...(flags.work ? { work: flags.work } : {}),
         ...(flags.taskBytes ? { targetTaskBytes: flags.taskBytes } : {}),
-        ...(csvOutput ? { csvOutput } : {}),
+        ...(csvOutput ? { csvOutput, overwrite: flags.overwrite } : {}),
         threadsPerTask: flags.threadsPerTask,
       },
       { onJob: watch.onJob },
     );
     await watch.finish(db, duckdbFile);
-    if (result.csv && csvOutput) reportObject(flags, csvOutput, result.csv, "the reduce tasks");
+    if (result.csv) reportObject(flags, result.csv.url, result.csv, result.csv.writtenBy === "tasks" ? "the reduce tasks" : "the coordinator");
     return { db, result, totals: watch.stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
   } catch (err) {
     db.close();
@@ -78,7 +79,7 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
 export async function printQuery2(db: DuckDb, flags: Pick<Query2Flags, "format" | "limit">, result: Query2Result): Promise<void> {
   if (flags.format !== "table") return streamResult(db, "result", flags.format);
   const rows = await db.all(`SELECT prefix, adRevenue FROM result ORDER BY adRevenue DESC, prefix LIMIT ${flags.limit}`);
-  const groups = result.run.finalized;
+  const groups = result.rows;
   process.stdout.write(`${formatTable(rows, ["prefix", "adRevenue"])}\n`);
   process.stdout.write(`${groups.toLocaleString("en-US")} groups${groups > rows.length ? ` (top ${rows.length} by adRevenue shown; --format csv or json for all)` : ""}\n`);
 }

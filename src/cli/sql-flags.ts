@@ -9,6 +9,7 @@ import { ConfigError } from "../job/errors.js";
 import type { PlanOptions } from "../sql/model.js";
 import type { TableOptions } from "../sql/catalog.js";
 import type { SqlTableInput } from "../sql/tables.js";
+import type { InputListing } from "../splits/listing.js";
 
 const pair = (flag: string) => z.string().regex(/^[A-Za-z_][\w$]*=.+$/s, `${flag} takes NAME=VALUE (e.g. ${flag} uservisits=${flag === "--table" ? "s3://bucket/uservisits/" : "bdb:uservisits"})`);
 
@@ -63,8 +64,8 @@ export type SqlFlags = { table: string[]; schema: string[]; partitions?: number 
 /** Commander's collector for a repeatable flag. */
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Table definitions from --table and --schema: each table's objects listed, columns from --schema or the data. */
-export async function tablesFromFlags(flags: Pick<SqlFlags, "table" | "schema"> & Partial<InputFlags>): Promise<SqlTableInput[]> {
+/** Table definitions from --table and --schema: each table's objects listed (once: the listings go to execution), columns from --schema or the data. */
+export async function tablesFromFlags(flags: Pick<SqlFlags, "table" | "schema"> & Partial<InputFlags>): Promise<{ tables: SqlTableInput[]; listings: Map<string, InputListing> }> {
   const split = (s: string) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)] as const;
   const { parseSchema } = await import("../sql/tables.js");
   const schemas = new Map(flags.schema.map((s) => [split(s)[0].toLowerCase(), parseSchema(split(s)[1])]));
@@ -80,8 +81,8 @@ export async function tablesFromFlags(flags: Pick<SqlFlags, "table" | "schema"> 
     perTable.set(name, { ...perTable.get(name), ...tableOption(o.slice(dot + 1, eq).toLowerCase(), o.slice(eq + 1)) });
   }
   // DuckDB loads only here: it takes ~0.3 s.
-  const { resolveTables } = await import("../sql/catalog.js");
-  return resolveTables(
+  const { resolveCatalog } = await import("../sql/catalog.js");
+  return resolveCatalog(
     flags.table.map((t) => {
       const [name, url] = split(t);
       const columns = schemas.get(name.toLowerCase());

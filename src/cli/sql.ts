@@ -1,6 +1,7 @@
 /**
  * `smelter sql "SELECT ..." --table NAME=URL [--table ...] [--schema NAME=...]`: plans the query
- * (src/sql/plan.ts) and runs it on local workers (src/sql/execute.ts). The result goes to stdout
+ * (src/sql/plan.ts), prepares its tasks from the catalog's one listing of each table
+ * (src/query/prepare.ts) and runs them on local workers (src/query/execute.ts). The result goes to stdout
  * (table / json / csv); progress and stats to stderr; `--output FILE.duckdb` keeps tables `result`
  * and `attempts`; `--output s3://bucket/key.csv|.parquet` (or a path) writes the result as one
  * object with the parallel upload.
@@ -10,7 +11,7 @@ import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { formatStageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { formatTable, streamResult, topRows } from "./results.js";
 import { addPlanOptions, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
@@ -44,25 +45,28 @@ export function register(program: Command): void {
 
 /** Plans and runs the query with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
 export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows: number; totals: string }> {
-  const tables = await tablesFromFlags(flags);
+  await checkLocalOutputs(flags);
+  const catalog = await tablesFromFlags(flags);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   let db: DuckDb | undefined;
   const watch = new JobWatch(flags);
   try {
-    const [{ planQuery }, { executePlan }, { openDuckDb }] = await Promise.all([import("../sql/plan.js"), import("../sql/execute.js"), import("../duckdb/index.js")]);
-    const plan = await planQuery(flags.query, tables, planOptions(flags, manager.maxConcurrentTasks));
+    const [{ planQuery }, { prepareQuery }, { executePrepared }, { openDuckDb }] = await Promise.all([import("../sql/plan.js"), import("../query/prepare.js"), import("../query/execute.js"), import("../duckdb/index.js")]);
+    const workers = manager.maxConcurrentTasks;
+    const plan = await planQuery(flags.query, catalog.tables, planOptions(flags, workers));
+    // The tasks, packed from the catalog's one listing of each table: what `smelter explain` shows.
+    const prepared = await prepareQuery(plan, catalog.listings, { workers, ...(flags.taskBytes ? { taskBytes: flags.taskBytes } : {}) });
     if (!flags.quiet) process.stderr.write(`[smelter] plan: ${plan.strategy}; ${plan.stages.length} stage${plan.stages.length === 1 ? "" : "s"} (smelter explain shows them)\n`);
     const { duckdbFile, object } = outputTarget(flags.output);
     db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
-    const result = await executePlan(
+    const result = await executePrepared(
       manager,
       db,
-      plan,
+      prepared,
       {
         ...(flags.work ? { work: flags.work } : {}),
-        ...(flags.taskBytes ? { targetTaskBytes: flags.taskBytes } : {}),
         threadsPerTask: flags.threadsPerTask,
-        ...(object ? { output: object } : {}),
+        ...(object ? { output: object, overwrite: flags.overwrite } : {}),
       },
       { onJob: watch.onJob },
     );

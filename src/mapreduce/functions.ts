@@ -31,7 +31,7 @@ import type { Manager } from "../scheduler/manager.js";
 import { shufflePlanSchema, type MapOutput } from "../shuffle/layout.js";
 import { watchMapOutputs } from "../shuffle/manifest.js";
 import { readSegment, writeMapOutput } from "../shuffle/segments.js";
-import { discoverSplits } from "../splits/discover.js";
+import { listInput } from "../splits/listing.js";
 import { packSplitStream } from "../splits/pack.js";
 import { splitSchema } from "../splits/split.js";
 import { cachedStore } from "../storage/cache.js";
@@ -39,9 +39,10 @@ import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
-import { defaultTaskBytes, inputSizes, workStore } from "./inputs.js";
+import { defaultTaskBytes, workStore } from "./inputs.js";
 import { readRecordBatches, recordFormatSchema, type RecordFormat } from "./records.js";
-import { derivePartitions, runMapReduce, type MapReduceRun } from "./run.js";
+import { runMapReduce, type MapReduceRun } from "./run.js";
+import { derivePartitions } from "../shuffle/sizing.js";
 
 export type Emit<K, V> = (key: K, value: V) => void;
 
@@ -182,13 +183,13 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
   const input = await openStore(o.input);
   const output = o.output ? await emptyOutput(o.output) : undefined;
   const work = await workStore(o.work, input.store);
-  const sizes = await inputSizes(input.store, input.key);
-  if (sizes.objects === 0) throw new ConfigError(`no input objects at ${o.input}: check the URL (a prefix like s3://bucket/logs/ or a glob like data/*.ndjson)`);
+  const listing = await listInput(input.store, input.key, { rowGroups: true, whole: hooks.whole === true });
+  if (listing.objects === 0) throw new ConfigError(`no input objects at ${o.input}: check the URL (a prefix like s3://bucket/logs/ or a glob like data/*.ndjson)`);
   const workersN = manager.maxConcurrentTasks;
-  const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: sizes.bytes, workers: workersN });
-  const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(sizes.bytes, workersN);
+  const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: listing.bytes, workers: workersN });
+  const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(listing.bytes, workersN);
   // records { csv: { whole: true } }: each object one split, never cut (quoted fields with newlines).
-  const splits = discoverSplits(input.store, input.key, { targetSplitBytes: taskBytes, whole: hooks.whole === true });
+  const splits = listing.splits;
   const inputs = (async function* () {
     for await (const t of packSplitStream(splits, { targetBytesPerTask: taskBytes })) yield { storeUrl: input.store.url, splits: t.splits };
   })();
@@ -218,7 +219,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
   const counters: Record<string, number> = {};
   for (const r of [...run.mapResults, ...run.reduceResults]) for (const [k, v] of Object.entries(r.stats.counters)) counters[k] = (counters[k] ?? 0) + (v as number);
   const fin = run.finalized as { records?: O[]; outputUrls?: string[] };
-  return { job: run.job, ...fin, partitions, mapTasks: run.mapTasks, inputBytes: sizes.bytes, counters, run: run as MapReduceRun<unknown, unknown> };
+  return { job: run.job, ...fin, partitions, mapTasks: run.mapTasks, inputBytes: listing.bytes, counters, run: run as MapReduceRun<unknown, unknown> };
 }
 
 /** Opens `url` as an output prefix and checks that it holds no objects (stale parts would mix in). */

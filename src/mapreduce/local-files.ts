@@ -1,8 +1,7 @@
 /**
  * Whole objects as local file paths for the coordinator's DuckDB (map or reducer outputs it reads
- * itself): in place for a store whose objects are local files (`store.localPath`), else fetched into a temp dir. Used by Query 2's
- * gather and coordinator merge (query2.ts) and by the SQL executor's coordinator
- * (src/sql/execute.ts).
+ * itself): in place for a store whose objects are local files (`store.localPath`), else fetched
+ * into a temp dir. Used by the query executor's coordinator (src/query/execute.ts: SQL and Query 2).
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -47,7 +47,7 @@ export interface MapReduceSpec<I, P> {
   inputs: Iterable<I> | AsyncIterable<I>;
   map: StageSpec;
   reduce: StageSpec;
-  /** R: reduce tasks. See {@link derivePartitions}. */
+  /** R: reduce tasks. See `derivePartitions` (src/shuffle/sizing.ts). */
   partitions: number;
   /** Where intermediate data lives: a store, its root URL (workers open it by URL), and a base prefix. */
   work: { store: ObjectStore; url: string; prefix?: string };
@@ -113,6 +113,6 @@ export async function runMapReduce<I, O, P = undefined, F = undefined>(
   return { job: run.job, shuffle: run.shuffles[0]!, mapTasks: run.results[0]!.length, mapResults: run.results[0]!, reduceResults, finalized: run.finalized };
 }
 
-// How many partitions (R) a shuffle gets is the shuffle's rule (src/shuffle/partitions.ts), shared
+// How many partitions (R) a shuffle gets is the shuffle's rule (src/shuffle/sizing.ts), shared
 // with the SQL planner; re-exported for the map-reduce API.
-export { derivePartitions, mergeOnCoordinator, partialBytes, REDUCER_BYTES } from "../shuffle/partitions.js";
+export { derivePartitions, mergeOnCoordinator, partialBytes, REDUCER_BYTES } from "../shuffle/sizing.js";

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
+import { isTypeName } from "../duckdb/type-names.js";
 import { NonRetryableError } from "../job/errors.js";
 import { csvDialectSchema, MAX_RECORD_BYTES } from "../splits/dialect.js";
 
@@ -14,8 +15,8 @@ export const columnSchema = z.object({ name: z.string().min(1), type: z.string()
 
 export const tableSchema = z.object({
   format: z.enum(["csv", "parquet", "ndjson"]),
-  /** Columns in file order, with DuckDB types. */
-  columns: z.array(columnSchema).min(1),
+  /** Columns in file order, with DuckDB types (type names checked: a task casts to them in SQL text). */
+  columns: z.array(columnSchema.extend({ type: z.string().min(1).refine(isTypeName, { message: "is not a type name" }) })).min(1),
   /** CSV with a header: the header's names in the first object (matched to `columns` by position); other objects' headers are matched by name to these. */
   headerNames: z.array(z.string()).optional(),
   ...csvDialectSchema.shape,

@@ -10,7 +10,8 @@ import { open, stat } from "node:fs/promises";
 import pLimit from "p-limit";
 import { ConfigError } from "../job/errors.js";
 import type { ObjectStore } from "../storage/contract.js";
-import { openStore } from "../storage/url.js";
+import { localFilePath, openStore } from "../storage/url.js";
+import { checkLocalTarget } from "./local-target.js";
 import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type ParallelUploadSummary } from "./parallel-upload.js";
 import { uploadPartition } from "./upload-partition.js";
 import { MAX_PARTITIONS, type PartitionResult } from "./upload-protocol.js";
@@ -34,12 +35,19 @@ export function resultObjectFormat(url: string, formats: readonly ResultObjectFo
   return /\.(\w+)$/.exec(url)![1]!.toLowerCase() as ResultObjectFormat;
 }
 
-/** Opens the store of a result object and checks its key and format, and that the store answers (a missing bucket fails here, before any work). */
-export async function openResultObject(url: string, formats: readonly ResultObjectFormat[]): Promise<{ url: string; store: ObjectStore; key: string; format: ResultObjectFormat }> {
+/**
+ * Opens the store of a result object and checks, before any work, its key and format, that the
+ * store answers (a missing bucket fails here), that a local directory exists and takes files
+ * (local-target.ts), and that no object is there already unless `overwrite`.
+ */
+export async function openResultObject(url: string, formats: readonly ResultObjectFormat[], options: { overwrite?: boolean } = {}): Promise<{ url: string; store: ObjectStore; key: string; format: ResultObjectFormat }> {
   const format = resultObjectFormat(url, formats);
+  const local = localFilePath(url);
+  if (local !== undefined) await checkLocalTarget("--output", local, options);
   const { store, key } = await openStore(url);
   if (!key || key.endsWith("/")) throw new ConfigError(`--output ${url} names a bucket or directory, not an object: give the object's full key, e.g. ${example(formats)}`);
-  await store.head(key);
+  const existing = await store.head(key);
+  if (existing && !options.overwrite) throw new ConfigError(`--output ${url} already exists: pass --overwrite to replace it, or choose another name`);
   return { url, store, key, format };
 }
 

@@ -5,6 +5,8 @@
  * of the first object (its first 256 KiB, decompressed when it is gzip/deflate/zstd). Columns come
  * from --schema, a Parquet footer, the CSV sample (header names, or DuckDB's column0..), or the
  * NDJSON sample (`read_json`'s detection).
+ * Each table is listed ONCE: `resolveCatalog` hands the listing to execution (src/query/ packs the
+ * tasks from it), so `explain` shows the tasks that run and nothing lists a table twice.
  */
 import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,10 +15,11 @@ import { gunzipSync, inflateSync, constants as zlibConstants } from "node:zlib";
 import { openDuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
-import { listSplits } from "../splits/discover.js";
 import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
+import { listInput, type InputListing } from "../splits/listing.js";
+import { cutSplit } from "../splits/pack.js";
 import { readParquetFooter } from "../splits/parquet.js";
-import { splitBytes, type Split } from "../splits/split.js";
+import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
 import type { SqlTableInput } from "./tables.js";
@@ -42,16 +45,31 @@ const SAMPLE_BYTES = 256 * 1024;
 
 /** Resolves tables: listing (splits, bytes), format, dialect, and columns when not given. */
 export async function resolveTables(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<SqlTableInput[]> {
-  return Promise.all(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024)));
+  return (await resolveCatalog(requests, options)).tables;
 }
 
-async function resolveTable(r: TableRequest, targetSplitBytes: number): Promise<SqlTableInput> {
+/** Resolved tables, and each table's one listing by table name (hand it to execution). */
+export interface Catalog {
+  tables: SqlTableInput[];
+  listings: Map<string, InputListing>;
+}
+
+/** Resolves tables as {@link resolveTables} does, keeping each table's listing for execution. */
+export async function resolveCatalog(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<Catalog> {
+  const listings = new Map<string, InputListing>();
+  const tables = await Promise.all(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024, (l) => listings.set(r.name, l))));
+  return { tables, listings };
+}
+
+async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing: (listing: InputListing) => void): Promise<SqlTableInput> {
   const { store, key } = await openStore(r.url);
   const o = r.options ?? {};
   const given = o.format && o.format !== "auto" ? o.format : undefined;
   let splits: Split[];
   try {
-    splits = await listSplits(store, key, { targetSplitBytes, ...(given ? { format: given } : {}) });
+    const listing = await listInput(store, key, given ? { format: given } : {});
+    onListing(listing);
+    splits = listing.splits;
   } catch (err) {
     throw new ConfigError(`[smelter] [sql] cannot list table ${r.name} at ${r.url}: ${(err as Error).message.replace(/^\[smelter\] /, "")}`, { cause: err });
   }
@@ -59,8 +77,9 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number): Promise<
   const format = given ?? splits[0]!.format;
   const other = splits.find((s) => s.format !== format);
   if (other) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes ${format} and ${other.format} objects at ${r.url} (${splits[0]!.key}, ${other.key}): narrow the URL with a glob (*.${format === "ndjson" ? "ndjson" : format}), or pass --input-format`);
-  const bytes = splits.reduce((s, x) => s + splitBytes(x), 0);
-  const base = { name: r.name, url: r.url, format, bytes, splits: splits.length, ...(o.badRows ? { badRows: o.badRows } : {}) };
+  // Objects whole in the listing; `splits` is the planner's size hint (splits of targetSplitBytes), tasks are packed at run time.
+  const bytes = splits.reduce((s, x) => s + x.fileSize, 0);
+  const base = { name: r.name, url: r.url, format, bytes, splits: splits.reduce((n, x) => n + cutSplit(x, targetSplitBytes).length, 0), ...(o.badRows ? { badRows: o.badRows } : {}) };
   const first = splits[0]!;
   const firstObject = `${store.url.replace(/\/$/, "")}/${first.key}`;
   const where = `table ${r.name}'s first object ${firstObject}`;

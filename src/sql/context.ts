@@ -1,6 +1,6 @@
 /** The planner's working state: the session, options, and the stages planned so far (as trees). */
 import { sqlIdentifier } from "../duckdb/sql.js";
-import { derivePartitions as partitionsFor, mergeOnCoordinator, partialBytes, REDUCER_BYTES } from "../shuffle/partitions.js";
+import { derivePartitions as partitionsFor, mergeOnCoordinator, partialBytes, REDUCER_BYTES } from "../shuffle/sizing.js";
 import { selectNode, withAlias, type Expr, type SelectNode, type TableRef } from "./ast.js";
 import { fmtBytes } from "./bytes.js";
 import type { PlanOptions, StageInput, StageOutput, PlanStage } from "./model.js";
@@ -22,7 +22,7 @@ export class PlanContext {
   readonly partitions: number;
   /**
    * Grouped aggregates finish on the coordinator (their partials gathered, no shuffle, no final
-   * stage): no R was given and the partials are estimated small, by Query 2's rule
+   * stage): no R was given and the partials are estimated small, by the shuffle's sizing rule (src/shuffle/sizing.ts)
    * ({@link mergeOnCoordinator}); the note says why. Undefined: reducers as usual.
    */
   readonly mergeOnCoordinator: string | undefined;

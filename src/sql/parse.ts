@@ -78,8 +78,21 @@ export class SqlSession {
   private aggregates: Set<string> | undefined;
   private constructor(readonly db: DuckDb) {}
 
+  /**
+   * The session never reads data (it binds over empty tables), so it may not touch files or the
+   * network: a table function or a file path that slipped past the planner's checks still reads
+   * nothing on the coordinator (`enable_external_access = false`).
+   */
   static async open(): Promise<SqlSession> {
-    return new SqlSession(await openDuckDb({ threads: 1 }));
+    const db = await openDuckDb({ threads: 1 });
+    try {
+      await db.value("SELECT json_serialize_sql('SELECT 1')"); // loads the parser's JSON functions first
+      await db.run("SET enable_external_access = false");
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new SqlSession(db);
   }
 
   close(): void {
@@ -90,6 +103,8 @@ export class SqlSession {
   async parse(sql: string): Promise<QueryNode> {
     const raw = fromJson(String(await this.db.value("SELECT json_serialize_sql($1::VARCHAR)", [sql])));
     const err = parseErrorSchema.safeParse(raw);
+    // DuckDB serializes SELECT statements only: DROP, COPY, CREATE, INSERT, PRAGMA, EXPLAIN... end here.
+    if (err.success && /only select statements/i.test(err.data.error_message)) throw new ConfigError(`[smelter] [sql] only SELECT queries are supported: ${excerpt(sql)}`);
     if (err.success) {
       const at = err.data.position === undefined ? "" : ` (character ${Number(err.data.position) + 1}: ${JSON.stringify(excerpt(sql.slice(Number(err.data.position)), 30))})`;
       throw new ConfigError(`[smelter] [sql] ${err.data.error_message}${at}: ${excerpt(sql)}`);

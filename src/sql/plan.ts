@@ -17,6 +17,7 @@ import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
 import { bindError, excerpt, SqlSession, type ColumnInfo } from "./parse.js";
 import type { QueryNode } from "./ast.js";
 import { planSelect, type Planned } from "./shapes.js";
+import { checkReads } from "./reads.js";
 import { parseTables, type SqlTableInput } from "./tables.js";
 
 export type { PlanOptions, SqlPlan } from "./model.js";
@@ -30,6 +31,8 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
     await resetTables(s);
     await s.createTables(tables);
     const parsed = await s.parse(sql);
+    // Before anything binds: the query reads only the tables given (no table functions, no file paths).
+    checkReads(parsed, tables.map((t) => t.name), sql);
     const bind = async () => {
       const bound = await s.describe(sql).catch((err: unknown) => {
         throw bindError(err, sql);

@@ -6,9 +6,9 @@ import { z } from "zod";
 import { ConfigError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import { BDB_COLUMNS } from "../datagen/schema.js";
-import type { TableSpec } from "../mapreduce/table-source.js";
 import type { DiscoverOptions } from "../splits/discover.js";
 import { csvDialectSchema, dialectSplittable } from "../splits/dialect.js";
+import { isTypeName, typeProblem } from "../duckdb/type-names.js";
 
 export const sqlTableSchema = z.object({
   /** The name queries use (case-insensitive, as in DuckDB). */
@@ -16,8 +16,8 @@ export const sqlTableSchema = z.object({
   /** A URL, prefix or glob of the table's objects. */
   url: z.string().min(1),
   format: z.enum(["csv", "ndjson", "parquet"]),
-  /** Columns in file order, with DuckDB types. */
-  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1) })).min(1),
+  /** Columns in file order, with DuckDB types (validated type names: they become SQL text). */
+  columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1).refine(isTypeName, { message: "is not a type name (e.g. VARCHAR, BIGINT, DECIMAL(10, 2))" }) })).min(1),
   /** CSV with a header: the first object's header names (other objects' headers are matched to them by name). */
   headerNames: z.array(z.string()).optional(),
   /** CSV: the dialect (delimiter, quote, escape, header, null string, date formats, whole objects). */
@@ -35,7 +35,8 @@ export type SqlTable = z.output<typeof sqlTableSchema>;
 export type SqlTableInput = z.input<typeof sqlTableSchema>;
 
 /** What a task needs of a table to read it (format, columns, dialect). */
-export function tableSpecOf(t: SqlTable): TableSpec {
+/** What a task needs of a table (the table spec of mapreduce/table-source.ts): all but its name, URL, sizes and how it was detected. */
+export function tableSpecOf(t: SqlTable): Omit<SqlTable, "name" | "url" | "bytes" | "splits" | "detected"> {
   const { name: _n, url: _u, bytes: _b, splits: _s, detected: _d, ...spec } = t;
   return spec;
 }
@@ -86,6 +87,8 @@ export function parseSchema(text: string): { name: string; type: string }[] {
     const m = /^\s*("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s+(\S[\s\S]*?)\s*$/.exec(p);
     if (!m) throw new ConfigError(`[smelter] [sql] cannot read column "${p.trim()}" in schema "${text}": write columns as 'name TYPE, name TYPE' (e.g. 'pageURL VARCHAR, pageRank INTEGER')`);
     const name = m[1]!.startsWith('"') ? m[1]!.slice(1, -1).replace(/""/g, '"') : m[1]!;
+    const problem = typeProblem(name, m[2]!);
+    if (problem) throw new ConfigError(`[smelter] [sql] cannot read schema "${text}": ${problem}`);
     return { name, type: m[2]! };
   });
 }

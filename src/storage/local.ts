@@ -8,7 +8,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createHash } from "node:crypto";
 import { systemContext } from "../job/runtime-context.js";
 import { pipeline } from "node:stream/promises";
@@ -73,14 +73,15 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         const st = await fs.stat(root).catch(() => undefined);
         if (!st?.isDirectory()) throw new StoreError(`[smelter] [file] directory ${root} does not exist: create it or pass another path`, { nonRetryable: true });
       }
-      await makeDirs(tmpDir).catch((err: unknown) => {
-        throw fileSystemError(err, "use the directory", `${root} as a store (creating it and ${INTERNAL_DIR}/tmp inside)`);
-      });
     })());
 
   const resolveKey = (key: string): string => resolveLocalKey(root, key);
   const tempPath = async (): Promise<string> => {
     await ensureRoot();
+    // Every time, not once: an emptied .smelter/ is removed after a result is written (removeEmptyInternalDir), and a warm worker's store outlives it.
+    await makeDirs(tmpDir).catch((err: unknown) => {
+      throw fileSystemError(err, "use the directory", `${root} as a store (creating ${INTERNAL_DIR}/tmp inside)`);
+    });
     return path.join(tmpDir, systemContext().ids.uuid());
   };
   /** Moves a finished temp file to the key's path: the atomic step of every write. */
@@ -288,4 +289,15 @@ function checkLocalPrefix(prefix: string): void {
   if (prefix === "") return;
   if (prefix.includes("\0") || prefix.startsWith("/") || prefix.split(/[\\/]/).some((s) => s === ".." || s === "."))
     throw new ValidationError(`[smelter] [file] invalid prefix ${JSON.stringify(prefix)}: no NUL, no leading "/", no "." or ".." segments`);
+}
+
+/**
+ * Removes a local store's internal folder (`.smelter/`: temp files, emulated multipart uploads)
+ * when nothing is left in it, so a result written beside the user's files leaves only the result.
+ * Folders still in use (another upload) are kept.
+ */
+export async function removeEmptyInternalDir(store: ObjectStore): Promise<void> {
+  if (!store.url.startsWith("file:")) return;
+  const internal = path.join(fileURLToPath(store.url), INTERNAL_DIR);
+  for (const d of [path.join(internal, "multipart"), path.join(internal, "tmp"), internal]) await fs.rmdir(d).catch(() => undefined);
 }

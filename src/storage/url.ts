@@ -66,6 +66,19 @@ export function parseStoreUrl(url: string): ParsedStoreUrl {
   throw new ConfigError(`unsupported store URL scheme "${scheme}://" in "${url}": ${SUPPORTED}`);
 }
 
+const registeredMemoryStores = new Map<string, ObjectStore>();
+
+/**
+ * Makes every `openStore("memory://<name>/...")` in this process answer `store` (a wrapper of a
+ * memory store that counts calls or injects faults, in tests) until the returned function is called.
+ */
+export function registerMemoryStore(name: string, store: ObjectStore): () => void {
+  registeredMemoryStores.set(name, store);
+  return () => {
+    if (registeredMemoryStores.get(name) === store) registeredMemoryStores.delete(name);
+  };
+}
+
 /**
  * Opens the store a URL points into. For a local path that is an existing directory (or ends in
  * `/`) the store is that directory and `key` is `""`; otherwise the store is its parent and
@@ -79,7 +92,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       return { store: s3Store({ ...options.s3, bucket: parsed.bucket }), key: parsed.key };
     }
     case "memory":
-      return { store: memoryStore(parsed.name, options.memory), key: parsed.key };
+      return { store: registeredMemoryStores.get(parsed.name) ?? memoryStore(parsed.name, options.memory), key: parsed.key };
     case "file": {
       const st = await fs.stat(parsed.path).catch(() => undefined);
       if (parsed.trailingSlash || st?.isDirectory() || parsed.path === path.parse(parsed.path).root)
@@ -103,4 +116,10 @@ export async function openRootStore(storeUrl: string): Promise<ObjectStore> {
   const { store, key } = await openStore(storeUrl);
   if (key !== "") throw new ConfigError(`store URL "${storeUrl}" names a prefix inside a memory store: pass the store's own url (store.url)`);
   return store;
+}
+
+/** The local file a store URL names (a path or `file://` URL), or undefined for a bucket or memory URL. */
+export function localFilePath(url: string): string | undefined {
+  const parsed = parseStoreUrl(url);
+  return parsed.scheme === "file" ? parsed.path : undefined;
 }

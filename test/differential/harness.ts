@@ -14,9 +14,9 @@ import { query2FlagsSchema, runQuery2Cli } from "../../src/cli/query2.js";
 import { runSqlCli, sqlFlagsSchema } from "../../src/cli/sql.js";
 import { planOptions, tablesFromFlags } from "../../src/cli/sql-flags.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
-import { runQuery2 } from "../../src/mapreduce/query2.js";
+import { runQuery2 } from "../../src/query/query2.js";
 import { Manager } from "../../src/scheduler/manager.js";
-import { executePlan } from "../../src/sql/execute.js";
+import { executePlan } from "../../src/query/execute.js";
 import { planQuery } from "../../src/sql/plan.js";
 import { startS3Server, type S3Server } from "../../src/storage/server.js";
 import { openStore } from "../../src/storage/url.js";
@@ -195,8 +195,9 @@ async function runPath(env: DifferentialEnv, spec: CaseSpec, tables: GeneratedTa
         join: spec.join,
         allowSingleTask: false,
       };
-      const plan = await planQuery(spec.sql, await tablesFromFlags(flags), planOptions(flags, manager.maxConcurrentTasks));
-      await executePlan(manager, db, plan, spec.taskBytes ? { targetTaskBytes: spec.taskBytes } : {});
+      const { tables: resolved, listings } = await tablesFromFlags(flags);
+      const plan = await planQuery(spec.sql, resolved, planOptions(flags, manager.maxConcurrentTasks));
+      await executePlan(manager, db, plan, { listings, ...(spec.taskBytes ? { targetTaskBytes: spec.taskBytes } : {}) });
       return await readTable(db, "result");
     }
     const input = urls.get(tables[0]!.name)!;

@@ -11,7 +11,7 @@ import { processesBackend, threadsBackend } from "../../src/backends/index.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import { localStore } from "../../src/storage/local.js";
-import { executePlan } from "../../src/sql/execute.js";
+import { executePlan } from "../../src/query/execute.js";
 import { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import { parseTables, type SqlTableInput } from "../../src/sql/tables.js";
@@ -96,6 +96,7 @@ describe("SQL through the engine equals DuckDB alone", () => {
       ["SELECT count(*), sum(adRevenue), max(visitDate) FROM uservisits", "global.csv", "coordinator", false],
       ["SELECT k, sum(big) AS total, sum(amount) AS money, max(ts) AS last FROM typed GROUP BY k", "typed.parquet", "coordinator", false],
     ];
+    mkdirSync(`${data.dir}/objects`, { recursive: true }); // an output's directory must exist (checked before the job)
     for (const [sql, name, writtenBy, ordered] of cases) {
       const plan = await planQuery(sql, data.tables, { partitions: 3, workers: 2 }, session);
       const out = await openDuckDb({ threads: 1 });
@@ -126,6 +127,7 @@ describe("SQL through the engine equals DuckDB alone", () => {
     writeFileSync(`${dir}part-0.csv`, "a,b\n1,2\n3,x\n");
     const plan = await planQuery("SELECT a, sum(b) FROM bad GROUP BY a", [{ name: "bad", url: dir, format: "csv", header: true, columns: [{ name: "a", type: "INTEGER" }, { name: "b", type: "INTEGER" }] }], { partitions: 2 }, session);
     const out = await openDuckDb({ threads: 1 });
+    mkdirSync(`${data.dir}/failed`, { recursive: true });
     try {
       await assert.rejects(executePlan(threads, out, plan, { work: `${data.dir}/work/`, output: `${data.dir}/failed/r.csv` }), (err: Error) => {
         assert.match(err.message, /task j\w+-s01-t00000 .*failed/);

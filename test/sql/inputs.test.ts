@@ -17,8 +17,8 @@ import { sqlIdentifier as q } from "../../src/duckdb/sql.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import { tablesFromFlags } from "../../src/cli/sql-flags.js";
 import { resolveTables, type TableRequest } from "../../src/sql/catalog.js";
-import { executePlan } from "../../src/sql/execute.js";
-import { formatPlan } from "../../src/sql/explain.js";
+import { executePlan } from "../../src/query/execute.js";
+import { formatPlan } from "../../src/query/explain.js";
 import { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import type { SqlTableInput } from "../../src/sql/tables.js";
@@ -233,7 +233,7 @@ describe("every input read exactly, as DuckDB alone reads it", () => {
 
   test("dialect flags: --delimiter tab, --table-option per table over the global flags, bad keys refused", async () => {
     const url = files("tsv", { "a.tsv": `${Array.from({ length: 50 }, (_, i) => `${i}\tn${i}`).join("\n")}\n` });
-    const [t] = await tablesFromFlags({ table: [`t=${url}`], schema: [], delimiter: "tab", header: "yes", tableOption: ["t.header=no", "t.null=n7"] });
+    const { tables: [t] } = await tablesFromFlags({ table: [`t=${url}`], schema: [], delimiter: "tab", header: "yes", tableOption: ["t.header=no", "t.null=n7"] });
     assert.equal(t!.delimiter, "\t");
     assert.equal(t!.header, false);
     assert.equal(t!.nullString, "n7");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { explainFlagsSchema, explain } from "../../src/cli/explain.js";
 import { parseFlags } from "../../src/cli/common.js";
-import { formatPlan } from "../../src/sql/explain.js";
+import { formatPlan } from "../../src/query/explain.js";
 import type { PlanOptions } from "../../src/sql/model.js";
 import { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
@@ -161,7 +161,7 @@ describe("planner", () => {
     await refused("SELECT a.sourceIP FROM uservisits a JOIN uservisits b ON a.sourceIP = b.sourceIP", /self-join/);
     await refused("SELECT median(duration) FROM uservisits", /median\(\) without GROUP BY cannot be distributed.*--allow-single-task/);
     await refused("SELECT 1", /a query without FROM/);
-    await refused("SELECT * FROM nope", /Table with name nope does not exist/);
+    await refused("SELECT * FROM nope", /table nope does not exist: a query reads only the tables given with --table NAME=URL \(here: uservisits, rankings\)/);
     await refused("SELECT FROM WHERE", /^\[smelter\] \[sql\] syntax error at or near "WHERE" .*: SELECT FROM WHERE$/);
     await refused("SELECT 1; SELECT 2", /expected one SELECT statement, got 2/);
   });
@@ -213,14 +213,15 @@ describe("planner", () => {
     assert.throws(() => parseSchema("justaname"), /write columns as/);
   });
 
-  test("smelter explain: flags checked, tables listed for splits and bytes, stages printed", async () => {
+  test("smelter explain: flags checked, tables listed once, the tasks and splits that run and the stages printed", async () => {
     assert.throws(() => parseFlags(explainFlagsSchema, { query: "SELECT 1", table: ["oops"] }), /--table takes NAME=VALUE/);
     assert.throws(() => parseFlags(explainFlagsSchema, { query: "SELECT 1", table: [] }), /--table NAME=URL is required/);
     const data = await makeSqlTestData({ uservisits: 600, rankings: 60 });
-    const flags = parseFlags(explainFlagsSchema, { query: "SELECT countryCode, count(*) FROM uservisits GROUP BY 1", table: [`uservisits=${data.dir}/uv-csv/`], schema: ["uservisits=bdb:uservisits"], partitions: "3" });
+    const flags = parseFlags(explainFlagsSchema, { query: "SELECT countryCode, count(*) FROM uservisits GROUP BY 1", table: [`uservisits=${data.dir}/uv-csv/`], schema: ["uservisits=bdb:uservisits"], partitions: "3", workers: "2" });
     const text = await explain(flags);
-    assert.match(text, /table uservisits: .* \(csv, no header, delimiter ",".*; 4 splits, /);
-    assert.match(text, /stage 1: scan uservisits: partial aggregate\n {2}tasks: 4 \(one per split of uservisits/);
+    assert.match(text, /table uservisits: .* \(csv, no header, delimiter ",".*; 4 objects, /);
+    // Four small objects packed into one task of at least 4 MiB: the task and its splits as they run.
+    assert.match(text, /stage 1: scan uservisits: partial aggregate\n {2}tasks: 1 \(splits of uservisits, .*packed ~4\.0 MiB a task\)\n {4}task 0: 4 splits: part-00000, part-00001, part-00002, \.\.\.\n/);
     assert.match(text, /output: shuffle by "__k0" into 3 partitions/);
     assert.match(text, /coordinator: SELECT __c0 AS countryCode/);
     const merged = await explain({ ...flags, partitions: undefined });

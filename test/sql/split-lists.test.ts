@@ -15,7 +15,7 @@ import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import type { Split } from "../../src/splits/split.js";
 import { localStore } from "../../src/storage/local.js";
-import { executePlan } from "../../src/sql/execute.js";
+import { executePlan } from "../../src/query/execute.js";
 import { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import { readSplitList, SplitListWriter } from "../../src/sql/split-lists.js";

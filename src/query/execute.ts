@@ -1,9 +1,10 @@
 /**
- * Runs a SQL plan (model.ts) through the engine: every plan stage is a job stage of
+ * Runs a SQL plan (src/sql/model.ts) through the engine: every plan stage is a job stage of
  * `smelter.sql.stage` tasks (src/builtin-workers/sql-stage.ts) on the multi-stage runner
- * (src/mapreduce/stages.ts). Leaf stages get one task per packed group of splits of their table
- * (broadcast tables are listed once here and read whole by every task; a long split list travels
- * through the work store, src/sql/split-lists.ts); partitioned stages read
+ * (src/mapreduce/stages.ts). The tasks are the prepared query's (prepare.ts: leaf stages get one
+ * task per packed group of splits of their table, from the table's one listing; broadcast tables
+ * are read whole by every task, a long split list travels through the work store,
+ * src/sql/split-lists.ts); partitioned stages read
  * their partition of their producers as the producers' winning outputs land; gathered stages
  * write one segment per task. On the coordinator, each gathered stage's winning segments become
  * a view `__s<N>` in `db` (read in place on a local work store), the coordinator's SQL runs there
@@ -26,29 +27,33 @@ import { abortParallelUpload, beginParallelUpload, completeParallelUpload, type 
 import { CONTENT_TYPES, openResultObject, uploadFileAsObject, type ResultObjectFormat } from "../outputs/result-object.js";
 import { MAX_PARTITIONS, type ParallelUploadHandle } from "../outputs/upload-protocol.js";
 import type { StagePolicyInput } from "../job/policy.js";
-import { defaultTaskBytes, mapTaskInputs, wholeParquetFiles, workStore } from "../mapreduce/inputs.js";
+import { workStore } from "../mapreduce/inputs.js";
 import { localFiles } from "../mapreduce/local-files.js";
 import { runStages, type RunStageSpec, type StagesRun } from "../mapreduce/stages.js";
 import type { Job } from "../scheduler/job.js";
 import type { Manager } from "../scheduler/manager.js";
 import { mapOutputSchema, type ShufflePlan } from "../shuffle/layout.js";
-import { discoverSplits } from "../splits/discover.js";
+import type { InputListing } from "../splits/listing.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
+import { removeEmptyInternalDir } from "../storage/local.js";
 import type { SqlStageInput } from "../builtin-workers/sql-stage.js";
-import { columnsRead } from "./columns-read.js";
-import type { PlanStage, SqlPlan } from "./model.js";
-import { SqlSession } from "./parse.js";
-import { SplitListWriter } from "./split-lists.js";
-import { decodeSql, emptyTableSql } from "./stage-io.js";
-import { discoveryOptionsOf, tableSpecOf, type SqlTable } from "./tables.js";
+import { columnsRead } from "../sql/columns-read.js";
+import type { PlanStage, SqlPlan } from "../sql/model.js";
+import { SqlSession } from "../sql/parse.js";
+import { SplitListWriter } from "../sql/split-lists.js";
+import { decodeSql, emptyTableSql } from "../sql/stage-io.js";
+import { listTables, prepareQuery, type PreparedQuery, type PreparedStage, type PreparedTask } from "./prepare.js";
+import { tableSpecOf } from "../sql/tables.js";
 
 export interface ExecuteOptions {
   /** Where intermediate data goes (a store URL). @default the first table's store under `_smelter/jobs/`; a temp dir for local tables */
   work?: string;
-  /** Input bytes per leaf task. @default every worker gets at least two tasks (4-64 MiB each) */
+  /** Input bytes per leaf task (executePlan; a prepared query has its tasks). @default every worker gets at least two tasks (4-64 MiB each) */
   targetTaskBytes?: number;
+  /** The tables' listings (a catalog's), so they are not listed again (executePlan). @default each table listed once here */
+  listings?: Map<string, InputListing>;
   /** DuckDB threads inside each task. @default 1 */
   threadsPerTask?: number;
   /** Policy defaults of every stage. */
@@ -57,8 +62,12 @@ export interface ExecuteOptions {
   inlineSplitListBytes?: number;
   /** The result's table in `db`. @default "result" */
   table?: string;
-  /** Also write the result as one object: a URL or path ending in .csv or .parquet. */
+  /** Also write the result as one object: a URL or path ending in .csv or .parquet (checked before the job: openResultObject). */
   output?: string;
+  /** Replace an existing `output` object. @default false: an existing object is refused before the job starts */
+  overwrite?: boolean;
+  /** A planning session to reuse (not closed here). @default one opened when a Parquet input needs it */
+  session?: SqlSession;
 }
 
 /** The object written with `output`. */
@@ -79,32 +88,54 @@ export interface ExecuteResult {
   object?: ResultObject;
 }
 
-interface Listed {
-  table: SqlTable;
-  store: ObjectStore;
-  splits: Split[];
+/** How a caller names and runs stages (Query 2 shows its stages as "map" and "reduce"; tests swap a worker). */
+export interface ExecuteHooks {
+  onJob?: (job: Job) => void;
+  /** A stage's name in progress and events. @default `s<id> <plan stage name>` */
+  stageName?: (stage: PlanStage) => string;
+  /** A stage's registered worker. @default smelter.sql.stage */
+  worker?: (stage: PlanStage) => string;
 }
 
-/** Runs `plan` and leaves its result in `db` as table `result` (columns named as DuckDB alone names them). */
-export async function executePlan(manager: Manager, db: DuckDb, plan: SqlPlan, options: ExecuteOptions = {}, hooks: { onJob?: (job: Job) => void } = {}): Promise<ExecuteResult> {
-  plan.stages.forEach((s, i) => {
-    if (s.id !== i + 1) throw new ConfigError(`[smelter] [sql] internal: plan stage ${i + 1} has id ${s.id}; stages must be numbered 1, 2, ... in order`);
-  });
-  const listed = new Map<string, Listed>();
-  for (const t of plan.tables) listed.set(t.name, await listTable(t));
-  const first = listed.get(plan.tables[0]?.name ?? "");
+/**
+ * Runs `plan` and leaves its result in `db` as table `result` (columns named as DuckDB alone names
+ * them): its tables listed once (or `options.listings`), its tasks prepared for the manager's
+ * workers, then {@link executePrepared}.
+ */
+export async function executePlan(manager: Manager, db: DuckDb, plan: SqlPlan, options: ExecuteOptions = {}, hooks: ExecuteHooks = {}): Promise<ExecuteResult> {
+  const listings = options.listings ?? (await listTables(plan.tables));
+  const prepared = await prepareQuery(plan, listings, { workers: manager.maxConcurrentTasks, ...(options.targetTaskBytes ? { taskBytes: options.targetTaskBytes } : {}) });
+  return executePrepared(manager, db, prepared, options, hooks);
+}
+
+/** Runs a prepared query (its tasks as `smelter explain` shows them) and leaves its result in `db`. */
+export async function executePrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery, options: ExecuteOptions = {}, hooks: ExecuteHooks = {}): Promise<ExecuteResult> {
+  const plan = prepared.plan;
+  const first = prepared.listings.get(plan.tables[0]?.name ?? "");
   if (!first) throw new ConfigError("[smelter] [sql] the plan reads no table");
-  const work = await workStore(options.work, first.store);
-  const workers = manager.maxConcurrentTasks;
+  const target = options.output ? await openResultObject(options.output, ["csv", "parquet"], { overwrite: options.overwrite ?? false }) : undefined;
+  try {
+    return await runPrepared(manager, db, prepared, options, hooks, target);
+  } finally {
+    // A local result leaves nothing beside it: the store's emptied .smelter/ (temp files, multipart parts) goes.
+    if (target) await removeEmptyInternalDir(target.store);
+  }
+}
+
+async function runPrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery, options: ExecuteOptions, hooks: ExecuteHooks, target: Awaited<ReturnType<typeof openResultObject>> | undefined): Promise<ExecuteResult> {
+  const plan = prepared.plan;
+  const first = prepared.listings.get(plan.tables[0]?.name ?? "")!;
+  const work = await workStore(options.work, (await openStore(first.storeUrl)).store);
   const threads = options.threadsPerTask ?? 1;
-  const target = options.output ? await openResultObject(options.output, ["csv", "parquet"]) : undefined;
-  const session = await SqlSession.open();
+  // A parser for the columns a Parquet input's stage reads; opened only when one needs it (a DuckDB costs ~0.1 s), or the caller's.
+  let own: SqlSession | undefined;
+  const session = async () => options.session ?? (own ??= await SqlSession.open());
   const specs: StageSpec[] = [];
   const lists = new SplitListWriter(work.store, options.inlineSplitListBytes);
   try {
-    for (const s of plan.stages) specs.push(await stageSpec(plan, s, listed, session, { workers, threads, lists, ...(options.targetTaskBytes ? { taskBytes: options.targetTaskBytes } : {}) }));
+    for (const s of plan.stages) specs.push(await stageSpec(plan, s, prepared.stages[s.id - 1]!, prepared.listings, session, { threads, lists, hooks }));
   } finally {
-    session.close();
+    own?.close();
   }
   // A CSV object of the result stage's rows as they are: each of its tasks uploads one partition.
   const resultStage = plan.coordinator.resultStage === null ? undefined : specs[plan.coordinator.resultStage - 1];
@@ -158,14 +189,6 @@ async function writeResultObject(db: DuckDb, table: string, target: { store: Obj
   }
 }
 
-async function listTable(t: SqlTable): Promise<Listed> {
-  const { store, key } = await openStore(t.url);
-  // One split per CSV object (cut into tasks later), Parquet objects whole.
-  const splits: Split[] = [];
-  for await (const s of wholeParquetFiles(discoverSplits(store, key, { targetSplitBytes: Number.MAX_SAFE_INTEGER, ...discoveryOptionsOf(t) }))) splits.push(s);
-  return { table: t, store, splits };
-}
-
 /** A plan stage as a job stage, with its task count known up front (the tables are listed first). */
 interface StageSpec {
   spec: RunStageSpec;
@@ -174,16 +197,16 @@ interface StageSpec {
   upload?: { storeUrl: string; handle: unknown; names: string[] };
 }
 
-async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed>, session: SqlSession, o: { workers: number; threads: number; lists: SplitListWriter; taskBytes?: number }): Promise<StageSpec> {
+async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, listings: Map<string, InputListing>, session: () => Promise<SqlSession>, o: { threads: number; lists: SplitListWriter; hooks: ExecuteHooks }): Promise<StageSpec> {
   type Input = SqlStageInput["inputs"][number];
   const inputs: ((splits: Split[], ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }) => Input | Promise<Input>)[] = [];
   const reads: number[] = [];
   for (const i of s.inputs) {
     if ("table" in i) {
-      const l = listed.get(i.table)!;
-      const t = l.table;
-      const read = t.format === "parquet" ? await columnsRead(session, s.sql, t.columns) : null;
-      const base = { kind: "table" as const, view: i.view, storeUrl: l.store.url, table: tableSpecOf(t), read };
+      const l = listings.get(i.table)!;
+      const t = plan.tables.find((x) => x.name === i.table)!;
+      const read = t.format === "parquet" ? await columnsRead(await session(), s.sql, t.columns) : null;
+      const base = { kind: "table" as const, view: i.view, storeUrl: l.storeUrl, table: tableSpecOf(t), read };
       // A long list (a broadcast table's, or many small files) is written once under the job's prefix.
       inputs.push(async (splits, ctx) => ({ ...base, splits: await (i.read === "split" ? o.lists.list(splits, ctx.shuffle.prefix, false) : o.lists.list(l.splits, ctx.shuffle.prefix, true)) }));
     } else {
@@ -197,29 +220,18 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, listed: Map<string, Listed
       inputs.push((_splits, ctx) => ({ kind: "stage", view: i.view, source: ctx.sources[n]!, read: i.read, columns: producer.columns }));
     }
   }
-  // A task is its number and, for a leaf stage, its group of splits.
-  let tasks: { n: number; splits: Split[] }[];
-  if (s.tasks.kind === "partitions") tasks = Array.from({ length: s.tasks.count }, (_, n) => ({ n, splits: [] }));
-  else if (s.tasks.kind === "single") tasks = [{ n: 0, splits: [] }];
-  else {
-    const l = listed.get(s.tasks.table)!;
-    const bytes = l.splits.reduce((n, x) => n + (x.range.end - x.range.start), 0);
-    const local = l.store.localPath ? { objects: l.splits.length, largest: Math.max(0, ...l.splits.map((x) => x.fileSize)) } : undefined;
-    const taskBytes = o.taskBytes ?? defaultTaskBytes(bytes, o.workers, local);
-    tasks = [];
-    for await (const t of mapTaskInputs(toAsync(l.splits), taskBytes)) tasks.push({ n: tasks.length, splits: t.splits });
-  }
+  const tasks = prepared.tasks;
   const self: StageSpec = {
     count: tasks.length,
     spec: {
-      name: `s${s.id} ${s.name}`,
-      worker: "smelter.sql.stage",
+      name: o.hooks.stageName?.(s) ?? `s${s.id} ${s.name}`,
+      worker: o.hooks.worker?.(s) ?? "smelter.sql.stage",
       tasks: { inputs: tasks },
       reads,
       output: { kind: "shuffle", partitions: s.output.kind === "shuffle" ? s.output.partitions : 1 },
       // Async: runStages awaits each payload as it yields it.
       payload: async (task: unknown, ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }): Promise<SqlStageInput> => {
-        const t = task as { n: number; splits: Split[] };
+        const t = task as PreparedTask;
         return {
           shuffle: ctx.shuffle,
           partition: s.tasks.kind === "partitions" ? t.n : null,
@@ -274,8 +286,4 @@ async function coordinate(db: DuckDb, plan: SqlPlan, store: ObjectStore, outputs
     for (const drop of made.reverse()) await db.run(drop).catch(() => undefined);
     for (const f of fetched) await f.release();
   }
-}
-
-async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
-  yield* items;
 }

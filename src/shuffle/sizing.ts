@@ -1,8 +1,8 @@
 /**
- * How many partitions (R, reduce tasks) a shuffle gets when the user gives none, and when the
- * final aggregate runs on the coordinator instead: one rule for Query 2 (mapreduce/query2.ts),
- * `defineMapReduce` (mapreduce/functions.ts) and the SQL planner (sql/context.ts). See
- * docs/shuffle.md#r.
+ * The one sizing rule of every shuffle (Query 2, SQL, the functions API): how many reducers (R)
+ * a shuffle of a given size gets, and when a grouped aggregate's partials are small enough for
+ * the coordinator to finish it (no reduce stage). Plain arithmetic: the planner (src/sql/) and the
+ * runner (src/mapreduce/) both read it.
  */
 
 /** A reducer's budget of map output: 256 MiB. */
@@ -28,8 +28,8 @@ export function partialBytes(inputBytes: number): number {
 /**
  * Whether the final aggregate over partials of `inputBytes` of input runs on the coordinator
  * (no reduce stage; each map writes one segment) when the user gave no R: the estimated partials
- * fit one reducer's budget. Query 2 (mapreduce/query2.ts) and the SQL planner (sql/context.ts) both
- * decide with this.
+ * fit one reducer's budget (inputs up to ~2 GiB). The SQL planner (src/sql/context.ts) decides
+ * with this, for `smelter sql` and `smelter query2` alike.
  */
 export function mergeOnCoordinator(inputBytes: number): boolean {
   return derivePartitions({ mapOutputBytes: partialBytes(inputBytes), workers: 1 }) === 1;

@@ -1,0 +1,86 @@
+/**
+ * A plan made physical: every stage's tasks, known before anything runs. A leaf stage's tasks are
+ * packed groups of its table's splits, from the table's ONE listing (the catalog's, handed over:
+ * src/sql/catalog.ts, or {@link listTables}); a partitioned stage has one task per partition, a
+ * single-task stage one. `smelter explain` prints exactly this, and `executePrepared` runs it, so
+ * the task counts and splits shown are the ones run.
+ */
+import { ConfigError } from "../job/errors.js";
+import { defaultTaskBytes, mapTaskInputs } from "../mapreduce/inputs.js";
+import { listInput, type InputListing } from "../splits/listing.js";
+import { discoveryOptionsOf } from "../sql/tables.js";
+import type { Split } from "../splits/split.js";
+import { openStore } from "../storage/url.js";
+import type { SqlPlan } from "../sql/model.js";
+import type { SqlTable } from "../sql/tables.js";
+
+/** One task of a stage: its number and, for a leaf stage, its group of splits. */
+export interface PreparedTask {
+  n: number;
+  splits: Split[];
+}
+
+export interface PreparedStage {
+  id: number;
+  tasks: PreparedTask[];
+  /** A leaf stage: its table's bytes and the bytes per task it was packed at. */
+  leaf?: { table: string; bytes: number; taskBytes: number };
+}
+
+export interface PreparedQuery {
+  plan: SqlPlan;
+  /** Each table's one listing, by table name. */
+  listings: Map<string, InputListing>;
+  stages: PreparedStage[];
+  /** The workers the tasks were sized for. */
+  workers: number;
+}
+
+export interface PrepareOptions {
+  /** Workers (every one gets at least two leaf tasks by default). */
+  workers: number;
+  /** Input bytes per leaf task. @default at least two tasks per worker, 4-64 MiB each; a whole local object per task when there are enough of them */
+  taskBytes?: number;
+}
+
+/** Lists every table of `tables` once (for callers without a catalog's listing). */
+export async function listTables(tables: Pick<SqlTable, "name" | "url" | "format">[]): Promise<Map<string, InputListing>> {
+  const out = new Map<string, InputListing>();
+  await Promise.all(
+    tables.map(async (t) => {
+      const { store, key } = await openStore(t.url);
+      out.set(t.name, await listInput(store, key, { format: t.format }));
+    }),
+  );
+  return out;
+}
+
+/** The tasks of every stage of `plan`, from the tables' listings. */
+export async function prepareQuery(plan: SqlPlan, listings: Map<string, InputListing>, o: PrepareOptions): Promise<PreparedQuery> {
+  plan.stages.forEach((s, i) => {
+    if (s.id !== i + 1) throw new ConfigError(`[smelter] [sql] internal: plan stage ${i + 1} has id ${s.id}; stages must be numbered 1, 2, ... in order`);
+  });
+  for (const t of plan.tables) if (!listings.has(t.name)) throw new ConfigError(`[smelter] [sql] internal: table ${t.name} was not listed`);
+  const stages: PreparedStage[] = [];
+  for (const s of plan.stages) {
+    if (s.tasks.kind === "partitions") stages.push({ id: s.id, tasks: Array.from({ length: s.tasks.count }, (_, n) => ({ n, splits: [] })) });
+    else if (s.tasks.kind === "single") stages.push({ id: s.id, tasks: [{ n: 0, splits: [] }] });
+    else {
+      const l = listings.get(s.tasks.table)!;
+      const table = plan.tables.find((x) => x.name === (s.tasks as { table: string }).table)!;
+      const local = l.localFiles ? { objects: l.objects, largest: l.largest } : undefined;
+      // A CSV dialect that cannot be cut (quoted newlines allowed, an escape other than the quote): objects whole.
+      const splits = discoveryOptionsOf(table).whole ? l.splits.map((x) => ({ ...x, whole: true as const })) : l.splits;
+      const taskBytes = o.taskBytes ?? defaultTaskBytes(l.bytes, o.workers, local);
+      const tasks: PreparedTask[] = [];
+      for await (const t of mapTaskInputs(splits, taskBytes)) tasks.push({ n: tasks.length, splits: t.splits });
+      stages.push({ id: s.id, tasks, leaf: { table: s.tasks.table, bytes: l.bytes, taskBytes } });
+    }
+  }
+  return { plan, listings, stages, workers: o.workers };
+}
+
+/** The prepared query as JSON data (`smelter explain --format json`): the plan, and each stage's tasks with their splits. */
+export function preparedJson(p: PreparedQuery): unknown {
+  return { ...p.plan, workers: p.workers, tasks: p.stages.map((s) => ({ stage: s.id, count: s.tasks.length, ...(s.leaf ? { ...s.leaf, splits: s.tasks.map((t) => t.splits.map((x) => ({ key: x.key, start: x.range.start, end: x.range.end }))) } : {}) })) };
+}
