@@ -26,7 +26,7 @@ export function duckdbMessage(err: unknown, files: LocalFile[]): string {
  * parsing, invalid input) point at the input's format and --schema and are final; a full disk
  * or memory is the worker's, not the input's, and another attempt (elsewhere, later) may work.
  */
-export function duckdbFailure(err: unknown, inputHint = "Check the input's format and columns (--schema), or fix the malformed rows"): { hint: string; nonRetryable: boolean; type: string } {
+export function duckdbFailure(err: unknown, inputHint = "Check the input's format and columns (--schema), or fix or remove the malformed rows"): { hint: string; nonRetryable: boolean; type: string } {
   const m = (err as Error)?.message ?? String(err);
   if (/No space left on device|ENOSPC|disk is full|Disk quota exceeded|could not write all bytes/i.test(m))
     return { hint: "The worker's temp disk is full: free space there (TMPDIR) or give workers more disk; it can be retried", nonRetryable: false, type: "DiskFull" };

@@ -19,8 +19,6 @@ const SHUFFLE = { storeUrl: "memory://schemas/", prefix: "jobs/j/", stage: 1, pa
 
 /** A bad payload per built-in worker, and the field the error must name. */
 const BAD: { worker: string; input: unknown; field: RegExp }[] = [
-  { worker: "smelter.aggregate.map", input: { shuffle: SHUFFLE, input: "not an object" }, field: /input: / },
-  { worker: "smelter.aggregate.reduce", input: { shuffle: SHUFFLE, partition: -1, outputPrefix: "out/", params: {} }, field: /partition: .*params\.spec: /s },
   { worker: "smelter.sql.stage", input: { shuffle: { ...SHUFFLE, partitions: 0 }, partition: null, stage: { id: 1, name: "s" }, sql: "SELECT 1", columns: [{ name: "x", type: "INTEGER" }], partitionBy: null, inputs: [] }, field: /shuffle\.partitions: / },
   { worker: "smelter.upload-partition", input: { storeUrl: "memory://schemas", handle: {}, partition: 0, source: { kind: "teleport" } }, field: /source\.kind: / },
   { worker: "demo.sample", input: { seed: 1.5, samples: 10 }, field: /seed: / },

@@ -115,7 +115,7 @@ export function describeCase(c: CaseSpec): string {
  */
 function allowedRefusal(c: CaseSpec, message: string): string | undefined {
   if (!/^\[smelter\]/.test(message)) return undefined;
-  if (c.tables.some((t) => t.flags.quotedNewlines) && /newline/i.test(message) && /quot/i.test(message)) return "quoted newlines";
+  if (c.tables.some((t) => t.flags.quotedNewlines) && /newline|line break/i.test(message) && /quot/i.test(message)) return "quoted newlines";
   if (c.join === "broadcast" && /cannot be distributed: use --join partitioned/.test(message)) return "forced broadcast not exact";
   return undefined;
 }

@@ -24,41 +24,21 @@ const onSqlOrQuery2 = (c: CaseSpec) => c.path === "sql" || c.path === "query2";
 const cutIntoRanges = (c: CaseSpec, t: GeneratedTable) => c.taskBytes !== undefined && t.files.some((f) => !f.endsWith(".gz") && statSync(f).size > c.taskBytes!);
 
 export const KNOWN_FAILURES: KnownFailure[] = [
+  // After the readers (one CSV range reader, quoting, NDJSON and gzip tables, headers per range)
+  // landed, `npm run fuzz -- --include-known --time 240 --seed 7000` ran 374 cases: every case of
+  // the classes below that still differed was a join or a file-order case listed here. Joins of
+  // such tables are still wrong or refused; the list stays until they are exact.
   {
-    id: "sql-ndjson-read-as-csv",
-    issue: "issue 9: NDJSON given to smelter sql is read as CSV",
-    reason: "smelter sql reads .ndjson tables as CSV (columns not found, or garbled rows)",
-    matches: (c, ts) => c.path === "sql" && ts.some((t) => t.flags.format === "ndjson"),
-  },
-  {
-    id: "sql-gzip",
-    issue: "issue 9: gzip/zstd CSV and NDJSON in smelter sql",
-    reason: "smelter sql sniffs the header of a .csv.gz from its compressed bytes (an error with a temp path, or a data row taken for a header)",
-    matches: (c, ts) => c.path === "sql" && ts.some((t) => csv(t) && t.flags.gzip),
-  },
-  {
-    id: "csv-quoting-off",
-    issue: "issue 9: standard CSV quoting (RFC 4180)",
-    reason: "smelter sql and query2 read CSV with quoting switched off: quoted fields with commas or doubled quotes fail or are mis-split",
-    matches: (c, ts) => onSqlOrQuery2(c) && ts.some((t) => csv(t) && t.quoted),
-  },
-  {
-    id: "sql-header-ranges",
-    issue: "issue 9: a CSV with a header row, cut into byte ranges, loses the first row of every range but the first",
-    reason: "smelter sql applies header = true to every byte range of a headered CSV object",
-    matches: (c, ts) => c.path === "sql" && ts.some((t) => csv(t) && t.flags.header && cutIntoRanges(c, t)),
+    id: "sql-join-mixed-inputs",
+    issue: "issue 9: every query path exact on every input (joins)",
+    reason: "a smelter sql join over a gzip, NDJSON, BOM or column-shuffled table refuses (DuckDB CSV errors in the join stage) or answers wrong (seed 7014: 0 rows against 6)",
+    matches: (c, ts) => c.path === "sql" && /\bjoin\b/i.test(c.sql) && ts.some((t) => t.flags.gzip || t.flags.format === "ndjson" || t.flags.bom || t.flags.shuffledColumns),
   },
   {
     id: "sql-column-order",
     issue: "issue 9: files with the same columns in a different order",
-    reason: "smelter sql matches CSV columns by position, not by the header's names",
+    reason: "with some file orders (an empty or header-only first object, a --schema in another order than the first header) smelter sql still refuses a file DuckDB alone reads (seed 7018)",
     matches: (c, ts) => c.path === "sql" && ts.some((t) => csv(t) && t.flags.header && t.flags.shuffledColumns),
-  },
-  {
-    id: "fn-quoted-newlines",
-    issue: "issue 9: quoted newlines inside fields: exact, or a clear error that names the file and the way out",
-    reason: "the functions API parses CSV line by line: a quoted newline fails as a malformed record (\"Quote Not Closed\"), not as an error that names quoted newlines",
-    matches: (c, ts) => c.path === "functions" && ts.some((t) => t.quotedNewline),
   },
   {
     id: "fn-empty-gzip-header",
