@@ -9,10 +9,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../tooling/processes.js";
 
 /** dist/test/helpers -> the repository root. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -85,16 +85,6 @@ export async function startCompleteS3Server(options: { buckets?: string[] } = {}
   throw lastError;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const address = srv.address();
-  srv.close();
-  await once(srv, "close");
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 /** Polls the endpoint until it answers HTTP (any status), for at most 15 s. */
 async function waitUntilServing(endpoint: string, child: ChildProcess, stderr: () => string): Promise<void> {
