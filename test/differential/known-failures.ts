@@ -41,10 +41,22 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     matches: (c, ts) => c.path === "sql" && ts.some((t) => csv(t) && t.flags.header && t.flags.shuffledColumns),
   },
   {
-    id: "fn-empty-gzip-header",
+    id: "sql-ndjson-column-order",
+    issue: "issue 9: files with the same columns in a different order",
+    reason: "SELECT * over NDJSON objects whose keys come in different orders lists the columns in another order than DuckDB alone's read_json (seeds 9002, 9003); the values are right",
+    matches: (c, ts) => c.path === "sql" && ts.some((t) => t.flags.format === "ndjson" && t.flags.shuffledColumns),
+  },
+  {
+    id: "sql-headerless-quoted-sniff",
+    issue: "issue 9: dialect auto-detected from a sample",
+    reason: "a headerless CSV whose first field is quoted with doubled quotes can be sniffed as having a header of one column, and smelter sql then refuses it against --schema (seed 9026), where DuckDB alone reads it",
+    matches: (c, ts) => c.path === "sql" && ts.some((t) => csv(t) && !t.flags.header && t.flags.quoting),
+  },
+  {
+    id: "empty-gzip-header",
     issue: "issue 9: the functions API shares the split reader and the CSV dialect",
-    reason: "the functions API with records { csv: { header: true } } refuses a gzipped empty CSV object (\"has no header line\"); DuckDB alone reads it as no rows, as the functions API does for an empty uncompressed object",
-    matches: (c, ts) => c.path === "functions" && ts.some((t) => csv(t) && t.flags.header && t.files.some((f) => f.endsWith(".gz") && gunzipSync(readFileSync(f)).byteLength === 0)),
+    reason: "a gzipped empty object of a headered CSV table is refused (\"has no header line\"), by smelter sql (seed 9004) and the functions API; DuckDB alone reads it as no rows, as Smelter does for an empty uncompressed object",
+    matches: (c, ts) => ts.some((t) => csv(t) && t.flags.header && t.files.some((f) => f.endsWith(".gz") && gunzipSync(readFileSync(f)).byteLength === 0)),
   },
 ];
 
