@@ -50,7 +50,7 @@ export function register(program: Command): void {
       try {
         process.stdout.write(`\nQuery 2 (SUBSTR(sourceIP, 1, ${flags.prefixLen})) over ${flags.rows.toLocaleString("en-US")} rows (${(result.inputBytes / 1e6).toFixed(0)} MB) in s3://${BUCKET}, ${result.tasks[0]} map tasks, ${result.partitions > 0 ? `${result.partitions} reducers` : "partials merged on the coordinator (small enough; --partitions R runs R reducers)"}:\n\n`);
         await printQuery2(db, { format: "table", limit: 10 }, result);
-        process.stdout.write(`\n${formatStageTotals(totals)}\n\nDuckDB file with tables result and attempts: ${duckdbFile}\n  e.g. duckdb ${duckdbFile} "SELECT stage_name, status, count(*) FROM attempts GROUP BY ALL"\n`);
+        process.stdout.write(`\n${formatStageTotals(totals)}\n\nDuckDB file with tables result, attempts, stages and costs: ${duckdbFile}\n  e.g. duckdb ${duckdbFile} "SELECT stage_name, status, count(*) FROM attempts GROUP BY ALL"\n`);
       } finally {
         db.close();
       }
