@@ -71,8 +71,8 @@ function idSource(random: () => number): IdSource {
   };
 }
 
-/** A small seeded PRNG (mulberry32): 32-bit state, good enough for jitter, ids and simulation. */
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): 32-bit state, good enough for jitter, ids, simulation and test data; uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

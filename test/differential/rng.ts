@@ -1,15 +1,11 @@
 /** A seeded pseudo-random generator (mulberry32) and the helpers the generators draw with. */
+import { mulberry32 } from "../../src/job/runtime-context.js";
+
 export class Rng {
-  #s: number;
+  /** A float in [0, 1): the runtime context's mulberry32, so a seed replays the same cases. */
+  readonly next: () => number;
   constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
   /** An integer in [lo, hi]. */
   int(lo: number, hi: number): number {

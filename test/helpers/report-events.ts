@@ -2,6 +2,7 @@
 import type { SmelterEvent } from "../../src/job/events.js";
 import type { AttemptStats } from "../../src/job/stats.js";
 import type { ReportEvent } from "../../src/report/event-input.js";
+import { mulberry32 } from "../../src/job/runtime-context.js";
 
 export interface AttemptSpec {
   stage: number;
@@ -63,17 +64,8 @@ export function jobEvents(o: { start?: number; end: number; stages: number[]; ta
   return out.sort((a, b) => a.time - b.time);
 }
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random generator: the runtime context's mulberry32. */
+export const prng = mulberry32;
 
 /**
  * A generated job of `tasks` map tasks on `slots` slots (each slot runs its tasks back to back),

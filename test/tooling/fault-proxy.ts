@@ -18,6 +18,7 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { listenOnLoopback } from "./listen.js";
+import { mulberry32 } from "../../src/job/runtime-context.js";
 
 export const FAULT_KINDS = ["slowDown", "reset", "stall", "truncate", "stallBody"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -59,24 +60,13 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SLOW_DOWN_XML = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>';
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target);
   if (!["127.0.0.1", "localhost", "[::1]"].includes(target.hostname)) throw new Error(`the fault proxy forwards to loopback only, not ${target.hostname}`);
-  const random = prng(options.seed);
+  const random = mulberry32(options.seed);
   let rates: Record<FaultKind, number> = { slowDown: 0, reset: 0, stall: 0, truncate: 0, stallBody: 0, ...options.rates };
   let latencyRate = options.latencyRate ?? 0;
   const latencyMs = options.latencyMs ?? 20;
