@@ -180,9 +180,9 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
 
 async function runFunctions<O>(manager: Manager, name: string, workers: { map: string; reduce: string }, options: FunctionRunOptions, hooks: { onJob?: (job: Job) => void; policy?: StagePolicyInput; whole?: boolean }): Promise<FunctionRun<O>> {
   const o = parseOrThrow(functionRunOptionsSchema, options, `${name} options`);
-  const input = await openStore(o.input);
+  const input = await openStore(o.input, { context: manager.context });
   const output = o.output ? await emptyOutput(o.output) : undefined;
-  const work = await workStore(o.work, input.store);
+  const work = await workStore(o.work, input.store, manager.context);
   const listing = await listInput(input.store, input.key, { rowGroups: true, whole: hooks.whole === true });
   if (listing.objects === 0) throw new ConfigError(`no input objects at ${o.input}: check the URL (a prefix like s3://bucket/logs/ or a glob like data/*.ndjson)`);
   const workersN = manager.maxConcurrentTasks;

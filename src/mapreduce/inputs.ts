@@ -13,6 +13,7 @@ import { wholeParquetFiles } from "../splits/listing.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
+import type { RuntimeContext } from "../job/runtime-context.js";
 import { packSplitStream, type TaskInput } from "../splits/pack.js";
 
 /** Packed map task inputs, streamed. */
@@ -37,13 +38,14 @@ export function defaultTaskBytes(inputBytes: number, workers: number, local?: { 
  * else a local temp directory when the input's objects are local files, else the input's own
  * store under `_smelter/jobs/`. Workers open it by its URL.
  */
-export async function workStore(url: string | undefined, inputStore: ObjectStore): Promise<{ store: ObjectStore; prefix: string }> {
+export async function workStore(url: string | undefined, inputStore: ObjectStore, context?: RuntimeContext): Promise<{ store: ObjectStore; prefix: string }> {
+  const options = context ? { context } : {};
   if (url) {
-    const w = await openStore(url);
+    const w = await openStore(url, options);
     return { store: w.store, prefix: w.key ? `${w.key.replace(/\/?$/, "/")}` : "_smelter/jobs/" };
   }
   if (inputStore.localPath) {
-    const w = await openStore(pathToFileURL(join(tmpdir(), "smelter-work")).href + "/");
+    const w = await openStore(pathToFileURL(join(tmpdir(), "smelter-work")).href + "/", options);
     return { store: w.store, prefix: "jobs/" };
   }
   return { store: inputStore, prefix: "_smelter/jobs/" };

@@ -125,7 +125,7 @@ export async function executePrepared(manager: Manager, db: DuckDb, prepared: Pr
 async function runPrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery, options: ExecuteOptions, hooks: ExecuteHooks, target: Awaited<ReturnType<typeof openResultObject>> | undefined): Promise<ExecuteResult> {
   const plan = prepared.plan;
   const first = prepared.listings.get(plan.tables[0]?.name ?? "")!;
-  const work = await workStore(options.work, (await openStore(first.storeUrl)).store);
+  const work = await workStore(options.work, (await openStore(first.storeUrl, { context: manager.context })).store, manager.context);
   const threads = options.threadsPerTask ?? 1;
   // A parser for the columns a Parquet input's stage reads; opened only when one needs it (a DuckDB costs ~0.1 s), or the caller's.
   let own: SqlSession | undefined;

@@ -91,7 +91,7 @@ export function query2Sql(prefixLen: number): string {
  */
 export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Options, hooks: { onJob?: (job: Job) => void; table?: string; policy?: StagePolicyInput; mapWorker?: string } = {}): Promise<Query2Result> {
   const o = parseOrThrow(query2OptionsSchema, options, "query2 options");
-  const { store, key } = await openStore(o.input);
+  const { store, key } = await openStore(o.input, { context: manager.context });
   const listing = await listInput(store, key, o.format === "auto" ? {} : { format: o.format });
   if (listing.bytes === 0) throw new ConfigError(`no uservisits data at ${o.input}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
   const parquet = listing.splits.filter((s) => s.format === "parquet").length;

@@ -7,7 +7,7 @@
 import { createReadStream } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { systemContext } from "../job/runtime-context.js";
+import type { RuntimeContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import type { MultipartOps, OpenUpload, UploadedPart } from "./contract.js";
 import { BadDigestError, fileSystemError, NoSuchUploadError, StoreError } from "./errors.js";
@@ -19,6 +19,8 @@ export interface LocalMultipartContext {
   url: string;
   internalDir: string;
   minPartSize: number;
+  /** The store's runtime context (upload ids, creation times). */
+  context: RuntimeContext;
   resolveKey(key: string): string;
   tempPath(): Promise<string>;
   commit(tmp: string, key: string): Promise<void>;
@@ -54,12 +56,12 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
   return {
     async create(key) {
       ctx.resolveKey(key);
-      const uploadId = systemContext().ids.uuid();
+      const uploadId = ctx.context.ids.uuid();
       const dir = uploadDir(uploadId);
       await makeDirs(dir).catch((err: unknown) => {
         throw fileSystemError(err, "start a multipart upload of", `"${key}" in ${ctx.url} (making ${dir})`);
       });
-      await fs.writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, created: systemContext().clock.now() }));
+      await fs.writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, created: ctx.context.clock.now() }));
       return uploadId;
     },
     async uploadPart(key, uploadId, partNumber, body, o) {
@@ -70,7 +72,7 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
         throw new BadDigestError(`[smelter] [file] part ${partNumber} of "${key}": the Content-MD5 ${o.contentMd5} does not match the bytes sent`);
       const etag = `"${md5Hex(body)}"`;
       // Part data then its metadata, each renamed into place: a part is listed only once whole.
-      const tmp = path.join(dir, `${systemContext().ids.uuid()}.tmp`);
+      const tmp = path.join(dir, `${ctx.context.ids.uuid()}.tmp`);
       await fs.writeFile(tmp, body);
       await fs.rename(tmp, path.join(dir, `${partNumber}.part`));
       await fs.writeFile(tmp, JSON.stringify({ etag, size: body.byteLength }));

@@ -10,7 +10,7 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createHash } from "node:crypto";
-import { systemContext } from "../job/runtime-context.js";
+import { systemContext, type RuntimeContext } from "../job/runtime-context.js";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { z } from "zod";
@@ -25,6 +25,8 @@ import { checkRange, compareKeys, md5Hex, MIN_PART_SIZE, sliceRange } from "./ut
 
 /** Options of {@link localStore}. */
 export interface LocalStoreOptions {
+  /** Clock, random and ids (the Manager's runtime context, when the store serves a job). @default the process's default context */
+  context?: RuntimeContext;
   /** Create the root directory when it does not exist. @default true */
   create?: boolean;
   /** Objects per listing page when the caller gives none. @default 1000 */
@@ -34,6 +36,7 @@ export interface LocalStoreOptions {
 }
 
 const optionsSchema = z.strictObject({
+  context: z.custom<RuntimeContext>((c) => typeof c === "object" && c !== null && "clock" in c && "ids" in c, "a runtime context (createRuntimeContext())").optional(),
   create: z.boolean().default(true),
   pageSize: z.number().int().min(1).default(1000),
   minPartSize: z.number().int().min(1).default(MIN_PART_SIZE),
@@ -62,6 +65,7 @@ export function localFileWriter(store: ObjectStore): LocalFileWriter | undefined
 
 export function localStore(dir: string, options: LocalStoreOptions = {}): ObjectStore {
   const opts = parseOrThrow(optionsSchema, options, "localStore options");
+  const context = opts.context ?? systemContext();
   const root = path.resolve(dir);
   // A directory URL ends in "/": reopening it by URL names this directory even before it exists.
   const url = pathToFileURL(root).href.replace(/\/?$/, "/");
@@ -82,7 +86,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     await makeDirs(tmpDir).catch((err: unknown) => {
       throw fileSystemError(err, "use the directory", `${root} as a store (creating ${INTERNAL_DIR}/tmp inside)`);
     });
-    return path.join(tmpDir, systemContext().ids.uuid());
+    return path.join(tmpDir, context.ids.uuid());
   };
   /** Moves a finished temp file to the key's path: the atomic step of every write. */
   async function commit(tmp: string, key: string): Promise<void> {
@@ -246,7 +250,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
       const st = await fs.stat(file).catch(() => undefined);
       return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
     },
-    multipart: localMultipart({ root, url, internalDir: path.join(root, INTERNAL_DIR, "multipart"), minPartSize: opts.minPartSize, resolveKey, tempPath, commit }),
+    multipart: localMultipart({ root, url, internalDir: path.join(root, INTERNAL_DIR, "multipart"), minPartSize: opts.minPartSize, context, resolveKey, tempPath, commit }),
   });
   fileWriters.set(store, {
     root,

@@ -3,7 +3,7 @@
  * process sees the same objects. Multipart follows S3 (Content-MD5 checked, parts listed in
  * order, 5 MiB minimum for all parts but the last, abort frees everything).
  */
-import { systemContext } from "../job/runtime-context.js";
+import { systemContext, type RuntimeContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
 import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
@@ -13,6 +13,8 @@ import { checkPartList, checkPartNumber, checkRange, compareKeys, md5Base64, md5
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
+  /** Clock, random and ids (the Manager's runtime context, when the store serves a job). @default the process's default context */
+  context?: RuntimeContext;
   /** Smallest size of every part but the last in `complete`. @default 5 MiB (S3's) */
   minPartSize?: number;
   /** Objects per listing page when the caller gives none. @default 1000 */
@@ -20,6 +22,7 @@ export interface MemoryStoreOptions {
 }
 
 const optionsSchema = z.strictObject({
+  context: z.custom<RuntimeContext>((c) => typeof c === "object" && c !== null && "clock" in c && "ids" in c, "a runtime context (createRuntimeContext())").optional(),
   minPartSize: z.number().int().min(1).default(MIN_PART_SIZE),
   pageSize: z.number().int().min(1).default(1000),
 });
@@ -48,6 +51,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
   if (!bucket) buckets.set(name, (bucket = { objects: new Map(), uploads: new Map() }));
   const b = bucket;
   const url = `memory://${name}`;
+  const context = opts.context ?? systemContext();
 
   function sortedKeys(prefix: string): string[] {
     return [...b.objects.keys()].filter((k) => k.startsWith(prefix)).sort(compareKeys);
@@ -63,7 +67,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
 
   const multipart: MultipartOps = {
     async create(key) {
-      const uploadId = systemContext().ids.uuid();
+      const uploadId = context.ids.uuid();
       b.uploads.set(uploadId, { key, parts: new Map() });
       return uploadId;
     },
@@ -83,7 +87,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
       const chosen = parts.map((p) => u.parts.get(p.partNumber)!);
       const data = Buffer.concat(chosen.map((p) => p.data));
       const etag = multipartEtag(chosen.map((p) => p.etag));
-      b.objects.set(key, { data, etag, lastModified: new Date(systemContext().clock.now()) });
+      b.objects.set(key, { data, etag, lastModified: new Date(context.clock.now()) });
       b.uploads.delete(uploadId);
       return { etag };
     },
@@ -133,7 +137,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
     async put(key, body, o) {
       o?.signal?.throwIfAborted();
       const etag = `"${md5Hex(body)}"`;
-      b.objects.set(key, { data: Uint8Array.from(body), etag, lastModified: new Date(systemContext().clock.now()) });
+      b.objects.set(key, { data: Uint8Array.from(body), etag, lastModified: new Date(context.clock.now()) });
       return { etag };
     },
     async delete(key) {

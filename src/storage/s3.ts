@@ -27,7 +27,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
-import { sleepOn, systemContext } from "../job/runtime-context.js";
+import { sleepOn, systemContext, type RuntimeContext } from "../job/runtime-context.js";
 import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
 import { NoSuchUploadError, StoreError } from "./errors.js";
 import { callTimeout, isTransientBodyError, translateS3Error, TruncatedBodyError, type S3ErrorContext } from "./s3-errors.js";
@@ -37,6 +37,8 @@ import { checkRange, md5Base64, multipartEtag, rangeHeader, stripEtag } from "./
 
 /** Options of {@link s3Store}. */
 export interface S3StoreOptions {
+  /** Clock, random and ids (the Manager's runtime context, when the store serves a job). @default the process's default context */
+  context?: RuntimeContext;
   /** The bucket. */
   bucket: string;
   /** A key prefix every key of this store lives under (a `/` is appended when missing). @default "" */
@@ -60,6 +62,7 @@ export interface S3StoreOptions {
 }
 
 const optionsSchema = z.strictObject({
+  context: z.custom<RuntimeContext>((c) => typeof c === "object" && c !== null && "clock" in c && "ids" in c, "a runtime context (createRuntimeContext())").optional(),
   bucket: z.string().min(1),
   prefix: z.string().default(""),
   region: z.string().min(1).optional(),
@@ -89,7 +92,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
   const region = opts.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? "us-east-1" : undefined));
   const prefix = opts.prefix === "" || opts.prefix.endsWith("/") ? opts.prefix : `${opts.prefix}/`;
   const whenRequired = (opts.checksums ?? (endpoint ? "when-required" : "when-supported")) === "when-required";
-  const context = systemContext();
+  const context = opts.context ?? systemContext();
   const limits = resolveS3Timeouts({ ...opts.timeouts, maxAttempts: opts.maxAttempts });
   const client = new S3Client({
     region,

@@ -11,6 +11,7 @@ import { ConfigError } from "../job/errors.js";
 import type { ObjectStore } from "./contract.js";
 import { localStore, type LocalStoreOptions } from "./local.js";
 import { memoryStore, type MemoryStoreOptions } from "./memory.js";
+import type { RuntimeContext } from "../job/runtime-context.js";
 import type { S3StoreOptions } from "./s3.js";
 
 /** Options of {@link openStore}, per kind of store. */
@@ -21,6 +22,8 @@ export interface OpenStoreOptions {
   local?: LocalStoreOptions;
   /** Passed to `memoryStore`. @default {} */
   memory?: MemoryStoreOptions;
+  /** The runtime context every store opened gets (the Manager's, for a job's stores). @default the process's default context */
+  context?: RuntimeContext;
 }
 
 export type ParsedStoreUrl =
@@ -89,17 +92,22 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   switch (parsed.scheme) {
     case "s3": {
       const { s3Store } = await import("./s3.js");
-      return { store: s3Store({ ...options.s3, bucket: parsed.bucket }), key: parsed.key };
+      return { store: s3Store({ ...withContext(options.s3, options.context), bucket: parsed.bucket }), key: parsed.key };
     }
     case "memory":
-      return { store: registeredMemoryStores.get(parsed.name) ?? memoryStore(parsed.name, options.memory), key: parsed.key };
+      return { store: registeredMemoryStores.get(parsed.name) ?? memoryStore(parsed.name, withContext(options.memory, options.context)), key: parsed.key };
     case "file": {
       const st = await fs.stat(parsed.path).catch(() => undefined);
       if (parsed.trailingSlash || st?.isDirectory() || parsed.path === path.parse(parsed.path).root)
-        return { store: localStore(parsed.path, options.local), key: "" };
-      return { store: localStore(path.dirname(parsed.path), options.local), key: path.basename(parsed.path) };
+        return { store: localStore(parsed.path, withContext(options.local, options.context)), key: "" };
+      return { store: localStore(path.dirname(parsed.path), withContext(options.local, options.context)), key: path.basename(parsed.path) };
     }
   }
+}
+
+/** A store's options with the caller's runtime context added (its own `context` wins). */
+function withContext<T extends { context?: RuntimeContext }>(options: T | undefined, context: RuntimeContext | undefined): T {
+  return { ...(context ? { context } : {}), ...options } as T;
 }
 
 /**

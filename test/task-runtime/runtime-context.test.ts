@@ -134,3 +134,28 @@ test("outputs are bounded like inputs: over maxOutputBytes is a non-retryable er
   const noStore = await runTask(envelope("ctx.big", { bytes: 500 }), channel([]), signal, { maxInlineOutputBytes: 100 });
   assert.ok(noStore.status === "failed" && /over the 100 bytes this backend returns inline.*work store/.test(noStore.error.message));
 });
+
+test("stores take the runtime context: times and upload ids come from it, and openStore hands it down", async () => {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { pathToFileURL } = await import("node:url");
+  const { openStore } = await import("../../src/storage/url.js");
+  const clock = new VirtualClock(1_700_000_000_000);
+  const context = () => createRuntimeContext({ clock, seed: 42 });
+  const mem = await openStore("memory://context-test/", { context: context() });
+  await mem.store.put("k", new TextEncoder().encode("x"));
+  assert.equal((await mem.store.head("k"))?.lastModified?.getTime(), 1_700_000_000_000, "memory store's times are the context's clock");
+  const dir = await mkdtemp(join(tmpdir(), "smelter-ctx-"));
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { store } = await openStore(`${pathToFileURL(dir).href}/`, { context: context() });
+      const id = await store.multipart!.create(`up-${i}`);
+      ids.push(id);
+      await store.multipart!.abort(`up-${i}`, id);
+    }
+    assert.equal(ids[0], ids[1], "the same seed gives the same upload id: the local store draws it from the context");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
