@@ -6,10 +6,11 @@
 import type { Command } from "commander";
 import { open } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
-import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { ConfigError } from "../job/errors.js";
-import { parseEventLine, type ReportEvent } from "../report/event-input.js";
+import { EventsReader } from "../job/event-schema.js";
+import { systemContext } from "../job/runtime-context.js";
+import type { SmelterEvent } from "../job/events.js";
 import { parseFlags } from "./common.js";
 
 export const logsFlagsSchema = z.object({
@@ -33,7 +34,7 @@ export function register(program: Command): void {
 }
 
 /** What `smelter logs` prints for one event, or undefined. */
-export function logLine(e: ReportEvent, task?: string): string | undefined {
+export function logLine(e: SmelterEvent, task?: string): string | undefined {
   if (e.type !== "log" && e.type !== "attempt-failed") return undefined;
   if (task && !(e.taskId === task || e.attemptId === task || e.taskId.endsWith(`-${task}`) || e.attemptId.endsWith(`-${task}`))) return undefined;
   const at = new Date(e.time).toISOString().slice(11, 23);
@@ -56,11 +57,12 @@ export async function printLogs(flags: LogsFlags, print: (line: string) => void,
     let position = 0;
     let pending = "";
     let lineNo = 0;
+    const reader = new EventsReader(flags.events);
     for (;;) {
       const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) {
         if (!flags.follow) break;
-        await sleep(pollMs);
+        await systemContext().clock.sleep(pollMs);
         continue;
       }
       position += bytesRead;
@@ -68,9 +70,7 @@ export async function printLogs(flags: LogsFlags, print: (line: string) => void,
       pending = lines.pop() ?? "";
       let done = false;
       for (const line of lines) {
-        lineNo++;
-        if (line.trim() === "") continue;
-        const e = parseEventLine(line, `${flags.events} line ${lineNo}`);
+        const e = reader.line(line, ++lineNo);
         if (!e) continue;
         const out = logLine(e, flags.task);
         if (out !== undefined) print(out);

@@ -32,7 +32,7 @@ const counts = z.object({
 
 /** One event, by type. */
 export const smelterEventSchema = z.discriminatedUnion("type", [
-  z.object({ ...base, type: z.literal("job-started"), name: z.string() }),
+  z.object({ ...base, type: z.literal("job-started"), name: z.string(), backend: z.string().optional() }),
   z.object({ ...stage, type: z.literal("stage-started"), worker: z.string() }),
   z.object({ ...stage, type: z.literal("stage-closed"), tasks: z.number() }),
   z.object({ ...task, type: z.literal("task-queued") }),
@@ -69,24 +69,71 @@ export function eventsHeaderLine(): string {
   return JSON.stringify({ format: EVENTS_FORMAT, version: EVENTS_VERSION } satisfies EventsHeader);
 }
 
-/** Parses an events file's text (header + JSON lines); throws a ValidationError naming the line. */
-export function parseEvents(text: string, source = "the events file"): SmelterEvent[] {
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  const first = lines.shift();
-  const header = first === undefined ? undefined : eventsHeaderSchema.safeParse(safeJson(first));
-  if (!header?.success) throw new ValidationError(`${source} is not a Smelter events file (its first line must be ${eventsHeaderLine()}): write it with --events FILE`);
-  if (header.data.version > EVENTS_VERSION) throw new ValidationError(`${source} has events version ${header.data.version}, newer than this Smelter reads (${EVENTS_VERSION}): upgrade Smelter`);
-  return lines.map((line, i) => {
-    const r = smelterEventSchema.safeParse(safeJson(line));
-    if (!r.success) throw new ValidationError(`${source} line ${i + 2} is not a valid event: ${formatZodIssues(r.error)}`);
+/** The event types this version knows; a line of another type (added later, compatibly) is skipped and counted. */
+const KNOWN_TYPES: ReadonlySet<string> = new Set(smelterEventSchema.options.map((o) => o.shape.type.value));
+
+/**
+ * Reads an events file line by line (a whole text, a stream, a file being followed): the first
+ * line must be the header (another format or a newer version is refused, saying what to do);
+ * each event is validated with the schema; event types this version does not know are skipped
+ * and counted in `unknown`. Errors are ValidationErrors naming the source and line.
+ */
+export class EventsReader {
+  /** Lines skipped because their event type is unknown to this version. */
+  unknown = 0;
+  #sawHeader = false;
+  constructor(readonly source: string) {}
+
+  /** One line (numbered from 1): its event, or undefined for the header, a blank line or an unknown event type. */
+  line(text: string, lineNo: number): SmelterEvent | undefined {
+    if (text.trim() === "") return undefined;
+    const where = `${this.source} line ${lineNo}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new ValidationError(`${where} is not JSON: it should be an events file written by --events FILE`, { cause: err });
+    }
+    if (!this.#sawHeader) {
+      const header = eventsHeaderSchema.safeParse(value);
+      if (!header.success) throw new ValidationError(`${this.source} is not a Smelter events file (its first line must be ${eventsHeaderLine()}): write it with --events FILE`);
+      if (header.data.version > EVENTS_VERSION) throw new ValidationError(`${this.source} has events version ${header.data.version}, newer than this Smelter reads (${EVENTS_VERSION}): upgrade Smelter`);
+      this.#sawHeader = true;
+      return undefined;
+    }
+    const type = (value as { type?: unknown } | null)?.type;
+    if (typeof type === "string" && !KNOWN_TYPES.has(type)) {
+      this.unknown++;
+      return undefined;
+    }
+    const r = smelterEventSchema.safeParse(value);
+    if (!r.success) throw new ValidationError(`${where} is not a valid event: ${formatZodIssues(r.error)}`);
     return r.data as SmelterEvent;
-  });
+  }
+
+  /** Whether the header line has been read. */
+  get started(): boolean {
+    return this.#sawHeader;
+  }
 }
 
-function safeJson(line: string): unknown {
-  try {
-    return JSON.parse(line) as unknown;
-  } catch {
-    return undefined;
-  }
+/** Parses an events file's text (header + JSON lines); throws a ValidationError naming the line. Unknown event types are skipped. */
+export function parseEvents(text: string, source = "the events file"): SmelterEvent[] {
+  const reader = new EventsReader(source);
+  const events: SmelterEvent[] = [];
+  text.split("\n").forEach((line, i) => {
+    const e = reader.line(line, i + 1);
+    if (e) events.push(e);
+  });
+  if (!reader.started) throw new ValidationError(`${source} is not a Smelter events file (its first line must be ${eventsHeaderLine()}): write it with --events FILE`);
+  return events;
+}
+
+/** Validates one event (an object from JSON, or one collected live); undefined for an event type this version does not know. */
+export function toEvent(value: unknown, where: string): SmelterEvent | undefined {
+  const type = (value as { type?: unknown } | null)?.type;
+  if (typeof type === "string" && !KNOWN_TYPES.has(type)) return undefined;
+  const r = smelterEventSchema.safeParse(value);
+  if (!r.success) throw new ValidationError(`${where} is not a valid event: ${formatZodIssues(r.error)}`);
+  return r.data as SmelterEvent;
 }

@@ -26,7 +26,7 @@ interface AttemptBase extends TaskBase {
 }
 
 export type SmelterEvent =
-  | (Base & { type: "job-started"; name: string })
+  | (Base & { type: "job-started"; name: string; /** The backend's name (absent in files written before it was added). */ backend?: string })
   | (StageBase & { type: "stage-started"; worker: string })
   | (StageBase & { type: "stage-closed"; tasks: number })
   | (TaskBase & { type: "task-queued" })

@@ -11,8 +11,9 @@ type Column<R> = [keyof R & string, string];
 
 const ATTEMPT_COLUMNS: Column<AttemptRow>[] = [
   ["attempt_id", "VARCHAR"], ["task_id", "VARCHAR"], ["stage", "INTEGER"], ["stage_name", "VARCHAR"], ["cause", "VARCHAR"],
-  ["speculation_rule", "VARCHAR"], ["runtime_id", "VARCHAR"], ["status", "VARCHAR"], ["won", "BOOLEAN"],
-  ["launched_at", "TIMESTAMP"], ["running_at", "TIMESTAMP"], ["ended_at", "TIMESTAMP"], ["error_type", "VARCHAR"], ["error_message", "VARCHAR"],
+  ["speculation_rule", "VARCHAR"], ["duplicate_of", "VARCHAR"], ["runtime_id", "VARCHAR"], ["status", "VARCHAR"], ["won", "BOOLEAN"], ["cold_start", "BOOLEAN"],
+  ["launched_at", "TIMESTAMP"], ["running_at", "TIMESTAMP"], ["ended_at", "TIMESTAMP"], ["kill_requested_at", "TIMESTAMP"], ["kill_ended_at", "TIMESTAMP"],
+  ["error_type", "VARCHAR"], ["error_message", "VARCHAR"], ["retryable", "BOOLEAN"],
   ["wall_ms", "DOUBLE"], ["cpu_ms", "DOUBLE"], ["peak_rss_bytes", "BIGINT"], ["bytes_read", "BIGINT"], ["bytes_written", "BIGINT"],
   ["read_requests", "BIGINT"], ["write_requests", "BIGINT"],
 ];

@@ -14,6 +14,8 @@ export interface AttemptRow {
   stage_name: string;
   cause: "initial" | "retry" | "speculation";
   speculation_rule: string | null;
+  /** For a speculative duplicate: the attempt it duplicates. */
+  duplicate_of: string | null;
   runtime_id: string;
   /** `cancelled`: killed (lost a race, job stopping); `abandoned`: its kill could not be confirmed; `no-capacity`: the backend had no room, nothing ran. */
   status: "running" | "succeeded" | "failed" | "cancelled" | "abandoned" | "no-capacity";
@@ -27,8 +29,12 @@ export interface AttemptRow {
   kill_requested_at: Date | null;
   /** When the kill was confirmed, or the attempt abandoned. */
   kill_ended_at: Date | null;
+  error_name: string | null;
   error_type: string | null;
+  /** The error, or why the attempt was cancelled / abandoned / refused. */
   error_message: string | null;
+  /** For a failure: whether the scheduler may retry it. */
+  retryable: boolean | null;
   wall_ms: number | null;
   cpu_ms: number | null;
   peak_rss_bytes: number | null;
@@ -40,6 +46,7 @@ export interface AttemptRow {
 
 export class AttemptLog {
   readonly #rows = new Map<string, AttemptRow>();
+  readonly #stats = new Map<string, AttemptStats>();
   #off: () => void = () => {};
 
   /** Follows a live job's events (`job.events`), or starts empty (feed it with `add`). */
@@ -62,12 +69,17 @@ export class AttemptLog {
     return [...this.#rows.values()];
   }
 
+  /** The latest stats an attempt reported (all its counters), if any. */
+  statsOf(attemptId: string): AttemptStats | undefined {
+    return this.#stats.get(attemptId);
+  }
+
   add(e: SmelterEvent): void {
     if (e.type === "attempt-launched") {
       this.#rows.set(e.attemptId, {
         attempt_id: e.attemptId, task_id: e.taskId, stage: e.stage, stage_name: e.stageName, cause: e.cause,
-        speculation_rule: e.rule ?? null, runtime_id: e.runtimeId, status: "running", won: false, cold_start: null,
-        launched_at: new Date(e.time), running_at: null, ended_at: null, kill_requested_at: null, kill_ended_at: null, error_type: null, error_message: null,
+        speculation_rule: e.rule ?? null, duplicate_of: null, runtime_id: e.runtimeId, status: "running", won: false, cold_start: null,
+        launched_at: new Date(e.time), running_at: null, ended_at: null, kill_requested_at: null, kill_ended_at: null, error_name: null, error_type: null, error_message: null, retryable: null,
         wall_ms: null, cpu_ms: null, peak_rss_bytes: null, bytes_read: null, bytes_written: null, read_requests: null, write_requests: null,
       });
       return;
@@ -75,33 +87,43 @@ export class AttemptLog {
     if (!("attemptId" in e) || e.type === "task-succeeded") return;
     const row = this.#rows.get(e.attemptId);
     if (!row) return;
+    const stats = (s: AttemptStats): Partial<AttemptRow> => {
+      this.#stats.set(row.attempt_id, s);
+      return statsColumns(s);
+    };
     switch (e.type) {
       case "attempt-running":
         Object.assign(row, { running_at: new Date(e.time), runtime_id: e.runtimeId, cold_start: e.cold });
         break;
+      case "speculation-launched":
+        row.duplicate_of = e.of;
+        break;
       case "attempt-succeeded":
-        Object.assign(row, { status: "succeeded", won: e.won, ended_at: new Date(e.time) }, statsColumns(e.stats));
+        Object.assign(row, { status: "succeeded", won: e.won, ended_at: new Date(e.time) }, stats(e.stats));
         break;
       case "attempt-failed":
-        Object.assign(row, { status: "failed", ended_at: new Date(e.time), error_type: e.error.type, error_message: e.error.message }, statsColumns(e.stats));
+        Object.assign(row, { status: "failed", ended_at: new Date(e.time), error_name: e.error.name, error_type: e.error.type, error_message: e.error.message, retryable: e.retryable }, stats(e.stats));
         break;
       case "attempt-cancelled":
         Object.assign(row, { status: "cancelled", ended_at: new Date(e.time), error_message: e.reason });
+        row.kill_requested_at ??= new Date(e.time);
         break;
       case "attempt-no-capacity":
-        Object.assign(row, { status: "no-capacity", ended_at: new Date(e.time), error_type: "NoCapacity", error_message: e.reason }, statsColumns(e.stats));
+        Object.assign(row, { status: "no-capacity", ended_at: new Date(e.time), error_type: "NoCapacity", error_message: e.reason }, stats(e.stats));
         break;
       case "kill-requested":
-        row.kill_requested_at = new Date(e.time);
+        row.kill_requested_at ??= new Date(e.time);
+        if (row.status === "running") row.error_message ??= e.reason;
         break;
       case "kill-confirmed":
-        Object.assign(row, { kill_ended_at: new Date(e.time) }, statsColumns(e.stats));
+        Object.assign(row, { kill_ended_at: new Date(e.time) }, stats(e.stats));
+        if (row.status === "running") Object.assign(row, { status: "cancelled", ended_at: new Date(e.time) });
         break;
       case "attempt-abandoned":
-        Object.assign(row, { status: "abandoned", kill_ended_at: new Date(e.time), error_message: e.reason }, statsColumns(e.stats));
+        Object.assign(row, { status: "abandoned", kill_ended_at: new Date(e.time), error_message: e.reason }, stats(e.stats));
         break;
       case "attempt-late-outcome":
-        Object.assign(row, statsColumns(e.stats));
+        Object.assign(row, stats(e.stats));
         break;
     }
   }

@@ -19,6 +19,7 @@ export const OUTCOME_COLORS: Record<AttemptOutcome, string> = {
   lost: "#bab0ac",
   cancelled: "#79706e",
   abandoned: "#8b1a89",
+  "no-capacity": "#d4a6c8",
   unfinished: "#f28e2b",
 };
 const STAGE_COLORS = ["#4e79a7", "#59a14f", "#9c755f", "#76b7b2", "#edc948", "#b07aa1", "#1f77b4", "#2ca02c"];
@@ -29,6 +30,7 @@ const OUTCOME_HELP: Record<AttemptOutcome, string> = {
   lost: "lost the race (cancelled: another attempt won)",
   cancelled: "cancelled",
   abandoned: "abandoned (kill never confirmed)",
+  "no-capacity": "no capacity (the backend refused the launch; retried without spending the retry budget)",
   unfinished: "no ending in the events",
 };
 const PLACE_NAMES: Record<ComputePlace, string> = { local: "local workers", lambda: "AWS Lambda", fargate: "AWS Fargate", "fargate-spot": "AWS Fargate Spot" };

@@ -88,7 +88,7 @@ function failureOf(events: readonly ReportEvent[], attempts: readonly TimelineAt
       .filter((a) => a.outcome === "abandoned" || a.outcome === "unfinished")
       .map((a) => ({ attemptId: a.attemptId, taskId: a.taskId, stageName: a.stageName, runtimeId: a.runtimeId, outcome: a.outcome, ...(a.reason ? { reason: a.reason } : {}) })),
     neverLaunched: [...queued].filter((t) => !launched.has(t)).length,
-    killConfirmations: events.some((e) => e.type === "attempt-kill-confirmed" || e.type === "attempt-abandoned"),
+    killConfirmations: events.some((e) => e.type === "kill-confirmed" || e.type === "attempt-abandoned"),
   };
 }
 

@@ -1,17 +1,20 @@
 /**
  * Every attempt of a job with its phases (pending: launched -> running; running -> ended), how it
- * ended, and the worker slot (lane) it ran on: the rows of the report's timeline, rebuilt from
- * events alone. Pure functions; times are epoch ms on the scheduler's clock.
+ * ended, and the worker slot (lane) it ran on: the rows of the report's timeline. Built on the
+ * attempt log (src/report/attempts.ts, the `attempts` table), so the report and the table read
+ * events one way. Pure functions; times are epoch ms on the scheduler's clock.
  */
-import { endingStats, type ReportEvent } from "./event-input.js";
+import type { SmelterEvent } from "../job/events.js";
+import { AttemptLog, type AttemptRow } from "./attempts.js";
 
 /**
  * How an attempt ended. `won`: its result was used; `succeeded`: finished after another attempt
  * of its task had won; `lost`: cancelled because another attempt won; `cancelled`: stopped for
  * another reason (job failed or cancelled); `abandoned`: a kill that was never confirmed;
- * `unfinished`: no ending in the stream (left running when the stream stopped).
+ * `no-capacity`: the backend had no room (throttled), nothing ran; `unfinished`: no ending in the
+ * stream (left running when the stream stopped).
  */
-export type AttemptOutcome = "won" | "succeeded" | "failed" | "lost" | "cancelled" | "abandoned" | "unfinished";
+export type AttemptOutcome = "won" | "succeeded" | "failed" | "lost" | "cancelled" | "abandoned" | "no-capacity" | "unfinished";
 
 export interface TimelineAttempt {
   attemptId: string;
@@ -28,12 +31,12 @@ export interface TimelineAttempt {
   lane: number;
   launchedAt: number;
   runningAt?: number;
-  /** When it ended; for an unfinished attempt, the stream's last event. */
+  /** When it ended (a cancelled attempt: when its kill was confirmed); for an unfinished attempt, the stream's last event. */
   endedAt: number;
   killRequestedAt?: number;
   outcome: AttemptOutcome;
   error?: { name: string; type: string; message: string };
-  /** Why it was cancelled / abandoned. */
+  /** Why it was cancelled / abandoned / refused. */
   reason?: string;
   retryable?: boolean;
   /** Worker function wall time, ms (from its stats). */
@@ -51,83 +54,56 @@ export interface Timeline {
   end: number;
 }
 
-/** Running time of an attempt (running -> ended; launched -> ended when it never reported running), ms. */
+/** Running time of an attempt (running -> ended; launched -> ended when it never reported running; 0 when refused for capacity), ms. */
 export function runMs(a: TimelineAttempt): number {
+  if (a.outcome === "no-capacity") return 0;
   return Math.max(0, a.endedAt - (a.runningAt ?? a.launchedAt));
 }
 
-export function buildTimeline(events: readonly ReportEvent[]): Timeline {
-  const byId = new Map<string, TimelineAttempt>();
+export function buildTimeline(events: readonly SmelterEvent[]): Timeline {
   const start = events[0]?.time ?? 0;
   const end = events.at(-1)?.time ?? start;
-  const ended = new Set<string>();
-  for (const e of events) {
-    if (e.type === "attempt-launched") {
-      byId.set(e.attemptId, {
-        attemptId: e.attemptId, taskId: e.taskId, stage: e.stage, stageName: e.stageName, cause: e.cause,
-        ...(e.rule ? { rule: e.rule } : {}), runtimeId: e.runtimeId, lane: -1, launchedAt: e.time, endedAt: end, outcome: "unfinished", counters: {},
-      });
-      continue;
-    }
-    if (!("attemptId" in e)) continue;
-    const a = byId.get(e.attemptId);
-    if (!a) continue;
-    const stats = endingStats(e);
-    if (stats && !ended.has(a.attemptId)) {
-      a.wallMs = stats.wallMs;
-      a.cpuMs = stats.cpuUserMs + stats.cpuSystemMs;
-      a.counters = { ...stats.counters };
-    }
-    switch (e.type) {
-      case "attempt-running":
-        a.runningAt = e.time;
-        a.runtimeId = e.runtimeId;
-        break;
-      case "speculation-launched":
-        if (e.of) a.duplicateOf = e.of;
-        break;
-      case "attempt-succeeded":
-        end_(a, e.time, e.won ? "won" : "succeeded");
-        break;
-      case "attempt-failed":
-        end_(a, e.time, "failed");
-        a.error = { name: e.error.name, type: e.error.type, message: e.error.message };
-        a.retryable = e.retryable;
-        break;
-      case "attempt-cancelled":
-        // The kill was requested; the attempt holds its slot until confirmed (when the stream says so).
-        a.killRequestedAt ??= e.time;
-        a.reason = e.reason;
-        end_(a, e.time, /^lost the race/.test(e.reason) ? "lost" : "cancelled");
-        break;
-      case "attempt-kill-requested":
-        a.killRequestedAt ??= e.time;
-        if (e.reason) a.reason ??= e.reason;
-        break;
-      case "attempt-kill-confirmed":
-        if (a.outcome === "lost" || a.outcome === "cancelled" || a.outcome === "unfinished") {
-          a.endedAt = e.time;
-          if (a.outcome === "unfinished") a.outcome = "cancelled";
-          ended.add(a.attemptId);
-        }
-        break;
-      case "attempt-abandoned":
-        a.endedAt = e.time;
-        a.outcome = "abandoned";
-        if (e.reason) a.reason = e.reason;
-        ended.add(a.attemptId);
-        break;
-    }
-  }
-  function end_(a: TimelineAttempt, time: number, outcome: AttemptOutcome) {
-    if (ended.has(a.attemptId) && a.outcome !== "unfinished") return;
-    a.endedAt = time;
-    a.outcome = outcome;
-    ended.add(a.attemptId);
-  }
-  const attempts = [...byId.values()];
+  const log = AttemptLog.fromEvents(events);
+  const attempts = log.rows().map((row) => timelineAttempt(row, end, log));
   const lanes = assignLanes(attempts);
   return { lanes, attempts, start, end };
+}
+
+function timelineAttempt(row: AttemptRow, streamEnd: number, log: AttemptLog): TimelineAttempt {
+  const ms = (d: Date | null) => (d === null ? undefined : d.getTime());
+  const stats = log.statsOf(row.attempt_id);
+  const ended = ms(row.kill_ended_at) ?? ms(row.ended_at);
+  const cancelled = row.status === "cancelled";
+  const killRequestedAt = ms(row.kill_requested_at);
+  return {
+    attemptId: row.attempt_id, taskId: row.task_id, stage: row.stage, stageName: row.stage_name, cause: row.cause,
+    ...(row.speculation_rule ? { rule: row.speculation_rule } : {}),
+    ...(row.duplicate_of ? { duplicateOf: row.duplicate_of } : {}),
+    runtimeId: row.runtime_id, lane: -1, launchedAt: row.launched_at.getTime(),
+    ...(row.running_at ? { runningAt: row.running_at.getTime() } : {}),
+    // A cancelled attempt holds its slot until the kill is confirmed; a success or failure ends when it reports.
+    endedAt: (cancelled || row.status === "abandoned" ? ended : ms(row.ended_at)) ?? streamEnd,
+    ...(killRequestedAt !== undefined ? { killRequestedAt } : {}),
+    outcome: outcomeOf(row),
+    ...(row.status === "failed" ? { error: { name: row.error_name ?? row.error_type ?? "Error", type: row.error_type ?? "Error", message: row.error_message ?? "" } } : {}),
+    ...(row.status !== "failed" && row.error_message ? { reason: row.error_message } : {}),
+    ...(row.retryable !== null ? { retryable: row.retryable } : {}),
+    ...(stats ? { wallMs: stats.wallMs, cpuMs: stats.cpuUserMs + stats.cpuSystemMs } : {}),
+    counters: { ...(stats?.counters ?? {}) },
+  };
+}
+
+function outcomeOf(row: AttemptRow): AttemptOutcome {
+  switch (row.status) {
+    case "running":
+      return "unfinished";
+    case "succeeded":
+      return row.won ? "won" : "succeeded";
+    case "cancelled":
+      return /^lost the race/.test(row.error_message ?? "") ? "lost" : "cancelled";
+    default:
+      return row.status;
+  }
 }
 
 /**

@@ -118,7 +118,7 @@ export class Job {
       inputFailed: (error) => void job.#stop(error, "failed"),
       stageChanged: () => job.#check(),
     };
-    this.#emit(() => ({ type: "job-started", name: this.name }));
+    this.#emit(() => ({ type: "job-started", name: this.name, backend: host.backend.name }));
   }
 
   /** Adds a stage. Stages run concurrently; feed one from another's results to pipeline them. */

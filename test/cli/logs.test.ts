@@ -1,4 +1,5 @@
 /** `smelter logs`: a real job's log lines from its events file, --task, and --follow while the job writes the file. */
+import { eventsHeaderLine } from "../../src/job/event-schema.js";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -49,7 +50,7 @@ test("logs: every log line of a real job, in order, with its attempt; --task pic
 test("logs --follow prints lines as they are appended and stops at job-done", async () => {
   const file = join(dir, "growing.jsonl");
   const base = { jobId: "jf", stage: 1, stageName: "map", taskId: "jf-s01-t00000", attemptId: "jf-s01-t00000-a1" };
-  writeFileSync(file, `${JSON.stringify({ type: "job-started", time: 1, jobId: "jf", name: "f" })}\n`);
+  writeFileSync(file, `${eventsHeaderLine()}\n${JSON.stringify({ type: "job-started", time: 1, jobId: "jf", name: "f" })}\n`);
   const child = spawn(process.execPath, [bin, "logs", file, "--follow"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));

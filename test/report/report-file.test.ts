@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { eventsHeaderLine } from "../../src/job/event-schema.js";
 import { readEventsFile } from "../../src/report/event-input.js";
 import { loadEcharts, renderReportHtml } from "../../src/report/html.js";
 import { buildJobReport } from "../../src/report/job-report.js";
@@ -14,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), "smelter-report-"));
 test("events file: JSON lines in, unknown event types skipped and counted, bad lines named by number", async () => {
   const { events } = generatedJob(20, 2);
   const file = join(dir, "events.jsonl");
-  const lines = events.map((e) => JSON.stringify(e));
+  const lines = [eventsHeaderLine(), ...events.map((e) => JSON.stringify(e))];
   lines.splice(3, 0, JSON.stringify({ type: "some-future-event", time: events[3]!.time, jobId: "x" }), "");
   writeFileSync(file, `${lines.join("\n")}\n`);
   const input = await readEventsFile(file);
@@ -27,7 +28,7 @@ test("events file: JSON lines in, unknown event types skipped and counted, bad l
   writeFileSync(file, `${lines[0]}\n{"type": "job-done", "time": 1, ` + "\n");
   await assert.rejects(readEventsFile(file), /\[smelter\] .*events\.jsonl line 2 is not JSON/);
   writeFileSync(file, `${lines[0]}\n{"type": "job-done"}\n`);
-  await assert.rejects(readEventsFile(file), /line 2 is not a Smelter event .*time/);
+  await assert.rejects(readEventsFile(file), /line 2 is not a valid event: .*time/);
   writeFileSync(file, "\n");
   await assert.rejects(readEventsFile(file), /holds no events/);
   await assert.rejects(readEventsFile(join(dir, "nope.jsonl")), /\[smelter\] no events file at .*nope\.jsonl: write one with --events FILE/);

@@ -7,7 +7,7 @@ import { buildJobReport } from "../../src/report/job-report.js";
 import { timeSeries } from "../../src/report/series.js";
 import { histogram, quantile, summarizeStages } from "../../src/report/stage-summary.js";
 import { buildTimeline, runMs } from "../../src/report/timeline.js";
-import { attemptId, generatedJob, JOB, jobEvents, taskId } from "../helpers/report-events.js";
+import { attemptId, generatedJob, JOB, jobEvents, stats, taskId } from "../helpers/report-events.js";
 
 const T0 = 1_000_000;
 
@@ -57,8 +57,8 @@ test("timeline: kill confirmations end an attempt late; abandoned kills and atte
       { stage: 1, task: 2, runtime: "pid-3", launched: T0, running: T0 + 5 },
     ],
     extra: [
-      { type: "attempt-kill-confirmed", time: T0 + 1400, ...base(0) },
-      { type: "attempt-abandoned", time: T0 + 4000, ...base(1), reason: "no confirmation within cancelTimeout" },
+      { type: "kill-confirmed", time: T0 + 1400, ...base(0), stats: stats(1400) },
+      { type: "attempt-abandoned", time: T0 + 4000, ...base(1), reason: "no confirmation within cancelTimeout", stats: stats(1000) },
     ],
   });
   const report = buildJobReport(fromJsonValues(events));
@@ -214,4 +214,24 @@ test("speculation: each duplicated task lists its attempts and the winner", () =
   const r = buildJobReport(fromJsonValues(events));
   assert.deepEqual(r.speculation.map((s) => [s.taskId, s.winner]), [[taskId(1, 7), attemptId(1, 7, 2)]]);
   assert.deepEqual(r.speculation[0]!.attempts.map((a) => [a.cause, a.outcome]), [["initial", "lost"], ["speculation", "won"]]);
+});
+
+test("timeline: an attempt the backend refused for capacity is shown as no-capacity, costs no running time, and its relaunch runs", () => {
+  const base = { jobId: JOB, stage: 1, stageName: "map", taskId: taskId(1, 0) };
+  const events = jobEvents({
+    end: T0 + 1000,
+    stages: [1],
+    tasks: { 1: 1 },
+    attempts: [{ stage: 1, task: 0, n: 2, runtime: "lambda-1", launched: T0 + 300, running: T0 + 320, ended: T0 + 700 }],
+    extra: [
+      { type: "attempt-launched", time: T0 + 10, ...base, attemptId: attemptId(1, 0, 1), runtimeId: "lambda-pending", cause: "initial" },
+      { type: "attempt-no-capacity", time: T0 + 20, ...base, attemptId: attemptId(1, 0, 1), reason: "429 TooManyRequestsException", refusals: 1, delayMs: 250, relaunch: true, stats: stats(0) },
+    ],
+  });
+  const tl = buildTimeline(fromJsonValues(events).events);
+  const refused = tl.attempts.find((a) => a.attemptId === attemptId(1, 0, 1))!;
+  assert.equal(refused.outcome, "no-capacity");
+  assert.equal(refused.reason, "429 TooManyRequestsException");
+  assert.equal(runMs(refused), 0);
+  assert.equal(tl.attempts.find((a) => a.attemptId === attemptId(1, 0, 2))!.outcome, "won");
 });
