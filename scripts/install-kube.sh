@@ -20,8 +20,9 @@ STAMP="$TOOLS/kube.version"
 BUILD_DIR="$TOOLS/kube-build"
 COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler)
 
-installed() {
-  [[ -f "$STAMP" && "$(cat "$STAMP")" == "$VERSION" ]] || return 1
+source "$(dirname "${BASH_SOURCE[0]}")/lib/install-once.sh"
+
+binaries_present() {
   for c in "${COMPONENTS[@]}"; do [[ -x "$BIN_DIR/$c" ]] || return 1; done
   return 0
 }
@@ -44,28 +45,14 @@ ensure_etcd() {
 
 ensure_etcd
 
-if installed; then
-  echo "kube control plane $VERSION already installed in $BIN_DIR"
-  exit 0
-fi
-
+build() {
 if ! command -v go >/dev/null 2>&1; then
   echo "error: 'go' is not on PATH; install Go 1.25 or newer, then run: bash scripts/install-kube.sh" >&2
-  exit 1
+  return 1
 fi
-
 mkdir -p "$BIN_DIR" "$BUILD_DIR"
-# One build at a time: a second run waits for the first and then finds the stamp.
-exec 9>"$TOOLS/kube.lock"
-flock 9
-if installed; then
-  echo "kube control plane $VERSION already installed in $BIN_DIR"
-  exit 0
-fi
-
 echo "building kube-apiserver, kube-controller-manager, kube-scheduler $VERSION into $BIN_DIR"
 echo "(Go module proxy; ~6 min and ~3 GB of memory from a cold build cache on 2 cores)..."
-start=$(date +%s)
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 cd "$BUILD_DIR"
 rm -f go.mod go.sum tools.go
@@ -93,12 +80,12 @@ EOF
 KUBE_MOD="$(go mod download -json "k8s.io/kubernetes@$VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
 if [[ -z "$KUBE_MOD" || ! -f "$KUBE_MOD" ]]; then
   echo "error: could not download k8s.io/kubernetes@$VERSION from the Go module proxy" >&2
-  exit 1
+  return 1
 fi
 STAGING=($(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/.*#\1#p' "$KUBE_MOD" | sort -u))
 if [[ ${#STAGING[@]} -lt 10 ]]; then
   echo "error: found only ${#STAGING[@]} staging modules in $KUBE_MOD" >&2
-  exit 1
+  return 1
 fi
 for m in "${STAGING[@]}"; do
   echo "replace $m => $m $STAGING_VERSION" >> go.mod
@@ -109,5 +96,7 @@ for c in "${COMPONENTS[@]}"; do
   go build -ldflags "$LDFLAGS" -o "$BIN_DIR/$c.tmp" "k8s.io/kubernetes/cmd/$c"
   mv "$BIN_DIR/$c.tmp" "$BIN_DIR/$c"
 done
-echo "$VERSION" > "$STAMP"
-echo "installed ${COMPONENTS[*]} $VERSION in $BIN_DIR in $(( $(date +%s) - start )) s (${#STAGING[@]} staging modules replaced)"
+echo "built ${COMPONENTS[*]} $VERSION in $BIN_DIR (${#STAGING[@]} staging modules replaced)"
+}
+
+install_once kube "$VERSION" "$STAMP" binaries_present build

@@ -13,30 +13,18 @@ VENV="$ROOT/.tools/moto"
 STAMP="$VENV/moto.version"
 PYTHON="${MOTO_PYTHON:-python3}"
 
-installed() { [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$MOTO_VERSION" ]]; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/install-once.sh"
 
-if installed; then
-  echo "moto $MOTO_VERSION already installed in $VENV"
-  exit 0
-fi
-if ! command -v "$PYTHON" >/dev/null 2>&1; then
-  echo "error: $PYTHON is not on PATH; install Python 3.9 or newer, then run: bash scripts/install-moto.sh" >&2
-  exit 1
-fi
-
-mkdir -p "$ROOT/.tools"
-# One install at a time: a second run waits for the first and then finds the stamp.
-exec 9>"$ROOT/.tools/moto.lock"
-flock 9
-if installed; then
-  echo "moto $MOTO_VERSION already installed in $VENV"
-  exit 0
-fi
-echo "installing moto[server]==$MOTO_VERSION into $VENV (PyPI; about a minute)..."
-start=$(date +%s)
-rm -rf "$VENV"
-"$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-"$VENV/bin/python" -c "import moto, moto.server, moto.ecs; assert moto.__version__ == '$MOTO_VERSION', moto.__version__"
-echo "$MOTO_VERSION" > "$STAMP"
-echo "installed moto $MOTO_VERSION in $VENV in $(( $(date +%s) - start )) s"
+venv_present() { [[ -x "$VENV/bin/python" ]]; }
+build() {
+  if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "error: $PYTHON is not on PATH; install Python 3.9 or newer, then run: bash scripts/install-moto.sh" >&2
+    return 1
+  fi
+  echo "installing moto[server]==$MOTO_VERSION into $VENV (PyPI; about a minute)..."
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  "$VENV/bin/python" -c "import moto, moto.server, moto.ecs; assert moto.__version__ == '$MOTO_VERSION', moto.__version__"
+}
+install_once moto "$MOTO_VERSION" "$STAMP" venv_present build

@@ -1,32 +1,20 @@
 # Sourced by the install scripts of Go test tools: `go install MODULE@VERSION` into .tools/bin,
-# once per pinned version (a stamp .tools/NAME.version), one build at a time (a lock: a second run
-# waits for the first, then finds the stamp). Usage: go_install_tool NAME BINARY MODULE VERSION HINT
+# once per pinned version (see install-once.sh). Usage: go_install_tool NAME BINARY MODULE VERSION HINT
+source "$(dirname "${BASH_SOURCE[0]}")/install-once.sh"
+
 go_install_tool() {
-  local name="$1" binary="$2" module="$3" version="$4" hint="$5"
-  local root bin_dir stamp
-  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-  bin_dir="$root/.tools/bin"
-  stamp="$root/.tools/$name.version"
-  installed() { [[ -x "$bin_dir/$binary" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; }
-  if installed; then
-    echo "$name $version already installed in $bin_dir"
-    return 0
-  fi
-  if ! command -v go >/dev/null 2>&1; then
-    echo "error: 'go' is not on PATH; install Go 1.24 or newer, then run: $hint" >&2
-    return 1
-  fi
-  mkdir -p "$bin_dir"
-  exec 9>"$root/.tools/$name.lock"
-  flock 9
-  if installed; then
-    echo "$name $version already installed in $bin_dir"
-    return 0
-  fi
-  echo "installing $name $version into $bin_dir (go install through the Go module proxy; a few minutes on 2 cores the first time)..."
-  local start
-  start=$(date +%s)
-  GOBIN="$bin_dir" GOFLAGS="${GOFLAGS:--buildvcs=false}" go install "$module@$version"
-  echo "$version" > "$stamp"
-  echo "installed $bin_dir/$binary in $(( $(date +%s) - start )) s"
+  GO_TOOL_NAME="$1" GO_TOOL_BINARY="$2" GO_TOOL_MODULE="$3" GO_TOOL_VERSION="$4"
+  local hint="$5"
+  GO_TOOL_BIN_DIR="$TOOLS_ROOT/.tools/bin"
+  go_tool_present() { [[ -x "$GO_TOOL_BIN_DIR/$GO_TOOL_BINARY" ]]; }
+  go_tool_build() {
+    if ! command -v go >/dev/null 2>&1; then
+      echo "error: 'go' is not on PATH; install Go 1.24 or newer, then run: $hint" >&2
+      return 1
+    fi
+    mkdir -p "$GO_TOOL_BIN_DIR"
+    echo "installing $GO_TOOL_NAME $GO_TOOL_VERSION into $GO_TOOL_BIN_DIR (go install through the Go module proxy; a few minutes on 2 cores the first time)..."
+    GOBIN="$GO_TOOL_BIN_DIR" GOFLAGS="${GOFLAGS:--buildvcs=false}" go install "$GO_TOOL_MODULE@$GO_TOOL_VERSION"
+  }
+  install_once "$GO_TOOL_NAME" "$GO_TOOL_VERSION" "$TOOLS_ROOT/.tools/$GO_TOOL_NAME.version" go_tool_present go_tool_build
 }
