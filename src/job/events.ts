@@ -82,11 +82,27 @@ export interface StageCounts {
 
 type Listener = (event: SmelterEvent) => void;
 
+/** Events that describe the job's shape: a listener that subscribes late still gets them first. */
+const SHAPE_EVENTS: ReadonlySet<SmelterEventType> = new Set(["job-started", "stage-started"]);
+
 export class EventBus {
   #listeners = new Set<Listener>();
+  /** The job-started and stage-started events emitted so far (one per stage: few). */
+  #shape: SmelterEvent[] = [];
 
-  /** Calls `listener` for every event; returns a function that unsubscribes. */
+  /**
+   * Calls `listener` for every event; returns a function that unsubscribes. A listener added after
+   * the job started first gets the job-started and stage-started events it missed, in order, so an
+   * events file, the stats or a report attached late still know the job's backend and stages.
+   */
   on(listener: Listener): () => void {
+    for (const e of this.#shape) {
+      try {
+        listener(e);
+      } catch (err) {
+        this.#reportListenerError(listener, e, err);
+      }
+    }
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -102,6 +118,7 @@ export class EventBus {
    * goes to `process.emitWarning` (a listener-failed event is never itself re-reported).
    */
   emit(event: SmelterEvent): void {
+    if (SHAPE_EVENTS.has(event.type)) this.#shape.push(event);
     for (const l of this.#listeners) {
       try {
         l(event);

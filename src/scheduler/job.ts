@@ -118,7 +118,7 @@ export class Job {
       inputFailed: (error) => void job.#stop(error, "failed"),
       stageChanged: () => job.#check(),
     };
-    this.#emit(() => ({ type: "job-started", name: this.name, backend: host.backend.name }));
+    this.#emit(() => ({ type: "job-started", name: this.name, backend: host.backend.name }), true);
   }
 
   /** Adds a stage. Stages run concurrently; feed one from another's results to pipeline them. */
@@ -135,7 +135,7 @@ export class Job {
     if (!(Number.isInteger(reserveSlots) && reserveSlots >= 0)) throw new ConfigError(`stage ${options.name ?? worker}: reserveSlots must be a whole number, 0 or more (got ${reserveSlots})`);
     const stage = new Stage<I, O>(this.#stageHost, this.stages.length + 1, options.name ?? worker, worker, policy, { after: after as Stage[], reserveSlots });
     this.stages.push(stage as Stage);
-    this.#emit(() => ({ type: "stage-started", stage: stage.number, stageName: stage.name, worker }));
+    this.#emit(() => ({ type: "stage-started", stage: stage.number, stageName: stage.name, worker }), true);
     return stage;
   }
 
@@ -189,8 +189,9 @@ export class Job {
     else this.#resolve();
   }
 
-  #emit(make: () => Omitted): void {
-    if (!this.events.hasListeners) return;
+  /** Emits the event `make` builds, when someone listens (always for `shape` events, which late listeners get first). */
+  #emit(make: () => Omitted, shape = false): void {
+    if (!shape && !this.events.hasListeners) return;
     this.events.emit({ ...make(), time: this.context.clock.now(), jobId: this.id } as SmelterEvent);
   }
 

@@ -27,12 +27,17 @@ test("JobStats and the attempt log rebuilt from the events file alone equal the 
     const written = writeEventsFile(job, path);
     const stage = job.stage({ worker: "w", policy: { speculation: { lastTasks: 2 }, retry: { initialInterval: 10 }, capacity: { initialInterval: 20 } } });
     const second = job.stage({ worker: "v", after: [stage] });
+    const late: string[] = [];
+    job.events.on((e) => late.push(e.type)); // subscribes after the job and its stages started
     void stage.pushAll([0, 1, 2, 3, 4]);
     void second.pushAll([0, 1]);
     await clock.run(job.wait());
     await written;
 
     const events = await readEventsFile(path);
+    assert.deepEqual(events.slice(0, 1).map((e) => [e.type, e.type === "job-started" ? e.backend : undefined]), [["job-started", "scripted"]], "a listener attached after the job started still gets job-started, naming the backend");
+    assert.equal(events.filter((e) => e.type === "stage-started").length, 2);
+    assert.deepEqual(late.slice(0, 3), ["job-started", "stage-started", "stage-started"], "a late listener gets the job's shape first");
     const types = new Set(events.map((e) => e.type));
     for (const t of ["attempt-no-capacity", "attempt-abandoned", "kill-requested", "kill-confirmed", "retry-scheduled", "speculation-launched", "heartbeat", "job-done"]) {
       assert.ok(types.has(t as never), `the file holds ${t}`);

@@ -139,7 +139,7 @@ test("ids are printable and events arrive in order for every attempt", async () 
   stage.close();
   await runToEnd(clock, job);
   const types = events.map((e) => e.type);
-  assert.deepEqual(types, ["stage-started", "task-queued", "stage-closed", "attempt-launched", "attempt-running", "attempt-succeeded", "task-succeeded", "stage-done", "job-done"]);
+  assert.deepEqual(types, ["job-started", "stage-started", "task-queued", "stage-closed", "attempt-launched", "attempt-running", "attempt-succeeded", "task-succeeded", "stage-done", "job-done"]);
   const launched = ofType(events, "attempt-launched")[0]!;
   assert.match(launched.attemptId, /^j[0-9a-f]{5}-s01-t00000-a1$/);
 });
