@@ -28,6 +28,7 @@ import { openDuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
 import { openCsvSplit, parseHeader, type CsvSplitData } from "../splits/csv-split.js";
 import { csvDialectSchema, MAX_RECORD_BYTES, type CsvDialect } from "../splits/dialect.js";
+import { FirstLineEnd, firstLineEndOf } from "../splits/line-end.js";
 import { columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { CsvFile } from "./table-source.js";
@@ -88,7 +89,8 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
       const names = zstdHeader ? { names: await zstdHeaderNames(path, dialect, object(split)) } : split.compression ? {} : await namesOf(split);
       // DuckDB 1.5 drops a last line longer than its buffer without a word: check lengths first.
       if (split.format !== "parquet" && !split.compression) await checkRecordLengths((start, end) => store.get(split.key, { range: { start, end }, ...signal }), split.fileSize, MAX_RECORD_BYTES, object(split));
-      files.push({ path, split, inPlace: true, headerLine: split.format === "csv" && dialect.header, object: object(split), ...names });
+      const newLine = split.format === "csv" && !split.compression ? await firstLineEndOf((start, end) => store.get(split.key, { range: { start, end }, ...signal }), split.fileSize, dialect, MAX_RECORD_BYTES) : undefined;
+      files.push({ path, split, inPlace: true, headerLine: split.format === "csv" && dialect.header, object: object(split), ...names, ...(newLine ? { newLine } : {}) });
       options.onInPlaceBytes?.(split.format === "parquet" ? await parquetBytesNeeded(store, split, options) : split.fileSize);
       continue;
     }
@@ -107,8 +109,10 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
       const file = join(dir, `r${i}.${split.format === "ndjson" ? "json" : "csv"}`);
       const data = await open(split);
       if (data.header) headers.set(split.key, Promise.resolve(data));
-      const bytes = await writeStream(file, data.bytes);
-      if (bytes > 0) files.push({ path: file, split, headerLine: false, object: object(split), ...(data.header ? { names: data.header } : {}) });
+      const lineEnd = new FirstLineEnd(split.format === "csv" ? dialect : undefined);
+      const bytes = await writeStream(file, lineEnd.tap(data.bytes));
+      const newLine = split.format === "csv" ? lineEnd.found : undefined;
+      if (bytes > 0) files.push({ path: file, split, headerLine: false, object: object(split), ...(data.header ? { names: data.header } : {}), ...(newLine ? { newLine } : {}) });
     }
   }
   return files;

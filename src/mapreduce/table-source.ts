@@ -36,6 +36,8 @@ export interface CsvFile {
   names?: string[];
   /** The object, for messages. */
   object?: string;
+  /** The line ending of the file's first record (splits/line-end.ts), when known: DuckDB is told it. */
+  newLine?: "\r\n" | "\n";
 }
 
 /**
@@ -49,18 +51,20 @@ export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string 
   if (table.format === "parquet") return `read_parquet(${list(paths)})`;
   const cols = (cs: { name: string; type: string }[]) => `{${cs.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
   if (table.format === "ndjson") return `read_json(${list(paths)}, columns = ${cols(table.columns)}, format = 'newline_delimited', maximum_object_size = ${MAX_RECORD_BYTES}${table.badRows === "skip" ? ", ignore_errors = true" : ""})`;
-  const groups = new Map<string, { headerLine: boolean; order: number[] | undefined; paths: string[] }>();
+  const groups = new Map<string, { headerLine: boolean; order: number[] | undefined; crlf: boolean; paths: string[] }>();
   for (const f of files) {
     const file: CsvFile = typeof f === "string" ? { path: f, headerLine: table.header } : f;
     const order = file.names && table.header ? columnOrder(table, file) : undefined;
-    const key = `${file.headerLine}:${order?.join(",") ?? ""}`;
-    const g = groups.get(key) ?? { headerLine: file.headerLine, order, paths: [] };
+    // DuckDB takes the line ending from the file's first line break, even a quoted one: a CRLF file is told so.
+    const crlf = file.newLine === "\r\n";
+    const key = `${file.headerLine}:${crlf}:${order?.join(",") ?? ""}`;
+    const g = groups.get(key) ?? { headerLine: file.headerLine, order, crlf, paths: [] };
     g.paths.push(file.path);
     groups.set(key, g);
   }
   const reads = [...groups.values()].map((g) => {
     const fileColumns = g.order ? g.order.map((i) => table.columns[i]!) : table.columns;
-    const read = `read_csv(${list(g.paths)}, columns = ${cols(fileColumns)}, header = ${g.headerLine}, ${dialectOptions(table)})`;
+    const read = `read_csv(${list(g.paths)}, columns = ${cols(fileColumns)}, header = ${g.headerLine}, ${dialectOptions(table)}${g.crlf ? ", new_line = '\\r\\n'" : ""})`;
     return g.order ? `(SELECT ${table.columns.map((c) => q(c.name)).join(", ")} FROM ${read})` : read;
   });
   if (reads.length === 1) return reads[0]!;
@@ -69,7 +73,8 @@ export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string 
 
 /** read_csv's options for the table's dialect. */
 function dialectOptions(t: Table): string {
-  const o = [`delim = ${sqlString(t.delimiter)}`, `quote = ${sqlString(t.quote)}`, `escape = ${sqlString(t.quote === "" ? "" : t.escape)}`];
+  // escape "" is RFC 4180's doubled quote (dialect.ts, as csv-parse reads it): DuckDB is told escape = quote, its escape '' would refuse a "" inside quotes.
+  const o = [`delim = ${sqlString(t.delimiter)}`, `quote = ${sqlString(t.quote)}`, `escape = ${sqlString(t.quote === "" ? "" : t.escape === "" ? t.quote : t.escape)}`];
   if (t.nullString !== undefined) o.push(`nullstr = ${sqlString(t.nullString)}`);
   if (t.dateFormat) o.push(`dateformat = ${sqlString(t.dateFormat)}`);
   if (t.timestampFormat) o.push(`timestampformat = ${sqlString(t.timestampFormat)}`);

@@ -9,7 +9,8 @@
  *   range that holds offset 0, whatever the cut. Every range knows its object's column names, so
  *   objects whose headers list the same columns in another order are matched by name.
  * - A gzip/deflate object is one split, decompressed as it streams (node:zlib); its first line is
- *   the header.
+ *   the header. One that decompresses to nothing has no header and no records (no error: DuckDB
+ *   alone reads it as no rows, as an empty uncompressed object, which listing skips).
  * - Every record is checked against {@link MAX_RECORD_BYTES} (an error naming the object, the
  *   byte offset and the limit) and, in a range that is part of an object, for quoted newlines
  *   (dialect.ts).
@@ -67,6 +68,8 @@ export async function openCsvSplit(split: Split, dialect: CsvDialect | undefined
     const checked = RecordCheck.wrap(plain, o.object, MAX_RECORD_BYTES);
     if (!header) return { bytes: checked };
     const { first, rest } = await splitFirstRecord(checked);
+    // An object of no data (a gzip of nothing) holds no header and no records, as an empty uncompressed object.
+    if (first.byteLength === 0) return { bytes: rest };
     return { header: parseHeader(first, dialect, o.object), bytes: rest };
   }
   const opts = { maxRecordBytes: MAX_RECORD_BYTES, object: o.object, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) };

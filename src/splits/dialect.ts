@@ -52,7 +52,8 @@ export function parityQuote(d: Pick<CsvDialect, "quote">): string | undefined {
 /** A short description for `smelter explain`. */
 export function describeDialect(d: CsvDialect): string {
   const parts = [d.header ? "header" : "no header", `delimiter ${JSON.stringify(d.delimiter)}`, d.quote === "" ? "no quoting" : `quote ${JSON.stringify(d.quote)}`];
-  if (d.quote !== "" && d.escape !== d.quote) parts.push(d.escape === "" ? "no escape" : `escape ${JSON.stringify(d.escape)}`);
+  // escape "" is the quote doubled (RFC 4180), as escape = quote: nothing to say.
+  if (d.quote !== "" && d.escape !== "" && d.escape !== d.quote) parts.push(`escape ${JSON.stringify(d.escape)}`);
   if (d.nullString !== undefined) parts.push(`null ${JSON.stringify(d.nullString)}`);
   if (d.dateFormat) parts.push(`dates ${JSON.stringify(d.dateFormat)}`);
   if (d.timestampFormat) parts.push(`timestamps ${JSON.stringify(d.timestampFormat)}`);

@@ -80,14 +80,18 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   // Objects whole in the listing; `splits` is the planner's size hint (splits of targetSplitBytes), tasks are packed at run time.
   const bytes = splits.reduce((s, x) => s + x.fileSize, 0);
   const base = { name: r.name, url: r.url, format, bytes, splits: splits.reduce((n, x) => n + cutSplit(x, targetSplitBytes).length, 0), ...(o.badRows ? { badRows: o.badRows } : {}) };
-  const first = splits[0]!;
-  const firstObject = `${store.url.replace(/\/$/, "")}/${first.key}`;
-  const where = `table ${r.name}'s first object ${firstObject}`;
-  if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, first)) };
-  if (format === "ndjson") return { ...base, columns: r.columns ?? (await sniffJson(await sample(store, first, where), where)) };
-  const sniffed = await sniffCsv(await sample(store, first, where), o, where).catch((err: unknown) => {
+  const objectUrl = (s: Split) => `${store.url.replace(/\/$/, "")}/${s.key}`;
+  const whereOf = (s: Split) => `table ${r.name}'s ${s === splits[0] ? "first " : ""}object ${objectUrl(s)}`;
+  if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, splits[0]!)) };
+  if (format === "ndjson") return { ...base, columns: r.columns ?? (await sniffJson(store, splits, whereOf)) };
+  const { split: first, sample: firstSample } = await csvSampleObject(store, splits, whereOf);
+  const firstObject = objectUrl(first);
+  const where = whereOf(first);
+  const sniffed = await sniffCsv(firstSample, o, where).catch((err: unknown) => {
     // Nothing left to sniff: columns, delimiter and header given (the sample may hold rows --bad-rows skip drops).
     if (r.columns && o.delimiter !== undefined && o.header !== undefined) return given_(o, r.columns);
+    // No data in any object (empty, or gzips of nothing): no rows to read whatever the dialect.
+    if (r.columns && firstSample.bytes.byteLength === 0 && splits.length <= CSV_SAMPLE_FILES) return given_(o, r.columns);
     throw err;
   });
   const detected = Object.keys(sniffed.dialect).filter((k) => o[k as keyof TableOptions] === undefined);
@@ -98,9 +102,25 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   if (!r.columns && !sniffed.header && o.header !== false) throw new ConfigError(`[smelter] [sql] table ${r.name}'s CSV at ${r.url} has no header line: pass --schema ${r.name}='col TYPE, ...' (or --schema ${r.name}=bdb:uservisits / bdb:rankings), or --header no for DuckDB's column names (column0, column1, ...)`);
   const columns = r.columns ?? sniffed.columns;
   if (r.columns && sniffed.header && sniffed.columns.length !== r.columns.length) {
-    throw new ConfigError(`[smelter] [sql] table ${r.name}: --schema gives ${r.columns.length} columns, the header of its first object ${firstObject} has ${sniffed.columns.length} (${sniffed.columns.map((c) => c.name).join(", ")}): list every column, in file order`);
+    throw new ConfigError(`[smelter] [sql] table ${r.name}: --schema gives ${r.columns.length} columns, the header of its object ${firstObject} has ${sniffed.columns.length} (${sniffed.columns.map((c) => c.name).join(", ")}): list every column, in file order`);
   }
-  return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: sniffed.columns.map((c) => c.name) } : {}), detected };
+  const header = sniffed.columns.map((c) => c.name);
+  return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: r.columns ? headerNamesFor(r.columns, header) : header } : {}), detected };
+}
+
+/**
+ * The header names matching each --schema column, in the schema's order: by name when the schema
+ * names the header's columns (exactly, else ignoring case), in whatever order (the objects are
+ * then read by name, as DuckDB's union_by_name does); otherwise the header as it is, matched by
+ * position (a schema that renames the columns, in file order).
+ */
+export function headerNamesFor(schema: { name: string }[], header: string[]): string[] {
+  const exact = schema.map((c) => header.indexOf(c.name));
+  if (exact.every((i) => i >= 0) && new Set(exact).size === header.length) return exact.map((i) => header[i]!);
+  const lower = header.map((h) => h.toLowerCase());
+  const folded = schema.map((c) => (lower.filter((h) => h === c.name.toLowerCase()).length === 1 ? lower.indexOf(c.name.toLowerCase()) : -1));
+  if (folded.every((i) => i >= 0) && new Set(folded).size === header.length) return folded.map((i) => header[i]!);
+  return header;
 }
 
 /** The dialect when everything that matters was given: the rest at its defaults. */
@@ -142,6 +162,8 @@ async function sample(store: ObjectStore, split: Split, where: string): Promise<
     bytes = bytes.subarray(0, SAMPLE_BYTES);
     complete = complete && bytes.byteLength < SAMPLE_BYTES;
   }
+  // A UTF-8 BOM marks the encoding, it is not data: DuckDB's sniffer takes it for part of the first field (a quoted first field then breaks its detection), its reader skips it.
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
   if (complete) return { bytes, suffix: "" };
   const cut = bytes.lastIndexOf(10);
   if (cut < 0) throw new ConfigError(`[smelter] [sql] ${where}: its first ${bytes.byteLength} bytes hold no line break, so its columns cannot be sniffed: pass --schema and the CSV options`);
@@ -205,15 +227,63 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
   });
 }
 
-async function sniffJson({ bytes, suffix }: Sample, where: string): Promise<{ name: string; type: string }[]> {
+/**
+ * Columns of an NDJSON table as DuckDB's own read_json over all its objects detects them: one
+ * read_json over samples of the first objects in listing order, until DuckDB's own sampling would
+ * stop (its `sample_size` of 20,480 records, or `maximum_sample_files` = 32 objects). Columns come
+ * in the order their keys are first seen (objects may list keys in any order), typed from every
+ * sampled record.
+ */
+async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split) => string): Promise<{ name: string; type: string }[]> {
+  const samples: Sample[] = [];
+  let records = 0;
+  for (const split of splits.slice(0, JSON_SAMPLE_FILES)) {
+    const s = await sample(store, split, whereOf(split));
+    samples.push(s);
+    records += s.suffix ? JSON_SAMPLE_RECORDS : lineCount(s.bytes);
+    if (records >= JSON_SAMPLE_RECORDS) break;
+  }
+  const where = samples.length > 1 ? `the first ${samples.length} objects of ${whereOf(splits[0]!).replace(/'s first object .*/, "")}` : whereOf(splits[0]!);
   return withTempFile(async (file) => {
-    await writeFile(`${file}.json${suffix}`, bytes);
+    const paths = await Promise.all(samples.map(async ({ bytes, suffix }, i) => {
+      const path = `${file}-${i}.json${suffix}`;
+      await writeFile(path, bytes);
+      return path;
+    }));
     try {
-      return await describe(`SELECT * FROM read_json(${sqlString(`${file}.json${suffix}`)}, format = 'newline_delimited')`);
+      return await describe(`SELECT * FROM read_json([${paths.map(sqlString).join(", ")}], format = 'newline_delimited')`);
     } catch (err) {
       throw new ConfigError(`[smelter] [sql] ${where} cannot be read as newline-delimited JSON: ${(err as Error).message.split("\n")[0]!.replace(/^\[smelter\] /, "")}. Pass --input-format csv if it is CSV, or --schema`, { cause: err });
     }
   });
+}
+
+/** DuckDB's read_json defaults: records and files sampled to detect columns. */
+const JSON_SAMPLE_RECORDS = 20_480;
+const JSON_SAMPLE_FILES = 32;
+/** Objects looked at for a CSV sample holding data. */
+const CSV_SAMPLE_FILES = 32;
+
+function lineCount(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
+  return n + (bytes.byteLength > 0 && bytes[bytes.byteLength - 1] !== 10 ? 1 : 0);
+}
+
+/**
+ * The object a CSV table's dialect and columns are sniffed from, and its sample: the first object
+ * (in listing order) whose sample holds two lines or more, so that an empty object (a gzip of
+ * nothing) or a header-only one first does not decide the dialect; failing that the first
+ * non-empty one, failing that the first.
+ */
+async function csvSampleObject(store: ObjectStore, splits: Split[], whereOf: (s: Split) => string): Promise<{ split: Split; sample: Sample }> {
+  let fallback: { split: Split; sample: Sample } | undefined;
+  for (const split of splits.slice(0, CSV_SAMPLE_FILES)) {
+    const s = { split, sample: await sample(store, split, whereOf(split)) };
+    if (s.sample.suffix || lineCount(s.sample.bytes) >= 2) return s;
+    if (!fallback || (fallback.sample.bytes.byteLength === 0 && s.sample.bytes.byteLength > 0)) fallback = s;
+  }
+  return fallback!;
 }
 
 async function describe(sql: string): Promise<{ name: string; type: string }[]> {

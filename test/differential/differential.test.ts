@@ -3,7 +3,7 @@
  * (test/differential/cases.ts), each generated input run through its path (`smelter sql`'s
  * library calls, runQuery2, a defineMapReduce job) on threads or processes, a local directory or
  * the embedded S3 server, and compared with DuckDB alone on the same files. A case in a known
- * failure class (known-failures.ts, being fixed on other branches) is skipped with its reason.
+ * failure class (known-failures.ts; empty now) is skipped with its reason.
  * `npm run fuzz` runs many more seeds; a failing case prints its replay command.
  */
 import assert from "node:assert/strict";

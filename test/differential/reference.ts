@@ -33,17 +33,23 @@ export function referenceSql(t: GeneratedTable): string {
 }
 
 /**
- * NDJSON columns typed as DuckDB's own JSON reader infers them over all the files (e.g. HUGEINT
- * for integers beyond 2^53), for a table whose columns the path under test reads from the data
- * too; the generator's types when DuckDB cannot infer them. CSV and Parquet keep the generator's
- * types, which are what DuckDB infers for the values it writes.
+ * For a table whose columns the path under test reads from the data too: NDJSON columns in the
+ * order and with the types DuckDB's own JSON reader detects over all the files (keys as first
+ * seen; e.g. HUGEINT for integers beyond 2^53), the generator's types when DuckDB cannot infer
+ * them; headered CSV columns in the first file's order (read_csv's union_by_name). CSV and
+ * Parquet keep the generator's types, which are what DuckDB infers for the values it writes.
  */
 async function inferredTypes(db: DuckDb, t: GeneratedTable): Promise<GeneratedTable> {
+  // Headered CSV: DuckDB's read_csv(union_by_name = true) lists the columns in the first file's order.
+  if (t.flags.format === "csv" && t.flags.header) return { ...t, columns: t.fileColumns[0] ?? t.columns };
   if (t.flags.format !== "ndjson" || t.files.length === 0) return t;
   try {
     const found = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_json([${t.files.map(sqlString).join(", ")}], format = 'newline_delimited')`);
     const typeOf = (c: Column) => found.find((f) => f.column_name === c.name)?.column_type ?? c.type;
-    return { ...t, columns: t.columns.map((c) => ({ ...c, type: typeOf(c) })), fileColumns: t.fileColumns.map((cols) => cols.map((c) => ({ ...c, type: typeOf(c) }))) };
+    // Columns in read_json's order (keys as first seen over the files), typed as it types them.
+    const rank = (c: Column) => { const i = found.findIndex((f) => f.column_name === c.name); return i < 0 ? found.length : i; };
+    const columns = [...t.columns].sort((a, b) => rank(a) - rank(b)).map((c) => ({ ...c, type: typeOf(c) }));
+    return { ...t, columns, fileColumns: t.fileColumns.map((cols) => cols.map((c) => ({ ...c, type: typeOf(c) }))) };
   } catch {
     return t;
   }
