@@ -36,13 +36,13 @@ export interface Preset {
 }
 
 /**
- * uservisits: the benchmark's 5nodes set is 775M rows, 126.8 GB (BRIEF: ~163.6 B a row; datagen's
- * rows measure 169.3 B). rankings: 18M rows per node (the benchmark's scale factor 1, benchbox.dev's
- * AMPLab page), 62 B a row measured on datagen (120,000 rows, 7.43 MB).
+ * The benchmark's 5nodes set: uservisits 775M rows, 126.8 GB (BRIEF: ~163.6 B a row; datagen's
+ * rows measure 169.3 B); rankings 90M rows, 6.38 GB (~70.9 B a row; the AWS BigLambda reference's
+ * README; datagen's rows measure 62 B). 1node is a fifth of each.
  */
 export const PRESETS: Record<string, Preset> = {
   uservisits: { columns: BDB_COLUMNS.uservisits, bytesPerRow: 126.8e9 / 775e6, sets: { "5nodes": 775e6, "1node": 155e6 } },
-  rankings: { columns: BDB_COLUMNS.rankings, bytesPerRow: 62, sets: { "5nodes": 90e6, "1node": 18e6 } },
+  rankings: { columns: BDB_COLUMNS.rankings, bytesPerRow: 6.38e9 / 90e6, sets: { "5nodes": 90e6, "1node": 18e6 } },
 };
 
 const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };

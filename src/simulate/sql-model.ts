@@ -162,8 +162,8 @@ function estimateTask(plan: SqlPlan, s: PlanStage, splitBytesOfTask: number, sha
       flows.push({ rows: p.outRows / r, bytes, fact: p.fact, factRows: p.factRows / r, partitions: r, grouped: p.grouped });
     }
   }
-  // A join of two inputs: every row of the larger side finds one row of the other (a foreign-key join).
-  const main = flows.reduce((a, f) => (f.rows > a.rows ? f : a), flows[0]!);
+  // A join: every row of the side from the larger table (before filters: the fact table) finds one row of the other (a foreign-key join).
+  const main = flows.reduce((a, f) => (f.fact.rows > a.fact.rows || (f.fact === a.fact && f.rows > a.rows) ? f : a), flows[0]!);
   let rows = main.rows;
   if (flows.length > 1) cpuMs += (flows.reduce((a, f) => a + f.rows, 0) * m.joinUsPerRow) / 1000;
   if (GROUP_BY.test(s.sql)) {
