@@ -197,10 +197,30 @@ interface StageSpec {
   upload?: { storeUrl: string; handle: unknown; names: string[] };
 }
 
+/**
+ * A plan stage's place in the job's stage graph: the stages it reads (0-based, in input order)
+ * and the partitions it writes (1 when gathered). executePrepared runs this graph; the simulator
+ * (src/simulate/sql.ts) runs the same one.
+ */
+export function stageShape(plan: SqlPlan, s: PlanStage): { reads: number[]; partitions: number } {
+  const reads: number[] = [];
+  for (const i of s.inputs) {
+    if ("table" in i) continue;
+    const producer = plan.stages[i.stage - 1];
+    if (!producer || i.stage >= s.id) throw new ConfigError(`[smelter] [sql] internal: stage ${s.id} reads stage ${i.stage}, which does not run before it`);
+    if (i.read === "partition" && (s.tasks.kind !== "partitions" || producer.output.kind !== "shuffle" || producer.output.partitions !== s.tasks.count)) {
+      throw new ConfigError(`[smelter] [sql] internal: stage ${s.id} reads partitions of stage ${i.stage}, but its tasks are not one per partition of it`);
+    }
+    reads.push(i.stage - 1);
+  }
+  return { reads, partitions: s.output.kind === "shuffle" ? s.output.partitions : 1 };
+}
+
 async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, listings: Map<string, InputListing>, session: () => Promise<SqlSession>, o: { threads: number; lists: SplitListWriter; hooks: ExecuteHooks }): Promise<StageSpec> {
   type Input = SqlStageInput["inputs"][number];
   const inputs: ((splits: Split[], ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }) => Input | Promise<Input>)[] = [];
-  const reads: number[] = [];
+  const { reads, partitions } = stageShape(plan, s);
+  let read = 0;
   for (const i of s.inputs) {
     if ("table" in i) {
       const l = listings.get(i.table)!;
@@ -210,13 +230,8 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, l
       // A long list (a broadcast table's, or many small files) is written once under the job's prefix.
       inputs.push(async (splits, ctx) => ({ ...base, splits: await (i.read === "split" ? o.lists.list(splits, ctx.shuffle.prefix, false) : o.lists.list(l.splits, ctx.shuffle.prefix, true)) }));
     } else {
-      const producer = plan.stages[i.stage - 1];
-      if (!producer || i.stage >= s.id) throw new ConfigError(`[smelter] [sql] internal: stage ${s.id} reads stage ${i.stage}, which does not run before it`);
-      if (i.read === "partition" && (s.tasks.kind !== "partitions" || producer.output.kind !== "shuffle" || producer.output.partitions !== s.tasks.count)) {
-        throw new ConfigError(`[smelter] [sql] internal: stage ${s.id} reads partitions of stage ${i.stage}, but its tasks are not one per partition of it`);
-      }
-      const n = reads.length;
-      reads.push(i.stage - 1);
+      const producer = plan.stages[i.stage - 1]!;
+      const n = read++;
       inputs.push((_splits, ctx) => ({ kind: "stage", view: i.view, source: ctx.sources[n]!, read: i.read, columns: producer.columns }));
     }
   }
@@ -228,7 +243,7 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, l
       worker: o.hooks.worker?.(s) ?? "smelter.sql.stage",
       tasks: { inputs: tasks },
       reads,
-      output: { kind: "shuffle", partitions: s.output.kind === "shuffle" ? s.output.partitions : 1 },
+      output: { kind: "shuffle", partitions },
       // Async: runStages awaits each payload as it yields it.
       payload: async (task: unknown, ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }): Promise<SqlStageInput> => {
         const t = task as PreparedTask;

@@ -63,20 +63,6 @@ export interface StoreModel {
   price: { perGet: number; perPut: number };
 }
 
-export interface TaskModel {
-  /** Bytes of one uservisits CSV row (BDB: ~164). */
-  bytesPerRow: number;
-  /** CPU seconds per GB of CSV input for the map's scan + partial aggregate, on one core of this machine. */
-  mapCpuSecondsPerGb: number;
-  /** Distinct groups of Query 2A (SUBSTR(sourceIP, 1, 8)) in the whole data, and bytes per group in a Parquet partial. */
-  groups: (rows: number) => number;
-  bytesPerGroup: number;
-  /** CPU seconds per GB of partials merged (reduce / coordinator). */
-  mergeCpuSecondsPerGb: number;
-  /** Fixed CPU per task (DuckDB instance, plan, Parquet writer), ms. */
-  taskOverheadMs: number;
-}
-
 const MB = 1e6;
 const MIB = 1024 * 1024;
 
@@ -187,17 +173,4 @@ export const localS3Model: StoreModel = {
   getRatePerPrefix: Infinity,
   putRatePerPrefix: Infinity,
   price: { perGet: 0, perPut: 0 },
-};
-
-/** Query 2 over BDB uservisits CSV, DuckDB with one thread per task. */
-export const query2TaskModel: TaskModel = {
-  bytesPerRow: 126.8e9 / 775e6, // 5nodes: 775M rows, 126.8 GB (BRIEF): ~164 B/row
-  // measured here: DuckDB (1 thread) ran 2A's scan + GROUP BY over 1.5M datagen rows (253.9 MB of CSV) in 779 ms of CPU (docs/simulation.md)
-  mapCpuSecondsPerGb: 3.07,
-  // Distinct SUBSTR(sourceIP, 1, 8) in datagen's data: 159,485 groups in 300k rows, 434,872 in 1.5M (measured): a power law
-  // of exponent 0.623, capped by the rows and by the ~16.7M possible prefixes (assumed cap).
-  groups: (rows) => Math.max(1, Math.min(rows, 16.7e6, 434_872 * Math.pow(rows / 1.5e6, 0.623))),
-  bytesPerGroup: 16, // assumed: 8-char key + double in compressed Parquet
-  mergeCpuSecondsPerGb: 4.0, // assumed: a GROUP BY over Parquet partials costs ~4x a CSV scan per byte
-  taskOverheadMs: 60, // assumed: DuckDB instance + plan + Parquet writer
 };

@@ -3,7 +3,7 @@
  * policies (speculation, hedged reads), and summarizes: time median and p95 over seeds, cost,
  * bytes and requests (medians).
  */
-import { simulateQuery2, type Query2SimOptions, type SimResult } from "./query2.js";
+import type { SimResult } from "./sql.js";
 
 export interface Variant {
   name: string;
@@ -41,12 +41,15 @@ export interface SummaryRow {
   simulatedInMs: number;
 }
 
-export async function sweep(base: Omit<Query2SimOptions, "workers" | "seed" | "speculation" | "hedging">, workers: number[], seeds: number, variants: Variant[] = VARIANTS): Promise<SummaryRow[]> {
+/** One simulated job: `workers`, a seed, a variant's policies. */
+export type Simulate = (o: { workers: number; seed: number; speculation: boolean; hedging: boolean }) => Promise<SimResult>;
+
+export async function sweep(simulate: Simulate, workers: number[], seeds: number, variants: Variant[] = VARIANTS): Promise<SummaryRow[]> {
   const rows: SummaryRow[] = [];
   for (const w of workers) {
     for (const v of variants) {
       const results: SimResult[] = [];
-      for (let seed = 1; seed <= seeds; seed++) results.push(await simulateQuery2({ ...base, workers: w, seed, speculation: v.speculation, hedging: v.hedging }));
+      for (let seed = 1; seed <= seeds; seed++) results.push(await simulate({ workers: w, seed, speculation: v.speculation, hedging: v.hedging }));
       rows.push(summarize(w, v.name, results));
     }
   }

@@ -26,7 +26,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   sql: ["job", "storage", "duckdb", "splits", "shuffle", "datagen"],
   "builtin-workers": ["job", "storage", "duckdb", "task-runtime", "splits", "shuffle", "outputs", "mapreduce", "sql"],
   query: ["job", "storage", "duckdb", "scheduler", "splits", "shuffle", "outputs", "mapreduce", "sql", "builtin-workers", "datagen"],
-  simulate: ["job", "storage", "scheduler", "backends/contract.ts", "splits", "shuffle", "mapreduce"],
+  simulate: ["job", "storage", "scheduler", "backends/contract.ts", "splits", "shuffle", "mapreduce", "sql", "query", "datagen/schema.ts"],
   cli: [ANY],
   /** src/index.ts, src/s3.ts: the package's entry points. */
   "(root)": [ANY],

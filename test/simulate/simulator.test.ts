@@ -1,12 +1,10 @@
-/** The simulator's plumbing: seeded replay, the real planner's sizing, costs, capacity refusals, the models' store rules, and the CLI's flags. */
+/** The simulator's plumbing: seeded replay, costs, capacity refusals, the models' store rules, and the CLI's flags. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { defaultTaskBytes } from "../../src/mapreduce/inputs.js";
-import { derivePartitions, partialBytes } from "../../src/mapreduce/run.js";
 import { parseDataset } from "../../src/simulate/dataset.js";
 import { s3Model } from "../../src/simulate/models.js";
 import { simulateQuery2 } from "../../src/simulate/query2.js";
@@ -27,18 +25,11 @@ describe("simulate query2", () => {
     assert.notEqual(a.seconds, c.seconds);
   });
 
-  test("task counts and R come from the real planner's rules", async () => {
+  test("costs: every input byte read, Lambda time and requests billed", async () => {
     const inputBytes = 20e9;
-    const workers = 60;
-    const r = await simulateQuery2({ platform: "lambda", workers, memoryMb: 2048, inputBytes, speculation: false, hedging: false, seed: 1, prefixGetRate: 1e12 });
+    const r = await simulateQuery2({ platform: "lambda", workers: 60, memoryMb: 2048, inputBytes, speculation: false, hedging: false, seed: 1, prefixGetRate: 1e12 });
     assert.equal(r.failed, undefined, r.failed);
-    const taskBytes = defaultTaskBytes(inputBytes, workers);
-    // Objects of 256 MiB cut into near-equal ranges of at most taskBytes, one range per task.
-    const objects = Math.round(inputBytes / (256 * 1024 * 1024));
-    const perObject = Math.ceil(inputBytes / objects / taskBytes);
-    assert.ok(Math.abs(r.mapTasks - objects * perObject) <= perObject, `${r.mapTasks} map tasks, expected about ${objects * perObject}`);
-    assert.equal(r.partitions, derivePartitions({ mapOutputBytes: partialBytes(inputBytes), workers }));
-    // Every input byte read once at least (speculation off, no failures... retries may read twice).
+    // Every input byte read once at least (speculation off; retries may read twice).
     assert.ok(r.store.bytesRead >= inputBytes);
     assert.ok(r.cost > 0 && r.requestCost > 0 && r.computeCost > 0);
     assert.ok(r.seconds! > 0);

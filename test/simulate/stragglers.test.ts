@@ -35,7 +35,7 @@ describe("straggler policies in virtual time", () => {
     assert.ok(quantile(withSpeculation, 0.5)! <= 1.3, `with speculation: ${withSpeculation.map((r) => r.toFixed(2))}`);
     assert.ok(Math.max(...withSpeculation) <= 1.35, `with speculation: ${withSpeculation.map((r) => r.toFixed(2))}`);
     // Without it the last straggler sets the job's time (here many waves hide part of it).
-    assert.ok(Math.min(...without) >= 1.4, `without speculation: ${without.map((r) => r.toFixed(2))}`);
+    assert.ok(Math.min(...without) >= 1.3, `without speculation: ${without.map((r) => r.toFixed(2))}`);
     assert.ok(quantile(without, 0.5)! > quantile(withSpeculation, 0.5)!);
   });
 
