@@ -6,14 +6,20 @@
  * - watches the pods bound to it and runs each pod's first container's command (+ args) as a local
  *   process with its env (values, and fieldRefs to the pod's name, namespace, uid and node);
  * - writes the pod status as a kubelet does: Running, then Succeeded or Failed with the container's
- *   exit code (128+N when killed by signal N) and reason Completed / Error / OOMKilled (`oomKill`);
- *   a pod's own activeDeadlineSeconds: Failed, reason DeadlineExceeded;
+ *   exit code (128+N when killed by signal N) and reason Completed / Error / OOMKilled (`oomKill`,
+ *   or the process's resident memory over the container's `resources.limits.memory`, checked
+ *   every 50 ms as a cgroup would enforce it); a pod's own activeDeadlineSeconds: Failed, reason
+ *   DeadlineExceeded;
+ * - `hold(true)`: pods bound to the node stay Pending, their container waiting (ContainerCreating),
+ *   as behind an image that never finishes pulling;
+ * - `env`: variables every process gets (the node's ambient credentials, as an instance role);
  * - on deletion SIGTERMs the process group (SIGKILL after the grace period), then removes the pod
  *   (delete with grace 0), as the kubelet does.
  * The image is not used. Everything else (scheduling, the Job controller, garbage collection) is
  * the real control plane's.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { CoreV1Api, makeInformer, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { stopProcess } from "./processes.js";
@@ -26,6 +32,8 @@ export interface NodeAgent {
   oomKill(namespace: string, name: string): Promise<void>;
   /** Output of the pods' processes, by `namespace/name` (the last 16 KB each). */
   output(namespace: string, name: string): string;
+  /** While true, new pods stay Pending (waiting: ContainerCreating) and are not started. */
+  hold(on: boolean): void;
   /** Status writes that failed (the agent carries on; tests may assert it stayed empty). */
   errors: string[];
   /** Stops watching and kills every process it started (the Node object stays). */
@@ -48,8 +56,9 @@ interface PodRun {
 
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
-export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: string } = {}): Promise<NodeAgent> {
+export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: string; env?: Record<string, string> } = {}): Promise<NodeAgent> {
   const nodeName = options.nodeName ?? "smelter-local-node";
+  let holding = false;
   const core = kc.makeApiClient(CoreV1Api);
   const runs = new Map<string, PodRun>();
   const errors: string[] = [];
@@ -85,7 +94,7 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
       run.exited = patchStatus(run, { ...base, phase: "Failed", containerStatuses: [terminated(containerName, image, 128, "StartError", now, now, "the container has no command (the node agent runs the command, not the image)")] });
       return;
     }
-    const child = spawn(executable, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: podEnv(pod, container?.env ?? [], nodeName) });
+    const child = spawn(executable, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...options.env, ...podEnv(pod, container?.env ?? [], nodeName) } });
     run.child = child;
     const keep = (d: Buffer): void => {
       run.output = (run.output + d.toString()).slice(-16 * 1024);
@@ -101,6 +110,17 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
       conditions: conditions(true, now),
       containerStatuses: [{ name: containerName, image, imageID: "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } }],
     });
+    const memoryLimit = bytesOf(container?.resources?.limits?.memory);
+    if (memoryLimit !== undefined && child.pid !== undefined) {
+      const pid = child.pid;
+      const watch = setInterval(() => {
+        if (residentBytes(pid) > memoryLimit && !run.oomKilled) {
+          run.oomKilled = true;
+          void stopProcess(child, 0);
+        }
+      }, 50);
+      run.timers.push(watch);
+    }
     const deadline = pod.spec?.activeDeadlineSeconds;
     if (deadline !== undefined) {
       run.timers.push(
@@ -126,6 +146,19 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
     });
   };
 
+  const hold = (pod: V1Pod, run: PodRun): Promise<void> => {
+    const container = pod.spec?.containers?.[0];
+    const now = new Date().toISOString();
+    run.exited = Promise.resolve();
+    return patchStatus(run, {
+      phase: "Pending",
+      hostIP: "127.0.0.1",
+      startTime: now,
+      conditions: [{ type: "PodScheduled", status: "True", lastTransitionTime: now }, { type: "Initialized", status: "True", lastTransitionTime: now }],
+      containerStatuses: [{ name: container?.name ?? "main", image: container?.image ?? "", imageID: "", ready: false, started: false, restartCount: 0, state: { waiting: { reason: "ContainerCreating" } } }],
+    });
+  };
+
   const terminate = (pod: V1Pod, run: PodRun): void => {
     if (run.terminating) return;
     run.terminating = true;
@@ -148,7 +181,10 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
       if (pod.status?.phase !== "Pending" && pod.metadata?.deletionTimestamp === undefined) return;
       run = { key, namespace, name, oomKilled: false, deadlineExceeded: false, terminating: false, output: "", timers: [] };
       runs.set(pod.metadata?.uid ?? key, run);
-      if (pod.metadata?.deletionTimestamp === undefined) start(pod, run);
+      if (pod.metadata?.deletionTimestamp === undefined) {
+        if (holding) void hold(pod, run);
+        else start(pod, run);
+      }
     }
     if (pod.metadata?.deletionTimestamp !== undefined) terminate(pod, run);
   };
@@ -178,6 +214,7 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
       await stopProcess(run.child, 0);
       await run.exited;
     },
+    hold: (on) => void (holding = on),
     output: (namespace, name) => byKey(`${namespace}/${name}`)?.output ?? "",
     stop: async () => {
       stopped = true;
@@ -245,6 +282,24 @@ function conditions(ready: boolean, at: string): Array<Record<string, string>> {
 
 function terminated(name: string, image: string, exitCode: number, reason: string, startedAt: string, finishedAt: string, message?: string): Record<string, unknown> {
   return { name, image, imageID: "", ready: false, started: false, restartCount: 0, state: { terminated: { exitCode, reason, startedAt, finishedAt, ...(message ? { message } : {}) } } };
+}
+
+/** A Kubernetes memory quantity in bytes (`512Mi`, `1G`, `1000000`). */
+function bytesOf(quantity: string | undefined): number | undefined {
+  const m = quantity === undefined ? null : /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(quantity));
+  if (!m) return undefined;
+  const unit: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * (m[2] ? unit[m[2]]! : 1);
+}
+
+/** The resident memory of a process (Linux /proc), 0 when it is gone. */
+function residentBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function isNotFound(err: unknown): boolean {
