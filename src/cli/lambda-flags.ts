@@ -62,10 +62,10 @@ export async function lambdaBackendFromFlags(flags: Record<string, unknown>): Pr
   return backend;
 }
 
-/** `<work>/lambda/` for an s3:// work store, else the s3:// input's bucket under `_smelter/lambda/`. */
-function defaultStore(work: unknown, input: unknown): string | undefined {
-  if (typeof work === "string" && work.startsWith("s3://")) return `${withSlash(work)}lambda/`;
-  if (typeof input === "string" && input.startsWith("s3://")) return `s3://${(parseStoreUrl(input) as { bucket: string }).bucket}/_smelter/lambda/`;
+/** `<work>/<sub>/` for an s3:// work store, else the s3:// input's bucket under `_smelter/<sub>/` (lambda, kubernetes, ...). */
+export function defaultStore(work: unknown, input: unknown, sub = "lambda"): string | undefined {
+  if (typeof work === "string" && work.startsWith("s3://")) return `${withSlash(work)}${sub}/`;
+  if (typeof input === "string" && input.startsWith("s3://")) return `s3://${(parseStoreUrl(input) as { bucket: string }).bucket}/_smelter/${sub}/`;
   return undefined;
 }
 

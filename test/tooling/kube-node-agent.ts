@@ -26,6 +26,8 @@ import { stopProcess } from "./processes.js";
 
 export interface NodeAgent {
   nodeName: string;
+  /** Processes started so far (one per pod run). */
+  started(): number;
   /** Pids of the processes running now, by `namespace/name` of their pod. */
   running(): Map<string, number>;
   /** Kills the pod's process as the kernel's OOM killer would: its status says OOMKilled, exit code 137. */
@@ -215,6 +217,7 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
       await run.exited;
     },
     hold: (on) => void (holding = on),
+    started: () => [...runs.values()].filter((r) => r.child).length,
     output: (namespace, name) => byKey(`${namespace}/${name}`)?.output ?? "",
     stop: async () => {
       stopped = true;

@@ -1,0 +1,136 @@
+/**
+ * `smelter query2` and a `smelter sql` join with `--backend kubernetes`, end to end: the CLI creates
+ * a Job per attempt on a real control plane (scripts/install-kube.sh), the local node agent runs
+ * each pod's command (Smelter's container entry with the built-in workers, DuckDB included) over the
+ * Big Data Benchmark's tiny data in the embedded S3 server, and the results equal DuckDB alone's.
+ * Plus the flags' errors: a missing image, bad quantities, an unreachable API server, a missing namespace.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { openDuckDb } from "../../src/duckdb/index.js";
+import { sqlString } from "../../src/duckdb/sql.js";
+import { s3Store } from "../../src/storage/s3.js";
+import { startS3Server, type S3Server } from "../../src/storage/server.js";
+import { BDB_TINY } from "../helpers/bdb-tiny.js";
+import { startKubeCluster, type KubeCluster } from "../tooling/kube-cluster.js";
+import { startNodeAgent, type NodeAgent } from "../tooling/kube-node-agent.js";
+
+const bin = fileURLToPath(new URL("../../../bin/smelter.js", import.meta.url));
+const taskBin = fileURLToPath(new URL("../../../bin/smelter-task.js", import.meta.url));
+const builtins = fileURLToPath(new URL("../../src/builtin-workers/builtin.js", import.meta.url));
+
+/** Runs the CLI without blocking this process (the node agent runs the pods from here). */
+function smelter(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.on("close", (status) => (clearTimeout(timer), resolve({ status, stdout, stderr })));
+  });
+}
+
+describe("smelter on --backend kubernetes (a real control plane, the node agent, the embedded S3 server)", () => {
+  let s3: S3Server;
+  let cluster: KubeCluster;
+  let agent: NodeAgent;
+  let env: NodeJS.ProcessEnv;
+  let dir: string;
+  let kubeFlags: string[];
+  before(async () => {
+    s3 = await startS3Server({ buckets: ["bdb"] });
+    const bucket = s3Store({ bucket: "bdb", endpoint: s3.endpoint, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+    for (const table of ["uservisits", "rankings"]) {
+      for (const f of readdirSync(`${BDB_TINY}${table}`)) await bucket.put(`tiny/${table}/${f}`, readFileSync(`${BDB_TINY}${table}/${f}`));
+    }
+    cluster = await startKubeCluster();
+    agent = await startNodeAgent(cluster.kubeConfig(), { env: { ...s3.env, HOME: process.env.HOME ?? "/tmp" } });
+    dir = mkdtempSync(join(tmpdir(), "smelter-kube-cli-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "local", cluster: { server: cluster.server, "insecure-skip-tls-verify": true } }],
+      users: [{ name: "admin", user: { token: cluster.token } }],
+      contexts: [{ name: "local", context: { cluster: "local", user: "admin", namespace: "default" } }],
+      "current-context": "local",
+    }));
+    env = { ...process.env, ...s3.env, KUBECONFIG: kubeconfig };
+    kubeFlags = ["--backend", "kubernetes", "--kube-image", "smelter-worker:test", "--kube-command", JSON.stringify([process.execPath, taskBin]), "--kube-worker-module", builtins, "--kube-cpu", "500m", "--kube-memory", "2Gi", "--kube-concurrency", "2", "--quiet"];
+  });
+  after(async () => {
+    await agent?.stop();
+    await cluster?.stop();
+    await s3?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function duckdbAlone(sql: string): Promise<Record<string, unknown>[]> {
+    const db = await openDuckDb({ threads: 1 });
+    try {
+      await db.run(`CREATE VIEW uservisits AS SELECT * FROM read_csv(${sqlString(`${BDB_TINY}uservisits/*`)}, header = false, columns = {'sourceIP': 'VARCHAR', 'destURL': 'VARCHAR', 'visitDate': 'DATE', 'adRevenue': 'FLOAT', 'userAgent': 'VARCHAR', 'countryCode': 'VARCHAR', 'languageCode': 'VARCHAR', 'searchWord': 'VARCHAR', 'duration': 'INTEGER'})`);
+      await db.run(`CREATE VIEW rankings AS SELECT * FROM read_csv(${sqlString(`${BDB_TINY}rankings/*`)}, header = false, columns = {'pageURL': 'VARCHAR', 'pageRank': 'INTEGER', 'avgDuration': 'INTEGER'})`);
+      return await db.all(sql);
+    } finally {
+      db.close();
+    }
+  }
+
+  test("query2 equals DuckDB alone's, every task run in a pod", async () => {
+    const before = agent.started();
+    const r = await smelter(["query2", "--input", "s3://bdb/tiny/uservisits/", "--prefix-len", "8", "--format", "json", "--task-bytes", "600000", ...kubeFlags], env);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as { prefix: string; adRevenue: number }[];
+    const want = await duckdbAlone("SELECT substr(sourceIP, 1, 8) AS prefix, sum(adRevenue) AS adRevenue FROM uservisits GROUP BY 1");
+    assert.equal(rows.length, want.length);
+    const byPrefix = new Map(want.map((w) => [w.prefix as string, Number(w.adRevenue)]));
+    for (const row of rows) {
+      const w = byPrefix.get(row.prefix);
+      assert.ok(w !== undefined && Math.abs(row.adRevenue - w) <= 1e-6 * Math.max(1, Math.abs(w)), `${row.prefix}: ${row.adRevenue} vs ${w}`);
+    }
+    assert.ok(agent.started() - before >= 3, `the pods ran the tasks (${agent.started() - before} pods)`);
+    assert.deepEqual(agent.errors, []);
+  });
+
+  test("a sql join equals DuckDB alone's", async () => {
+    const sql = "SELECT v.sourceIP, count(*) AS visits, sum(r.pageRank) AS ranks FROM uservisits AS v JOIN rankings AS r ON r.pageURL = v.destURL GROUP BY v.sourceIP";
+    const before = agent.started();
+    const r = await smelter(["sql", sql, "--table", "uservisits=s3://bdb/tiny/uservisits/", "--schema", "uservisits=bdb:uservisits", "--table", "rankings=s3://bdb/tiny/rankings/", "--schema", "rankings=bdb:rankings", "--join", "partitioned", "--partitions", "2", "--format", "json", ...kubeFlags], env);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as { sourceIP: string; visits: number | string; ranks: number | string }[];
+    const want = await duckdbAlone(`${sql} ORDER BY 1`);
+    assert.equal(rows.length, want.length);
+    const got = new Map(rows.map((x) => [x.sourceIP, [Number(x.visits), Number(x.ranks)]]));
+    for (const w of want) assert.deepEqual(got.get(w.sourceIP as string), [Number(w.visits), Number(w.ranks)], String(w.sourceIP));
+    assert.ok(agent.started() - before >= 3, "the join's tasks ran in pods");
+  });
+
+  test("missing or bad settings, an unreachable API server and a missing namespace say what to fix", async () => {
+    const base = ["query2", "--input", "s3://bdb/tiny/uservisits/", "--backend", "kubernetes", "--quiet"];
+    const missing = await smelter(base, env);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /--backend kubernetes needs --kube-image/);
+    assert.doesNotMatch(missing.stderr, /\n\s+at /, "no stack trace");
+    const bad = await smelter([...base, "--kube-image", "i", "--kube-memory", "lots", "--kube-cpu", "fast"], env);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--kube-cpu: cpu must be a Kubernetes CPU quantity.*--kube-memory: memory must be a Kubernetes memory quantity/s);
+    const nowhere = join(dir, "nowhere");
+    writeFileSync(nowhere, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "x", cluster: { server: "https://127.0.0.1:9", "insecure-skip-tls-verify": true } }], users: [{ name: "u", user: { token: "t" } }], contexts: [{ name: "x", context: { cluster: "x", user: "u" } }], "current-context": "x" }));
+    const unreachable = await smelter([...base, "--kube-image", "i", "--kubeconfig", nowhere], env);
+    assert.equal(unreachable.status, 1);
+    assert.match(unreachable.stderr, /could not reach the Kubernetes API server at https:\/\/127\.0\.0\.1:9/);
+    assert.doesNotMatch(unreachable.stderr, /\n\s+at /, "no stack trace");
+    const noNs = await smelter([...base, "--kube-image", "i", "--kube-namespace", "no-such-ns"], env);
+    assert.equal(noNs.status, 1);
+    assert.match(noNs.stderr, /namespace "no-such-ns" not found/);
+    const noContext = await smelter([...base, "--kube-image", "i", "--kube-context", "elsewhere"], env);
+    assert.match(noContext.stderr, /the kubeconfig has no context "elsewhere": use one of local/);
+  });
+});
