@@ -120,6 +120,12 @@ describe("kubernetes backend", () => {
     assert.ok(o.status === "failed" && o.error.type === "Cancelled" && /no longer needed/.test(o.error.message));
   });
 
+  it("a crash's failure carries the pod log's last lines, read back through pods/log", async () => {
+    const o = await runToEnd(backend, "crash");
+    assert.ok(o.status === "failed" && o.error.type === "TaskCrashed", JSON.stringify(o).slice(0, 400));
+    assert.match(o.error.message, /exited with code 3 .*; last log lines of pod smelter-[a-z0-9-]+:\n {2}about to exit with code 3/s);
+  });
+
   it("a kill whose deletion cannot complete (a finalizer holds the pod) is abandoned after killTimeoutMs", async () => {
     const b = backendWith({ killTimeoutMs: 1500 });
     const r = launch(b, "cooperativeHang");

@@ -12,15 +12,21 @@
  *   DeadlineExceeded;
  * - `hold(true)`: pods bound to the node stay Pending, their container waiting (ContainerCreating),
  *   as behind an image that never finishes pulling;
+ * - serves the kubelet's `containerLogs` endpoint (HTTPS, a self-signed certificate made with
+ *   openssl; the apiserver skips verifying a kubelet without --kubelet-certificate-authority), so
+ *   `pods/log` through the apiserver returns the process's output, with `tailLines`/`limitBytes`;
  * - `env`: variables every process gets (the node's ambient credentials, as an instance role);
  * - on deletion SIGTERMs the process group (SIGKILL after the grace period), then removes the pod
  *   (delete with grace 0), as the kubelet does.
  * The image is not used. Everything else (scheduling, the Job controller, garbage collection) is
  * the real control plane's.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { constants } from "node:os";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { constants, tmpdir } from "node:os";
+import { join } from "node:path";
 import { CoreV1Api, makeInformer, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { stopProcess } from "./processes.js";
 
@@ -66,7 +72,8 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
   const errors: string[] = [];
   let stopped = false;
 
-  await registerNode(core, nodeName);
+  const kubelet = await startKubeletServer((namespace, name) => [...runs.values()].find((r) => r.key === `${namespace}/${name}`)?.output);
+  await registerNode(core, nodeName, kubelet.port);
 
   const patchStatus = async (run: PodRun, status: Record<string, unknown>): Promise<void> => {
     try {
@@ -222,6 +229,7 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
     stop: async () => {
       stopped = true;
       await informer.stop();
+      await kubelet.close();
       await Promise.all([...runs.values()].map(async (r) => {
         for (const t of r.timers) clearTimeout(t);
         if (r.child) await stopProcess(r.child, 0);
@@ -230,7 +238,33 @@ export async function startNodeAgent(kc: KubeConfig, options: { nodeName?: strin
   };
 }
 
-async function registerNode(core: CoreV1Api, name: string): Promise<void> {
+/** The kubelet API's `GET /containerLogs/{namespace}/{pod}/{container}` on 127.0.0.1, over HTTPS. */
+async function startKubeletServer(outputOf: (namespace: string, name: string) => string | undefined): Promise<{ port: number; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "smelter-kubelet-"));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    const server = createHttpsServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) }, (req, res) => {
+      const url = new URL(req.url ?? "/", "https://127.0.0.1");
+      const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/[^/]+$/.exec(url.pathname);
+      const output = m ? outputOf(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)) : undefined;
+      if (output === undefined) {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+        return;
+      }
+      const tail = Number(url.searchParams.get("tailLines") ?? NaN);
+      let text = Number.isFinite(tail) ? output.split("\n").slice(-(tail + (output.endsWith("\n") ? 1 : 0))).join("\n") : output;
+      const limit = Number(url.searchParams.get("limitBytes") ?? NaN);
+      if (Number.isFinite(limit)) text = Buffer.from(text).subarray(0, limit).toString();
+      res.writeHead(200, { "content-type": "text/plain" }).end(text);
+    });
+    await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
+    return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function registerNode(core: CoreV1Api, name: string, kubeletPort: number): Promise<void> {
   await core.createNode({ body: { metadata: { name, labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux" } }, spec: {} } });
   const now = new Date().toISOString();
   const resources = { cpu: "8", memory: "16Gi", pods: "110", "ephemeral-storage": "100Gi" };
@@ -241,7 +275,9 @@ async function registerNode(core: CoreV1Api, name: string): Promise<void> {
         status: {
           capacity: resources,
           allocatable: resources,
-          addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: name }],
+          // InternalIP only: the apiserver reaches the kubelet API (pods/log) at the first preferred address type present.
+          addresses: [{ type: "InternalIP", address: "127.0.0.1" }],
+          daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
           conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "smelter local node agent", lastHeartbeatTime: now, lastTransitionTime: now }],
           nodeInfo: {
             machineID: name, systemUUID: name, bootID: name, kernelVersion: "", osImage: "local processes", containerRuntimeVersion: "smelter-node-agent://0",
