@@ -43,10 +43,10 @@ import { watchJobsAndPods, type JobTracker, type Watches } from "./watches.js";
 
 export const NAME = "kubernetes";
 
-/** How the container reaches the manager's channel, when there is one (heartbeats and logs live). */
+/** The manager's live channel (src/backends/remote/channel.ts `openRemoteChannel`): heartbeats and log lines while the pod runs. */
 export interface KubernetesChannel {
-  /** Environment for the attempt's container (the channel's address and the attempt's token), and a way to stop routing it. */
-  open(envelope: TaskEnvelope, listener: AttemptListener): Promise<{ env: Record<string, string>; close(): Promise<void> }>;
+  /** Starts routing the attempt's messages to `listener`: the environment gives the container the channel's address and token (or its store prefix). */
+  watch(attemptId: string, resultUrl: string, listener: Pick<AttemptListener, "onLog" | "onHeartbeat">): { env: Record<string, string>; stop(): Promise<void> };
 }
 
 export interface KubernetesBackendOptions extends KubernetesSettings {
@@ -143,13 +143,13 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
     const what = `attempt ${envelope.attemptId} (worker "${envelope.worker}")`;
     if (closed) return (state.markCreateDone(), failed(new CancelledError(`${what} was not started: the ${NAME} backend was closed`)));
     let remote: RemoteEnvelope | undefined;
-    let route: { env: Record<string, string>; close(): Promise<void> } | undefined;
+    let route: { env: Record<string, string>; stop(): Promise<void> } | undefined;
     const name = jobName(envelope, instance);
     let tracked = false;
     try {
       try {
         remote = await remoteEnvelope({ envelope, store });
-        route = await channel?.open(remote.envelope, listener);
+        route = channel?.watch(envelope.attemptId, remote.resultUrl, listener);
         await watches.ready();
       } catch (err) {
         state.markCreateDone();
@@ -218,6 +218,10 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
       const end = await ended;
       context.clock.clearTimeout(unschedulableTimer);
       context.clock.clearTimeout(startTimer);
+      // The pod ended: drain what the channel still holds before the reply and the outcome.
+      const drained = route;
+      route = undefined;
+      await drained?.stop().catch(() => undefined);
 
       if (end.kind === "killed" || state.killed) return failed(new CancelledError(`${what} was cancelled`));
       if (end.kind === "unschedulable") {
@@ -244,7 +248,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
       if (state.killed) await state.kill; // the slot is held until the kill is confirmed or abandoned
       else if (state.created) await deleteJob(name, "Background").catch(() => undefined);
       if (tracked) watches.untrack(name);
-      await route?.close().catch(() => undefined);
+      await route?.stop().catch(() => undefined);
       await remote?.cleanup();
     }
   }
