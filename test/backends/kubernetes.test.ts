@@ -14,6 +14,9 @@ import { kubernetesAttemptCost } from "../../src/backends/kubernetes/cost.js";
 import { kubernetesRbac, kubernetesWorkerIamPolicy } from "../../src/backends/kubernetes/rbac.js";
 import type { AttemptOutcome } from "../../src/backends/contract.js";
 import { remoteStore } from "../../src/url-objects.js";
+import { estimateCost, placeOf } from "../../src/report/cost.js";
+import { DEFAULT_PRICES, withOverrides } from "../../src/report/prices.js";
+import type { TimelineAttempt } from "../../src/report/timeline.js";
 import { startS3Server, type S3Server } from "../../src/storage/server.js";
 import { openStore } from "../../src/storage/url.js";
 import { startKubeCluster, type KubeCluster } from "../tooling/kube-cluster.js";
@@ -241,6 +244,13 @@ describe("kubernetes backend", () => {
     assert.equal(kubernetesAttemptCost({ ms: 10_000, cpu: "500m", memory: "2Gi" }), 0);
     const priced = kubernetesAttemptCost({ ms: 10_000, cpu: "500m", memory: "1G", prices: { vcpuSecond: 0.00001, gbSecond: 0.000001 } });
     assert.ok(Math.abs(priced - (10 * 0.5 * 0.00001 + 10 * 1 * 0.000001)) < 1e-12, String(priced));
+    // The job report: a kubernetes run is priced at $0, or at the --prices table's kubernetes section.
+    const attempt = { launchedAt: 0, runningAt: 2000, endedAt: 10_000, outcome: "won", counters: {} } as unknown as TimelineAttempt;
+    assert.equal(placeOf("kubernetes"), "kubernetes");
+    assert.equal(estimateCost([attempt], "kubernetes", DEFAULT_PRICES).total, 0);
+    const table = withOverrides({ kubernetes: { vcpuSecond: 0.00001, gbSecond: 0.000001, vcpu: 0.5, memoryGb: 1 } });
+    const billed = estimateCost([attempt], "kubernetes", table);
+    assert.ok(Math.abs(billed.total - (10 * 0.5 * 0.00001 + 10 * 1 * 0.000001)) < 1e-12, String(billed.total));
   });
 
   it("leaves no Job and no object behind", async () => {
