@@ -129,6 +129,19 @@ describe("kubernetes backend", () => {
     assert.match(o.error.message, /exited with code 3 .*; last log lines of pod smelter-[a-z0-9-]+:\n {2}about to exit with code 3/s);
   });
 
+  it("a kill of an attempt still queued behind the concurrency limit is stopped at once, no Job created", async () => {
+    const b = backendWith({ concurrency: 1 });
+    const first = launch(b, "cooperativeHang");
+    const queued = launch(b, "echo", 1);
+    await within(first.running, 20_000, "onRunning");
+    assert.equal(await within(queued.handle.kill("not needed"), 2000, "kill of a queued attempt"), "stopped");
+    const o = await queued.outcome;
+    assert.ok(o.status === "failed" && o.error.type === "Cancelled");
+    assert.equal((await ourJobs()).length, 1, "only the running attempt has a Job");
+    assert.equal(await within(first.handle.kill("done"), 20_000, "kill"), "stopped");
+    await b.close?.();
+  });
+
   it("a kill whose deletion cannot complete (a finalizer holds the pod) is abandoned after killTimeoutMs", async () => {
     const b = backendWith({ killTimeoutMs: 1500 });
     const r = launch(b, "cooperativeHang");

@@ -125,6 +125,8 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
 
   interface State {
     killed: boolean;
+    /** The attempt left the backend's queue (its `run` began). */
+    started: boolean;
     /** Set once the Job exists: its name. */
     created?: string;
     /** Resolves when the create call is over (or was never made). */
@@ -141,6 +143,8 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
     const stats = (from = launchedAt): AttemptStats => emptyStats(from, context.clock.now());
     const failed = (err: unknown, from?: number): AttemptOutcome => ({ status: "failed", error: serializeError(err), stats: stats(from) });
     const what = `attempt ${envelope.attemptId} (worker "${envelope.worker}")`;
+    state.started = true;
+    if (state.killed) return (state.markCreateDone(), failed(new CancelledError(`${what} was cancelled while queued`)));
     if (closed) return (state.markCreateDone(), failed(new CancelledError(`${what} was not started: the ${NAME} backend was closed`)));
     let remote: RemoteEnvelope | undefined;
     let route: { env: Record<string, string>; stop(): Promise<void> } | undefined;
@@ -264,6 +268,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
       let markGone!: () => void;
       const state: State = {
         killed: false,
+        started: false,
         createDone: new Promise<void>((r) => (markCreateDone = r)),
         markCreateDone: () => markCreateDone(),
         gone: new Promise<void>((r) => (markGone = r)),
@@ -284,6 +289,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
           state.killed = true;
           cancel({ status: "failed", error: serializeError(new CancelledError(`attempt ${envelope.attemptId} was cancelled: ${reason}`)), stats: emptyStats(launchedAt, context.clock.now()) });
           state.kill = (async (): Promise<KillOutcome> => {
+            if (!state.started) return "stopped"; // still queued: it will end at once when its turn comes
             await state.createDone;
             const name = state.created;
             if (!name) return "stopped";
