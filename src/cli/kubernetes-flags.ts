@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { Backend } from "../backends/contract.js";
 import { ConfigError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
+import { kubernetesSettingsSchema } from "../backends/kubernetes/settings.js";
 import { defaultStore } from "./lambda-flags.js";
 
 /** The flags' shape, all optional (commands extend the run flags with it); {@link kubernetesBackendFromFlags} checks what kubernetes needs. */
@@ -19,7 +20,10 @@ export const kubernetesFlagsShape = {
   kubeContext: z.string().min(1).optional(),
   kubeNamespace: z.string().min(1).optional(),
   kubeImage: z.string().min(1).optional(),
-  kubeCommand: z.string().min(1).optional(),
+  /** Words, or a JSON array as text (flag), or an array (smelter.config.json). */
+  kubeCommand: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /** smelter.config.json's `kubernetes.kubeconfig` (the config hook prefixes keys with `kube`). */
+  kubeKubeconfig: z.string().min(1).optional(),
   kubeWorkerModule: z.string().min(1).optional(),
   kubeServiceAccount: z.string().min(1).optional(),
   kubeCpu: z.string().min(1).optional(),
@@ -28,6 +32,28 @@ export const kubernetesFlagsShape = {
   kubeStore: z.string().regex(/^s3:\/\/.+/, "--kube-store must be an s3:// URL prefix the pods can read and write").optional(),
   kubeStartTimeout: z.coerce.number({ message: "--kube-start-timeout must be a number of milliseconds" }).int().min(0).optional(),
 };
+
+const settingFields = kubernetesSettingsSchema.shape;
+
+/**
+ * The `kubernetes` section of smelter.config.json (src/cli/config.ts): the flags' settings, each key
+ * the flag's name without `--kube-` (`image` is `--kube-image`, `kubeconfig` is `--kubeconfig`),
+ * validated by the same field schemas as the backend's settings (src/backends/kubernetes/settings.ts).
+ */
+export const kubernetesConfigSchema = z.strictObject({
+  image: settingFields.image,
+  kubeconfig: settingFields.kubeconfig,
+  context: settingFields.context,
+  namespace: settingFields.namespace.unwrap().optional(),
+  command: z.array(z.string().min(1)).min(1, "must list the command's words").optional(),
+  workerModule: settingFields.workerModule,
+  serviceAccount: settingFields.serviceAccountName,
+  cpu: settingFields.cpu.unwrap().optional(),
+  memory: settingFields.memory.unwrap().optional(),
+  concurrency: settingFields.concurrency.unwrap().optional(),
+  store: z.string().regex(/^s3:\/\/.+/, "must be an s3:// URL prefix the pods can read and write").optional(),
+  startTimeout: settingFields.startTimeoutMs.unwrap().optional(),
+});
 
 /** The flag naming each setting, for messages. */
 const FLAG_OF: Record<string, string> = {
@@ -57,18 +83,14 @@ export const IMAGE_BUILTIN_WORKERS = "/app/node_modules/smelter/dist/src/builtin
 
 /** Creates the kubernetes backend from the flags and checks it. Throws ConfigError / a clear SmelterError. */
 export async function kubernetesBackendFromFlags(flags: Record<string, unknown>): Promise<Backend> {
-  const [{ kubernetesBackend }, { kubernetesSettingsSchema }, { remoteStore }] = await Promise.all([
-    import("../backends/kubernetes/backend.js"),
-    import("../backends/kubernetes/settings.js"),
-    import("../url-objects.js"),
-  ]);
+  const [{ kubernetesBackend }, { remoteStore }] = await Promise.all([import("../backends/kubernetes/backend.js"), import("../url-objects.js")]);
   const f = flags as z.infer<z.ZodObject<typeof kubernetesFlagsShape>> & { workers?: number; work?: unknown; input?: unknown };
   if (!f.kubeImage) throw new ConfigError("bad flags: --backend kubernetes needs --kube-image: an image built with Smelter and your worker module (docs/backends/kubernetes.md) (see --help)");
   const storeUrl = f.kubeStore ?? defaultStore(f.work, f.input ?? firstS3Table(flags.table), "kubernetes");
   if (!storeUrl) throw new ConfigError("bad flags: --backend kubernetes needs an s3:// place for envelopes and replies: give --work s3://bucket/prefix/ or --kube-store s3://bucket/prefix/ (the pods' role must read and write it) (see --help)");
   const settings = {
     image: f.kubeImage,
-    ...(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {}),
+    ...((f.kubeconfig ?? f.kubeKubeconfig) ? { kubeconfig: f.kubeconfig ?? f.kubeKubeconfig } : {}),
     ...(f.kubeContext ? { context: f.kubeContext } : {}),
     ...(f.kubeNamespace ? { namespace: f.kubeNamespace } : {}),
     ...(f.kubeCommand ? { command: commandWords(f.kubeCommand) } : {}),
@@ -100,8 +122,9 @@ function firstS3Table(tables: unknown): string | undefined {
   return /"[^"]*?(s3:\/\/[^"]+)"/.exec(text)?.[1];
 }
 
-/** `node /app/x.js` or `["node", "/app/x.js"]` -> the words. */
-function commandWords(text: string): string[] {
+/** `node /app/x.js` or `["node", "/app/x.js"]` (or already an array, from the config file) -> the words. */
+function commandWords(text: string | string[]): string[] {
+  if (Array.isArray(text)) return text;
   if (text.trimStart().startsWith("[")) {
     const r = z.array(z.string().min(1)).min(1).safeParse(safeJson(text));
     if (!r.success) throw new ConfigError(`bad flags: --kube-command is not a JSON array of strings: ${text} (see --help)`);
