@@ -51,9 +51,11 @@ describe("smelter on --backend kubernetes (a real control plane, the node agent,
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("query2 equals DuckDB alone's, every task run in a pod", async () => {
+  test("query2 equals DuckDB alone's, every task run in a pod (settings from smelter.config.json)", async () => {
     const before = agent.started();
-    const r = await smelter(["query2", "--input", "s3://bdb/tiny/uservisits/", "--prefix-len", "8", "--format", "json", "--task-bytes", "600000", ...kubeFlags], env);
+    const config = join(dir, "smelter.config.json");
+    writeFileSync(config, JSON.stringify({ backend: "kubernetes", kubernetes: { image: "smelter-worker:test", command: [process.execPath, taskBin], workerModule: builtins, cpu: "500m", memory: "2Gi", concurrency: 2 } }, null, 2));
+    const r = await smelter(["query2", "--input", "s3://bdb/tiny/uservisits/", "--prefix-len", "8", "--format", "json", "--task-bytes", "600000", "--config", config, "--quiet"], env);
     assert.equal(r.status, 0, r.stderr);
     const rows = JSON.parse(r.stdout) as { prefix: string; adRevenue: number }[];
     const want = await duckdbAlone(QUERY2_SQL);
@@ -100,5 +102,10 @@ describe("smelter on --backend kubernetes (a real control plane, the node agent,
     assert.match(noNs.stderr, /namespace "no-such-ns" not found/);
     const noContext = await smelter([...base, "--kube-image", "i", "--kube-context", "elsewhere"], env);
     assert.match(noContext.stderr, /the kubeconfig has no context "elsewhere": use one of local/);
+    const badConfig = join(dir, "bad.config.json");
+    writeFileSync(badConfig, JSON.stringify({ kubernetes: { image: "i", memory: "lots" } }, null, 2));
+    const fromFile = await smelter([...base, "--config", badConfig], env);
+    assert.equal(fromFile.status, 1);
+    assert.match(fromFile.stderr, /bad\.config\.json: kubernetes\.memory \(line 4\): memory must be a Kubernetes memory quantity/);
   });
 });

@@ -85,8 +85,10 @@ describe("smelter.config.json", () => {
   });
 
   it("has a hook for each backend's section", () => {
-    assert.deepEqual(Object.keys(backendSections), ["lambda"]);
+    assert.deepEqual(Object.keys(backendSections), ["lambda", "kubernetes"]);
     assert.equal(backendSections.lambda!.schema.safeParse({ function: "f" }).success, true);
+    assert.equal(backendSections.kubernetes!.schema.safeParse({ image: "i", memory: "1Gi", command: ["node", "x.js"] }).success, true);
+    assert.equal(backendSections.kubernetes!.schema.safeParse({ image: "i", memory: "lots" }).success, false);
   });
 
   it("drives a real run: `smelter pi --config FILE` with the backend and defaults from the file", () => {
