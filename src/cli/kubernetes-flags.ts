@@ -106,14 +106,22 @@ export async function kubernetesBackendFromFlags(flags: Record<string, unknown>)
     const problems = r.error.issues.map((i) => `${FLAG_OF[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
     throw new ConfigError(`bad flags: ${problems.join("; ") || formatZodIssues(r.error)} (see --help)`);
   }
-  const backend = kubernetesBackend({ ...settings, store: remoteStore(storeUrl) });
+  const [{ openRemoteChannel }, { systemContext }] = await Promise.all([import("../backends/remote/channel.js"), import("../job/runtime-context.js")]);
+  const store = remoteStore(storeUrl);
+  // Heartbeats and logs live: over HTTP on 127.0.0.1 when the pods can reach it, else batched to the store.
+  const channel = await openRemoteChannel({ context: systemContext(), store, transport: "auto" });
+  const backend = kubernetesBackend({ ...settings, store, channel });
+  const close = async (): Promise<void> => {
+    await backend.close?.();
+    await channel.close();
+  };
   try {
     await backend.check();
   } catch (err) {
-    await backend.close?.();
+    await close();
     throw err;
   }
-  return backend;
+  return { ...backend, close };
 }
 
 /** The first s3:// URL among `sql`'s --table flags (NAME=URL), whatever their parsed shape. */

@@ -14,6 +14,10 @@ import { kubernetesAttemptCost } from "../../src/backends/kubernetes/cost.js";
 import { kubernetesRbac, kubernetesWorkerIamPolicy } from "../../src/backends/kubernetes/rbac.js";
 import type { AttemptOutcome } from "../../src/backends/contract.js";
 import { remoteStore } from "../../src/url-objects.js";
+import { openRemoteChannel } from "../../src/backends/remote/channel.js";
+import type { SmelterEvent } from "../../src/job/events.js";
+import { systemContext } from "../../src/job/runtime-context.js";
+import { Manager } from "../../src/scheduler/manager.js";
 import { estimateCost, placeOf } from "../../src/report/cost.js";
 import { DEFAULT_PRICES, withOverrides } from "../../src/report/prices.js";
 import type { TimelineAttempt } from "../../src/report/timeline.js";
@@ -264,6 +268,38 @@ describe("kubernetes backend", () => {
     const table = withOverrides({ kubernetes: { vcpuSecond: 0.00001, gbSecond: 0.000001, vcpu: 0.5, memoryGb: 1 } });
     const billed = estimateCost([attempt], "kubernetes", table);
     assert.ok(Math.abs(billed.total - (10 * 0.5 * 0.00001 + 10 * 1 * 0.000001)) < 1e-12, String(billed.total));
+  });
+
+  it("with the live channel: heartbeats arrive while the pod runs, and a silent worker is lost to the heartbeat timeout, its Job deleted", async () => {
+    const channel = await openRemoteChannel({ context: systemContext(), store, transport: "http", flushMs: 100 });
+    const b = backendWith({ channel });
+    const manager = new Manager({ backend: b });
+    const events: SmelterEvent[] = [];
+    try {
+      const policy = { retry: { maxAttempts: 1 }, timeouts: { heartbeatTimeout: 6000 } };
+      const beatingJob = manager.job();
+      const silentJob = manager.job();
+      beatingJob.events.on((e) => events.push(e));
+      silentJob.events.on((e) => events.push(e));
+      const beating = beatingJob.stage({ worker: "heartbeats", policy });
+      beating.push({ count: 20, gapMs: 400 }); // 8 s, longer than the timeout: only live heartbeats keep it alive
+      beating.close();
+      const silent = silentJob.stage({ worker: "cooperativeHang", policy });
+      silent.push(null);
+      silent.close();
+      const [beatingDone, silentDone] = await Promise.allSettled([within(beatingJob.wait(), 40_000, "the beating job"), within(silentJob.wait(), 40_000, "the silent job")]);
+      assert.equal(beatingDone.status, "fulfilled", `the beating attempt succeeded: ${String((beatingDone as PromiseRejectedResult).reason)}`);
+      assert.equal(silentDone.status, "rejected");
+      const failed = events.filter((e): e is Extract<SmelterEvent, { type: "attempt-failed" }> => e.type === "attempt-failed");
+      assert.equal(failed.length, 1, JSON.stringify(failed.map((f) => f.error.message)));
+      assert.equal(failed[0]!.error.type, "AttemptLost", failed[0]!.error.message);
+      assert.match(failed[0]!.error.message, /sent no heartbeat or log for [\d.]+ ms \(heartbeatTimeout 6000 ms\)/);
+      await waitFor("the lost attempt's Job deleted", 20_000, async () => ((await ourJobs()).length === 0 ? true : undefined));
+    } finally {
+      await manager.close();
+      await b.close?.();
+      await channel.close();
+    }
   });
 
   it("leaves no Job and no object behind", async () => {
