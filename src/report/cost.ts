@@ -2,7 +2,8 @@
  * What a job cost, and what it would cost elsewhere, from its attempts and a price table:
  *  - compute, per place: `local` (threads, processes, inline: 0), `lambda` (GB-seconds of the
  *    running phase, billed per ms, plus one request per attempt), `fargate` and `fargate-spot`
- *    (vCPU- and GB-seconds from launch to end, pending included, one-minute minimum per attempt);
+ *    (vCPU- and GB-seconds from launch to end, pending included, one-minute minimum per attempt),
+ *    `kubernetes` (the pod's requests from launch to end, pending included: $0 unless priced);
  *  - storage: S3 GET and PUT requests and bytes moved, from the attempts' counters;
  *  - waste: the compute of attempts whose work was not used, split into failures (what retries
  *    cost), lost races (what speculation cost) and cancellations.
@@ -11,8 +12,8 @@
 import type { PriceTable } from "./prices.js";
 import { runMs, type TimelineAttempt } from "./timeline.js";
 
-export type ComputePlace = "local" | "lambda" | "fargate" | "fargate-spot";
-export const COMPUTE_PLACES: readonly ComputePlace[] = ["local", "lambda", "fargate", "fargate-spot"];
+export type ComputePlace = "local" | "lambda" | "fargate" | "fargate-spot" | "kubernetes";
+export const COMPUTE_PLACES: readonly ComputePlace[] = ["local", "lambda", "fargate", "fargate-spot", "kubernetes"];
 
 export interface CostLine {
   /** `storage` for S3 lines, else the compute place. */
@@ -48,6 +49,7 @@ export interface CostEstimate {
 /** The compute place of a backend name: local backends cost nothing to run. */
 export function placeOf(backend: string): ComputePlace {
   if (backend === "lambda") return "lambda";
+  if (backend === "kubernetes") return "kubernetes";
   if (backend === "fargate-spot") return "fargate-spot";
   if (backend === "fargate" || backend === "ecs") return "fargate";
   return "local";
@@ -62,6 +64,16 @@ export function attemptUsage(a: TimelineAttempt, place: ComputePlace, p: PriceTa
       lines: [
         { item: `Lambda compute (${p.lambda.memoryMb} MB)`, quantity: gbSeconds, unit: "GB-s", unitPrice: p.lambda.gbSecond },
         { item: "Lambda requests", quantity: 1, unit: "requests", unitPrice: p.lambda.requestsPerMillion / 1e6 },
+      ],
+    };
+  }
+  if (place === "kubernetes") {
+    const seconds = Math.max(0, a.endedAt - a.launchedAt) / 1000;
+    const k = p.kubernetes;
+    return {
+      lines: [
+        { item: `Kubernetes vCPU (${k.vcpu} vCPU requested)`, quantity: seconds * k.vcpu, unit: "vCPU-s", unitPrice: k.vcpuSecond },
+        { item: `Kubernetes memory (${k.memoryGb} GB requested)`, quantity: seconds * k.memoryGb, unit: "GB-s", unitPrice: k.gbSecond },
       ],
     };
   }

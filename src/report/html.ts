@@ -33,7 +33,7 @@ const OUTCOME_HELP: Record<AttemptOutcome, string> = {
   "no-capacity": "no capacity (the backend refused the launch; retried without spending the retry budget)",
   unfinished: "no ending in the events",
 };
-const PLACE_NAMES: Record<ComputePlace, string> = { local: "local workers", lambda: "AWS Lambda", fargate: "AWS Fargate", "fargate-spot": "AWS Fargate Spot" };
+const PLACE_NAMES: Record<ComputePlace, string> = { local: "local workers", lambda: "AWS Lambda", fargate: "AWS Fargate", "fargate-spot": "AWS Fargate Spot", kubernetes: "your Kubernetes cluster" };
 
 /** The minified ECharts build from node_modules, inlined into every report. */
 export async function loadEcharts(): Promise<string> {

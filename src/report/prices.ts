@@ -29,6 +29,16 @@ export const priceTableSchema = z.object({
     /** Fargate bills per second with a one-minute minimum per task. */
     minimumSeconds: z.number().nonnegative(),
   }),
+  /** Your cluster: $0 unless you price its capacity (nodes you pay for anyway cost the same whether Smelter's pods run or not). */
+  kubernetes: z.object({
+    /** Per vCPU-second of a pod's CPU request. */
+    vcpuSecond: z.number().nonnegative(),
+    /** Per GB-second of a pod's memory request. */
+    gbSecond: z.number().nonnegative(),
+    /** The requests a task's pod would have (the estimate's assumption). */
+    vcpu: z.number().positive(),
+    memoryGb: z.number().positive(),
+  }),
   s3: z.object({
     /** GET and other reads, per 1,000 requests. */
     getPerThousand: z.number().nonnegative(),
@@ -52,6 +62,7 @@ export const DEFAULT_PRICES: PriceTable = {
   sources: ["https://aws.amazon.com/lambda/pricing/", "https://aws.amazon.com/fargate/pricing/", "https://aws.amazon.com/s3/pricing/"],
   lambda: { gbSecond: 0.0000166667, requestsPerMillion: 0.2, memoryMb: 2048 },
   fargate: { vcpuHour: 0.04048, gbHour: 0.004445, spotVcpuHour: 0.012144, spotGbHour: 0.0013335, vcpu: 1, memoryGb: 2, minimumSeconds: 60 },
+  kubernetes: { vcpuSecond: 0, gbSecond: 0, vcpu: 1, memoryGb: 2 },
   s3: { getPerThousand: 0.0004, putPerThousand: 0.005, transferPerGb: 0 },
 };
 
@@ -61,21 +72,23 @@ const overrideSchema = z.strictObject({
   sources: z.array(z.string()).optional(),
   lambda: priceTableSchema.shape.lambda.partial().strict().optional(),
   fargate: priceTableSchema.shape.fargate.partial().strict().optional(),
+  kubernetes: priceTableSchema.shape.kubernetes.partial().strict().optional(),
   s3: priceTableSchema.shape.s3.partial().strict().optional(),
 });
 
 /** The default table with `override` (a parsed JSON value) laid over it. */
 export function withOverrides(override: unknown, where = "the price table"): PriceTable {
   const r = overrideSchema.safeParse(override);
-  if (!r.success) throw new ConfigError(`${where} is not a valid price table: ${r.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ")} (fields: lambda.gbSecond, lambda.requestsPerMillion, lambda.memoryMb, fargate.vcpuHour, fargate.gbHour, fargate.spotVcpuHour, fargate.spotGbHour, fargate.vcpu, fargate.memoryGb, fargate.minimumSeconds, s3.getPerThousand, s3.putPerThousand, s3.transferPerGb, asOf, region, sources)`);
+  if (!r.success) throw new ConfigError(`${where} is not a valid price table: ${r.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ")} (fields: lambda.gbSecond, lambda.requestsPerMillion, lambda.memoryMb, fargate.vcpuHour, fargate.gbHour, fargate.spotVcpuHour, fargate.spotGbHour, fargate.vcpu, fargate.memoryGb, fargate.minimumSeconds, kubernetes.vcpuSecond, kubernetes.gbSecond, kubernetes.vcpu, kubernetes.memoryGb, s3.getPerThousand, s3.putPerThousand, s3.transferPerGb, asOf, region, sources)`);
   const o = r.data;
   const d = DEFAULT_PRICES;
   return {
-    asOf: o.asOf ?? (o.lambda || o.fargate || o.s3 ? `${d.asOf}, with overrides` : d.asOf),
+    asOf: o.asOf ?? (o.lambda || o.fargate || o.kubernetes || o.s3 ? `${d.asOf}, with overrides` : d.asOf),
     region: o.region ?? d.region,
     sources: o.sources ?? d.sources,
     lambda: { ...d.lambda, ...o.lambda },
     fargate: { ...d.fargate, ...o.fargate },
+    kubernetes: { ...d.kubernetes, ...o.kubernetes },
     s3: { ...d.s3, ...o.s3 },
   };
 }

@@ -5,33 +5,14 @@
  * the embedded S3 server, and the results equal DuckDB alone's. Plus the flags' errors.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { openDuckDb } from "../../src/duckdb/index.js";
-import { sqlString } from "../../src/duckdb/sql.js";
-import { s3Store } from "../../src/storage/s3.js";
 import { startS3Server, type S3Server } from "../../src/storage/server.js";
-import { BDB_TINY } from "../helpers/bdb-tiny.js";
+import { duckdbAlone, JOIN_SQL, putBdbTiny, QUERY2_SQL, smelter } from "../helpers/remote-cli.js";
 import { startLambdaFront, type LambdaFront } from "../tooling/lambda-front.js";
 
-const bin = fileURLToPath(new URL("../../../bin/smelter.js", import.meta.url));
 const bootstrap = fileURLToPath(new URL("../../../bin/smelter-lambda-bootstrap.js", import.meta.url));
 const builtins = fileURLToPath(new URL("../../src/builtin-workers/builtin.js", import.meta.url));
-
-/** Runs the CLI without blocking this process (the front serves the function from here). */
-function smelter(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("close", (status) => (clearTimeout(timer), resolve({ status, stdout, stderr })));
-  });
-}
 
 describe("smelter on --backend lambda (the real RIE through the front, the embedded S3 server)", () => {
   let s3: S3Server;
@@ -40,10 +21,7 @@ describe("smelter on --backend lambda (the real RIE through the front, the embed
   let lambdaFlags: string[];
   before(async () => {
     s3 = await startS3Server({ buckets: ["bdb"] });
-    const bucket = s3Store({ bucket: "bdb", endpoint: s3.endpoint, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
-    for (const table of ["uservisits", "rankings"]) {
-      for (const f of readdirSync(`${BDB_TINY}${table}`)) await bucket.put(`tiny/${table}/${f}`, readFileSync(`${BDB_TINY}${table}/${f}`));
-    }
+    await putBdbTiny(s3, "bdb");
     front = await startLambdaFront({ command: [process.execPath, bootstrap], concurrency: 2, timeoutSeconds: 60, memoryMb: 2048, env: { ...s3.env, SMELTER_WORKER_MODULE: builtins, HOME: process.env.HOME ?? "/tmp" } });
     env = { ...process.env, ...s3.env };
     lambdaFlags = ["--backend", "lambda", "--lambda-function", front.functionName, "--lambda-endpoint", front.endpoint, "--lambda-region", "us-east-1", "--quiet"];
@@ -53,22 +31,11 @@ describe("smelter on --backend lambda (the real RIE through the front, the embed
     await s3?.stop();
   });
 
-  async function duckdbAlone(sql: string): Promise<Record<string, unknown>[]> {
-    const db = await openDuckDb({ threads: 1 });
-    try {
-      await db.run(`CREATE VIEW uservisits AS SELECT * FROM read_csv(${sqlString(`${BDB_TINY}uservisits/*`)}, header = false, columns = {'sourceIP': 'VARCHAR', 'destURL': 'VARCHAR', 'visitDate': 'DATE', 'adRevenue': 'FLOAT', 'userAgent': 'VARCHAR', 'countryCode': 'VARCHAR', 'languageCode': 'VARCHAR', 'searchWord': 'VARCHAR', 'duration': 'INTEGER'})`);
-      await db.run(`CREATE VIEW rankings AS SELECT * FROM read_csv(${sqlString(`${BDB_TINY}rankings/*`)}, header = false, columns = {'pageURL': 'VARCHAR', 'pageRank': 'INTEGER', 'avgDuration': 'INTEGER'})`);
-      return await db.all(sql);
-    } finally {
-      db.close();
-    }
-  }
-
   test("query2 equals DuckDB alone's, every task run by the function", async () => {
     const r = await smelter(["query2", "--input", "s3://bdb/tiny/uservisits/", "--prefix-len", "8", "--format", "json", "--task-bytes", "65536", ...lambdaFlags], env);
     assert.equal(r.status, 0, r.stderr);
     const rows = JSON.parse(r.stdout) as { prefix: string; adRevenue: number }[];
-    const want = await duckdbAlone("SELECT substr(sourceIP, 1, 8) AS prefix, sum(adRevenue) AS adRevenue FROM uservisits GROUP BY 1");
+    const want = await duckdbAlone(QUERY2_SQL);
     assert.equal(rows.length, want.length);
     const byPrefix = new Map(want.map((w) => [w.prefix as string, Number(w.adRevenue)]));
     for (const row of rows) {
@@ -79,7 +46,7 @@ describe("smelter on --backend lambda (the real RIE through the front, the embed
   });
 
   test("a sql join equals DuckDB alone's", async () => {
-    const sql = "SELECT v.sourceIP, count(*) AS visits, sum(r.pageRank) AS ranks FROM uservisits AS v JOIN rankings AS r ON r.pageURL = v.destURL GROUP BY v.sourceIP";
+    const sql = JOIN_SQL;
     const before = front.stats.invocations;
     const r = await smelter(["sql", sql, "--table", "uservisits=s3://bdb/tiny/uservisits/", "--schema", "uservisits=bdb:uservisits", "--table", "rankings=s3://bdb/tiny/rankings/", "--schema", "rankings=bdb:rankings", "--join", "partitioned", "--partitions", "2", "--format", "json", ...lambdaFlags], env);
     assert.equal(r.status, 0, r.stderr);
