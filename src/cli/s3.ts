@@ -3,8 +3,8 @@
  * random key pair of its own per run (every request's signature is checked against it).
  * The `export` lines (stdout) tell a shell how to point the AWS SDK, the CLI and Smelter at it.
  */
-import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
+import { systemContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import { parseFlags } from "./common.js";
 
@@ -32,7 +32,8 @@ export function register(program: Command): void {
 async function serve(flags: z.output<typeof serveFlagsSchema>): Promise<void> {
   const { startS3Server } = await import("../storage/server.js");
   // A key pair of its own for every run: requests are signed with it (checked), so only those given the printed values get in.
-  const keys = { accessKeyId: `SMELTER${randomBytes(8).toString("hex").toUpperCase()}`, secretAccessKey: randomBytes(24).toString("base64url") };
+  const ids = systemContext().ids;
+  const keys = { accessKeyId: `SMELTER${ids.hex(16).toUpperCase()}`, secretAccessKey: ids.hex(40) };
   const server = await startS3Server({ dir: flags.dir, port: flags.port, buckets: flags.bucket, verbose: flags.verbose, ...keys });
   process.stderr.write(`[smelter] S3 server on ${server.endpoint} (loopback only), data in ${server.dir}, buckets: ${server.buckets.join(", ")}\n`);
   process.stderr.write(`[smelter] this run's key pair is new and random: export the lines below in each shell that uses the server\n`);
