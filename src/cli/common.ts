@@ -13,6 +13,7 @@ import type { DuckDb } from "../duckdb/index.js";
 import { writeAttemptsTable, writeReportTables } from "../outputs/duckdb-file.js";
 import { checkLocalTarget } from "../outputs/local-target.js";
 import { resultObjectProblem, type ResultObjectFormat } from "../outputs/result-object.js";
+import { fileSystemError, isFileSystemError } from "../storage/errors.js";
 import { localFilePath } from "../storage/url.js";
 import { AttemptLog } from "../report/attempts.js";
 import { JobStats } from "../report/job-stats.js";
@@ -42,9 +43,9 @@ export type RunFlags = z.output<typeof runFlagsSchema>;
 /** Flags of commands that print a query's result and run DuckDB in tasks (query2, sql). */
 export const resultFlagsShape = {
   format: z.enum(["table", "json", "csv"], { message: "--format must be table, json or csv" }).default("table"),
-  limit: z.coerce.number({ message: "--limit must be a number" }).int().min(0, "--limit must be at least 0").default(20),
+  limit: z.coerce.number({ message: "--limit must be a number" }).int("--limit must be a whole number").min(0, "--limit must be at least 0").default(20),
   work: z.string().min(1).optional(),
-  threadsPerTask: z.coerce.number({ message: "--threads-per-task must be a number" }).int().min(1).max(64).default(1),
+  threadsPerTask: z.coerce.number({ message: "--threads-per-task must be a number" }).int("--threads-per-task must be a whole number").min(1, "--threads-per-task must be 1 to 64").max(64, "--threads-per-task must be 1 to 64").default(1),
   taskBytes: z.coerce.number({ message: "--task-bytes must be a number" }).int().min(1024, "--task-bytes must be at least 1024").optional(),
   overwrite: z.boolean().default(false),
 };
@@ -91,6 +92,7 @@ export function addOutputOption(cmd: Command, formats: readonly ResultObjectForm
  */
 export async function checkLocalOutputs(flags: RunFlags & { output?: string | undefined; overwrite?: boolean }): Promise<void> {
   if (flags.events) await checkLocalTarget("--events", flags.events, { replaces: true });
+  if (flags.report) await checkLocalTarget("--report", flags.report, { replaces: true });
   if (!flags.output) return;
   const { duckdbFile, object } = outputTarget(flags.output);
   const local = duckdbFile ?? (object ? localFilePath(object) : undefined);
@@ -154,7 +156,13 @@ export async function backendFromFlags(flags: RunFlags, entry: URL): Promise<Bac
  */
 export async function watchJob(job: Job, flags: RunFlags, report = new JobReportWatch(job, flags)): Promise<void> {
   const progress = flags.quiet ? undefined : showProgress(job, { verbose: flags.verbose });
-  const eventsDone = flags.events ? writeEventsFile(job, flags.events) : undefined;
+  const eventsFile = flags.events;
+  const eventsDone = eventsFile
+    ? writeEventsFile(job, eventsFile).catch((err: unknown) => {
+        throw isFileSystemError(err) ? fileSystemError(err, "write", `the --events file ${eventsFile}`) : err;
+      })
+    : undefined;
+  eventsDone?.catch(() => undefined); // awaited after the job; not unhandled meanwhile
   const removeSignals = cancelOnSignals(job);
   let ui: LiveUi | undefined;
   try {

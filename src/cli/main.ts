@@ -24,7 +24,8 @@ export function buildProgram(): Command {
     .description("Run map-reduce jobs and SQL over object storage on many short-lived workers.")
     .version(version, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // commander's own errors (unknown option, missing argument) in Smelter's words: "[smelter] unknown option '--x'"
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`[smelter] ${s.replace(/^error: /, "")}`) });
   program.option("--endpoint <url>", "S3-compatible endpoint for s3:// URLs (default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)");
   program.hook("preAction", () => {
     const endpoint = program.opts<{ endpoint?: string }>().endpoint;

@@ -14,7 +14,7 @@ import { formatTable, streamResult } from "./results.js";
 export const query2FlagsSchema = runFlagsSchema.extend({
   input: z.string({ message: "--input is required: the URL or glob of the uservisits files" }).min(1),
   prefixLen: z.coerce.number().int().min(1, "--prefix-len must be 1 to 15 (8, 10, 12 for 2A, 2B, 2C)").max(15, "--prefix-len must be 1 to 15 (8, 10, 12 for 2A, 2B, 2C)").default(8),
-  partitions: z.coerce.number().int().min(1).max(4096).optional(),
+  partitions: z.coerce.number({ message: "--partitions must be a number" }).int("--partitions must be a whole number").min(1, "--partitions must be 1 to 4096").max(4096, "--partitions must be 1 to 4096").optional(),
   output: outputFlag(["csv"]),
   ...resultFlagsShape,
 });

@@ -14,11 +14,14 @@ import { buildJobReport } from "../report/job-report.js";
 import { DEFAULT_PRICES, readPriceFile } from "../report/prices.js";
 import { parseFlags } from "./common.js";
 
+/** Backends a report can price: Lambda and Fargate (Spot) by their prices, the others as local (0). */
+const REPORT_BACKENDS = ["inline", "threads", "processes", "remote", "kubernetes", "lambda", "fargate", "fargate-spot"] as const;
+
 export const reportFlagsSchema = z.object({
   events: z.string().min(1),
   output: z.string().min(1).regex(/\.html?$/i, "--output must end in .html").optional(),
   prices: z.string().min(1).optional(),
-  backend: z.string().min(1).optional(),
+  backend: z.enum(REPORT_BACKENDS, { message: `--backend must be one of ${REPORT_BACKENDS.join(", ")}` }).optional(),
   quiet: z.boolean().default(false),
 });
 export type ReportFlags = z.output<typeof reportFlagsSchema>;

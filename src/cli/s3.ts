@@ -1,8 +1,10 @@
 /**
- * `smelter s3 serve`: the embedded S3-compatible server on 127.0.0.1, until Ctrl-C.
+ * `smelter s3 serve`: the embedded S3-compatible server on 127.0.0.1, until Ctrl-C, with a
+ * random key pair of its own per run (every request's signature is checked against it).
  * The `export` lines (stdout) tell a shell how to point the AWS SDK, the CLI and Smelter at it.
  */
 import type { Command } from "commander";
+import { systemContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import { parseFlags } from "./common.js";
 
@@ -29,8 +31,12 @@ export function register(program: Command): void {
 
 async function serve(flags: z.output<typeof serveFlagsSchema>): Promise<void> {
   const { startS3Server } = await import("../storage/server.js");
-  const server = await startS3Server({ dir: flags.dir, port: flags.port, buckets: flags.bucket, verbose: flags.verbose });
-  process.stderr.write(`[smelter] S3 server on ${server.endpoint}, data in ${server.dir}, buckets: ${server.buckets.join(", ")}\n`);
+  // A key pair of its own for every run: requests are signed with it (checked), so only those given the printed values get in.
+  const ids = systemContext().ids;
+  const keys = { accessKeyId: `SMELTER${ids.hex(16).toUpperCase()}`, secretAccessKey: ids.hex(40) };
+  const server = await startS3Server({ dir: flags.dir, port: flags.port, buckets: flags.bucket, verbose: flags.verbose, ...keys });
+  process.stderr.write(`[smelter] S3 server on ${server.endpoint} (loopback only), data in ${server.dir}, buckets: ${server.buckets.join(", ")}\n`);
+  process.stderr.write(`[smelter] this run's key pair is new and random: export the lines below in each shell that uses the server\n`);
   process.stderr.write(`[smelter] s3rver lacks AbortMultipartUpload, ListParts and ListMultipartUploads (see docs/storage.md)\n`);
   for (const [k, v] of Object.entries(server.env)) process.stdout.write(`export ${k}=${v}\n`);
   process.stderr.write(`[smelter] try: smelter ... s3://${server.buckets[0] ?? "smelter"}/path   (Ctrl-C stops the server)\n`);

@@ -33,8 +33,10 @@ export function register(program: Command): void {
   addResultOptions(cmd, { work: "the first table's bucket under _smelter/, or a temp dir", taskBytes: "leaf task (default: at least two tasks per worker, 4-64 MiB each)" });
   addRunFlags(cmd).action(async (query: string, raw: Record<string, unknown>) => {
     const flags = parseFlags(sqlFlagsSchema, { ...raw, query, table: raw.table ?? [] });
-    const { db, rows, totals } = await runSqlCli(flags);
+    const { db, rows, totals, badRows } = await runSqlCli(flags);
     try {
+      // Said even with --quiet: rows left out of the answer are never silent.
+      if (badRows) process.stderr.write(`[smelter] --bad-rows skip: skipped ${badRows.count.toLocaleString("en-US")} bad row${badRows.count === 1 ? "" : "s"} of table${badRows.tables.length === 1 ? "" : "s"} ${badRows.tables.join(", ")} (rows that could not be read with the table's types; the result leaves them out)\n`);
       await printResult(db, flags, rows);
       if (!flags.quiet && totals) process.stderr.write(`${totals}\n`);
     } finally {
@@ -44,7 +46,7 @@ export function register(program: Command): void {
 }
 
 /** Plans and runs the query with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
-export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows: number; totals: string }> {
+export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows: number; totals: string; badRows?: { count: number; tables: string[] } }> {
   await checkLocalOutputs(flags);
   const catalog = await tablesFromFlags(flags);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
@@ -72,7 +74,9 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
     );
     await watch.finish(db, duckdbFile);
     if (result.object) reportObject(flags, result.object.url, result.object, result.object.writtenBy === "tasks" ? `the tasks of stage ${plan.coordinator.resultStage}` : "the coordinator");
-    return { db, rows: result.rows, totals: watch.stats ? formatStageTotals(watch.stats.totals()) : "" };
+    const skipping = catalog.tables.filter((t) => t.badRows === "skip").map((t) => t.name);
+    const skipped = (watch.stats?.totals() ?? []).reduce((n, s) => n + (s.counters.badRows ?? 0), 0);
+    return { db, rows: result.rows, totals: watch.stats ? formatStageTotals(watch.stats.totals()) : "", ...(skipping.length ? { badRows: { count: skipped, tables: skipping } } : {}) };
   } catch (err) {
     db?.close();
     throw err;

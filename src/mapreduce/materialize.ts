@@ -23,6 +23,8 @@ import { once } from "node:events";
 import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
 import type { RangedReader } from "../storage/ranged.js";
+import { NotFoundError } from "../storage/errors.js";
+import { NonRetryableError } from "../job/errors.js";
 import { checkRecordLengths } from "../splits/csv-range.js";
 import { openDuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
@@ -84,6 +86,11 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
         parquetDone.add(split.key);
       }
       if (split.fileSize === 0) continue;
+      // Read in place, the file is whatever it is now: one that changed size since the listing would mix two versions into the answer.
+      const now = await store.head(split.key);
+      if (!now) throw new NotFoundError(store.url, split.key);
+      if (now.size !== split.fileSize)
+        throw new NonRetryableError(`${object(split)} changed since the job listed it (${split.fileSize} bytes then, ${now.size} now): the answer would mix two versions of it; rerun the job once the input stops changing`, { type: "InputChanged" });
       const path = localPath(split.key);
       const zstdHeader = split.compression === "zstd" && split.format === "csv" && dialect.header;
       const names = zstdHeader ? { names: await zstdHeaderNames(path, dialect, object(split)) } : split.compression ? {} : await namesOf(split);

@@ -22,7 +22,7 @@ export async function checkLocalTarget(flag: string, file: string, o: LocalTarge
   const dir = path.dirname(abs);
   const st = await fs.stat(dir).catch(() => undefined);
   if (!st) throw new ConfigError(`${flag} ${file}: directory ${dir} does not exist: create it first, or write somewhere else`);
-  if (!st.isDirectory()) throw new ConfigError(`${flag} ${file}: ${dir} is not a directory`);
+  if (!st.isDirectory()) throw new ConfigError(`${flag} ${file}: ${dir} is not a directory (a file is there): pick a path whose parents are directories`);
   const existing = await fs.stat(abs).catch(() => undefined);
   if (existing?.isDirectory()) throw new ConfigError(`${flag} ${file} is a directory: give a file name`);
   if (existing && !o.overwrite && !o.replaces) throw new ConfigError(`${flag} ${file} already exists: pass --overwrite to replace it, or choose another name`);

@@ -12,7 +12,14 @@ import type { SmelterEvent } from "../job/events.js";
 /** Writes every event of `job` to `path`; resolves once the file is flushed after job-done. */
 export function writeEventsFile(job: { events: { on(l: (e: SmelterEvent) => void): () => void } }, path: string): Promise<void> {
   const out = createWriteStream(path, { flags: "w" });
-  const finished = once(out, "finish").then(() => undefined);
+  const finished = once(out, "finish").then(
+    () => undefined,
+    (err: unknown) => {
+      off();
+      throw err;
+    },
+  );
+  finished.catch(() => undefined); // the caller awaits it after the job: not an unhandled rejection meanwhile
   out.write(`${eventsHeaderLine()}\n`);
   const off = job.events.on((e: SmelterEvent) => {
     out.write(`${JSON.stringify(e)}\n`);

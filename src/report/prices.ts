@@ -99,7 +99,8 @@ export async function readPriceFile(path: string): Promise<PriceTable> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new ConfigError(`cannot read the price file ${path}: ${(err as Error).message}`, { cause: err });
+    const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (err as Error).message;
+    throw new ConfigError(`cannot read the price file ${path}: ${why}: check the path of --prices (docs/report.md shows the format)`, { cause: err });
   }
   let value: unknown;
   try {

@@ -3,6 +3,7 @@
  * partition's segment of a map output with a single ranged GET.
  */
 import { copyFile, open, readFile, stat } from "node:fs/promises";
+import { ValidationError } from "../job/errors.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { localFileWriter } from "../storage/local.js";
 import type { TaskContext } from "../task-runtime/context.js";
@@ -70,7 +71,7 @@ export async function writeMapOutputFiles(
 export async function readSegment(store: ObjectStore, output: MapOutput, r: number, options: { ctx?: Pick<TaskContext, "count" | "signal"> } = {}): Promise<Uint8Array> {
   const start = output.offsets[r];
   const end = output.offsets[r + 1];
-  if (start === undefined || end === undefined) throw new Error(`[smelter] map output ${output.key} has no partition ${r}`);
+  if (start === undefined || end === undefined) throw new ValidationError(`[smelter] map output ${output.key} has no partition ${r} (its manifest record lists ${Math.max(output.offsets.length - 1, 0)}): the work prefix was changed by something else; rerun the job`);
   if (end === start) return new Uint8Array(0);
   const bytes = await store.get(output.key, { range: { start, end }, ...(options.ctx ? { signal: options.ctx.signal } : {}) });
   options.ctx?.count("bytesRead", bytes.byteLength);

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { gunzipSync, inflateSync, constants as zlibConstants } from "node:zlib";
 import { openDuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
+import { duckdbText, INVALID_UNICODE_HINT, isInvalidUnicode } from "../duckdb/messages.js";
 import { ConfigError } from "../job/errors.js";
 import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
 import { listInput, type InputListing } from "../splits/listing.js";
@@ -73,7 +74,7 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   } catch (err) {
     throw new ConfigError(`[smelter] [sql] cannot list table ${r.name} at ${r.url}: ${(err as Error).message.replace(/^\[smelter\] /, "")}`, { cause: err });
   }
-  if (splits.length === 0) throw new ConfigError(`[smelter] [sql] no objects for table ${r.name} at ${r.url}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
+  if (splits.length === 0) throw new ConfigError(`[smelter] [sql] no objects for table ${r.name} at ${r.url} (empty objects are skipped): check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
   const format = given ?? splits[0]!.format;
   const other = splits.find((s) => s.format !== format);
   if (other) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes ${format} and ${other.format} objects at ${r.url} (${splits[0]!.key}, ${other.key}): narrow the URL with a glob (*.${format === "ndjson" ? "ndjson" : format}), or pass --input-format`);
@@ -219,8 +220,9 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
       if (dialect.delimiter.length !== 1) throw new Error(`sniffed delimiter ${JSON.stringify(dialect.delimiter)} is not one character`);
       return { header: dialect.header, columns: row.Columns.map((c) => ({ name: c.name, type: c.type })), dialect };
     } catch (err) {
-      const message = ((err as Error).message.split("\n")[0] ?? "").replace(/^\[smelter\] (DuckDB: )?/, "").replaceAll(`"${file}.csv${suffix}"`, "its sample").replaceAll(`${file}.csv${suffix}`, "its sample");
-      throw new ConfigError(`[smelter] [sql] ${where} cannot be read as CSV: ${message}. Pass the CSV options (--delimiter, --quote, --header ...) or --schema`, { cause: err });
+      const message = duckdbText((err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "")).replaceAll(`"${file}.csv${suffix}"`, "its sample").replaceAll(`${file}.csv${suffix}`, "its sample");
+      const hint = isInvalidUnicode((err as Error).message) ? INVALID_UNICODE_HINT : "pass the CSV options (--delimiter, --quote, --header ...) or --schema";
+      throw new ConfigError(`[smelter] [sql] ${where} cannot be read as CSV: ${message}. ${hint.replace(/^./, (c) => c.toUpperCase())}`, { cause: err });
     } finally {
       db.close();
     }

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { RuntimeContext } from "../job/runtime-context.js";
 import { z } from "zod";
 import type { MultipartOps, OpenUpload, UploadedPart } from "./contract.js";
-import { BadDigestError, fileSystemError, NoSuchUploadError, StoreError } from "./errors.js";
+import { BadDigestError, fileSystemError, isFileSystemError, NoSuchUploadError, StoreError } from "./errors.js";
 import { checkPartList, checkPartNumber, compareKeys, md5Base64, md5Hex, multipartEtag } from "./util.js";
 import { makeDirs } from "./local-dirs.js";
 
@@ -61,7 +61,10 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
       await makeDirs(dir).catch((err: unknown) => {
         throw fileSystemError(err, "start a multipart upload of", `"${key}" in ${ctx.url} (making ${dir})`);
       });
-      await fs.writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, created: ctx.context.clock.now() }));
+      await fs.writeFile(path.join(dir, "upload.json"), JSON.stringify({ key, created: ctx.context.clock.now() })).catch(async (err: unknown) => {
+        await fs.rm(dir, { recursive: true, force: true });
+        throw fileSystemError(err, "start a multipart upload of", `"${key}" in ${ctx.url}`);
+      });
       return uploadId;
     },
     async uploadPart(key, uploadId, partNumber, body, o) {
@@ -73,10 +76,15 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
       const etag = `"${md5Hex(body)}"`;
       // Part data then its metadata, each renamed into place: a part is listed only once whole.
       const tmp = path.join(dir, `${ctx.context.ids.uuid()}.tmp`);
-      await fs.writeFile(tmp, body);
-      await fs.rename(tmp, path.join(dir, `${partNumber}.part`));
-      await fs.writeFile(tmp, JSON.stringify({ etag, size: body.byteLength }));
-      await fs.rename(tmp, path.join(dir, `${partNumber}.json`));
+      try {
+        await fs.writeFile(tmp, body);
+        await fs.rename(tmp, path.join(dir, `${partNumber}.part`));
+        await fs.writeFile(tmp, JSON.stringify({ etag, size: body.byteLength }));
+        await fs.rename(tmp, path.join(dir, `${partNumber}.json`));
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw isFileSystemError(err) ? fileSystemError(err, `write part ${partNumber} of`, `"${key}" in ${ctx.url}`) : err;
+      }
       return { partNumber, etag, size: body.byteLength };
     },
     async complete(key, uploadId, parts) {
@@ -91,7 +99,7 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
       } catch (err) {
         await fh.close();
         await fs.rm(tmp, { force: true });
-        throw new StoreError(`[smelter] [file] completing upload ${uploadId} of "${key}" failed: ${(err as Error).message}`, { cause: err });
+        throw isFileSystemError(err) ? fileSystemError(err, `complete upload ${uploadId} of`, `"${key}" in ${ctx.url}`) : new StoreError(`[smelter] [file] completing upload ${uploadId} of "${key}" failed: ${(err as Error).message}`, { cause: err });
       }
       await fh.close();
       await ctx.commit(tmp, key);

@@ -2,7 +2,8 @@
  * A local directory as a store: `file:///abs/dir` or a plain path. Writes are atomic (a temp file
  * under `<root>/.smelter/tmp`, then rename), so a reader sees the old object or the new one,
  * never half. A key can never leave the root: `..`, absolute keys, empty segments and NUL bytes
- * are rejected with a ValidationError. Listing walks the tree in S3 key order, a page at a time.
+ * are rejected with a ValidationError, and so is a key reaching outside through a symbolic link
+ * (a link leading out is not listed either). Listing walks the tree in S3 key order, a page at a time.
  * Multipart is emulated under `<root>/.smelter/multipart` (local-multipart.ts).
  */
 import { createReadStream, createWriteStream } from "node:fs";
@@ -80,6 +81,25 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     })());
 
   const resolveKey = (key: string): string => resolveLocalKey(root, key);
+  /** The root's real path (symbolic links resolved), once it exists. */
+  let realRoot: string | undefined;
+  /**
+   * Refuses a key whose path leaves the root through a symbolic link (a directory or file inside
+   * the root linking outside it): the real path of its deepest existing part must be under the
+   * root's. Keys are checked by name in resolveKey; this is the part a name cannot show.
+   */
+  async function contained(file: string, key: string): Promise<string> {
+    realRoot ??= await fs.realpath(root).catch(() => undefined);
+    if (realRoot === undefined) return file; // no root yet: nothing inside it can be a link
+    for (let p = file; p.length >= root.length; p = path.dirname(p)) {
+      const real = await fs.realpath(p).catch(() => undefined);
+      if (real === undefined) continue;
+      if (real !== realRoot && !real.startsWith(realRoot + path.sep))
+        throw new ValidationError(`[smelter] [file] invalid key ${JSON.stringify(key)}: it leads outside the store's root ${root} through a symbolic link (to ${real}); keys can never leave the root: remove the link, or use its target as the store`);
+      return file;
+    }
+    return file;
+  }
   const tempPath = async (): Promise<string> => {
     await ensureRoot();
     // Every time, not once: an emptied .smelter/ is removed after a result is written (removeEmptyInternalDir), and a warm worker's store outlives it.
@@ -92,10 +112,12 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
   async function commit(tmp: string, key: string): Promise<void> {
     const file = resolveKey(key);
     try {
+      await contained(file, key);
       await makeDirs(path.dirname(file));
       await fs.rename(tmp, file);
     } catch (err) {
       await fs.rm(tmp, { force: true });
+      if (err instanceof ValidationError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOTDIR" || code === "EEXIST" || code === "EISDIR")
         throw new StoreError(`[smelter] [file] cannot write "${key}" in ${url}: it conflicts with an existing object or directory (a directory cannot also be an object)`, {
@@ -124,7 +146,11 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     for (const e of entries) {
       if (dirKey === "" && e.name === INTERNAL_DIR) continue;
       let isDir = e.isDirectory();
-      if (e.isSymbolicLink()) isDir = (await fs.stat(path.join(dirAbs, e.name)).catch(() => undefined))?.isDirectory() ?? false;
+      if (e.isSymbolicLink()) {
+        // A link leading outside the root is not an object of this store: never listed.
+        if (!(await contained(path.join(dirAbs, e.name), dirKey + e.name).then(() => true, () => false))) continue;
+        isDir = (await fs.stat(path.join(dirAbs, e.name)).catch(() => undefined))?.isDirectory() ?? false;
+      }
       items.push({ name: e.name, isDir, sortKey: dirKey + e.name + (isDir ? "/" : "") });
     }
     items.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
@@ -160,7 +186,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     async get(key, o) {
       o?.signal?.throwIfAborted();
       checkRange(o?.range);
-      const file = resolveKey(key);
+      const file = await contained(resolveKey(key), key);
       try {
         if (!o?.range) return new Uint8Array(await fs.readFile(file, { signal: o?.signal }));
         const fh = await fs.open(file, "r");
@@ -218,7 +244,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     },
     async *getStream(key, o) {
       checkRange(o?.range);
-      const file = resolveKey(key);
+      const file = await contained(resolveKey(key), key);
       let fh;
       try {
         fh = await fs.open(file, "r");
@@ -232,7 +258,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
       yield* createReadStream("", { fd: fh, start: s, end: e - 1, signal: o?.signal, highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
     },
     async delete(key) {
-      const file = resolveKey(key);
+      const file = await contained(resolveKey(key), key);
       try {
         await fs.unlink(file);
       } catch (err) {
@@ -246,7 +272,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
       }
     },
     async head(key) {
-      const file = resolveKey(key);
+      const file = await contained(resolveKey(key), key);
       const st = await fs.stat(file).catch(() => undefined);
       return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
     },
@@ -261,7 +287,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         await write(tmp);
       } catch (err) {
         await fs.rm(tmp, { force: true });
-        throw err;
+        throw isFileSystemError(err) ? fileSystemError(err, "write", `"${key}" in ${url}`) : err;
       }
       await commit(tmp, key);
     },

@@ -90,7 +90,7 @@ describe("smelter query2", () => {
     appendFileSync(join(dir, "part-00000"), "1.2.3.4,only-three-fields,2001-01-01\n");
     const r = run("--input", `${dir}/`, "--quiet");
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /reading part-00000 \[bytes 0-\d+\)/);
+    assert.match(r.stderr, /reading file:\/\/\S+\/part-00000 \[bytes 0-\d+\)/);
     assert.match(r.stderr, /fix or remove the malformed rows/);
     assert.doesNotMatch(r.stderr, /smelter-(map|sql)-/, "no temp file names");
   });

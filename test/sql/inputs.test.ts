@@ -222,7 +222,7 @@ describe("every input read exactly, as DuckDB alone reads it", () => {
       { name: "b", type: "INTEGER" },
     ];
     const dialect = { delimiter: ",", header: true };
-    await assert.rejects(viaEngine(sql, await resolve([{ name: "t", url, columns, options: dialect }])), /failed in DuckDB reading b\.csv.*Conversion Error/s);
+    await assert.rejects(viaEngine(sql, await resolve([{ name: "t", url, columns, options: dialect }])), /failed in DuckDB reading file:\/\/\S+\/b\.csv.*Conversion Error/s);
     const skip = await resolve([{ name: "t", url, columns, options: { ...dialect, badRows: "skip" } }]);
     assert.match(formatPlan(await planQuery(sql, skip, { workers: 2 }, session)), /bad rows skipped and counted/);
     const got = await viaEngine(sql, skip);
