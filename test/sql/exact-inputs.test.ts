@@ -10,26 +10,23 @@
  * and partitioned joins.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
-import { threadsBackend } from "../../src/backends/index.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { sqlIdentifier as q } from "../../src/duckdb/sql.js";
 import { readRecords, recordFormatSchema } from "../../src/mapreduce/records.js";
-import { Manager } from "../../src/scheduler/manager.js";
+import type { Manager } from "../../src/scheduler/manager.js";
 import { resolveTables, type TableRequest } from "../../src/sql/catalog.js";
 import { executePlan } from "../../src/query/execute.js";
-import { SqlSession } from "../../src/sql/parse.js";
+import type { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import type { SqlTableInput } from "../../src/sql/tables.js";
 import { listSplits } from "../../src/splits/discover.js";
 import { openStore } from "../../src/storage/url.js";
+import { openInputTestEnv, type InputTestEnv } from "../helpers/input-env.js";
 import { assertSameResult, readTable, type TestResult } from "../helpers/local-plan.js";
 
-const entry = new URL("../../src/builtin-workers/builtin.js", import.meta.url);
 const T_SCHEMA = [
   { name: "k", type: "VARCHAR" },
   { name: "g", type: "BIGINT" },
@@ -43,28 +40,19 @@ const U_SCHEMA = [
 const struct = (cols: { name: string; type: string }[]) => `{${cols.map((c) => `'${c.name}': '${c.type}'`).join(", ")}}`;
 
 describe("the last wrong answers and refusals of the differential suite, exact", () => {
+  let env: InputTestEnv;
   let dir: string;
   let db: DuckDb;
   let session: SqlSession;
   let threads: Manager;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "smelter-exact-"));
-    db = await openDuckDb({ threads: 1 });
-    session = await SqlSession.open();
-    threads = new Manager({ backend: threadsBackend({ entry, workers: 2 }) });
+    env = await openInputTestEnv("smelter-exact-");
+    ({ dir, db, session, threads } = env);
   });
   after(async () => {
-    db?.close();
-    session?.close();
-    await threads?.close();
+    await env?.close();
   });
-
-  function files(name: string, contents: Record<string, string | Uint8Array>): string {
-    const d = join(dir, name);
-    mkdirSync(d, { recursive: true });
-    for (const [f, text] of Object.entries(contents)) writeFileSync(join(d, f), text);
-    return `${d}/`;
-  }
+  const files = (name: string, contents: Record<string, string | Uint8Array>) => env.files(name, contents);
 
   async function viaEngine(sql: string, tables: SqlTableInput[], o: { taskBytes?: number; join?: "broadcast" | "partitioned" } = {}): Promise<TestResult> {
     const plan = await planQuery(sql, tables, { workers: 2, ...(o.join ? { join: o.join } : {}), partitions: 3 }, session);
