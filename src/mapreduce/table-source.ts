@@ -17,7 +17,7 @@ export const tableSchema = z.object({
   format: z.enum(["csv", "parquet", "ndjson"]),
   /** Columns in file order, with DuckDB types (type names checked: a task casts to them in SQL text). */
   columns: z.array(columnSchema.extend({ type: z.string().min(1).refine(isTypeName, { message: "is not a type name" }) })).min(1),
-  /** CSV with a header: the header's names in the first object (matched to `columns` by position); other objects' headers are matched by name to these. */
+  /** CSV with a header: the header name of each column (matched to `columns` by position); every object's header is matched by name to these. */
   headerNames: z.array(z.string()).optional(),
   ...csvDialectSchema.shape,
   /** Rows DuckDB cannot read with the table's types and dialect: `fail` the task, or `skip` them (DuckDB's ignore_errors; CSV rejects counted). @default fail */

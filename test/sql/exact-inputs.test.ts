@@ -145,6 +145,11 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     const a = files("schema-order", { "p0.csv": body(["g", "d", "x", "k"], rows.slice(0, 6)), "p1.csv": body(["k", "x", "g", "d"], rows.slice(6)) });
     const want = await alone(sql, views(a, [["p0.csv", ["g", "d", "x", "k"]], ["p1.csv", ["k", "x", "g", "d"]]]));
     assertSameResult(await viaEngine(sql, await resolveTables([{ name: "t", url: a, columns: T_SCHEMA }])), want, false, "--schema in another order");
+    // A schema with other names renames the columns by position, in the first header's order (other objects by name).
+    const renamed = await resolveTables([{ name: "t", url: a, columns: [{ name: "p", type: "BIGINT" }, { name: "q", type: "DATE" }, { name: "r", type: "BIGINT" }, { name: "s", type: "VARCHAR" }] }]);
+    assert.deepEqual(renamed[0]!.headerNames, ["g", "d", "x", "k"]);
+    const sqlRenamed = "SELECT s AS k, count(*) AS n, sum(p) AS sg, sum(r) AS sx, max(q) AS md FROM t GROUP BY s";
+    assertSameResult(await viaEngine(sqlRenamed, renamed), want, false, "--schema renaming by position");
     // The same files without --schema: the first header's order, as DuckDB's read_csv(union_by_name) lists them.
     const sniffed = await resolveTables([{ name: "t", url: a }]);
     assert.deepEqual(sniffed[0]!.columns.map((c) => c.name), ["g", "d", "x", "k"]);
