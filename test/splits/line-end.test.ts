@@ -52,7 +52,7 @@ describe("the first record's line ending", () => {
     }
   });
 
-  test("DuckDB refuses a CRLF file whose first record holds a quoted LF unless told; told the ending found, it reads every row", async () => {
+  test("DuckDB refuses a CRLF file whose first record holds a quoted LF (and an LF file with a quoted CRLF first) unless told; told the ending found, it reads every row", async () => {
     const text = '"k\nnl",5\r\n"a,b",4\r\nB,-3\r\n';
     const file = join(dir, "crlf.csv");
     writeFileSync(file, text);
@@ -62,5 +62,15 @@ describe("the first record's line ending", () => {
     assert.equal(newLine, "\r\n");
     const rows = await db.all<{ k: string; g: bigint }>(`SELECT * FROM ${sourceSql(spec, [{ path: file, headerLine: false, newLine }])}`);
     assert.deepEqual(rows.map((r) => [r.k, Number(r.g)]), [["k\nnl", 5], ["a,b", 4], ["B", -3]]);
+
+    // The mirror case (fuzz seed 31014): an LF file whose first record holds a quoted CRLF.
+    const lf = '"a\r\nb",5\nB,-3\n';
+    const lfFile = join(dir, "lf.csv");
+    writeFileSync(lfFile, lf);
+    await assert.rejects(db.all(`SELECT * FROM ${sourceSql(spec, [{ path: lfFile, headerLine: false }])}`), /invalid state/);
+    const lfEnd = await firstLineEndOf(async (s, e) => enc(lf).subarray(s, e), lf.length, rfc, 1 << 20);
+    assert.equal(lfEnd, "\n");
+    const lfRows = await db.all<{ k: string; g: bigint }>(`SELECT * FROM ${sourceSql(spec, [{ path: lfFile, headerLine: false, newLine: lfEnd }])}`);
+    assert.deepEqual(lfRows.map((r) => [r.k, Number(r.g)]), [["a\r\nb", 5], ["B", -3]]);
   });
 });
