@@ -184,6 +184,13 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     const want = await alone(sql, { t: ["p0.csv", "p1.csv"].map((f) => csvFile(`${url}${f}`, T_SCHEMA, T_SCHEMA, { header: false })).join(" UNION ALL ") });
     assert.equal(want.rows.length, 6);
     assertSameResult(await viaEngine(sql, tables), want, false, "BOM + quoted first field");
+
+    // The sniffer's own line-ending detection (fuzz sql-csv seed 42016): a CRLF sample whose first record holds a quoted LF.
+    const crlf = files("sniff-crlf", { "p0.csv": '"k\nnl",5,31,1965-06-08\r\n"a,b",4,2,1974-12-07\r\nB,-3,,1994-01-12\r\n' });
+    const crlfTables = await resolveTables([{ name: "t", url: crlf, columns: T_SCHEMA }]);
+    const crlfWant = await alone(sql, { t: csvFile(`${crlf}p0.csv`, T_SCHEMA, T_SCHEMA, { header: false, crlf: true }) });
+    assert.equal(crlfWant.rows.length, 3);
+    assertSameResult(await viaEngine(sql, crlfTables, { taskBytes: 1 << 20 }), crlfWant, false, "CRLF sample with a quoted LF first");
   });
 
   test("empty-gzip-header: a gzip of nothing in a headered table is no rows, in sql and in the functions API", async () => {
