@@ -13,9 +13,10 @@ import { describeCase, DifferentialEnv, replayCommand, runCase } from "./harness
 
 /**
  * Seeds run by `npm test` (chosen only so that together they draw every input kind, checked
- * below; four seeds of every family, 36 cases, since no case is skipped as a known failure).
+ * below; three seeds of every family, 27 cases, since no case is skipped as a known failure any
+ * more: the run stays within the time of the 35 cases it ran before).
  */
-export const FIXED_SEEDS = [1, 2, 4, 5];
+export const FIXED_SEEDS = [1, 2, 30];
 
 describe("differential: every path equals DuckDB alone on generated inputs", () => {
   let env: DifferentialEnv;
