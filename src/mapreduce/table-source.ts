@@ -17,7 +17,7 @@ export const tableSchema = z.object({
   format: z.enum(["csv", "parquet", "ndjson"]),
   /** Columns in file order, with DuckDB types (type names checked: a task casts to them in SQL text). */
   columns: z.array(columnSchema.extend({ type: z.string().min(1).refine(isTypeName, { message: "is not a type name" }) })).min(1),
-  /** CSV with a header: the header's names in the first object (matched to `columns` by position); other objects' headers are matched by name to these. */
+  /** CSV with a header: the header name of each column (matched to `columns` by position); every object's header is matched by name to these. */
   headerNames: z.array(z.string()).optional(),
   ...csvDialectSchema.shape,
   /** Rows DuckDB cannot read with the table's types and dialect: `fail` the task, or `skip` them (DuckDB's ignore_errors; CSV rejects counted). @default fail */
@@ -51,20 +51,20 @@ export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string 
   if (table.format === "parquet") return `read_parquet(${list(paths)})`;
   const cols = (cs: { name: string; type: string }[]) => `{${cs.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
   if (table.format === "ndjson") return `read_json(${list(paths)}, columns = ${cols(table.columns)}, format = 'newline_delimited', maximum_object_size = ${MAX_RECORD_BYTES}${table.badRows === "skip" ? ", ignore_errors = true" : ""})`;
-  const groups = new Map<string, { headerLine: boolean; order: number[] | undefined; crlf: boolean; paths: string[] }>();
+  const groups = new Map<string, { headerLine: boolean; order: number[] | undefined; newLine: string | undefined; paths: string[] }>();
   for (const f of files) {
     const file: CsvFile = typeof f === "string" ? { path: f, headerLine: table.header } : f;
     const order = file.names && table.header ? columnOrder(table, file) : undefined;
-    // DuckDB takes the line ending from the file's first line break, even a quoted one: a CRLF file is told so.
-    const crlf = file.newLine === "\r\n";
-    const key = `${file.headerLine}:${crlf}:${order?.join(",") ?? ""}`;
-    const g = groups.get(key) ?? { headerLine: file.headerLine, order, crlf, paths: [] };
+    // DuckDB takes the line ending from the file's first line break, even a quoted one: each file is told its own (splits/line-end.ts).
+    const newLine = file.newLine === "\r\n" ? "\\r\\n" : file.newLine === "\n" ? "\\n" : undefined;
+    const key = `${file.headerLine}:${newLine ?? ""}:${order?.join(",") ?? ""}`;
+    const g = groups.get(key) ?? { headerLine: file.headerLine, order, newLine, paths: [] };
     g.paths.push(file.path);
     groups.set(key, g);
   }
   const reads = [...groups.values()].map((g) => {
     const fileColumns = g.order ? g.order.map((i) => table.columns[i]!) : table.columns;
-    const read = `read_csv(${list(g.paths)}, columns = ${cols(fileColumns)}, header = ${g.headerLine}, ${dialectOptions(table)}${g.crlf ? ", new_line = '\\r\\n'" : ""})`;
+    const read = `read_csv(${list(g.paths)}, columns = ${cols(fileColumns)}, header = ${g.headerLine}, ${dialectOptions(table)}${g.newLine ? `, new_line = '${g.newLine}'` : ""})`;
     return g.order ? `(SELECT ${table.columns.map((c) => q(c.name)).join(", ")} FROM ${read})` : read;
   });
   if (reads.length === 1) return reads[0]!;

@@ -17,6 +17,7 @@ import { sqlString } from "../duckdb/sql.js";
 import { duckdbText, INVALID_UNICODE_HINT, isInvalidUnicode } from "../duckdb/messages.js";
 import { ConfigError } from "../job/errors.js";
 import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
+import { FirstLineEnd } from "../splits/line-end.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { cutSplit } from "../splits/pack.js";
 import { readParquetFooter } from "../splits/parquet.js";
@@ -201,6 +202,12 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
   if (o.nullString !== undefined) args.push(`nullstr = ${sqlString(o.nullString)}`);
   if (o.dateFormat !== undefined) args.push(`dateformat = ${sqlString(o.dateFormat)}`);
   if (o.timestampFormat !== undefined) args.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
+  // DuckDB's sniffer takes the first line break for the line ending, even a quoted one (a CRLF sample whose first record holds a quoted LF fails): told the first record's ending when a quoted break comes first.
+  const quote = o.quote ?? '"';
+  const [physical, record] = [new FirstLineEnd(undefined), new FirstLineEnd({ quote, escape: o.escape ?? quote })];
+  physical.feed(bytes);
+  record.feed(bytes);
+  if (suffix === "" && record.found && record.found !== physical.found) args.push(`new_line = ${record.found === "\r\n" ? "'\\r\\n'" : "'\\n'"}`);
   return withTempFile(async (file) => {
     await writeFile(`${file}.csv${suffix}`, bytes);
     const db = await openDuckDb({ threads: 1 });

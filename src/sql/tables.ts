@@ -18,7 +18,7 @@ export const sqlTableSchema = z.object({
   format: z.enum(["csv", "ndjson", "parquet"]),
   /** Columns in file order, with DuckDB types (validated type names: they become SQL text). */
   columns: z.array(z.object({ name: z.string().min(1), type: z.string().min(1).refine(isTypeName, { message: "is not a type name (e.g. VARCHAR, BIGINT, DECIMAL(10, 2))" }) })).min(1),
-  /** CSV with a header: the first object's header names (other objects' headers are matched to them by name). */
+  /** CSV with a header: the header name of each column, in `columns`' order (the sampled object's header, or a --schema's names found in it: catalog.ts headerNamesFor); every object's header is matched to them by name. */
   headerNames: z.array(z.string()).optional(),
   /** CSV: the dialect (delimiter, quote, escape, header, null string, date formats, whole objects). */
   ...csvDialectSchema.shape,

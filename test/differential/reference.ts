@@ -22,8 +22,8 @@ function fileSource(t: GeneratedTable, i: number): string {
     case "ndjson":
       return `SELECT ${list} FROM read_json(${file}, format = 'newline_delimited', columns = ${struct(cols)})`;
     case "csv":
-      // The line ending is given: DuckDB's detection takes a quoted \n before the first \r\n for the file's line ending, and then refuses the file.
-      return `SELECT ${list} FROM read_csv(${file}, header = ${t.flags.header}, auto_detect = false, delim = ',', quote = '"', escape = '"',${t.flags.crlf ? " new_line = '\\r\\n'," : ""} columns = ${struct(cols)})`;
+      // The line ending is given: DuckDB's detection takes the first line break for the file's line ending, even a quoted one (a quoted \n in a CRLF file, a quoted \r\n in an LF file), and then refuses the file.
+      return `SELECT ${list} FROM read_csv(${file}, header = ${t.flags.header}, auto_detect = false, delim = ',', quote = '"', escape = '"', new_line = '${t.flags.crlf ? "\\r\\n" : "\\n"}', columns = ${struct(cols)})`;
   }
 }
 

@@ -10,26 +10,23 @@
  * and partitioned joins.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
-import { threadsBackend } from "../../src/backends/index.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { sqlIdentifier as q } from "../../src/duckdb/sql.js";
 import { readRecords, recordFormatSchema } from "../../src/mapreduce/records.js";
-import { Manager } from "../../src/scheduler/manager.js";
+import type { Manager } from "../../src/scheduler/manager.js";
 import { resolveTables, type TableRequest } from "../../src/sql/catalog.js";
 import { executePlan } from "../../src/query/execute.js";
-import { SqlSession } from "../../src/sql/parse.js";
+import type { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import type { SqlTableInput } from "../../src/sql/tables.js";
 import { listSplits } from "../../src/splits/discover.js";
 import { openStore } from "../../src/storage/url.js";
+import { openInputTestEnv, type InputTestEnv } from "../helpers/input-env.js";
 import { assertSameResult, readTable, type TestResult } from "../helpers/local-plan.js";
 
-const entry = new URL("../../src/builtin-workers/builtin.js", import.meta.url);
 const T_SCHEMA = [
   { name: "k", type: "VARCHAR" },
   { name: "g", type: "BIGINT" },
@@ -43,28 +40,19 @@ const U_SCHEMA = [
 const struct = (cols: { name: string; type: string }[]) => `{${cols.map((c) => `'${c.name}': '${c.type}'`).join(", ")}}`;
 
 describe("the last wrong answers and refusals of the differential suite, exact", () => {
+  let env: InputTestEnv;
   let dir: string;
   let db: DuckDb;
   let session: SqlSession;
   let threads: Manager;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "smelter-exact-"));
-    db = await openDuckDb({ threads: 1 });
-    session = await SqlSession.open();
-    threads = new Manager({ backend: threadsBackend({ entry, workers: 2 }) });
+    env = await openInputTestEnv("smelter-exact-");
+    ({ dir, db, session, threads } = env);
   });
   after(async () => {
-    db?.close();
-    session?.close();
-    await threads?.close();
+    await env?.close();
   });
-
-  function files(name: string, contents: Record<string, string | Uint8Array>): string {
-    const d = join(dir, name);
-    mkdirSync(d, { recursive: true });
-    for (const [f, text] of Object.entries(contents)) writeFileSync(join(d, f), text);
-    return `${d}/`;
-  }
+  const files = (name: string, contents: Record<string, string | Uint8Array>) => env.files(name, contents);
 
   async function viaEngine(sql: string, tables: SqlTableInput[], o: { taskBytes?: number; join?: "broadcast" | "partitioned" } = {}): Promise<TestResult> {
     const plan = await planQuery(sql, tables, { workers: 2, ...(o.join ? { join: o.join } : {}), partitions: 3 }, session);
@@ -89,8 +77,8 @@ describe("the last wrong answers and refusals of the differential suite, exact",
   }
 
   /** One CSV file as DuckDB alone reads it: its own column order, projected to `cols`' order. */
-  const csvFile = (path: string, fileCols: { name: string; type: string }[], cols: { name: string }[], o: { header: boolean; crlf?: boolean }) =>
-    `SELECT ${cols.map((c) => q(c.name)).join(", ")} FROM read_csv('${path}', header = ${o.header}, auto_detect = false, delim = ',', quote = '"', escape = '"'${o.crlf ? ", new_line = '\\r\\n'" : ""}, columns = ${struct(fileCols)})`;
+  const csvFile = (path: string, fileCols: { name: string; type: string }[], cols: { name: string }[], o: { header: boolean; crlf?: boolean; lf?: boolean }) =>
+    `SELECT ${cols.map((c) => q(c.name)).join(", ")} FROM read_csv('${path}', header = ${o.header}, auto_detect = false, delim = ',', quote = '"', escape = '"'${o.crlf ? ", new_line = '\\r\\n'" : o.lf ? ", new_line = '\\n'" : ""}, columns = ${struct(fileCols)})`;
   const reorder = (names: string[]) => names.map((n) => T_SCHEMA.find((c) => c.name === n)!);
 
   test("sql-join-mixed-inputs: a --schema in another order than the first header, a header-only and an empty object, a BOM on the other side: joins equal DuckDB alone (was 0 rows against 6)", async () => {
@@ -125,10 +113,10 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, tables, { join: "broadcast" }), want, false, "broadcast join");
   });
 
-  test("sql-join-mixed-inputs: a CRLF object whose first record holds a quoted LF (gzip and in place), and doubled quotes in an object the sniff did not see", async () => {
+  test("sql-join-mixed-inputs: a CRLF object whose first record holds a quoted LF (gzip and in place), an LF one with a quoted CRLF first, and doubled quotes in an object the sniff did not see", async () => {
     // DuckDB takes a file's line ending from its first line break, even a quoted one: each file Smelter hands it says its own.
     const tText = 'k,g,x,d\r\n"k\nnl",5,31,1965-06-08\r\n"k,1",4,21964,1974-12-07\r\nB,-3,,1994-01-12\r\n"k\nnl",1,2,2000-02-02\r\n';
-    const t = files("crlf-t", { "part-00.csv.gz": gzipSync(tText), "part-01.csv": tText });
+    const t = files("crlf-t", { "part-00.csv.gz": gzipSync(tText), "part-01.csv": tText, "part-02.csv.gz": gzipSync('k,g,x,d\n"k\r\nnl",7,1,2001-01-01\nB,8,2,2002-02-02\n') });
     // u: the first object (sampled) has quotes but no doubled quote (sniffed escape: none); the second has one.
     const u = files("crlf-u", { "part-00.csv": 'k,w\n"k,1",-976\n"a b",-18\nB,727\n', "part-01.csv": 'k,w\n"x,""y"",z",862\n"k\nnl",3\nB,1\n' });
     const tables = await resolveTables([
@@ -136,9 +124,9 @@ describe("the last wrong answers and refusals of the differential suite, exact",
       { name: "u", url: u, options: { whole: true } },
     ]);
     const sql = "SELECT count(*) AS n, sum(u.w) AS sw, max(t.d) AS md, sum(t.x) AS sx, max(u.k) AS mk FROM t JOIN u ON t.k = u.k";
-    const tView = ["part-00.csv.gz", "part-01.csv"].map((f) => csvFile(`${t}${f}`, T_SCHEMA, T_SCHEMA, { header: true, crlf: true })).join(" UNION ALL ");
+    const tView = [...["part-00.csv.gz", "part-01.csv"].map((f) => csvFile(`${t}${f}`, T_SCHEMA, T_SCHEMA, { header: true, crlf: true })), csvFile(`${t}part-02.csv.gz`, T_SCHEMA, T_SCHEMA, { header: true, lf: true })].join(" UNION ALL ");
     const want = await alone(sql, { t: tView, u: `SELECT * FROM read_csv('${u}*.csv', header = true, auto_detect = false, quote = '"', escape = '"', columns = ${struct(U_SCHEMA)})` });
-    assert.equal(want.rows[0]![0], "10");
+    assert.equal(want.rows[0]![0], "12");
     assertSameResult(await viaEngine(sql, tables, { join: "broadcast", taskBytes: 1 << 20 }), want, false, "CRLF with a quoted LF first, broadcast");
     assertSameResult(await viaEngine(sql, tables, { join: "partitioned", taskBytes: 1 << 20 }), want, false, "CRLF with a quoted LF first, partitioned");
     // u's other quotes read in tiny byte ranges (no quoted line break in the object that is cut).
@@ -157,6 +145,11 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     const a = files("schema-order", { "p0.csv": body(["g", "d", "x", "k"], rows.slice(0, 6)), "p1.csv": body(["k", "x", "g", "d"], rows.slice(6)) });
     const want = await alone(sql, views(a, [["p0.csv", ["g", "d", "x", "k"]], ["p1.csv", ["k", "x", "g", "d"]]]));
     assertSameResult(await viaEngine(sql, await resolveTables([{ name: "t", url: a, columns: T_SCHEMA }])), want, false, "--schema in another order");
+    // A schema with other names renames the columns by position, in the first header's order (other objects by name).
+    const renamed = await resolveTables([{ name: "t", url: a, columns: [{ name: "p", type: "BIGINT" }, { name: "q", type: "DATE" }, { name: "r", type: "BIGINT" }, { name: "s", type: "VARCHAR" }] }]);
+    assert.deepEqual(renamed[0]!.headerNames, ["g", "d", "x", "k"]);
+    const sqlRenamed = "SELECT s AS k, count(*) AS n, sum(p) AS sg, sum(r) AS sx, max(q) AS md FROM t GROUP BY s";
+    assertSameResult(await viaEngine(sqlRenamed, renamed), want, false, "--schema renaming by position");
     // The same files without --schema: the first header's order, as DuckDB's read_csv(union_by_name) lists them.
     const sniffed = await resolveTables([{ name: "t", url: a }]);
     assert.deepEqual(sniffed[0]!.columns.map((c) => c.name), ["g", "d", "x", "k"]);
@@ -191,6 +184,13 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     const want = await alone(sql, { t: ["p0.csv", "p1.csv"].map((f) => csvFile(`${url}${f}`, T_SCHEMA, T_SCHEMA, { header: false })).join(" UNION ALL ") });
     assert.equal(want.rows.length, 6);
     assertSameResult(await viaEngine(sql, tables), want, false, "BOM + quoted first field");
+
+    // The sniffer's own line-ending detection (fuzz sql-csv seed 42016): a CRLF sample whose first record holds a quoted LF.
+    const crlf = files("sniff-crlf", { "p0.csv": '"k\nnl",5,31,1965-06-08\r\n"a,b",4,2,1974-12-07\r\nB,-3,,1994-01-12\r\n' });
+    const crlfTables = await resolveTables([{ name: "t", url: crlf, columns: T_SCHEMA }]);
+    const crlfWant = await alone(sql, { t: csvFile(`${crlf}p0.csv`, T_SCHEMA, T_SCHEMA, { header: false, crlf: true }) });
+    assert.equal(crlfWant.rows.length, 3);
+    assertSameResult(await viaEngine(sql, crlfTables, { taskBytes: 1 << 20 }), crlfWant, false, "CRLF sample with a quoted LF first");
   });
 
   test("empty-gzip-header: a gzip of nothing in a headered table is no rows, in sql and in the functions API", async () => {

@@ -6,51 +6,39 @@
  * read exactly are refused with a message naming the object.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
-import { threadsBackend } from "../../src/backends/index.js";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { sqlIdentifier as q } from "../../src/duckdb/sql.js";
-import { Manager } from "../../src/scheduler/manager.js";
+import type { Manager } from "../../src/scheduler/manager.js";
 import { tablesFromFlags } from "../../src/cli/sql-flags.js";
 import { resolveTables, type TableRequest } from "../../src/sql/catalog.js";
 import { executePlan } from "../../src/query/execute.js";
 import { formatPlan } from "../../src/query/explain.js";
-import { SqlSession } from "../../src/sql/parse.js";
+import type { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import type { SqlTableInput } from "../../src/sql/tables.js";
+import { openInputTestEnv, type InputTestEnv } from "../helpers/input-env.js";
 import { assertSameResult, readTable, runPlanLocally, type TestResult } from "../helpers/local-plan.js";
 
-const entry = new URL("../../src/builtin-workers/builtin.js", import.meta.url);
 const TASK_BYTES = 4 * 1024; // many byte ranges per object
 
 describe("every input read exactly, as DuckDB alone reads it", () => {
+  let env: InputTestEnv;
   let dir: string;
   let db: DuckDb;
   let session: SqlSession;
   let threads: Manager;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "smelter-inputs-"));
-    db = await openDuckDb({ threads: 1 });
-    session = await SqlSession.open();
-    threads = new Manager({ backend: threadsBackend({ entry, workers: 2 }) });
+    env = await openInputTestEnv("smelter-inputs-");
+    ({ dir, db, session, threads } = env);
   });
   after(async () => {
-    db?.close();
-    session?.close();
-    await threads?.close();
+    await env?.close();
   });
-
-  /** Writes files under dir/name/ and returns the directory URL (with a trailing slash). */
-  function files(name: string, contents: Record<string, string | Uint8Array>): string {
-    const d = join(dir, name);
-    mkdirSync(d, { recursive: true });
-    for (const [f, text] of Object.entries(contents)) writeFileSync(join(d, f), text);
-    return `${d}/`;
-  }
+  const files = (name: string, contents: Record<string, string | Uint8Array>) => env.files(name, contents);
 
   const resolve = (requests: TableRequest[]) => resolveTables(requests);
 
