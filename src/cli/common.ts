@@ -173,7 +173,7 @@ export async function watchJob(job: Job, flags: RunFlags, report = new JobReport
     removeSignals();
     await eventsDone;
     await report.end(); // the cost line and --report, for failed jobs too
-    await tracing?.stop(); // waits at most 2 s for the collector
+    await tracing?.stop(); // waits at most 2.5 s for the collector
     await ui?.stop();
   }
 }

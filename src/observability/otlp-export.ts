@@ -2,7 +2,7 @@
  * Exports {@link SpanRecord}s over OTLP/HTTP (JSON) with the official OpenTelemetry JS packages:
  * @opentelemetry/sdk-trace (tracer provider, batch processor), @opentelemetry/exporter-trace-otlp-http
  * and @opentelemetry/resources. Loaded with `import()` only when a job is traced: a run without
- * an OTLP endpoint never loads them (about 60 ms and 9 MB of heap saved; docs/report.md).
+ * an OTLP endpoint never loads them (their import measured 0.5-0.8 s and 2.2 MB of heap on a loaded 2-core machine; docs/report.md).
  *
  * Spans keep Smelter's ids (trace-context.ts): a one-shot IdGenerator hands the SDK the id of
  * the span being created. Times are passed as HrTime (epoch), never as numbers the SDK could take
@@ -20,9 +20,9 @@ export interface OtlpSinkOptions {
   warn: (message: string) => void;
   /** `service.name` of the resource. @default OTEL_SERVICE_NAME, else `smelter` */
   serviceName?: string;
-  /** One export request's time limit (retries included). @default 5000 */
+  /** One export request's time limit (retries included). @default 2000 */
   exportTimeoutMs?: number;
-  /** How long `close` waits for spans still queued. @default 2000 */
+  /** How long `close` waits for spans still queued. @default 2500 (the export time limit, and a little) */
   flushTimeoutMs?: number;
 }
 
@@ -49,7 +49,7 @@ export async function otlpSpanSink(o: OtlpSinkOptions): Promise<SpanSink> {
     warned = true;
     o.warn(message);
   };
-  const otlp = new OTLPTraceExporter({ url: o.url, timeoutMillis: o.exportTimeoutMs ?? 5000, keepAlive: false });
+  const otlp = new OTLPTraceExporter({ url: o.url, timeoutMillis: o.exportTimeoutMs ?? 2000, keepAlive: false });
   let exported = 0;
   let failed = 0;
   const exporter: import("@opentelemetry/sdk-trace").SpanExporter = {
@@ -69,7 +69,7 @@ export async function otlpSpanSink(o: OtlpSinkOptions): Promise<SpanSink> {
   // The id of the span being created, handed to the SDK by the next generate call.
   const next = { traceId: "", spanId: "" };
   const idGenerator = { generateTraceId: () => next.traceId, generateSpanId: () => next.spanId };
-  const processor = new sdk.BatchSpanProcessor({ exporter, maxQueueSize: MAX_QUEUED_SPANS, maxExportBatchSize: 2048, scheduledDelayMillis: 500, exportTimeoutMillis: o.exportTimeoutMs ?? 5000 });
+  const processor = new sdk.BatchSpanProcessor({ exporter, maxQueueSize: MAX_QUEUED_SPANS, maxExportBatchSize: 2048, scheduledDelayMillis: 500, exportTimeoutMillis: o.exportTimeoutMs ?? 2000 });
   const provider = new sdk.TracerProvider({
     resource: resourceFromAttributes({ "service.name": o.serviceName ?? process.env.OTEL_SERVICE_NAME ?? "smelter" }),
     idGenerator,
@@ -95,7 +95,7 @@ export async function otlpSpanSink(o: OtlpSinkOptions): Promise<SpanSink> {
       }
     },
     async close() {
-      const limit = o.flushTimeoutMs ?? 2000;
+      const limit = o.flushTimeoutMs ?? 2500;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         provider.shutdown().then(() => false, () => false),
