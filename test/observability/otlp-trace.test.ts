@@ -136,6 +136,23 @@ describe("traces over OTLP/HTTP", () => {
     }
   });
 
+  test("smelter report --otlp: the same trace rebuilt from the events file", async () => {
+    const live = receivers[0]!;
+    const rebuilt = await startOtlpReceiver();
+    receivers.push(rebuilt);
+    const eventsFile = join(dir, "job.jsonl");
+    const r = await promisify(execFile)(process.execPath, [bin, "report", eventsFile, "--output", join(dir, "job.html"), "--otlp", rebuilt.url], { encoding: "utf8", timeout: 60_000, env: cleanEnv });
+    assert.match(r.stderr, /exported the job's trace \(\d+ spans, trace id [0-9a-f]{32}\)/);
+    // The events file starts after job-started (its writer attaches to a job already made), so the rebuilt job span is named by the job's id.
+    const shape = (spans: ReceivedSpan[]) => spans.map((s) => `${s.parentSpanId ? s.name : "job"} ${s.attributes["smelter.attempt.id"] ?? s.attributes["smelter.stage"] ?? ""} ${s.attributes["smelter.attempt.outcome"] ?? ""} ${s.status.code ?? 0}`).sort();
+    assert.deepEqual(shape(rebuilt.spans), shape(live.spans));
+    assert.equal(new Set(rebuilt.spans.map((s) => s.traceId)).size, 1);
+    assert.notEqual(rebuilt.spans[0]!.traceId, live.spans[0]!.traceId, "a trace of its own, derived from the events");
+    const storage = rebuilt.spans.filter((s) => s.name.startsWith("storage "));
+    const attemptIds = new Set(rebuilt.spans.filter((s) => s.name.startsWith("attempt ")).map((s) => s.spanId));
+    assert.ok(storage.length > 0 && storage.every((s) => attemptIds.has(s.parentSpanId ?? "")));
+  });
+
   test("the standard variables: OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME, without --otlp", async () => {
     const receiver = await startOtlpReceiver();
     receivers.push(receiver);
