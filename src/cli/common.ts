@@ -162,7 +162,8 @@ export async function watchJob(job: Job, flags: RunFlags, report = new JobReport
   let tracing: JobTracing | undefined;
   try {
     const otlp = tracingConfig(flags.otlp);
-    if (otlp) tracing = await traceJob(job, otlp, { backend: flags.backend, warn: (m) => process.stderr.write(`[smelter] warning: ${m}\n`) });
+    const warn = (m: string) => void process.stderr.write(`[smelter] warning: ${m}\n`);
+    if (otlp) tracing = await traceJob(job, otlp, { backend: flags.backend, warn }).catch((err: unknown) => void warn(`the job is not traced: ${err instanceof Error ? err.message : String(err)}`));
     if (flags.ui) {
       ui = await startLiveUi(job, { backend: flags.backend });
       process.stderr.write(`[smelter] live page: ${ui.url}\n`);

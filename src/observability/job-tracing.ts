@@ -9,6 +9,7 @@
 import type { Backend } from "../backends/contract.js";
 import { ConfigError } from "../job/errors.js";
 import type { SmelterEvent } from "../job/events.js";
+import { systemClock } from "../job/clock.js";
 import type { Job } from "../scheduler/job.js";
 import type { OtlpSinkOptions } from "./otlp-export.js";
 import { TraceBuilder } from "./span-model.js";
@@ -67,11 +68,11 @@ export interface JobTracing {
   stop(): Promise<void>;
 }
 
-type SinkOptions = Omit<OtlpSinkOptions, "url">;
+type SinkOptions = Omit<OtlpSinkOptions, "url" | "clock">;
 
 /** Traces `job`: its spans go to `config.url` as they end. */
 export async function traceJob(job: Job, config: TracingConfig, o: SinkOptions & { backend?: string }): Promise<JobTracing> {
-  const builder = new TraceBuilder(newTraceId(), { backend: o.backend, jobName: job.name });
+  const builder = new TraceBuilder(newTraceId(job.context.ids), { backend: o.backend, jobName: job.name });
   builders.set(job.id, builder);
   const pending: SmelterEvent[] = [];
   let sink: Awaited<ReturnType<typeof loadSink>> | undefined;
@@ -83,7 +84,7 @@ export async function traceJob(job: Job, config: TracingConfig, o: SinkOptions &
   };
   const off = job.events.on(take);
   try {
-    sink = await loadSink({ ...o, url: config.url });
+    sink = await loadSink({ ...o, url: config.url, clock: job.context.clock });
   } catch (err) {
     off();
     builders.delete(job.id);
@@ -109,7 +110,7 @@ export async function exportEventsTrace(events: readonly SmelterEvent[], config:
   const builder = new TraceBuilder(traceIdFromEvents(first.jobId, first.time), { backend: o.backend });
   const spans = events.flatMap((e) => builder.add(e));
   spans.push(...builder.finish(events[events.length - 1]!.time));
-  const sink = await loadSink({ ...o, url: config.url });
+  const sink = await loadSink({ ...o, url: config.url, clock: systemClock });
   sink.export(spans);
   await sink.close();
   return { traceId: builder.traceId, spans: spans.length };

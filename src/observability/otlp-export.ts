@@ -11,11 +11,14 @@
  * An endpoint that fails is reported once (`warn`); the job never waits for it: spans are sent
  * in the background in batches, and `close` waits at most `flushTimeoutMs`.
  */
+import type { Clock } from "../job/clock.js";
 import type { SpanRecord } from "./span-model.js";
 
 export interface OtlpSinkOptions {
   /** The full traces URL (`http://host:4318/v1/traces`). */
   url: string;
+  /** Times `close`'s wait (the runtime context's clock). */
+  clock: Clock;
   /** Called at most once, when an export fails or `close` times out. */
   warn: (message: string) => void;
   /** `service.name` of the resource. @default OTEL_SERVICE_NAME, else `smelter` */
@@ -96,12 +99,12 @@ export async function otlpSpanSink(o: OtlpSinkOptions): Promise<SpanSink> {
     },
     async close() {
       const limit = o.flushTimeoutMs ?? 2500;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: ReturnType<Clock["setTimeout"]> | undefined;
       const timedOut = await Promise.race([
         provider.shutdown().then(() => false, () => false),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), limit).unref())),
+        new Promise<boolean>((resolve) => (timer = o.clock.setTimeout(() => resolve(true), limit, { unref: true }))),
       ]);
-      clearTimeout(timer);
+      if (timer !== undefined) o.clock.clearTimeout(timer);
       if (timedOut) warnOnce(`the job's trace was not fully sent to ${o.url} within ${limit} ms (${exported} of ${queued} spans sent); the command did not wait longer`);
       else if (exported + failed < queued && !warned) warnOnce(`${queued - exported} of the job's ${queued} spans were not exported to ${o.url}`);
     },

@@ -5,7 +5,8 @@
  * before the attempt starts (it goes in the envelope at launch), and a trace rebuilt from an
  * events file has the same shape.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
+import type { IdSource } from "../job/runtime-context.js";
 import { TRACEPARENT_RE } from "../job/attempt.js";
 
 export interface SpanContext {
@@ -24,9 +25,9 @@ export function parseTraceparent(text: string): SpanContext | undefined {
   return { traceId: m[1]!, spanId: m[2]!, sampled: (parseInt(m[3]!, 16) & 1) === 1 };
 }
 
-/** A random trace id (16 bytes, hex). */
-export function newTraceId(): string {
-  return nonZero(randomBytes(16).toString("hex"));
+/** A new trace id (16 bytes, hex) from the runtime context's ids (random, or seeded). */
+export function newTraceId(ids: IdSource): string {
+  return nonZero(ids.hex(32));
 }
 
 /** The trace id of a job rebuilt from its events: the same events give the same id. */

@@ -257,8 +257,14 @@ export class LiveFeed {
     const a = this.#open.get(attemptId);
     if (!a) return;
     this.#open.delete(attemptId);
-    this.#freeSlots.push(a.slot);
-    this.#freeSlots.sort((x, y) => y - x); // the lowest free slot next: the timeline stays compact
+    // Free slots sorted high to low, so pop() reuses the lowest: the timeline stays compact.
+    let lo = 0;
+    for (let hi = this.#freeSlots.length; lo < hi; ) {
+      const mid = (lo + hi) >> 1;
+      if (this.#freeSlots[mid]! > a.slot) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#freeSlots.splice(lo, 0, a.slot);
     const ended = this.#timelineAttempt(a, time, outcome, counters);
     const one = estimateCost([ended], this.o.backend, this.#prices);
     this.#cost = this.#cost ? mergeCost(this.#cost, one) : one;

@@ -5,7 +5,7 @@
  */
 import pLimit from "p-limit";
 import type { ByteRange, ObjectInfo, ObjectStore, ReadOptions, StoreDriver, WriteOptions } from "./contract.js";
-import { isObserving, observeCall, observeStream } from "./call-observer.js";
+import { isObserving, observeCall, observeStream } from "../job/storage-calls.js";
 import { NotFoundError } from "./errors.js";
 import { concatBytes, MIN_PART_SIZE } from "./util.js";
 
@@ -27,7 +27,7 @@ export function defineStore(driver: StoreDriver, options: DefineStoreOptions = {
   const deleteConcurrency = options.deleteConcurrency ?? 16;
 
   const listPages = (prefix: string, o?: { signal?: AbortSignal; pageSize?: number }) => driver.listPages(prefix, o);
-  // Every call is seen by the storage call observer (call-observer.ts) when one is set: traced attempts record them as spans.
+  // Every call is seen by the storage call observer (src/job/storage-calls.ts) when one is set: traced attempts record them as spans.
   const call = (op: string, key: string) => ({ op, url: driver.url, key });
   const observedListPages = (prefix: string, o?: { signal?: AbortSignal; pageSize?: number }) => observeStream(call("list", prefix), () => listPages(prefix, o), (page) => page.length);
 

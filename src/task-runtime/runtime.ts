@@ -84,7 +84,7 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
       count: (name: string, delta = 1) => stats.count(name, delta),
     };
     safeCall(() => channel.onRunning());
-    const spans = storageSpanRecorder(task.traceparent, context.clock);
+    const spans = storageSpanRecorder(task.traceparent, context);
     const finish = () => (spans ? spans.attachTo(stats.finish()) : stats.finish());
     stats.start();
     let output: unknown;

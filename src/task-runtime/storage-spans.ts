@@ -10,11 +10,10 @@
  * attributed to the right attempt even when several run at once (the inline backend).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomBytes } from "node:crypto";
 import { TRACEPARENT_RE } from "../job/attempt.js";
-import type { Clock } from "../job/clock.js";
+import type { RuntimeContext } from "../job/runtime-context.js";
 import type { AttemptStats, RecordedSpan } from "../job/stats.js";
-import { setStorageCallObserver, type StorageCall } from "../storage/call-observer.js";
+import { setStorageCallObserver, type StorageCall } from "../job/storage-calls.js";
 
 /** Spans kept per attempt; later calls are counted in `spansDropped`. */
 export const MAX_SPANS_PER_ATTEMPT = 256;
@@ -25,7 +24,7 @@ let installed = false;
 export class StorageSpanRecorder {
   readonly spans: RecordedSpan[] = [];
   dropped = 0;
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly context: Pick<RuntimeContext, "clock" | "ids">) {}
 
   /** Runs the worker function with its storage calls recorded here. */
   run<T>(f: () => Promise<T> | T): Promise<T> {
@@ -37,13 +36,13 @@ export class StorageSpanRecorder {
       this.dropped++;
       return undefined;
     }
-    const startedAt = this.clock.now();
+    const startedAt = this.context.clock.now();
     return (end) => {
       const span: RecordedSpan = {
-        spanId: randomBytes(8).toString("hex"),
+        spanId: this.context.ids.hex(16),
         name: `storage ${call.op}`,
         startedAt,
-        endedAt: this.clock.now(),
+        endedAt: this.context.clock.now(),
         attributes: { "smelter.storage.op": call.op, "smelter.storage.url": call.url, "smelter.storage.key": call.key, ...(end.bytes !== undefined ? { "smelter.storage.bytes": end.bytes } : {}) },
       };
       if (end.error !== undefined) span.error = end.error instanceof Error ? `${end.error.name}: ${end.error.message}` : String(end.error);
@@ -60,12 +59,12 @@ export class StorageSpanRecorder {
 }
 
 /** A recorder for an attempt whose envelope carries a sampled `traceparent`; undefined otherwise (nothing is recorded). */
-export function storageSpanRecorder(traceparent: string | undefined, clock: Clock): StorageSpanRecorder | undefined {
+export function storageSpanRecorder(traceparent: string | undefined, context: Pick<RuntimeContext, "clock" | "ids">): StorageSpanRecorder | undefined {
   const flags = traceparent === undefined ? undefined : TRACEPARENT_RE.exec(traceparent)?.[3];
   if (flags === undefined || (parseInt(flags, 16) & 1) === 0) return undefined;
   if (!installed) {
     installed = true;
     setStorageCallObserver((call) => current.getStore()?.begin(call));
   }
-  return new StorageSpanRecorder(clock);
+  return new StorageSpanRecorder(context);
 }

@@ -13,6 +13,7 @@ import { taskEnvelopeSchema } from "../../src/job/attempt.js";
 import { tracingConfig } from "../../src/observability/job-tracing.js";
 import { TraceBuilder } from "../../src/observability/span-model.js";
 import { newTraceId, parseTraceparent, spanIdFor } from "../../src/observability/trace-context.js";
+import { systemContext } from "../../src/job/runtime-context.js";
 
 const distSrc = new URL("../../src/", import.meta.url).pathname;
 
@@ -36,7 +37,7 @@ describe("tracing without a collector", () => {
 
   test("the envelope's traceparent is validated", () => {
     const base = { attemptId: "j1-s01-t00000-a1", jobId: "j1", stage: 1, task: 0, attempt: 1, worker: "w", input: null };
-    const traceId = newTraceId();
+    const traceId = newTraceId(systemContext().ids);
     const good = new TraceBuilder(traceId).traceparentFor(base.attemptId);
     assert.ok(taskEnvelopeSchema.safeParse({ ...base, traceparent: good }).success);
     assert.deepEqual(parseTraceparent(good), { traceId, spanId: spanIdFor(traceId, base.attemptId), sampled: true });
@@ -47,7 +48,7 @@ describe("tracing without a collector", () => {
   });
 
   test("a stream cut short: open spans end at finish(), unset, and the tree holds", () => {
-    const b = new TraceBuilder(newTraceId(), { backend: "threads" });
+    const b = new TraceBuilder(newTraceId(systemContext().ids), { backend: "threads" });
     const at = { jobId: "j1", stage: 1, stageName: "map" };
     const ev = (e: object) => e as SmelterEvent;
     const ended = [

@@ -2,7 +2,7 @@
  * A hook on every call a store made by {@link defineStore} answers: when an observer is set (the
  * task runtime sets one while a traced attempt runs, src/task-runtime/storage-spans.ts), each call
  * tells it its operation, store and key, and then how it ended (bytes moved, or the error).
- * Without an observer a call costs one check. The storage layer imports nothing of tracing.
+ * Without an observer a call costs one check. It lives in job/ so that both the storage layer and the task runtime may import it; neither imports anything of tracing.
  */
 export interface StorageCall {
   /** `get`, `put`, `head`, `delete`, `getStream`, `putStream`, `list` */
