@@ -20,6 +20,7 @@ import { JobStats } from "../report/job-stats.js";
 import { JobReportWatch } from "./job-report-watch.js";
 import { startLiveUi, type LiveUi } from "./live-ui.js";
 import { addConfigOption } from "./config.js";
+import { traceJob, tracedBackend, tracingConfig, type JobTracing } from "../observability/job-tracing.js";
 import { addLambdaOptions, lambdaBackendFromFlags, lambdaFlagsShape } from "./lambda-flags.js";
 import { addKubernetesOptions, kubernetesBackendFromFlags, kubernetesFlagsShape } from "./kubernetes-flags.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
@@ -35,6 +36,7 @@ export const runFlagsSchema = z.object({
   events: z.string().min(1).optional(),
   report: z.string().min(1).regex(/\.html?$/i, "--report must end in .html").optional(),
   ui: z.boolean().default(false),
+  otlp: z.string().min(1).optional(),
   ...lambdaFlagsShape,
   ...kubernetesFlagsShape,
 });
@@ -125,7 +127,8 @@ export function addRunFlags(cmd: Command, defaults: { backend?: string } = {}): 
     .option("-v, --verbose", "print workers' log lines on stderr")
     .option("--events <file>", "write every job event to FILE as JSON lines")
     .option("--report <file.html>", "write the job report (timeline, stages, critical path, cost, failures) to FILE.html when the job ends")
-    .option("--ui", "serve a live page of the job on 127.0.0.1 (the URL, with its token, is printed on stderr)");
+    .option("--ui", "serve a live page of the job on 127.0.0.1 (the URL, with its token, is printed on stderr)")
+    .option("--otlp <url>", "export the job's trace (job, stage, attempt and storage-call spans) to this OTLP/HTTP endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT when set)");
 }
 
 /** Validates parsed flags with `schema`; a failure is a ConfigError naming each bad flag. */
@@ -140,6 +143,11 @@ export function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.ou
 
 /** Creates the backend named by the flags, loading workers from `entry` (imported here for inline). */
 export async function backendFromFlags(flags: RunFlags, entry: URL): Promise<Backend> {
+  const backend = await untracedBackend(flags, entry);
+  return tracingConfig(flags.otlp) ? tracedBackend(backend) : backend; // attempts carry their traceparent
+}
+
+async function untracedBackend(flags: RunFlags, entry: URL): Promise<Backend> {
   if (flags.backend === "lambda") return lambdaBackendFromFlags(flags); // the function holds the built-in workers
   if (flags.backend === "kubernetes") return kubernetesBackendFromFlags(flags); // so does the image
   if (flags.backend === "inline") {
@@ -165,7 +173,11 @@ export async function watchJob(job: Job, flags: RunFlags, report = new JobReport
   eventsDone?.catch(() => undefined); // awaited after the job; not unhandled meanwhile
   const removeSignals = cancelOnSignals(job);
   let ui: LiveUi | undefined;
+  let tracing: JobTracing | undefined;
   try {
+    const otlp = tracingConfig(flags.otlp);
+    const warn = (m: string) => void process.stderr.write(`[smelter] warning: ${m}\n`);
+    if (otlp) tracing = await traceJob(job, otlp, { backend: flags.backend, warn }).catch((err: unknown) => void warn(`the job is not traced: ${err instanceof Error ? err.message : String(err)}`));
     if (flags.ui) {
       ui = await startLiveUi(job, { backend: flags.backend });
       process.stderr.write(`[smelter] live page: ${ui.url}\n`);
@@ -176,6 +188,7 @@ export async function watchJob(job: Job, flags: RunFlags, report = new JobReport
     removeSignals();
     await eventsDone;
     await report.end(); // the cost line and --report, for failed jobs too
+    await tracing?.stop(); // waits at most 2.5 s for the collector
     await ui?.stop();
   }
 }

@@ -1,16 +1,15 @@
 /**
  * `--ui`: a live page of the running job, served on 127.0.0.1 (a free port) with a per-job
  * random token in the URL. The page polls `state` twice a second; each answer is one batch
- * (live-state.ts), built at most every 250 ms however fast events come.
+ * (live-state.ts), built at most every 250 ms however fast events come. The server keeps no
+ * events: a {@link LiveFeed} folds each one into bounded counters and a downsampled timeline.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type ServerResponse } from "node:http";
-import type { SmelterEvent } from "../job/events.js";
 import type { Job } from "../scheduler/job.js";
-import { fromLiveEvents } from "../report/event-input.js";
 import { loadEcharts } from "../report/html.js";
 import { renderLiveHtml } from "../report/live-html.js";
-import { liveState, type LiveLog, type LiveState } from "../report/live-state.js";
+import { LiveFeed, type LiveLog } from "../report/live-state.js";
 
 export interface LiveUi {
   url: string;
@@ -20,30 +19,28 @@ export interface LiveUi {
 
 const MAX_LOGS = 500;
 
-export async function startLiveUi(job: Job, options: { backend: string }): Promise<LiveUi> {
+/** What the live server needs of a job: its events and clock (a Job, or a replay of an events stream). */
+export type LiveJob = Pick<Job, "events" | "context">;
+
+export async function startLiveUi(job: LiveJob, options: { backend: string }): Promise<LiveUi> {
   const token = randomBytes(16).toString("hex");
-  const events: SmelterEvent[] = [];
+  const feed = new LiveFeed({ backend: options.backend });
   const logs: LiveLog[] = [];
-  const changedAt = new Map<string, number>();
-  let seq = 0;
   let ended = false;
   let servedEnd = false;
   const off = job.events.on((e) => {
-    seq++;
-    if ("attemptId" in e) changedAt.set(e.attemptId, seq);
     if (e.type === "log") {
-      logs.push({ seq, line: `${new Date(e.time).toISOString().slice(11, 23)} ${e.attemptId} ${e.stream}: ${e.message}` });
+      logs.push({ seq: ++feed.seq, line: `${new Date(e.time).toISOString().slice(11, 23)} ${e.attemptId} ${e.stream}: ${e.message}` });
       if (logs.length > MAX_LOGS) logs.splice(0, logs.length - MAX_LOGS);
-    } else if (e.type !== "heartbeat") events.push(e);
+    } else if (e.type !== "heartbeat") feed.add(e);
     if (e.type === "job-done") ended = true;
   });
   const page = renderLiveHtml(await loadEcharts());
   let cache: { at: number; seq: number; since: number; body: string; ended: boolean } | undefined;
   const state = (since: number) => {
     const now = job.context.clock.now();
-    if (cache && cache.since === since && (cache.seq === seq || now - cache.at < 250)) return cache;
-    const s: LiveState = liveState(fromLiveEvents(events), { seq, since, changedAt, logs, backend: options.backend, now });
-    cache = { at: now, seq, since, body: JSON.stringify(s), ended };
+    if (cache && cache.since === since && (cache.seq === feed.seq || now - cache.at < 250)) return cache;
+    cache = { at: now, seq: feed.seq, since, body: JSON.stringify(feed.state({ since, now, logs })), ended };
     return cache;
   };
   const send = (res: ServerResponse, status: number, type: string, body: string) => {

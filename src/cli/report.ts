@@ -2,13 +2,16 @@
  * `smelter report <events file> [--output FILE.html] [--prices FILE.json] [--backend NAME]`:
  * rebuilds a job's report from its `--events` file alone and writes it as one self-contained
  * HTML file (opens from disk, no network). Prints where it went and the job's cost line.
+ * `--otlp URL` also exports the job's trace, rebuilt from the events, to an OTLP/HTTP endpoint.
  */
 import type { Command } from "commander";
 import { writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { ConfigError } from "../job/errors.js";
 import { costLine } from "../report/cost.js";
-import { readEventsFile } from "../report/event-input.js";
+import type { SmelterEvent } from "../job/events.js";
+import { exportEventsTrace, tracingConfig } from "../observability/job-tracing.js";
+import { backendOf, readEventsFile } from "../report/event-input.js";
 import { loadEcharts, renderReportHtml } from "../report/html.js";
 import { buildJobReport } from "../report/job-report.js";
 import { DEFAULT_PRICES, readPriceFile } from "../report/prices.js";
@@ -23,6 +26,7 @@ export const reportFlagsSchema = z.object({
   prices: z.string().min(1).optional(),
   backend: z.enum(REPORT_BACKENDS, { message: `--backend must be one of ${REPORT_BACKENDS.join(", ")}` }).optional(),
   quiet: z.boolean().default(false),
+  otlp: z.string().min(1).optional(),
 });
 export type ReportFlags = z.output<typeof reportFlagsSchema>;
 
@@ -34,11 +38,24 @@ export function register(program: Command): void {
     .option("--output <file.html>", "where the report goes (default: the events file's name with .html)")
     .option("--prices <file.json>", "override the price table (any of lambda.*, fargate.*, s3.*; see docs/report.md)")
     .option("--backend <name>", "the backend the job ran on, when the events do not say (lambda, fargate, fargate-spot price it; local ones cost 0)")
+    .option("--otlp <url>", "also export the job's trace (job, stage, attempt and storage-call spans), rebuilt from the events, to this OTLP/HTTP endpoint")
     .option("-q, --quiet", "print nothing but errors")
     .action(async (events: string, raw: Record<string, unknown>) => {
       const flags = parseFlags(reportFlagsSchema, { ...raw, events });
       const { path, line } = await writeReport(flags);
       if (!flags.quiet) process.stderr.write(`[smelter] wrote ${path} (open it in a browser; it needs no network)\n${line}\n`);
+      const otlp = flags.otlp === undefined ? undefined : tracingConfig(flags.otlp, {});
+      if (otlp) {
+        const input = await readEventsFile(flags.events);
+        let failed = false;
+        const warn = (m: string) => {
+          failed = true;
+          process.stderr.write(`[smelter] warning: ${m}\n`);
+        };
+        const backend = flags.backend ?? backendOf(input.events);
+        const r = await exportEventsTrace(input.events as SmelterEvent[], otlp, { warn, ...(backend ? { backend } : {}) });
+        if (!flags.quiet && !failed) process.stderr.write(`[smelter] exported the job's trace (${r.spans} spans, trace id ${r.traceId}) to ${otlp.url}\n`);
+      }
     });
 }
 

@@ -8,6 +8,9 @@ import { z } from "zod";
 import { serializedErrorSchema, type SerializedError } from "./errors.js";
 import { attemptStatsSchema, type AttemptStats } from "./stats.js";
 
+/** A W3C trace context `traceparent` (version 00): `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`. */
+export const TRACEPARENT_RE = /^00-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})$/;
+
 /** What an attempt needs to run: small JSON, validated at every boundary. */
 export const taskEnvelopeSchema = z.object({
   /** `j7f3a-s01-t00042-a2` */
@@ -28,6 +31,8 @@ export const taskEnvelopeSchema = z.object({
   resultUrl: z.string().min(1).optional(),
   /** The last heartbeat details of the task's previous attempt (a resume point, as Temporal's `heartbeatDetails`). */
   resume: z.object({ attemptId: z.string(), details: z.unknown() }).optional(),
+  /** The attempt's span as a W3C `traceparent`, set when the job is traced (`--otlp`): the worker records its storage calls as child spans of it (src/observability/). */
+  traceparent: z.string().regex(TRACEPARENT_RE, "traceparent must be a W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>").optional(),
 });
 export type TaskEnvelope = z.infer<typeof taskEnvelopeSchema>;
 

@@ -1,6 +1,19 @@
 /** Stats every attempt returns with its result. */
 import { z } from "zod";
 
+/** A span the worker recorded (a storage call), shipped back with the stats when the attempt was traced; its parent is the attempt's span. */
+export const recordedSpanSchema = z.object({
+  spanId: z.string().regex(/^[0-9a-f]{16}$/),
+  name: z.string(),
+  /** Epoch ms on the worker's clock. */
+  startedAt: z.number(),
+  endedAt: z.number(),
+  /** The error's message when the call failed. */
+  error: z.string().optional(),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+export type RecordedSpan = z.infer<typeof recordedSpanSchema>;
+
 export const attemptStatsSchema = z.object({
   /** Wall time of the worker function, ms. */
   wallMs: z.number(),
@@ -21,6 +34,9 @@ export const attemptStatsSchema = z.object({
   host: z.string().optional(),
   pid: z.number().optional(),
   threadId: z.number().optional(),
+  /** Storage calls recorded as spans, when the envelope carried a `traceparent` (at most 256; the rest are counted in `spansDropped`). */
+  spans: z.array(recordedSpanSchema).optional(),
+  spansDropped: z.number().optional(),
 });
 export type AttemptStats = z.infer<typeof attemptStatsSchema>;
 

@@ -79,8 +79,8 @@ function smelterTimeline(tl, data) {
     /** Redraws with new attempts, lanes and duration (the live page). */
     update: function (next) {
       attempts = next.attempts;
-      tl.style.height = Math.max(220, next.lanes.length * 22 + 110) + "px";
-      timeline.resize();
+      var height = Math.max(220, next.lanes.length * 22 + 110) + "px";
+      if (tl.style.height !== height) { tl.style.height = height; timeline.resize(); }
       timeline.setOption({ xAxis: { max: next.durationMs / 1000 }, yAxis: { data: next.lanes }, series: [{ data: rows() }] });
     },
   };

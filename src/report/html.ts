@@ -22,7 +22,7 @@ export const OUTCOME_COLORS: Record<AttemptOutcome, string> = {
   "no-capacity": "#d4a6c8",
   unfinished: "#f28e2b",
 };
-const STAGE_COLORS = ["#4e79a7", "#59a14f", "#9c755f", "#76b7b2", "#edc948", "#b07aa1", "#1f77b4", "#2ca02c"];
+export const STAGE_COLORS = ["#4e79a7", "#59a14f", "#9c755f", "#76b7b2", "#edc948", "#b07aa1", "#1f77b4", "#2ca02c"];
 const OUTCOME_HELP: Record<AttemptOutcome, string> = {
   won: "won (its result was used; colored by stage)",
   succeeded: "succeeded after another attempt had won",

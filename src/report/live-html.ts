@@ -9,7 +9,7 @@ import { esc } from "./html.js";
 const LIVE_JS = String.raw`
 (function () {
   var token = new URLSearchParams(location.search).get("token") || "";
-  var since = 0, view = null, byId = {}, done = false, logs = [];
+  var since = 0, view = null, byId = {}, done = false, logs = [], nextDraw = 0, failuresKey = "";
   var $ = function (id) { return document.getElementById(id); };
   function text(el, s) { if (el.textContent !== s) el.textContent = s; }
   function stageRow(s) {
@@ -35,18 +35,39 @@ const LIVE_JS = String.raw`
       Object.keys(cells).forEach(function (k) { text(tr.querySelector('[data-k="' + k + '"]'), String(cells[k])); });
       tr.querySelector(".bar i").style.width = (st.tasks ? (100 * st.succeeded) / st.tasks : 0) + "%";
     });
-    s.attempts.forEach(function (a) { byId[a.id] = a; });
-    var all = Object.keys(byId).map(function (k) { return byId[k]; });
-    all.forEach(function (a) { a.lane = s.lanes.indexOf(a.laneName); });
+    // Merge the batch: every running bar comes in each batch (a running bar missing from it was
+    // dropped by the server's downsampling); finished bars are kept when pinned or ord % stride == 0.
+    var inBatch = {};
+    s.attempts.forEach(function (a) { byId[a.id] = a; inBatch[a.id] = true; });
+    var laneOf = {};
+    s.lanes.forEach(function (l, i) { laneOf[l] = i; });
+    var all = [];
+    Object.keys(byId).forEach(function (k) {
+      var a = byId[k];
+      if ((a.outcome === "unfinished" && !inBatch[k]) || (a.outcome !== "unfinished" && !a.pinned && a.ord % s.stride !== 0)) { delete byId[k]; return; }
+      a.lane = laneOf[a.laneName];
+      all.push(a);
+    });
+    text($("shown"), s.shown < s.finished ? "Showing " + s.shown.toLocaleString("en-US") + " of " + s.finished.toLocaleString("en-US") + " finished attempts (every " + s.stride + "th, plus failures and speculated tasks) and every running one." : "");
+    // Redraw the timeline at most once per 4x its last drawing time and per 0.5 ms a bar (so
+    // drawing keeps to a fraction of the main thread however big the job), and always at the end.
     var data = { colors: s.colors, stageColors: s.stageColors, lanes: s.lanes, attempts: all, durationMs: Math.max(1, s.elapsedMs) };
-    if (!view) view = smelterTimeline($("timeline"), data); else view.update(data);
+    var t = performance.now();
+    if (!view || s.status !== "running" || t >= nextDraw) {
+      if (!view) view = smelterTimeline($("timeline"), data); else view.update(data);
+      var took = performance.now() - t;
+      nextDraw = performance.now() + Math.max(4 * took, all.length / 2); // ECharts paints in the next frame too: 4,000 bars, every 2 s
+      window.smelterLive.draws++;
+    }
     window.smelterLive.attempts = all;
+    window.smelterLive.last = { stride: s.stride, finished: s.finished, shown: s.shown, bytes: 0 };
     window.smelterLive.timeline = view.chart;
     if (s.logs.length) {
       logs = logs.concat(s.logs).slice(-200);
       text($("logs"), logs.join("\n"));
     }
-    $("failures").innerHTML = (s.jobError ? '<li class="err"><b>job: ' + esc(s.jobError) + "</b></li>" : "") + s.failures.map(function (f) { return '<li data-attempt="' + esc(f.attemptId) + '"><code>' + esc(f.attemptId) + "</code> " + esc(f.message) + "</li>"; }).join("");
+    var fk = (s.jobError || "") + "|" + s.failures.length + "|" + (s.failures.length ? s.failures[s.failures.length - 1].attemptId : "");
+    if (fk !== failuresKey) failuresKey = fk, $("failures").innerHTML = (s.jobError ? '<li class="err"><b>job: ' + esc(s.jobError) + "</b></li>" : "") + s.failures.map(function (f) { return '<li data-attempt="' + esc(f.attemptId) + '"><code>' + esc(f.attemptId) + "</code> " + esc(f.message) + "</li>"; }).join("");
     window.smelterLive.polls++;
     if (s.status !== "running") { done = true; document.body.setAttribute("data-done", "true"); }
   }
@@ -58,7 +79,7 @@ const LIVE_JS = String.raw`
       .catch(function (e) { text($("conn"), done ? "" : "(connection lost: " + e.message + "; the job may have ended)"); done = done || String(e).indexOf("Failed to fetch") >= 0; })
       .then(function () { if (!done) setTimeout(poll, 500); });
   }
-  window.smelterLive = { polls: 0, attempts: [] };
+  window.smelterLive = { polls: 0, draws: 0, attempts: [] };
   window.addEventListener("resize", function () { if (view) view.chart.resize(); });
   poll();
 })();
@@ -83,7 +104,8 @@ table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #ddd;paddin
 <h2>Stages</h2>
 <table id="stages"><thead><tr><th>stage</th><th>progress</th><th>done</th><th>tasks</th><th>running</th><th>failed</th><th>attempts</th><th>retries</th><th>speculative</th></tr></thead><tbody></tbody></table>
 <h2>Timeline</h2>
-<p class="note">One row per worker slot, growing as the job runs; hover a bar for its details. The full report: <code>smelter report EVENTS</code> or <code>--report FILE.html</code>.</p>
+<p class="note">One row per worker slot (slots are reused as attempts end), growing as the job runs; hover a bar for its details. The full report: <code>smelter report EVENTS</code> or <code>--report FILE.html</code>.</p>
+<p id="shown" class="note"></p>
 <div id="timeline"></div>
 <h2>Failures</h2>
 <ul id="failures"></ul>

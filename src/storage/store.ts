@@ -5,6 +5,7 @@
  */
 import pLimit from "p-limit";
 import type { ByteRange, ObjectInfo, ObjectStore, ReadOptions, StoreDriver, WriteOptions } from "./contract.js";
+import { isObserving, observeCall, observeStream } from "../job/storage-calls.js";
 import { NotFoundError } from "./errors.js";
 import { concatBytes, MIN_PART_SIZE } from "./util.js";
 
@@ -26,9 +27,12 @@ export function defineStore(driver: StoreDriver, options: DefineStoreOptions = {
   const deleteConcurrency = options.deleteConcurrency ?? 16;
 
   const listPages = (prefix: string, o?: { signal?: AbortSignal; pageSize?: number }) => driver.listPages(prefix, o);
+  // Every call is seen by the storage call observer (src/job/storage-calls.ts) when one is set: traced attempts record them as spans.
+  const call = (op: string, key: string) => ({ op, url: driver.url, key });
+  const observedListPages = (prefix: string, o?: { signal?: AbortSignal; pageSize?: number }) => observeStream(call("list", prefix), () => listPages(prefix, o), (page) => page.length);
 
   async function* list(prefix: string, o?: { signal?: AbortSignal; pageSize?: number }): AsyncIterable<ObjectInfo> {
-    for await (const page of driver.listPages(prefix, o)) yield* page;
+    for await (const page of observedListPages(prefix, o)) yield* page;
   }
 
   async function head(key: string): Promise<ObjectInfo | undefined> {
@@ -105,14 +109,24 @@ export function defineStore(driver: StoreDriver, options: DefineStoreOptions = {
   return {
     kind: driver.kind,
     url: driver.url,
-    listPages,
+    listPages: observedListPages,
     list,
-    get: (key, o) => driver.get(key, o),
-    put: (key, body, o) => driver.put(key, body, o),
-    delete: (key) => driver.delete(key),
-    head,
-    getStream,
-    putStream,
+    get: (key, o) => observeCall(call("get", key), () => driver.get(key, o), (b) => b.byteLength),
+    put: (key, body, o) => observeCall(call("put", key), () => driver.put(key, body, o), () => body.byteLength),
+    delete: (key) => observeCall(call("delete", key), () => driver.delete(key)),
+    head: (key) => observeCall(call("head", key), () => head(key)),
+    getStream: (key, o) => observeStream(call("getStream", key), () => getStream(key, o), (c) => c.byteLength),
+    putStream: (key, body, o) => {
+      if (!isObserving()) return putStream(key, body, o);
+      let bytes = 0;
+      const counted = (async function* () {
+        for await (const c of body) {
+          bytes += c.byteLength;
+          yield c;
+        }
+      })();
+      return observeCall(call("putStream", key), () => putStream(key, counted, o), () => bytes);
+    },
     deletePrefix,
     multipart: driver.multipart,
     localPath: driver.localPath?.bind(driver),

@@ -15,6 +15,7 @@ import { emptyStats, type AttemptStats } from "../job/stats.js";
 import type { TaskContext } from "./context.js";
 import { getWorker, workerNames } from "./registry.js";
 import { StatsCollector } from "./stats.js";
+import { storageSpanRecorder } from "./storage-spans.js";
 
 /** Heartbeats reach the channel at most once per this many ms (the latest details win). */
 export const HEARTBEAT_THROTTLE_MS = 100;
@@ -83,17 +84,19 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
       count: (name: string, delta = 1) => stats.count(name, delta),
     };
     safeCall(() => channel.onRunning());
+    const spans = storageSpanRecorder(task.traceparent, context);
+    const finish = () => (spans ? spans.attachTo(stats.finish()) : stats.finish());
     stats.start();
     let output: unknown;
     try {
-      output = await def.fn(input, ctx);
+      output = await (spans ? spans.run(() => def.fn(input, ctx)) : def.fn(input, ctx));
     } catch (err) {
-      const s = stats.finish();
+      const s = finish();
       return failed(signal.aborted ? cancelled(task.attemptId, signal, err) : err, s);
     } finally {
       heartbeat.stop();
     }
-    const s = stats.finish();
+    const s = finish();
     if (signal.aborted) return failed(cancelled(task.attemptId, signal), s);
 
     const json = toJson(output);

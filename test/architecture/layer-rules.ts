@@ -19,6 +19,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   backends: ["job", "task-runtime"],
   scheduler: ["job", "backends/contract.ts"],
   report: ["job", "scheduler"],
+  observability: ["job", "scheduler", "backends/contract.ts"],
   splits: ["job", "storage"],
   shuffle: ["job", "storage", "task-runtime"],
   datagen: ["job", "storage", "duckdb"],
@@ -46,6 +47,7 @@ export const PACKAGE_RULES: { pattern: RegExp; allowed: (path: string) => boolea
   { pattern: /^@duckdb\//, allowed: (p) => layerOf(p) === "duckdb", why: "duckdb/ is the one place that opens DuckDB" },
   { pattern: /^@aws-sdk\/client-s3$/, allowed: (p) => /^storage\/s3[\w-]*\.ts$/.test(p), why: "only storage/s3*.ts load the S3 SDK" },
   { pattern: /^s3rver$/, allowed: (p) => p === "storage/server.ts", why: "only storage/server.ts loads s3rver" },
+  { pattern: /^@opentelemetry\//, allowed: (p) => p === "observability/otlp-export.ts", why: "only observability/otlp-export.ts loads OpenTelemetry (with import(), when a job is traced)" },
 ];
 
 /** Layers whose only npm import may be zod: the core (no AWS, DuckDB, Kubernetes...). */
