@@ -19,13 +19,17 @@ import { JobStats } from "../report/job-stats.js";
 import { JobReportWatch } from "./job-report-watch.js";
 import { startLiveUi, type LiveUi } from "./live-ui.js";
 import { addLambdaOptions, lambdaBackendFromFlags, lambdaFlagsShape } from "./lambda-flags.js";
+import { addFargateOptions, fargateBackendFromFlags, fargateFlagsShape } from "./fargate-flags.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
 export const BUILTIN_ENTRY = new URL("../builtin-workers/builtin.js", import.meta.url);
 
+/** Backends that run tasks elsewhere, each with its own flags. */
+const REMOTE_BACKENDS = ["lambda", "fargate"] as const;
+
 export const runFlagsSchema = z.object({
-  backend: z.enum([...LOCAL_BACKENDS, "lambda"], { message: `--backend must be one of ${[...LOCAL_BACKENDS, "lambda"].join(", ")}` }).default("processes"),
+  backend: z.enum([...LOCAL_BACKENDS, ...REMOTE_BACKENDS], { message: `--backend must be one of ${[...LOCAL_BACKENDS, ...REMOTE_BACKENDS].join(", ")}` }).default("processes"),
   workers: z.coerce.number({ message: "--workers must be a number" }).int("--workers must be a whole number").min(1, "--workers must be at least 1").max(1024, "--workers must be at most 1024").optional(),
   quiet: z.boolean().default(false),
   verbose: z.boolean().default(false),
@@ -33,6 +37,7 @@ export const runFlagsSchema = z.object({
   report: z.string().min(1).regex(/\.html?$/i, "--report must end in .html").optional(),
   ui: z.boolean().default(false),
   ...lambdaFlagsShape,
+  ...fargateFlagsShape,
 });
 export type RunFlags = z.output<typeof runFlagsSchema>;
 
@@ -111,8 +116,9 @@ export function reportObject(flags: RunFlags, url: string, o: { size: number; pa
 /** Adds --backend, --workers, --quiet, --verbose, --events to a command. */
 export function addRunFlags(cmd: Command, defaults: { backend?: string } = {}): Command {
   addLambdaOptions(cmd);
+  addFargateOptions(cmd);
   return cmd
-    .addOption(new Option("--backend <name>", "where tasks run").choices([...LOCAL_BACKENDS, "lambda"]).default(defaults.backend ?? "processes"))
+    .addOption(new Option("--backend <name>", "where tasks run").choices([...LOCAL_BACKENDS, ...REMOTE_BACKENDS]).default(defaults.backend ?? "processes"))
     .option("--workers <n>", "worker threads/processes (default: CPU count)")
     .option("-q, --quiet", "no progress on stderr")
     .option("-v, --verbose", "print workers' log lines on stderr")
@@ -134,6 +140,7 @@ export function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.ou
 /** Creates the backend named by the flags, loading workers from `entry` (imported here for inline). */
 export async function backendFromFlags(flags: RunFlags, entry: URL): Promise<Backend> {
   if (flags.backend === "lambda") return lambdaBackendFromFlags(flags); // the function holds the built-in workers
+  if (flags.backend === "fargate") return fargateBackendFromFlags(flags); // so does the task definition's image
   if (flags.backend === "inline") {
     await import(entry.href);
     return createBackend("inline", {});

@@ -29,6 +29,8 @@ export interface MotoEcs {
   network(): Promise<{ subnets: string[]; securityGroups: string[] }>;
   /** A Fargate Spot interruption of the task: stopCode SpotInterruption, SIGTERM, then SIGKILL. */
   interrupt(taskArn: string): Promise<void>;
+  /** Fargate's out-of-memory kill of a running task: SIGKILL (exit 137), container reason "OutOfMemoryError: Container killed due to memory usage". */
+  oomKill(taskArn: string): Promise<void>;
   /** RunTask on `provider` (FARGATE, FARGATE_SPOT) answers "Capacity is unavailable at this time..." while false. */
   setCapacity(provider: string, available: boolean): Promise<void>;
   /** The next `count` RunTask calls get ThrottlingException. */
@@ -90,6 +92,7 @@ export async function startMotoEcs(options: MotoEcsOptions = {}): Promise<MotoEc
     credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
     network: async () => (await call("/network")) as { subnets: string[]; securityGroups: string[] },
     interrupt: async (task) => void (await call("/interrupt", { task })),
+    oomKill: async (task) => void (await call("/oom", { task })),
     setCapacity: async (provider, available) => void (await call("/capacity", { provider, available })),
     throttleRunTask: async (count) => void (await call("/throttle", { count })),
     holdProvisioning: async (hold) => void (await call("/hold", { hold })),
