@@ -28,14 +28,13 @@ import { parseOrThrow } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
+import { stageEnvelope, type StagedEnvelope } from "../remote/envelope.js";
+import { deliverReply, parseJson, withOutputKey } from "../remote/reply.js";
+import type { RemoteObjects } from "../remote/store.js";
 import { LAMBDA_PAYLOAD_LIMIT_BYTES, MAX_REPLY_LOG_BYTES, PROTOCOL, replySchema, type Invocation, type TaskReply } from "./protocol.js";
 
 /** Reads, writes and deletes objects by URL (payloads and results over the limit). `smelter/lambda` exports one: `urlObjects`. */
-export interface LambdaObjects {
-  read(url: string): Promise<string>;
-  write(url: string, text: string): Promise<void>;
-  delete(url: string): Promise<void>;
-}
+export type LambdaObjects = RemoteObjects;
 
 export interface LambdaBackendOptions {
   /** The function's name, ARN or partial ARN (it runs Smelter's handler, see docs/backends/lambda.md). */
@@ -79,6 +78,9 @@ export const lambdaOptionsSchema = z.strictObject({
 
 export const NAME = "lambda";
 
+/** Room for the invocation's own fields around the envelope in the request, bytes. */
+const INVOCATION_OVERHEAD_BYTES = 256;
+
 /** Creates the Lambda backend. Throws ConfigError on bad options. */
 export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(): Promise<{ workers: string[] }> } {
   const o = parseOrThrow(lambdaOptionsSchema, options, `${NAME} backend options`);
@@ -109,21 +111,14 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
     const startedAt = context.clock.now();
     const stats = (): AttemptStats => emptyStats(startedAt, context.clock.now());
     const failed = (err: unknown): AttemptOutcome => ({ status: "failed", error: serializeError(err), stats: stats() });
-    const ownResultUrl = envelope.resultUrl === undefined && o.store ? `${o.store}${envelope.jobId}/results/${envelope.attemptId}.json` : undefined;
-    const sent: TaskEnvelope = ownResultUrl ? { ...envelope, resultUrl: ownResultUrl } : envelope;
-    let stagedUrl: string | undefined;
+    // The backend's own result key (under `store`) when the job gives none: read back here, and deleted.
+    const ownResult = envelope.resultUrl === undefined && o.store !== undefined;
+    let staged: StagedEnvelope | undefined;
     if (closed) return failed(new CancelledError(`attempt ${envelope.attemptId} was not sent: the ${NAME} backend was closed`));
     try {
-      let invocation: Invocation = { smelter: PROTOCOL, envelope: sent, maxInlineOutputBytes: o.payloadLimitBytes - 2 * MAX_REPLY_LOG_BYTES };
-      const text = JSON.stringify(invocation);
-      if (Buffer.byteLength(text) > o.payloadLimitBytes) {
-        stagedUrl = stagingUrl(sent, o.store);
-        if (!stagedUrl || !o.objects) {
-          return failed(new ConfigError(`the envelope of attempt ${envelope.attemptId} is ${Buffer.byteLength(text)} bytes, over Lambda's ${o.payloadLimitBytes}-byte request limit, and there is no object store to pass it through: give the job a work store or the backend a store`));
-        }
-        await o.objects.write(stagedUrl, JSON.stringify(sent));
-        invocation = { smelter: PROTOCOL, envelopeUrl: stagedUrl, maxInlineOutputBytes: o.payloadLimitBytes - 2 * MAX_REPLY_LOG_BYTES };
-      }
+      const maxInlineOutputBytes = o.payloadLimitBytes - 2 * MAX_REPLY_LOG_BYTES;
+      staged = await stageEnvelope({ envelope, store: o.store && o.objects ? { url: o.store, ...o.objects } : undefined, inlineLimit: o.payloadLimitBytes - INVOCATION_OVERHEAD_BYTES, carrier: "Lambda's request" });
+      const invocation: Invocation = staged.envelopeUrl ? { smelter: PROTOCOL, envelopeUrl: staged.envelopeUrl, maxInlineOutputBytes } : { smelter: PROTOCOL, envelope: staged.envelope, maxInlineOutputBytes };
       if (state.killed) return failed(new CancelledError(`attempt ${envelope.attemptId} was cancelled before it was sent`));
       state.sent = true;
       let response: InvokeCommandOutput;
@@ -140,26 +135,23 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
       if (response.FunctionError) return failed(functionError(response, body, where, envelope));
       const reply = parseReply(body, where);
       if (state.killed) {
-        if (ownResultUrl && reply.outcome.status === "succeeded" && reply.outcome.outputUrl) await o.objects?.delete(ownResultUrl).catch(() => undefined);
+        if (ownResult) await staged.cleanup({ reply: true });
         return failed(new CancelledError(`attempt ${envelope.attemptId} was abandoned`));
       }
       if (allowed < o.concurrency) setAllowed(allowed + 1);
       listener.onRunning({ runtimeId: reply.requestId, cold: reply.cold });
-      for (const line of reply.logs) listener.onLog(line.stream, line.message);
-      if (reply.logsDropped > 0) listener.onLog("stderr", `[smelter] ${reply.logsDropped} more log lines are in the function's CloudWatch logs (request ${reply.requestId})`);
-      for (const details of reply.heartbeats) listener.onHeartbeat(details);
-      const outcome = reply.outcome;
-      if (ownResultUrl && outcome.status === "succeeded" && outcome.outputUrl === ownResultUrl) {
+      const outcome = deliverReply(reply, listener, `the function's CloudWatch logs (request ${reply.requestId})`);
+      if (ownResult && outcome.status === "succeeded" && outcome.outputUrl !== undefined && outcome.outputUrl === staged.resultUrl) {
         // The job has no results store: read the output back here and leave nothing behind.
-        const output = JSON.parse(await o.objects!.read(ownResultUrl)) as unknown;
-        await o.objects!.delete(ownResultUrl);
+        const output = JSON.parse(await o.objects!.read(outcome.outputUrl)) as unknown;
+        await staged.cleanup({ reply: true });
         return { status: "succeeded", output, stats: outcome.stats };
       }
       return outcome;
     } catch (err) {
       return failed(err);
     } finally {
-      if (stagedUrl) await o.objects?.delete(stagedUrl).catch(() => undefined);
+      await staged?.cleanup();
     }
   }
 
@@ -202,7 +194,7 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
       }
       const body = response.Payload ? Buffer.from(response.Payload).toString("utf8") : "";
       if (response.FunctionError) throw new ConfigError(`${where} failed its check: ${body.slice(0, 500)}`);
-      const reply = replySchema.safeParse(safeJson(body));
+      const reply = replySchema.safeParse(parseJson(body));
       if (!reply.success || !("pong" in reply.data)) throw notSmelter(where, body);
       return { workers: reply.data.workers };
     },
@@ -213,31 +205,14 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
   };
 }
 
-/** Where an envelope over the request limit is written: next to the attempt's result, else under the backend's store. */
-function stagingUrl(envelope: TaskEnvelope, store: string | undefined): string | undefined {
-  if (envelope.resultUrl) return envelope.resultUrl.replace(/(\.json)?$/, ".envelope.json");
-  return store ? `${store}${envelope.jobId}/payloads/${envelope.attemptId}.json` : undefined;
-}
-
 function parseReply(body: string, where: string): TaskReply {
-  const json = safeJson(body) as { outcome?: Record<string, unknown> };
-  // JSON drops `output: undefined` (an output written to its resultUrl): put the key back for the schema.
-  if (json?.outcome && typeof json.outcome === "object" && !("output" in json.outcome)) json.outcome.output = undefined;
-  const reply = replySchema.safeParse(json);
+  const reply = replySchema.safeParse(withOutputKey(parseJson(body)));
   if (!reply.success || !("outcome" in reply.data)) throw notSmelter(where, body);
   return reply.data;
 }
 
 function notSmelter(where: string, body: string): ConfigError {
   return new ConfigError(`${where} did not answer like Smelter's handler (${body.slice(0, 200)}): deploy it with the smelter/lambda handler and the same Smelter version (docs/backends/lambda.md)`);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }
 
 function isThrottle(err: unknown): boolean {
@@ -267,7 +242,7 @@ function invokeError(err: unknown, where: string, envelope?: TaskEnvelope): Smel
 
 /** A response with `FunctionError`: the function timed out, ran out of memory, crashed, or its handler threw. */
 function functionError(response: InvokeCommandOutput, body: string, where: string, envelope: TaskEnvelope): SmelterError {
-  const parsed = safeJson(body) as { errorType?: unknown; errorMessage?: unknown } | string;
+  const parsed = parseJson(body) as { errorType?: unknown; errorMessage?: unknown } | string;
   const type = typeof parsed === "object" && parsed !== null && typeof parsed.errorType === "string" ? parsed.errorType : "Unhandled";
   const message = typeof parsed === "object" && parsed !== null && typeof parsed.errorMessage === "string" ? parsed.errorMessage : String(body).slice(0, 500);
   const tail = response.LogResult ? Buffer.from(response.LogResult, "base64").toString("utf8") : "";

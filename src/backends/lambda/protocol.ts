@@ -4,16 +4,16 @@
  * Credentials are never part of either: the function reads object storage with its own role.
  */
 import { z } from "zod";
-import { attemptOutcomeSchema, taskEnvelopeSchema } from "../../job/attempt.js";
+import { taskEnvelopeSchema } from "../../job/attempt.js";
+import { MAX_REPLY_LOG_BYTES, replyReportShape } from "../remote/reply.js";
+
+export { MAX_REPLY_LOG_BYTES };
 
 /** The protocol version both sides must speak. */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 
 /** Lambda's synchronous invocation limit, request and response: 6 MB. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
-
-/** Log lines the handler sends back with the outcome, at most (the rest are counted, not sent). */
-export const MAX_REPLY_LOG_BYTES = 128 * 1024;
 
 export const invocationSchema = z.union([
   z.object({
@@ -33,14 +33,11 @@ export type Invocation = z.infer<typeof invocationSchema>;
 export const replySchema = z.union([
   z.object({
     smelter: z.literal(PROTOCOL),
-    outcome: attemptOutcomeSchema,
     /** True on the first invocation served by this execution environment (a cold start). */
     cold: z.boolean(),
     requestId: z.string(),
-    logs: z.array(z.object({ stream: z.enum(["stdout", "stderr", "log"]), message: z.string() })),
-    /** Log lines not sent back (over {@link MAX_REPLY_LOG_BYTES}); they are in the function's CloudWatch logs. */
-    logsDropped: z.number().int().min(0),
-    heartbeats: z.array(z.unknown()),
+    /** The outcome, the log lines (over {@link MAX_REPLY_LOG_BYTES}: counted, in the function's CloudWatch logs) and the last heartbeat: the shape every remote reply has (src/backends/remote/reply.ts). */
+    ...replyReportShape,
   }),
   z.object({ smelter: z.literal(PROTOCOL), pong: z.literal(true), workers: z.array(z.string()), cold: z.boolean() }),
 ]);
