@@ -87,7 +87,7 @@ export async function fargateSettingsFromFlags(flags: Record<string, unknown>) {
 /** Creates the fargate backend from validated flags and checks the cluster and task definition. Throws ConfigError / a clear SmelterError. */
 export async function fargateBackendFromFlags(flags: Record<string, unknown>): Promise<Backend> {
   const settings = await fargateSettingsFromFlags(flags);
-  const [{ fargateBackend }, { urlObjects }] = await Promise.all([import("../backends/fargate/backend.js"), import("../lambda.js")]);
+  const [{ fargateBackend }, { urlObjects }] = await Promise.all([import("../backends/fargate/backend.js"), import("../url-objects.js")]);
   const workerModule = flags.fargateWorkerModule;
   const backend = fargateBackend({ ...settings, objects: urlObjects, ...(typeof workerModule === "string" ? { environment: { SMELTER_WORKER_MODULE: workerModule } } : {}) });
   try {

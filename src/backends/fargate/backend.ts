@@ -30,7 +30,10 @@ import { parseOrThrow } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
-import { readRemoteReply, remoteEnvelope, remoteOutcome, type RemoteEnvelope, type RemoteObjects } from "./reply.js";
+import { remoteEnvelope, type RemoteEnvelope } from "../remote/envelope.js";
+import { remoteOutcome } from "../remote/outcome.js";
+import { readRemoteReply } from "../remote/reply.js";
+import type { RemoteObjects } from "../remote/store.js";
 import { fargateSettingsSchema, type FargateSettings } from "./settings.js";
 import { attemptContainer, ecsCallError, isCapacityFailure, isThrottle, stoppedFailure, wasPreempted } from "./stopped.js";
 import { TaskWatcher } from "./watcher.js";
@@ -40,11 +43,14 @@ export { fargateSettingsSchema, type FargateSettings } from "./settings.js";
 export interface FargateBackendOptions extends FargateSettings {
   /** A configured client (credentials, retries, proxy); `region` and `endpoint` are then ignored. @default a new ECSClient with maxAttempts 1 */
   client?: ECSClient;
-  /** Reads and writes staged envelopes and replies by URL (`urlObjects` from smelter/lambda). */
+  /** Reads and writes staged envelopes and replies by URL (`urlObjects` from smelter/remote-task). */
   objects: RemoteObjects;
   /** More container environment for every task (the worker module, the heartbeat/log channel's settings). Never credentials. */
   environment?: Record<string, string>;
 }
+
+/** The store URL when the backend has none: never used, as every envelope then has the job's resultUrl (checked first). */
+const NO_STORE = "unused://no-store/";
 
 export type CapacityProvider = "FARGATE" | "FARGATE_SPOT";
 
@@ -59,7 +65,7 @@ export interface FargateBackend extends Backend {
 export function fargateBackend(options: FargateBackendOptions): FargateBackend {
   const { client: given, objects, environment, ...settings } = options;
   const o = parseOrThrow(fargateSettingsSchema, settings, "fargate backend options");
-  if (!objects || typeof objects.read !== "function") throw new ConfigError("fargate backend options: objects must be { read, write, delete } (urlObjects from smelter/lambda): replies come back through object storage");
+  if (!objects || typeof objects.read !== "function") throw new ConfigError("fargate backend options: objects must be { read, write, delete } (urlObjects from smelter/remote-task): replies come back through object storage");
   const client = given ?? new ECSClient({ maxAttempts: 1, ...(o.region ? { region: o.region } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
   const where = `ECS cluster ${o.cluster}${o.endpoint ? ` at ${o.endpoint}` : ""}`;
   const name = o.spot ? "fargate-spot" : "fargate";
@@ -167,7 +173,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     if (!envelope.resultUrl && !o.store) return failed(new ConfigError(`${what} has nowhere to write its reply: give the job a work store (--work s3://bucket/prefix/) or the fargate backend a store`));
     let remote: RemoteEnvelope | undefined;
     try {
-      remote = await remoteEnvelope({ envelope, store: { url: o.store ?? "", ...objects } });
+      remote = await remoteEnvelope({ envelope, store: { url: o.store ?? NO_STORE, ...objects } });
       let provider = providerFor(envelope);
       for (;;) {
         if (st.killReason) return failed(new CancelledError(`${what} was cancelled: ${st.killReason}`));
@@ -235,7 +241,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     const taskStats = (): AttemptStats => emptyStats(task?.startedAt?.getTime() ?? launchedAt, task?.stoppedAt?.getTime() ?? context.clock.now());
     const failed = (err: unknown, s?: AttemptStats): AttemptOutcome => ({ status: "failed", error: serializeError(err), stats: s ?? taskStats() });
     /** The stats the worker reported, when it managed to (a cooperative cancel, a preemption it saw coming). */
-    const reportedStats = async (): Promise<AttemptStats | undefined> => (await readRemoteReply(objects, remote.resultUrl).catch(() => undefined))?.outcome.stats;
+    const reportedStats = async (): Promise<AttemptStats | undefined> => (await readRemoteReply(objects, remote.resultUrl, envelope.attemptId).catch(() => undefined))?.outcome.stats;
     const cleanupAfter = async <T>(p: Promise<T>): Promise<T> => {
       try {
         return await p;
