@@ -4,7 +4,9 @@
  * for the manager (invoke the function, read and write the work prefix). Plain JSON documents:
  * `scripts/build-lambda-zip.mjs` writes them next to the zip; attach them with your own tooling.
  */
-import { ConfigError } from "../../job/errors.js";
+import { storageStatements, type IamPolicy } from "../iam-s3.js";
+
+export type { IamPolicy } from "../iam-s3.js";
 
 export interface LambdaIamOptions {
   /** The function's ARN, e.g. `arn:aws:lambda:us-east-1:123456789012:function:smelter`. */
@@ -15,24 +17,9 @@ export interface LambdaIamOptions {
   inputs?: string[];
 }
 
-export interface IamPolicy {
-  Version: "2012-10-17";
-  Statement: { Sid: string; Effect: "Allow"; Action: string[]; Resource: string[]; Condition?: Record<string, unknown> }[];
-}
-
 /** The two policies: `functionRole` for the execution role, `manager` for whoever runs `smelter`. */
 export function lambdaIamPolicies(o: LambdaIamOptions): { functionRole: IamPolicy; manager: IamPolicy } {
-  const work = s3Parts(o.work);
-  const inputs = (o.inputs ?? []).map(s3Parts);
-  const readWrite = (sid: string) => ({ Sid: sid, Effect: "Allow" as const, Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], Resource: [`arn:aws:s3:::${work.bucket}/${work.prefix}*`] });
-  const list = (sid: string, places: { bucket: string; prefix: string }[]) =>
-    [...new Set(places.map((p) => p.bucket))].map((bucket, i) => ({
-      Sid: `${sid}${i}`,
-      Effect: "Allow" as const,
-      Action: ["s3:ListBucket"],
-      Resource: [`arn:aws:s3:::${bucket}`],
-      Condition: { StringLike: { "s3:prefix": places.filter((p) => p.bucket === bucket).map((p) => `${p.prefix}*`) } },
-    }));
+  const storage = storageStatements(o.work, o.inputs);
   const region = /^arn:aws[\w-]*:lambda:([^:]+):(\d+):/.exec(o.functionArn);
   const name = o.functionArn.split(":function:")[1]?.split(":")[0] ?? "*";
   const logs = region ? `arn:aws:logs:${region[1]}:${region[2]}:log-group:/aws/lambda/${name}:*` : "*";
@@ -40,9 +27,7 @@ export function lambdaIamPolicies(o: LambdaIamOptions): { functionRole: IamPolic
     functionRole: {
       Version: "2012-10-17",
       Statement: [
-        ...(inputs.length ? [{ Sid: "ReadInputs", Effect: "Allow" as const, Action: ["s3:GetObject"], Resource: inputs.map((p) => `arn:aws:s3:::${p.bucket}/${p.prefix}*`) }] : []),
-        readWrite("WorkPrefix"),
-        ...list("List", [work, ...inputs]),
+        ...storage,
         { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], Resource: [logs] },
       ],
     },
@@ -50,16 +35,8 @@ export function lambdaIamPolicies(o: LambdaIamOptions): { functionRole: IamPolic
       Version: "2012-10-17",
       Statement: [
         { Sid: "Invoke", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [o.functionArn, `${o.functionArn}:*`] },
-        ...(inputs.length ? [{ Sid: "ReadInputs", Effect: "Allow" as const, Action: ["s3:GetObject"], Resource: inputs.map((p) => `arn:aws:s3:::${p.bucket}/${p.prefix}*`) }] : []),
-        readWrite("WorkPrefix"),
-        ...list("List", [work, ...inputs]),
+        ...storage,
       ],
     },
   };
-}
-
-function s3Parts(url: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/?(.*)$/.exec(url);
-  if (!m) throw new ConfigError(`"${url}" is not an s3://bucket/prefix URL: write the bucket and prefix the job uses`);
-  return { bucket: m[1]!, prefix: m[2]! };
 }
