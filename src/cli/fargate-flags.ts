@@ -63,7 +63,7 @@ export async function fargateSettingsFromFlags(flags: Record<string, unknown>) {
   ].filter((m): m is string => Boolean(m));
   if (missing.length) throw new ConfigError(`--backend fargate needs ${missing.join(", ")}: see docs/backends/fargate.md`);
   const concurrency = f.fargateConcurrency ?? (flags.workers as number | undefined);
-  const store = f.fargateStore ? withSlash(f.fargateStore) : defaultStore(flags.work, flags.input);
+  const store = f.fargateStore ? withSlash(f.fargateStore) : defaultStore(flags.work, firstInput(flags));
   const settings = {
     cluster: f.fargateCluster,
     taskDefinition: f.fargateTaskDefinition,
@@ -97,6 +97,14 @@ export async function fargateBackendFromFlags(flags: Record<string, unknown>): P
     throw err;
   }
   return backend;
+}
+
+/** The job's first input: `--input`, else the first `--table NAME=URL`'s URL. */
+function firstInput(flags: Record<string, unknown>): unknown {
+  if (flags.input !== undefined) return flags.input;
+  const tables = Array.isArray(flags.table) ? (flags.table as unknown[]) : [];
+  const first = tables.find((t): t is string => typeof t === "string" && t.includes("="));
+  return first?.slice(first.indexOf("=") + 1);
 }
 
 /** `<work>/fargate/` for an s3:// work store, else the s3:// input's bucket under `_smelter/fargate/`. */

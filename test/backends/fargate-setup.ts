@@ -18,33 +18,39 @@ export const workers = fileURLToPath(new URL("../fixtures/workers.js", import.me
 export const CLUSTER = "smelter-test";
 export const STORE = "s3://smelter/fargate-test/";
 
-export const s3: S3Server = await startS3Server({ buckets: ["smelter"] });
+export const s3: S3Server = await startS3Server({ buckets: ["smelter", "bdb"] });
 Object.assign(process.env, s3.env); // the manager side's store access; the tasks get theirs from the task definition
 export const ecs: MotoEcs = await startMotoEcs({ provisioningSeconds: 0.1, pendingSeconds: 0.1, stopTimeoutSeconds: 2 });
 export const client = new ECSClient({ endpoint: ecs.endpoint, region: ecs.region, credentials: ecs.credentials, maxAttempts: 1 });
 export const network = await ecs.network();
 await client.send(new CreateClusterCommand({ clusterName: CLUSTER, capacityProviders: ["FARGATE", "FARGATE_SPOT"] }));
-/** The task definition a user registers (here with the S3 server's test credentials in its environment: on AWS, the task role). */
-await client.send(
-  new RegisterTaskDefinitionCommand({
-    family: "smelter-worker",
-    networkMode: "awsvpc",
-    requiresCompatibilities: ["FARGATE"],
-    cpu: "256",
-    memory: "512",
-    containerDefinitions: [
-      {
-        name: "smelter",
-        image: "smelter:test",
-        memory: 512,
-        essential: true,
-        stopTimeout: 2,
-        command: [process.execPath, TASK_BIN],
-        environment: [...Object.entries(s3.env).map(([name, value]) => ({ name, value })), { name: "SMELTER_WORKER_MODULE", value: workers }],
-      },
-    ],
-  }),
-);
+/**
+ * Registers the task definition a user would (here with the S3 server's test credentials in its
+ * environment: on AWS, the task role gives them), its container running Smelter's entry with `workerModule`.
+ */
+export async function registerWorkerDefinition(family: string, workerModule: string, env: Record<string, string> = {}): Promise<void> {
+  await client.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      networkMode: "awsvpc",
+      requiresCompatibilities: ["FARGATE"],
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [
+        {
+          name: "smelter",
+          image: "smelter:test",
+          memory: 512,
+          essential: true,
+          stopTimeout: 2,
+          command: [process.execPath, TASK_BIN],
+          environment: Object.entries({ ...s3.env, ...env, SMELTER_WORKER_MODULE: workerModule }).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    }),
+  );
+}
+await registerWorkerDefinition("smelter-worker", workers);
 after(async () => {
   client.destroy();
   await ecs.stop();
