@@ -34,14 +34,14 @@ export const taskDefinitionOptionsSchema = z
     /** Memory, MiB. @default 2048 */
     memory: z.number().int().default(2048),
     /** The role the tasks run as: read the inputs, read and write the work prefix (fargateIamPolicies' `taskRole`). */
-    taskRoleArn: z.string().regex(ROLE, "taskRoleArn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+    taskRoleArn: z.string({ message: "taskRoleArn is required: the role the tasks run as (fargateIamPolicies' taskRole)" }).regex(ROLE, "taskRoleArn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
     /** The role ECS uses to pull the image and write the logs (fargateIamPolicies' `executionRole`). */
-    executionRoleArn: z.string().regex(ROLE, "executionRoleArn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+    executionRoleArn: z.string({ message: "executionRoleArn is required: the role ECS pulls the image and writes the logs with (fargateIamPolicies' executionRole)" }).regex(ROLE, "executionRoleArn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
     /** SMELTER_WORKER_MODULE: the worker module's path in the image. @default Smelter's built-in workers (query2, sql) */
     workerModule: z.string().min(1).default("/app/node_modules/smelter/dist/src/builtin-workers/builtin.js"),
     /** The CloudWatch Logs group of the tasks' output. @default "/smelter/<family>" */
     logGroup: z.string().min(1).optional(),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "region must look like us-east-1"),
+    region: z.string({ message: "region is required (the logs' region)" }).regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "region must look like us-east-1"),
     /** Seconds between SIGTERM and SIGKILL on StopTask or a Spot interruption (Fargate: at most 120). @default 30 */
     stopTimeout: z.number().int().min(2).max(120).default(30),
   })
