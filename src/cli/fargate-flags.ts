@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import type { Backend } from "../backends/contract.js";
 import { ConfigError } from "../job/errors.js";
-import { parseStoreUrl } from "../storage/url.js";
+import { defaultRemoteStore, withSlash } from "./remote-store-flag.js";
 
 /** The flags' shape, all optional (commands extend the run flags with it); {@link fargateBackendFromFlags} checks what fargate needs. */
 export const fargateFlagsShape = {
@@ -63,7 +63,7 @@ export async function fargateSettingsFromFlags(flags: Record<string, unknown>) {
   ].filter((m): m is string => Boolean(m));
   if (missing.length) throw new ConfigError(`--backend fargate needs ${missing.join(", ")}: see docs/backends/fargate.md`);
   const concurrency = f.fargateConcurrency ?? (flags.workers as number | undefined);
-  const store = f.fargateStore ? withSlash(f.fargateStore) : defaultStore(flags.work, firstInput(flags));
+  const store = f.fargateStore ? withSlash(f.fargateStore) : defaultRemoteStore("fargate", flags);
   const settings = {
     cluster: f.fargateCluster,
     taskDefinition: f.fargateTaskDefinition,
@@ -97,25 +97,6 @@ export async function fargateBackendFromFlags(flags: Record<string, unknown>): P
     throw err;
   }
   return backend;
-}
-
-/** The job's first input: `--input`, else the first `--table NAME=URL`'s URL. */
-function firstInput(flags: Record<string, unknown>): unknown {
-  if (flags.input !== undefined) return flags.input;
-  const tables = Array.isArray(flags.table) ? (flags.table as unknown[]) : [];
-  const first = tables.find((t): t is string => typeof t === "string" && t.includes("="));
-  return first?.slice(first.indexOf("=") + 1);
-}
-
-/** `<work>/fargate/` for an s3:// work store, else the s3:// input's bucket under `_smelter/fargate/`. */
-function defaultStore(work: unknown, input: unknown): string | undefined {
-  if (typeof work === "string" && work.startsWith("s3://")) return `${withSlash(work)}fargate/`;
-  if (typeof input === "string" && input.startsWith("s3://")) return `s3://${(parseStoreUrl(input) as { bucket: string }).bucket}/_smelter/fargate/`;
-  return undefined;
-}
-
-function withSlash(url: string): string {
-  return url.endsWith("/") ? url : `${url}/`;
 }
 
 function kebab(name: string): string {

@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import type { Backend } from "../backends/contract.js";
-import { parseStoreUrl } from "../storage/url.js";
+import { defaultRemoteStore, withSlash } from "./remote-store-flag.js";
 
 /** The flags' shape, all optional (commands extend the run flags with it); {@link lambdaBackendFromFlags} checks what lambda needs. */
 export const lambdaFlagsShape = {
@@ -45,7 +45,7 @@ export async function lambdaBackendFromFlags(flags: Record<string, unknown>): Pr
   const f = r.data;
   const [{ lambdaBackend }, { urlObjects }] = await Promise.all([import("../backends/lambda/backend.js"), import("../lambda.js")]);
   const concurrency = (flags.lambdaConcurrency ?? flags.workers) as number | undefined;
-  const store = f.lambdaStore ? withSlash(f.lambdaStore) : defaultStore(flags.work, flags.input);
+  const store = f.lambdaStore ? withSlash(f.lambdaStore) : defaultRemoteStore("lambda", flags);
   const backend = lambdaBackend({
     functionName: f.lambdaFunction,
     ...(f.lambdaRegion ? { region: f.lambdaRegion } : {}),
@@ -60,15 +60,4 @@ export async function lambdaBackendFromFlags(flags: Record<string, unknown>): Pr
     throw err;
   }
   return backend;
-}
-
-/** `<work>/lambda/` for an s3:// work store, else the s3:// input's bucket under `_smelter/lambda/`. */
-function defaultStore(work: unknown, input: unknown): string | undefined {
-  if (typeof work === "string" && work.startsWith("s3://")) return `${withSlash(work)}lambda/`;
-  if (typeof input === "string" && input.startsWith("s3://")) return `s3://${(parseStoreUrl(input) as { bucket: string }).bucket}/_smelter/lambda/`;
-  return undefined;
-}
-
-function withSlash(url: string): string {
-  return url.endsWith("/") ? url : `${url}/`;
 }

@@ -6,42 +6,15 @@
  * flags' errors and a wrong cluster, in Smelter's words.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { openDuckDb } from "../../src/duckdb/index.js";
-import { sqlString } from "../../src/duckdb/sql.js";
 import { s3Store } from "../../src/storage/s3.js";
 import { BDB_TINY } from "../helpers/bdb-tiny.js";
+import { duckdbAlone, smelter } from "../helpers/remote-cli.js";
 import { CLUSTER, ecs, network, registerWorkerDefinition, s3 } from "./fargate-setup.js";
 
-const bin = fileURLToPath(new URL("../../../bin/smelter.js", import.meta.url));
 const builtins = fileURLToPath(new URL("../../src/builtin-workers/builtin.js", import.meta.url));
-
-/** Runs the CLI without blocking this process. */
-function smelter(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
-    child.on("close", (status) => (clearTimeout(timer), resolve({ status, stdout, stderr })));
-  });
-}
-
-async function duckdbAlone(sql: string): Promise<Record<string, unknown>[]> {
-  const db = await openDuckDb({ threads: 1 });
-  try {
-    await db.run(`CREATE VIEW uservisits AS SELECT * FROM read_csv(${sqlString(`${BDB_TINY}uservisits/*`)}, header = false, columns = {'sourceIP': 'VARCHAR', 'destURL': 'VARCHAR', 'visitDate': 'DATE', 'adRevenue': 'FLOAT', 'userAgent': 'VARCHAR', 'countryCode': 'VARCHAR', 'languageCode': 'VARCHAR', 'searchWord': 'VARCHAR', 'duration': 'INTEGER'})`);
-    await db.run(`CREATE VIEW rankings AS SELECT * FROM read_csv(${sqlString(`${BDB_TINY}rankings/*`)}, header = false, columns = {'pageURL': 'VARCHAR', 'pageRank': 'INTEGER', 'avgDuration': 'INTEGER'})`);
-    return await db.all(sql);
-  } finally {
-    db.close();
-  }
-}
 
 describe("smelter on --backend fargate (moto's ECS API + the task agent, the embedded S3 server)", () => {
   let env: NodeJS.ProcessEnv;

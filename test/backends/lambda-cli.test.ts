@@ -5,33 +5,17 @@
  * the embedded S3 server, and the results equal DuckDB alone's. Plus the flags' errors.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { openDuckDb } from "../../src/duckdb/index.js";
-import { sqlString } from "../../src/duckdb/sql.js";
 import { s3Store } from "../../src/storage/s3.js";
 import { startS3Server, type S3Server } from "../../src/storage/server.js";
 import { BDB_TINY } from "../helpers/bdb-tiny.js";
+import { duckdbAlone, smelter } from "../helpers/remote-cli.js";
 import { startLambdaFront, type LambdaFront } from "../tooling/lambda-front.js";
 
-const bin = fileURLToPath(new URL("../../../bin/smelter.js", import.meta.url));
 const bootstrap = fileURLToPath(new URL("../../../bin/smelter-lambda-bootstrap.js", import.meta.url));
 const builtins = fileURLToPath(new URL("../../src/builtin-workers/builtin.js", import.meta.url));
-
-/** Runs the CLI without blocking this process (the front serves the function from here). */
-function smelter(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("close", (status) => (clearTimeout(timer), resolve({ status, stdout, stderr })));
-  });
-}
 
 describe("smelter on --backend lambda (the real RIE through the front, the embedded S3 server)", () => {
   let s3: S3Server;
@@ -52,17 +36,6 @@ describe("smelter on --backend lambda (the real RIE through the front, the embed
     await front?.stop();
     await s3?.stop();
   });
-
-  async function duckdbAlone(sql: string): Promise<Record<string, unknown>[]> {
-    const db = await openDuckDb({ threads: 1 });
-    try {
-      await db.run(`CREATE VIEW uservisits AS SELECT * FROM read_csv(${sqlString(`${BDB_TINY}uservisits/*`)}, header = false, columns = {'sourceIP': 'VARCHAR', 'destURL': 'VARCHAR', 'visitDate': 'DATE', 'adRevenue': 'FLOAT', 'userAgent': 'VARCHAR', 'countryCode': 'VARCHAR', 'languageCode': 'VARCHAR', 'searchWord': 'VARCHAR', 'duration': 'INTEGER'})`);
-      await db.run(`CREATE VIEW rankings AS SELECT * FROM read_csv(${sqlString(`${BDB_TINY}rankings/*`)}, header = false, columns = {'pageURL': 'VARCHAR', 'pageRank': 'INTEGER', 'avgDuration': 'INTEGER'})`);
-      return await db.all(sql);
-    } finally {
-      db.close();
-    }
-  }
 
   test("query2 equals DuckDB alone's, every task run by the function", async () => {
     const r = await smelter(["query2", "--input", "s3://bdb/tiny/uservisits/", "--prefix-len", "8", "--format", "json", "--task-bytes", "65536", ...lambdaFlags], env);

@@ -23,12 +23,12 @@
  * log line or an event.
  */
 import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ECSClient, RunTaskCommand, StopTaskCommand, type RunTaskCommandInput, type Task } from "@aws-sdk/client-ecs";
-import pLimit from "p-limit";
 import type { AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
 import { CancelledError, ConfigError, serializeError, SmelterError } from "../../job/errors.js";
 import { parseOrThrow } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
+import { AdaptiveLimit } from "../adaptive-limit.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
 import { remoteEnvelope, type RemoteEnvelope } from "../remote/envelope.js";
 import { remoteOutcome } from "../remote/outcome.js";
@@ -69,11 +69,10 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
   const client = given ?? new ECSClient({ maxAttempts: 1, ...(o.region ? { region: o.region } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
   const where = `ECS cluster ${o.cluster}${o.endpoint ? ` at ${o.endpoint}` : ""}`;
   const name = o.spot ? "fargate-spot" : "fargate";
-  const limit = pLimit(o.concurrency);
+  const limit = new AdaptiveLimit(o.concurrency, () => host?.capacityChanged());
   let context: RuntimeContext = systemContext();
   let host: BackendHost | undefined;
   const watcher = new TaskWatcher(client, o.cluster, o.pollIntervalMs, context.clock);
-  let allowed = o.concurrency;
   let launched = 0;
   let closed = false;
   /** Tasks started and not yet seen STOPPED, with their attempt's state. */
@@ -83,13 +82,6 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
   const onDemandTasks = new Set<string>();
   const counts = { launched: 0, preempted: 0, spotFallbacks: 0, throttled: 0, capacityRefusals: 0 };
 
-  const setAllowed = (n: number): void => {
-    const next = Math.max(1, Math.min(o.concurrency, n));
-    if (next === allowed) return;
-    allowed = next;
-    limit.concurrency = next;
-    host?.capacityChanged();
-  };
   const jittered = (ms: number): number => Math.round(ms * (0.5 + context.random()));
   const taskKey = (e: TaskEnvelope): string => `${e.jobId}/${e.stage}/${e.task}`;
   const providerFor = (e: TaskEnvelope): CapacityProvider => (o.spot && !onDemandTasks.has(taskKey(e)) ? "FARGATE_SPOT" : "FARGATE");
@@ -135,7 +127,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
           const started = task.startedAt !== undefined || task.lastStatus === "RUNNING";
           if (started && !st.running && !st.killReason) {
             st.running = true;
-            if (allowed < o.concurrency) setAllowed(allowed + 1);
+            limit.succeeded();
             listener.onRunning({ runtimeId: taskArn, cold: true });
           }
           if (task.lastStatus === "STOPPED") return done({ task });
@@ -198,7 +190,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         } catch (err) {
           if (isThrottle(err)) {
             counts.throttled++;
-            setAllowed(limit.activeCount - 1);
+            limit.throttled();
             return { status: "no-capacity", reason: `${where} is throttling RunTask (${(err as Error).name}: ${(err as Error).message})`, retryAfterMs: jittered(o.throttleRetryMs), stats: stats() };
           }
           return failed(ecsCallError(err, where, "RunTask"));
@@ -278,7 +270,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     name,
     counts,
     get maxConcurrency() {
-      return allowed;
+      return limit.allowed;
     },
     attach(h) {
       host = h;
@@ -299,7 +291,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
       let cancel!: (o: AttemptOutcome) => void;
       const cancelledEarly = new Promise<AttemptOutcome>((r) => (cancel = r));
       const launchedAt = context.clock.now();
-      const finished = limit(() => run(envelope, listener, st));
+      const finished = limit.run(() => run(envelope, listener, st));
       let settled = false;
       const result = Promise.race([finished, cancelledEarly]).then((outcome) => ((settled = true), outcome));
       let killing: Promise<KillOutcome> | undefined;
