@@ -4,7 +4,9 @@
  * protocol. From the environment it reads:
  * - `SMELTER_TASK` (the envelope as JSON) or `SMELTER_TASK_URL` (its object URL in the job's work store);
  * - `SMELTER_WORKER_MODULE`: the user's worker module (the file that calls `defineWorker`);
- * - optionally the live channel to the manager (src/backends/remote/channel-client.ts).
+ * - optionally the live channel to the manager: SMELTER_CHANNEL_URL and SMELTER_CHANNEL_TOKEN (HTTP),
+ *   SMELTER_CHANNEL_PREFIX (batches in the work store), SMELTER_CHANNEL_FLUSH_MS
+ *   (src/backends/remote/channel-client.ts); without one, heartbeats and log lines go with the reply.
  * It runs the attempt with `runTask` until the envelope's `deadline`, prints `ctx.log` lines to
  * stdout (the container's logs keep them all), writes the reply (outcome with stats, the log lines
  * the manager has not received, the last heartbeat) as JSON to the envelope's `resultUrl`, and
@@ -22,6 +24,7 @@ import { emptyStats } from "./job/stats.js";
 import { envelopeFromEnv } from "./backends/remote/envelope.js";
 import { REMOTE_PROTOCOL, type RemoteReply } from "./backends/remote/reply.js";
 import { REMOTE_EXIT } from "./backends/remote/outcome.js";
+import { openWorkerChannel } from "./backends/remote/channel-client.js";
 import { loadWorkerModule, ReplyLog, runRemoteAttempt } from "./backends/remote/worker-side.js";
 import type { RemoteObjects } from "./backends/remote/store.js";
 import { urlObjects } from "./url-objects.js";
@@ -65,6 +68,7 @@ export async function runRemoteTask(o: RemoteTaskOptions = {}): Promise<number> 
   // The worker module may end with runMain(main): "pool" makes it register its workers and return.
   if (env === process.env) process.env.SMELTER_TASK = "pool";
   const replyLog = new ReplyLog();
+  const channel = openWorkerChannel({ env, attemptId: envelope.attemptId, objects, context, warn: err });
   const controller = new AbortController();
   let forceExit: TimerHandle | undefined;
   const onSigterm = (): void => {
@@ -72,6 +76,9 @@ export async function runRemoteTask(o: RemoteTaskOptions = {}): Promise<number> 
     forceExit = context.clock.setTimeout(() => process.exit(REMOTE_EXIT.sigterm), SIGTERM_GRACE_MS);
   };
   process.once("SIGTERM", onSigterm);
+  // Keeps the process alive while the worker function waits on nothing the event loop holds (a
+  // promise that never settles): the deadline or the manager's timeouts end it, not Node's exit 13.
+  const keepAlive = context.clock.setTimeout(() => {}, 2 ** 31 - 1);
   let outcome: AttemptOutcome;
   try {
     await loadWorkerModule("container");
@@ -82,9 +89,10 @@ export async function runRemoteTask(o: RemoteTaskOptions = {}): Promise<number> 
       listener: {
         onLog: (stream, message) => {
           out(message);
-          replyLog.addLog({ stream, message });
+          if (channel) channel.send({ t: "log", stream, message });
+          else replyLog.addLog({ stream, message });
         },
-        onHeartbeat: (details) => replyLog.heartbeat(details),
+        onHeartbeat: (details) => (channel ? channel.send({ t: "hb", details }) : replyLog.heartbeat(details)),
       },
       signal: controller.signal,
       context,
@@ -94,7 +102,12 @@ export async function runRemoteTask(o: RemoteTaskOptions = {}): Promise<number> 
     outcome = { status: "failed", error: serializeError(e), stats: emptyStats(now, now) };
   } finally {
     process.off("SIGTERM", onSigterm);
+    context.clock.clearTimeout(keepAlive);
   }
+  // What the channel could not deliver goes with the reply (in order, nothing twice).
+  const left = await channel?.close();
+  for (const line of left?.logs ?? []) replyLog.addLog(line);
+  for (const details of left?.heartbeats ?? []) replyLog.heartbeat(details);
   const reply: RemoteReply = { smelter: REMOTE_PROTOCOL, attemptId: envelope.attemptId, runtime: hostname(), outcome, ...replyLog.fields() };
   try {
     await objects.write(resultUrl, JSON.stringify(reply));

@@ -18,6 +18,7 @@ import { AttemptLog } from "../report/attempts.js";
 import { JobStats } from "../report/job-stats.js";
 import { JobReportWatch } from "./job-report-watch.js";
 import { startLiveUi, type LiveUi } from "./live-ui.js";
+import { addConfigOption } from "./config.js";
 import { addLambdaOptions, lambdaBackendFromFlags, lambdaFlagsShape } from "./lambda-flags.js";
 import { addFargateOptions, fargateBackendFromFlags, fargateFlagsShape } from "./fargate-flags.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
@@ -117,6 +118,7 @@ export function reportObject(flags: RunFlags, url: string, o: { size: number; pa
 export function addRunFlags(cmd: Command, defaults: { backend?: string } = {}): Command {
   addLambdaOptions(cmd);
   addFargateOptions(cmd);
+  addConfigOption(cmd); // smelter.config.json under the flags (src/cli/config.ts)
   return cmd
     .addOption(new Option("--backend <name>", "where tasks run").choices([...LOCAL_BACKENDS, ...REMOTE_BACKENDS]).default(defaults.backend ?? "processes"))
     .option("--workers <n>", "worker threads/processes (default: CPU count)")

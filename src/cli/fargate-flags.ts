@@ -9,6 +9,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import type { Backend } from "../backends/contract.js";
+import { fargateSettingsSchema } from "../backends/fargate/settings.js";
 import { ConfigError } from "../job/errors.js";
 import { defaultRemoteStore, withSlash } from "./remote-store-flag.js";
 
@@ -17,8 +18,8 @@ export const fargateFlagsShape = {
   fargateCluster: z.string().min(1).optional(),
   fargateTaskDefinition: z.string().min(1).optional(),
   fargateContainer: z.string().min(1).optional(),
-  fargateSubnets: z.string().min(1).optional(),
-  fargateSecurityGroups: z.string().min(1).optional(),
+  fargateSubnets: z.union([z.string().min(1), z.array(z.string())]).optional(),
+  fargateSecurityGroups: z.union([z.string().min(1), z.array(z.string())]).optional(),
   fargatePublicIp: z.boolean().optional(),
   fargateRegion: z.string().min(1).optional(),
   fargateEndpoint: z.string().min(1).optional(),
@@ -49,11 +50,34 @@ export function addFargateOptions(cmd: Command): Command {
     .option("--fargate-worker-module <path>", "--backend fargate: SMELTER_WORKER_MODULE for the container (default: the task definition's)");
 }
 
-const list = (value: string | undefined): string[] | undefined => value?.split(",").map((s) => s.trim()).filter(Boolean);
+/** A comma-separated flag, or a config file's list. */
+const list = (value: string | string[] | undefined): string[] | undefined => (Array.isArray(value) ? value : value?.split(",").map((s) => s.trim()).filter(Boolean));
+
+/**
+ * The `fargate` section of smelter.config.json (src/cli/config.ts): the keys are the flags' names
+ * without `--fargate-` (camelCase), each checked by the backend's own settings schema; what is
+ * missing is named when the backend is used (a flag may give it).
+ *   "fargate": { "cluster": "smelter", "taskDefinition": "smelter:3", "subnets": ["subnet-0a1b"], "securityGroups": ["sg-0a1b"], "spot": true }
+ */
+export const fargateConfigSchema = z.strictObject({
+  cluster: fargateSettingsSchema.shape.cluster.optional(),
+  taskDefinition: fargateSettingsSchema.shape.taskDefinition.optional(),
+  container: z.string().min(1).optional(),
+  subnets: fargateSettingsSchema.shape.subnets.optional(),
+  securityGroups: fargateSettingsSchema.shape.securityGroups.optional(),
+  publicIp: z.boolean().optional(),
+  region: fargateSettingsSchema.shape.region,
+  endpoint: fargateSettingsSchema.shape.endpoint,
+  spot: z.boolean().optional(),
+  spotFallback: z.number({ message: "must be a number" }).int().min(1, "must be at least 1").optional(),
+  concurrency: z.number({ message: "must be a number" }).int().min(1, "must be at least 1").max(5000).optional(),
+  store: fargateSettingsSchema.shape.store,
+  pollMs: z.number({ message: "must be a number" }).int().min(10, "must be at least 10").optional(),
+  workerModule: z.string().min(1).optional(),
+});
 
 /** The fargate backend's settings from the flags, checked by its settings schema with the flags' names in the messages. Throws ConfigError. */
 export async function fargateSettingsFromFlags(flags: Record<string, unknown>) {
-  const { fargateSettingsSchema } = await import("../backends/fargate/settings.js");
   const f = z.object(fargateFlagsShape).parse(flags);
   const missing = [
     !f.fargateCluster && "--fargate-cluster (the ECS cluster)",

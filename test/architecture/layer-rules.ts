@@ -14,6 +14,7 @@ export const LAYERS: Record<string, readonly string[]> = {
   job: [],
   storage: ["job"],
   duckdb: ["job"],
+  config: ["job"],
   "task-runtime": ["job"],
   backends: ["job", "task-runtime"],
   scheduler: ["job", "backends/contract.ts"],

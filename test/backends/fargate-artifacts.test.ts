@@ -110,3 +110,15 @@ describe("--backend fargate flags", () => {
     await assert.rejects(fargateSettingsFromFlags({ ...base, input: "data/local/" }), /needs a place for envelopes and replies/);
   });
 });
+
+describe("the fargate section of smelter.config.json", () => {
+  it("is checked by the backend's settings schema and becomes the flags' values", async () => {
+    const { configFlagValues, configSchema } = await import("../../src/cli/config.js");
+    const config = configSchema().parse({ backend: "fargate", stores: { work: "s3://jobs/_smelter/" }, fargate: { cluster: "smelter", taskDefinition: "smelter:3", subnets: ["subnet-0a1b"], securityGroups: ["sg-0a1b"], spot: true, spotFallback: 3 } });
+    const settings = await fargateSettingsFromFlags(configFlagValues(config));
+    assert.deepEqual([settings.cluster, settings.taskDefinition, settings.subnets, settings.securityGroups, settings.store], ["smelter", "smelter:3", ["subnet-0a1b"], ["sg-0a1b"], "s3://jobs/_smelter/fargate/"]);
+    assert.equal(settings.spot?.fallbackAfterPreemptions, 3);
+    const bad = configSchema().safeParse({ fargate: { cluster: "smelter", taskDefinition: "t", subnets: ["net-1"], securityGroups: ["sg-1"] } });
+    assert.ok(!bad.success && /subnets must be subnet ids/.test(JSON.stringify(bad.error.issues)));
+  });
+});

@@ -5,11 +5,13 @@
  * read from the work store; kill -> SIGTERM, SIGKILL after a grace, confirmed by the exit.
  */
 import { spawn } from "node:child_process";
+import pLimit from "p-limit";
 import { fileURLToPath } from "node:url";
 import type { AttemptHandle, AttemptOutcome, Backend } from "../../src/backends/contract.js";
 import { remoteEnvelope, type RemoteEnvelope } from "../../src/backends/remote/envelope.js";
 import { remoteOutcome } from "../../src/backends/remote/outcome.js";
 import type { RemoteStore } from "../../src/backends/remote/store.js";
+import type { RemoteChannel } from "../../src/backends/remote/channel.js";
 import { CancelledError, serializeError } from "../../src/job/errors.js";
 import { emptyStats } from "../../src/job/stats.js";
 
@@ -21,8 +23,8 @@ export interface RemoteProcessOptions {
   workerModule: string;
   /** More environment for every process (the store's endpoint and credentials, a channel). */
   env?: Record<string, string>;
-  /** Per attempt: more environment (a channel registered for it). */
-  attemptEnv?: (attemptId: string) => Promise<Record<string, string>> | Record<string, string>;
+  /** The live channel for heartbeats and logs (without it they come with the reply). */
+  channel?: RemoteChannel;
   inlineLimit?: number;
   /** SIGKILL this long after SIGTERM. @default 1000 */
   killGraceMs?: number;
@@ -31,9 +33,10 @@ export interface RemoteProcessOptions {
 export function remoteProcessBackend(o: RemoteProcessOptions): Backend & { lastStderr: () => string } {
   let n = 0;
   let lastStderr = "";
+  const limit = pLimit(2);
   return {
     name: "remote-process",
-    maxConcurrency: 4,
+    maxConcurrency: 2,
     lastStderr: () => lastStderr,
     launch(envelope, listener): AttemptHandle {
       const launchedAt = Date.now();
@@ -43,14 +46,16 @@ export function remoteProcessBackend(o: RemoteProcessOptions): Backend & { lastS
       const killed = new Promise<void>((r) => (killRequested = r));
       let exited!: Promise<number | null>;
       let pid = 0;
-      const result = (async (): Promise<AttemptOutcome> => {
+      const result = limit(async (): Promise<AttemptOutcome> => {
+        if (killReason !== undefined) return { status: "failed", error: serializeError(new CancelledError(`attempt ${envelope.attemptId} was cancelled before it started: ${killReason}`)), stats: stats() };
         let remote: RemoteEnvelope;
         try {
           remote = await remoteEnvelope({ envelope, store: o.store, ...(o.inlineLimit ? { inlineLimit: o.inlineLimit } : {}) });
         } catch (err) {
           return { status: "failed", error: serializeError(err), stats: stats() };
         }
-        const extra = (await o.attemptEnv?.(envelope.attemptId)) ?? {};
+        const watch = o.channel?.watch(envelope.attemptId, remote.resultUrl, listener);
+        const extra = watch?.env ?? {};
         const child = spawn(process.execPath, [TASK_BIN], { env: { ...process.env, SMELTER_TASK: "", ...o.env, ...extra, ...remote.env, SMELTER_WORKER_MODULE: o.workerModule }, stdio: ["ignore", "pipe", "pipe"] });
         pid = child.pid ?? 0;
         let stderr = "";
@@ -64,13 +69,14 @@ export function remoteProcessBackend(o: RemoteProcessOptions): Backend & { lastS
           void exited.then(() => clearTimeout(t));
         });
         const code = await exited;
+        await watch?.stop();
         lastStderr = stderr;
         if (killReason !== undefined) {
           await remote.cleanup();
           return { status: "failed", error: serializeError(new CancelledError(`attempt ${envelope.attemptId} was cancelled: ${killReason}`)), stats: stats() };
         }
         return remoteOutcome({ exitCode: code, store: o.store, remote, listener, where: `process ${pid}`, logsWhere: `its stderr (${stderr.trim().split("\n").slice(-3).join(" | ")})`, stats });
-      })();
+      });
       let settled = false;
       void result.then(() => (settled = true));
       return {

@@ -107,14 +107,14 @@ describe("remote attempt: envelope and reply through the work store", () => {
     const backend = backendWith();
     const e = envelope("cooperativeHang", null);
     const outcome = await new Promise<AttemptOutcome>((resolve) => {
-      void backend.launch({ ...e, deadline: Date.now() + 1500 }, { onRunning: () => {}, onLog: () => {}, onHeartbeat: () => {} }).result.then(resolve);
+      void backend.launch({ ...e, deadline: Date.now() + 3000 }, { onRunning: () => {}, onLog: () => {}, onHeartbeat: () => {} }).result.then(resolve);
     });
     assert.equal(outcome.status, "failed");
     const f = outcome as Extract<AttemptOutcome, { status: "failed" }>;
     assert.equal(f.error.type, "TaskTimeout");
     assert.equal(f.error.nonRetryable, false);
     assert.match(f.error.message, /reached the attempt's deadline/);
-    assert.ok(f.stats.wallMs > 500, `stats measured by the worker: ${f.stats.wallMs} ms`);
+    assert.ok(f.stats.wallMs > 0 && f.stats.pid !== process.pid && f.stats.peakRssBytes > 0, `stats measured by the worker: ${JSON.stringify(f.stats)}`);
   });
 
   it("reports a worker module that cannot load as a non-retryable ConfigError in the reply", async () => {
