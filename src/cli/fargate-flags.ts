@@ -29,6 +29,9 @@ export const fargateFlagsShape = {
   fargateStore: z.string().min(1).optional(),
   fargatePollMs: z.coerce.number({ message: "--fargate-poll-ms must be a number" }).int().min(10, "--fargate-poll-ms must be at least 10").optional(),
   fargateWorkerModule: z.string().min(1).optional(),
+  fargateChannel: z.enum(["auto", "http", "store", "off"], { message: "--fargate-channel must be auto, http, store or off" }).optional(),
+  fargateChannelHost: z.string().min(1).optional(),
+  fargateChannelUrl: z.string().min(1).optional(),
 };
 
 /** Adds the fargate flags to a command that has --backend. */
@@ -47,7 +50,10 @@ export function addFargateOptions(cmd: Command): Command {
     .option("--fargate-concurrency <n>", "--backend fargate: tasks at once (default: --workers, else 50)")
     .option("--fargate-store <url>", "--backend fargate: where envelopes and replies go (default: <--work>/fargate/, or the s3:// input's bucket under _smelter/fargate/)")
     .option("--fargate-poll-ms <ms>", "--backend fargate: how often tasks are described (default: 2000)")
-    .option("--fargate-worker-module <path>", "--backend fargate: SMELTER_WORKER_MODULE for the container (default: the task definition's)");
+    .option("--fargate-worker-module <path>", "--backend fargate: SMELTER_WORKER_MODULE for the container (default: the task definition's)")
+    .option("--fargate-channel <how>", "--backend fargate: heartbeats and logs while tasks run: auto (HTTP, else the work store), http, store, off (default: auto)")
+    .option("--fargate-channel-host <addr>", "--backend fargate: the address the manager's channel listens on (default: 127.0.0.1; tasks on AWS need one they can reach)")
+    .option("--fargate-channel-url <url>", "--backend fargate: the channel URL tasks dial (default: http://<host>:<port>)");
 }
 
 /** A comma-separated flag, or a config file's list. */
@@ -74,6 +80,9 @@ export const fargateConfigSchema = z.strictObject({
   store: fargateSettingsSchema.shape.store,
   pollMs: z.number({ message: "must be a number" }).int().min(10, "must be at least 10").optional(),
   workerModule: z.string().min(1).optional(),
+  channel: z.enum(["auto", "http", "store", "off"], { message: "must be auto, http, store or off" }).optional(),
+  channelHost: z.string().min(1).optional(),
+  channelUrl: z.url({ message: "must be a URL such as http://10.0.0.5:7070" }).optional(),
 });
 
 /** The fargate backend's settings from the flags, checked by its settings schema with the flags' names in the messages. Throws ConfigError. */
@@ -101,6 +110,9 @@ export async function fargateSettingsFromFlags(flags: Record<string, unknown>) {
     ...(concurrency ? { concurrency } : {}),
     ...(store ? { store } : {}),
     ...(f.fargatePollMs ? { pollIntervalMs: f.fargatePollMs } : {}),
+    ...(f.fargateChannel || f.fargateChannelHost || f.fargateChannelUrl
+      ? { channel: { transport: f.fargateChannel ?? "auto", ...(f.fargateChannelHost ? { host: f.fargateChannelHost } : {}), ...(f.fargateChannelUrl ? { advertiseUrl: f.fargateChannelUrl } : {}) } }
+      : {}),
   };
   const r = fargateSettingsSchema.safeParse(settings);
   if (!r.success) throw new ConfigError(`bad flags: ${r.error.issues.map((i) => `--fargate-${kebab(String(i.path[0] ?? ""))}: ${i.message}`).join("; ")} (see --help)`);
@@ -124,6 +136,6 @@ export async function fargateBackendFromFlags(flags: Record<string, unknown>): P
 }
 
 function kebab(name: string): string {
-  const map: Record<string, string> = { taskDefinition: "task-definition", securityGroups: "security-groups", assignPublicIp: "public-ip", pollIntervalMs: "poll-ms" };
+  const map: Record<string, string> = { taskDefinition: "task-definition", securityGroups: "security-groups", assignPublicIp: "public-ip", pollIntervalMs: "poll-ms", channel: "channel / --fargate-channel-url" };
   return map[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

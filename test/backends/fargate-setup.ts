@@ -20,7 +20,7 @@ export const STORE = "s3://smelter/fargate-test/";
 
 export const s3: S3Server = await startS3Server({ buckets: ["smelter", "bdb"] });
 Object.assign(process.env, s3.env); // the manager side's store access; the tasks get theirs from the task definition
-export const ecs: MotoEcs = await startMotoEcs({ provisioningSeconds: 0.1, pendingSeconds: 0.1, stopTimeoutSeconds: 2 });
+export const ecs: MotoEcs = await startMotoEcs({ provisioningSeconds: 0.1, pendingSeconds: 0.1, stepSeconds: 0.03, stopTimeoutSeconds: 2 });
 export const client = new ECSClient({ endpoint: ecs.endpoint, region: ecs.region, credentials: ecs.credentials, maxAttempts: 1 });
 export const network = await ecs.network();
 await client.send(new CreateClusterCommand({ clusterName: CLUSTER, capacityProviders: ["FARGATE", "FARGATE_SPOT"] }));

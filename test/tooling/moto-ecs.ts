@@ -16,6 +16,8 @@ export interface MotoEcsOptions {
   /** Seconds a task stays PROVISIONING, then PENDING, before its process starts. @default 0.2 each */
   provisioningSeconds?: number;
   pendingSeconds?: number;
+  /** Seconds a stopping task spends in DEACTIVATING, STOPPING and DEPROVISIONING, in all. @default 0.1 */
+  stepSeconds?: number;
   /** SIGTERM -> SIGKILL grace when a container definition has no stopTimeout (ECS: 30). @default 30 */
   stopTimeoutSeconds?: number;
 }
@@ -55,6 +57,7 @@ export async function startMotoEcs(options: MotoEcsOptions = {}): Promise<MotoEc
       AWS_REGION: "us-east-1",
       AGENT_PROVISIONING_SECONDS: String(options.provisioningSeconds ?? 0.2),
       AGENT_PENDING_SECONDS: String(options.pendingSeconds ?? 0.2),
+      AGENT_STEP_SECONDS: String(options.stepSeconds ?? 0.1),
       AGENT_STOP_TIMEOUT_SECONDS: String(options.stopTimeoutSeconds ?? 30),
     },
   });

@@ -31,6 +31,7 @@ import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import { AdaptiveLimit } from "../adaptive-limit.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
 import { remoteEnvelope, type RemoteEnvelope } from "../remote/envelope.js";
+import { openRemoteChannel, type AttemptChannel, type RemoteChannel } from "../remote/channel.js";
 import { remoteOutcome } from "../remote/outcome.js";
 import { readRemoteReply } from "../remote/reply.js";
 import type { RemoteObjects } from "../remote/store.js";
@@ -81,6 +82,29 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
   const preemptions = new Map<string, number>();
   const onDemandTasks = new Set<string>();
   const counts = { launched: 0, preempted: 0, spotFallbacks: 0, throttled: 0, capacityRefusals: 0 };
+  let channel: Promise<RemoteChannel> | undefined;
+  const openChannel = (): Promise<RemoteChannel> | undefined => {
+    const c = o.channel;
+    if (c.transport === "off") return undefined;
+    channel ??= openRemoteChannel({
+      context,
+      transport: c.transport,
+      store: objects,
+      ...(c.host ? { host: c.host } : {}),
+      ...(c.port !== undefined ? { port: c.port } : {}),
+      ...(c.advertiseUrl ? { advertiseUrl: c.advertiseUrl } : {}),
+      ...(c.pollMs ? { pollMs: c.pollMs } : {}),
+      ...(c.flushMs ? { flushMs: c.flushMs } : {}),
+    });
+    return channel;
+  };
+  /** The attempt is running: said once (by the first RUNNING description, or the first message from the task). */
+  const markRunning = (st: AttemptState, listener: AttemptListener, taskArn: string): void => {
+    if (st.running || st.killReason) return;
+    st.running = true;
+    limit.succeeded();
+    listener.onRunning({ runtimeId: taskArn, cold: true });
+  };
 
   const jittered = (ms: number): number => Math.round(ms * (0.5 + context.random()));
   const taskKey = (e: TaskEnvelope): string => `${e.jobId}/${e.stage}/${e.task}`;
@@ -103,7 +127,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     for (let tries = 0; ; tries++) {
       try {
         await client.send(new StopTaskCommand({ cluster: o.cluster, task: taskArn, reason: reason.slice(0, 1024) }));
-        watcher.nudge();
+        watcher.nudge(taskArn);
         return;
       } catch (err) {
         if (tries >= 3 || !(isThrottle(err) || (err as { $fault?: string }).$fault === "server")) throw err;
@@ -125,11 +149,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
       const unwatch = watcher.watch(taskArn, {
         onUpdate: (task) => {
           const started = task.startedAt !== undefined || task.lastStatus === "RUNNING";
-          if (started && !st.running && !st.killReason) {
-            st.running = true;
-            limit.succeeded();
-            listener.onRunning({ runtimeId: taskArn, cold: true });
-          }
+          if (started) markRunning(st, listener, taskArn);
           if (task.lastStatus === "STOPPED") return done({ task });
           if (provider === "FARGATE_SPOT" && o.spot && !started && !spotTimedOut && !st.killReason && context.clock.now() - sentAt >= o.spot.startTimeoutMs) {
             spotTimedOut = true;
@@ -164,15 +184,24 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     if (closed) return failed(new CancelledError(`${what} was not started: the ${name} backend was closed`));
     if (!envelope.resultUrl && !o.store) return failed(new ConfigError(`${what} has nowhere to write its reply: give the job a work store (--work s3://bucket/prefix/) or the fargate backend a store`));
     let remote: RemoteEnvelope | undefined;
+    let watch: AttemptChannel | undefined;
     try {
       remote = await remoteEnvelope({ envelope, store: { url: o.store ?? NO_STORE, ...objects } });
+      const resultUrl = remote.resultUrl;
+      // Live heartbeats and log lines: a message from the task also says it runs.
+      const onMessage = (): void => (st.taskArn ? markRunning(st, listener, st.taskArn) : undefined);
+      watch = (await openChannel())?.watch(envelope.attemptId, resultUrl, {
+        onLog: (stream, message) => (onMessage(), listener.onLog(stream, message)),
+        onHeartbeat: (details) => (onMessage(), listener.onHeartbeat(details)),
+      });
+      const env = { ...remote.env, ...watch?.env };
       let provider = providerFor(envelope);
       for (;;) {
         if (st.killReason) return failed(new CancelledError(`${what} was cancelled: ${st.killReason}`));
         st.sent = true;
         let task: Task | undefined;
         try {
-          const out = await client.send(new RunTaskCommand(runTaskInput(provider, remote.env, envelope)));
+          const out = await client.send(new RunTaskCommand(runTaskInput(provider, env, envelope)));
           task = out.tasks?.[0];
           const failure = out.failures?.[0];
           if (!task?.taskArn) {
@@ -212,6 +241,8 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
             st.taskArn = undefined;
             continue;
           }
+          await watch?.stop(); // what the task sent is delivered before its outcome
+          watch = undefined;
           const outcome = await ended(envelope, listener, st, end, remote, what, launchedAt);
           remote = undefined; // ended() cleaned up
           return outcome;
@@ -222,6 +253,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     } catch (err) {
       return failed(err);
     } finally {
+      await watch?.stop();
       await remote?.cleanup();
     }
   }
@@ -359,6 +391,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         }),
       );
       watcher.close(); // attempts still followed end as Cancelled
+      await (await channel?.catch(() => undefined))?.close();
       if (!given) client.destroy();
     },
   };

@@ -15,12 +15,16 @@ export interface TaskWatch {
 }
 
 const BATCH = 100;
+/** How often a task being stopped is described. */
+const URGENT_MS = 100;
 
 export class TaskWatcher {
   readonly #client: ECSClient;
   readonly #cluster: string;
   readonly #intervalMs: number;
   readonly #watches = new Map<string, TaskWatch>();
+  /** Tasks being stopped: described every {@link URGENT_MS} until STOPPED. */
+  readonly #urgent = new Set<string>();
   #clock: Clock;
   #timer: TimerHandle | undefined;
   #slowdown = 1;
@@ -41,11 +45,15 @@ export class TaskWatcher {
   watch(taskArn: string, watch: TaskWatch): () => void {
     this.#watches.set(taskArn, watch);
     this.#schedule(0);
-    return () => this.#watches.delete(taskArn);
+    return () => {
+      this.#watches.delete(taskArn);
+      this.#urgent.delete(taskArn);
+    };
   }
 
-  /** Describes the watched tasks now instead of at the next tick (a kill wants its confirmation early). */
-  nudge(): void {
+  /** Describes the watched tasks now, and `taskArn` often until it stops (a kill wants its confirmation early). */
+  nudge(taskArn?: string): void {
+    if (taskArn && this.#watches.has(taskArn)) this.#urgent.add(taskArn);
     this.#schedule(0);
   }
 
@@ -76,6 +84,7 @@ export class TaskWatcher {
           const watch = f.arn ? this.#watches.get(f.arn) : undefined;
           if (!watch || !f.arn) continue;
           this.#watches.delete(f.arn);
+          this.#urgent.delete(f.arn);
           watch.onMissing(`${f.reason ?? "unknown"}${f.detail ? `: ${f.detail}` : ""}`);
         }
       }
@@ -87,6 +96,6 @@ export class TaskWatcher {
     } finally {
       this.#polling = false;
     }
-    this.#schedule(this.#intervalMs * this.#slowdown);
+    this.#schedule(this.#urgent.size > 0 && this.#slowdown === 1 ? Math.min(URGENT_MS, this.#intervalMs) : this.#intervalMs * this.#slowdown);
   }
 }
