@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { Backend } from "../backends/contract.js";
 import { fargateSettingsSchema } from "../backends/fargate/settings.js";
 import { ConfigError } from "../job/errors.js";
-import { defaultRemoteStore, withSlash } from "./remote-store-flag.js";
+import { checkedBackend, defaultRemoteStore, withSlash } from "./remote-store-flag.js";
 
 /** The flags' shape, all optional (commands extend the run flags with it); {@link fargateBackendFromFlags} checks what fargate needs. */
 export const fargateFlagsShape = {
@@ -126,13 +126,7 @@ export async function fargateBackendFromFlags(flags: Record<string, unknown>): P
   const [{ fargateBackend }, { urlObjects }] = await Promise.all([import("../backends/fargate/backend.js"), import("../url-objects.js")]);
   const workerModule = flags.fargateWorkerModule;
   const backend = fargateBackend({ ...settings, objects: urlObjects, ...(typeof workerModule === "string" ? { environment: { SMELTER_WORKER_MODULE: workerModule } } : {}) });
-  try {
-    await backend.check();
-  } catch (err) {
-    await backend.close?.();
-    throw err;
-  }
-  return backend;
+  return checkedBackend(backend);
 }
 
 function kebab(name: string): string {

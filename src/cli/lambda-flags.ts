@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import type { Backend } from "../backends/contract.js";
-import { defaultRemoteStore, withSlash } from "./remote-store-flag.js";
+import { checkedBackend, defaultRemoteStore, withSlash } from "./remote-store-flag.js";
 
 /** The flags' shape, all optional (commands extend the run flags with it); {@link lambdaBackendFromFlags} checks what lambda needs. */
 export const lambdaFlagsShape = {
@@ -68,11 +68,5 @@ export async function lambdaBackendFromFlags(flags: Record<string, unknown>): Pr
     ...(concurrency ? { concurrency } : {}),
     ...(store ? { store, objects: urlObjects } : {}),
   });
-  try {
-    await backend.check();
-  } catch (err) {
-    await backend.close?.();
-    throw err;
-  }
-  return backend;
+  return checkedBackend(backend);
 }

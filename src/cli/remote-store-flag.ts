@@ -1,6 +1,7 @@
 /**
- * Where a remote backend (lambda, fargate) keeps what it passes through object storage when the
- * job gives no work store of its own: the same default for every remote backend's `--<name>-store`.
+ * What the remote backends' flags (lambda, fargate) share: where a backend keeps what it passes
+ * through object storage when the job gives no work store of its own (the same default for every
+ * `--<name>-store`), and the check a backend passes before the job starts.
  */
 import { parseStoreUrl } from "../storage/url.js";
 
@@ -23,4 +24,15 @@ function firstInput(flags: Record<string, unknown>): unknown {
 
 export function withSlash(url: string): string {
   return url.endsWith("/") ? url : `${url}/`;
+}
+
+/** Runs the backend's check (its endpoint, credentials and resources) before any job; a backend that fails it is closed. */
+export async function checkedBackend<B extends { check(): Promise<unknown>; close?(): Promise<void> }>(backend: B): Promise<B> {
+  try {
+    await backend.check();
+  } catch (err) {
+    await backend.close?.();
+    throw err;
+  }
+  return backend;
 }
