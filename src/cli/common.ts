@@ -22,14 +22,18 @@ import { startLiveUi, type LiveUi } from "./live-ui.js";
 import { addConfigOption } from "./config.js";
 import { traceJob, tracedBackend, tracingConfig, type JobTracing } from "../observability/job-tracing.js";
 import { addLambdaOptions, lambdaBackendFromFlags, lambdaFlagsShape } from "./lambda-flags.js";
+import { addFargateOptions, fargateBackendFromFlags, fargateFlagsShape } from "./fargate-flags.js";
 import { addKubernetesOptions, kubernetesBackendFromFlags, kubernetesFlagsShape } from "./kubernetes-flags.js";
 import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
 export const BUILTIN_ENTRY = new URL("../builtin-workers/builtin.js", import.meta.url);
 
+/** Backends that run tasks elsewhere, each with its own flags. */
+const REMOTE_BACKENDS = ["lambda", "fargate", "kubernetes"] as const;
+
 export const runFlagsSchema = z.object({
-  backend: z.enum([...LOCAL_BACKENDS, "lambda", "kubernetes"], { message: `--backend must be one of ${[...LOCAL_BACKENDS, "lambda", "kubernetes"].join(", ")}` }).default("processes"),
+  backend: z.enum([...LOCAL_BACKENDS, ...REMOTE_BACKENDS], { message: `--backend must be one of ${[...LOCAL_BACKENDS, ...REMOTE_BACKENDS].join(", ")}` }).default("processes"),
   workers: z.coerce.number({ message: "--workers must be a number" }).int("--workers must be a whole number").min(1, "--workers must be at least 1").max(1024, "--workers must be at most 1024").optional(),
   quiet: z.boolean().default(false),
   verbose: z.boolean().default(false),
@@ -38,6 +42,7 @@ export const runFlagsSchema = z.object({
   ui: z.boolean().default(false),
   otlp: z.string().min(1).optional(),
   ...lambdaFlagsShape,
+  ...fargateFlagsShape,
   ...kubernetesFlagsShape,
 });
 export type RunFlags = z.output<typeof runFlagsSchema>;
@@ -118,10 +123,11 @@ export function reportObject(flags: RunFlags, url: string, o: { size: number; pa
 /** Adds --backend, --workers, --quiet, --verbose, --events to a command. */
 export function addRunFlags(cmd: Command, defaults: { backend?: string } = {}): Command {
   addLambdaOptions(cmd);
+  addFargateOptions(cmd);
   addKubernetesOptions(cmd);
   addConfigOption(cmd); // smelter.config.json under the flags (src/cli/config.ts)
   return cmd
-    .addOption(new Option("--backend <name>", "where tasks run").choices([...LOCAL_BACKENDS, "lambda", "kubernetes"]).default(defaults.backend ?? "processes"))
+    .addOption(new Option("--backend <name>", "where tasks run").choices([...LOCAL_BACKENDS, ...REMOTE_BACKENDS]).default(defaults.backend ?? "processes"))
     .option("--workers <n>", "worker threads/processes (default: CPU count)")
     .option("-q, --quiet", "no progress on stderr")
     .option("-v, --verbose", "print workers' log lines on stderr")
@@ -149,6 +155,7 @@ export async function backendFromFlags(flags: RunFlags, entry: URL): Promise<Bac
 
 async function untracedBackend(flags: RunFlags, entry: URL): Promise<Backend> {
   if (flags.backend === "lambda") return lambdaBackendFromFlags(flags); // the function holds the built-in workers
+  if (flags.backend === "fargate") return fargateBackendFromFlags(flags); // so does the task definition's image
   if (flags.backend === "kubernetes") return kubernetesBackendFromFlags(flags); // so does the image
   if (flags.backend === "inline") {
     await import(entry.href);

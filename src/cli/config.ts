@@ -13,6 +13,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { LOCAL_BACKENDS } from "../backends/index.js";
 import { loadConfigFile } from "../config/config-file.js";
+import { fargateConfigSchema } from "./fargate-flags.js";
 import { kubernetesConfigSchema } from "./kubernetes-flags.js";
 import { lambdaConfigSchema } from "./lambda-flags.js";
 
@@ -29,6 +30,7 @@ export interface BackendSection {
  */
 export const backendSections: Record<string, BackendSection> = {
   lambda: { schema: lambdaConfigSchema, flagPrefix: "lambda" },
+  fargate: { schema: fargateConfigSchema, flagPrefix: "fargate" },
   kubernetes: { schema: kubernetesConfigSchema, flagPrefix: "kube" },
 };
 

@@ -12,7 +12,7 @@ import type { Backend } from "../backends/contract.js";
 import { ConfigError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
 import { kubernetesSettingsSchema } from "../backends/kubernetes/settings.js";
-import { defaultStore } from "./lambda-flags.js";
+import { checkedBackend, defaultRemoteStore } from "./remote-store-flag.js";
 
 /** The flags' shape, all optional (commands extend the run flags with it); {@link kubernetesBackendFromFlags} checks what kubernetes needs. */
 export const kubernetesFlagsShape = {
@@ -86,7 +86,7 @@ export async function kubernetesBackendFromFlags(flags: Record<string, unknown>)
   const [{ kubernetesBackend }, { remoteStore }] = await Promise.all([import("../backends/kubernetes/backend.js"), import("../url-objects.js")]);
   const f = flags as z.infer<z.ZodObject<typeof kubernetesFlagsShape>> & { workers?: number; work?: unknown; input?: unknown };
   if (!f.kubeImage) throw new ConfigError("bad flags: --backend kubernetes needs --kube-image: an image built with Smelter and your worker module (docs/backends/kubernetes.md) (see --help)");
-  const storeUrl = f.kubeStore ?? defaultStore(f.work, f.input ?? firstS3Table(flags.table), "kubernetes");
+  const storeUrl = f.kubeStore ?? defaultRemoteStore("kubernetes", flags);
   if (!storeUrl) throw new ConfigError("bad flags: --backend kubernetes needs an s3:// place for envelopes and replies: give --work s3://bucket/prefix/ or --kube-store s3://bucket/prefix/ (the pods' role must read and write it) (see --help)");
   const settings = {
     image: f.kubeImage,
@@ -115,19 +115,7 @@ export async function kubernetesBackendFromFlags(flags: Record<string, unknown>)
     await backend.close?.();
     await channel.close();
   };
-  try {
-    await backend.check();
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  return { ...backend, close };
-}
-
-/** The first s3:// URL among `sql`'s --table flags (NAME=URL), whatever their parsed shape. */
-function firstS3Table(tables: unknown): string | undefined {
-  const text = JSON.stringify(tables ?? []);
-  return /"[^"]*?(s3:\/\/[^"]+)"/.exec(text)?.[1];
+  return checkedBackend({ ...backend, close });
 }
 
 /** `node /app/x.js` or `["node", "/app/x.js"]` (or already an array, from the config file) -> the words. */

@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import type { Backend } from "../backends/contract.js";
-import { parseStoreUrl } from "../storage/url.js";
+import { checkedBackend, defaultRemoteStore, withSlash } from "./remote-store-flag.js";
 
 /** The flags' shape, all optional (commands extend the run flags with it); {@link lambdaBackendFromFlags} checks what lambda needs. */
 export const lambdaFlagsShape = {
@@ -60,7 +60,7 @@ export async function lambdaBackendFromFlags(flags: Record<string, unknown>): Pr
   const f = r.data;
   const [{ lambdaBackend }, { urlObjects }] = await Promise.all([import("../backends/lambda/backend.js"), import("../lambda.js")]);
   const concurrency = (flags.lambdaConcurrency ?? flags.workers) as number | undefined;
-  const store = f.lambdaStore ? withSlash(f.lambdaStore) : defaultStore(flags.work, flags.input);
+  const store = f.lambdaStore ? withSlash(f.lambdaStore) : defaultRemoteStore("lambda", flags);
   const backend = lambdaBackend({
     functionName: f.lambdaFunction,
     ...(f.lambdaRegion ? { region: f.lambdaRegion } : {}),
@@ -68,22 +68,5 @@ export async function lambdaBackendFromFlags(flags: Record<string, unknown>): Pr
     ...(concurrency ? { concurrency } : {}),
     ...(store ? { store, objects: urlObjects } : {}),
   });
-  try {
-    await backend.check();
-  } catch (err) {
-    await backend.close?.();
-    throw err;
-  }
-  return backend;
-}
-
-/** `<work>/<sub>/` for an s3:// work store, else the s3:// input's bucket under `_smelter/<sub>/` (lambda, kubernetes, ...). */
-export function defaultStore(work: unknown, input: unknown, sub = "lambda"): string | undefined {
-  if (typeof work === "string" && work.startsWith("s3://")) return `${withSlash(work)}${sub}/`;
-  if (typeof input === "string" && input.startsWith("s3://")) return `s3://${(parseStoreUrl(input) as { bucket: string }).bucket}/_smelter/${sub}/`;
-  return undefined;
-}
-
-function withSlash(url: string): string {
-  return url.endsWith("/") ? url : `${url}/`;
+  return checkedBackend(backend);
 }

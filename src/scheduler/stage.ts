@@ -435,6 +435,11 @@ export class Stage<I = unknown, O = unknown> {
   #onFailure(task: TaskState, attempt: AttemptState, error: SerializedError, stats: AttemptStats): void {
     const retry = this.policy.retry;
     const retryable = !error.nonRetryable && !retry.nonRetryableErrorTypes.includes(error.type);
+    if (error.type === "TaskPreempted" && attempt.cause !== "speculation") {
+      // The platform took the capacity back (Spot): the retry does not spend the task's budget.
+      task.preemptions = (task.preemptions ?? 0) + 1;
+      if (task.preemptions <= this.policy.capacity.maxRelaunches) task.budgetUsed--;
+    }
     this.#host.emit(() => ({ type: "attempt-failed", ...this.#base(), taskId: task.id, attemptId: attempt.id, error, retryable, stats }));
     if (task.status !== "active") return;
     task.errors.push({ attemptId: attempt.id, error });

@@ -46,6 +46,8 @@ export interface TaskState {
   speculationQueued?: boolean;
   /** No-capacity refusals in a row (reset when an attempt runs). */
   refusals: number;
+  /** Attempts preempted (`TaskPreempted`: Spot capacity taken back); each is retried without spending the budget, up to `capacity.maxRelaunches`. */
+  preemptions?: number;
   /** The last heartbeat details of any attempt: handed to the next attempt as its resume point. */
   lastHeartbeat?: { attemptId: string; details: unknown };
 }

@@ -85,7 +85,7 @@ describe("smelter.config.json", () => {
   });
 
   it("has a hook for each backend's section", () => {
-    assert.deepEqual(Object.keys(backendSections), ["lambda", "kubernetes"]);
+    assert.deepEqual(Object.keys(backendSections), ["lambda", "fargate", "kubernetes"]);
     assert.equal(backendSections.lambda!.schema.safeParse({ function: "f" }).success, true);
     assert.equal(backendSections.kubernetes!.schema.safeParse({ image: "i", memory: "1Gi", command: ["node", "x.js"] }).success, true);
     assert.equal(backendSections.kubernetes!.schema.safeParse({ image: "i", memory: "lots" }).success, false);

@@ -3,7 +3,7 @@
  * test/tooling/moto_ecs_agent.py) seen through `@aws-sdk/client-ecs`, as the Fargate backend will
  * see it: RunTask on FARGATE and on a FARGATE_SPOT capacity provider strategy, the task's states,
  * a real process's exit code and environment, StopTask (SIGTERM) confirmed by DescribeTasks, a Spot
- * interruption, capacity failures, throttling, a task that never starts. Installs moto first when
+ * interruption, an out-of-memory kill, capacity failures, throttling, a task that never starts. Installs moto first when
  * missing (scripts/install-moto.sh); fails with the reason when it cannot.
  */
 import { describe, it, before, after } from "node:test";
@@ -173,6 +173,19 @@ describe("moto ECS + task agent, through the SDK", () => {
     assert.equal(stopped.stopCode, "SpotInterruption");
     assert.equal(stopped.stoppedReason, "Your Spot Task was interrupted.");
     assert.equal(stopped.containers?.[0]?.exitCode, 143);
+    assert.equal(isAlive(pid), false);
+  });
+
+  it("an out-of-memory kill: SIGKILL, exit 137, the container's reason OutOfMemoryError", async () => {
+    const out = outFile();
+    const started = await runTask({ OUT: out, SLEEP_MS: "60000" });
+    await until(started.taskArn!, "RUNNING");
+    const { pid } = JSON.parse(await waitFor("the task's output", 10_000, () => readFile(out, "utf8").catch(() => undefined)));
+    await ecs.oomKill(started.taskArn!);
+    const stopped = await until(started.taskArn!, "STOPPED");
+    assert.equal(stopped.stopCode, "EssentialContainerExited");
+    assert.equal(stopped.containers?.[0]?.exitCode, 137);
+    assert.equal(stopped.containers?.[0]?.reason, "OutOfMemoryError: Container killed due to memory usage");
     assert.equal(isAlive(pid), false);
   });
 

@@ -16,6 +16,8 @@ export interface MotoEcsOptions {
   /** Seconds a task stays PROVISIONING, then PENDING, before its process starts. @default 0.2 each */
   provisioningSeconds?: number;
   pendingSeconds?: number;
+  /** Seconds a stopping task spends in DEACTIVATING, STOPPING and DEPROVISIONING, in all. @default 0.1 */
+  stepSeconds?: number;
   /** SIGTERM -> SIGKILL grace when a container definition has no stopTimeout (ECS: 30). @default 30 */
   stopTimeoutSeconds?: number;
 }
@@ -29,6 +31,8 @@ export interface MotoEcs {
   network(): Promise<{ subnets: string[]; securityGroups: string[] }>;
   /** A Fargate Spot interruption of the task: stopCode SpotInterruption, SIGTERM, then SIGKILL. */
   interrupt(taskArn: string): Promise<void>;
+  /** Fargate's out-of-memory kill of a running task: SIGKILL (exit 137), container reason "OutOfMemoryError: Container killed due to memory usage". */
+  oomKill(taskArn: string): Promise<void>;
   /** RunTask on `provider` (FARGATE, FARGATE_SPOT) answers "Capacity is unavailable at this time..." while false. */
   setCapacity(provider: string, available: boolean): Promise<void>;
   /** The next `count` RunTask calls get ThrottlingException. */
@@ -53,6 +57,7 @@ export async function startMotoEcs(options: MotoEcsOptions = {}): Promise<MotoEc
       AWS_REGION: "us-east-1",
       AGENT_PROVISIONING_SECONDS: String(options.provisioningSeconds ?? 0.2),
       AGENT_PENDING_SECONDS: String(options.pendingSeconds ?? 0.2),
+      AGENT_STEP_SECONDS: String(options.stepSeconds ?? 0.1),
       AGENT_STOP_TIMEOUT_SECONDS: String(options.stopTimeoutSeconds ?? 30),
     },
   });
@@ -90,6 +95,7 @@ export async function startMotoEcs(options: MotoEcsOptions = {}): Promise<MotoEc
     credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
     network: async () => (await call("/network")) as { subnets: string[]; securityGroups: string[] },
     interrupt: async (task) => void (await call("/interrupt", { task })),
+    oomKill: async (task) => void (await call("/oom", { task })),
     setCapacity: async (provider, available) => void (await call("/capacity", { provider, available })),
     throttleRunTask: async (count) => void (await call("/throttle", { count })),
     holdProvisioning: async (hold) => void (await call("/hold", { hold })),

@@ -19,6 +19,8 @@ scripts/install-moto.sh only.
 A test-only control endpoint (plain HTTP, JSON) on its own loopback port:
   GET  /network                  -> {"subnets": [...], "securityGroups": [...]}  (moto's defaults)
   POST /interrupt {"task": arn}  -> a Spot interruption of that task
+  POST /oom {"task": arn}        -> the container is killed for its memory (SIGKILL, exit 137,
+                                    reason "OutOfMemoryError: Container killed due to memory usage")
   POST /capacity {"provider": "FARGATE_SPOT", "available": false}
                                  -> RunTask on that provider answers a capacity failure
   POST /throttle {"count": n}    -> the next n RunTask calls get ThrottlingException
@@ -55,6 +57,7 @@ STEP_SECONDS = float(os.environ.get("AGENT_STEP_SECONDS", "0.1"))
 DEFAULT_STOP_TIMEOUT = float(os.environ.get("AGENT_STOP_TIMEOUT_SECONDS", "30"))
 CAPACITY_UNAVAILABLE = "Capacity is unavailable at this time. Please try again later or in a different availability zone"
 SPOT_REASON = "Your Spot Task was interrupted."
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 
 lock = threading.RLock()
 control = {"unavailable": set(), "throttle": 0, "hold": False}
@@ -115,6 +118,15 @@ class TaskRun:
                 self.kill_timer = threading.Timer(grace, signal_group, (self.process, signal.SIGKILL))
                 self.kill_timer.daemon = True
                 self.kill_timer.start()
+
+    def oom_kill(self):
+        """What Fargate does when the container passes its memory limit: SIGKILL, and the container's reason says so."""
+        with lock:
+            if self.process is None or self.process.poll() is not None:
+                return False
+            self.task.containers[0].reason = OOM_REASON
+            signal_group(self.process, signal.SIGKILL)
+            return True
 
     def run(self):
         t = self.task
@@ -293,6 +305,11 @@ class Control(BaseHTTPRequestHandler):
             if run is None:
                 return self.reply(404, {"error": "no such task"})
             run.request_stop("SpotInterruption", SPOT_REASON)
+            return self.reply(200, {"ok": True})
+        if self.path == "/oom":
+            run = find_run(body.get("task", ""))
+            if run is None or not run.oom_kill():
+                return self.reply(404, {"error": "no such running task"})
             return self.reply(200, {"ok": True})
         if self.path == "/capacity":
             with lock:

@@ -20,13 +20,13 @@
  * log line or an event.
  */
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
-import pLimit from "p-limit";
 import { z } from "zod";
 import type { AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
 import { CancelledError, ConfigError, OutOfMemoryError, serializeError, SmelterError, TaskCrashedError, TaskTimeoutError } from "../../job/errors.js";
 import { parseOrThrow } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
+import { AdaptiveLimit } from "../adaptive-limit.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
 import { stageEnvelope, type StagedEnvelope } from "../remote/envelope.js";
 import { deliverReply, parseJson, withOutputKey } from "../remote/reply.js";
@@ -87,20 +87,12 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
   if (o.store && !o.objects) throw new ConfigError(`${NAME} backend options: store ${o.store} needs objects to read and write it (urlObjects from smelter/lambda)`);
   const client = o.client ?? new LambdaClient({ maxAttempts: 1, ...(o.region ? { region: o.region } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}) });
   const where = `Lambda function ${o.functionName}${o.endpoint ? ` at ${o.endpoint}` : ""}`;
-  const limit = pLimit(o.concurrency);
+  const limit = new AdaptiveLimit(o.concurrency, () => host?.capacityChanged());
   let context: RuntimeContext = systemContext();
   let host: BackendHost | undefined;
-  let allowed = o.concurrency;
   let launched = 0;
   let closed = false;
 
-  const setAllowed = (n: number): void => {
-    const next = Math.max(1, Math.min(o.concurrency, n));
-    if (next === allowed) return;
-    allowed = next;
-    limit.concurrency = next;
-    host?.capacityChanged();
-  };
 
   async function invoke(invocation: Invocation): Promise<InvokeCommandOutput> {
     return client.send(new InvokeCommand({ FunctionName: o.functionName, InvocationType: "RequestResponse", LogType: "Tail", Payload: Buffer.from(JSON.stringify(invocation)), ...(o.qualifier ? { Qualifier: o.qualifier } : {}) }));
@@ -126,7 +118,7 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
         response = await invoke(invocation);
       } catch (err) {
         if (isThrottle(err)) {
-          setAllowed(Math.max(1, limit.activeCount - 1));
+          limit.throttled();
           return { status: "no-capacity", reason: `${where} is throttled (TooManyRequestsException${reasonOf(err)}): ${(err as Error).message}`, retryAfterMs: o.throttleRetryMs, stats: stats() };
         }
         return failed(invokeError(err, where, envelope));
@@ -138,7 +130,7 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
         if (ownResult) await staged.cleanup({ reply: true });
         return failed(new CancelledError(`attempt ${envelope.attemptId} was abandoned`));
       }
-      if (allowed < o.concurrency) setAllowed(allowed + 1);
+      limit.succeeded();
       listener.onRunning({ runtimeId: reply.requestId, cold: reply.cold });
       const outcome = deliverReply(reply, listener, `the function's CloudWatch logs (request ${reply.requestId})`);
       if (ownResult && outcome.status === "succeeded" && outcome.outputUrl !== undefined && outcome.outputUrl === staged.resultUrl) {
@@ -158,7 +150,7 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
   return {
     name: NAME,
     get maxConcurrency() {
-      return allowed;
+      return limit.allowed;
     },
     attach(h) {
       host = h;
@@ -169,7 +161,7 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
       let cancel!: (o: AttemptOutcome) => void;
       const cancelled = new Promise<AttemptOutcome>((r) => (cancel = r));
       const launchedAt = context.clock.now();
-      const finished = limit(() => run(envelope, listener, state));
+      const finished = limit.run(() => run(envelope, listener, state));
       let settled = false;
       const result = Promise.race([finished, cancelled]).then((outcome) => ((settled = true), outcome));
       return {
