@@ -12,6 +12,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { ConfigError } from "../job/errors.js";
 import { parseFlags } from "./common.js";
+import { AWS_REGION_PATTERN } from "./lambda-flags.js";
 
 const BUILD_SCRIPT = new URL("../../../scripts/build-lambda-zip.mjs", import.meta.url).pathname;
 
@@ -24,7 +25,7 @@ const deployFlagsSchema = z.object({
   memory: z.coerce.number({ message: "--memory must be a number" }).int().min(128, "--memory must be 128 to 10240 (MB)").max(10_240, "--memory must be 128 to 10240 (MB)").default(2048),
   timeout: z.coerce.number({ message: "--timeout must be a number" }).int().min(1, "--timeout must be 1 to 900 (seconds)").max(900, "--timeout must be 1 to 900 (seconds)").default(900),
   runtime: z.enum(["nodejs22.x", "nodejs24.x"], { message: "--runtime must be nodejs22.x or nodejs24.x" }).default("nodejs22.x"),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "--region must look like us-east-1").optional(),
+  region: z.string().regex(AWS_REGION_PATTERN, "--region must look like us-east-1").optional(),
   endpoint: z.string().regex(/^https?:\/\/[^/]+/, "--endpoint must be a URL such as http://127.0.0.1:9001").optional(),
   work: z.string().regex(/^s3:\/\/.+/, "--work must be the job's s3:// work prefix").optional(),
   input: z.array(z.string().regex(/^s3:\/\/.+/, "--input must be an s3:// prefix")).default([]),
