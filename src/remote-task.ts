@@ -12,8 +12,8 @@
  * the manager has not received, the last heartbeat) as JSON to the envelope's `resultUrl`, and
  * exits 0. Non-zero only when it could not run or answer (sysexits codes, unlikely to be a worker's
  * own `process.exit`): 66 no envelope given or readable, 78 the envelope has no resultUrl, 74 the
- * reply could not be written; 143 after SIGTERM when the worker function does not stop within
- * the grace. Any other code is the worker's own exit (a crash). Credentials come from the environment (the task's or
+ * reply could not be written; 143 after SIGTERM (no reply: the backend knows from the platform
+ * why it was stopped), at once when the worker function stops, else after the grace. Any other code is the worker's own exit (a crash). Credentials come from the environment (the task's or
  * pod's role), never from the envelope.
  */
 import { hostname } from "node:os";
@@ -33,6 +33,9 @@ export { remoteStore, urlObjects } from "./url-objects.js";
 
 /** Exit codes of the entry (the backend maps them; 0 means "read the reply"). */
 export { REMOTE_EXIT as EXIT } from "./backends/remote/outcome.js";
+
+/** The first line the entry prints on stdout, followed by the attempt id: the process is up (for a platform's logs, and tests). */
+export const RUNNING_MARKER = "[smelter] running attempt ";
 
 /** After SIGTERM (ECS StopTask, a Spot interruption, a pod deletion), how long the worker function has to stop before the process exits 143. */
 export const SIGTERM_GRACE_MS = 5000;
@@ -65,13 +68,16 @@ export async function runRemoteTask(o: RemoteTaskOptions = {}): Promise<number> 
     err(`[smelter] the envelope of attempt ${envelope.attemptId} has no resultUrl: the reply has nowhere to go (the backend must set it; docs/backends/remote.md)`);
     return REMOTE_EXIT.noResultUrl;
   }
+  out(`${RUNNING_MARKER}${envelope.attemptId} (worker "${envelope.worker}") on ${hostname()}`);
   // The worker module may end with runMain(main): "pool" makes it register its workers and return.
   if (env === process.env) process.env.SMELTER_TASK = "pool";
   const replyLog = new ReplyLog();
   const channel = openWorkerChannel({ env, attemptId: envelope.attemptId, objects, context, warn: err });
   const controller = new AbortController();
   let forceExit: TimerHandle | undefined;
+  let terminated = false;
   const onSigterm = (): void => {
+    terminated = true;
     controller.abort(new CancelledError("the container received SIGTERM (stopped, preempted or deleted)"));
     forceExit = context.clock.setTimeout(() => process.exit(REMOTE_EXIT.sigterm), SIGTERM_GRACE_MS);
   };
@@ -108,6 +114,13 @@ export async function runRemoteTask(o: RemoteTaskOptions = {}): Promise<number> 
   const left = await channel?.close();
   for (const line of left?.logs ?? []) replyLog.addLog(line);
   for (const details of left?.heartbeats ?? []) replyLog.heartbeat(details);
+  if (terminated) {
+    // Stopped from outside (a kill, a Spot interruption, a pod deletion): the backend knows why
+    // from the platform and takes no reply, so none is written; the process ends at once.
+    context.clock.clearTimeout(forceExit);
+    err(`[smelter] attempt ${envelope.attemptId} stopped on SIGTERM (${outcome.status})`);
+    return REMOTE_EXIT.sigterm;
+  }
   const reply: RemoteReply = { smelter: REMOTE_PROTOCOL, attemptId: envelope.attemptId, runtime: hostname(), outcome, ...replyLog.fields() };
   try {
     await objects.write(resultUrl, JSON.stringify(reply));

@@ -18,12 +18,12 @@ export const lambdaFlagsShape = {
   lambdaStore: z.string().min(1).optional(),
 };
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const S3_PREFIX = /^s3:\/\/.+/;
 
 const requiredSchema = z.object({
   lambdaFunction: z.string({ message: "--backend lambda needs --lambda-function: the name or ARN of a function deployed with Smelter's handler (docs/backends/lambda.md)" }).min(1),
-  lambdaRegion: z.string().regex(REGION, "--lambda-region must look like us-east-1").optional(),
+  lambdaRegion: z.string().regex(AWS_REGION_PATTERN, "--lambda-region must look like us-east-1").optional(),
   lambdaEndpoint: z.url({ message: "--lambda-endpoint must be a URL such as http://127.0.0.1:9001" }).optional(),
   lambdaStore: z.string().regex(S3_PREFIX, "--lambda-store must be an s3:// URL prefix the function can read and write").optional(),
 });
@@ -34,7 +34,7 @@ const requiredSchema = z.object({
  */
 export const lambdaConfigSchema = z.strictObject({
   function: z.string().min(1, "must be the function's name or ARN"),
-  region: z.string().regex(REGION, "must look like us-east-1").optional(),
+  region: z.string().regex(AWS_REGION_PATTERN, "must look like us-east-1").optional(),
   endpoint: z.url({ message: "must be a URL such as http://127.0.0.1:9001" }).optional(),
   concurrency: z.number({ message: "must be a number" }).int().min(1, "must be at least 1").max(10_000).optional(),
   store: z.string().regex(S3_PREFIX, "must be an s3:// URL prefix the function can read and write").optional(),

@@ -15,6 +15,7 @@ import { register as registerSql } from "./sql.js";
 import { register as registerReport } from "./report.js";
 import { register as registerLogs } from "./logs.js";
 import { register as registerSimulate } from "./simulate.js";
+import { register as registerDeploy } from "./deploy.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerLogs(program);
   registerSimulate(program);
+  registerDeploy(program);
   return program;
 }
 

@@ -51,8 +51,8 @@ const caps = {
 } as const;
 const httpChannel = await channelOf("http");
 const storeChannel = await channelOf("store");
-runBackendConformance("remote-process with the HTTP channel", () => backendOn(httpChannel), caps);
-runBackendConformance("remote-process with the store channel", () => backendOn(storeChannel), caps);
+runBackendConformance("remote-process with the HTTP channel", () => remoteProcessBackend({ store, workerModule: workers, env: s3.env, channel: httpChannel, maxConcurrency: 1 }), caps);
+runBackendConformance("remote-process with the store channel", () => remoteProcessBackend({ store, workerModule: workers, env: s3.env, channel: storeChannel, maxConcurrency: 1 }), caps);
 
 for (const transport of ["http", "store"] as const) {
   describe(`the ${transport} channel`, () => {

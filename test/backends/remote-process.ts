@@ -14,6 +14,7 @@ import type { RemoteStore } from "../../src/backends/remote/store.js";
 import type { RemoteChannel } from "../../src/backends/remote/channel.js";
 import { CancelledError, serializeError } from "../../src/job/errors.js";
 import { emptyStats } from "../../src/job/stats.js";
+import { RUNNING_MARKER } from "../../src/remote-task.js";
 
 export const TASK_BIN = fileURLToPath(new URL("../../../bin/smelter-task.js", import.meta.url));
 
@@ -26,6 +27,8 @@ export interface RemoteProcessOptions {
   /** The live channel for heartbeats and logs (without it they come with the reply). */
   channel?: RemoteChannel;
   inlineLimit?: number;
+  /** Attempts at once. @default 2 */
+  maxConcurrency?: number;
   /** SIGKILL this long after SIGTERM. @default 1000 */
   killGraceMs?: number;
 }
@@ -33,10 +36,10 @@ export interface RemoteProcessOptions {
 export function remoteProcessBackend(o: RemoteProcessOptions): Backend & { lastStderr: () => string } {
   let n = 0;
   let lastStderr = "";
-  const limit = pLimit(2);
+  const limit = pLimit(o.maxConcurrency ?? 2);
   return {
     name: "remote-process",
-    maxConcurrency: 2,
+    maxConcurrency: o.maxConcurrency ?? 2,
     lastStderr: () => lastStderr,
     launch(envelope, listener): AttemptHandle {
       const launchedAt = Date.now();
@@ -59,10 +62,15 @@ export function remoteProcessBackend(o: RemoteProcessOptions): Backend & { lastS
         const child = spawn(process.execPath, [TASK_BIN], { env: { ...process.env, SMELTER_TASK: "", ...o.env, ...extra, ...remote.env, SMELTER_WORKER_MODULE: o.workerModule }, stdio: ["ignore", "pipe", "pipe"] });
         pid = child.pid ?? 0;
         let stderr = "";
-        child.stdout.resume();
+        // Running once the entry says so on stdout (a platform's "running" comes before Node's boot; here the heartbeat timeout starts after it).
+        let running = false;
+        child.stdout.on("data", (c: Buffer) => {
+          if (running || !c.toString().includes(RUNNING_MARKER)) return;
+          running = true;
+          listener.onRunning({ runtimeId: `pid-${pid}`, cold: true });
+        });
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
         exited = new Promise((resolve) => child.on("close", (code, signal) => resolve(code ?? (signal ? 128 + 9 : null))));
-        listener.onRunning({ runtimeId: `pid-${pid}`, cold: true });
         void killed.then(() => {
           child.kill("SIGTERM");
           const t = setTimeout(() => child.kill("SIGKILL"), o.killGraceMs ?? 1000);

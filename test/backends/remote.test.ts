@@ -45,7 +45,7 @@ function runEntry(env: Record<string, string>): Promise<{ code: number | null; s
   });
 }
 
-runBackendConformance("remote-process (the container entry)", () => backendWith(), {
+runBackendConformance("remote-process (the container entry)", () => remoteProcessBackend({ store, workerModule: workers, env: s3.env, maxConcurrency: 1 }), {
   crash: true,
   killHung: true,
   stdio: "a container's stdout and stderr go to its own logs (CloudWatch, kubectl logs), not back to the manager (ctx.log lines do)",

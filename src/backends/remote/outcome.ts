@@ -21,7 +21,7 @@ export const REMOTE_EXIT = {
   noResultUrl: 78,
   /** The reply could not be written (EX_IOERR). */
   replyUnwritten: 74,
-  /** SIGTERM, and the worker function did not stop within the grace. */
+  /** Stopped by SIGTERM (no reply written): the backend maps it from the platform's stop reason. */
   sigterm: 143,
 } as const;
 
