@@ -4,7 +4,7 @@
  * (live-state.ts), built at most every 250 ms however fast events come. The server keeps no
  * events: a {@link LiveFeed} folds each one into bounded counters and a downsampled timeline.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { secureToken, tokenMatches } from "../backends/remote/channel-token.js";
 import { createServer, type ServerResponse } from "node:http";
 import type { Job } from "../scheduler/job.js";
 import { loadEcharts } from "../report/html.js";
@@ -23,7 +23,7 @@ const MAX_LOGS = 500;
 export type LiveJob = Pick<Job, "events" | "context">;
 
 export async function startLiveUi(job: LiveJob, options: { backend: string }): Promise<LiveUi> {
-  const token = randomBytes(16).toString("hex");
+  const token = secureToken();
   const feed = new LiveFeed({ backend: options.backend });
   const logs: LiveLog[] = [];
   let ended = false;
@@ -49,8 +49,7 @@ export async function startLiveUi(job: LiveJob, options: { backend: string }): P
   };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const given = Buffer.from(url.searchParams.get("token") ?? "");
-    if (given.length !== token.length || !timingSafeEqual(given, Buffer.from(token))) return send(res, 403, "text/plain", "[smelter] wrong or missing token: open the URL the command printed\n");
+    if (!tokenMatches(url.searchParams.get("token") ?? undefined, token)) return send(res, 403, "text/plain", "[smelter] wrong or missing token: open the URL the command printed\n");
     if (req.method !== "GET") return send(res, 405, "text/plain", "[smelter] only GET\n");
     if (url.pathname === "/") return send(res, 200, "text/html; charset=utf-8", page);
     if (url.pathname === "/state") {

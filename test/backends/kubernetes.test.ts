@@ -130,7 +130,7 @@ describe("kubernetes backend", () => {
   it("a crash's failure carries the pod log's last lines, read back through pods/log", async () => {
     const o = await runToEnd(backend, "crash");
     assert.ok(o.status === "failed" && o.error.type === "TaskCrashed", JSON.stringify(o).slice(0, 400));
-    assert.match(o.error.message, /exited with code 3 .*; last log lines of pod smelter-[a-z0-9-]+:\n {2}about to exit with code 3/s);
+    assert.match(o.error.message, /exited with code 3 .*; last log lines of pod smelter-[a-z0-9-]+:\n(  .*\n)* {2}about to exit with code 3$/s);
   });
 
   it("a kill of an attempt still queued behind the concurrency limit is stopped at once, no Job created", async () => {

@@ -26,8 +26,7 @@ const ALLOWED: Record<string, string> = {
   "job/clock.ts": "the system clock itself (and the virtual clock's event-loop turns)",
   "job/runtime-context.ts": "seeds the default context's random source",
   "report/live-html.ts": "the live page's own script, which runs in the browser (setTimeout there is the page's poll)",
-  "cli/live-ui.ts": "the live page's access token comes from the operating system's secure random source (crypto.randomBytes), never from a seeded context",
-  "backends/remote/channel-token.ts": "the remote channel's per-job access token comes from the operating system's secure random source (crypto.randomBytes), never from a seeded context",
+  "backends/remote/channel-token.ts": "per-job access tokens (the remote channel's, the --ui page's) come from the operating system's secure random source (crypto.randomBytes), never from a seeded context",
   "storage/server.ts": "supervises the embedded S3 server's child process (start and kill deadlines in real time), outside any job",
 };
 

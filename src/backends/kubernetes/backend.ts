@@ -23,7 +23,6 @@
  * Credentials: the manager's come from its kubeconfig; the pods' from their service account's
  * cloud role. Neither is ever in a Job spec, an envelope or a log line.
  */
-import { randomBytes } from "node:crypto";
 import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job, type V1Pod } from "@kubernetes/client-node";
 import pLimit from "p-limit";
 import type { AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
@@ -79,7 +78,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
   const where = `at ${server} (namespace ${s.namespace})`;
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  const instance = randomBytes(4).toString("hex").slice(0, 6);
+  const instance = systemContext().ids.hex(6); // labels this backend's Jobs; unique enough per manager
   let context: RuntimeContext = systemContext();
   const watches: Watches = watchJobsAndPods(kc, s.namespace, `${LABELS.instance}=${instance}`, () => context.clock);
   const limit = pLimit(s.concurrency);
