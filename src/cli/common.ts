@@ -19,7 +19,8 @@ import { JobStats } from "../report/job-stats.js";
 import { JobReportWatch } from "./job-report-watch.js";
 import { startLiveUi, type LiveUi } from "./live-ui.js";
 import { addLambdaOptions, lambdaBackendFromFlags, lambdaFlagsShape } from "./lambda-flags.js";
-import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
+import { interrupts } from "./interrupts.js";
+import { showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
 export const BUILTIN_ENTRY = new URL("../builtin-workers/builtin.js", import.meta.url);
@@ -149,7 +150,8 @@ export async function backendFromFlags(flags: RunFlags, entry: URL): Promise<Bac
 export async function watchJob(job: Job, flags: RunFlags, report = new JobReportWatch(job, flags)): Promise<void> {
   const progress = flags.quiet ? undefined : showProgress(job, { verbose: flags.verbose });
   const eventsDone = flags.events ? writeEventsFile(job, flags.events) : undefined;
-  const removeSignals = cancelOnSignals(job);
+  interrupts.arm();
+  interrupts.watchJob(job);
   let ui: LiveUi | undefined;
   try {
     if (flags.ui) {
@@ -159,7 +161,6 @@ export async function watchJob(job: Job, flags: RunFlags, report = new JobReport
     await job.wait();
   } finally {
     progress?.stop();
-    removeSignals();
     await eventsDone;
     await report.end(); // the cost line and --report, for failed jobs too
     await ui?.stop();
