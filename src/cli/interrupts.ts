@@ -63,6 +63,17 @@ class Interrupts {
     else this.signal.addEventListener("abort", cancel, { once: true });
   }
 
+  /**
+   * Also on the first signal: `stop()` (a manager's close: every worker of the backend stopped),
+   * at once, not after the job's cleanup; the command still calls it at its end.
+   */
+  stopWith(stop: () => Promise<void>): void {
+    // After the job's own cancel (a listener added later), so the job says why it stopped.
+    const run = () => queueMicrotask(() => void stop().catch(() => undefined));
+    if (this.signal.aborted) run();
+    else this.signal.addEventListener("abort", run, { once: true });
+  }
+
   /** Throws the CancelledError when a signal was received. */
   throwIfInterrupted(): void {
     if (this.signal.aborted) throw this.signal.reason as Error;

@@ -48,6 +48,7 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
   await checkLocalOutputs(flags);
   const { duckdbFile, object: csvOutput } = outputTarget(flags.output);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
+  interrupts.stopWith(() => manager.close());
   const { openDuckDb } = await import("../duckdb/index.js"); // loaded only when a query runs: DuckDB takes ~0.3 s to load
   const db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
   const watch = new JobWatch(flags);

@@ -51,6 +51,7 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
   const catalog = await tablesFromFlags(flags);
   interrupts.throwIfInterrupted();
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
+  interrupts.stopWith(() => manager.close());
   let db: DuckDb | undefined;
   const watch = new JobWatch(flags);
   try {

@@ -14,8 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ObjectStore } from "../../src/storage/contract.js";
+import { openDuckDb } from "../../src/duckdb/index.js";
 import { startCompleteS3Server, type CompleteS3Server } from "../helpers/s3-complete.js";
-import { BIN, bucketStore, liveProcesses, readEvents, runCli, s3Env, storeLeftovers, tempLeftovers, waitForEvent, type CliRun } from "./harness.js";
+import { startFaultProxy } from "../tooling/fault-proxy.js";
+import { BIN, bucketStore, liveProcesses, readEvents, runCli, s3Env, storeLeftovers, tempLeftovers, waitForEvent, workersGone, type CliRun } from "./harness.js";
 
 describe("cancellation: SIGINT / SIGTERM mid-job leave nothing", () => {
   let server: CompleteS3Server;
@@ -65,9 +67,11 @@ describe("cancellation: SIGINT / SIGTERM mid-job leave nothing", () => {
       await waitForEvent(run, events, c.at);
       const sent = performance.now();
       process.kill(run.child.pid!, c.signal);
+      const workersMs = await workersGone(run);
       const exit = await run.exited;
       const ms = exit.at - sent;
-      process.stderr.write(`[cancel] ${c.name}: exit ${exit.code} ${Math.round(ms)} ms after ${c.signal}\n`);
+      process.stderr.write(`[cancel] ${c.name}: workers gone ${Math.round(workersMs)} ms, exit ${exit.code} ${Math.round(ms)} ms after ${c.signal} (the work prefix removed first)\n`);
+      assert.ok(workersMs < 2000, `every worker stopped ${Math.round(workersMs)} ms after the signal`);
       assert.equal(exit.code, c.code, run.stderr());
       assert.match(run.stderr(), new RegExp(`${c.signal}: stopping job j\\w+`));
       assert.doesNotMatch(run.stderr(), /\n\s+at /, "no stack trace");
@@ -76,6 +80,48 @@ describe("cancellation: SIGINT / SIGTERM mid-job leave nothing", () => {
       assert.equal((await out.head("r.csv")), undefined, "no output object");
     });
   }
+
+  test("SIGINT while listing (every S3 request delayed 2 s): exit 130 at once, nothing made", async () => {
+    const proxy = await startFaultProxy({ target: server.endpoint, seed: 1, latencyRate: 1, latencyMs: 2000, latencyShape: 50, maxLatencyMs: 2000 });
+    try {
+      const events = join(local, "ev-listing.jsonl");
+      const run = runCli(query2(events), s3Env({ ...server, endpoint: proxy.endpoint }));
+      const t = performance.now();
+      while (proxy.stats.requests === 0 && performance.now() - t < 30_000) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(proxy.stats.requests > 0, run.stderr());
+      const sent = performance.now();
+      process.kill(run.child.pid!, "SIGINT");
+      const exit = await run.exited;
+      process.stderr.write(`[cancel] SIGINT while listing: exit ${exit.code} ${Math.round(exit.at - sent)} ms after SIGINT\n`);
+      assert.equal(exit.code, 130, run.stderr());
+      assert.ok(exit.at - sent < 2000, `exited ${Math.round(exit.at - sent)} ms after the signal`);
+      assert.doesNotMatch(run.stderr(), /\n\s+at /, "no stack trace");
+      assert.deepEqual(await leftovers(run), []);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test("SIGINT after the tasks, in the coordinator's final merge and output write: exit 130; the object is absent or complete", async () => {
+    const events = join(local, "ev-final.jsonl");
+    const run = runCli(["query2", "--input", "s3://data/uv/", "--workers", "2", "--quiet", "--format", "csv", "--events", events, "--output", "s3://out/final.csv"], s3Env(server));
+    await waitForEvent(run, events, (e) => e.type === "job-done");
+    process.kill(run.child.pid!, "SIGINT");
+    const exit = await run.exited;
+    assert.equal(exit.code, 130, run.stderr());
+    assert.doesNotMatch(run.stderr(), /\n\s+at /, "no stack trace");
+    const info = await out.head("final.csv");
+    process.stderr.write(`[cancel] SIGINT at job-done: exit ${exit.code}, the object ${info ? "complete" : "absent"}\n`);
+    if (info) {
+      const lines = Buffer.from(await out.get("final.csv")).toString("utf8").trim().split("\n");
+      const db = await openDuckDb();
+      const groups = Number(await db.value(`SELECT count(DISTINCT substr(column0, 1, 8)) FROM read_csv('${join(local, "uv")}/*', header=false)`));
+      db.close();
+      assert.equal(lines.length, groups + 1, "a complete object: the header and every group");
+      await out.delete("final.csv");
+    }
+    assert.deepEqual(await leftovers(run), []);
+  });
 
   test("a second SIGINT exits at once, lists what it left and the smelter clean command; smelter clean removes it", async () => {
     const events = join(local, "ev-twice.jsonl");

@@ -86,6 +86,18 @@ export function liveProcesses(pgid: number): string[] {
     .map((f) => f.join(" "));
 }
 
+/** Polls until only the CLI itself is left in its group (every worker stopped); resolves with the time, ms from now. */
+export async function workersGone(run: CliRun, timeoutMs = 10_000): Promise<number> {
+  const t = performance.now();
+  let exited = false;
+  void run.exited.then(() => (exited = true));
+  while (performance.now() - t < timeoutMs) {
+    if (exited || liveProcesses(run.child.pid!).filter((p) => !p.startsWith(`${run.child.pid} `)).length === 0) return performance.now() - t;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Infinity;
+}
+
 /** Files (not empty directories) under `dir`, and directories named after a job (`smelter-jobs/<id>`). */
 export function tempLeftovers(dir: string): string[] {
   if (!existsSync(dir)) return [];
