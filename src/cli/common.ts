@@ -97,6 +97,15 @@ export async function checkLocalOutputs(flags: RunFlags & { output?: string | un
   if (duckdbFile && flags.overwrite) for (const f of [duckdbFile, `${duckdbFile}.wal`]) await rm(f, { force: true });
 }
 
+/**
+ * After a failed or interrupted run: the `--output FILE.duckdb` this run made goes (an existing
+ * one was refused or removed before the job), so no file with a partial `result` table is left
+ * looking like an answer.
+ */
+export async function removeFailedDuckDbFile(file: string | undefined): Promise<void> {
+  if (file) for (const f of [file, `${file}.wal`]) await rm(f, { force: true });
+}
+
 /** A checked `--output`: the DuckDB file, or the object's URL. */
 export function outputTarget(output: string | undefined): { duckdbFile?: string; object?: string } {
   if (!output) return {};

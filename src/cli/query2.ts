@@ -8,7 +8,7 @@ import type { DuckDb } from "../duckdb/index.js";
 import { runQuery2, type Query2Result } from "../query/query2.js";
 import { formatStageTotals, type StageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, removeFailedDuckDbFile, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { interrupts } from "./interrupts.js";
 import { formatTable, streamResult } from "./results.js";
 
@@ -73,6 +73,7 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
     return { db, result, totals: watch.stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
   } catch (err) {
     db.close();
+    await removeFailedDuckDbFile(duckdbFile);
     throw err;
   } finally {
     await watch.stop();

@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { formatStageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, removeFailedDuckDbFile, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
 import { interrupts } from "./interrupts.js";
 import { formatTable, streamResult, topRows } from "./results.js";
 import { addPlanOptions, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
@@ -81,6 +81,7 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
     return { db, rows: result.rows, totals: watch.stats ? formatStageTotals(watch.stats.totals()) : "" };
   } catch (err) {
     db?.close();
+    await removeFailedDuckDbFile(outputTarget(flags.output).duckdbFile);
     throw err;
   } finally {
     await watch.stop();

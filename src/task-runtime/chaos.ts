@@ -4,7 +4,8 @@
  * processes backend (a forked child: never the coordinator, never a thread): each attempt is,
  * with probability `rate` (drawn from the seed and the attempt id), killed by SIGKILL at one of
  * three points, as a machine dying would: `before` its function runs, `during` it (after a
- * random 0-300 ms), or `after` it returned, before its result is delivered.
+ * random 0-300 ms), or `after` it returned, before its result is delivered. `points=after`
+ * (or `before+during`...) limits the points drawn from.
  */
 import { mulberry32 } from "../job/runtime-context.js";
 
@@ -25,8 +26,9 @@ export function chaosKill(attemptId: string, env: NodeJS.ProcessEnv = process.en
   for (let i = 0; i < attemptId.length; i++) h = Math.imul(h ^ attemptId.charCodeAt(i), 0x9e3779b1) >>> 0;
   const random = mulberry32(h);
   if (random() >= rate) return undefined;
-  const points: ChaosPoint[] = ["before", "during", "after"];
-  return { point: points[Math.floor(random() * 3)]!, delayMs: Math.floor(random() * 300) };
+  const allowed = /points=([a-z+]+)/.exec(spec)?.[1]?.split("+");
+  const points = (["before", "during", "after"] as const).filter((p) => !allowed || allowed.includes(p));
+  return { point: points[Math.floor(random() * points.length)] ?? "before", delayMs: Math.floor(random() * 300) };
 }
 
 /** Kills this process now, as an outside SIGKILL would. */
