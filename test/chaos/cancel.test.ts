@@ -8,8 +8,7 @@
  * `smelter clean <job>` removes it all.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -17,25 +16,21 @@ import type { ObjectStore } from "../../src/storage/contract.js";
 import { openDuckDb } from "../../src/duckdb/index.js";
 import { startCompleteS3Server, type CompleteS3Server } from "../helpers/s3-complete.js";
 import { startFaultProxy } from "../tooling/fault-proxy.js";
-import { BIN, bucketStore, liveProcesses, readEvents, runCli, s3Env, storeLeftovers, tempLeftovers, waitForEvent, workersGone, type CliRun } from "./harness.js";
+import { allLeftovers, bucketStore, generateTables, readEvents, runCli, s3Env, waitForEvent, workersGone, type CliRun } from "./harness.js";
 
 describe("cancellation: SIGINT / SIGTERM mid-job leave nothing", () => {
   let server: CompleteS3Server;
   let data: ObjectStore;
   let out: ObjectStore;
   let local: string;
-  const inputs = new Set<string>();
+  let inputs = new Set<string>();
 
   before(async () => {
     server = await startCompleteS3Server({ buckets: ["data", "out"] });
     data = bucketStore(server, "data");
     out = bucketStore(server, "out");
     local = mkdtempSync(join(tmpdir(), "smelter-cancel-"));
-    execFileSync(process.execPath, [BIN, "datagen", "uservisits", "--rows", "20000", "--files", "4", "--out", join(local, "uv")], { stdio: "ignore" });
-    for (const f of readdirSync(join(local, "uv"))) {
-      await data.put(`uv/${f}`, readFileSync(join(local, "uv", f)));
-      inputs.add(`uv/${f}`);
-    }
+    inputs = await generateTables(local, data, [{ table: "uservisits", dir: "uv", rows: 20000, files: 4 }]);
   });
   after(async () => {
     await data?.close();
@@ -47,14 +42,7 @@ describe("cancellation: SIGINT / SIGTERM mid-job leave nothing", () => {
   const query2 = (events: string, extra: string[] = []) => ["query2", "--input", "s3://data/uv/", "--task-bytes", "40000", "--partitions", "3", "--workers", "2", "--quiet", "--format", "csv", "--events", events, ...extra];
 
   /** Every leftover check; returns what was found (the assertions name it). */
-  async function leftovers(run: CliRun): Promise<string[]> {
-    return [
-      ...liveProcesses(run.child.pid!).map((p) => `live process ${p}`),
-      ...(await storeLeftovers([data, out], (k) => inputs.has(k))),
-      ...tempLeftovers(run.dirs.tmp).map((f) => `temp ${f}`),
-      ...readdirSync(run.dirs.state).map((f) => `record ${f}`),
-    ];
-  }
+  const leftovers = (run: CliRun) => allLeftovers(run, [data, out], (k) => inputs.has(k));
 
   for (const c of [
     { name: "SIGINT in the map stage", signal: "SIGINT", code: 130, at: (e: { type: string; stage?: number }) => e.type === "attempt-running" && e.stage === 1, args: [] as string[] },

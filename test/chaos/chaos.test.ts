@@ -10,8 +10,7 @@
  * `npm test`; `npm run chaos` runs 20). Prints one line per run for docs/reliability.md.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,7 +20,7 @@ import type { ObjectStore } from "../../src/storage/contract.js";
 import { floatsClose } from "../differential/compare.js";
 import { startCompleteS3Server, type CompleteS3Server } from "../helpers/s3-complete.js";
 import { FAULT_KINDS, startFaultProxy, type FaultProxy } from "../tooling/fault-proxy.js";
-import { BIN, bucketStore, liveProcesses, readEvents, runCli, s3Env, storeLeftovers, tempLeftovers } from "./harness.js";
+import { allLeftovers, bucketStore, generateTables, readEvents, runCli, s3Env } from "./harness.js";
 
 const SEEDS = Number(process.env.SMELTER_CHAOS_SEEDS ?? "2");
 const FIRST_SEED = Number(process.env.SMELTER_CHAOS_FIRST_SEED ?? "1");
@@ -33,7 +32,7 @@ describe(`chaos: ${SEEDS} seed(s), ${KILL_RATE * 100}% of attempts killed, 5% Sl
   let data: ObjectStore;
   let out: ObjectStore;
   let local: string;
-  const inputs = new Set<string>();
+  let inputs = new Set<string>();
   let wantQ2 = new Map<string, number>();
   let wantJoin = new Map<string, number[]>();
 
@@ -42,13 +41,10 @@ describe(`chaos: ${SEEDS} seed(s), ${KILL_RATE * 100}% of attempts killed, 5% Sl
     data = bucketStore(server, "data");
     out = bucketStore(server, "out");
     local = mkdtempSync(join(tmpdir(), "smelter-chaos-data-"));
-    execFileSync(process.execPath, [BIN, "datagen", "uservisits", "--rows", "8000", "--files", "3", "--out", join(local, "uv")], { stdio: "ignore" });
-    execFileSync(process.execPath, [BIN, "datagen", "rankings", "--rows", "960", "--files", "1", "--out", join(local, "rk")], { stdio: "ignore" });
-    for (const t of ["uv", "rk"])
-      for (const f of readdirSync(join(local, t))) {
-        await data.put(`${t}/${f}`, readFileSync(join(local, t, f)));
-        inputs.add(`${t}/${f}`);
-      }
+    inputs = await generateTables(local, data, [
+      { table: "uservisits", dir: "uv", rows: 8000, files: 3 },
+      { table: "rankings", dir: "rk", rows: 960, files: 1 },
+    ]);
     // DuckDB alone, on the same files.
     const db = await openDuckDb();
     const read = (t: "uservisits" | "rankings", dir: string) => `read_csv('${join(local, dir)}/*', header=false, columns={${BDB_COLUMNS[t].map((c) => `'${c.name}': '${c.type}'`).join(", ")}})`;
@@ -112,12 +108,7 @@ describe(`chaos: ${SEEDS} seed(s), ${KILL_RATE * 100}% of attempts killed, 5% Sl
             outcome = "failed loudly: a task out of attempts";
           }
           await new Promise((r) => setTimeout(r, 300)); // a killed worker's pipes close
-          const left = [
-            ...liveProcesses(run.child.pid!).map((p) => `live process ${p}`),
-            ...(await storeLeftovers([data, out], (k) => inputs.has(k))),
-            ...tempLeftovers(run.dirs.tmp).map((f) => `temp ${f}`),
-            ...readdirSync(run.dirs.state).map((f) => `record ${f}`),
-          ];
+          const left = await allLeftovers(run, [data, out], (k) => inputs.has(k));
           const s = proxy.stats;
           const line = `[chaos] seed ${seed} ${kind}: ${outcome}; ${evs.filter((e) => e.type === "attempt-launched").length} attempts, ${kills} killed; ${s.requests} S3 requests, ${FAULT_KINDS.map((k) => `${s.faults[k]} ${k}`).join(", ")}; leftovers ${left.length}; longest recovery ${Math.round(recoveryMs)} ms`;
           process.stderr.write(`${line}\n`);

@@ -106,6 +106,19 @@ export function tempLeftovers(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
+/** Generates each table with `smelter datagen` into `local/<dir>` and puts its files into `store` under `<dir>/`; returns the keys put. */
+export async function generateTables(local: string, store: ObjectStore, tables: { table: "uservisits" | "rankings"; dir: string; rows: number; files: number }[]): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const t of tables) {
+    execFileSync(process.execPath, [BIN, "datagen", t.table, "--rows", String(t.rows), "--files", String(t.files), "--out", join(local, t.dir)], { stdio: "ignore" });
+    for (const f of readdirSync(join(local, t.dir))) {
+      await store.put(`${t.dir}/${f}`, readFileSync(join(local, t.dir, f)));
+      keys.add(`${t.dir}/${f}`);
+    }
+  }
+  return keys;
+}
+
 export function bucketStore(server: CompleteS3Server, bucket: string): ObjectStore {
   return s3Store({ bucket, endpoint: server.endpoint, region: server.region, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
 }
@@ -118,6 +131,16 @@ export async function storeLeftovers(stores: ObjectStore[], keep: (key: string) 
     for (const u of await store.multipart!.listUploads("")) out.push(`open upload ${u.uploadId} of ${store.url}/${u.key}`);
   }
   return out;
+}
+
+/** Everything a run may have left: live workers of its group, objects and open uploads in `stores` (but `keep`), files in its temp dir, records of leftovers. */
+export async function allLeftovers(run: CliRun, stores: ObjectStore[], keep: (key: string) => boolean): Promise<string[]> {
+  return [
+    ...liveProcesses(run.child.pid!).map((p) => `live process ${p}`),
+    ...(await storeLeftovers(stores, keep)),
+    ...tempLeftovers(run.dirs.tmp).map((f) => `temp ${f}`),
+    ...readdirSync(run.dirs.state).map((f) => `record ${f}`),
+  ];
 }
 
 export function s3Env(server: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }): NodeJS.ProcessEnv {
