@@ -5,6 +5,7 @@
  *   every attempt's files live under `<tmp>/smelter-jobs/<job>/`, removed by the coordinator;
  * - SIGINT in stage 2 left shuffle segments and the local work store's `.smelter/tmp`;
  * - an interrupted `--output FILE.duckdb` stayed behind with a partial `result` table;
+ * - an input object overwritten mid-job left an in-flight attempt's segment;
  * - `smelter clean` on a job with nothing recorded, and on a bad argument: clear messages.
  */
 import assert from "node:assert/strict";
@@ -45,6 +46,19 @@ describe("leftovers: regressions", () => {
     assert.deepEqual(tempLeftovers(run.dirs.tmp), []);
     assert.equal(existsSync(join(run.dirs.tmp, "smelter-work", ".smelter", "tmp")), false, "the work store's internal temp dir is gone");
     assert.equal(existsSync(db), false, "no DuckDB file that could pass for a result");
+  });
+
+  test("an input object overwritten mid-job: the job ends (exact or refused) and leaves no segment or temp file", async () => {
+    const dir = join(local, "changing");
+    execFileSync(process.execPath, [BIN, "datagen", "uservisits", "--rows", "6000", "--files", "2", "--out", dir], { stdio: "ignore" });
+    const events = join(local, "ev-changing.jsonl");
+    const run = runCli(["query2", "--input", dir, "--task-bytes", "20000", "--partitions", "2", "--workers", "2", "--quiet", "--events", events], {});
+    await waitForEvent(run, events, (e) => e.type === "attempt-succeeded" && e.stage === 1);
+    execFileSync(process.execPath, [BIN, "datagen", "uservisits", "--rows", "3000", "--files", "2", "--seed", "9", "--clean", "--out", dir], { stdio: "ignore" });
+    const exit = await run.exited;
+    assert.ok(exit.code === 0 || exit.code === 1, run.stderr());
+    assert.doesNotMatch(run.stderr(), /\n\s+at /, "no stack trace");
+    assert.deepEqual(tempLeftovers(run.dirs.tmp), []);
   });
 
   test("smelter clean: nothing recorded is said so (exit 0); a bad argument is refused in Smelter's words", async () => {
