@@ -45,7 +45,7 @@ class Interrupts {
       }
       this.#received = signal;
       const key = signal === "SIGINT" ? "Ctrl-C" : "SIGTERM";
-      stream.write(`\n[smelter] ${signal}: stopping${this.#jobId ? ` job ${this.#jobId}` : ""}: every worker, then its temporaries (${key} again to exit at once)\n`);
+      stream.write(`\n[smelter] ${signal}: ${this.#jobId ? `cancelling job ${this.#jobId}` : "stopping"}: every worker stops, then what the job made is removed (${key} again to exit at once)\n`);
       this.#reason = signal === "SIGINT" ? "interrupted (Ctrl-C)" : "received SIGTERM";
       this.#controller.abort(new CancelledError(`[smelter] the command was stopped: ${this.#reason}`));
     };

@@ -107,6 +107,7 @@ export async function runStages<F = undefined>(
   hooks.onJob?.(job);
 
   let collectError: unknown;
+  let succeeded = false;
   const collect = async (i: number): Promise<TaskResult<unknown>[]> => {
     const out: TaskResult<unknown>[] = [];
     const s = spec.stages[i]!;
@@ -141,10 +142,11 @@ export async function runStages<F = undefined>(
       throw collectError ?? err;
     });
     const finalized = (await hooks.finalize?.(results, shuffles)) as F;
+    succeeded = true;
     return { job, shuffles, results, finalized };
   } finally {
     // A failure leaves the piece registered: the caller (the CLI) reports it with `smelter clean`.
-    for (const [i, t] of own.entries()) await removeTemporary(releases[i]!, () => removeTemporaryNow(t, t.kind === "prefix" ? store : undefined));
+    for (const [i, t] of own.entries()) await removeTemporary(releases[i]!, () => removeTemporaryNow(t, t.kind === "prefix" ? store : undefined, { afterStop: !succeeded }));
   }
 }
 

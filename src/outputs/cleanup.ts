@@ -8,14 +8,22 @@
  * Throws when a piece cannot be removed (the store is unreachable): the caller keeps it listed.
  */
 import { rm } from "node:fs/promises";
+import { systemContext } from "../job/runtime-context.js";
 import { joinUrl, type Temporary } from "../job/temporaries.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { removeEmptyInternalDir } from "../storage/local.js";
 import { openRootStore } from "../storage/url.js";
 import { abortParallelUpload } from "./parallel-upload.js";
 
-/** Removes `t` with `store` (opened from `t.store` when not given); returns what was removed, in words. */
-export async function removeTemporaryNow(t: Temporary, given?: ObjectStore): Promise<string> {
+/** How long a write sent by an attempt stopped midway may take to land after the stop (as abortParallelUpload waits). */
+const LATE_WRITE_GRACE_MS = 300;
+
+/**
+ * Removes `t` with `store` (opened from `t.store` when not given); returns what was removed, in
+ * words. `afterStop`: the job was stopped midway, so a prefix is swept again after a short grace
+ * (a segment PUT sent by an attempt just killed may land on the server after the first sweep).
+ */
+export async function removeTemporaryNow(t: Temporary, given?: ObjectStore, options: { afterStop?: boolean } = {}): Promise<string> {
   if (t.kind === "dir") {
     await rm(t.path, { recursive: true, force: true });
     return `the local directory ${t.path}`;
@@ -23,8 +31,13 @@ export async function removeTemporaryNow(t: Temporary, given?: ObjectStore): Pro
   const store = given ?? (await openRootStore(t.store));
   try {
     if (t.kind === "prefix") {
-      const aborted = await abortUploadsUnder(store, t.prefix);
-      const deleted = await store.deletePrefix(t.prefix);
+      let aborted = await abortUploadsUnder(store, t.prefix);
+      let deleted = await store.deletePrefix(t.prefix);
+      if (options.afterStop) {
+        await systemContext().clock.sleep(LATE_WRITE_GRACE_MS);
+        aborted += await abortUploadsUnder(store, t.prefix);
+        deleted += await store.deletePrefix(t.prefix);
+      }
       const dir = store.localPath?.(t.prefix.replace(/\/+$/, ""));
       if (dir) await rm(dir, { recursive: true, force: true });
       await removeEmptyInternalDir(store);
