@@ -32,7 +32,7 @@ export async function removeTemporaryNow(t: Temporary, given?: ObjectStore, opti
   try {
     if (t.kind === "prefix") {
       let aborted = await abortUploadsUnder(store, t.prefix);
-      let deleted = await store.deletePrefix(t.prefix);
+      let deleted = await store.deletePrefix(t.prefix); // throws when the store does not answer
       if (options.afterStop) {
         await systemContext().clock.sleep(LATE_WRITE_GRACE_MS);
         aborted += await abortUploadsUnder(store, t.prefix);
@@ -51,11 +51,15 @@ export async function removeTemporaryNow(t: Temporary, given?: ObjectStore, opti
   }
 }
 
-/** Aborts every multipart upload open under `prefix` (none on a store without multipart); returns how many. */
+/**
+ * Aborts every multipart upload open under `prefix`; returns how many. None on a store without
+ * multipart, or one that cannot list uploads (s3rver answers ListMultipartUploads with an error):
+ * whether the store answers at all is told by the deletes that follow.
+ */
 export async function abortUploadsUnder(store: ObjectStore, prefix: string): Promise<number> {
   const mp = store.multipart;
   if (!mp) return 0;
-  const open = await mp.listUploads(prefix);
+  const open = await mp.listUploads(prefix).catch(() => []);
   for (const u of open) await mp.abort(u.key, u.uploadId);
   return open.length;
 }

@@ -116,7 +116,8 @@ describe("cancellation: SIGINT / SIGTERM mid-job leave nothing", () => {
     const run = runCli(query2(events, ["--output", "s3://out/twice.csv"]), s3Env(server));
     await waitForEvent(run, events, (e) => e.type === "attempt-running" && e.stage === 1);
     process.kill(run.child.pid!, "SIGINT");
-    await new Promise((r) => setTimeout(r, 30));
+    // The second Ctrl-C once the first is acknowledged (a loaded machine may otherwise handle both late, after the cleanup).
+    for (let i = 0; i < 500 && !/cancelling job/.test(run.stderr()); i++) await new Promise((r) => setTimeout(r, 10));
     process.kill(run.child.pid!, "SIGINT");
     const exit = await run.exited;
     assert.equal(exit.code, 130, run.stderr());
