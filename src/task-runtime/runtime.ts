@@ -87,7 +87,7 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
     stats.start();
     const chaos = chaosKill(task.attemptId); // test-only (SMELTER_TEST_CHAOS_KILL): chaos.ts
     if (chaos?.point === "before") dieNow();
-    if (chaos?.point === "during") setTimeout(dieNow, chaos.delayMs);
+    if (chaos?.point === "during") context.clock.setTimeout(dieNow, chaos.delayMs);
     let output: unknown;
     try {
       output = await def.fn(input, ctx);
