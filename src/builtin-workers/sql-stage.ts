@@ -15,8 +15,7 @@
  * Columns Parquet does not keep exactly (HUGEINT) travel as text and are cast back (stage-io.ts).
  */
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
@@ -36,7 +35,7 @@ import { RangedReader } from "../storage/ranged.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
 import { segmentFormat } from "./segment-format.js";
-import { cachedStore, withDuckDb } from "./task-resources.js";
+import { attemptTempDir, cachedStore, withDuckDb } from "./task-resources.js";
 import { duckdbFailure, duckdbMessage, lap, splitName } from "./task-util.js";
 
 const tableInputSchema = z.object({
@@ -91,7 +90,7 @@ type Prepared = { view: string; files: string[]; columns: z.infer<typeof columnS
 export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output<typeof sqlStageInputSchema>, ctx) => {
   if (input.partitionBy === null && input.shuffle.partitions !== 1) throw new NonRetryableError(`stage ${input.stage.id}: a gathered stage writes one segment, not ${input.shuffle.partitions}`);
   if (input.upload && (input.partitionBy !== null || input.upload.names.length !== input.columns.length)) throw new NonRetryableError(`stage ${input.stage.id}: only a gathered stage uploads its rows, with one name per column`);
-  const dir = await mkdtemp(join(tmpdir(), "smelter-sql-"));
+  const dir = await attemptTempDir(ctx);
   try {
     let t = performance.now();
     const workStore = await cachedStore(input.shuffle.storeUrl);

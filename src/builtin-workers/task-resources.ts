@@ -4,7 +4,11 @@
  * time (`withDuckDb`), so tasks that name views alike never see each other's (the inline backend
  * runs several tasks in one process).
  */
+import { mkdir, mkdtemp } from "node:fs/promises";
+import { join } from "node:path";
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
+import { jobTempDir } from "../job/temporaries.js";
+import type { TaskContext } from "../task-runtime/context.js";
 
 let shared: { threads: number; db: Promise<DuckDb> } | undefined;
 let queue: Promise<void> = Promise.resolve();
@@ -28,3 +32,15 @@ export async function withDuckDb<T>(threads: number, f: (db: DuckDb) => Promise<
 }
 
 export { cachedStore } from "../storage/cache.js";
+
+/**
+ * A new directory for one attempt's temporary files, under its job's local temp directory
+ * (`<tmpdir>/smelter-jobs/<jobId>/<attemptId>-<random>/`): the attempt removes it when it ends,
+ * and the coordinator removes the job's directory when the job ends, so an attempt killed from
+ * outside leaves nothing (src/job/temporaries.ts).
+ */
+export async function attemptTempDir(ctx: Pick<TaskContext, "jobId" | "attemptId">): Promise<string> {
+  const parent = jobTempDir(ctx.jobId);
+  await mkdir(parent, { recursive: true });
+  return mkdtemp(join(parent, `${ctx.attemptId}-`));
+}

@@ -24,7 +24,8 @@ import { traceJob, tracedBackend, tracingConfig, type JobTracing } from "../obse
 import { addLambdaOptions, lambdaBackendFromFlags, lambdaFlagsShape } from "./lambda-flags.js";
 import { addFargateOptions, fargateBackendFromFlags, fargateFlagsShape } from "./fargate-flags.js";
 import { addKubernetesOptions, kubernetesBackendFromFlags, kubernetesFlagsShape } from "./kubernetes-flags.js";
-import { cancelOnSignals, showProgress, writeEventsFile } from "./progress.js";
+import { interrupts } from "./interrupts.js";
+import { showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
 export const BUILTIN_ENTRY = new URL("../builtin-workers/builtin.js", import.meta.url);
@@ -108,6 +109,15 @@ export async function checkLocalOutputs(flags: RunFlags & { output?: string | un
   if (duckdbFile && flags.overwrite) for (const f of [duckdbFile, `${duckdbFile}.wal`]) await rm(f, { force: true });
 }
 
+/**
+ * After a failed or interrupted run: the `--output FILE.duckdb` this run made goes (an existing
+ * one was refused or removed before the job), so no file with a partial `result` table is left
+ * looking like an answer.
+ */
+export async function removeFailedDuckDbFile(file: string | undefined): Promise<void> {
+  if (file) for (const f of [file, `${file}.wal`]) await rm(f, { force: true });
+}
+
 /** A checked `--output`: the DuckDB file, or the object's URL. */
 export function outputTarget(output: string | undefined): { duckdbFile?: string; object?: string } {
   if (!output) return {};
@@ -178,7 +188,8 @@ export async function watchJob(job: Job, flags: RunFlags, report = new JobReport
       })
     : undefined;
   eventsDone?.catch(() => undefined); // awaited after the job; not unhandled meanwhile
-  const removeSignals = cancelOnSignals(job);
+  interrupts.arm();
+  interrupts.watchJob(job);
   let ui: LiveUi | undefined;
   let tracing: JobTracing | undefined;
   try {
@@ -192,7 +203,6 @@ export async function watchJob(job: Job, flags: RunFlags, report = new JobReport
     await job.wait();
   } finally {
     progress?.stop();
-    removeSignals();
     await eventsDone;
     await report.end(); // the cost line and --report, for failed jobs too
     await tracing?.stop(); // waits at most 2.5 s for the collector

@@ -4,7 +4,8 @@
  */
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
-import { CancelledError, ConfigError, SmelterError } from "../job/errors.js";
+import { ConfigError, SmelterError } from "../job/errors.js";
+import { interrupts } from "./interrupts.js";
 import { register as registerDemo } from "./demo.js";
 import { register as registerPi } from "./pi.js";
 import { register as registerQuery2 } from "./query2.js";
@@ -16,6 +17,7 @@ import { register as registerReport } from "./report.js";
 import { register as registerLogs } from "./logs.js";
 import { register as registerSimulate } from "./simulate.js";
 import { register as registerDeploy } from "./deploy.js";
+import { register as registerClean } from "./clean.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
@@ -46,6 +48,7 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerSimulate(program);
   registerDeploy(program);
+  registerClean(program);
   return program;
 }
 
@@ -59,9 +62,16 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     process.stderr.write(`${formatError(err)}\n`);
-    // 130 after Ctrl-C, as shells expect; 1 for every other failure.
-    process.exitCode = err instanceof CancelledError && /interrupted|SIGINT/.test(err.message) ? 130 : 1;
+    // 130 after Ctrl-C (SIGINT), 143 after SIGTERM, as shells expect; 1 for every other failure.
+    process.exitCode = interrupts.exitCode() ?? 1;
+  } finally {
+    const left = interrupts.leftovers();
+    if (left) {
+      process.stderr.write(`${left}\n`);
+      process.exitCode ||= 1;
+    }
   }
+  if (interrupts.exitCode() !== undefined) process.exitCode = interrupts.exitCode();
 }
 
 /** One readable paragraph for the user: our errors as they are, others with their name. */

@@ -1,7 +1,7 @@
 /**
  * What a person sees while a job runs, on stderr: live per-stage bars on a TTY (tasks done,
  * running, failed, retried, speculated), or one status line every few seconds otherwise.
- * Also: the `--events FILE` JSON-lines writer and Ctrl-C handling.
+ * Also: the `--events FILE` JSON-lines writer (Ctrl-C and SIGTERM: interrupts.ts).
  */
 import cliProgress from "cli-progress";
 import { repeat } from "../job/clock.js";
@@ -115,26 +115,3 @@ function firstLine(s: string): string {
 }
 
 export { writeEventsFile } from "../report/events-file.js";
-
-/**
- * First Ctrl-C (SIGINT) or SIGTERM: cancel the job and wait for every attempt to stop.
- * A second Ctrl-C exits at once (code 130). Returns a function that removes the handlers.
- */
-export function cancelOnSignals(job: Job, stream: NodeJS.WritableStream = process.stderr): () => void {
-  let count = 0;
-  const handler = (signal: NodeJS.Signals) => {
-    count++;
-    if (count > 1) {
-      stream.write("\n[smelter] second interrupt: exiting without waiting for workers\n");
-      process.exit(130);
-    }
-    stream.write(`\n[smelter] ${signal}: cancelling job ${job.id}, waiting for every attempt to stop (Ctrl-C again to force)\n`);
-    void job.cancel(signal === "SIGINT" ? "interrupted (Ctrl-C)" : `received ${signal}`);
-  };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
-  return () => {
-    process.off("SIGINT", handler);
-    process.off("SIGTERM", handler);
-  };
-}

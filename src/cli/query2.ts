@@ -8,7 +8,8 @@ import type { DuckDb } from "../duckdb/index.js";
 import { runQuery2, type Query2Result } from "../query/query2.js";
 import { formatStageTotals, type StageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, removeFailedDuckDbFile, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { interrupts } from "./interrupts.js";
 import { formatTable, streamResult } from "./results.js";
 
 export const query2FlagsSchema = runFlagsSchema.extend({
@@ -43,9 +44,11 @@ export function register(program: Command): void {
 
 /** Runs Query 2 with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
 export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; result: Query2Result; totals: StageTotals[]; duckdbFile?: string }> {
+  interrupts.arm();
   await checkLocalOutputs(flags);
   const { duckdbFile, object: csvOutput } = outputTarget(flags.output);
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
+  interrupts.stopWith(() => manager.close());
   const { openDuckDb } = await import("../duckdb/index.js"); // loaded only when a query runs: DuckDB takes ~0.3 s to load
   const db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
   const watch = new JobWatch(flags);
@@ -62,13 +65,15 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
         ...(csvOutput ? { csvOutput, overwrite: flags.overwrite } : {}),
         threadsPerTask: flags.threadsPerTask,
       },
-      { onJob: watch.onJob },
+      { onJob: watch.onJob, signal: interrupts.signal },
     );
     await watch.finish(db, duckdbFile);
+    interrupts.throwIfInterrupted();
     if (result.csv) reportObject(flags, result.csv.url, result.csv, result.csv.writtenBy === "tasks" ? "the reduce tasks" : "the coordinator");
     return { db, result, totals: watch.stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
   } catch (err) {
     db.close();
+    await removeFailedDuckDbFile(duckdbFile);
     throw err;
   } finally {
     await watch.stop();

@@ -11,7 +11,8 @@ import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
 import { formatStageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
-import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, removeFailedDuckDbFile, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
+import { interrupts } from "./interrupts.js";
 import { formatTable, streamResult, topRows } from "./results.js";
 import { addPlanOptions, planOptions, queryFlag, sqlFlagsShape, tablesFromFlags } from "./sql-flags.js";
 
@@ -47,9 +48,12 @@ export function register(program: Command): void {
 
 /** Plans and runs the query with progress, Ctrl-C and --events; the result is table `result` in the returned db. */
 export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows: number; totals: string; badRows?: { count: number; tables: string[] } }> {
+  interrupts.arm();
   await checkLocalOutputs(flags);
   const catalog = await tablesFromFlags(flags);
+  interrupts.throwIfInterrupted();
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
+  interrupts.stopWith(() => manager.close());
   let db: DuckDb | undefined;
   const watch = new JobWatch(flags);
   try {
@@ -69,16 +73,19 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
         ...(flags.work ? { work: flags.work } : {}),
         threadsPerTask: flags.threadsPerTask,
         ...(object ? { output: object, overwrite: flags.overwrite } : {}),
+        signal: interrupts.signal,
       },
       { onJob: watch.onJob },
     );
     await watch.finish(db, duckdbFile);
+    interrupts.throwIfInterrupted();
     if (result.object) reportObject(flags, result.object.url, result.object, result.object.writtenBy === "tasks" ? `the tasks of stage ${plan.coordinator.resultStage}` : "the coordinator");
     const skipping = catalog.tables.filter((t) => t.badRows === "skip").map((t) => t.name);
     const skipped = (watch.stats?.totals() ?? []).reduce((n, s) => n + (s.counters.badRows ?? 0), 0);
     return { db, rows: result.rows, totals: watch.stats ? formatStageTotals(watch.stats.totals()) : "", ...(skipping.length ? { badRows: { count: skipped, tables: skipping } } : {}) };
   } catch (err) {
     db?.close();
+    await removeFailedDuckDbFile(outputTarget(flags.output).duckdbFile);
     throw err;
   } finally {
     await watch.stop();

@@ -15,7 +15,10 @@
  *   but none launches until every producer (transitively) has launched all its tasks; then the
  *   waiting stages share all slots but one (so a producer's retry always finds a slot), and a
  *   stage whose producers all succeeded gets its full limit.
- * - The job's work prefix is deleted at the end, whatever the outcome, after `finalize`.
+ * - The job's temporaries are removed at the end, whatever the outcome, after `finalize`: its
+ *   work prefix (with any multipart upload left open under it) and its local temp directory
+ *   (attempts' files: `jobTempDir`). Until then they are registered (src/job/temporaries.ts), so
+ *   what cannot be removed (the store is gone) is reported with the command that removes it later.
  *
  * The scheduler side only: no DuckDB, no SQL.
  */
@@ -28,6 +31,8 @@ import type { TaskResult } from "../scheduler/types.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { mapOutputSchema, type MapOutput, type ShufflePlan } from "../shuffle/layout.js";
 import { publishComplete, publishMapOutput } from "../shuffle/manifest.js";
+import { jobTempDir, removeTemporary, temporaries, type Temporary } from "../job/temporaries.js";
+import { removeTemporaryNow } from "../outputs/cleanup.js";
 
 /** Where a task of a stage writes and reads, handed to `payload`. */
 export interface StageTaskContext {
@@ -97,9 +102,12 @@ export async function runStages<F = undefined>(
     stages.push(job.stage({ worker: s.worker, name: s.name, ...(s.policy ? { policy: s.policy } : {}), ...(after.length ? { after, reserveSlots: 1 } : {}) }));
   }
   const consumed = new Set(spec.stages.flatMap((s) => s.reads));
+  const own: Temporary[] = [{ kind: "prefix", store: spec.work.url, prefix }, { kind: "dir", path: jobTempDir(job.id) }];
+  const releases = own.map((t) => temporaries.add(t));
   hooks.onJob?.(job);
 
   let collectError: unknown;
+  let succeeded = false;
   const collect = async (i: number): Promise<TaskResult<unknown>[]> => {
     const out: TaskResult<unknown>[] = [];
     const s = spec.stages[i]!;
@@ -134,9 +142,11 @@ export async function runStages<F = undefined>(
       throw collectError ?? err;
     });
     const finalized = (await hooks.finalize?.(results, shuffles)) as F;
+    succeeded = true;
     return { job, shuffles, results, finalized };
   } finally {
-    await store.deletePrefix(prefix).catch(() => undefined);
+    // A failure leaves the piece registered: the caller (the CLI) reports it with `smelter clean`.
+    for (const [i, t] of own.entries()) await removeTemporary(releases[i]!, () => removeTemporaryNow(t, t.kind === "prefix" ? store : undefined, { afterStop: !succeeded }));
   }
 }
 

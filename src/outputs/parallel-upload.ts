@@ -9,6 +9,7 @@ import pLimit from "p-limit";
 import { ConfigError, SmelterError } from "../job/errors.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { StoreError } from "../storage/errors.js";
+import { temporaries } from "../job/temporaries.js";
 import { assembleParts, checkResults } from "./upload-assemble.js";
 import { requireMultipart } from "./upload-partition.js";
 import { checkPartitionCount, DEFAULT_PART_SIZE, parseHandle, type ParallelUploadHandle } from "./upload-protocol.js";
@@ -36,7 +37,17 @@ export async function beginParallelUpload(store: ObjectStore, key: string, optio
   if (key.startsWith(stagingPrefix) || stagingPrefix === "/")
     throw new ConfigError(`staging prefix "${stagingPrefix}" would contain the object "${key}" (staging is deleted at the end): pick a prefix beside it`);
   const uploadId = await mp.create(key, { contentType: options.contentType, signal: options.signal });
+  // Registered until completed or aborted: an upload the process could not end is reported (src/job/temporaries.ts).
+  open.set(uploadId, temporaries.add({ kind: "upload", store: store.url, key, uploadId, staging: stagingPrefix }));
   return { key, uploadId, stagingPrefix, partitions: options.partitions, partSize };
+}
+
+/** Releases of the uploads this process began and has not yet ended, by upload id. */
+const open = new Map<string, () => void>();
+
+function ended(uploadId: string): void {
+  open.get(uploadId)?.();
+  open.delete(uploadId);
 }
 
 export interface ParallelUploadSummary {
@@ -93,10 +104,14 @@ export async function completeParallelUpload(store: ObjectStore, handleInput: Pa
       throw new StoreError(`[smelter] parallel upload of "${h.key}" in ${store.url} produced ${info ? `${info.size} bytes` : "no object"} instead of ${size}: the object was deleted; run the job again`);
     }
     const stagingDeleted = await store.deletePrefix(h.stagingPrefix);
+    ended(h.uploadId);
     return { key: h.key, size, etag, partitions: h.partitions, parts: plan.parts.length, coordinatorParts: plan.coordinatorParts, coordinatorBytes: plan.coordinatorBytes, stagingDeleted, completeMs: clock.now() - started };
   } catch (err) {
     if (completed) {
-      await store.deletePrefix(h.stagingPrefix).catch(() => undefined);
+      await store.deletePrefix(h.stagingPrefix).then(
+        () => ended(h.uploadId),
+        () => undefined,
+      );
       throw err;
     }
     throw await withAbort(store, h, err);
@@ -153,6 +168,7 @@ export async function abortParallelUpload(store: ObjectStore, handleInput: Paral
     await systemContext().clock.sleep(LATE_WRITE_GRACE_MS);
   }
   stagingDeleted += await store.deletePrefix(h.stagingPrefix);
+  ended(h.uploadId);
   return { ...report, stagingDeleted, ...(notes.length ? { note: notes.join("; ") } : {}) };
 }
 

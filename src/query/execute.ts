@@ -68,6 +68,8 @@ export interface ExecuteOptions {
   overwrite?: boolean;
   /** A planning session to reuse (not closed here). @default one opened when a Parquet input needs it */
   session?: SqlSession;
+  /** Stops the coordinator's own steps (the final merge, the output's completion or upload) once aborted; the job itself is cancelled by whoever watches it. */
+  signal?: AbortSignal;
 }
 
 /** The object written with `output`. */
@@ -113,6 +115,7 @@ export async function executePrepared(manager: Manager, db: DuckDb, prepared: Pr
   const plan = prepared.plan;
   const first = prepared.listings.get(plan.tables[0]?.name ?? "");
   if (!first) throw new ConfigError("[smelter] [sql] the plan reads no table");
+  options.signal?.throwIfAborted();
   const target = options.output ? await openResultObject(options.output, ["csv", "parquet"], { overwrite: options.overwrite ?? false }) : undefined;
   try {
     return await runPrepared(manager, db, prepared, options, hooks, target);
@@ -154,10 +157,12 @@ async function runPrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery
       {
         ...(hooks.onJob ? { onJob: hooks.onJob } : {}),
         finalize: async (results, shuffles) => {
+          options.signal?.throwIfAborted();
           const rows = await coordinate(db, plan, work.store, results.map((r) => r.map((x) => x.output)), shuffles, table);
           if (upload) {
             const parts = (results[specs.indexOf(upload.stage)] ?? []).map((r) => (r.output as { upload?: unknown }).upload);
-            object = { ...(await completeParallelUpload(upload.target.store, upload.handle, parts)), url: upload.target.url, format: "csv", writtenBy: "tasks" };
+            options.signal?.throwIfAborted();
+            object = { ...(await completeParallelUpload(upload.target.store, upload.handle, parts, options.signal ? { signal: options.signal } : {})), url: upload.target.url, format: "csv", writtenBy: "tasks" };
           }
           return rows;
         },
@@ -167,7 +172,8 @@ async function runPrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery
     if (upload && !object) await abortParallelUpload(upload.target.store, upload.handle).catch(() => undefined);
     throw err;
   }
-  if (target && !upload) object = { ...(await writeResultObject(db, table, target, plan)), url: target.url, format: target.format, writtenBy: "coordinator" };
+  options.signal?.throwIfAborted();
+  if (target && !upload) object = { ...(await writeResultObject(db, table, target, plan, options.signal)), url: target.url, format: target.format, writtenBy: "coordinator" };
   return { run, rows: run.finalized, tasks: run.results.map((r) => r.length), ...(object ? { object } : {}) };
 }
 
@@ -176,14 +182,15 @@ async function runPrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery
  * Parquet has no 128-bit integer: HUGEINT columns (SUM of integers) are written as DECIMAL(38,0),
  * which keeps every digit (DuckDB's own COPY would write DOUBLE).
  */
-async function writeResultObject(db: DuckDb, table: string, target: { store: ObjectStore; key: string; format: ResultObjectFormat }, plan: SqlPlan): Promise<ParallelUploadSummary> {
+async function writeResultObject(db: DuckDb, table: string, target: { store: ObjectStore; key: string; format: ResultObjectFormat }, plan: SqlPlan, signal?: AbortSignal): Promise<ParallelUploadSummary> {
   const dir = await mkdtemp(join(tmpdir(), "smelter-result-"));
   try {
     const file = join(dir, `result.${target.format}`);
     const exact = (c: { name: string; type: string }) => (target.format === "parquet" && /^U?HUGEINT$/i.test(c.type) ? `CAST(${q(c.name)} AS DECIMAL(38,0)) AS ${q(c.name)}` : q(c.name));
     const list = plan.columns.map(exact).join(", ");
     await db.run(`COPY (SELECT ${list} FROM ${q(table)}) TO ${sqlString(file)} (${target.format === "csv" ? "FORMAT csv, HEADER true" : "FORMAT parquet"})`);
-    return await uploadFileAsObject(target.store, target.key, file, { contentType: CONTENT_TYPES[target.format] });
+    signal?.throwIfAborted();
+    return await uploadFileAsObject(target.store, target.key, file, { contentType: CONTENT_TYPES[target.format], ...(signal ? { signal } : {}) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

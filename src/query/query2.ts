@@ -89,10 +89,10 @@ export function query2Sql(prefixLen: number): string {
  * Returns once the result is in `db`; the work prefix is deleted by then. `mapWorker` replaces the
  * first stage's worker (tests wrap `smelter.sql.stage` to misbehave).
  */
-export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Options, hooks: { onJob?: (job: Job) => void; table?: string; policy?: StagePolicyInput; mapWorker?: string } = {}): Promise<Query2Result> {
+export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Options, hooks: { onJob?: (job: Job) => void; table?: string; policy?: StagePolicyInput; mapWorker?: string; signal?: AbortSignal } = {}): Promise<Query2Result> {
   const o = parseOrThrow(query2OptionsSchema, options, "query2 options");
   const { store, key } = await openStore(o.input, { context: manager.context });
-  const listing = await listInput(store, key, o.format === "auto" ? {} : { format: o.format });
+  const listing = await listInput(store, key, { ...(o.format === "auto" ? {} : { format: o.format }), ...(hooks.signal ? { signal: hooks.signal } : {}) });
   if (listing.bytes === 0) throw new ConfigError(`no uservisits data at ${o.input}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
   const parquet = listing.splits.filter((s) => s.format === "parquet").length;
   if (parquet > 0 && parquet < listing.splits.length) throw new ConfigError(`${o.input} mixes Parquet and CSV objects: narrow it with a glob (*.parquet, or part-* for the CSV)`);
@@ -115,6 +115,7 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
       ...(o.csvOutput ? { output: o.csvOutput, overwrite: o.overwrite } : {}),
       ...(hooks.table ? { table: hooks.table } : {}),
       ...(hooks.policy ? { policy: hooks.policy } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
     },
     {
       ...(hooks.onJob ? { onJob: hooks.onJob } : {}),

@@ -4,6 +4,7 @@
  * inline calls {@link runTask} directly, pool workers call it through {@link serveTasks}, and the
  * one-shot `SMELTER_TASK` mode (worker/main.ts) calls it once.
  */
+import { chaosKill, dieNow } from "./chaos.js";
 import { format } from "node:util";
 import type { z } from "zod";
 import { taskEnvelopeSchema, type AttemptListener, type AttemptOutcome, type TaskEnvelope } from "../job/attempt.js";
@@ -87,6 +88,9 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
     const spans = storageSpanRecorder(task.traceparent, context);
     const finish = () => (spans ? spans.attachTo(stats.finish()) : stats.finish());
     stats.start();
+    const chaos = chaosKill(task.attemptId); // test-only (SMELTER_TEST_CHAOS_KILL): chaos.ts
+    if (chaos?.point === "before") dieNow();
+    if (chaos?.point === "during") context.clock.setTimeout(dieNow, chaos.delayMs);
     let output: unknown;
     try {
       output = await (spans ? spans.run(() => def.fn(input, ctx)) : def.fn(input, ctx));
@@ -97,6 +101,7 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
       heartbeat.stop();
     }
     const s = finish();
+    if (chaos?.point === "after") dieNow();
     if (signal.aborted) return failed(cancelled(task.attemptId, signal), s);
 
     const json = toJson(output);

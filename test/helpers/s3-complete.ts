@@ -26,10 +26,13 @@ export interface CompleteS3Server {
   dir: string;
   /** Creates a bucket (a directory of the posix backend). */
   createBucket(name: string): Promise<void>;
+  /** SIGKILLs the server at once (a store gone mid-job); its data directory is kept. */
+  crash(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startCompleteS3Server(options: { buckets?: string[] } = {}): Promise<CompleteS3Server> {
+/** `dir` and `port`: serve an existing data directory on a given port (a restart after `crash()`); `dir` is then kept at `stop()`. */
+export async function startCompleteS3Server(options: { buckets?: string[]; dir?: string; port?: number } = {}): Promise<CompleteS3Server> {
   if (!existsSync(COMPLETE_SERVER_BINARY)) {
     throw new Error(
       `the complete S3 test server (versitygw) is not installed at ${COMPLETE_SERVER_BINARY}${process.env.SMELTER_VERSITYGW ? " (SMELTER_VERSITYGW)" : ""}: ` +
@@ -37,12 +40,12 @@ export async function startCompleteS3Server(options: { buckets?: string[] } = {}
         `if that failed, its message is above the test output: run \`npm run setup:s3\` to see it again`,
     );
   }
-  const dir = await mkdtemp(join(tmpdir(), "smelter-vgw-"));
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "smelter-vgw-")));
   const accessKeyId = "smelter-test";
   const secretAccessKey = "smelter-test-secret";
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const child = spawn(COMPLETE_SERVER_BINARY, ["--port", `127.0.0.1:${port}`, "--quiet", "posix", dir], {
       env: { ...process.env, ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
       stdio: ["ignore", "ignore", "pipe"],
@@ -72,16 +75,22 @@ export async function startCompleteS3Server(options: { buckets?: string[] } = {}
       createBucket: async (name) => {
         await mkdir(join(dir, name), { recursive: true });
       },
+      crash: async () => {
+        process.off("exit", killOnExit);
+        const exited = once(child, "exit");
+        child.kill("SIGKILL");
+        await exited;
+      },
       stop: async () => {
         process.off("exit", killOnExit);
         await kill(child);
-        await rm(dir, { recursive: true, force: true });
+        if (!options.dir) await rm(dir, { recursive: true, force: true });
       },
     };
     for (const b of options.buckets ?? []) await server.createBucket(b);
     return server;
   }
-  await rm(dir, { recursive: true, force: true });
+  if (!options.dir) await rm(dir, { recursive: true, force: true });
   throw lastError;
 }
 
