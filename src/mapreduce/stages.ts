@@ -70,6 +70,8 @@ export interface RunStagesSpec {
   format: string;
   /** Policy defaults of every stage. */
   policy?: StagePolicyInput;
+  /** Whether attempts may leave files in this machine's job temp dir (`jobTempDir`), removed at the end; false where no attempt runs here (a simulation). @default true */
+  localTempDir?: boolean;
 }
 
 export interface StagesRun<F> {
@@ -102,7 +104,7 @@ export async function runStages<F = undefined>(
     stages.push(job.stage({ worker: s.worker, name: s.name, ...(s.policy ? { policy: s.policy } : {}), ...(after.length ? { after, reserveSlots: 1 } : {}) }));
   }
   const consumed = new Set(spec.stages.flatMap((s) => s.reads));
-  const own: Temporary[] = [{ kind: "prefix", store: spec.work.url, prefix }, { kind: "dir", path: jobTempDir(job.id) }];
+  const own: Temporary[] = [{ kind: "prefix", store: spec.work.url, prefix }, ...(spec.localTempDir === false ? [] : [{ kind: "dir" as const, path: jobTempDir(job.id) }])];
   const releases = own.map((t) => temporaries.add(t));
   hooks.onJob?.(job);
 
@@ -146,7 +148,7 @@ export async function runStages<F = undefined>(
     return { job, shuffles, results, finalized };
   } finally {
     // A failure leaves the piece registered: the caller (the CLI) reports it with `smelter clean`.
-    for (const [i, t] of own.entries()) await removeTemporary(releases[i]!, () => removeTemporaryNow(t, t.kind === "prefix" ? store : undefined, { afterStop: !succeeded }));
+    for (const [i, t] of own.entries()) await removeTemporary(releases[i]!, () => removeTemporaryNow(t, t.kind === "prefix" ? store : undefined, { afterStop: !succeeded, clock: job.context.clock }));
   }
 }
 

@@ -8,7 +8,7 @@
  * Throws when a piece cannot be removed (the store is unreachable): the caller keeps it listed.
  */
 import { rm } from "node:fs/promises";
-import { systemContext } from "../job/runtime-context.js";
+import { systemContext, type Clock } from "../job/runtime-context.js";
 import { joinUrl, type Temporary } from "../job/temporaries.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { removeEmptyInternalDir } from "../storage/local.js";
@@ -21,9 +21,10 @@ const LATE_WRITE_GRACE_MS = 300;
 /**
  * Removes `t` with `store` (opened from `t.store` when not given); returns what was removed, in
  * words. `afterStop`: the job was stopped midway, so a prefix is swept again after a short grace
- * (a segment PUT sent by an attempt just killed may land on the server after the first sweep).
+ * (a segment PUT sent by an attempt just killed may land on the server after the first sweep),
+ * waiting on `clock` (the job's: virtual in a simulation).
  */
-export async function removeTemporaryNow(t: Temporary, given?: ObjectStore, options: { afterStop?: boolean } = {}): Promise<string> {
+export async function removeTemporaryNow(t: Temporary, given?: ObjectStore, options: { afterStop?: boolean; clock?: Clock } = {}): Promise<string> {
   if (t.kind === "dir") {
     await rm(t.path, { recursive: true, force: true });
     return `the local directory ${t.path}`;
@@ -34,7 +35,7 @@ export async function removeTemporaryNow(t: Temporary, given?: ObjectStore, opti
       let aborted = await abortUploadsUnder(store, t.prefix);
       let deleted = await store.deletePrefix(t.prefix); // throws when the store does not answer
       if (options.afterStop) {
-        await systemContext().clock.sleep(LATE_WRITE_GRACE_MS);
+        await (options.clock ?? systemContext().clock).sleep(LATE_WRITE_GRACE_MS);
         aborted += await abortUploadsUnder(store, t.prefix);
         deleted += await store.deletePrefix(t.prefix);
       }

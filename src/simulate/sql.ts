@@ -232,7 +232,7 @@ export async function simulatePrepared(prepared: PreparedQuery, tables: TableSha
   let failed: string | undefined;
   try {
     await clock.run(async () => {
-      await runStages(manager, { name: "sql", stages: specs, work, format: "parquet", ...(policy ? { policy } : {}) }, {
+      await runStages(manager, { name: "sql", stages: specs, work, format: "parquet", localTempDir: false, ...(policy ? { policy } : {}) }, {
         onJob,
         finalize: async () => {
           const read = readAll(clock.now(), coordinator.reads, COORDINATOR_BANDWIDTH, 1);

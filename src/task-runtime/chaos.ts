@@ -4,7 +4,7 @@
  * processes backend (a forked child: never the coordinator, never a thread): each attempt is,
  * with probability `rate` (drawn from the seed and the attempt id), killed by SIGKILL at one of
  * three points, as a machine dying would: `before` its function runs, `during` it (after a
- * random 0-300 ms), or `after` it returned, before its result is delivered. `points=after`
+ * random 0-300 ms; at its end at the latest), or `after` it returned, before its result is delivered. `points=after`
  * (or `before+during`...) limits the points drawn from.
  */
 import { mulberry32 } from "../job/runtime-context.js";

@@ -101,7 +101,7 @@ export async function runTask(envelope: TaskEnvelope, channel: RuntimeChannel, s
       heartbeat.stop();
     }
     const s = finish();
-    if (chaos?.point === "after") dieNow();
+    if (chaos?.point === "after" || chaos?.point === "during") dieNow(); // a "during" kill whose delay outlasted the function still lands before the result is delivered
     if (signal.aborted) return failed(cancelled(task.attemptId, signal), s);
 
     const json = toJson(output);
