@@ -7,6 +7,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { appendFileSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { CLI_CASES } from "./cases.js";
+import { buildFixtures } from "./fixtures.js";
 
 const bin = new URL("../../../bin/smelter.js", import.meta.url).pathname;
 
@@ -85,4 +88,25 @@ export async function checkCase(c: BadInputCase, ctx: CorpusContext): Promise<vo
   for (const re of c.notStderr ?? []) assert.doesNotMatch(r.stderr, re, shown);
   if (c.stdout) assert.match(r.stdout, c.stdout, shown);
   c.after?.(ctx, r);
+}
+
+/** Declares one test file's share of the CLI corpus: the cases of `categories`, three at a time, behind one set of fixtures (servers, files). */
+export function describeCliCases(title: string, categories: readonly string[]): void {
+  describe(title, { concurrency: 3 }, () => {
+    let ctx: CorpusContext;
+    let stop: (() => Promise<void>) | undefined;
+    before(async () => {
+      const f = await buildFixtures();
+      ctx = f.ctx;
+      stop = f.stop;
+    });
+    after(async () => {
+      await stop?.();
+    });
+    for (const c of CLI_CASES.filter((c) => categories.includes(c.category)))
+      test(`${c.category}: ${c.name}`, (t) => {
+        if (c.needsFullDisk && !ctx.full) return t.skip("no full disk: mounting a small tmpfs needs root");
+        return checkCase(c, ctx);
+      });
+  });
 }
