@@ -14,10 +14,10 @@ import { buildJobReport, type JobReport } from "../report/job-report.js";
 export class JobReportWatch {
   readonly #events: SmelterEvent[] = [];
   readonly #off: () => void;
-  readonly #flags: { quiet: boolean; backend: string; report?: string | undefined };
+  readonly #flags: { quiet: boolean; backend: string; report?: string | undefined; fargateSpot?: boolean | undefined };
   #ended = false;
 
-  constructor(job: Job, flags: { quiet: boolean; backend: string; report?: string | undefined }) {
+  constructor(job: Job, flags: { quiet: boolean; backend: string; report?: string | undefined; fargateSpot?: boolean | undefined }) {
     this.#flags = flags;
     this.#off = job.events.on((e) => {
       if (e.type !== "log" && e.type !== "heartbeat") this.#events.push(e);
@@ -26,7 +26,9 @@ export class JobReportWatch {
 
   /** The report of the events so far. */
   build(): JobReport {
-    return buildJobReport(fromLiveEvents(this.#events), { backend: this.#flags.backend });
+    // Fargate with --fargate-spot is priced at Spot rates (attempts that fell back to on-demand are priced as Spot too: the events do not tell them apart yet).
+    const backend = this.#flags.backend === "fargate" && this.#flags.fargateSpot ? "fargate-spot" : this.#flags.backend;
+    return buildJobReport(fromLiveEvents(this.#events), { backend });
   }
 
   /** Once, when the job has ended: the cost line on stderr and the --report file. */
