@@ -3,7 +3,10 @@
  * through object storage when the job gives no work store of its own (the same default for every
  * `--<name>-store`), and the check a backend passes before the job starts.
  */
+import { withSlash } from "../backends/remote/keys.js";
 import { parseStoreUrl } from "../storage/url.js";
+
+export { withSlash };
 
 /** `<work>/<name>/` for an s3:// --work, else the bucket of the job's first s3:// input (`--input`, else the first `--table NAME=URL`) under `_smelter/<name>/`. */
 export function defaultRemoteStore(name: string, flags: Record<string, unknown>): string | undefined {
@@ -22,9 +25,6 @@ function firstInput(flags: Record<string, unknown>): unknown {
   return first?.slice(first.indexOf("=") + 1);
 }
 
-export function withSlash(url: string): string {
-  return url.endsWith("/") ? url : `${url}/`;
-}
 
 /** Runs the backend's check (its endpoint, credentials and resources) before any job; a backend that fails it is closed. */
 export async function checkedBackend<B extends { check(): Promise<unknown>; close?(): Promise<void> }>(backend: B): Promise<B> {

@@ -304,10 +304,3 @@ function mergeCost(a: CostEstimate, b: CostEstimate): CostEstimate {
   });
   return { ...a, lines, places, storage: a.storage + b.storage, total: a.total + b.total };
 }
-
-/** The batch of a whole event list at once (tests, replays). */
-export function liveState(events: readonly ReportEvent[], o: { since: number; logs: readonly LiveLog[]; backend: string; now: number }): LiveState {
-  const feed = new LiveFeed({ backend: o.backend });
-  for (const e of events) if (e.type !== "log" && e.type !== "heartbeat") feed.add(e);
-  return feed.state(o);
-}

@@ -6,12 +6,9 @@
  * flags' errors and a wrong cluster, in Smelter's words.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { s3Store } from "../../src/storage/s3.js";
-import { BDB_TINY } from "../helpers/bdb-tiny.js";
-import { duckdbAlone, smelter } from "../helpers/remote-cli.js";
+import { assertJoinMatches, assertQuery2Matches, JOIN_SQL, putBdbTiny, smelter } from "../helpers/remote-cli.js";
 import { CLUSTER, ecs, network, registerWorkerDefinition, s3 } from "./fargate-setup.js";
 
 const builtins = fileURLToPath(new URL("../../src/builtin-workers/builtin.js", import.meta.url));
@@ -21,10 +18,7 @@ describe("smelter on --backend fargate (moto's ECS API + the task agent, the emb
   let fargateFlags: string[];
   const tasksRun = async (): Promise<number> => (await ecs.agentTasks()).length;
   before(async () => {
-    const bucket = s3Store({ bucket: "bdb", endpoint: s3.endpoint, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
-    for (const table of ["uservisits", "rankings"]) {
-      for (const f of readdirSync(`${BDB_TINY}${table}`)) await bucket.put(`tiny/${table}/${f}`, readFileSync(`${BDB_TINY}${table}/${f}`));
-    }
+    await putBdbTiny(s3, "bdb");
     await registerWorkerDefinition("smelter-builtin", builtins, { HOME: process.env.HOME ?? "/tmp" });
     env = { ...process.env, ...s3.env };
     fargateFlags = [
@@ -45,27 +39,16 @@ describe("smelter on --backend fargate (moto's ECS API + the task agent, the emb
     const before = await tasksRun();
     const r = await smelter(["query2", "--input", "s3://bdb/tiny/uservisits/", "--prefix-len", "8", "--format", "json", "--task-bytes", "600000", ...fargateFlags], env);
     assert.equal(r.status, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as { prefix: string; adRevenue: number }[];
-    const want = await duckdbAlone("SELECT substr(sourceIP, 1, 8) AS prefix, sum(adRevenue) AS adRevenue FROM uservisits GROUP BY 1");
-    assert.equal(rows.length, want.length);
-    const byPrefix = new Map(want.map((w) => [w.prefix as string, Number(w.adRevenue)]));
-    for (const row of rows) {
-      const w = byPrefix.get(row.prefix);
-      assert.ok(w !== undefined && Math.abs(row.adRevenue - w) <= 1e-6 * Math.max(1, Math.abs(w)), `${row.prefix}: ${row.adRevenue} vs ${w}`);
-    }
+    await assertQuery2Matches(r.stdout);
     assert.ok((await tasksRun()) - before >= 3, "the tasks ran as ECS tasks");
   });
 
   test("a sql join equals DuckDB alone's", async () => {
-    const sql = "SELECT v.sourceIP, count(*) AS visits, sum(r.pageRank) AS ranks FROM uservisits AS v JOIN rankings AS r ON r.pageURL = v.destURL GROUP BY v.sourceIP";
+    const sql = JOIN_SQL;
     const before = await tasksRun();
     const r = await smelter(["sql", sql, "--table", "uservisits=s3://bdb/tiny/uservisits/", "--schema", "uservisits=bdb:uservisits", "--table", "rankings=s3://bdb/tiny/rankings/", "--schema", "rankings=bdb:rankings", "--join", "partitioned", "--partitions", "2", "--task-bytes", "1000000", "--format", "json", ...fargateFlags], env);
     assert.equal(r.status, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as { sourceIP: string; visits: number | string; ranks: number | string }[];
-    const want = await duckdbAlone(`${sql} ORDER BY 1`);
-    assert.equal(rows.length, want.length);
-    const got = new Map(rows.map((x) => [x.sourceIP, [Number(x.visits), Number(x.ranks)]]));
-    for (const w of want) assert.deepEqual(got.get(w.sourceIP as string), [Number(w.visits), Number(w.ranks)], String(w.sourceIP));
+    await assertJoinMatches(r.stdout);
     assert.ok((await tasksRun()) - before >= 3, "the join's tasks ran as ECS tasks");
   });
 

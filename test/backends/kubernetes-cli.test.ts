@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startS3Server, type S3Server } from "../../src/storage/server.js";
-import { duckdbAlone, JOIN_SQL, putBdbTiny, QUERY2_SQL, smelter } from "../helpers/remote-cli.js";
+import { assertJoinMatches, assertQuery2Matches, JOIN_SQL, putBdbTiny, smelter } from "../helpers/remote-cli.js";
 import { startKubeCluster, type KubeCluster } from "../tooling/kube-cluster.js";
 import { startNodeAgent, type NodeAgent } from "../tooling/kube-node-agent.js";
 
@@ -57,14 +57,7 @@ describe("smelter on --backend kubernetes (a real control plane, the node agent,
     writeFileSync(config, JSON.stringify({ backend: "kubernetes", kubernetes: { image: "smelter-worker:test", command: [process.execPath, taskBin], workerModule: builtins, cpu: "500m", memory: "2Gi", concurrency: 2 } }, null, 2));
     const r = await smelter(["query2", "--input", "s3://bdb/tiny/uservisits/", "--prefix-len", "8", "--format", "json", "--task-bytes", "600000", "--config", config, "--quiet"], env);
     assert.equal(r.status, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as { prefix: string; adRevenue: number }[];
-    const want = await duckdbAlone(QUERY2_SQL);
-    assert.equal(rows.length, want.length);
-    const byPrefix = new Map(want.map((w) => [w.prefix as string, Number(w.adRevenue)]));
-    for (const row of rows) {
-      const w = byPrefix.get(row.prefix);
-      assert.ok(w !== undefined && Math.abs(row.adRevenue - w) <= 1e-6 * Math.max(1, Math.abs(w)), `${row.prefix}: ${row.adRevenue} vs ${w}`);
-    }
+    await assertQuery2Matches(r.stdout);
     assert.ok(agent.started() - before >= 3, `the pods ran the tasks (${agent.started() - before} pods)`);
     assert.deepEqual(agent.errors, []);
   });
@@ -74,11 +67,7 @@ describe("smelter on --backend kubernetes (a real control plane, the node agent,
     const before = agent.started();
     const r = await smelter(["sql", sql, "--table", "uservisits=s3://bdb/tiny/uservisits/", "--schema", "uservisits=bdb:uservisits", "--table", "rankings=s3://bdb/tiny/rankings/", "--schema", "rankings=bdb:rankings", "--join", "partitioned", "--partitions", "2", "--format", "json", ...kubeFlags], env);
     assert.equal(r.status, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as { sourceIP: string; visits: number | string; ranks: number | string }[];
-    const want = await duckdbAlone(`${sql} ORDER BY 1`);
-    assert.equal(rows.length, want.length);
-    const got = new Map(rows.map((x) => [x.sourceIP, [Number(x.visits), Number(x.ranks)]]));
-    for (const w of want) assert.deepEqual(got.get(w.sourceIP as string), [Number(w.visits), Number(w.ranks)], String(w.sourceIP));
+    await assertJoinMatches(r.stdout);
     assert.ok(agent.started() - before >= 3, "the join's tasks ran in pods");
   });
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startS3Server, type S3Server } from "../../src/storage/server.js";
-import { duckdbAlone, JOIN_SQL, putBdbTiny, QUERY2_SQL, smelter } from "../helpers/remote-cli.js";
+import { assertJoinMatches, assertQuery2Matches, JOIN_SQL, putBdbTiny, smelter } from "../helpers/remote-cli.js";
 import { startLambdaFront, type LambdaFront } from "../tooling/lambda-front.js";
 
 const bootstrap = fileURLToPath(new URL("../../../bin/smelter-lambda-bootstrap.js", import.meta.url));
@@ -34,14 +34,7 @@ describe("smelter on --backend lambda (the real RIE through the front, the embed
   test("query2 equals DuckDB alone's, every task run by the function", async () => {
     const r = await smelter(["query2", "--input", "s3://bdb/tiny/uservisits/", "--prefix-len", "8", "--format", "json", "--task-bytes", "65536", ...lambdaFlags], env);
     assert.equal(r.status, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as { prefix: string; adRevenue: number }[];
-    const want = await duckdbAlone(QUERY2_SQL);
-    assert.equal(rows.length, want.length);
-    const byPrefix = new Map(want.map((w) => [w.prefix as string, Number(w.adRevenue)]));
-    for (const row of rows) {
-      const w = byPrefix.get(row.prefix);
-      assert.ok(w !== undefined && Math.abs(row.adRevenue - w) <= 1e-6 * Math.max(1, Math.abs(w)), `${row.prefix}: ${row.adRevenue} vs ${w}`);
-    }
+    await assertQuery2Matches(r.stdout);
     assert.ok(front.stats.invocations >= 3, `the function ran the tasks (${front.stats.invocations} invocations)`);
   });
 
@@ -50,11 +43,7 @@ describe("smelter on --backend lambda (the real RIE through the front, the embed
     const before = front.stats.invocations;
     const r = await smelter(["sql", sql, "--table", "uservisits=s3://bdb/tiny/uservisits/", "--schema", "uservisits=bdb:uservisits", "--table", "rankings=s3://bdb/tiny/rankings/", "--schema", "rankings=bdb:rankings", "--join", "partitioned", "--partitions", "2", "--format", "json", ...lambdaFlags], env);
     assert.equal(r.status, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as { sourceIP: string; visits: number | string; ranks: number | string }[];
-    const want = await duckdbAlone(`${sql} ORDER BY 1`);
-    assert.equal(rows.length, want.length);
-    const got = new Map(rows.map((x) => [x.sourceIP, [Number(x.visits), Number(x.ranks)]]));
-    for (const w of want) assert.deepEqual(got.get(w.sourceIP as string), [Number(w.visits), Number(w.ranks)], String(w.sourceIP));
+    await assertJoinMatches(r.stdout);
     assert.ok(front.stats.invocations - before >= 3, "the join's tasks ran in the function");
   });
 

@@ -1,8 +1,9 @@
 /**
- * What the remote backends' end-to-end CLI tests share (lambda-cli, kubernetes-cli): the CLI run
+ * What the remote backends' end-to-end CLI tests share (lambda-cli, fargate-cli, kubernetes-cli): the CLI run
  * as a child process (the test process keeps serving the endpoint), the tiny Big Data Benchmark
  * tables put into a bucket, and DuckDB alone's answer to compare with.
  */
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -50,3 +51,24 @@ export async function duckdbAlone(sql: string): Promise<Record<string, unknown>[
 /** The query2 and join queries both CLI tests run, and how they check a result against DuckDB alone's. */
 export const QUERY2_SQL = "SELECT substr(sourceIP, 1, 8) AS prefix, sum(adRevenue) AS adRevenue FROM uservisits GROUP BY 1";
 export const JOIN_SQL = "SELECT v.sourceIP, count(*) AS visits, sum(r.pageRank) AS ranks FROM uservisits AS v JOIN rankings AS r ON r.pageURL = v.destURL GROUP BY v.sourceIP";
+
+/** Asserts that `smelter query2 --prefix-len 8 --format json` printed DuckDB alone's answer to QUERY2_SQL (sums within 1e-6 relative). */
+export async function assertQuery2Matches(stdout: string): Promise<void> {
+  const rows = JSON.parse(stdout) as { prefix: string; adRevenue: number }[];
+  const want = await duckdbAlone(QUERY2_SQL);
+  assert.equal(rows.length, want.length);
+  const byPrefix = new Map(want.map((w) => [w.prefix as string, Number(w.adRevenue)]));
+  for (const row of rows) {
+    const w = byPrefix.get(row.prefix);
+    assert.ok(w !== undefined && Math.abs(row.adRevenue - w) <= 1e-6 * Math.max(1, Math.abs(w)), `${row.prefix}: ${row.adRevenue} vs ${w}`);
+  }
+}
+
+/** Asserts that `smelter sql JOIN_SQL --format json` printed DuckDB alone's answer. */
+export async function assertJoinMatches(stdout: string): Promise<void> {
+  const rows = JSON.parse(stdout) as { sourceIP: string; visits: number | string; ranks: number | string }[];
+  const want = await duckdbAlone(`${JOIN_SQL} ORDER BY 1`);
+  assert.equal(rows.length, want.length);
+  const got = new Map(rows.map((x) => [x.sourceIP, [Number(x.visits), Number(x.ranks)]]));
+  for (const w of want) assert.deepEqual(got.get(w.sourceIP as string), [Number(w.visits), Number(w.ranks)], String(w.sourceIP));
+}
