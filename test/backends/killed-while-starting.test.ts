@@ -15,10 +15,12 @@ const entry = fileURLToPath(new URL("../fixtures/slow-entry.js", import.meta.url
 /** The pid of a child process of this test that was not seen before, once it exists. */
 async function newChild(seen: Set<number>): Promise<number> {
   for (let i = 0; i < 100; i++) {
-    const pids = execFileSync("ps", ["-o", "pid=,stat=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
+    // by the worker's entry in its command line: `comm` is "node" only until Node 24 names the
+    // main thread "MainThread"
+    const pids = execFileSync("ps", ["-o", "pid=,stat=,args=", "--ppid", String(process.pid)], { encoding: "utf8" })
       .split("\n")
       .map((l) => l.trim().split(/\s+/))
-      .filter(([, stat, comm]) => comm === "node" && !stat?.startsWith("Z"))
+      .filter(([, stat, ...args]) => args.some((a) => a.endsWith("bootstrap-process.js")) && !stat?.startsWith("Z"))
       .map(([pid]) => Number(pid))
       .filter((p) => p > 0 && !seen.has(p));
     if (pids.length > 0) return pids[0]!;

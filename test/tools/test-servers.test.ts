@@ -29,9 +29,10 @@ interface Run {
 /** Runs one compiled test file with `node --test` (no force-exit) and the given binary; resolves when it exits by itself. */
 function runTestFile(file: string, binary: string): Promise<Run> {
   const marker = `smelter-marker-${randomUUID()}`;
-  // NODE_TEST_CONTEXT would make the child think it runs inside this test runner (and skip its file).
+  // TAP on every Node (Node 24's default reporter is spec even when piped), so the counts below
+  // read the same. NODE_TEST_CONTEXT would make the child think it runs inside this test runner (and skip its file).
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const child = spawn(process.execPath, ["--test", join(DIST_TEST, file)], {
+  const child = spawn(process.execPath, ["--test", "--test-reporter=tap", join(DIST_TEST, file)], {
     env: { ...env, SMELTER_VERSITYGW: binary, SMELTER_TEST_MARKER: marker },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
