@@ -131,9 +131,22 @@ function isTelling(line: string): boolean {
   return line.trim() !== "" && !/^\s*\d+: 0x[0-9a-f]+ /.test(line) && !line.startsWith("----- Native stack");
 }
 
-/** The manager's Node options minus those that must not reach a worker (debugger ports, test runner, watch mode). */
-function inheritedExecArgv(): string[] {
-  return process.execArgv.filter((a) => !/^--(inspect|debug|test|experimental-test|watch)/.test(a));
+/** Node options that take the program's code as their next argument (`node -e CODE`). */
+const CODE_OPTIONS = new Set(["-e", "--eval", "-p", "--print", "-pe", "-ep"]);
+
+/**
+ * The manager's Node options minus those that must not reach a worker: debugger ports, the test
+ * runner, watch mode, and the manager's own program given as code (`node -e`/`-p`, `--eval=`,
+ * `--input-type`), which a forked worker would run instead of its bootstrap (and fork again).
+ */
+export function inheritedExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (CODE_OPTIONS.has(a)) i++;
+    else if (!/^--(inspect|debug|test|experimental-test|watch|input-type|eval=|print=)/.test(a)) kept.push(a);
+  }
+  return kept;
 }
 /** Calls `onLine` for each line of `stream`; resolves when it ends. */
 export function readLines(stream: Readable, onLine: (line: string) => void): Promise<void> {
