@@ -39,7 +39,7 @@ export interface SmelterRun extends RunOutcome {
 }
 
 /** CPU ms (user + system) of a process from /proc (Linux); undefined when unreadable. */
-function procCpuMs(pid: number): number | undefined {
+export function procCpuMs(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

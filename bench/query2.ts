@@ -23,11 +23,13 @@
  * docs/performance.md (between the query2 markers of its "Query 2" section).
  *
  * Options: --rows N --seed S --files F --runs N --workers N --queries 2A,2B,2C --formats csv,parquet
- * --stores local,s3 --r-sweep 1,4,16 (empty: skip) --skip-peers --peers polars,datafusion,chdb,lithops
+ * --stores local,s3 (s3: the embedded s3rver; versitygw: the compiled S3 server in .tools/bin, on
+ * loopback; one of the two per run) --r-sweep 1,4,16 (empty: skip) --skip-peers --peers polars,datafusion,chdb,lithops
  * --peer-runs N --lithops-queries 2A --lithops-runs 1 --task-bytes N --threads-per-task N
  * --partitions R --worker-cpu-prof DIR --no-docs --no-record --label TEXT
  */
 import { createReadStream, statSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -37,6 +39,7 @@ import { Manager } from "../src/scheduler/manager.js";
 import type { ObjectStore } from "../src/storage/contract.js";
 import { startS3Server, type S3Server } from "../src/storage/server.js";
 import { openStore } from "../src/storage/url.js";
+import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
 import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheck, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
@@ -84,8 +87,16 @@ const queries = list("queries").map((q) => {
 });
 const formats = list("formats") as Query2Format[];
 for (const f of formats) if (f !== "csv" && f !== "parquet") throw new Error(`--formats: ${f} is not csv or parquet`);
-const stores = list("stores") as ("local" | "s3")[];
-for (const s of stores) if (s !== "local" && s !== "s3") throw new Error(`--stores: ${s} is not local or s3`);
+/** Where Smelter reads the files: the local dir, or a bucket on an S3 server on loopback (s3rver or versitygw). */
+type StoreKind = "local" | "s3" | "versitygw";
+const STORE_KINDS: StoreKind[] = ["local", "s3", "versitygw"];
+const stores = list("stores") as StoreKind[];
+for (const s of stores) if (!STORE_KINDS.includes(s)) throw new Error(`--stores: ${s} is not one of ${STORE_KINDS.join(", ")}`);
+// The manager reads s3://bench through the process's AWS_* endpoint: one S3 server per run.
+if (stores.includes("s3") && stores.includes("versitygw")) throw new Error("--stores: give s3 or versitygw, not both (the manager has one S3 endpoint per run)");
+const s3Kind = stores.find((s) => s !== "local");
+const storeLabel = (s: StoreKind) => (s === "local" ? "local dir" : s === "s3" ? "embedded S3" : "versitygw S3");
+const storeShort = (s: StoreKind) => (s === "local" ? "local" : s === "s3" ? "S3" : "vgw");
 const rSweep = list("r-sweep").map(Number);
 const peers = args["skip-peers"] ? [] : (list("peers") as PeerEngine[]);
 for (const p of peers) if (!PEER_ENGINES.includes(p)) throw new Error(`--peers: ${p} is not one of ${PEER_ENGINES.join(", ")}`);
@@ -141,7 +152,7 @@ interface ConfigResult {
   query: string;
   prefixLen: number;
   format: Query2Format;
-  store: "local" | "s3";
+  store: StoreKind;
   workers: number;
   partitions: number;
   mapTasks: number;
@@ -203,15 +214,15 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
   const ref = await duckdbAlone({ input: dir, format, prefixLen: q.prefixLen, runs: 1, warmup: 1 });
   const duck = await openDuckDb({ threads: cores });
   const sql = query2Sql(uservisitsSourceSql(query2Files(dir, format), format), q.prefixLen);
-  const options = (store: "local" | "s3") =>
+  const options = (store: StoreKind) =>
     ({ input: store === "local" ? `${dir}/` : `s3://bench/${format}/`, prefixLen: q.prefixLen, format, ...tuning, ...(args.partitions ? { partitions: int("partitions") } : {}) }) as const;
-  const per = stores.map((store) => ({ store, manager: newManager(store === "s3" ? s3Env : {}), measured: [] as SmelterRun[], cold: undefined as SmelterRun | undefined, check: undefined as ConfigResult["check"] | undefined, loads: [] as number[][] }));
+  const per = stores.map((store) => ({ store, manager: newManager(store !== "local" ? s3Env : {}), measured: [] as SmelterRun[], cold: undefined as SmelterRun | undefined, check: undefined as ConfigResult["check"] | undefined, loads: [] as number[][] }));
   const duckTimes: number[] = [];
   const one = async (p: (typeof per)[number], label: string, last: boolean): Promise<SmelterRun> => {
     const db = await openDuckDb();
     try {
       p.loads.push(load());
-      const r = await measureRun(p.manager, db, options(p.store), p.store === "s3" ? s3Pid : undefined);
+      const r = await measureRun(p.manager, db, options(p.store), p.store !== "local" ? s3Pid : undefined);
       log(`  ${q.name} ${format} ${p.store} ${label}: ${r.wallS.toFixed(2)} s (${r.groups.toLocaleString("en-US")} groups, ${r.mapTasks} maps, R ${r.partitions}; load ${p.loads[p.loads.length - 1]!.join(" ")})`);
       if (last) {
         p.check = resultCheck(ref.result, await readQuery2Result(db));
@@ -239,7 +250,7 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
   return { base, configs: per.map((p) => summarize(q, format, p.store, base, p.cold!, p.measured, p.check!, p.loads)) };
 }
 
-function summarize(q: { name: string; prefixLen: number }, format: Query2Format, store: "local" | "s3", base: Query2Timing, cold: SmelterRun, measured: SmelterRun[], check: ConfigResult["check"], loads: number[][]): ConfigResult {
+function summarize(q: { name: string; prefixLen: number }, format: Query2Format, store: StoreKind, base: Query2Timing, cold: SmelterRun, measured: SmelterRun[], check: ConfigResult["check"], loads: number[][]): ConfigResult {
   const med = median(measured.map((r) => r.wallS));
   const last = measured[measured.length - 1]!;
   const tls = measured.map(timeline);
@@ -328,7 +339,7 @@ async function reducerSweep(): Promise<{ r: number; wallS: number; reducerPeakRs
 // Main.
 log(`data: ${rows.toLocaleString("en-US")} rows, CSV ${(data.csvBytes / MiB).toFixed(0)} MiB, Parquet ${(data.parquetBytes / MiB).toFixed(0)} MiB in ${files} files each`);
 
-let server: S3Server | undefined;
+let server: Pick<S3Server, "stop"> | undefined;
 let s3Pid: number | undefined;
 let s3Env: Record<string, string> = {};
 const results: ConfigResult[] = [];
@@ -337,12 +348,24 @@ const peerRows: Record<string, unknown>[] = [];
 let sweep: Awaited<ReturnType<typeof reducerSweep>> = [];
 const loadStart = load();
 try {
-  if (stores.includes("s3")) {
-    server = await startS3Server({ dir: join(BENCH_DATA_ROOT, "query2", `s3-${rows}-s${seed}-f${files}`), buckets: ["bench"] });
-    s3Env = server.env;
-    Object.assign(process.env, server.env); // the manager's S3 client (listing, manifest, gather)
+  if (s3Kind === "s3") {
+    const s3rver = await startS3Server({ dir: join(BENCH_DATA_ROOT, "query2", `s3-${rows}-s${seed}-f${files}`), buckets: ["bench"] });
+    server = s3rver;
+    s3Env = s3rver.env;
     s3Pid = findChildPid("--smelter-s3rver-child");
-    log(`s3: embedded server at ${server.endpoint} (pid ${s3Pid ?? "?"})`);
+    log(`s3: embedded server at ${s3rver.endpoint} (pid ${s3Pid ?? "?"})`);
+  } else if (s3Kind === "versitygw") {
+    // Its posix data directory is kept between runs (the bucket's objects are uploaded once).
+    const vgwDir = join(BENCH_DATA_ROOT, "query2", `vgw-${rows}-s${seed}-f${files}`);
+    await mkdir(vgwDir, { recursive: true });
+    const vgw = await startCompleteS3Server({ dir: vgwDir, buckets: ["bench"] });
+    server = vgw;
+    s3Env = { AWS_ENDPOINT_URL_S3: vgw.endpoint, AWS_ACCESS_KEY_ID: vgw.accessKeyId, AWS_SECRET_ACCESS_KEY: vgw.secretAccessKey, AWS_REGION: vgw.region };
+    s3Pid = findChildPid("versitygw");
+    log(`s3: versitygw at ${vgw.endpoint} (pid ${s3Pid ?? "?"})`);
+  }
+  if (s3Kind) {
+    Object.assign(process.env, s3Env); // the manager's S3 client (listing, manifest, gather)
     await uploadOnce((await openStore("s3://bench/")).store);
   }
   for (const q of queries) {
@@ -391,7 +414,7 @@ lines.push(
 );
 for (const r of results) {
   lines.push(
-    `| ${r.query} | ${r.format} | ${r.store === "s3" ? "embedded S3" : "local dir"} | ${fmtS(r.medianS)} (${fmtS(r.coldS)}) | ${fmtS(r.duckdbMedianS)} | ${r.ratio.toFixed(2)}; ${r.ratioOfRounds.toFixed(2)} | ${(r.rowsPerSecPerCore / 1e6).toFixed(2)}M | ${r.mapTasks} / ${r.partitions || "coordinator"} | ${mb(r.bytesRead.map)} + ${mb(r.bytesRead.reduce)} | ${r.managerPeakRssMB} / ${r.workerPeakRssMB} MiB | ${r.check.equal ? `yes (${r.groups.toLocaleString("en-US")} groups, max rel ${r.check.maxRelError.toExponential(0)})` : "NO"} |`,
+    `| ${r.query} | ${r.format} | ${storeLabel(r.store)} | ${fmtS(r.medianS)} (${fmtS(r.coldS)}) | ${fmtS(r.duckdbMedianS)} | ${r.ratio.toFixed(2)}; ${r.ratioOfRounds.toFixed(2)} | ${(r.rowsPerSecPerCore / 1e6).toFixed(2)}M | ${r.mapTasks} / ${r.partitions || "coordinator"} | ${mb(r.bytesRead.map)} + ${mb(r.bytesRead.reduce)} | ${r.managerPeakRssMB} / ${r.workerPeakRssMB} MiB | ${r.check.equal ? `yes (${r.groups.toLocaleString("en-US")} groups, max rel ${r.check.maxRelError.toExponential(0)})` : "NO"} |`,
   );
 }
 lines.push("", "Where the wall time went (medians of the warm runs, ms): call to first map launched / map stage (first launch to last map done) / reducers' tail after the last map (- without reducers) / gather of the reducers' outputs or, without reducers, the coordinator's merge of the map outputs, + cleanup; CPU seconds of the workers / manager / S3 server. `R = coordinator`: no reduce stage, the partials were small enough for the coordinator to finish the sums (src/query/query2.ts: the SQL planner's rule).", "");
@@ -399,13 +422,24 @@ lines.push("| query | format | store | to first map | map stage | reduce tail | 
 for (const r of results) {
   const t = r.timeline;
   lines.push(
-    `| ${r.query} | ${r.format} | ${r.store === "s3" ? "S3" : "local"} | ${t.toFirstMapMs} | ${t.mapStageMs} | ${r.partitions ? t.reduceTailMs : "-"} | ${t.gatherMs} | ${t.wallMs} | ${r.cpuS.workers} (${r.cpuS.mapTasks} + ${r.cpuS.reduceTasks}) | ${r.cpuS.manager} | ${r.cpuS.s3 ?? "-"} |`,
+    `| ${r.query} | ${r.format} | ${storeShort(r.store)} | ${t.toFirstMapMs} | ${t.mapStageMs} | ${r.partitions ? t.reduceTailMs : "-"} | ${t.gatherMs} | ${t.wallMs} | ${r.cpuS.workers} (${r.cpuS.mapTasks} + ${r.cpuS.reduceTasks}) | ${r.cpuS.manager} | ${r.cpuS.s3 ?? "-"} |`,
   );
+}
+const s3Costs = results.flatMap((r) => {
+  const local = results.find((l) => l.store === "local" && l.query === r.query && l.format === r.format);
+  return r.store !== "local" && local ? [{ r, local }] : [];
+});
+if (s3Costs.length) {
+  lines.push("", "Client-side CPU to read through S3: workers' CPU through S3 minus from the local dir, per GiB the maps read through S3 (the S3 server's own CPU apart):", "", "| query | format | store | workers CPU S3 / local (s) | GiB read | client CPU-s/GiB | S3 server CPU-s/GiB |", "|---|---|---|---|---|---|---|");
+  for (const { r, local } of s3Costs) {
+    const gib = r.bytesRead.map / 2 ** 30;
+    lines.push(`| ${r.query} | ${r.format} | ${storeShort(r.store)} | ${r.cpuS.workers} / ${local.cpuS.workers} | ${gib.toFixed(2)} | ${((r.cpuS.workers - local.cpuS.workers) / gib).toFixed(2)} | ${r.cpuS.s3 !== undefined ? (r.cpuS.s3 / gib).toFixed(2) : "-"} |`);
+  }
 }
 if (results.some((r) => Object.keys(r.phasesMs).length)) {
   const names = [...new Set(results.flatMap((r) => Object.keys(r.phasesMs)))].sort();
   lines.push("", "Workers' phase timers, summed over tasks (ms, median of the warm runs):", "", `| query | format | store | ${names.join(" | ")} |`, `|---|---|---|${names.map(() => "---").join("|")}|`);
-  for (const r of results) lines.push(`| ${r.query} | ${r.format} | ${r.store === "s3" ? "S3" : "local"} | ${names.map((n) => r.phasesMs[n] ?? "-").join(" | ")} |`);
+  for (const r of results) lines.push(`| ${r.query} | ${r.format} | ${storeShort(r.store)} | ${names.map((n) => r.phasesMs[n] ?? "-").join(" | ")} |`);
 }
 if (sweep.length) {
   lines.push("", "2C, local CSV, largest reducer's peak RSS by R (one run each, a fresh pool per R):", "", "| R | wall | reducer peak RSS | map peak RSS | groups |", "|---|---|---|---|---|");

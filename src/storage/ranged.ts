@@ -124,6 +124,38 @@ export class RangedReader {
     }
   }
 
+  /**
+   * Reads for a caller that asks for the bytes of `window` in order (csv-range.ts's
+   * record-aligned reader): the window is fetched as GETs of `blockSize` (few, large GETs: each
+   * costs the client CPU besides its bytes), up to `ahead` of them beyond the one being read, and
+   * each read inside one block is a view of it (no copy). Any other read (a header, a tail past
+   * the window, a read across two blocks) is one GET. Every GET goes through {@link getRange}.
+   */
+  readAhead(key: string, window: { start: number; end: number }, options: { blockSize: number; ahead: number; signal?: AbortSignal }): (start: number, end: number) => Promise<Uint8Array> {
+    const { blockSize, ahead } = options;
+    const signal = options.signal ? { signal: options.signal } : {};
+    const blocks = new Map<number, Promise<Uint8Array>>();
+    const blockStart = (k: number) => window.start + k * blockSize;
+    const block = (k: number): Promise<Uint8Array> => {
+      let b = blocks.get(k);
+      if (!b) {
+        b = this.getRange(key, { start: blockStart(k), end: Math.min(window.end, blockStart(k + 1)) }, signal);
+        b.catch(() => undefined); // observed when read
+        blocks.set(k, b);
+      }
+      return b;
+    };
+    return async (start, end) => {
+      const k = Math.floor((start - window.start) / blockSize);
+      if (start < window.start || end > window.end || end <= start || Math.floor((end - 1 - window.start) / blockSize) !== k) return this.getRange(key, { start, end }, signal);
+      for (const old of blocks.keys()) if (old < k) blocks.delete(old); // read in order: behind us
+      const bytes = block(k);
+      for (let n = k + 1; n <= k + ahead && blockStart(n) < window.end; n++) block(n);
+      const from = start - blockStart(k);
+      return (await bytes).subarray(from, from + (end - start));
+    };
+  }
+
   /** One ranged GET, hedged. `range.end` must be given (the bytes expected). */
   async getRange(key: string, range: { start: number; end: number }, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted();

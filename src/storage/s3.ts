@@ -296,7 +296,8 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
         async (signal) => {
           const chunks: Uint8Array[] = [];
           for await (const c of readObject(key, r, signal)) chunks.push(c);
-          return chunks.length === 1 ? chunks[0]! : new Uint8Array(Buffer.concat(chunks));
+          // A Buffer (a Uint8Array) as it comes: copied once, and its indexOf is native (csv-range.ts searches newlines with it).
+          return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         },
         o?.signal,
       );

@@ -108,3 +108,35 @@ describe("RangedReader", () => {
     await assert.rejects(reader.read("nope"), { type: "NotFound" });
   });
 });
+
+describe("RangedReader.readAhead", () => {
+  it("serves in-order reads of a window from block-sized GETs, exactly, and other reads with one GET each", async () => {
+    const { inner, data } = await fixture("ahead", 10 * MiB + 123);
+    const reader = new RangedReader(inner, { hedgeAfter: 0 });
+    const window = { start: 1000, end: 9 * MiB + 77 };
+    const read = reader.readAhead("obj", window, { blockSize: 2 * MiB, ahead: 2 });
+    const chunk = 512 * 1024 + 3; // reads that straddle blocks too
+    for (let pos = window.start; pos < window.end; pos += chunk) {
+      const end = Math.min(window.end, pos + chunk);
+      assert.deepEqual(Buffer.from(await read(pos, end)), data.subarray(pos, end), `[${pos}, ${end})`);
+    }
+    // A tail past the window, and a header read before it: one GET each.
+    assert.deepEqual(Buffer.from(await read(window.end, window.end + 4096)), data.subarray(window.end, window.end + 4096));
+    assert.deepEqual(Buffer.from(await read(0, 100)), data.subarray(0, 100));
+    const blocks = Math.ceil((window.end - window.start) / (2 * MiB));
+    const straddling = reader.stats.readRequests - blocks - 2;
+    assert.ok(straddling >= 0 && straddling <= Math.ceil((window.end - window.start) / chunk), `GETs: ${reader.stats.readRequests} for ${blocks} blocks`);
+    assert.equal(reader.stats.bytesRead >= window.end - window.start, true);
+  });
+
+  it("fails a read with its block's error, and reads nothing past the window", async () => {
+    const { inner } = await fixture("ahead-err", 3 * MiB);
+    const reader = new RangedReader(inner, { hedgeAfter: 0 });
+    const read = reader.readAhead("missing", { start: 0, end: 3 * MiB }, { blockSize: MiB, ahead: 1 });
+    await assert.rejects(read(0, MiB));
+    const ok = reader.readAhead("obj", { start: 0, end: 3 * MiB }, { blockSize: MiB, ahead: 8 });
+    await ok(0, MiB);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(reader.stats.readRequests <= 2 + 3, `GETs ${reader.stats.readRequests}: never more blocks than the window holds`);
+  });
+});
