@@ -22,7 +22,7 @@ import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
 import { NonRetryableError, SmelterError } from "../job/errors.js";
 import { columnSchema, sourceSql, tableSchema } from "../mapreduce/table-source.js";
-import { materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
+import { checkInPlaceUnchanged, materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
 import { uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
 import { shufflePlanSchema } from "../shuffle/layout.js";
@@ -85,7 +85,7 @@ export const sqlStageInputSchema = z.object({
 });
 export type SqlStageInput = z.input<typeof sqlStageInputSchema>;
 
-type Prepared = { view: string; files: string[]; columns: z.infer<typeof columnSchema>[]; source: (files: string[]) => string; local: LocalFile[] };
+type Prepared = { view: string; files: string[]; columns: z.infer<typeof columnSchema>[]; source: (files: string[]) => string; local: LocalFile[]; verify?: () => Promise<void> };
 
 export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output<typeof sqlStageInputSchema>, ctx) => {
   if (input.partitionBy === null && input.shuffle.partitions !== 1) throw new NonRetryableError(`stage ${input.stage.id}: a gathered stage writes one segment, not ${input.shuffle.partitions}`);
@@ -122,6 +122,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output
       }
     });
     t = lap(ctx, "duckdbMs", t);
+    for (const p of prepared) await p.verify?.();
     ctx.heartbeat({ phase: "write" });
     const out = await writeMapOutputFiles(workStore, input.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { ctx });
     t = lap(ctx, "shuffleWriteMs", t);
@@ -180,7 +181,9 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
   const columns = wanted ? i.table.columns.filter((c) => wanted.has(c.name)) : i.table.columns;
   // Parquet: only the columns read (a sparse file holds no others), cast to the table's types.
   const list = parquet ? columns.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(", ") : "*";
-  return { view: i.view, files: files.map((f) => f.path), columns, local: files, source: () => `SELECT ${list} FROM ${sourceSql(i.table, files)}` };
+  // Files DuckDB read in place: still the versions listed once it has read them.
+  const verify = () => checkInPlaceUnchanged(store, files.filter((f) => f.inPlace).map((f) => f.split));
+  return { view: i.view, files: files.map((f) => f.path), columns, local: files, verify, source: () => `SELECT ${list} FROM ${sourceSql(i.table, files)}` };
 }
 
 async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number | null, dir: string, ctx: TaskContext): Promise<Prepared> {

@@ -38,6 +38,7 @@ type Listener = (items: readonly Temporary[]) => void;
 export class Temporaries {
   #items: Temporary[] = [];
   #listeners = new Set<Listener>();
+  #byJob = new Map<string, { temporary: Temporary; release: () => void }[]>();
 
   /** Registers `t`; returns the function that releases it (call it once `t` is removed). */
   add(t: Temporary): () => void {
@@ -51,6 +52,32 @@ export class Temporaries {
       if (i >= 0) this.#items.splice(i, 1);
       this.#changed();
     };
+  }
+
+  /**
+   * Registers `t` as made for job `jobId` by a part that does not see the job end (a remote
+   * backend's envelopes, replies and channel batches): the job's own cleanup removes it with its
+   * work prefix (runStages: {@link ofJob}). The same temporary registered again while registered is one.
+   */
+  addForJob(jobId: string, t: Temporary): void {
+    const mine = this.#byJob.get(jobId) ?? [];
+    if (mine.some((m) => JSON.stringify(m.temporary) === JSON.stringify(t))) return;
+    const release = this.add(t);
+    const entry = {
+      temporary: t,
+      release: () => {
+        release();
+        const list = this.#byJob.get(jobId)?.filter((m) => m !== entry) ?? [];
+        if (list.length > 0) this.#byJob.set(jobId, list);
+        else this.#byJob.delete(jobId);
+      },
+    };
+    this.#byJob.set(jobId, [...mine, entry]);
+  }
+
+  /** The temporaries registered for `jobId` with {@link addForJob} and not yet released, with the functions that release them. */
+  ofJob(jobId: string): { temporary: Temporary; release: () => void }[] {
+    return [...(this.#byJob.get(jobId) ?? [])];
   }
 
   /** What is registered now, oldest first. */

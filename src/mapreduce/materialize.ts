@@ -24,7 +24,7 @@ import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
 import type { RangedReader } from "../storage/ranged.js";
 import { NotFoundError } from "../storage/errors.js";
-import { NonRetryableError } from "../job/errors.js";
+import { checkVersion, InputChangedError, objectUrl } from "../storage/versions.js";
 import { checkRecordLengths } from "../splits/csv-range.js";
 import { openDuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
@@ -75,13 +75,15 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const headers = new Map<string, Promise<CsvSplitData>>();
   const signal = options.signal ? { signal: options.signal } : {};
   const object = (split: Split) => `${store.url.replace(/\/$/, "")}/${split.key}`;
+  /** Every read of a split carries the object's listed version: the store checks it. */
+  const pinned = (split: Split) => ({ ...signal, version: split.version });
   const open = (split: Split, range = split.range) =>
     openCsvSplit({ ...split, range }, split.format === "csv" ? dialect : undefined, {
       object: object(split),
       chunkSize: READ_CHUNK_BYTES,
       // The range's chunks are read in order from the byte before its start (csv-range.ts): the next ones are fetched meanwhile.
-      read: options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { blockSize: READ_BLOCK_BYTES, ahead: READ_AHEAD, ...signal }),
-      stream: () => options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...signal }),
+      read: options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { blockSize: READ_BLOCK_BYTES, ahead: READ_AHEAD, ...pinned(split) }),
+      stream: () => options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...pinned(split) }),
     });
   /** The header names of a CSV object (one read per object and task). */
   const namesOf = async (split: Split): Promise<{ names?: string[] }> => {
@@ -99,17 +101,14 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
         parquetDone.add(split.key);
       }
       if (split.fileSize === 0) continue;
-      // Read in place, the file is whatever it is now: one that changed size since the listing would mix two versions into the answer.
-      const now = await store.head(split.key);
-      if (!now) throw new NotFoundError(store.url, split.key);
-      if (now.size !== split.fileSize)
-        throw new NonRetryableError(`${object(split)} changed since the job listed it (${split.fileSize} bytes then, ${now.size} now): the answer would mix two versions of it; rerun the job once the input stops changing`, { type: "InputChanged" });
+      // Read in place, the file is whatever it is now: checked before (here) and after DuckDB read it (checkInPlaceUnchanged).
+      await checkInPlaceUnchanged(store, [split]);
       const path = localPath(split.key);
       const zstdHeader = split.compression === "zstd" && split.format === "csv" && dialect.header;
       const names = zstdHeader ? { names: await zstdHeaderNames(path, dialect, object(split)) } : split.compression ? {} : await namesOf(split);
       // DuckDB 1.5 drops a last line longer than its buffer without a word: check lengths first.
-      if (split.format !== "parquet" && !split.compression) await checkRecordLengths((start, end) => store.get(split.key, { range: { start, end }, ...signal }), split.fileSize, MAX_RECORD_BYTES, object(split));
-      const newLine = split.format === "csv" && !split.compression ? await firstLineEndOf((start, end) => store.get(split.key, { range: { start, end }, ...signal }), split.fileSize, dialect, MAX_RECORD_BYTES) : undefined;
+      if (split.format !== "parquet" && !split.compression) await checkRecordLengths((start, end) => store.get(split.key, { range: { start, end }, ...pinned(split) }), split.fileSize, MAX_RECORD_BYTES, object(split));
+      const newLine = split.format === "csv" && !split.compression ? await firstLineEndOf((start, end) => store.get(split.key, { range: { start, end }, ...pinned(split) }), split.fileSize, dialect, MAX_RECORD_BYTES) : undefined;
       files.push({ path, split, inPlace: true, headerLine: split.format === "csv" && dialect.header, object: object(split), ...names, ...(newLine ? { newLine } : {}) });
       options.onInPlaceBytes?.(split.format === "parquet" ? await parquetBytesNeeded(store, split, options) : split.fileSize);
       continue;
@@ -121,7 +120,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
     } else if (split.compression === "zstd") {
       const ext = split.key.slice(split.key.lastIndexOf("."));
       const file = join(dir, `c${i}.${split.format === "ndjson" ? "json" : "csv"}${ext}`);
-      await writeStream(file, options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...signal }));
+      await writeStream(file, options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...pinned(split) }));
       const headerLine = split.format === "csv" && dialect.header;
       files.push({ path: file, split, headerLine, object: object(split), ...(headerLine ? { names: await zstdHeaderNames(file, dialect, object(split)) } : {}) });
     } else {
@@ -136,6 +135,21 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
     }
   }
   return files;
+}
+
+/**
+ * Throws when an object read in place (a local store's own file) is no longer the one listed: its
+ * version (size, mtime, inode), or its size for a split listed without one. A task calls it for
+ * its in-place files once DuckDB has read them, as materializeSplits does before.
+ */
+export async function checkInPlaceUnchanged(store: ObjectStore, splits: Split[]): Promise<void> {
+  for (const split of splits) {
+    const now = await store.head(split.key);
+    if (!now) throw new NotFoundError(store.url, split.key);
+    const where = objectUrl(store.url, split.key);
+    if (split.version !== undefined) checkVersion(where, split.version, now.version);
+    else if (now.size !== split.fileSize) throw new InputChangedError(where, `${split.fileSize} bytes when listed, ${now.size} now`);
+  }
 }
 
 /** The header names of a zstd CSV file, read by DuckDB (Node 20 cannot decompress zstd). */
@@ -174,13 +188,13 @@ async function sparseParquet(store: ObjectStore, split: Split, file: string, opt
     await fh.truncate(split.fileSize);
     await fh.write(new TextEncoder().encode("PAR1"), 0, 4, 0);
     const tailStart = split.fileSize - footer.footerBytes;
-    const tail = await options.reader.getRange(split.key, { start: tailStart, end: split.fileSize }, signal ? { signal } : {});
+    const tail = await options.reader.getRange(split.key, { start: tailStart, end: split.fileSize }, { signal, version: split.version });
     await fh.write(tail, 0, tail.byteLength, tailStart);
     const limit = pLimit(8);
     await Promise.all(
       ranges.map((r) =>
         limit(async () => {
-          const bytes = await options.reader.getRange(split.key, { start: r.start, end: r.end }, signal ? { signal } : {});
+          const bytes = await options.reader.getRange(split.key, { start: r.start, end: r.end }, { signal, version: split.version });
           await fh.write(bytes, 0, bytes.byteLength, r.start);
         }),
       ),
@@ -199,7 +213,7 @@ async function parquetBytesNeeded(store: ObjectStore, split: Split, options: Mat
 
 /** A Parquet object's footer and the byte ranges of the column chunks of the needed columns (`options.columns`, else all). */
 async function neededChunks(store: ObjectStore, split: Split, options: MaterializeOptions) {
-  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(options.signal ? { signal: options.signal } : {}) });
+  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(options.signal ? { signal: options.signal } : {}), version: split.version });
   const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
   return { footer, ranges: columnChunkRanges(footer.metadata, columns) };
 }

@@ -69,7 +69,7 @@ export async function* readRecordBatches(store: ObjectStore, split: Split, o: Re
   const open = (dialect: CsvDialect | undefined) =>
     openCsvSplit({ ...split, format: dialect ? "csv" : split.format }, dialect, {
       object: where,
-      read: (start, end) => store.get(split.key, { range: { start, end }, ...signal }),
+      read: (start, end) => store.get(split.key, { range: { start, end }, ...signal, version: split.version }),
       ...(o.onBytes ? { onBytes: o.onBytes } : {}),
     });
   if (typeof format === "object") {
@@ -132,11 +132,11 @@ async function* csvRecords(bytes: AsyncIterable<Uint8Array>, split: Split, where
 }
 
 async function* parquetRows(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {
-  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(o.signal ? { signal: o.signal } : {}) });
+  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(o.signal ? { signal: o.signal } : {}), version: split.version });
   const file: AsyncBuffer = {
     byteLength: split.fileSize,
     slice: async (start, end) => {
-      const b = await store.get(split.key, { range: { start, end: end ?? split.fileSize }, ...(o.signal ? { signal: o.signal } : {}) });
+      const b = await store.get(split.key, { range: { start, end: end ?? split.fileSize }, ...(o.signal ? { signal: o.signal } : {}), version: split.version });
       o.onBytes?.(b.byteLength);
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     },

@@ -149,6 +149,8 @@ export async function runStages<F = undefined>(
   } finally {
     // A failure leaves the piece registered: the caller (the CLI) reports it with `smelter clean`.
     for (const [i, t] of own.entries()) await removeTemporary(releases[i]!, () => removeTemporaryNow(t, t.kind === "prefix" ? store : undefined, { afterStop: !succeeded, clock: job.context.clock }));
+    // What the backend made for the job elsewhere (a remote backend's envelopes and replies under its store).
+    for (const { temporary, release } of temporaries.ofJob(job.id)) await removeTemporary(release, () => removeTemporaryNow(temporary, undefined, { afterStop: !succeeded, clock: job.context.clock }));
   }
 }
 

@@ -86,11 +86,11 @@ export function discoverSplits(store: ObjectStore, pattern: string, options: Dis
   async function splitsOf(info: ObjectInfo): Promise<Split[]> {
     const detected = detectFormat(info.key);
     const format = opts.format === "auto" ? detected.format : opts.format;
-    const base = { key: info.key, store: store.url, format, fileSize: info.size };
+    const base = { key: info.key, store: store.url, format, fileSize: info.size, ...(info.version !== undefined ? { version: info.version } : {}) };
     if (detected.compression) return [{ ...base, range: { start: 0, end: info.size }, compression: detected.compression }];
     if (opts.whole && format !== "parquet") return [{ ...base, range: { start: 0, end: info.size }, whole: true }];
     if (format === "parquet") {
-      const footer = await readParquetFooter(store, info.key, { fileSize: info.size, footerPrefetchBytes: opts.footerPrefetchBytes, signal: abort.signal });
+      const footer = await readParquetFooter(store, info.key, { fileSize: info.size, footerPrefetchBytes: opts.footerPrefetchBytes, signal: abort.signal, version: info.version });
       return rowGroupUnits(footer.metadata).map((rg) => ({ ...base, range: { start: rg.start, end: rg.end }, rowGroups: [rg.index], rows: rg.rows }));
     }
     return cutRanges(0, info.size, opts.targetSplitBytes).map((range) => ({ ...base, range }));

@@ -20,12 +20,15 @@ export interface ParquetFooterOptions {
   /** Bytes read before the 8-byte trailer in the first request, so small footers take one GET. @default 64 KiB */
   footerPrefetchBytes?: number;
   signal?: AbortSignal;
+  /** The object's listed version (`Split.version`): the reads check it. */
+  version?: string | undefined;
 }
 
 const optionsSchema = z.strictObject({
   fileSize: z.number().int().min(0).optional(),
   footerPrefetchBytes: z.number().int().min(0).default(64 * 1024),
   signal: z.instanceof(AbortSignal).optional(),
+  version: z.string().optional(),
 });
 
 /** One row group as a split unit. */
@@ -66,14 +69,14 @@ export async function readParquetFooter(store: ObjectStore, key: string, options
   }
   if (fileSize < 12) throw new ValidationError(`${where} is not a Parquet file (${fileSize} bytes, a Parquet file has at least 12): check the format option`);
   const tailStart = Math.max(0, fileSize - 8 - opts.footerPrefetchBytes);
-  let tail = await store.get(key, { range: { start: tailStart, end: fileSize }, signal: opts.signal });
+  let tail = await store.get(key, { range: { start: tailStart, end: fileSize }, signal: opts.signal, version: opts.version });
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
   if (view.getUint32(tail.byteLength - 4, true) !== MAGIC) throw new ValidationError(`${where} does not end in PAR1, so it is not a Parquet file: check the format option or the file`);
   const metadataLength = view.getUint32(tail.byteLength - 8, true);
   const footerStart = fileSize - 8 - metadataLength;
   if (footerStart < 4) throw new ValidationError(`${where} has a footer length of ${metadataLength} bytes, more than the file holds: the file is damaged`);
   if (footerStart < tailStart) {
-    const head = await store.get(key, { range: { start: footerStart, end: tailStart }, signal: opts.signal });
+    const head = await store.get(key, { range: { start: footerStart, end: tailStart }, signal: opts.signal, version: opts.version });
     const joined = new Uint8Array(fileSize - footerStart);
     joined.set(head, 0);
     joined.set(tail, head.byteLength);

@@ -21,6 +21,8 @@ export const splitSchema = z.strictObject({
   range: z.strictObject({ start: z.number().int().min(0), end: z.number().int().min(0) }),
   /** The object's size in bytes. */
   fileSize: z.number().int().min(0),
+  /** The object's version when listed (storage/versions.ts: the ETag on S3; size, mtime and inode of a local file): every read of the split checks it, so an input rewritten during the job fails it instead of mixing two versions. */
+  version: z.string().min(1).optional(),
   /** Set when the object is compressed: the split is then the whole object. */
   compression: z.enum(compressions).optional(),
   /** Parquet: the row group indexes this split reads. */

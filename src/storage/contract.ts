@@ -9,6 +9,8 @@ export interface ObjectInfo {
   size: number;
   etag?: string;
   lastModified?: Date;
+  /** A token that changes whenever the object is rewritten (storage/versions.ts): the ETag on S3, size, mtime and inode of a local file. */
+  version?: string;
 }
 
 /** A byte range: `start` inclusive, `end` exclusive; `end` omitted means to the end. */
@@ -20,6 +22,8 @@ export interface ByteRange {
 export interface ReadOptions {
   range?: ByteRange;
   signal?: AbortSignal;
+  /** The object's version when listed (`ObjectInfo.version`): a read that finds another throws InputChangedError (storage/versions.ts). */
+  version?: string;
 }
 
 export interface WriteOptions {

@@ -22,6 +22,7 @@ import { fileSystemError, isFileSystemError, NotFoundError, StoreError } from ".
 import { makeDirs } from "./local-dirs.js";
 import { localMultipart } from "./local-multipart.js";
 import { defineStore } from "./store.js";
+import { checkVersion, fileVersion, InputChangedError, objectUrl } from "./versions.js";
 import { checkRange, compareKeys, md5Hex, MIN_PART_SIZE, sliceRange } from "./util.js";
 
 /** Options of {@link localStore}. */
@@ -158,8 +159,8 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
       if (it.isDir) {
         if (it.sortKey.startsWith(prefix) || prefix.startsWith(it.sortKey)) yield* walk(path.join(dirAbs, it.name), it.sortKey, prefix);
       } else if (it.sortKey.startsWith(prefix)) {
-        const st = await fs.stat(path.join(dirAbs, it.name)).catch(() => undefined);
-        if (st?.isFile()) yield { key: it.sortKey, size: st.size, lastModified: st.mtime };
+        const st = await fs.stat(path.join(dirAbs, it.name), { bigint: true }).catch(() => undefined);
+        if (st?.isFile()) yield { key: it.sortKey, size: Number(st.size), lastModified: st.mtime, version: fileVersion(st) };
       }
     }
   }
@@ -188,11 +189,13 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
       checkRange(o?.range);
       const file = await contained(resolveKey(key), key);
       try {
-        if (!o?.range) return new Uint8Array(await fs.readFile(file, { signal: o?.signal }));
+        if (!o?.range && o?.version === undefined) return new Uint8Array(await fs.readFile(file, { signal: o?.signal }));
         const fh = await fs.open(file, "r");
         try {
-          const { size } = await fh.stat();
-          const [s, e] = sliceRange(size, o.range);
+          // Given the version listed: checked before and after reading, so the bytes are all of it.
+          const before = await fh.stat({ bigint: true });
+          checkVersion(objectUrl(url, key), o?.version, fileVersion(before));
+          const [s, e] = sliceRange(Number(before.size), o?.range);
           const buf = Buffer.allocUnsafe(e - s);
           let off = 0;
           while (off < buf.length) {
@@ -200,12 +203,13 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
             if (bytesRead === 0) break;
             off += bytesRead;
           }
+          if (o?.version !== undefined) checkVersion(objectUrl(url, key), o.version, fileVersion(await fh.stat({ bigint: true })));
           return off === buf.length ? buf : buf.subarray(0, off);
         } finally {
           await fh.close();
         }
       } catch (err) {
-        throw fsError(err, key);
+        throw err instanceof InputChangedError ? err : fsError(err, key);
       }
     },
     async put(key, body, o) {
@@ -273,8 +277,8 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     },
     async head(key) {
       const file = await contained(resolveKey(key), key);
-      const st = await fs.stat(file).catch(() => undefined);
-      return st?.isFile() ? { key, size: st.size, lastModified: st.mtime } : undefined;
+      const st = await fs.stat(file, { bigint: true }).catch(() => undefined);
+      return st?.isFile() ? { key, size: Number(st.size), lastModified: st.mtime, version: fileVersion(st) } : undefined;
     },
     multipart: localMultipart({ root, url, internalDir: path.join(root, INTERNAL_DIR, "multipart"), minPartSize: opts.minPartSize, context, resolveKey, tempPath, commit }),
   });

@@ -9,6 +9,7 @@ import { parseOrThrow } from "../job/policy.js";
 import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
 import { BadDigestError, NoSuchUploadError, NotFoundError } from "./errors.js";
 import { defineStore } from "./store.js";
+import { checkVersion, etagVersion, objectUrl } from "./versions.js";
 import { checkPartList, checkPartNumber, checkRange, compareKeys, md5Base64, md5Hex, MIN_PART_SIZE, multipartEtag, sliceRange } from "./util.js";
 
 /** Options of {@link memoryStore}. */
@@ -57,7 +58,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
     return [...b.objects.keys()].filter((k) => k.startsWith(prefix)).sort(compareKeys);
   }
   function info(key: string, o: StoredObject): ObjectInfo {
-    return { key, size: o.data.byteLength, etag: o.etag, lastModified: o.lastModified };
+    return { key, size: o.data.byteLength, etag: o.etag, lastModified: o.lastModified, version: etagVersion(o.etag) };
   }
   function upload(key: string, uploadId: string): Upload {
     const u = b.uploads.get(uploadId);
@@ -131,6 +132,7 @@ export function memoryStore(name = "default", options: MemoryStoreOptions = {}):
       checkRange(o?.range);
       const obj = b.objects.get(key);
       if (!obj) throw new NotFoundError(url, key);
+      checkVersion(objectUrl(url, key), o?.version, etagVersion(obj.etag));
       const [start, end] = sliceRange(obj.data.byteLength, o?.range);
       return obj.data.slice(start, end);
     },

@@ -83,11 +83,11 @@ export class RangedReader {
   }
 
   /** Reads a whole object or a range as parallel hedged GETs; one buffer. */
-  async read(key: string, options: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  async read(key: string, options: { range?: ByteRange; signal?: AbortSignal; version?: string } = {}): Promise<Uint8Array> {
     const [start, end] = await this.#bounds(key, options.range);
     const out = new Uint8Array(end - start);
     let off = 0;
-    for await (const chunk of this.stream(key, { range: { start, end }, signal: options.signal })) {
+    for await (const chunk of this.stream(key, { ...options, range: { start, end } })) {
       out.set(chunk, off);
       off += chunk.byteLength;
     }
@@ -95,7 +95,7 @@ export class RangedReader {
   }
 
   /** Streams an object or range in order, reading up to `concurrency` parts ahead. */
-  async *stream(key: string, options: { range?: ByteRange; signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+  async *stream(key: string, options: { range?: ByteRange; signal?: AbortSignal; version?: string } = {}): AsyncIterable<Uint8Array> {
     const [start, end] = await this.#bounds(key, options.range);
     const ac = new AbortController();
     const onAbort = (): void => ac.abort(options.signal?.reason);
@@ -105,7 +105,7 @@ export class RangedReader {
     const fill = (): void => {
       while (next < end && pending.length < this.#opts.concurrency * 2) {
         const range = { start: next, end: Math.min(end, next + this.#opts.partSize) };
-        const p = this.#limit(() => this.getRange(key, range, { signal: ac.signal }));
+        const p = this.#limit(() => this.getRange(key, range, { signal: ac.signal, version: options.version }));
         p.catch(() => undefined); // observed when its turn comes
         pending.push(p);
         next = range.end;
@@ -129,11 +129,12 @@ export class RangedReader {
    * record-aligned reader): the window is fetched as GETs of `blockSize` (few, large GETs: each
    * costs the client CPU besides its bytes), up to `ahead` of them beyond the one being read, and
    * each read inside one block is a view of it (no copy). Any other read (a header, a tail past
-   * the window, a read across two blocks) is one GET. Every GET goes through {@link getRange}.
+   * the window, a read across two blocks) is one GET. Every GET goes through {@link getRange}
+   * (with `version`, when given: the object's listed version, checked by the store).
    */
-  readAhead(key: string, window: { start: number; end: number }, options: { blockSize: number; ahead: number; signal?: AbortSignal }): (start: number, end: number) => Promise<Uint8Array> {
+  readAhead(key: string, window: { start: number; end: number }, options: { blockSize: number; ahead: number; signal?: AbortSignal; version?: string | undefined }): (start: number, end: number) => Promise<Uint8Array> {
     const { blockSize, ahead } = options;
-    const signal = options.signal ? { signal: options.signal } : {};
+    const signal = { ...(options.signal ? { signal: options.signal } : {}), ...(options.version !== undefined ? { version: options.version } : {}) };
     const blocks = new Map<number, Promise<Uint8Array>>();
     const blockStart = (k: number) => window.start + k * blockSize;
     const block = (k: number): Promise<Uint8Array> => {
@@ -156,11 +157,11 @@ export class RangedReader {
     };
   }
 
-  /** One ranged GET, hedged. `range.end` must be given (the bytes expected). */
-  async getRange(key: string, range: { start: number; end: number }, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  /** One ranged GET, hedged. `range.end` must be given (the bytes expected). `version`: the object's listed version, checked by the store. */
+  async getRange(key: string, range: { start: number; end: number }, options: { signal?: AbortSignal; version?: string | undefined } = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted();
     const bytes = range.end - range.start;
-    const primary = this.#attempt(key, range, options.signal);
+    const primary = this.#attempt(key, range, options.signal, options.version);
     if (this.#opts.hedgeAfter === 0) return settle(primary);
     const delay = Math.max(this.#opts.minHedgeDelayMs, this.#opts.hedgeAfter * this.model.expectedMs(bytes));
     const clock = this.#opts.clock ?? systemClock;
@@ -172,7 +173,7 @@ export class RangedReader {
     clock.clearTimeout(timer);
     if (!fired) return settle(primary);
     this.#stats.hedgesFired++;
-    const hedge = this.#attempt(key, range, options.signal);
+    const hedge = this.#attempt(key, range, options.signal, options.version);
     try {
       const winner = await Promise.any([primary.done.then(() => primary), hedge.done.then(() => hedge)]);
       const loser = winner === primary ? hedge : primary;
@@ -187,14 +188,14 @@ export class RangedReader {
     }
   }
 
-  #attempt(key: string, range: { start: number; end: number }, outer: AbortSignal | undefined): Attempt {
+  #attempt(key: string, range: { start: number; end: number }, outer: AbortSignal | undefined, version?: string): Attempt {
     const controller = new AbortController();
     const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
     const clock = this.#opts.clock ?? systemClock;
     const started = clock.now();
     this.#stats.readRequests++;
     const attempt: Attempt = { controller, finished: false, done: undefined as unknown as Promise<Uint8Array> };
-    attempt.done = this.#store.get(key, { range, signal }).then(
+    attempt.done = this.#store.get(key, { range, signal, ...(version !== undefined ? { version } : {}) }).then(
       (data) => {
         attempt.finished = true;
         if (!controller.signal.aborted) {

@@ -3,6 +3,7 @@
  * (`name`, `Code`, `$metadata.httpStatusCode`, errno `code`), so it does not load the SDK.
  */
 import { ConfigError } from "../job/errors.js";
+import { InputChangedError } from "./versions.js";
 import { DEFAULT_S3_TIMEOUTS, formatMs, S3_TIMEOUT_ENV, type S3Timeouts } from "./s3-timeouts.js";
 import {
   AccessDeniedError,
@@ -80,7 +81,7 @@ export function translateS3Error(err: unknown, ctx: S3ErrorContext): Error {
     message?: string;
     $metadata?: { httpStatusCode?: number };
   };
-  if (e.name === "AbortError") return err as Error;
+  if (e.name === "AbortError" || err instanceof InputChangedError) return err as Error;
   const code = e.Code ?? e.name ?? "Error";
   const status = e.$metadata?.httpStatusCode;
   const what = `${ctx.op}${ctx.key !== undefined ? ` "${ctx.key}"` : ""} in ${ctx.url} at ${ctx.where}`;

@@ -32,6 +32,7 @@ import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } 
 import { NoSuchUploadError, StoreError } from "./errors.js";
 import { callTimeout, isTransientBodyError, translateS3Error, TruncatedBodyError, type S3ErrorContext } from "./s3-errors.js";
 import { defineStore } from "./store.js";
+import { checkVersion, etagVersion, InputChangedError, objectUrl } from "./versions.js";
 import { resolveS3Timeouts, type S3Timeouts } from "./s3-timeouts.js";
 import { checkRange, md5Base64, multipartEtag, rangeHeader, stripEtag } from "./util.js";
 
@@ -144,6 +145,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       return { body: res.Body as AsyncIterable<Uint8Array>, length: res.ContentLength, etag: res.ETag };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (ifMatch !== undefined && (e.name === "PreconditionFailed" || e.$metadata?.httpStatusCode === 412)) throw new InputChangedError(objectUrl(url, key), `its ETag is no longer ${ifMatch}: 412 PreconditionFailed`, { cause: err });
       if (range && (e.name === "InvalidRange" || e.$metadata?.httpStatusCode === 416)) return undefined;
       throw err;
     }
@@ -153,12 +155,14 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
    * The bytes of an object or range, resumed from the byte reached when the body fails midway
    * (stalled, reset, cut short), at most `maxAttempts` bodies in all. Errors are untranslated.
    */
-  async function* readObject(key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  async function* readObject(key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal, version?: string): AsyncGenerator<Uint8Array> {
     let pos = range?.start ?? 0;
     const end = range?.end;
-    let etag: string | undefined;
+    let etag = version === undefined ? undefined : `"${version}"`;
     for (let attempt = 1; ; attempt++) {
       const res = await openGet(key, range || pos > 0 ? { start: pos, end } : undefined, signal, etag);
+      // A server that ignores If-Match (s3rver) still names the version it sent.
+      if (version !== undefined) checkVersion(objectUrl(url, key), version, etagVersion(res ? res.etag : (await head(key))?.etag));
       if (!res) return;
       etag ??= res.etag;
       let got = 0;
@@ -181,7 +185,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
     return call({ op: "HeadObject", key }, async (signal) => {
       try {
         const res = await client.send(new HeadObjectCommand({ Bucket, Key: full(key) }), { abortSignal: signal });
-        return { key, size: res.ContentLength ?? 0, etag: res.ETag, lastModified: res.LastModified };
+        return { key, size: res.ContentLength ?? 0, etag: res.ETag, lastModified: res.LastModified, version: etagVersion(res.ETag) };
       } catch (err) {
         const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
         if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return undefined;
@@ -276,7 +280,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
         );
         const page: ObjectInfo[] = (res.Contents ?? []).map((c) => {
           const obj = listedObjectSchema.parse(c);
-          return { key: short(obj.Key), size: obj.Size ?? 0, etag: obj.ETag, lastModified: obj.LastModified };
+          return { key: short(obj.Key), size: obj.Size ?? 0, etag: obj.ETag, lastModified: obj.LastModified, version: etagVersion(obj.ETag) };
         });
         if (page.length > 0) yield page;
         if (!res.IsTruncated || !res.NextContinuationToken) return;
@@ -288,14 +292,16 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       const r = o?.range;
       if (r && r.end === r.start) {
         // An empty range has no Range header; it still needs the object to exist.
-        if (!(await head(key))) throw translateS3Error({ name: "NoSuchKey" }, errorContext("GetObject", key));
+        const info = await head(key);
+        if (!info) throw translateS3Error({ name: "NoSuchKey" }, errorContext("GetObject", key));
+        checkVersion(objectUrl(url, key), o?.version, info.version);
         return new Uint8Array(0);
       }
       return call(
         { op: "GetObject", key },
         async (signal) => {
           const chunks: Uint8Array[] = [];
-          for await (const c of readObject(key, r, signal)) chunks.push(c);
+          for await (const c of readObject(key, r, signal, o?.version)) chunks.push(c);
           // A Buffer (a Uint8Array) as it comes: copied once, and its indexOf is native (csv-range.ts searches newlines with it).
           return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         },
@@ -307,7 +313,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       if (o?.range && o.range.end === o.range.start) return;
       const signal = o?.signal ?? new AbortController().signal;
       try {
-        yield* readObject(key, o?.range, signal);
+        yield* readObject(key, o?.range, signal, o?.version);
       } catch (err) {
         throw translateS3Error(err, errorContext("GetObject", key));
       }

@@ -86,16 +86,47 @@ export function liveProcesses(pgid: number): string[] {
     .map((f) => f.join(" "));
 }
 
-/** Polls until only the CLI itself is left in its group (every worker stopped); resolves with the time, ms from now. */
-export async function workersGone(run: CliRun, timeoutMs = 10_000): Promise<number> {
-  const t = performance.now();
-  let exited = false;
-  void run.exited.then(() => (exited = true));
-  while (performance.now() - t < timeoutMs) {
-    if (exited || liveProcesses(run.child.pid!).filter((p) => !p.startsWith(`${run.child.pid} `)).length === 0) return performance.now() - t;
-    await new Promise((r) => setTimeout(r, 20));
+/** The pids of the CLI's workers now (its process group but itself). */
+export function workerPids(run: CliRun): number[] {
+  return liveProcesses(run.child.pid!)
+    .map((p) => Number(p.split(" ")[0]))
+    .filter((pid) => pid !== run.child.pid);
+}
+
+/** Alive and not a zombie (a zombie has stopped; its parent has not reaped it yet): read from /proc, no process spawned. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
   }
-  return Infinity;
+}
+
+/**
+ * When the CLI's workers stopped, measured from `sent` (the signal) by when each was last SEEN
+ * ALIVE, not when a poll first found it gone: on a loaded machine this process may be scheduled
+ * late, which delays what it sees but never makes a stopped worker look alive later. `pids` are
+ * the workers before the signal; the group is listed again every 250 ms for any started since.
+ * Resolves with `lastAliveMs` (0 when none was alive after `sent`) and `stopped` (all gone within `timeoutMs`).
+ */
+export async function workersGone(run: CliRun, pids: number[], sent: number, timeoutMs = 10_000): Promise<{ lastAliveMs: number; stopped: boolean }> {
+  const tracked = new Set(pids);
+  let lastAlive = sent;
+  let listed = performance.now();
+  while (performance.now() - sent < timeoutMs) {
+    if (performance.now() - listed > 250) {
+      for (const pid of workerPids(run)) tracked.add(pid);
+      listed = performance.now();
+    }
+    const t = performance.now();
+    const alive = [...tracked].filter(isAlive);
+    if (alive.length === 0) return { lastAliveMs: Math.max(0, lastAlive - sent), stopped: true };
+    lastAlive = t;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { lastAliveMs: Math.max(0, lastAlive - sent), stopped: false };
 }
 
 /** Files (not empty directories) under `dir`, and directories named after a job (`smelter-jobs/<id>`). */

@@ -57,6 +57,12 @@ export interface FaultProxy {
   readonly stats: FaultProxyStats;
   /** Changes the fault rates from now on (e.g. 0 to set data up cleanly). */
   setRates(rates: Partial<Record<FaultKind, number>>, latencyRate?: number): void;
+  /**
+   * Holds every request `match`es (before any fault or delay) until `release()`: a test acts at
+   * that point (e.g. changes an object between a job's listing and its reads). `first` resolves
+   * with the first held request.
+   */
+  hold(match: (req: IncomingMessage) => boolean): { first: Promise<IncomingMessage>; release(): void };
   stop(): Promise<void>;
 }
 
@@ -124,7 +130,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     req.pipe(up);
   };
 
-  const server = createServer((req, res) => {
+  let gate: { match: (req: IncomingMessage) => boolean; held: (() => void)[]; onHeld: (req: IncomingMessage) => void } | undefined;
+  const server = createServer(function handle(req, res): void {
+    if (gate?.match(req)) {
+      req.pause();
+      gate.held.push(() => handle(req, res));
+      gate.onHeld(req);
+      return;
+    }
     stats.requests++;
     const { fault, delay } = draw();
     const act = (): void => {
@@ -170,7 +183,21 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       rates = { slowDown: 0, reset: 0, stall: 0, truncate: 0, stallBody: 0, ...next };
       if (nextLatency !== undefined) latencyRate = nextLatency;
     },
+    hold(match) {
+      let onHeld!: (req: IncomingMessage) => void;
+      const first = new Promise<IncomingMessage>((resolve) => (onHeld = resolve));
+      const g = { match, held: [] as (() => void)[], onHeld };
+      gate = g;
+      return {
+        first,
+        release() {
+          if (gate === g) gate = undefined;
+          for (const go of g.held.splice(0)) go();
+        },
+      };
+    },
     async stop() {
+      gate = undefined;
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -7,6 +7,7 @@
  */
 import type { TaskEnvelope } from "../../job/attempt.js";
 import { ConfigError } from "../../job/errors.js";
+import { registerJobObjects } from "./job-objects.js";
 import { attemptResultUrl, envelopeUrlFor } from "./keys.js";
 import type { RemoteObjects, RemoteStore } from "./store.js";
 
@@ -44,6 +45,8 @@ export interface StageEnvelopeOptions {
 /** Fills in the result URL and writes the envelope to the store when over `inlineLimit`. Throws ConfigError when it is too large and there is no store. */
 export async function stageEnvelope(o: StageEnvelopeOptions): Promise<StagedEnvelope> {
   const resultUrl = attemptResultUrl(o.envelope, o.store?.url);
+  // Whatever this attempt leaves there goes with the job's temporaries (job-objects.ts).
+  if (resultUrl) registerJobObjects(resultUrl, o.envelope.jobId);
   const envelope: TaskEnvelope = resultUrl ? { ...o.envelope, resultUrl } : o.envelope;
   const text = JSON.stringify(envelope);
   const bytes = Buffer.byteLength(text);
