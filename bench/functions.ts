@@ -68,9 +68,12 @@ for (const q of args.queries.split(",")) {
       const t0 = performance.now();
       const r = await job.run(manager, { input: csvDir });
       fn.push((performance.now() - t0) / 1000);
-      fnCpu.push(cpuS(process.cpuUsage(c0)) + tasksCpuS(r.run));
+      const coordinatorCpu = cpuS(process.cpuUsage(c0));
+      const mapCpu = tasksCpuS(r.run.mapResults);
+      const reduceCpu = tasksCpuS(r.run.reduceResults);
+      fnCpu.push(coordinatorCpu + mapCpu + reduceCpu);
       got = new Map(r.records!);
-      console.error(`${q} round ${i + 1} (load ${loadavg()[0]!.toFixed(1)}): duckdb ${d.medianS.toFixed(2)} s / ${duckCpu[i]!.toFixed(2)} CPU-s, functions ${fn[i]!.toFixed(2)} s / ${fnCpu[i]!.toFixed(2)} CPU-s (${r.mapTasks} map tasks, R = ${r.partitions})`);
+      console.error(`${q} round ${i + 1} (load ${loadavg()[0]!.toFixed(1)}): duckdb ${d.medianS.toFixed(2)} s / ${duckCpu[i]!.toFixed(2)} CPU-s, functions ${fn[i]!.toFixed(2)} s / ${fnCpu[i]!.toFixed(2)} CPU-s (map tasks ${mapCpu.toFixed(2)}, reduce tasks ${reduceCpu.toFixed(2)}, coordinator ${coordinatorCpu.toFixed(2)}; ${r.mapTasks} map tasks, R = ${r.partitions})`);
     }
     const check = compareResults(reference!, got!);
     const row = {
@@ -98,10 +101,10 @@ function cpuS(u: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;
 }
 
-/** CPU-seconds of a run's winning tasks, map and reduce, as each task measured it. */
-function tasksCpuS(run: { mapResults: { stats: { cpuUserMs: number; cpuSystemMs: number } }[]; reduceResults: { stats: { cpuUserMs: number; cpuSystemMs: number } }[] }): number {
+/** CPU-seconds of winning tasks, as each task measured it. */
+function tasksCpuS(results: { stats: { cpuUserMs: number; cpuSystemMs: number } }[]): number {
   let ms = 0;
-  for (const r of [...run.mapResults, ...run.reduceResults]) ms += r.stats.cpuUserMs + r.stats.cpuSystemMs;
+  for (const r of results) ms += r.stats.cpuUserMs + r.stats.cpuSystemMs;
   return ms / 1000;
 }
 

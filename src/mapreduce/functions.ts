@@ -161,10 +161,14 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
     }
     for (const h of held.sort((a, b) => a.task - b.task)) groups.addSegment(h.bytes, h.key);
     const lines: string[] = [];
-    for (const [key, values] of groups.sorted()) {
-      const out = await fns.reduce(key, values, ctx);
+    const keep = (out: O | undefined) => {
       if (out !== undefined) lines.push(JSON.stringify(out));
-    }
+    };
+    await groups.drain((key, values) => {
+      const out = fns.reduce(key, values, ctx);
+      if (out instanceof Promise) return out.then(keep);
+      keep(out);
+    });
     ctx.count("outputRecords", lines.length);
     if (lines.length === 0) return { key: null, records: 0, bytes: 0 };
     const body = encoder.encode(`${lines.join("\n")}\n`);

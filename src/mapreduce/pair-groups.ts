@@ -90,17 +90,22 @@ export class ReduceGroups<K, V> {
     return key;
   }
 
-  /** Every key with its values, in a fixed order: non-string keys first (by JSON text), then strings (by UTF-16 code units). Each group is let go as it is yielded. */
-  *sorted(): Generator<[K, V[]]> {
-    const m = this.combine ? this.folded : this.lists;
+  /**
+   * Calls `each` for every key with its values, in a fixed order: non-string keys first (by JSON
+   * text), then strings (by UTF-16 code units); awaits only what `each` returns as a promise.
+   * Empties the groups.
+   */
+  async drain(each: (key: K, values: V[]) => void | Promise<void>): Promise<void> {
+    const m: Map<string, V | V[]> = this.combine ? this.folded : this.lists;
     const ids = [...m.keys()].sort();
-    for (const id of ids) {
-      const key = this.keyFor(id);
-      if (this.combine) yield [key, [this.folded.get(id)!]];
-      else yield [key, this.lists.get(id)!];
-      m.delete(id);
-      this.keys.delete(id);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const v = m.get(id)!;
+      const r = each(this.keyFor(id), this.combine ? [v as V] : (v as V[]));
+      if (r instanceof Promise) await r;
     }
+    m.clear();
+    this.keys.clear();
   }
 }
 
