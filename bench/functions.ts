@@ -13,6 +13,7 @@
  * DuckDB's, i.e. what `smelter query2` / `smelter sql` save by running DuckDB inside tasks.
  *
  * Options: --queries 2A,2B,2C --runs N (3) --workers N (2) --data DIR --no-record
+ * --worker-cpu-prof DIR (each worker process writes a CPU profile there when the pool closes)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     workers: { type: "string", default: "2" },
     data: { type: "string", default: join(BENCH_DATA_ROOT, "query2", "uservisits-10000000-s1-f8") },
     "no-record": { type: "boolean", default: false },
+    "worker-cpu-prof": { type: "string" },
   },
 });
 const runs = Number(args.runs);
@@ -49,7 +51,8 @@ for (const q of args.queries.split(",")) {
   const prefixLen = QUERIES[q as keyof typeof QUERIES];
   if (!prefixLen) throw new Error(`unknown query ${q}: pick from 2A, 2B, 2C`);
   const job = JOBS[prefixLen];
-  const manager = new Manager({ backend: processesBackend({ entry: ENTRY, workers }) });
+  const profDir = args["worker-cpu-prof"];
+  const manager = new Manager({ backend: processesBackend({ entry: ENTRY, workers, ...(profDir ? { execArgv: ["--cpu-prof", "--cpu-prof-dir", profDir] } : {}) }) });
   try {
     await job.run(manager, { input: csvDir }); // warm-up: process start, code loaded
     const duck: number[] = [];
