@@ -4,6 +4,10 @@
  */
 import { defineMapReduce } from "../src/mapreduce/functions.js";
 
+// A pool worker is stopped with SIGTERM, which would end it before `--cpu-prof` writes its
+// profile (bench functions --worker-cpu-prof): exit normally instead.
+if (process.execArgv.includes("--cpu-prof")) process.once("SIGTERM", () => process.exit(0));
+
 /** Query 2 written as plain functions over the headerless uservisits CSV lines. */
 function query2Functions(prefixLen: number) {
   return defineMapReduce<string, string, number, [string, number]>({

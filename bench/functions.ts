@@ -4,12 +4,16 @@
  * CSV (generate it first with `npm run bench query2`; it lives in .smelter/bench/query2/).
  * Rounds are interleaved (DuckDB alone, then the functions job, on the same machine load); a
  * fresh processes pool of `--workers` is warmed up with one untimed run. Reports the medians,
- * their ratio, rows/s/core, and checks the results are equal (relative 1e-6).
+ * their ratio, rows/s/core (rows / wall / workers), the CPU-seconds of each side (DuckDB alone: this
+ * process, its threads included; functions: the coordinator's plus every winning task's, as the
+ * tasks measured them) with rows per CPU-second (what a shared machine's load does not blur), and
+ * checks the results are equal (relative 1e-6).
  *
  * What it shows: the cost of the general path (records parsed in JS, pairs as JSON) next to
  * DuckDB's, i.e. what `smelter query2` / `smelter sql` save by running DuckDB inside tasks.
  *
  * Options: --queries 2A,2B,2C --runs N (3) --workers N (2) --data DIR --no-record
+ * --worker-cpu-prof DIR (each worker process writes a CPU profile there when the pool closes)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -31,6 +35,7 @@ const { values: args } = parseArgs({
     workers: { type: "string", default: "2" },
     data: { type: "string", default: join(BENCH_DATA_ROOT, "query2", "uservisits-10000000-s1-f8") },
     "no-record": { type: "boolean", default: false },
+    "worker-cpu-prof": { type: "string" },
   },
 });
 const runs = Number(args.runs);
@@ -46,22 +51,32 @@ for (const q of args.queries.split(",")) {
   const prefixLen = QUERIES[q as keyof typeof QUERIES];
   if (!prefixLen) throw new Error(`unknown query ${q}: pick from 2A, 2B, 2C`);
   const job = JOBS[prefixLen];
-  const manager = new Manager({ backend: processesBackend({ entry: ENTRY, workers }) });
+  const profDir = args["worker-cpu-prof"];
+  const manager = new Manager({ backend: processesBackend({ entry: ENTRY, workers, ...(profDir ? { execArgv: ["--cpu-prof", "--cpu-prof-dir", profDir] } : {}) }) });
   try {
     await job.run(manager, { input: csvDir }); // warm-up: process start, code loaded
     const duck: number[] = [];
     const fn: number[] = [];
+    const duckCpu: number[] = [];
+    const fnCpu: number[] = [];
     let reference: Query2Result | undefined;
     let got: Query2Result | undefined;
     for (let i = 0; i < runs; i++) {
+      const dc0 = process.cpuUsage();
       const d = await duckdbAlone({ input: csvDir, format: "csv", prefixLen, runs: 1, warmup: 0, workers });
+      duckCpu.push(cpuS(process.cpuUsage(dc0)));
       duck.push(d.medianS);
       reference = d.result;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const r = await job.run(manager, { input: csvDir });
       fn.push((performance.now() - t0) / 1000);
+      const coordinatorCpu = cpuS(process.cpuUsage(c0));
+      const mapCpu = tasksCpuS(r.run.mapResults);
+      const reduceCpu = tasksCpuS(r.run.reduceResults);
+      fnCpu.push(coordinatorCpu + mapCpu + reduceCpu);
       got = new Map(r.records!);
-      console.error(`${q} round ${i + 1}: duckdb ${d.medianS.toFixed(2)} s, functions ${fn[i]!.toFixed(2)} s (${r.mapTasks} map tasks, R = ${r.partitions})`);
+      console.error(`${q} round ${i + 1} (load ${loadavg()[0]!.toFixed(1)}): duckdb ${d.medianS.toFixed(2)} s / ${duckCpu[i]!.toFixed(2)} CPU-s, functions ${fn[i]!.toFixed(2)} s / ${fnCpu[i]!.toFixed(2)} CPU-s (map tasks ${mapCpu.toFixed(2)}, reduce tasks ${reduceCpu.toFixed(2)}, coordinator ${coordinatorCpu.toFixed(2)}; ${r.mapTasks} map tasks, R = ${r.partitions})`);
     }
     const check = compareResults(reference!, got!);
     const row = {
@@ -72,14 +87,28 @@ for (const q of args.queries.split(",")) {
       functionsS: median(fn),
       ratio: median(fn) / median(duck),
       rowsPerSecPerCore: dataset.rows / median(fn) / workers,
+      duckdbCpuS: median(duckCpu),
+      functionsCpuS: median(fnCpu),
+      rowsPerCpuS: dataset.rows / median(fnCpu),
       equal: check.equal,
       maxRelError: check.maxRelError,
-      runs: { duckdb: duck, functions: fn },
+      runs: { duckdb: duck, functions: fn, duckdbCpu: duckCpu, functionsCpu: fnCpu },
     };
     results.push(row);
-    console.log(`${q}: functions ${row.functionsS.toFixed(2)} s, DuckDB alone ${row.duckdbS.toFixed(2)} s, ratio ${row.ratio.toFixed(2)}, ${(row.rowsPerSecPerCore / 1e6).toFixed(2)}M rows/s/core, equal: ${row.equal} (max rel ${check.maxRelError.toExponential(1)})`);
+    console.log(`${q}: functions ${row.functionsS.toFixed(2)} s, DuckDB alone ${row.duckdbS.toFixed(2)} s, ratio ${row.ratio.toFixed(2)}, ${(row.rowsPerSecPerCore / 1e6).toFixed(2)}M rows/s/core; CPU ${row.functionsCpuS.toFixed(2)} s vs ${row.duckdbCpuS.toFixed(2)} s, ${(row.rowsPerCpuS / 1e6).toFixed(2)}M rows/CPU-s; equal: ${row.equal} (max rel ${check.maxRelError.toExponential(1)})`);
   } finally {
     await manager.close();
   }
 }
+function cpuS(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
+}
+
+/** CPU-seconds of winning tasks, as each task measured it. */
+function tasksCpuS(results: { stats: { cpuUserMs: number; cpuSystemMs: number } }[]): number {
+  let ms = 0;
+  for (const r of results) ms += r.stats.cpuUserMs + r.stats.cpuSystemMs;
+  return ms / 1000;
+}
+
 if (!args["no-record"]) console.log(`recorded in ${record("functions", { loadavg: loadavg(), results })}`);

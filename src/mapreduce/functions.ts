@@ -8,12 +8,13 @@
  * - input: discovered as a stream of splits (byte ranges of text objects, row groups of Parquet,
  *   whole compressed objects), packed into map tasks; records are read by records.ts.
  * - map: `map(record, emit)` for every record; each `emit(key, value)` goes to partition
- *   `hash(JSON(key)) % R`. With `combine`, values of one key are folded inside the map task
- *   (every 64 values, and once more at the end), so a map task ships one value per key.
- *   Segments are NDJSON lines `[key, value]`, one object per map attempt.
+ *   `hash(id(key)) % R` (a string key is its own id, any other key its JSON text: pair-segments.ts).
+ *   With `combine`, a key's value is folded as it is emitted (`combine(key, [value, next])`), so
+ *   a map task holds and ships one value per key. Segments are columnar (pair-segments.ts: key
+ *   ids as one UTF-8 text, values as float64 or one JSON array), one object per map attempt.
  * - reduce: each of the R reducers reads its segment of every winning map output as they land.
  *   With `combine`, values are folded as they arrive (memory: one value per key); without it,
- *   segments are kept as bytes and parsed at the end in map-task order, so `reduce` sees the
+ *   segments are kept as bytes and read at the end in map-task order, so `reduce` sees the
  *   values of a key in a fixed order (map task, then emit order) whichever attempts won.
  *   `reduce(key, values)` returns one output record (or `undefined` to drop the key); keys are
  *   reduced in a fixed order (non-string keys by JSON text, then strings).
@@ -42,7 +43,10 @@ import { defineWorker } from "../task-runtime/registry.js";
 import { defaultTaskBytes, workStore } from "./inputs.js";
 import { readRecordBatches, recordFormatSchema, type RecordFormat } from "./records.js";
 import { runMapReduce, type MapReduceRun } from "./run.js";
+
+export { hashText } from "./pair-groups.js";
 import { derivePartitions } from "../shuffle/sizing.js";
+import { MapPairs, ReduceGroups } from "./pair-groups.js";
 
 export type Emit<K, V> = (key: K, value: V) => void;
 
@@ -55,7 +59,7 @@ export interface MapReduceFunctions<R, K, V, O> {
   badRecords?: "fail" | "skip";
   /** Called once per input record; emit any number of key/value pairs. */
   map: (record: R, emit: Emit<K, V>, ctx: TaskContext) => void | Promise<void>;
-  /** Folds values of one key into one. Must be associative and commutative (it runs in map and reduce tasks, in any order). */
+  /** Folds values of one key into one. Must be associative and commutative (it runs in map and reduce tasks, in any order; today on two values at a time). */
   combine?: (key: K, values: V[]) => V;
   /** The output record of one key, from all its values; `undefined` drops the key. */
   reduce: (key: K, values: V[], ctx: TaskContext) => O | undefined | Promise<O | undefined>;
@@ -102,7 +106,6 @@ const mapPayloadSchema = z.object({
 const reducePayloadSchema = z.object({ shuffle: shufflePlanSchema, partition: z.number().int().min(0), outputPrefix: z.string().min(1) });
 const reduceOutputSchema = z.object({ key: z.string().nullable(), records: z.number().int().min(0), bytes: z.number().int().min(0) });
 
-const COMBINE_EVERY = 64;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -118,8 +121,8 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
   const mapWorker = defineWorker(`${fns.name}.map`, async (raw: unknown, ctx: TaskContext): Promise<MapOutput> => {
     const p = parseOrThrow(mapPayloadSchema, raw, `${fns.name}.map task input`);
     const [input, work] = await Promise.all([cachedStore(p.input.storeUrl), cachedStore(p.shuffle.storeUrl)]);
-    const buffers = new PartitionBuffers<K, V>(p.shuffle.partitions, fns.combine);
-    const emit: Emit<K, V> = (key, value) => buffers.add(key, value);
+    const pairs = new MapPairs<K, V>(fns.combine);
+    const emit: Emit<K, V> = (key, value) => pairs.add(key, value);
     for (const split of p.input.splits) {
       const batches = readRecordBatches(input, split, {
         format: records,
@@ -140,8 +143,8 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
         ctx.heartbeat();
       }
     }
-    ctx.count("emitted", buffers.emitted);
-    const { segments, rows } = buffers.encode();
+    ctx.count("emitted", pairs.emitted);
+    const { segments, rows } = pairs.encode(p.shuffle.partitions);
     ctx.count("shuffledPairs", rows.reduce((a, b) => a + b, 0));
     return writeMapOutput(work, p.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { rows, ctx });
   });
@@ -149,7 +152,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
   const reduceWorker = defineWorker(`${fns.name}.reduce`, async (raw: unknown, ctx: TaskContext) => {
     const p = parseOrThrow(reducePayloadSchema, raw, `${fns.name}.reduce task input`);
     const work = await cachedStore(p.shuffle.storeUrl);
-    const groups = new Groups<K, V>(fns.combine);
+    const groups = new ReduceGroups<K, V>(fns.combine);
     const held: { task: number; bytes: Uint8Array; key: string }[] = [];
     for await (const out of watchMapOutputs(work, p.shuffle, { signal: ctx.signal, clock: ctx.clock, onWait: () => ctx.heartbeat() })) {
       const bytes = await readSegment(work, out, p.partition, { ctx });
@@ -158,10 +161,14 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
     }
     for (const h of held.sort((a, b) => a.task - b.task)) groups.addSegment(h.bytes, h.key);
     const lines: string[] = [];
-    for (const [key, values] of groups.sorted()) {
-      const out = await fns.reduce(key, values, ctx);
+    const keep = (out: O | undefined) => {
       if (out !== undefined) lines.push(JSON.stringify(out));
-    }
+    };
+    await groups.drain((key, values) => {
+      const out = fns.reduce(key, values, ctx);
+      if (out instanceof Promise) return out.then(keep);
+      keep(out);
+    });
     ctx.count("outputRecords", lines.length);
     if (lines.length === 0) return { key: null, records: 0, bytes: 0 };
     const body = encoder.encode(`${lines.join("\n")}\n`);
@@ -202,7 +209,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
       reduce: { worker: workers.reduce },
       partitions,
       work: { store: work.store, url: work.store.url, prefix: work.prefix },
-      format: "ndjson",
+      format: "smelter-pairs-v1",
       ...(hooks.policy ? { policy: hooks.policy } : {}),
     },
     {
@@ -243,107 +250,6 @@ async function copyParts(work: ObjectStore, outs: z.output<typeof reduceOutputSc
   return keys;
 }
 
-/** A map task's pairs per partition: NDJSON lines, or (with combine) one folded value per key. */
-class PartitionBuffers<K, V> {
-  emitted = 0;
-  private readonly lines: string[][];
-  private readonly groups: Map<string, { key: K; values: V[] }>[];
-
-  constructor(
-    private readonly partitions: number,
-    private readonly combine: ((key: K, values: V[]) => V) | undefined,
-  ) {
-    this.lines = Array.from({ length: partitions }, () => []);
-    this.groups = Array.from({ length: partitions }, () => new Map());
-  }
-
-  add(key: K, value: V): void {
-    this.emitted++;
-    const id = groupId(key);
-    const r = hashText(id) % this.partitions;
-    if (!this.combine) {
-      this.lines[r]!.push(`[${idKeyText(id, key)},${JSON.stringify(value) ?? "null"}]`);
-      return;
-    }
-    const g = this.groups[r]!.get(id);
-    if (!g) this.groups[r]!.set(id, { key, values: [value] });
-    else addValue(g, value, this.combine);
-  }
-
-  encode(): { segments: Uint8Array[]; rows: number[] } {
-    const rows: number[] = [];
-    const segments = this.lines.map((lines, r) => {
-      if (this.combine) {
-        for (const [id, g] of this.groups[r]!) lines.push(`[${idKeyText(id, g.key)},${JSON.stringify(fold(this.combine, g)) ?? "null"}]`);
-        this.groups[r]!.clear();
-      }
-      rows.push(lines.length);
-      return lines.length === 0 ? new Uint8Array(0) : encoder.encode(`${lines.join("\n")}\n`);
-    });
-    return { segments, rows };
-  }
-}
-
-/** A reducer's groups, keyed by the key's JSON text. */
-class Groups<K, V> {
-  private readonly map = new Map<string, { key: K; values: V[] }>();
-  constructor(private readonly combine: ((key: K, values: V[]) => V) | undefined) {}
-
-  addSegment(bytes: Uint8Array, source: string): void {
-    for (const pair of parsePairs(bytes, source)) {
-      const [key, value] = pair as [K, V];
-      const id = groupId(key);
-      const g = this.map.get(id);
-      if (!g) this.map.set(id, { key, values: [value] });
-      else addValue(g, value, this.combine);
-    }
-  }
-
-  *sorted(): Generator<[K, V[]]> {
-    const keys = [...this.map.keys()].sort();
-    for (const k of keys) {
-      const g = this.map.get(k)!;
-      this.map.delete(k);
-      yield [g.key, this.combine && g.values.length > 1 ? [fold(this.combine, g)] : g.values];
-    }
-  }
-}
-
-/** Appends a value to a key's group; with `combine`, folds the group to one value every COMBINE_EVERY values. */
-function addValue<K, V>(g: { key: K; values: V[] }, value: V, combine: ((key: K, values: V[]) => V) | undefined): void {
-  if (g.values.push(value) >= COMBINE_EVERY && combine) g.values = [combine(g.key, g.values)];
-}
-
-function fold<K, V>(combine: (key: K, values: V[]) => V, g: { key: K; values: V[] }): V {
-  return g.values.length === 1 ? g.values[0]! : combine(g.key, g.values);
-}
-
-/**
- * A key's identity in maps and for partitioning: a string key is itself (no JSON needed), any
- * other key `\0` + its JSON text. A string starting with `\0` also takes the JSON form; JSON of a
- * string starts with `"` and JSON of anything else never does, so identities never collide.
- */
-function groupId(key: unknown): string {
-  if (typeof key === "string" && key.charCodeAt(0) !== 0) return key;
-  return `\0${keyText(key)}`;
-}
-
-/** {@link keyText} of a key whose {@link groupId} is `id` (a non-string key's JSON is already in it). */
-function idKeyText(id: string, key: unknown): string {
-  return id.charCodeAt(0) === 0 ? id.slice(1) : keyText(key);
-}
-
-function keyText(key: unknown): string {
-  let k: string | undefined;
-  try {
-    k = JSON.stringify(key);
-  } catch (err) {
-    throw new TypeError(`emit(key, value): the key cannot be written as JSON (${(err as Error).message}); use strings, numbers, booleans, arrays or plain objects`);
-  }
-  if (k === undefined) throw new TypeError(`emit(key, value): the key is ${typeof key}, which JSON cannot hold; use strings, numbers, booleans, arrays or plain objects`);
-  return k;
-}
-
 /** The values of NDJSON text written by this module, parsed as one JSON array (one parse, not one per line). */
 function parseNdjson(bytes: Uint8Array, source: string): unknown[] {
   if (bytes.byteLength === 0) return [];
@@ -354,21 +260,4 @@ function parseNdjson(bytes: Uint8Array, source: string): unknown[] {
   } catch {
     throw new ValidationError(`${source} is not NDJSON: the job's work prefix was changed by something else; rerun the job`);
   }
-}
-
-/** The `[key, value]` pairs of a shuffle segment. */
-function parsePairs(bytes: Uint8Array, source: string): unknown[] {
-  const pairs = parseNdjson(bytes, `shuffle segment of ${source}`);
-  for (const p of pairs) if (!Array.isArray(p) || p.length !== 2) throw new ValidationError(`shuffle segment of ${source} holds a line that is not a [key, value] pair: the job's work prefix was changed by something else; rerun the job`);
-  return pairs;
-}
-
-/** FNV-1a (32 bits) of a key's JSON text: the same partition in every worker and every attempt. */
-export function hashText(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }

@@ -10,6 +10,7 @@
  * the file every record is read exactly once. Reads are ranged gets of `chunkSize` bytes inside the
  * range and of `tailChunkSize` (doubling) past its end, so an object is never loaded whole.
  */
+import { isAscii } from "node:buffer";
 import { z } from "zod";
 import { NonRetryableError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
@@ -257,17 +258,47 @@ export async function* bytesToLines(chunks: AsyncIterable<Uint8Array>): AsyncGen
   for await (const batch of bytesToLineBatches(chunks)) yield* batch;
 }
 
-/** {@link bytesToLines} a chunk's worth at a time: one await per chunk, not per line. */
+/**
+ * {@link bytesToLines} a chunk's worth at a time: one await per chunk, not per line. Each chunk
+ * is cut after its last `\n` (a `\n` byte is never inside a UTF-8 sequence, so each piece
+ * decodes alone, as a streaming decoder would); a piece that is all ASCII (most data) is read as
+ * Latin-1, without UTF-8 decoding. A BOM is dropped at the start of the stream only.
+ */
 export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
-  const decoder = new TextDecoder();
-  let carry = "";
+  let carry: Uint8Array | undefined; // an unfinished line, copied (a producer may reuse its chunks)
+  let atStart = true;
+  const decode = (bytes: Uint8Array): string => {
+    if (atStart) {
+      atStart = false;
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    }
+    return isAscii(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1") : utf8.decode(bytes);
+  };
   for await (const chunk of chunks) {
-    const lines = (carry + decoder.decode(chunk, { stream: true })).split("\n");
-    carry = lines.pop() ?? "";
-    if (lines.length > 0) yield lines.map(stripCr);
+    const nl = chunk.lastIndexOf(0x0a);
+    if (nl < 0) {
+      carry = carry ? concatBytes(carry, chunk) : chunk.slice();
+      continue;
+    }
+    const head = carry ? concatBytes(carry, chunk.subarray(0, nl)) : chunk.subarray(0, nl);
+    carry = nl + 1 < chunk.byteLength ? chunk.slice(nl + 1) : undefined;
+    const text = decode(head);
+    const lines = text.split("\n");
+    if (text.includes("\r")) for (let i = 0; i < lines.length; i++) lines[i] = stripCr(lines[i]!);
+    yield lines;
   }
-  const rest = carry + decoder.decode();
+  const rest = carry ? decode(carry) : "";
   if (rest.length > 0) yield [stripCr(rest)];
+}
+
+/** UTF-8 without dropping BOMs: a piece starting with U+FEFF mid-stream keeps it. */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
 }
 
 function stripCr(line: string): string {

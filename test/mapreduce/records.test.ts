@@ -13,6 +13,7 @@ import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { openDuckDb, type DuckDb } from "../../src/duckdb/index.js";
 import { readRecords, recordFormatSchema, type RecordFormat } from "../../src/mapreduce/records.js";
+import { bytesToLineBatches } from "../../src/splits/csv-range.js";
 import { listSplits } from "../../src/splits/discover.js";
 import { openStore } from "../../src/storage/url.js";
 
@@ -87,5 +88,29 @@ describe("functions API records through the shared split reader", () => {
       { k: "3", v: "c" },
     ]);
     assert.equal(bad.length, 1);
+  });
+
+  test("lines from any chunking: the lines of the text decoded whole (multibyte characters cut across chunks, CRLF, BOM at the start only, invalid UTF-8)", async () => {
+    let x = 7;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const pieces = ["plain,ascii", "é", "日本語", "🎉", "\r\n", "\n", "\n", "\r", "\uFEFF", "x".repeat(40)];
+    for (let round = 0; round < 200; round++) {
+      const parts: Uint8Array[] = [];
+      if (round % 3 === 0) parts.push(Uint8Array.of(0xef, 0xbb, 0xbf));
+      for (let i = rnd(40); i > 0; i--) parts.push(Buffer.from(pieces[rnd(pieces.length)]!));
+      if (round % 5 === 0) parts.push(Uint8Array.of(0xe6, 0x97, 0x0a, 0xff, 0x41));
+      const bytes = Buffer.concat(parts);
+      const text = new TextDecoder().decode(bytes); // drops a BOM at the start only
+      const expected = text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+      if (expected[expected.length - 1] === "") expected.pop();
+      const cuts = [0];
+      while (cuts[cuts.length - 1]! < bytes.byteLength) cuts.push(Math.min(bytes.byteLength, cuts[cuts.length - 1]! + 1 + rnd(round % 2 ? 4 : 64)));
+      const chunks = (async function* () {
+        for (let i = 1; i < cuts.length; i++) yield bytes.subarray(cuts[i - 1], cuts[i]);
+      })();
+      const got: string[] = [];
+      for await (const batch of bytesToLineBatches(chunks)) got.push(...batch);
+      assert.deepEqual(got, expected, `round ${round}: ${JSON.stringify(text)}`);
+    }
   });
 });

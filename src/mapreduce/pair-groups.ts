@@ -1,0 +1,125 @@
+/**
+ * The pairs of `defineMapReduce` (functions.ts) on both sides of the shuffle, held by key id
+ * (pair-segments.ts: a string key is its own id, so string keys cost no JSON).
+ *
+ * With `combine`, values are folded as they are emitted (map side) or read (reduce side):
+ * `value = combine(key, [value, next])`, so a task holds one value per key and never a list.
+ * Without it, the map side keeps every pair in emit order and the reduce side a list per key.
+ */
+import { decodePairs, encodePairs, groupId, keyOfId } from "./pair-segments.js";
+
+export type Combine<K, V> = (key: K, values: V[]) => V;
+
+/** A map task's pairs: folded per key with `combine`, else in emit order; written as R segments. */
+export class MapPairs<K, V> {
+  emitted = 0;
+  /** With combine: one value per key id. */
+  private readonly folded = new Map<string, V>();
+  /** Without combine: every pair, in emit order. */
+  private readonly ids: string[] = [];
+  private readonly values: V[] = [];
+
+  constructor(private readonly combine: Combine<K, V> | undefined) {}
+
+  add(key: K, value: V): void {
+    this.emitted++;
+    const id = typeof key === "string" && key.charCodeAt(0) !== 0 ? key : groupId(key);
+    if (!this.combine) {
+      this.ids.push(id);
+      this.values.push(value);
+      return;
+    }
+    const old = this.folded.get(id);
+    if (old === undefined && !this.folded.has(id)) this.folded.set(id, value);
+    else this.folded.set(id, this.combine(key, [old as V, value]));
+  }
+
+  /** The R segments (index r = partition r) and the pairs in each. */
+  encode(partitions: number): { segments: Uint8Array[]; rows: number[] } {
+    const ids: string[][] = Array.from({ length: partitions }, () => []);
+    const values: V[][] = Array.from({ length: partitions }, () => []);
+    const put = (id: string, value: V) => {
+      const r = partitionOf(id, partitions);
+      ids[r]!.push(id);
+      values[r]!.push(value);
+    };
+    if (this.combine) for (const [id, value] of this.folded) put(id, value);
+    else for (let i = 0; i < this.ids.length; i++) put(this.ids[i]!, this.values[i]!);
+    this.folded.clear();
+    this.ids.length = 0;
+    this.values.length = 0;
+    return { segments: ids.map((x, r) => encodePairs(x, values[r]!)), rows: ids.map((x) => x.length) };
+  }
+}
+
+/** A reducer's groups: one folded value per key with `combine`, else the values of each key in arrival order. */
+export class ReduceGroups<K, V> {
+  private readonly folded = new Map<string, V>();
+  private readonly lists = new Map<string, V[]>();
+  /** Non-string keys `combine` was given, by id (parsed once). */
+  private readonly keys = new Map<string, K>();
+
+  constructor(private readonly combine: Combine<K, V> | undefined) {}
+
+  addSegment(bytes: Uint8Array, source: string): void {
+    const { ids, values } = decodePairs(bytes, source);
+    const combine = this.combine;
+    if (combine) {
+      const m = this.folded;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        const old = m.get(id);
+        if (old === undefined && !m.has(id)) m.set(id, values[i] as V);
+        else m.set(id, combine(this.keyFor(id), [old as V, values[i] as V]));
+      }
+      return;
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const list = this.lists.get(id);
+      if (list) list.push(values[i] as V);
+      else this.lists.set(id, [values[i] as V]);
+    }
+  }
+
+  /** A key from its id; non-string keys are parsed once. */
+  private keyFor(id: string): K {
+    if (id.charCodeAt(0) !== 0) return id as K;
+    let key = this.keys.get(id);
+    if (key === undefined) this.keys.set(id, (key = keyOfId(id) as K));
+    return key;
+  }
+
+  /**
+   * Calls `each` for every key with its values, in a fixed order: non-string keys first (by JSON
+   * text), then strings (by UTF-16 code units); awaits only what `each` returns as a promise.
+   * Empties the groups.
+   */
+  async drain(each: (key: K, values: V[]) => void | Promise<void>): Promise<void> {
+    const m: Map<string, V | V[]> = this.combine ? this.folded : this.lists;
+    const ids = [...m.keys()].sort();
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const v = m.get(id)!;
+      const r = each(this.keyFor(id), this.combine ? [v as V] : (v as V[]));
+      if (r instanceof Promise) await r;
+    }
+    m.clear();
+    this.keys.clear();
+  }
+}
+
+/** The partition of a key id: FNV-1a (32 bits) of its UTF-16 code units, mod R. */
+export function partitionOf(id: string, partitions: number): number {
+  return hashText(id) % partitions;
+}
+
+/** FNV-1a (32 bits) of a key's id: the same partition in every worker and every attempt. */
+export function hashText(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,193 @@
+/**
+ * The shuffle segments of `defineMapReduce` (src/mapreduce/pair-segments.ts) and the pairs on
+ * both sides of the shuffle (pair-groups.ts): every key and value arrives as JSON would carry it
+ * (the format before segments were columnar), odd keys included; a damaged segment is refused;
+ * map-side and reduce-side folding give what folding everything at once gives.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { MapPairs, ReduceGroups, partitionOf } from "../../src/mapreduce/pair-groups.js";
+import { decodePairs, encodePairs, groupId, keyOfId } from "../../src/mapreduce/pair-segments.js";
+
+/** What the shuffle promises: a pair arrives as `JSON.parse(JSON.stringify(...))` of it. */
+function viaJson(x: unknown): unknown {
+  return JSON.parse(JSON.stringify(x) ?? "null");
+}
+
+function roundTrip(keys: unknown[], values: unknown[]): { keys: unknown[]; values: unknown[] } {
+  const { ids, values: got } = decodePairs(encodePairs(keys.map(groupId), values), "test");
+  return { keys: ids.map(keyOfId), values: Array.from(got) };
+}
+
+const ODD_KEYS: unknown[] = [
+  "",
+  "a",
+  "1",
+  1,
+  0,
+  -1.5,
+  1e308,
+  Number.MAX_SAFE_INTEGER,
+  true,
+  false,
+  null,
+  "null",
+  "true",
+  ["a", 1],
+  { a: 1, b: [null, "x"] },
+  { b: 2, a: 1 },
+  "\0",
+  "\0starts with NUL",
+  "mid\0dle",
+  "é",
+  "日本語のキー",
+  "emoji 🎉 and 👩‍👩‍👧",
+  "\u2028\u2029",
+  '"quoted"',
+  "back\\slash",
+  "new\nline\r\n",
+  "x".repeat(70_000),
+];
+
+describe("pairs segments", () => {
+  test("odd keys and numeric values survive the round trip as JSON would carry them", () => {
+    const values = ODD_KEYS.map((_, i) => i * 1.25 - 3);
+    const got = roundTrip(ODD_KEYS, values);
+    assert.deepEqual(got.keys, ODD_KEYS.map(viaJson));
+    assert.deepEqual(got.values, values);
+  });
+
+  test("numbers and strings stay different keys, ids never collide", () => {
+    const keys = [1, "1", "\u00001", '"1"', "\0\"1\"", [1], "[1]", null, "null", "\0null"];
+    const ids = keys.map(groupId);
+    assert.equal(new Set(ids).size, keys.length);
+    assert.deepEqual(roundTrip(keys, keys.map(() => 0)).keys, keys);
+  });
+
+  test("lone surrogates in keys survive (keys then travel as a JSON column)", () => {
+    const keys = ["\uD800", "a\uDC00b", "ok", "🎉".slice(0, 1), "🎉".slice(1)];
+    const got = roundTrip(keys, [1, 2, 3, 4, 5]);
+    assert.deepEqual(got.keys, keys);
+    assert.deepEqual(got.values, [1, 2, 3, 4, 5]);
+    assert.equal(encodePairs(keys, [1, 2, 3, 4, 5])[8], 1, "key kind 1: a JSON column");
+    assert.equal(encodePairs(["ok"], [1])[8], 0, "key kind 0: cut text");
+  });
+
+  test("values: float64 column exact, anything else as JSON (undefined, NaN and Infinity as null, -0 as 0)", () => {
+    const floats = [0, -0, 1e-320, Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_SAFE_INTEGER, 0.1 + 0.2, Math.fround(0.42190307)];
+    const f = roundTrip(floats.map((_, i) => `k${i}`), floats);
+    assert.deepEqual(f.values, floats.map(viaJson));
+    assert.ok(Object.is(f.values[1], 0));
+    assert.equal(encodePairs(["k"], [1.5])[9], 0, "value kind 0: float64");
+
+    const mixed: unknown[] = [1, "1", null, undefined, NaN, Infinity, -Infinity, -0, { sum: 2, n: [1, 2] }, [1, "x"], true, "x".repeat(3_000_000), "日本\uD800"];
+    const m = roundTrip(mixed.map((_, i) => i), mixed);
+    assert.deepEqual(m.values, mixed.map(viaJson));
+    assert.deepEqual(m.keys, mixed.map((_, i) => i));
+  });
+
+  test("empty segments are empty bytes", () => {
+    assert.equal(encodePairs([], []).byteLength, 0);
+    assert.deepEqual(decodePairs(new Uint8Array(0), "x"), { ids: [], values: [] });
+  });
+
+  test("a damaged segment is refused with a message, never read wrong", () => {
+    const good = encodePairs(["ab", "c"], [1, 2]);
+    const cases: [string, Uint8Array][] = [
+      ["NDJSON", new TextEncoder().encode('["a",1]\n')],
+      ["truncated", good.subarray(0, good.byteLength - 1)],
+      ["short", good.subarray(0, 10)],
+      ["longer", new Uint8Array([...good, 0])],
+    ];
+    const lengths = good.slice();
+    new DataView(lengths.buffer).setUint32(20, 1, true); // first key 1 code unit, not 2
+    cases.push(["key lengths", lengths]);
+    for (const [what, bytes] of cases) {
+      assert.throws(() => decodePairs(bytes, "t1-a1"), /\[smelter\] shuffle segment of t1-a1 is not a pairs segment .*rerun the job/, what);
+    }
+  });
+
+  test("a key JSON cannot hold is an error at emit", () => {
+    const pairs = new MapPairs<unknown, number>(undefined);
+    assert.throws(() => pairs.add(undefined, 1), /the key is undefined/);
+    assert.throws(() => pairs.add(10n, 1), /cannot be written as JSON/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.throws(() => pairs.add(cyclic, 1), /cannot be written as JSON/);
+  });
+});
+
+describe("pairs on both sides of the shuffle", () => {
+  const keys = ["b", "a", 2, "", { x: 1 }, "日本", "a", 2, "b", "", "\0z"];
+
+  /** Map tasks over `emits` (one task per inner array), R partitions, then the reducers; returns every key's values. */
+  function shuffle(tasks: [unknown, number][][], combine: ((k: unknown, v: number[]) => number) | undefined, R: number): [unknown, number[]][] {
+    const outputs = tasks.map((emits) => {
+      const pairs = new MapPairs<unknown, number>(combine);
+      for (const [k, v] of emits) pairs.add(k, v);
+      const out = pairs.encode(R);
+      assert.equal(out.rows.reduce((a, b) => a + b, 0), combine ? new Set(emits.map(([k]) => groupId(k))).size : emits.length);
+      return out.segments;
+    });
+    const result: [unknown, number[]][] = [];
+    for (let r = 0; r < R; r++) {
+      const groups = new ReduceGroups<unknown, number>(combine);
+      for (const [t, segments] of outputs.entries()) groups.addSegment(segments[r]!, `t${t}`);
+      groups.drain((k, v) => {
+        assert.equal(partitionOf(groupId(k), R), r, "a key is reduced in its partition");
+        result.push([k, v]);
+      });
+    }
+    return result;
+  }
+
+  const tasks: [unknown, number][][] = [keys.map((k, i): [unknown, number] => [k, i]), keys.map((k, i): [unknown, number] => [k, 100 + i]).reverse(), []];
+
+  test("without combine: every value, by map task then emit order; keys sorted in each reducer", () => {
+    const got = shuffle(tasks, undefined, 1);
+    const expected = new Map<string, [unknown, number[]]>();
+    for (const emits of tasks) for (const [k, v] of emits) {
+      const id = groupId(k);
+      if (!expected.has(id)) expected.set(id, [viaJson(k), []]);
+      expected.get(id)![1].push(v);
+    }
+    assert.deepEqual(got, [...expected.keys()].sort().map((id) => expected.get(id)!));
+  });
+
+  test("with combine folded at emit and on arrival: the same sums as folding at once, one value per key", () => {
+    let calls = 0;
+    const sum = (_k: unknown, v: number[]) => {
+      calls++;
+      assert.equal(v.length, 2);
+      return v[0]! + v[1]!;
+    };
+    for (const R of [1, 3, 7]) {
+      const got = new Map(shuffle(tasks, sum, R).map(([k, v]) => [groupId(k), v]));
+      const expected = new Map<string, number>();
+      for (const emits of tasks) for (const [k, v] of emits) expected.set(groupId(k), (expected.get(groupId(k)) ?? 0) + v);
+      assert.deepEqual(new Map([...got].map(([k, v]) => [k, v.length === 1 ? v[0] : NaN])), expected);
+    }
+    assert.ok(calls > 0);
+  });
+
+  test("combine gets the key itself, on both sides", () => {
+    const seen: unknown[] = [];
+    const combine = (k: unknown, v: number[]) => {
+      seen.push(k);
+      return v[0]! + v[1]!;
+    };
+    shuffle([[[{ x: 1 }, 1], [{ x: 1 }, 2]], [[{ x: 1 }, 3]]], combine, 1);
+    assert.deepEqual(seen, [{ x: 1 }, { x: 1 }]);
+  });
+
+  test("an undefined value is still a value", async () => {
+    const pairs = new MapPairs<string, unknown>((_k, v) => v.filter((x) => x !== null && x !== undefined).length);
+    pairs.add("k", undefined);
+    pairs.add("k", undefined);
+    const groups = new ReduceGroups<string, unknown>((_k, v) => v.length);
+    groups.addSegment(pairs.encode(1).segments[0]!, "t0");
+    const got: unknown[] = [];
+    await groups.drain((k, v) => void got.push([k, v]));
+    assert.deepEqual(got, [["k", [0]]]);
+  });
+});
