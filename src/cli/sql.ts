@@ -9,6 +9,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
+import type { SqlSession } from "../sql/parse.js";
 import { formatStageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
 import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, removeFailedDuckDbFile, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
@@ -55,11 +56,14 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   interrupts.stopWith(() => manager.close());
   let db: DuckDb | undefined;
+  let session: SqlSession | undefined;
   const watch = new JobWatch(flags);
   try {
-    const [{ planQuery }, { prepareQuery }, { executePrepared }, { openDuckDb }] = await Promise.all([import("../sql/plan.js"), import("../query/prepare.js"), import("../query/execute.js"), import("../duckdb/index.js")]);
+    const [{ planQuery }, { prepareQuery }, { executePrepared }, { openDuckDb }, { SqlSession }] = await Promise.all([import("../sql/plan.js"), import("../query/prepare.js"), import("../query/execute.js"), import("../duckdb/index.js"), import("../sql/parse.js")]);
     const workers = manager.maxConcurrentTasks;
-    const plan = await planQuery(flags.query, catalog.tables, planOptions(flags, workers));
+    // One planning DuckDB for the planner and the executor (which reads the stages' columns from it).
+    session = await SqlSession.open();
+    const plan = await planQuery(flags.query, catalog.tables, planOptions(flags, workers), session);
     // The tasks, packed from the catalog's one listing of each table: what `smelter explain` shows.
     const prepared = await prepareQuery(plan, catalog.listings, { workers, ...(flags.taskBytes ? { taskBytes: flags.taskBytes } : {}) });
     if (!flags.quiet) process.stderr.write(`[smelter] plan: ${plan.strategy}; ${plan.stages.length} stage${plan.stages.length === 1 ? "" : "s"} (smelter explain shows them)\n`);
@@ -74,6 +78,7 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
         threadsPerTask: flags.threadsPerTask,
         ...(object ? { output: object, overwrite: flags.overwrite } : {}),
         signal: interrupts.signal,
+        session,
       },
       { onJob: watch.onJob },
     );
@@ -88,6 +93,7 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
     await removeFailedDuckDbFile(outputTarget(flags.output).duckdbFile);
     throw err;
   } finally {
+    session?.close();
     await watch.stop();
     await manager.close();
   }

@@ -67,6 +67,9 @@ export interface Query2Result {
 
 let planner: Promise<SqlSession> | undefined;
 let planning: Promise<unknown> = Promise.resolve();
+/** Plans made in this process, by everything they are made from (the query, the table as listed, the workers, R): a warm coordinator plans a repeated query once. */
+const plans = new Map<string, SqlPlan>();
+const PLANS_KEPT = 64;
 
 /** Runs `f` with the process's planning session, one caller at a time (a plan resets the session's tables). */
 function withPlanner<T>(f: (session: SqlSession) => Promise<T>): Promise<T> {
@@ -98,9 +101,16 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
   if (parquet > 0 && parquet < listing.splits.length) throw new ConfigError(`${o.input} mixes Parquet and CSV objects: narrow it with a glob (*.parquet, or part-* for the CSV)`);
   const table = { name: "uservisits", url: o.input, format: parquet > 0 ? ("parquet" as const) : ("csv" as const), columns: USERVISITS_COLUMNS, header: false, bytes: listing.bytes, splits: listing.objects };
   // One planning DuckDB per process, reused run after run (a warm coordinator): planning then costs milliseconds.
+  const planOptions = { workers: manager.maxConcurrentTasks, ...(o.partitions ? { partitions: o.partitions } : {}) };
   const { plan, read } = await withPlanner(async (session) => {
-    const plan = await planQuery(query2Sql(o.prefixLen), [table], { workers: manager.maxConcurrentTasks, ...(o.partitions ? { partitions: o.partitions } : {}) }, session);
-    return { plan, read: table.format === "parquet" ? session : undefined };
+    const key = JSON.stringify([query2Sql(o.prefixLen), table, planOptions]);
+    let plan = plans.get(key);
+    if (!plan) {
+      plan = await planQuery(query2Sql(o.prefixLen), [table], planOptions, session);
+      if (plans.size >= PLANS_KEPT) plans.delete(plans.keys().next().value!);
+      plans.set(key, plan);
+    }
+    return { plan: structuredClone(plan), read: table.format === "parquet" ? session : undefined };
   });
   const result = await executePlan(
     manager,

@@ -53,6 +53,8 @@ export interface ParquetFooter {
   fileSize: number;
   /** Bytes of the footer (metadata + 8-byte trailer). */
   footerBytes: number;
+  /** The footer's bytes as read (the object's last `footerBytes` bytes). */
+  bytes: Uint8Array;
 }
 
 const MAGIC = 0x31524150; // "PAR1" little-endian
@@ -90,7 +92,7 @@ export async function readParquetFooter(store: ObjectStore, key: string, options
   } catch (err) {
     throw new ValidationError(`cannot parse the Parquet footer of ${where}: ${(err as Error).message}`, { cause: err });
   }
-  return { metadata, fileSize, footerBytes: metadataLength + 8 };
+  return { metadata, fileSize, footerBytes: metadataLength + 8, bytes: tail };
 }
 
 /** The first byte of a column chunk: its dictionary page when it has one, else its first data page. */

@@ -12,7 +12,7 @@ import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, inflateSync, constants as zlibConstants } from "node:zlib";
-import { openDuckDb } from "../duckdb/index.js";
+import { openDuckDb, type DuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
 import { duckdbText, INVALID_UNICODE_HINT, isInvalidUnicode } from "../duckdb/messages.js";
 import { ConfigError } from "../job/errors.js";
@@ -59,11 +59,33 @@ export interface Catalog {
 /** Resolves tables as {@link resolveTables} does, keeping each table's listing for execution. */
 export async function resolveCatalog(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<Catalog> {
   const listings = new Map<string, InputListing>();
-  const tables = await Promise.all(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024, (l) => listings.set(r.name, l))));
-  return { tables, listings };
+  const db = new CatalogDb();
+  try {
+    const tables = await Promise.all(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024, (l) => listings.set(r.name, l), db)));
+    return { tables, listings };
+  } finally {
+    await db.close();
+  }
 }
 
-async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing: (listing: InputListing) => void): Promise<SqlTableInput> {
+/** One DuckDB for all of a catalog's sniffing and describing: opened at first use (a DuckDB costs ~0.1 s), one query at a time, closed when the catalog is resolved. */
+class CatalogDb {
+  #db: Promise<DuckDb> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  use<T>(f: (db: DuckDb) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(async () => f(await (this.#db ??= openDuckDb({ threads: 1 }))));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    (await this.#db?.catch(() => undefined))?.close();
+  }
+}
+
+async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing: (listing: InputListing) => void, db: CatalogDb): Promise<SqlTableInput> {
   const { store, key } = await openStore(r.url);
   const o = r.options ?? {};
   const given = o.format && o.format !== "auto" ? o.format : undefined;
@@ -84,12 +106,12 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const base = { name: r.name, url: r.url, format, bytes, splits: splits.reduce((n, x) => n + cutSplit(x, targetSplitBytes).length, 0), ...(o.badRows ? { badRows: o.badRows } : {}) };
   const objectUrl = (s: Split) => `${store.url.replace(/\/$/, "")}/${s.key}`;
   const whereOf = (s: Split) => `table ${r.name}'s ${s === splits[0] ? "first " : ""}object ${objectUrl(s)}`;
-  if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, splits[0]!)) };
-  if (format === "ndjson") return { ...base, columns: r.columns ?? (await sniffJson(store, splits, whereOf)) };
+  if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, splits[0]!, db)) };
+  if (format === "ndjson") return { ...base, columns: r.columns ?? (await sniffJson(store, splits, whereOf, db)) };
   const { split: first, sample: firstSample } = await csvSampleObject(store, splits, whereOf);
   const firstObject = objectUrl(first);
   const where = whereOf(first);
-  const sniffed = await sniffCsv(firstSample, o, where).catch((err: unknown) => {
+  const sniffed = await sniffCsv(firstSample, o, where, db).catch((err: unknown) => {
     // Nothing left to sniff: columns, delimiter and header given (the sample may hold rows --bad-rows skip drops).
     if (r.columns && o.delimiter !== undefined && o.header !== undefined) return given_(o, r.columns);
     // No data in any object (empty, or gzips of nothing): no rows to read whatever the dialect.
@@ -173,10 +195,10 @@ async function sample(store: ObjectStore, split: Split, where: string): Promise<
 }
 
 /** Columns of a Parquet object from its footer, read by DuckDB from a sparse file holding only the footer. */
-async function parquetColumns(store: ObjectStore, split: Split): Promise<{ name: string; type: string }[]> {
-  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize });
-  const start = footer.fileSize - footer.footerBytes;
-  const bytes = await store.get(split.key, { range: { start, end: footer.fileSize } });
+async function parquetColumns(store: ObjectStore, split: Split, db: CatalogDb): Promise<{ name: string; type: string }[]> {
+  // The footer as read once (its bytes come with the parsed metadata), written at its offset.
+  const { fileSize, footerBytes, bytes } = await readParquetFooter(store, split.key, { fileSize: split.fileSize });
+  const start = fileSize - footerBytes;
   return withTempFile(async (file) => {
     const fh = await open(file, "w");
     try {
@@ -185,14 +207,14 @@ async function parquetColumns(store: ObjectStore, split: Split): Promise<{ name:
     } finally {
       await fh.close();
     }
-    return describe(`SELECT * FROM read_parquet(${sqlString(file)})`);
+    return describe(db, `SELECT * FROM read_parquet(${sqlString(file)})`);
   });
 }
 
 type Sniffed = { header: boolean; columns: { name: string; type: string }[]; dialect: { delimiter: string; quote: string; escape: string; header: boolean; dateFormat?: string; timestampFormat?: string } };
 
 /** DuckDB's sniff_csv over the sample, told the options given. */
-async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: string): Promise<Sniffed> {
+async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: string, catalogDb: CatalogDb): Promise<Sniffed> {
   csvDialectSchema.partial().parse(definedOnly({ ...o, format: undefined, badRows: undefined }));
   const args: string[] = [];
   if (o.delimiter !== undefined) args.push(`delim = ${sqlString(o.delimiter)}`);
@@ -210,10 +232,9 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
   if (suffix === "" && record.found && record.found !== physical.found) args.push(`new_line = ${record.found === "\r\n" ? "'\\r\\n'" : "'\\n'"}`);
   return withTempFile(async (file) => {
     await writeFile(`${file}.csv${suffix}`, bytes);
-    const db = await openDuckDb({ threads: 1 });
     try {
       type Row = { Delimiter: string; Quote: string; Escape: string; HasHeader: boolean; Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null };
-      const [row] = await db.all<Row>(`SELECT Delimiter, Quote, Escape, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(`${file}.csv${suffix}`), ...args].join(", ")})`);
+      const [row] = await catalogDb.use((db) => db.all<Row>(`SELECT Delimiter, Quote, Escape, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(`${file}.csv${suffix}`), ...args].join(", ")})`));
       if (!row) throw new Error("sniff_csv returned nothing");
       const char = (c: string) => (c === "(empty)" ? "" : c);
       const dialect = {
@@ -230,8 +251,6 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
       const message = duckdbText((err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "")).replaceAll(`"${file}.csv${suffix}"`, "its sample").replaceAll(`${file}.csv${suffix}`, "its sample");
       const hint = isInvalidUnicode((err as Error).message) ? INVALID_UNICODE_HINT : "pass the CSV options (--delimiter, --quote, --header ...) or --schema";
       throw new ConfigError(`[smelter] [sql] ${where} cannot be read as CSV: ${message}. ${hint.replace(/^./, (c) => c.toUpperCase())}`, { cause: err });
-    } finally {
-      db.close();
     }
   });
 }
@@ -243,7 +262,7 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
  * in the order their keys are first seen (objects may list keys in any order), typed from every
  * sampled record.
  */
-async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split) => string): Promise<{ name: string; type: string }[]> {
+async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split) => string, db: CatalogDb): Promise<{ name: string; type: string }[]> {
   const samples: Sample[] = [];
   let records = 0;
   for (const split of splits.slice(0, JSON_SAMPLE_FILES)) {
@@ -260,7 +279,7 @@ async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split
       return path;
     }));
     try {
-      return await describe(`SELECT * FROM read_json([${paths.map(sqlString).join(", ")}], format = 'newline_delimited')`);
+      return await describe(db, `SELECT * FROM read_json([${paths.map(sqlString).join(", ")}], format = 'newline_delimited')`);
     } catch (err) {
       throw new ConfigError(`[smelter] [sql] ${where} cannot be read as newline-delimited JSON: ${(err as Error).message.split("\n")[0]!.replace(/^\[smelter\] /, "")}. Pass --input-format csv if it is CSV, or --schema`, { cause: err });
     }
@@ -295,13 +314,9 @@ async function csvSampleObject(store: ObjectStore, splits: Split[], whereOf: (s:
   return fallback!;
 }
 
-async function describe(sql: string): Promise<{ name: string; type: string }[]> {
-  const db = await openDuckDb({ threads: 1 });
-  try {
-    return (await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`)).map((c) => ({ name: c.column_name, type: c.column_type }));
-  } finally {
-    db.close();
-  }
+async function describe(catalogDb: CatalogDb, sql: string): Promise<{ name: string; type: string }[]> {
+  const rows = await catalogDb.use((db) => db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`));
+  return rows.map((c) => ({ name: c.column_name, type: c.column_type }));
 }
 
 async function withTempFile<T>(f: (file: string) => Promise<T>): Promise<T> {

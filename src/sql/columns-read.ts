@@ -8,8 +8,23 @@
 import { walkExpr } from "./ast.js";
 import type { SqlSession } from "./parse.js";
 
+/** What a session already worked out, by the SQL and the table's column names (a warm coordinator runs the same stages again). */
+const known = new WeakMap<SqlSession, Map<string, string[] | null>>();
+
 /** Columns of `columns` that `sql` may read (in table order), or null for all. At least one. */
 export async function columnsRead(session: SqlSession, sql: string, columns: { name: string }[]): Promise<string[] | null> {
+  const key = JSON.stringify([sql, columns.map((c) => c.name)]);
+  const memo = known.get(session) ?? new Map<string, string[] | null>();
+  known.set(session, memo);
+  if (!memo.has(key)) {
+    if (memo.size >= 256) memo.clear();
+    memo.set(key, await readBy(session, sql, columns));
+  }
+  const read = memo.get(key)!;
+  return read && [...read];
+}
+
+async function readBy(session: SqlSession, sql: string, columns: { name: string }[]): Promise<string[] | null> {
   const tree = await session.parse(sql);
   const names = new Set<string>();
   let all = false;
