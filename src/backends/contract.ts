@@ -66,6 +66,13 @@ export interface Backend {
   readonly maxConcurrency?: number;
   /** Called once by the manager before the first launch: the runtime context and a way to report capacity changes. */
   attach?(host: BackendHost): void;
+  /**
+   * Starts the workers ahead of the first launch, so that their start (a process, a runtime, a
+   * DuckDB) overlaps the caller's own work: loading, listing, planning. Idle workers started this
+   * way do not keep the process alive once ready; `close()` stops them. Optional: launch() starts
+   * workers anyway.
+   */
+  prestart?(): void;
   /** Releases workers, connections and servers. Idempotent. */
   close?(): Promise<void>;
 }

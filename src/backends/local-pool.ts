@@ -142,6 +142,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
         slot.ready = true;
         killedWhileStarting = 0;
         pump();
+        if (!slot.attempt) slot.worker.unref(); // idle (prestarted, or its attempt went to another worker)
         return;
       case "init-error":
         // The entry module cannot be loaded (and will not be by the next worker either): fail
@@ -266,6 +267,10 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
     maxConcurrency: size,
     attach(host) {
       context = host.context;
+    },
+    prestart() {
+      if (closed) return;
+      while (slots.size < size) spawnSlot();
     },
     launch(envelope: TaskEnvelope, listener: AttemptListener): AttemptHandle {
       let resolveResult!: (o: AttemptOutcome) => void;
