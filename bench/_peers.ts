@@ -7,8 +7,10 @@
  *   SELECT SUBSTR(sourceIP, 1, X) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1
  *
  * - {@link duckdbAlone}: DuckDB in this process, all cores: the single-machine limit.
- * - {@link runPeer}: Polars, DataFusion, chDB or Lithops (localhost executor) through
- *   bench/peers/query2_peers.py in the venv that `npm run setup:peers` installs (.tools/peers).
+ * - {@link runPeer}: Polars, DataFusion, chDB, Lithops (localhost executor), Dask (dataframe on a
+ *   distributed LocalCluster), Daft (native runner) or smallpond (local Ray) through
+ *   bench/peers/query2_peers.py in the venvs that `npm run setup:peers` installs (.tools/peers;
+ *   smallpond in .tools/peers-smallpond, its pins do not fit the others').
  *   A peer that is not installed comes back as `{engine, unavailable}` instead of failing.
  * - {@link compareResults}: same groups, sums within a relative tolerance.
  *
@@ -28,11 +30,14 @@ import { median } from "./_record.js";
 /** The repository root (this file runs as dist/bench/_peers.js). */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const PEERS_VENV = join(ROOT, ".tools", "peers");
-const PEERS_PYTHON = join(PEERS_VENV, "bin", "python");
+/** The interpreter of a peer's venv: smallpond has its own. */
+function peerPython(engine: PeerEngine): string {
+  return join(engine === "smallpond" ? `${PEERS_VENV}-smallpond` : PEERS_VENV, "bin", "python");
+}
 const PEERS_SCRIPT = join(ROOT, "bench", "peers", "query2_peers.py");
 
-export type PeerEngine = "polars" | "datafusion" | "chdb" | "lithops";
-export const PEER_ENGINES: readonly PeerEngine[] = ["polars", "datafusion", "chdb", "lithops"];
+export type PeerEngine = "polars" | "datafusion" | "chdb" | "lithops" | "dask" | "daft" | "smallpond";
+export const PEER_ENGINES: readonly PeerEngine[] = ["polars", "datafusion", "chdb", "lithops", "dask", "daft", "smallpond"];
 export type Query2Format = "csv" | "parquet";
 /** The benchmark's names of Query 2: X in SUBSTR(sourceIP, 1, X). */
 export const QUERY2_PREFIX_LEN = { "2A": 8, "2B": 10, "2C": 12 } as const;
@@ -87,7 +92,7 @@ export interface PeerUnavailable {
 }
 
 export interface RunPeerOptions extends Query2Options {
-  /** Python interpreter. @default .tools/peers/bin/python */
+  /** Python interpreter. @default the peer's venv: .tools/peers/bin/python (smallpond: .tools/peers-smallpond/bin/python) */
   python?: string;
   /** Lithops' CSV map: a plain Python loop (split, float) or pyarrow's CSV reader in the task. @default "python" */
   lithopsMap?: "arrow" | "python";
@@ -222,7 +227,7 @@ function installFailure(engine: PeerEngine): string | undefined {
 export async function runPeer(engine: PeerEngine, options: RunPeerOptions): Promise<PeerResult | PeerUnavailable> {
   if (!PEER_ENGINES.includes(engine)) throw new Error(`unknown peer engine "${engine}": one of ${PEER_ENGINES.join(", ")}`);
   const { runs, warmup } = checkRuns(options);
-  const python = options.python ?? PEERS_PYTHON;
+  const python = options.python ?? peerPython(engine);
   if (!existsSync(python)) return { engine, unavailable: `the peers venv is not installed (${python} missing): run npm run setup:peers` };
   const failedInstall = installFailure(engine);
   if (failedInstall !== undefined) return { engine, unavailable: `install failed: ${failedInstall}` };

@@ -17,14 +17,16 @@
  * (sampled) and of the largest worker, a result check against DuckDB (relative 1e-6), and where
  * the time went (attempt timestamps, CPU of workers / manager / S3 server, workers' phase timers).
  * Then 2C's reducer peak memory for R = 1, 4, 16, and the peers (Polars, DataFusion, chDB,
- * Lithops) on the same local files where installed.
+ * Lithops, Dask, Daft, smallpond) on the same local files where installed (`npm run
+ * setup:peers`; a peer that is not is skipped with a line saying why), each checked against DuckDB.
  *
  * Prints a table, appends a JSON line to bench/results/query2.jsonl and writes the table into
  * docs/performance.md (between the query2 markers of its "Query 2" section).
  *
  * Options: --rows N --seed S --files F --runs N --workers N --queries 2A,2B,2C --formats csv,parquet
  * --stores local,s3 (s3: the embedded s3rver; versitygw: the compiled S3 server in .tools/bin, on
- * loopback; one of the two per run) --r-sweep 1,4,16 (empty: skip) --skip-peers --peers polars,datafusion,chdb,lithops
+ * loopback; one of the two per run) --r-sweep 1,4,16 (empty: skip) --skip-peers
+ * --peers polars,datafusion,chdb,lithops,dask,daft,smallpond
  * --peer-runs N --lithops-queries 2A --lithops-runs 1 --task-bytes N --threads-per-task N
  * --partitions R --worker-cpu-prof DIR --no-docs --no-record --label TEXT
  */
@@ -381,7 +383,7 @@ try {
         const lith = engine === "lithops";
         const p = await runPeer(engine, { input: formatDir(data, format), format, prefixLen: q.prefixLen, runs: lith ? int("lithops-runs") : int("peer-runs"), warmup: lith ? 0 : 1 });
         if (isUnavailable(p)) {
-          log(`  ${engine}: unavailable (${p.unavailable})`);
+          log(`  ${engine}: SKIPPED, ${p.unavailable}`);
           peerRows.push({ query: q.name, format, engine, unavailable: p.unavailable });
           continue;
         }
@@ -446,17 +448,28 @@ if (sweep.length) {
   for (const s of sweep) lines.push(`| ${s.r} | ${fmtS(s.wallS)} | ${s.reducerPeakRssMB} MiB${s.reduceStateMB !== undefined ? ` (DuckDB state ${s.reduceStateMB} MiB)` : ""} | ${s.mapPeakRssMB} MiB | ${s.groups.toLocaleString("en-US")} |`);
 }
 if (peerRows.length) {
-  lines.push("", "Peers on the same local files (median after 1 warm-up; Lithops: one run, no warm-up), x DuckDB alone in the same run:", "", "| query | format | DuckDB alone | polars | datafusion | chdb | lithops |", "|---|---|---|---|---|---|---|");
+  const engines = [...new Set(peerRows.map((p) => p.engine as string))];
+  lines.push(
+    "",
+    "Peers on the same local files (median after 1 warm-up; Lithops: one run, no warm-up), x DuckDB alone in the same run; Smelter's local-dir median beside them:",
+    "",
+    `| query | format | DuckDB alone | Smelter (local dir) | ${engines.join(" | ")} |`,
+    `|---|---|---|---|${engines.map(() => "---").join("|")}|`,
+  );
   for (const key of Object.keys(baselines)) {
     const [query, format] = key.split("-") as [string, string];
     const cell = (e: string) => {
       const p = peerRows.find((x) => x.query === query && x.format === format && x.engine === e);
       if (!p) return "-";
-      if ("unavailable" in p) return "unavailable";
+      if ("unavailable" in p) return "skipped";
       return `${(p.ratio as number).toFixed(2)}x (${(p.medianS as number).toFixed(2)} s)${p.equal ? "" : " WRONG"}`;
     };
-    lines.push(`| ${query} | ${format} | ${fmtS(baselines[key]!.medianS)} | ${cell("polars")} | ${cell("datafusion")} | ${cell("chdb")} | ${cell("lithops")} |`);
+    const own = results.find((r) => r.query === query && r.format === format && r.store === "local");
+    lines.push(`| ${query} | ${format} | ${fmtS(baselines[key]!.medianS)} | ${own ? `${own.ratio.toFixed(2)}x (${fmtS(own.medianS)})` : "-"} | ${engines.map(cell).join(" | ")} |`);
   }
+  const skipped = new Map<string, string>();
+  for (const p of peerRows) if ("unavailable" in p && !skipped.has(p.engine as string)) skipped.set(p.engine as string, String(p.unavailable));
+  for (const [engine, why] of skipped) lines.push("", `Skipped ${engine}: ${why}`);
 }
 const table = lines.join("\n");
 console.log(table);

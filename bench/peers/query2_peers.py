@@ -3,7 +3,7 @@
 
     SELECT SUBSTR(sourceIP, 1, X) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1
 
-    python query2_peers.py --engine polars|datafusion|chdb|lithops --input DIR --format csv|parquet \
+    python query2_peers.py --engine polars|datafusion|chdb|lithops|dask|daft|smallpond --input DIR --format csv|parquet \
         --prefix-len 8|10|12 [--runs 5] [--warmup 1] [--workers N] --out result.json
 
 Reads every uservisits file of DIR from local disk (csv: headerless files `part-NNNNN` with no
@@ -282,7 +282,113 @@ def make_lithops(files: List[str], fmt: str, x: int, workers: int, map_impl: str
     return lithops.__version__, run, to_dict, extra
 
 
-ENGINES = ("polars", "datafusion", "chdb", "lithops")
+# --- Dask ----------------------------------------------------------------------------------------
+def make_dask(files: List[str], fmt: str, x: int, workers: int):
+    import csv as pycsv
+
+    import dask
+    import dask.dataframe as dd
+    from dask.distributed import Client, LocalCluster
+
+    # A warm local cluster, as a user would run Dask on one machine: one process per core, one thread
+    # each (the GIL), on loopback with no dashboard. Started before the timed runs (like Smelter's pool).
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    client = Client(cluster)
+    startup = time.perf_counter() - t0
+    names = [n for n, _ in COLUMNS]
+    types = {"string": "string", "date": "string", "float32": "float32", "int32": "int32"}
+    dtypes = {n: types[t] for n, t in COLUMNS}
+
+    def run():
+        if fmt == "csv":
+            # Dask's optimizer pushes the two columns used down into pandas' read_csv (usecols).
+            df = dd.read_csv(files, header=None, names=names, dtype=dtypes, quoting=pycsv.QUOTE_NONE)
+        else:
+            df = dd.read_parquet(files)
+        df = df.assign(prefix=df["sourceIP"].str.slice(0, x), adRevenue=df["adRevenue"].astype("float64"))
+        return df.groupby("prefix")["adRevenue"].sum().compute()
+
+    def to_dict(s) -> Result:
+        return {str(k): float(v) for k, v in s.items()}
+
+    extra = {"workers_processes": workers, "threads_per_worker": 1, "cluster_start_s": round(startup, 3), "distributed": __import__("distributed").__version__}
+    return dask.__version__, run, to_dict, extra, lambda: (client.close(), cluster.close())
+
+
+# --- Daft ----------------------------------------------------------------------------------------
+def make_daft(files: List[str], fmt: str, x: int, workers: int):
+    import daft
+    from daft import DataType, col
+
+    types = {"string": DataType.string(), "date": DataType.date(), "float32": DataType.float32(), "int32": DataType.int32()}
+    schema = {name: types[t] for name, t in COLUMNS}
+
+    def run():
+        # Daft's default runner on one machine (native, multithreaded over all cores).
+        if fmt == "csv":
+            df = daft.read_csv(files, infer_schema=False, schema=schema, has_headers=False, delimiter=",")
+        else:
+            df = daft.read_parquet(files)
+        df = df.select(col("sourceIP").substr(0, x).alias("prefix"), col("adRevenue").cast(DataType.float64()).alias("adRevenue"))
+        return df.groupby("prefix").agg(col("adRevenue").sum()).to_arrow()
+
+    def to_dict(t) -> Result:
+        return dict(zip(t.column("prefix").to_pylist(), t.column("adRevenue").to_pylist()))
+
+    return daft.__version__, run, to_dict, {"runner": "native"}
+
+
+# --- smallpond -----------------------------------------------------------------------------------
+def make_smallpond(files: List[str], fmt: str, x: int, workers: int):
+    import shutil
+    import tempfile
+
+    import ray
+
+    # smallpond starts a local Ray cluster and asks for Ray's dashboard on 0.0.0.0:8008: kept on
+    # loopback, without the dashboard (nothing of the computation changes).
+    ray_init = ray.init
+
+    def local_init(*args, **kwargs):
+        for k in ("dashboard_host", "dashboard_port", "_metrics_export_port"):
+            kwargs.pop(k, None)
+        kwargs.update(include_dashboard=False, _node_ip_address="127.0.0.1", num_cpus=workers)
+        return ray_init(*args, **kwargs)
+
+    ray.init = local_init
+    import smallpond
+
+    root = tempfile.mkdtemp(prefix="smelter-peer-smallpond-")
+    t0 = time.perf_counter()
+    # num_executors=0 (the default): tasks run in the local Ray cluster, on the local file system
+    # (3FS is optional). Executors (num_executors > 0) are started as `python worker.py` from PATH.
+    sp = smallpond.init(data_root=root, num_executors=0)
+    startup = time.perf_counter() - t0
+    sql_types = {"string": "VARCHAR", "date": "DATE", "float32": "FLOAT", "int32": "INTEGER"}
+    schema = {name: sql_types[t] for name, t in COLUMNS}
+
+    def run():
+        # smallpond's way (its README): partial SQL per partition, hash repartition, partial SQL again.
+        df = sp.read_csv(files, schema=schema, delim=",") if fmt == "csv" else sp.read_parquet(files)
+        df = df.repartition(len(files))
+        partial = sp.partial_sql(f"SELECT substr(sourceIP, 1, {x}) AS prefix, SUM(adRevenue::DOUBLE) AS adRevenue FROM {{0}} GROUP BY 1", df)
+        shuffled = partial.repartition(workers, hash_by="prefix")
+        final = sp.partial_sql("SELECT prefix, SUM(adRevenue) AS adRevenue FROM {0} GROUP BY 1", shuffled)
+        return final.to_arrow()
+
+    def to_dict(t) -> Result:
+        return dict(zip(t.column("prefix").to_pylist(), t.column("adRevenue").to_pylist()))
+
+    def close():
+        sp.shutdown()
+        shutil.rmtree(root, ignore_errors=True)
+
+    extra = {"ray": ray.__version__, "duckdb": __import__("duckdb").__version__, "session_start_s": round(startup, 3), "partitions": [len(files), workers]}
+    return smallpond.__version__, run, to_dict, extra, close
+
+
+ENGINES = ("polars", "datafusion", "chdb", "lithops", "dask", "daft", "smallpond")
 
 
 def main() -> int:
@@ -313,13 +419,24 @@ def main() -> int:
     makers: Dict[str, Callable] = {
         "polars": make_polars, "datafusion": make_datafusion, "chdb": make_chdb,
         "lithops": lambda f, fmt, x, w: make_lithops(f, fmt, x, w, a.lithops_map),
+        "dask": make_dask, "daft": make_daft, "smallpond": make_smallpond,
     }
     try:
-        version, run, to_dict, extra = makers[a.engine](files, a.format, a.prefix_len, workers)
+        made = makers[a.engine](files, a.format, a.prefix_len, workers)
     except ImportError as err:
         write({**base, "unavailable": f"cannot import {a.engine}: {err}"})
         return 0
+    # (version, run, to_dict, extra[, close]): close() stops what the engine started (a cluster).
+    version, run, to_dict, extra = made[:4]
+    close = made[4] if len(made) > 4 else (lambda: None)
+    try:
+        return measure(a, base, write, version, run, to_dict, extra)
+    finally:
+        close()
 
+
+def measure(a, base, write, version, run, to_dict, extra) -> int:
+    """Warm-up runs, then the timed runs; writes --out and the last run's result."""
     warm: List[float] = []
     times: List[float] = []
     out = None

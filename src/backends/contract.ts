@@ -66,6 +66,12 @@ export interface Backend {
   readonly maxConcurrency?: number;
   /** Called once by the manager before the first launch: the runtime context and a way to report capacity changes. */
   attach?(host: BackendHost): void;
+  /**
+   * Starts the workers ahead of the first launch, so that their start (a process, a runtime, a
+   * DuckDB) overlaps the caller's own work: loading, listing, planning. They keep the process
+   * alive until `close()` stops them, as launched ones do. Optional: launch() starts workers anyway.
+   */
+  prestart?(): void;
   /** Releases workers, connections and servers. Idempotent. */
   close?(): Promise<void>;
 }

@@ -267,6 +267,10 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
     attach(host) {
       context = host.context;
     },
+    prestart() {
+      if (closed) return;
+      while (slots.size < size) spawnSlot();
+    },
     launch(envelope: TaskEnvelope, listener: AttemptListener): AttemptHandle {
       let resolveResult!: (o: AttemptOutcome) => void;
       let release!: () => void;

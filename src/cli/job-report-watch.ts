@@ -36,7 +36,7 @@ export class JobReportWatch {
     if (this.#ended) return;
     this.#ended = true;
     this.#off();
-    if (this.#events.length === 0) return;
+    if (this.#events.length === 0 || (this.#flags.quiet && !this.#flags.report)) return; // nothing to print or write
     const report = this.build();
     if (!this.#flags.quiet) process.stderr.write(`${costLine(report.cost)}\n`);
     if (!this.#flags.report) return;

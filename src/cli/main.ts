@@ -6,23 +6,36 @@ import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { ConfigError, SmelterError } from "../job/errors.js";
 import { interrupts } from "./interrupts.js";
-import { register as registerDemo } from "./demo.js";
-import { register as registerPi } from "./pi.js";
-import { register as registerQuery2 } from "./query2.js";
-import { register as registerS3 } from "./s3.js";
-import { register as registerDatagen } from "./datagen.js";
-import { register as registerExplain } from "./explain.js";
-import { register as registerSql } from "./sql.js";
-import { register as registerReport } from "./report.js";
-import { register as registerLogs } from "./logs.js";
-import { register as registerSimulate } from "./simulate.js";
-import { register as registerDeploy } from "./deploy.js";
-import { register as registerClean } from "./clean.js";
+
+type CommandModule = { register(program: Command): void };
+/**
+ * Each command's module, loaded only when needed: a run of `smelter query2` loads query2's module
+ * alone (not DuckDB through datagen or sql, nor the S3 server through demo) before its pool starts.
+ * `smelter --help` and unknown commands load them all.
+ */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  demo: () => import("./demo.js"),
+  query2: () => import("./query2.js"),
+  pi: () => import("./pi.js"),
+  s3: () => import("./s3.js"),
+  datagen: () => import("./datagen.js"),
+  explain: () => import("./explain.js"),
+  sql: () => import("./sql.js"),
+  report: () => import("./report.js"),
+  logs: () => import("./logs.js"),
+  simulate: () => import("./simulate.js"),
+  deploy: () => import("./deploy.js"),
+  clean: () => import("./clean.js"),
+};
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../../package.json") as { version: string };
 
-export function buildProgram(): Command {
+/**
+ * The command line. With `command` (the first word of the arguments) naming a command, only that
+ * command is registered; otherwise all of them, in help order.
+ */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command("smelter")
     .description("Run map-reduce jobs and SQL over object storage on many short-lived workers.")
     .version(version, "-V, --version")
@@ -37,24 +50,14 @@ export function buildProgram(): Command {
     process.env.AWS_ENDPOINT_URL_S3 = endpoint; // the AWS SDK reads it here, and pool workers inherit it
   });
   program.exitOverride();
-  registerDemo(program);
-  registerQuery2(program);
-  registerPi(program);
-  registerS3(program);
-  registerDatagen(program);
-  registerExplain(program);
-  registerSql(program);
-  registerReport(program);
-  registerLogs(program);
-  registerSimulate(program);
-  registerDeploy(program);
-  registerClean(program);
+  const load = command !== undefined && Object.hasOwn(COMMANDS, command) ? [COMMANDS[command]!] : Object.values(COMMANDS);
+  for (const mod of await Promise.all(load.map((f) => f()))) mod.register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(commandWord(argv.slice(2)));
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -72,6 +75,16 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   if (interrupts.exitCode() !== undefined) process.exitCode = interrupts.exitCode();
+}
+
+/** The first argument that is not a global option (the command's name), if any. */
+function commandWord(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--endpoint") i++; // takes a value
+    else if (!a.startsWith("-")) return a;
+  }
+  return undefined;
 }
 
 /** One readable paragraph for the user: our errors as they are, others with their name. */

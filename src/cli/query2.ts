@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
-import { runQuery2, type Query2Result } from "../query/query2.js";
+import type { Query2Result } from "../query/query2.js";
 import { formatStageTotals, type StageTotals } from "../report/job-stats.js";
 import { Manager } from "../scheduler/manager.js";
 import { addOutputOption, addResultOptions, addRunFlags, backendFromFlags, BUILTIN_ENTRY, checkLocalOutputs, JobWatch, removeFailedDuckDbFile, outputFlag, outputTarget, parseFlags, reportObject, resultFlagsShape, runFlagsSchema } from "./common.js";
@@ -47,12 +47,16 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
   interrupts.arm();
   await checkLocalOutputs(flags);
   const { duckdbFile, object: csvOutput } = outputTarget(flags.output);
-  const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
+  const backend = await backendFromFlags(flags, BUILTIN_ENTRY);
+  backend.prestart?.(); // the workers start while this process loads DuckDB, lists the input and plans
+  const manager = new Manager({ backend });
   interrupts.stopWith(() => manager.close());
-  const { openDuckDb } = await import("../duckdb/index.js"); // loaded only when a query runs: DuckDB takes ~0.3 s to load
-  const db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
   const watch = new JobWatch(flags);
+  let db: DuckDb | undefined;
   try {
+    // Loaded only when a query runs, after the workers were started: DuckDB takes ~0.3 s to load.
+    const [{ openDuckDb }, { runQuery2 }] = await Promise.all([import("../duckdb/index.js"), import("../query/query2.js")]);
+    db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
     const result = await runQuery2(
       manager,
       db,
@@ -72,7 +76,7 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
     if (result.csv) reportObject(flags, result.csv.url, result.csv, result.csv.writtenBy === "tasks" ? "the reduce tasks" : "the coordinator");
     return { db, result, totals: watch.stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
   } catch (err) {
-    db.close();
+    db?.close();
     await removeFailedDuckDbFile(duckdbFile);
     throw err;
   } finally {
