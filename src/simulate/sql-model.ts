@@ -56,6 +56,20 @@ export const sqlTaskModel: SqlTaskModel = {
   },
 };
 
+/** The model with every CPU cost multiplied by `k` (a calibration's `cpuScale`). */
+export function scaleTaskModel(m: SqlTaskModel, k: number): SqlTaskModel {
+  return {
+    ...m,
+    csvScanSecondsPerGb: m.csvScanSecondsPerGb * k,
+    parquetReadSecondsPerGb: m.parquetReadSecondsPerGb * k,
+    parquetWriteSecondsPerGb: m.parquetWriteSecondsPerGb * k,
+    aggregateUsPerRow: m.aggregateUsPerRow * k,
+    aggregateUsPerGroup: m.aggregateUsPerGroup * k,
+    joinUsPerRow: m.joinUsPerRow * k,
+    taskOverheadMs: m.taskOverheadMs * k,
+  };
+}
+
 /** One read of a task: `requests` GETs (default: ranged parts) under `prefix`. */
 export interface TaskRead {
   prefix: string;
