@@ -15,7 +15,8 @@
  * The FIRST size is the calibration: its runs alone give the machine's parameters
  * (src/simulate/calibrate.ts: CPU scale of the task model, a worker's share of a core, process
  * start, set-up, the coordinator's speed). Then `simulateQuery2` on the processes model with that
- * calibration predicts every size (5 seeds, median), and the table compares prediction and real
+ * calibration predicts every run (5 seeds, median), for the machine as a probe found it around
+ * that run (the share of a core a busy loop gets: src/simulate/calibrate.ts atSpeed), and the table compares prediction and real
  * wall time (median of the rounds) with the error, and where the time went (set-up, tasks,
  * coordinator) in both. Appends a JSON line to bench/results/calibrate.jsonl.
  *
@@ -30,7 +31,7 @@ import { processesBackend } from "../src/backends/index.js";
 import { openDuckDb } from "../src/duckdb/index.js";
 import type { SmelterEvent } from "../src/job/events.js";
 import { Manager } from "../src/scheduler/manager.js";
-import { coordinatorScale, fitMachine, medianOf, phases, type Calibration, type Phases, type RunTimes } from "../src/simulate/calibrate.js";
+import { atSpeed, coordinatorScale, fitMachine, medianOf, phases, probeCoreShare, type Calibration, type Phases, type RunTimes } from "../src/simulate/calibrate.js";
 import { simulateQuery2, uservisitsForQuery2, type Query2SimOptions } from "../src/simulate/query2.js";
 import { prepareSimulation } from "../src/simulate/sql.js";
 import { estimateStages } from "../src/simulate/sql-model.js";
@@ -112,6 +113,8 @@ interface RealRun {
   wallS: number;
   loadBefore: number;
   loadAfter: number;
+  /** The share of a core a busy loop got just before and just after the run (mean). */
+  probeShare: number;
   tasks: number;
   groups: number;
   phases: Phases;
@@ -129,8 +132,10 @@ async function realRun(rows: number, round: number): Promise<RealRun> {
   const manager = new Manager({ backend: processesBackend({ entry: ENTRY, workers, env: server.env }) });
   const db = await openDuckDb();
   const loadBefore = load1();
+  const probeBefore = probeCoreShare();
   try {
     const r = await measureRun(manager, db, { input: inputUrl(rows), prefixLen: 8, format: "csv" }, s3Pid);
+    const probeShare = +((probeBefore + probeCoreShare()) / 2).toFixed(3);
     const times = toTimes(r);
     const run: RealRun = {
       rows,
@@ -138,13 +143,14 @@ async function realRun(rows: number, round: number): Promise<RealRun> {
       wallS: +r.wallS.toFixed(3),
       loadBefore,
       loadAfter: load1(),
+      probeShare,
       tasks: r.mapTasks,
       groups: r.groups,
       phases: phases(times),
       times,
       cpuS: { workers: +(r.attempts.reduce((a, x) => a + (x.cpuMs ?? 0), 0) / 1000).toFixed(2), manager: +(r.managerCpuMs / 1000).toFixed(2), ...(r.s3CpuMs !== undefined ? { s3: +(r.s3CpuMs / 1000).toFixed(2) } : {}) },
     };
-    log(`${(rows / 1e6).toFixed(0)}M rows, round ${round}: ${run.wallS.toFixed(2)} s, ${run.tasks} tasks, ${run.groups.toLocaleString("en-US")} groups; load ${loadBefore} -> ${run.loadAfter}; CPU ${JSON.stringify(run.cpuS)}`);
+    log(`${(rows / 1e6).toFixed(0)}M rows, round ${round}: ${run.wallS.toFixed(2)} s, ${run.tasks} tasks, ${run.groups.toLocaleString("en-US")} groups; load ${loadBefore} -> ${run.loadAfter}, probe ${probeShare}; CPU ${JSON.stringify(run.cpuS)}`);
     return run;
   } finally {
     db.close();
@@ -220,8 +226,8 @@ const machine = {
   warmStart: { medianMs: med((m) => m.warmStart.medianMs), p99Ms: med((m) => m.warmStart.p99Ms) },
   setupMs: med((m) => m.setupMs),
 };
-const unscaled = await simulate(calRows, { ...machine, coordinatorScale: 1 }, 1);
-const calibration: Calibration = { ...machine, coordinatorScale: medianOf(calRuns.map((r) => coordinatorScale(r.times, unscaled.times))) };
+const unscaled = await simulate(calRows, { ...machine, coordinatorScale: 1, probeShare: 1 }, 1);
+const calibration: Calibration = { ...machine, coordinatorScale: medianOf(calRuns.map((r) => coordinatorScale(r.times, unscaled.times))), probeShare: medianOf(calRuns.map((r) => r.probeShare)) };
 log(`calibration (from the ${calRows} rows runs only): ${JSON.stringify(calibration)}`);
 
 interface Row {
@@ -230,6 +236,8 @@ interface Row {
   csvMB: number;
   tasks: { real: number; simulated: number };
   realS: number[];
+  predictedPerRunS: number[];
+  probes: number[];
   realMedianS: number;
   predictedS: number;
   error: number;
@@ -239,9 +247,16 @@ interface Row {
 const rowsOut: Row[] = [];
 for (const rows of sizes) {
   const runs = real.filter((r) => r.rows === rows);
+  // Each real run predicted for the machine as its probe found it; seeds' median per run, then the median over runs.
   const sims = [];
-  for (let seed = 1; seed <= seeds; seed++) sims.push(await simulate(rows, calibration, seed));
-  const predictedS = medianOf(sims.map((s) => s.seconds));
+  const perRun: number[] = [];
+  for (const run of runs) {
+    const mine = [];
+    for (let seed = 1; seed <= seeds; seed++) mine.push(await simulate(rows, atSpeed(calibration, run.probeShare / calibration.probeShare), seed));
+    perRun.push(medianOf(mine.map((s) => s.seconds)));
+    sims.push(...mine);
+  }
+  const predictedS = medianOf(perRun);
   const realMedianS = medianOf(runs.map((r) => r.wallS));
   const medPhases = (ps: Phases[]): Phases => ({ setup: medianOf(ps.map((p) => p.setup)), tasks: medianOf(ps.map((p) => p.tasks)), coordinator: medianOf(ps.map((p) => p.coordinator)), wall: medianOf(ps.map((p) => p.wall)) });
   rowsOut.push({
@@ -250,6 +265,8 @@ for (const rows of sizes) {
     csvMB: +(dataOf(rows).csvBytes / 1e6).toFixed(1),
     tasks: { real: runs[0]!.tasks, simulated: sims[0]!.tasks },
     realS: runs.map((r) => r.wallS),
+    predictedPerRunS: perRun.map((x) => +x.toFixed(2)),
+    probes: runs.map((r) => r.probeShare),
     realMedianS: +realMedianS.toFixed(3),
     predictedS: +predictedS.toFixed(3),
     error: +((predictedS - realMedianS) / realMedianS).toFixed(3),
@@ -260,12 +277,12 @@ for (const rows of sizes) {
 
 const f1 = (x: number): string => (x / 1000).toFixed(1);
 const lines = [
-  "| rows | CSV MB | tasks (real / sim) | real s (runs) | predicted s | error | real: set-up / tasks / coordinator s | simulated: set-up / tasks / coordinator s | load (1 min, before/after each run) |",
-  "|---|---|---|---|---|---|---|---|---|",
-  ...rowsOut.map((r) => `| ${(r.rows / 1e6).toFixed(0)}M${r.calibration ? " (calibration)" : ""} | ${r.csvMB.toFixed(0)} | ${r.tasks.real} / ${r.tasks.simulated} | ${r.realMedianS.toFixed(2)} (${r.realS.map((s) => s.toFixed(2)).join(", ")}) | ${r.predictedS.toFixed(2)} | ${r.calibration ? "(fitted) " : ""}${(r.error * 100).toFixed(1)}% | ${f1(r.phasesMs.real.setup)} / ${f1(r.phasesMs.real.tasks)} / ${f1(r.phasesMs.real.coordinator)} | ${f1(r.phasesMs.simulated.setup)} / ${f1(r.phasesMs.simulated.tasks)} / ${f1(r.phasesMs.simulated.coordinator)} | ${r.load.join(", ")} |`),
+  "| rows | CSV MB | tasks (real / sim) | real s (runs) | predicted s (per run) | error | real: set-up / tasks / coordinator s | simulated: set-up / tasks / coordinator s | load (1 min, before/after each run) | probe share (each run) |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+  ...rowsOut.map((r) => `| ${(r.rows / 1e6).toFixed(0)}M${r.calibration ? " (calibration)" : ""} | ${r.csvMB.toFixed(0)} | ${r.tasks.real} / ${r.tasks.simulated} | ${r.realMedianS.toFixed(2)} (${r.realS.map((s) => s.toFixed(2)).join(", ")}) | ${r.predictedS.toFixed(2)} (${r.predictedPerRunS.join(", ")}) | ${r.calibration ? "(fitted) " : ""}${(r.error * 100).toFixed(1)}% | ${f1(r.phasesMs.real.setup)} / ${f1(r.phasesMs.real.tasks)} / ${f1(r.phasesMs.real.coordinator)} | ${f1(r.phasesMs.simulated.setup)} / ${f1(r.phasesMs.simulated.tasks)} / ${f1(r.phasesMs.simulated.coordinator)} | ${r.load.join(", ")} | ${r.probes.join(", ")} |`),
 ];
 const predicted = rowsOut.filter((r) => !r.calibration);
 const worst = Math.max(...predicted.map((r) => Math.abs(r.error)));
 lines.push("", `largest error over the ${predicted.length} predicted sizes: ${(worst * 100).toFixed(1)}% (target: within 20%)`);
 console.log(lines.join("\n"));
-if (!args["no-record"]) log(`recorded in ${record("calibrate", { label: args.label, workers, files, rounds, seeds, calibration, rows: rowsOut, real: real.map(({ times: _t, ...r }) => r) })}`);
+if (!args["no-record"]) log(`recorded in ${record("calibrate", { label: args.label, workers, files, rounds, seeds, calibration, rows: rowsOut, real })}`);

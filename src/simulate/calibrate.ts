@@ -14,6 +14,10 @@
  * - `setupMs`: the call to the first launch (listing the input, planning, job set up).
  * - `coordinatorScale`: the real coordinator's tail (last task done to the result: gathering the
  *   segments, its merge, deleting the work prefix) / the model's time for it at the same size.
+ * - `probeShare`: the share of a core a busy loop got around the calibration runs. The machine is
+ *   shared: a run at another time gets another share, so a prediction for a run measured with
+ *   probe share p uses {@link atSpeed} with p / probeShare (every wall-time parameter scaled by it).
+ *   On a quiet machine both are ~1 and nothing changes.
  */
 import { type LatencyDist } from "./models.js";
 
@@ -24,6 +28,36 @@ export interface Calibration {
   warmStart: LatencyDist;
   setupMs: number;
   coordinatorScale: number;
+  probeShare: number;
+}
+
+/**
+ * The calibration on a machine `speed` times as free as during the calibration (the ratio of
+ * probe shares): a worker's share of a core grows with it (at most 1), process starts, set-up and
+ * the coordinator (CPU work on a loaded machine) shrink with it. CPU time per operator stays.
+ */
+export function atSpeed(c: Calibration, speed: number): Calibration {
+  const scale = (d: LatencyDist): LatencyDist => ({ medianMs: d.medianMs / speed, p99Ms: d.p99Ms / speed });
+  return {
+    ...c,
+    coreShare: Math.min(1, c.coreShare * speed),
+    coldStart: scale(c.coldStart),
+    warmStart: scale(c.warmStart),
+    setupMs: c.setupMs / speed,
+    coordinatorScale: c.coordinatorScale / speed,
+    probeShare: c.probeShare * speed,
+  };
+}
+
+/** The share of one core a busy loop of `ms` gets now (1: a free core; 0.1 on a machine loaded 10 deep). */
+export function probeCoreShare(ms = 300): number {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let x = 0;
+  while (performance.now() - t0 < ms) for (let i = 0; i < 10_000; i++) x += Math.sqrt(i);
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  return x < 0 ? 0 : Math.min(1, (cpu.user + cpu.system) / 1000 / wall);
 }
 
 /** One attempt of a run (real or simulated), times in ms on one clock. */
@@ -83,7 +117,7 @@ const dist = (medianMs: number): LatencyDist => ({ medianMs: Math.max(0.1, media
  * simulation with the others: {@link withCoordinatorScale}). `modelCpuMs`: the task model's CPU
  * (one core, uncalibrated) of every task of the stages whose attempts are in `real`, summed.
  */
-export function fitMachine(real: RunTimes, workers: number, modelCpuMs: number): Omit<Calibration, "coordinatorScale"> {
+export function fitMachine(real: RunTimes, workers: number, modelCpuMs: number): Omit<Calibration, "coordinatorScale" | "probeShare"> {
   const won = real.attempts.filter((a) => a.done !== undefined && a.running !== undefined && a.cpuMs !== undefined);
   if (won.length === 0) throw new Error("[smelter] calibration: the real run has no finished attempt with its CPU time");
   const cpu = sum(won.map((a) => a.cpuMs!));

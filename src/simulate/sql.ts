@@ -97,8 +97,13 @@ export interface SimResult {
   startedAt: number;
 }
 
-/** Smelter's speculation settings in a simulation: duplicate an attempt running 2x the median. */
-export const SPECULATION: NonNullable<StagePolicyInput["speculation"]> = { slowerThanMedian: 2, minFinished: 5 };
+/**
+ * Smelter's speculation settings in a simulation: duplicate an attempt running 2x the median of
+ * its stage's finished ones (a consumer's counted from when its inputs were complete), again if
+ * the duplicate is that slow too; and once 90% of a stage's tasks are done, duplicate the rest
+ * (Honeycomb's impatience). docs/simulation.md shows what each part buys.
+ */
+export const SPECULATION: NonNullable<StagePolicyInput["speculation"]> = { slowerThanMedian: 2, minFinished: 5, maxDuplicatesPerTask: 2, afterPercent: 90 };
 
 /** The coordinator's download bandwidth (a laptop or an instance near the bucket): assumed 100 MB/s. */
 const COORDINATOR_BANDWIDTH = 100e6;
@@ -187,8 +192,8 @@ export async function simulatePrepared(prepared: PreparedQuery, tables: TableSha
     const read = readAll(w.now, task.reads, w.bandwidth, w.running);
     if (read.failed) return { ms: read.ms, failed: read.failed, counters: read.counters };
     const cpuMs = task.cpuMs / w.cpus;
-    // DuckDB scans CSV while the reader fetches: the slower of the two; a reader of segments reads, then computes.
-    const computed = task.scans ? Math.max(read.ms, cpuMs) : read.ms + cpuMs;
+    // The worker first puts its splits and segments in local files (mapreduce/materialize.ts), then DuckDB runs: read, then compute.
+    const computed = read.ms + cpuMs;
     const write = store.write(w.now + computed, input.shuffle.prefix, task.outBytes, w.uploadBandwidth);
     const counters = sumCounters(read.counters, write.counters);
     const ms = computed + write.ms;
