@@ -13,6 +13,18 @@ import type { Script } from "../helpers/scripted-backend.js";
 
 const RULE_C = { slowerThanMedian: 2, minFinished: 3, checkInterval: 50 };
 
+/** Six maps, then six reducers (`after` the maps, rule (c) on), run to the end; `ready` sees the clock before anything runs. */
+async function mapThenReduce(script: (e: TaskEnvelope) => Script, ready: (s: { clock: VirtualClock; start: number }) => void) {
+  const s = setup(script, { maxConcurrentTasks: 20 });
+  ready(s);
+  const map = s.job.stage({ worker: "map" });
+  const reduce = s.job.stage({ worker: "reduce", after: [map], policy: { speculation: RULE_C } });
+  void map.pushAll([0, 1, 2, 3, 4, 5]);
+  void reduce.pushAll([0, 1, 2, 3, 4, 5]);
+  assert.equal(await runToEnd(s.clock, s.job), undefined);
+  return { s, reduce };
+}
+
 test("a consumer's straggler is duplicated 2x its peers' work after the producers are done, not 2x their wait", async () => {
   // Six maps of 1 s; six reducers launched at once, waiting for the maps (done at 1 s), then 100 ms
   // of work; reducer 5's first attempt straggles (done at 3 s).
@@ -24,13 +36,7 @@ test("a consumer's straggler is duplicated 2x its peers' work after the producer
     const waitForMaps = Math.max(0, start + 1_000 - clock!.now());
     return { runMs: waitForMaps + 100 };
   };
-  const s = setup(script, { maxConcurrentTasks: 20 });
-  ({ clock, start } = s);
-  const map = s.job.stage({ worker: "map" });
-  const reduce = s.job.stage({ worker: "reduce", after: [map], policy: { speculation: RULE_C } });
-  void map.pushAll([0, 1, 2, 3, 4, 5]);
-  void reduce.pushAll([0, 1, 2, 3, 4, 5]);
-  assert.equal(await runToEnd(s.clock, s.job), undefined);
+  const { s } = await mapThenReduce(script, (x) => ({ clock, start } = x));
   const reducer5 = s.backend.launches.filter((l) => l.envelope.stage === 2 && l.envelope.task === 5);
   assert.equal(reducer5.length, 2, "reducer 5 got a duplicate");
   // Peers take 100 ms once the maps are done (1,000 ms): due at ~1,300 ms. Counting from launch
@@ -47,13 +53,7 @@ test("no reducer is duplicated while it waits for its producers, however long th
     if (e.stage === 1) return { runMs: e.task === 0 ? 5_000 : 100 };
     return { runMs: Math.max(0, start + 5_000 - clock!.now()) + 100 };
   };
-  const s = setup(script, { maxConcurrentTasks: 20 });
-  ({ clock, start } = s);
-  const map = s.job.stage({ worker: "map" });
-  const reduce = s.job.stage({ worker: "reduce", after: [map], policy: { speculation: RULE_C } });
-  void map.pushAll([0, 1, 2, 3, 4, 5]);
-  void reduce.pushAll([0, 1, 2, 3, 4, 5]);
-  assert.equal(await runToEnd(s.clock, s.job), undefined);
+  const { s, reduce } = await mapThenReduce(script, (x) => ({ clock, start } = x));
   assert.equal(reduce.counts.speculated, 0);
   assert.equal(s.backend.launches.filter((l) => l.envelope.stage === 2).length, 6);
 });
