@@ -21,7 +21,7 @@ import { retryDelay, type StagePolicy } from "../job/policy.js";
 import { emptyStats, type AttemptStats } from "../job/stats.js";
 import type { Clock } from "./clock.js";
 import { AsyncQueue, Deque } from "./queue.js";
-import { pickSpeculative } from "./speculation.js";
+import { countedFrom, pickSpeculative } from "./speculation.js";
 import { liveAttempts, type AttemptState, type TaskResult, type TaskState, type TaskStatus } from "./types.js";
 
 /** What a stage needs from its job. */
@@ -160,6 +160,7 @@ export class Stage<I = unknown, O = unknown> {
   close(): void {
     if (this.counts.closed) return;
     this.counts.closed = true;
+    if (this.allSucceeded) this.succeededAt ??= this.#host.clock.now();
     this.#host.emit(() => ({ type: "stage-closed", ...this.#base(), tasks: this.counts.total }));
     this.#evaluateSpeculation();
     this.#checkDone();
@@ -202,6 +203,19 @@ export class Stage<I = unknown, O = unknown> {
   /** Closed and every task succeeded. */
   get allSucceeded(): boolean {
     return this.counts.closed && this.counts.succeeded === this.counts.total;
+  }
+
+  /** When every task had succeeded (the stage's output complete); undefined until then. */
+  succeededAt: number | undefined;
+
+  /** When every stage this one reads (`after`) had succeeded: -Infinity when it reads none, undefined until then. */
+  get inputsReadyAt(): number | undefined {
+    let at = -Infinity;
+    for (const u of this.dependencies.after) {
+      if (u.succeededAt === undefined) return undefined;
+      at = Math.max(at, u.succeededAt);
+    }
+    return at;
   }
 
   // ---- launching ----------------------------------------------------------------------
@@ -423,8 +437,9 @@ export class Stage<I = unknown, O = unknown> {
     const won = task.status === "active";
     host.emit(() => ({ type: "attempt-succeeded", ...this.#base(), taskId: task.id, attemptId: attempt.id, stats: outcome.stats, won }));
     if (!won) return;
-    this.#durations.push(host.clock.now() - (attempt.runningAt ?? attempt.launchedAt));
+    this.#durations.push(host.clock.now() - countedFrom(attempt, this.inputsReadyAt ?? -Infinity));
     this.#setStatus(task, "succeeded");
+    if (this.allSucceeded) this.succeededAt ??= host.clock.now();
     for (const other of liveAttempts(task)) this.#cancelAttempt(task, other, `lost the race to ${attempt.id}`);
     host.emit(() => ({ type: "task-succeeded", ...this.#base(), taskId: task.id, attemptId: attempt.id }));
     this.#results.push({ taskId: task.id, index: task.index, attemptId: attempt.id, input: task.input as I, output: outcome.output as O, stats: outcome.stats, attempts: task.attempts.length });
@@ -540,7 +555,7 @@ export class Stage<I = unknown, O = unknown> {
     if (this.#aborted || (s.afterPercent === undefined && s.lastTasks === undefined && s.slowerThanMedian === undefined)) return;
     const c = this.counts;
     const picks = pickSpeculative(
-      { closed: c.closed, total: c.total, succeeded: c.succeeded, unfinished: c.total - c.succeeded - c.failed, active: this.#active, durations: this.#durations, now: this.#host.clock.now() },
+      { closed: c.closed, total: c.total, succeeded: c.succeeded, unfinished: c.total - c.succeeded - c.failed, active: this.#active, durations: this.#durations, now: this.#host.clock.now(), inputsReadyAt: this.inputsReadyAt },
       s,
     );
     for (const { task, rule } of picks) {

@@ -50,6 +50,8 @@ export interface SimBackendOptions {
   /** Overrides the platform's failure rate and preemptions per worker-hour. */
   failureRate?: number;
   preemptionsPerHour?: number;
+  /** Share of a core a worker gets (processes: the machine's other load; a calibration measures it). @default 1 */
+  coreShare?: number;
 }
 
 /** Billing and counts of everything that ran. */
@@ -84,7 +86,8 @@ export function simulatedBackend(o: SimBackendOptions): SimBackend {
   const ledger: SimLedger = { attempts: 0, coldStarts: 0, noCapacity: 0, failures: 0, preemptions: 0, stragglers: 0, abandoned: 0, billedMs: 0, computeCost: 0 };
   const failureRate = o.failureRate ?? p.failureRate;
   const preemptionsPerHour = o.preemptionsPerHour ?? p.preemptionsPerHour;
-  const cpus = (): number => (p.name === "processes" ? Math.min(1, LOCAL_CORES / Math.max(1, running)) : p.cpus(o.memoryMb));
+  const coreShare = o.coreShare ?? 1;
+  const cpus = (): number => coreShare * (p.name === "processes" ? Math.min(1, LOCAL_CORES / Math.max(1, running)) : p.cpus(o.memoryMb));
 
   const bill = (ms: number): void => {
     const billed = Math.max(p.price.minimumBilledMs, Math.ceil(ms));

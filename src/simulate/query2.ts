@@ -14,6 +14,8 @@ export { SPECULATION, type SimResult } from "./sql.js";
 export interface Query2SimOptions extends SimRunOptions {
   /** Input bytes (uservisits CSV). */
   inputBytes: number;
+  /** Rows of the input. @default its bytes / the benchmark's bytes per row */
+  rows?: number;
   /** Input objects (equal sizes). @default one per 256 MiB */
   objects?: number;
   /** R; @default the planner's rule */
@@ -37,13 +39,14 @@ export function query2aGroups(rows: number): number {
 }
 
 /** uservisits of `inputBytes`, grouped by 2A's key. */
-export function uservisitsForQuery2(inputBytes: number, o: { objects?: number; groups?: number } = {}): TableShape {
+export function uservisitsForQuery2(inputBytes: number, o: { rows?: number; objects?: number; groups?: number } = {}): TableShape {
   const cap = o.groups;
+  const rows = o.rows ?? inputBytes / USERVISITS_BYTES_PER_ROW;
   return {
     name: "uservisits",
     columns: PRESETS.uservisits!.columns,
-    rows: inputBytes / USERVISITS_BYTES_PER_ROW,
-    bytesPerRow: USERVISITS_BYTES_PER_ROW,
+    rows,
+    bytesPerRow: inputBytes / rows,
     selectivity: 1,
     groupsIn: cap === undefined ? query2aGroups : (n) => Math.min(cap, query2aGroups(n)),
     ...(o.objects !== undefined ? { objects: o.objects } : {}),
@@ -51,7 +54,7 @@ export function uservisitsForQuery2(inputBytes: number, o: { objects?: number; g
 }
 
 export async function simulateQuery2(o: Query2SimOptions): Promise<SimResult> {
-  const { inputBytes, objects, partitions, targetTaskBytes, groups, ...run } = o;
-  const table = uservisitsForQuery2(inputBytes, { ...(objects !== undefined ? { objects } : {}), ...(groups !== undefined ? { groups } : {}) });
+  const { inputBytes, rows, objects, partitions, targetTaskBytes, groups, ...run } = o;
+  const table = uservisitsForQuery2(inputBytes, { ...(rows !== undefined ? { rows } : {}), ...(objects !== undefined ? { objects } : {}), ...(groups !== undefined ? { groups } : {}) });
   return simulateSql({ query: query2Sql(8), tables: [table], ...(partitions !== undefined ? { partitions } : {}), ...(targetTaskBytes !== undefined ? { taskBytes: targetTaskBytes } : {}) }, run);
 }

@@ -56,6 +56,20 @@ export const sqlTaskModel: SqlTaskModel = {
   },
 };
 
+/** The model with every CPU cost multiplied by `k` (a calibration's `cpuScale`). */
+export function scaleTaskModel(m: SqlTaskModel, k: number): SqlTaskModel {
+  return {
+    ...m,
+    csvScanSecondsPerGb: m.csvScanSecondsPerGb * k,
+    parquetReadSecondsPerGb: m.parquetReadSecondsPerGb * k,
+    parquetWriteSecondsPerGb: m.parquetWriteSecondsPerGb * k,
+    aggregateUsPerRow: m.aggregateUsPerRow * k,
+    aggregateUsPerGroup: m.aggregateUsPerGroup * k,
+    joinUsPerRow: m.joinUsPerRow * k,
+    taskOverheadMs: m.taskOverheadMs * k,
+  };
+}
+
 /** One read of a task: `requests` GETs (default: ranged parts) under `prefix`. */
 export interface TaskRead {
   prefix: string;
@@ -69,8 +83,6 @@ export interface TaskEstimate {
   cpuMs: number;
   outRows: number;
   outBytes: number;
-  /** Reads CSV while DuckDB scans (read and CPU overlap); else it reads its inputs, then computes. */
-  scans: boolean;
 }
 
 export interface StageEstimate {
@@ -142,7 +154,6 @@ function estimateTask(plan: SqlPlan, s: PlanStage, splitBytesOfTask: number, sha
   const flows: Flow[] = [];
   const reads: TaskRead[] = [];
   let cpuMs = m.taskOverheadMs;
-  let scans = false;
   for (const i of s.inputs) {
     if ("table" in i) {
       const shape = shapes.get(i.table.toLowerCase())!;
@@ -150,7 +161,6 @@ function estimateTask(plan: SqlPlan, s: PlanStage, splitBytesOfTask: number, sha
       const rows = (bytes / shape.bytesPerRow) * shape.selectivity;
       reads.push({ prefix: tablePrefix(shape.name), bytes });
       cpuMs += (bytes / 1e9) * m.csvScanSecondsPerGb * 1000;
-      scans ||= i.read === "split";
       flows.push({ rows, bytes, fact: shape, factRows: rows, partitions: 1, grouped: false });
     } else {
       const p = done[i.stage - 1]!;
@@ -176,7 +186,7 @@ function estimateTask(plan: SqlPlan, s: PlanStage, splitBytesOfTask: number, sha
   rows = limited(s.sql, rows);
   const outBytes = rows * rowBytes(s.columns, m);
   cpuMs += (outBytes / 1e9) * m.parquetWriteSecondsPerGb * 1000;
-  return { task: { reads, cpuMs, outRows: rows, outBytes, scans }, fact: main.fact, factRows: main.factRows };
+  return { task: { reads, cpuMs, outRows: rows, outBytes }, fact: main.fact, factRows: main.factRows };
 }
 
 /** The coordinator's work: the gathered stages' segments (one GET per task), read and, when its SQL groups, aggregated. */

@@ -27,7 +27,8 @@ import type { Job } from "../scheduler/job.js";
 import { simulatedBackend, type SimBody, type SimWorker } from "./backend.js";
 import { localS3Model, platformModels, s3Model, type PlatformName, type StoreModel } from "./models.js";
 import { tableBytes, type TableShape } from "./shapes.js";
-import { estimateCoordinator, estimateStages, SHUFFLE_PREFIX, sqlTaskModel, type SqlTaskModel, type TaskRead } from "./sql-model.js";
+import { estimateCoordinator, estimateStages, scaleTaskModel, SHUFFLE_PREFIX, sqlTaskModel, type SqlTaskModel, type TaskRead } from "./sql-model.js";
+import type { Calibration } from "./calibrate.js";
 import { SimStore, sumCounters, emptyCounters, type StoreCounters } from "./store-model.js";
 
 /** How the simulated job runs: platform, workers, policies, faults, seed. */
@@ -51,6 +52,8 @@ export interface SimRunOptions {
   onEvent?: (event: SmelterEvent) => void;
   /** The task model's costs. @default sqlTaskModel */
   taskModel?: SqlTaskModel;
+  /** The machine's parameters fitted to a real run (processes backend: calibrate.ts); scales the task model's costs. */
+  calibration?: Calibration;
 }
 
 /** What the planner is given. */
@@ -90,10 +93,17 @@ export interface SimResult {
   stragglers: number;
   /** Real milliseconds the simulation took (planning excluded). */
   simulatedInMs: number;
+  /** Virtual time of the job's start (its events' times count from the same clock). */
+  startedAt: number;
 }
 
-/** Smelter's speculation settings in a simulation: duplicate an attempt running 2x the median. */
-export const SPECULATION: NonNullable<StagePolicyInput["speculation"]> = { slowerThanMedian: 2, minFinished: 5 };
+/**
+ * Smelter's speculation settings in a simulation: duplicate an attempt running 2x the median of
+ * its stage's finished ones (a consumer's counted from when its inputs were complete), again if
+ * the duplicate is that slow too; and once 90% of a stage's tasks are done, duplicate the rest
+ * (Honeycomb's impatience). docs/simulation.md shows what each part buys.
+ */
+export const SPECULATION: NonNullable<StagePolicyInput["speculation"]> = { slowerThanMedian: 2, minFinished: 5, maxDuplicatesPerTask: 2, afterPercent: 90 };
 
 /** The coordinator's download bandwidth (a laptop or an instance near the bucket): assumed 100 MB/s. */
 const COORDINATOR_BANDWIDTH = 100e6;
@@ -138,14 +148,15 @@ export async function prepareSimulation(o: SqlPlanInput): Promise<PreparedQuery>
 /** Runs a prepared query's stage graph on the simulated platform and store. */
 export async function simulatePrepared(prepared: PreparedQuery, tables: TableShape[], o: SimRunOptions): Promise<SimResult> {
   const started = performance.now();
-  const platform = platformModels[o.platform];
+  const cal = o.calibration;
+  const platform = cal ? { ...platformModels[o.platform], coldStart: cal.coldStart, warmStart: cal.warmStart } : platformModels[o.platform];
   const baseStore: StoreModel = o.platform === "processes" ? localS3Model : s3Model;
   const storeModel: StoreModel = {
     ...baseStore,
     ...(o.stalledReads ? { stallRate: o.stalledReads.rate, stallMs: o.stalledReads.ms } : {}),
     ...(o.prefixGetRate !== undefined ? { getRatePerPrefix: o.prefixGetRate } : {}),
   };
-  const model = o.taskModel ?? sqlTaskModel;
+  const model = cal ? scaleTaskModel(o.taskModel ?? sqlTaskModel, cal.cpuScale) : (o.taskModel ?? sqlTaskModel);
   const plan = prepared.plan;
   const estimates = estimateStages(prepared, new Map(tables.map((t) => [t.name.toLowerCase(), t])), model);
   const clock = new VirtualClock();
@@ -181,8 +192,8 @@ export async function simulatePrepared(prepared: PreparedQuery, tables: TableSha
     const read = readAll(w.now, task.reads, w.bandwidth, w.running);
     if (read.failed) return { ms: read.ms, failed: read.failed, counters: read.counters };
     const cpuMs = task.cpuMs / w.cpus;
-    // DuckDB scans CSV while the reader fetches: the slower of the two; a reader of segments reads, then computes.
-    const computed = task.scans ? Math.max(read.ms, cpuMs) : read.ms + cpuMs;
+    // The worker first puts its splits and segments in local files (mapreduce/materialize.ts), then DuckDB runs: read, then compute.
+    const computed = read.ms + cpuMs;
     const write = store.write(w.now + computed, input.shuffle.prefix, task.outBytes, w.uploadBandwidth);
     const counters = sumCounters(read.counters, write.counters);
     const ms = computed + write.ms;
@@ -201,6 +212,7 @@ export async function simulatePrepared(prepared: PreparedQuery, tables: TableSha
     ...(o.stragglers ? { stragglers: o.stragglers } : {}),
     ...(o.failureRate !== undefined ? { failureRate: o.failureRate } : {}),
     ...(o.preemptionsPerHour !== undefined ? { preemptionsPerHour: o.preemptionsPerHour } : {}),
+    ...(cal ? { coreShare: cal.coreShare } : {}),
   });
   const manager = new Manager({ backend, context, maxConcurrentTasks: workers });
   const policy: StagePolicyInput | undefined = o.speculation ? { speculation: o.speculationPolicy ?? SPECULATION } : undefined;
@@ -232,12 +244,14 @@ export async function simulatePrepared(prepared: PreparedQuery, tables: TableSha
   let failed: string | undefined;
   try {
     await clock.run(async () => {
+      // Listing, planning, the job's set up (measured by a calibration; not modelled otherwise).
+      if (cal) await clock.sleep(cal.setupMs);
       await runStages(manager, { name: "sql", stages: specs, work, format: "parquet", localTempDir: false, ...(policy ? { policy } : {}) }, {
         onJob,
         finalize: async () => {
           const read = readAll(clock.now(), coordinator.reads, COORDINATOR_BANDWIDTH, 1);
           if (read.failed) throw new Error(read.failed);
-          await clock.sleep(read.ms + coordinator.cpuMs);
+          await clock.sleep((read.ms + coordinator.cpuMs) * (cal?.coordinatorScale ?? 1));
         },
       });
     });
@@ -267,6 +281,7 @@ export async function simulatePrepared(prepared: PreparedQuery, tables: TableSha
     retried: counts.reduce((a, c) => a + c.retried, 0),
     stragglers: backend.ledger.stragglers,
     simulatedInMs: performance.now() - started,
+    startedAt: t0,
   };
   if (failed) result.failed = failed;
   return result;

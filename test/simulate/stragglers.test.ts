@@ -14,9 +14,9 @@ import { quantile } from "../../src/simulate/sweep.js";
 const base: Omit<Query2SimOptions, "seed" | "speculation" | "hedging"> = { platform: "lambda", workers: 50, memoryMb: 2048, inputBytes: 2e9, targetTaskBytes: 4 * 1024 * 1024, failureRate: 0, prefixGetRate: 1e12 };
 const SEEDS = [1, 2, 3];
 
-async function ratios(variant: (seed: number) => [Partial<Query2SimOptions>, Partial<Query2SimOptions>]): Promise<number[]> {
+async function ratios(variant: (seed: number) => [Partial<Query2SimOptions>, Partial<Query2SimOptions>], seeds = SEEDS): Promise<number[]> {
   const out: number[] = [];
-  for (const seed of SEEDS) {
+  for (const seed of seeds) {
     const [a, b] = variant(seed);
     const clean = await simulateQuery2({ ...base, seed, speculation: false, hedging: false, ...a });
     const slow = await simulateQuery2({ ...base, seed, speculation: false, hedging: false, ...b });
@@ -53,5 +53,26 @@ describe("straggler policies in virtual time", () => {
     const unhedged = await ratios(() => [{}, { stalledReads }]);
     assert.ok(Math.max(...hedged) <= 1.3, `hedged: ${hedged.map((r) => r.toFixed(2))}`);
     assert.ok(Math.min(...unhedged) >= 1.5, `unhedged: ${unhedged.map((r) => r.toFixed(2))}`);
+  });
+
+  // Two stages: 100 Lambdas, 20 GB, 300 map tasks, R = 100 reducers gathered by the coordinator.
+  const twoStages: Partial<Query2SimOptions> = { workers: 100, inputBytes: 20e9, partitions: 100, targetTaskBytes: 64 * 1024 * 1024 }; // the planner's default for 20 GB
+  const FIVE = [1, 2, 3, 4, 5];
+
+  test("two stages, 5% of attempts 20x slower: speculation (reducers timed from their inputs, second duplicates, 90% impatience) keeps the job near the target; without it, 5x", async () => {
+    const stragglers = { rate: 0.05, factor: 20 };
+    const withSpeculation = await ratios(() => [{ ...twoStages, speculation: true }, { ...twoStages, speculation: true, stragglers }], FIVE);
+    const without = await ratios(() => [{ ...twoStages }, { ...twoStages, stragglers }], FIVE);
+    // docs/simulation.md: 1.42 (1.26-1.63) with, 5.64 (5.47-8.51) without; the 1.3 target is not met here (the page says why).
+    assert.ok(quantile(withSpeculation, 0.5)! <= 1.5, `with speculation: ${withSpeculation.map((r) => r.toFixed(2))}`);
+    assert.ok(Math.min(...without) >= 4, `without speculation: ${without.map((r) => r.toFixed(2))}`);
+  });
+
+  test("two stages, 1% of GETs stalled 10 s: hedged reads with speculation keep the median within 1.3x; hedging alone does not (its hedges stall too)", async () => {
+    const stalledReads = { rate: 0.01, ms: 10_000 };
+    const both = await ratios(() => [{ ...twoStages, hedging: true, speculation: true }, { ...twoStages, hedging: true, speculation: true, stalledReads }], FIVE);
+    const hedged = await ratios(() => [{ ...twoStages, hedging: true }, { ...twoStages, hedging: true, stalledReads }], FIVE);
+    assert.ok(quantile(both, 0.5)! <= 1.3, `hedged + speculation: ${both.map((r) => r.toFixed(2))}`);
+    assert.ok(Math.min(...hedged) >= 1.8, `hedged alone: ${hedged.map((r) => r.toFixed(2))}`);
   });
 });
