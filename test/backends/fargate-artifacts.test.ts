@@ -6,12 +6,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Task } from "@aws-sdk/client-ecs";
-import { fargateTaskCost } from "../../src/backends/fargate/cost.js";
 import { fargateIamPolicies } from "../../src/backends/fargate/iam.js";
 import { isCapacityFailure, isThrottle, stoppedFailure } from "../../src/backends/fargate/stopped.js";
 import { fargateTaskDefinition } from "../../src/backends/fargate/task-definition.js";
 import { fargateSettingsFromFlags } from "../../src/cli/fargate-flags.js";
-import { DEFAULT_PRICES } from "../../src/report/prices.js";
 
 const stopped = (t: Partial<Task>, container: Record<string, unknown> = {}): Task => ({ taskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/abc", lastStatus: "STOPPED", startedAt: new Date(), ...t, containers: [{ name: "smelter", ...container }] });
 
@@ -35,18 +33,6 @@ describe("what a stopped task means", () => {
     assert.ok(!isCapacityFailure("MISSING"));
     assert.ok(isThrottle({ name: "ThrottlingException", message: "Rate exceeded" }));
     assert.ok(!isThrottle({ name: "ClientException", message: "TaskDefinition not found" }));
-  });
-});
-
-describe("fargate cost estimate", () => {
-  it("bills vCPU- and GB-seconds per second with the one-minute minimum, Spot at its own price", () => {
-    const p = DEFAULT_PRICES.fargate;
-    const long = fargateTaskCost({ billedMs: 90_500, vcpu: 1, memoryGb: 2, spot: false }, p);
-    assert.equal(long.seconds, 91);
-    assert.ok(Math.abs(long.usd - (91 * 0.04048 + 91 * 2 * 0.004445) / 3600) < 1e-12);
-    const short = fargateTaskCost({ billedMs: 4000, vcpu: 0.25, memoryGb: 0.5, spot: true }, p);
-    assert.equal(short.seconds, 60, "at least a minute");
-    assert.ok(Math.abs(short.usd - (60 * 0.25 * 0.012144 + 60 * 0.5 * 0.0013335) / 3600) < 1e-12);
   });
 });
 

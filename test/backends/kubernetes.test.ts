@@ -10,7 +10,6 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { BatchV1Api, CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type V1Job } from "@kubernetes/client-node";
 import { kubernetesBackend, type KubernetesBackend, type KubernetesBackendOptions } from "../../src/backends/kubernetes/backend.js";
-import { kubernetesAttemptCost } from "../../src/backends/kubernetes/cost.js";
 import { kubernetesRbac, kubernetesWorkerIamPolicy } from "../../src/backends/kubernetes/rbac.js";
 import type { AttemptOutcome } from "../../src/backends/contract.js";
 import { remoteStore } from "../../src/url-objects.js";
@@ -258,9 +257,6 @@ describe("kubernetes backend", () => {
     const p = kubernetesWorkerIamPolicy({ work: "s3://jobs/_smelter/", inputs: ["s3://data/bdb/"] });
     assert.deepEqual(p.Statement.map((s) => s.Sid), ["ReadInputs", "WorkPrefix", "List0", "List1"]);
     assert.deepEqual(p.Statement[1]!.Resource, ["arn:aws:s3:::jobs/_smelter/*"]);
-    assert.equal(kubernetesAttemptCost({ ms: 10_000, cpu: "500m", memory: "2Gi" }), 0);
-    const priced = kubernetesAttemptCost({ ms: 10_000, cpu: "500m", memory: "1G", prices: { vcpuSecond: 0.00001, gbSecond: 0.000001 } });
-    assert.ok(Math.abs(priced - (10 * 0.5 * 0.00001 + 10 * 1 * 0.000001)) < 1e-12, String(priced));
     // The job report: a kubernetes run is priced at $0, or at the --prices table's kubernetes section.
     const attempt = { launchedAt: 0, runningAt: 2000, endedAt: 10_000, outcome: "won", counters: {} } as unknown as TimelineAttempt;
     assert.equal(placeOf("kubernetes"), "kubernetes");
