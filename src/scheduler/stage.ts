@@ -312,7 +312,7 @@ export class Stage<I = unknown, O = unknown> {
         attempt.runningAt = attempt.lastSignAt = host.clock.now();
         task.refusals = 0;
         const runtimeId = info?.runtimeId ?? attempt.handle?.runtimeId ?? "unknown";
-        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId, cold: info?.cold ?? false }));
+        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId, cold: info?.cold ?? false, ...(info?.capacity ? { capacity: info.capacity } : {}) }));
         this.#armHeartbeat(task, attempt);
       },
       onLog: (stream, message) => {

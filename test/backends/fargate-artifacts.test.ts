@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Task } from "@aws-sdk/client-ecs";
 import { fargateIamPolicies } from "../../src/backends/fargate/iam.js";
-import { isCapacityFailure, isThrottle, stoppedFailure } from "../../src/backends/fargate/stopped.js";
+import { isCapacityFailure, isThrottle, stoppedFailure, taskCapacity } from "../../src/backends/fargate/stopped.js";
 import { fargateTaskDefinition } from "../../src/backends/fargate/task-definition.js";
 import { fargateSettingsFromFlags } from "../../src/cli/fargate-flags.js";
 
@@ -26,6 +26,12 @@ describe("what a stopped task means", () => {
     assert.match(noStart?.message ?? "", /failed to start \(CannotPullContainerError: pull access denied\): check the task definition's image/);
     assert.equal(stoppedFailure(stopped({}, { exitCode: 3 }), "smelter", what)?.type, "TaskCrashed");
     assert.equal(stoppedFailure(stopped({}, { exitCode: 0 }), "smelter", what), undefined);
+  });
+
+  it("reads what a task runs on, for the cost estimate: its cpu and memory when ECS gives them, and Spot or not", () => {
+    assert.deepEqual(taskCapacity({ cpu: "256", memory: "512" }, true), { vcpu: 0.25, memoryGb: 0.5, spot: true });
+    assert.deepEqual(taskCapacity({ cpu: "4096", memory: "30720" }, false), { vcpu: 4, memoryGb: 30, spot: false });
+    assert.deepEqual(taskCapacity({}, false), { spot: false }, "no size told: the price table's");
   });
 
   it("tells capacity failures and throttling from configuration errors", () => {

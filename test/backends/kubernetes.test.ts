@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { BatchV1Api, CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type V1Job } from "@kubernetes/client-node";
 import { kubernetesBackend, type KubernetesBackend, type KubernetesBackendOptions } from "../../src/backends/kubernetes/backend.js";
 import { kubernetesRbac, kubernetesWorkerIamPolicy } from "../../src/backends/kubernetes/rbac.js";
+import { podCapacity } from "../../src/backends/kubernetes/settings.js";
 import type { AttemptOutcome } from "../../src/backends/contract.js";
 import { remoteStore } from "../../src/url-objects.js";
 import { openRemoteChannel } from "../../src/backends/remote/channel.js";
@@ -246,7 +247,9 @@ describe("kubernetes backend", () => {
     await rbacApi.createNamespacedRoleBinding({ namespace: NS, body: rbac.roleBinding as never });
     const allowed = backendWith({ kubeConfig: asManager });
     await waitFor("the RoleBinding to take effect", 10_000, async () => allowed.check().then(() => true, () => undefined));
-    assert.equal((await runToEnd(allowed, "echo", "least privilege")).status, "succeeded");
+    const ok = await runToEnd(allowed, "echo", "least privilege");
+    assert.equal(ok.status, "succeeded");
+    assert.deepEqual(ok.events.find((e) => e.kind === "running")?.capacity, { vcpu: 0.5, memoryGb: 1 }, "the pod's requests (500m, 1Gi), which the cost estimate prices");
     const r = launch(allowed, "cooperativeHang");
     await within(r.running, 20_000, "onRunning");
     assert.equal(await within(r.handle.kill("test"), 20_000, "kill"), "stopped", "the Role allows the kill");
@@ -264,6 +267,11 @@ describe("kubernetes backend", () => {
     const table = withOverrides({ kubernetes: { vcpuSecond: 0.00001, gbSecond: 0.000001, vcpu: 0.5, memoryGb: 1 } });
     const billed = estimateCost([attempt], "kubernetes", table);
     assert.ok(Math.abs(billed.total - (10 * 0.5 * 0.00001 + 10 * 1 * 0.000001)) < 1e-12, String(billed.total));
+    // An attempt whose running event told its pod's requests (--kube-cpu 2 --kube-memory 4Gi) is priced at them, not at the table's.
+    const sized = { ...attempt, capacity: podCapacity({ cpu: "2", memory: "4Gi" }) } as TimelineAttempt;
+    const atRequests = estimateCost([sized], "kubernetes", table);
+    assert.ok(Math.abs(atRequests.total - (10 * 2 * 0.00001 + 10 * 4 * 0.000001)) < 1e-12, String(atRequests.total));
+    assert.deepEqual(podCapacity({ cpu: "250m", memory: "512Mi" }), { vcpu: 0.25, memoryGb: 0.5 });
   });
 
   it("with the live channel: heartbeats arrive while the pod runs, and a silent worker is lost to the heartbeat timeout, its Job deleted", async () => {

@@ -10,7 +10,8 @@
  *   retry budget) with a jittered delay; a throttle also lowers `maxConcurrency` to what was
  *   running, raised again by one each time a task starts; `host.capacityChanged()` says so.
  * - One DescribeTasks per 100 tasks per poll interval follows every task; the first description
- *   RUNNING is `onRunning({ runtimeId: <task ARN>, cold: true })` (a Fargate task is always cold).
+ *   RUNNING is `onRunning({ runtimeId: <task ARN>, cold: true, capacity })` (a Fargate task is always
+ *   cold; capacity: the task's cpu and memory and whether it runs on Spot, which the cost estimate prices).
  * - STOPPED: the reply's outcome when there is one; else exit 137 / OutOfMemoryError is
  *   `OutOfMemory`, another exit code is `TaskCrashed`, no start is `TaskFailedToStart`, and an exit 0
  *   with no reply is `ResultMissing`.
@@ -23,7 +24,7 @@
  * log line or an event.
  */
 import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ECSClient, RunTaskCommand, StopTaskCommand, type RunTaskCommandInput, type Task } from "@aws-sdk/client-ecs";
-import type { AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
+import type { AttemptCapacity, AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
 import { CancelledError, ConfigError, serializeError, SmelterError } from "../../job/errors.js";
 import { parseOrThrow } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
@@ -36,7 +37,7 @@ import { remoteOutcome } from "../remote/outcome.js";
 import { readRemoteReply } from "../remote/reply.js";
 import type { RemoteObjects } from "../remote/store.js";
 import { fargateSettingsSchema, type FargateSettings } from "./settings.js";
-import { attemptContainer, ecsCallError, isCapacityFailure, isThrottle, stoppedFailure, wasPreempted } from "./stopped.js";
+import { attemptContainer, ecsCallError, isCapacityFailure, isThrottle, stoppedFailure, taskCapacity, wasPreempted } from "./stopped.js";
 import { TaskWatcher } from "./watcher.js";
 
 export { fargateSettingsSchema, type FargateSettings } from "./settings.js";
@@ -103,7 +104,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     if (st.running || st.killReason) return;
     st.running = true;
     limit.succeeded();
-    listener.onRunning({ runtimeId: taskArn, cold: true });
+    listener.onRunning({ runtimeId: taskArn, cold: true, ...(st.capacity ? { capacity: st.capacity } : {}) });
   };
 
   const jittered = (ms: number): number => Math.round(ms * (0.5 + context.random()));
@@ -166,6 +167,8 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     /** RunTask was (or is being) sent. */
     sent: boolean;
     taskArn?: string;
+    /** What the current task runs on (its size, Spot or on-demand). */
+    capacity?: AttemptCapacity;
     running: boolean;
     /** Resolves when RunTask answered (with or without a task). */
     runTaskDone: Promise<void>;
@@ -228,6 +231,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         }
         const taskArn = task.taskArn;
         st.taskArn = taskArn;
+        st.capacity = taskCapacity(task, provider === "FARGATE_SPOT");
         counts.launched++;
         live.set(taskArn, st);
         try {
@@ -277,7 +281,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     if (!task) return cleanupAfter(Promise.resolve(failed(new SmelterError(`${taskWhat} is no longer known to ECS (${end.missing})`, { type: "TaskLost" }))));
     if (!st.running && task.startedAt) {
       st.running = true;
-      listener.onRunning({ runtimeId: task.taskArn ?? "", cold: true });
+      listener.onRunning({ runtimeId: task.taskArn ?? "", cold: true, ...(st.capacity ? { capacity: st.capacity } : {}) });
     }
     const known = stoppedFailure(task, o.container, taskWhat);
     if (wasPreempted(task)) {

@@ -4,11 +4,19 @@
  * stoppedReason, the container's exit code and reason), so each rule is testable alone.
  */
 import type { Container, Task } from "@aws-sdk/client-ecs";
+import type { AttemptCapacity } from "../../job/attempt.js";
 import { ConfigError, OutOfMemoryError, SmelterError, TaskCrashedError, TaskPreemptedError } from "../../job/errors.js";
 
 /** The container that ran the attempt: the one named in the settings, else the first. */
 export function attemptContainer(task: Task, name: string): Container | undefined {
   return task.containers?.find((c) => c.name === name) ?? task.containers?.[0];
+}
+
+/** What the task runs on, as the cost estimate prices it: its size (`cpu` in 1/1024 vCPU, `memory` in MiB; when ECS gives them) and whether on Spot. */
+export function taskCapacity(task: Task, spot: boolean): AttemptCapacity {
+  const vcpu = Number(task.cpu) / 1024;
+  const memoryGb = Number(task.memory) / 1024;
+  return { ...(vcpu > 0 ? { vcpu } : {}), ...(memoryGb > 0 ? { memoryGb } : {}), spot };
 }
 
 /** True when Fargate Spot took the task's capacity back. */

@@ -9,8 +9,8 @@
  * - The envelope goes in the container's environment (`SMELTER_TASK`, or `SMELTER_TASK_URL` when
  *   large), the reply comes back through the job's work store (`resultUrl`); logs and heartbeats
  *   arrive live through the channel when one is given, else with the reply.
- * - Pending -> Running is the running event: `onRunning({ runtimeId: <pod name>, cold: true })`
- *   (every pod is a new container).
+ * - Pending -> Running is the running event: `onRunning({ runtimeId: <pod name>, cold: true, capacity })`
+ *   (every pod is a new container; capacity: the pod's requests, which the cost estimate prices).
  * - A pod the scheduler cannot place for `unschedulableMs` (condition PodScheduled=False,
  *   Unschedulable), or a full ResourceQuota, is a `no-capacity` outcome: the Job is deleted and
  *   the scheduler relaunches later without spending the retry budget. A pod placed but not running
@@ -36,7 +36,7 @@ import { remoteOutcome } from "../remote/outcome.js";
 import type { RemoteStore } from "../remote/store.js";
 import { httpStatus, isNotFound, isQuotaExceeded, kubeApiError } from "./api-errors.js";
 import { attemptJob, CONTAINER, jobName, LABELS } from "./job-spec.js";
-import { kubernetesSettingsSchema, type KubernetesSettings, type ResolvedKubernetesSettings } from "./settings.js";
+import { kubernetesSettingsSchema, podCapacity, type KubernetesSettings, type ResolvedKubernetesSettings } from "./settings.js";
 import { jobFailure, kubernetesTermination, terminatedState } from "./termination.js";
 import { watchJobsAndPods, type JobTracker, type Watches } from "./watches.js";
 
@@ -72,6 +72,7 @@ export type KubernetesBackend = Backend & {
 export function kubernetesBackend(options: KubernetesBackendOptions): KubernetesBackend {
   const { kubeConfig, store, channel, ...settings } = options;
   const s: ResolvedKubernetesSettings = parseOrThrow(kubernetesSettingsSchema, settings, `${NAME} backend options`);
+  const capacity = podCapacity(s);
   if (!store || typeof store.read !== "function" || typeof store.url !== "string") throw new ConfigError(`${NAME} backend options: a store is required (the job's work store, e.g. remoteStore("s3://bucket/_smelter/")): the containers answer through it`);
   const kc = kubeConfig ?? loadKubeConfig(s);
   const server = kc.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
@@ -173,7 +174,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
         if (running || state.killed) return;
         running = true;
         runningAt = context.clock.now();
-        listener.onRunning({ runtimeId: pod.metadata?.name ?? name, cold: true });
+        listener.onRunning({ runtimeId: pod.metadata?.name ?? name, cold: true, capacity });
       };
       const tracker: JobTracker = {
         onPod(pod) {

@@ -59,4 +59,13 @@ export const kubernetesSettingsSchema = z.strictObject({
 });
 
 export type KubernetesSettings = z.input<typeof kubernetesSettingsSchema>;
+
+/** A pod's requests as the cost estimate prices them: `500m` -> 0.5 vCPU, `2Gi` -> 2 GB (GiB, as Fargate's task memory). */
+export function podCapacity(s: { cpu: string; memory: string }): { vcpu: number; memoryGb: number } {
+  const vcpu = s.cpu.endsWith("m") ? Number(s.cpu.slice(0, -1)) / 1000 : Number(s.cpu);
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(s.memory);
+  const unit: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  const bytes = m ? Number(m[1]) * (m[2] ? unit[m[2]]! : 1) : NaN;
+  return { vcpu, memoryGb: bytes / 2 ** 30 };
+}
 export type ResolvedKubernetesSettings = z.output<typeof kubernetesSettingsSchema>;
