@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Task } from "@aws-sdk/client-ecs";
 import { fargateIamPolicies } from "../../src/backends/fargate/iam.js";
-import { isCapacityFailure, isThrottle, stoppedFailure, taskCapacity } from "../../src/backends/fargate/stopped.js";
+import { isCapacityFailure, stoppedFailure, taskCapacity } from "../../src/backends/fargate/stopped.js";
+import { isThrottle } from "../../src/job/aws-errors.js";
 import { fargateTaskDefinition } from "../../src/backends/fargate/task-definition.js";
 import { fargateSettingsFromFlags } from "../../src/cli/fargate-flags.js";
 

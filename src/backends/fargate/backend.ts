@@ -25,6 +25,7 @@
  */
 import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ECSClient, RunTaskCommand, StopTaskCommand, type RunTaskCommandInput, type Task } from "@aws-sdk/client-ecs";
 import type { AttemptCapacity, AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
+import { awsErrorFacts, isThrottle } from "../../job/aws-errors.js";
 import { CancelledError, ConfigError, serializeError, SmelterError } from "../../job/errors.js";
 import { parseOrThrow } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
@@ -37,7 +38,7 @@ import { remoteOutcome } from "../remote/outcome.js";
 import { readRemoteReply } from "../remote/reply.js";
 import type { RemoteObjects } from "../remote/store.js";
 import { fargateSettingsSchema, type FargateSettings } from "./settings.js";
-import { attemptContainer, ecsCallError, isCapacityFailure, isThrottle, stoppedFailure, taskCapacity, wasPreempted } from "./stopped.js";
+import { attemptContainer, ecsCallError, isCapacityFailure, stoppedFailure, taskCapacity, wasPreempted } from "./stopped.js";
 import { TaskWatcher } from "./watcher.js";
 
 export { fargateSettingsSchema, type FargateSettings } from "./settings.js";
@@ -131,7 +132,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         watcher.nudge(taskArn);
         return;
       } catch (err) {
-        if (tries >= 3 || !(isThrottle(err) || (err as { $fault?: string }).$fault === "server")) throw err;
+        if (tries >= 3 || !(isThrottle(err) || awsErrorFacts(err).fault === "server")) throw err;
         await context.clock.sleep(jittered(500 * 2 ** tries));
       }
     }
