@@ -27,7 +27,7 @@ import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ECSClient, RunT
 import type { AttemptCapacity, AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
 import { awsErrorFacts, isThrottle } from "../../job/aws-errors.js";
 import { CancelledError, ConfigError, serializeError, SmelterError } from "../../job/errors.js";
-import { parseOrThrow } from "../../job/policy.js";
+import { parseOrThrow, retryDelay } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import { AdaptiveLimit } from "../adaptive-limit.js";
@@ -108,7 +108,8 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     listener.onRunning({ runtimeId: taskArn, cold: true, ...(st.capacity ? { capacity: st.capacity } : {}) });
   };
 
-  const jittered = (ms: number): number => Math.round(ms * (0.5 + context.random()));
+  /** The `retry`th delay from `ms`, doubling, drawn in [0.5, 1.5] x (the scheduler's retryDelay). */
+  const backoff = (ms: number, retry = 1): number => Math.round(retryDelay({ initialInterval: ms, backoffCoefficient: 2, maxInterval: Infinity, jitter: 0.5 }, retry, context.random));
   const taskKey = (e: TaskEnvelope): string => `${e.jobId}/${e.stage}/${e.task}`;
   const providerFor = (e: TaskEnvelope): CapacityProvider => (o.spot && !onDemandTasks.has(taskKey(e)) ? "FARGATE_SPOT" : "FARGATE");
 
@@ -133,7 +134,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         return;
       } catch (err) {
         if (tries >= 3 || !(isThrottle(err) || awsErrorFacts(err).fault === "server")) throw err;
-        await context.clock.sleep(jittered(500 * 2 ** tries));
+        await context.clock.sleep(backoff(500, tries + 1));
       }
     }
   }
@@ -218,13 +219,13 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
               continue;
             }
             counts.capacityRefusals++;
-            return { status: "no-capacity", reason: `${where} has no Fargate capacity: ${reason}`, retryAfterMs: jittered(o.throttleRetryMs), stats: stats() };
+            return { status: "no-capacity", reason: `${where} has no Fargate capacity: ${reason}`, retryAfterMs: backoff(o.throttleRetryMs), stats: stats() };
           }
         } catch (err) {
           if (isThrottle(err)) {
             counts.throttled++;
             limit.throttled();
-            return { status: "no-capacity", reason: `${where} is throttling RunTask (${(err as Error).name}: ${(err as Error).message})`, retryAfterMs: jittered(o.throttleRetryMs), stats: stats() };
+            return { status: "no-capacity", reason: `${where} is throttling RunTask (${(err as Error).name}: ${(err as Error).message})`, retryAfterMs: backoff(o.throttleRetryMs), stats: stats() };
           }
           return failed(ecsCallError(err, where, "RunTask"));
         } finally {
