@@ -14,9 +14,7 @@ import { kubernetesRbac, kubernetesWorkerIamPolicy } from "../../src/backends/ku
 import { podCapacity } from "../../src/backends/kubernetes/settings.js";
 import type { AttemptOutcome } from "../../src/backends/contract.js";
 import { remoteStore } from "../../src/url-objects.js";
-import { openRemoteChannel } from "../../src/backends/remote/channel.js";
 import type { SmelterEvent } from "../../src/job/events.js";
-import { systemContext } from "../../src/job/runtime-context.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import { estimateCost, placeOf } from "../../src/report/cost.js";
 import { DEFAULT_PRICES, withOverrides } from "../../src/report/prices.js";
@@ -275,8 +273,7 @@ describe("kubernetes backend", () => {
   });
 
   it("with the live channel: heartbeats arrive while the pod runs, and a silent worker is lost to the heartbeat timeout, its Job deleted", async () => {
-    const channel = await openRemoteChannel({ context: systemContext(), store, transport: "http", flushMs: 100 });
-    const b = backendWith({ channel });
+    const b = backendWith({ channel: { transport: "http", flushMs: 100 } });
     const manager = new Manager({ backend: b });
     const events: SmelterEvent[] = [];
     try {
@@ -302,7 +299,6 @@ describe("kubernetes backend", () => {
     } finally {
       await manager.close();
       await b.close?.();
-      await channel.close();
     }
   });
 

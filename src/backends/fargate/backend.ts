@@ -33,7 +33,8 @@ import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import { AdaptiveLimit } from "../adaptive-limit.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
 import { remoteEnvelope, type RemoteEnvelope } from "../remote/envelope.js";
-import { openRemoteChannel, type AttemptChannel, type RemoteChannel } from "../remote/channel.js";
+import type { AttemptChannel } from "../remote/channel.js";
+import { lazyChannel } from "../channel-settings.js";
 import { remoteOutcome } from "../remote/outcome.js";
 import { readRemoteReply } from "../remote/reply.js";
 import type { RemoteObjects } from "../remote/store.js";
@@ -84,22 +85,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
   const preemptions = new Map<string, number>();
   const onDemandTasks = new Set<string>();
   const counts = { launched: 0, preempted: 0, spotFallbacks: 0, throttled: 0, capacityRefusals: 0 };
-  let channel: Promise<RemoteChannel> | undefined;
-  const openChannel = (): Promise<RemoteChannel> | undefined => {
-    const c = o.channel;
-    if (c.transport === "off") return undefined;
-    channel ??= openRemoteChannel({
-      context,
-      transport: c.transport,
-      store: objects,
-      ...(c.host ? { host: c.host } : {}),
-      ...(c.port !== undefined ? { port: c.port } : {}),
-      ...(c.advertiseUrl ? { advertiseUrl: c.advertiseUrl } : {}),
-      ...(c.pollMs ? { pollMs: c.pollMs } : {}),
-      ...(c.flushMs ? { flushMs: c.flushMs } : {}),
-    });
-    return channel;
-  };
+  const channel = lazyChannel(o.channel, objects, () => context);
   /** The attempt is running: said once (by the first RUNNING description, or the first message from the task). */
   const markRunning = (st: AttemptState, listener: AttemptListener, taskArn: string): void => {
     if (st.running || st.killReason) return;
@@ -195,7 +181,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
       const resultUrl = remote.resultUrl;
       // Live heartbeats and log lines: a message from the task also says it runs.
       const onMessage = (): void => (st.taskArn ? markRunning(st, listener, st.taskArn) : undefined);
-      watch = (await openChannel())?.watch(envelope.attemptId, resultUrl, {
+      watch = (await channel.get())?.watch(envelope.attemptId, resultUrl, {
         onLog: (stream, message) => (onMessage(), listener.onLog(stream, message)),
         onHeartbeat: (details) => (onMessage(), listener.onHeartbeat(details)),
       });
@@ -397,7 +383,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         }),
       );
       watcher.close(); // attempts still followed end as Cancelled
-      await (await channel?.catch(() => undefined))?.close();
+      await channel.close();
       if (!given) client.destroy();
     },
   };

@@ -5,6 +5,7 @@
  * attempt I/O) are options of `kubernetesBackend` itself.
  */
 import { z } from "zod";
+import { channelSettingsSchema } from "../channel-settings.js";
 
 /** A CPU quantity as Kubernetes writes it: `500m`, `1`, `1.5`. */
 const cpuQuantity = z.string().regex(/^(\d+m|\d+(\.\d+)?)$/, "cpu must be a Kubernetes CPU quantity such as 500m, 1 or 2.5");
@@ -54,6 +55,8 @@ export const kubernetesSettingsSchema = z.strictObject({
   noCapacityRetryMs: ms("noCapacityRetryMs").default(5_000),
   /** How long a kill waits for the Job's deletion to be confirmed; past it the attempt is abandoned. */
   killTimeoutMs: ms("killTimeoutMs").default(60_000),
+  /** Heartbeats and log lines while pods run (src/backends/channel-settings.ts; the CLI's default is `auto`). @default { transport: "off" }: they come with the reply */
+  channel: channelSettingsSchema.default({ transport: "off" }),
   /** Retry an OOMKilled attempt (same memory limit, so it usually fails again). @default false: OutOfMemory is not retried */
   retryOutOfMemory: z.boolean().default(false),
 });
