@@ -136,7 +136,7 @@ function inheritedExecArgv(): string[] {
   return process.execArgv.filter((a) => !/^--(inspect|debug|test|experimental-test|watch)/.test(a));
 }
 /** Calls `onLine` for each line of `stream`; resolves when it ends. */
-export function readLines(stream: Readable, onLine: (line: string) => void): Promise<void> {
+function readLines(stream: Readable, onLine: (line: string) => void): Promise<void> {
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   rl.on("line", onLine);
   return new Promise<void>((resolve) => rl.once("close", resolve));

@@ -89,7 +89,7 @@ export function addKubernetesOptions(cmd: Command): Command {
 }
 
 /** Where Smelter's built-in workers are in an image built by the documented recipe. */
-export const IMAGE_BUILTIN_WORKERS = "/app/node_modules/smelter/dist/src/builtin-workers/builtin.js";
+const IMAGE_BUILTIN_WORKERS = "/app/node_modules/smelter/dist/src/builtin-workers/builtin.js";
 
 /** Creates the kubernetes backend from the flags and checks it. Throws ConfigError / a clear SmelterError. */
 export async function kubernetesBackendFromFlags(flags: Record<string, unknown>): Promise<Backend> {

@@ -59,7 +59,7 @@ export function placeOf(backend: string): ComputePlace {
 }
 
 /** Billed compute quantities of one attempt at one place. */
-export function attemptUsage(a: TimelineAttempt, place: ComputePlace, p: PriceTable): { lines: { item: string; quantity: number; unit: string; unitPrice: number }[] } {
+function attemptUsage(a: TimelineAttempt, place: ComputePlace, p: PriceTable): { lines: { item: string; quantity: number; unit: string; unitPrice: number }[] } {
   if (place === "local") return { lines: [] };
   if (place === "lambda") {
     const gbSeconds = (a.runningAt === undefined ? 0 : Math.ceil(runMs(a)) / 1000) * (p.lambda.memoryMb / 1024);
@@ -100,7 +100,7 @@ function sizeOf(a: TimelineAttempt, assumed: { vcpu: number; memoryGb: number })
 }
 
 /** Why an attempt's compute was wasted, or undefined when its result was used. */
-export function wasteOf(a: TimelineAttempt): "failures" | "speculation" | "cancelled" | undefined {
+function wasteOf(a: TimelineAttempt): "failures" | "speculation" | "cancelled" | undefined {
   switch (a.outcome) {
     case "won":
       return undefined;

@@ -18,7 +18,7 @@ import { DEFAULT_PRICES, type PriceTable } from "./prices.js";
 import type { AttemptOutcome, TimelineAttempt } from "./timeline.js";
 
 export const MAX_FINISHED_BARS = 2000;
-export const MAX_PINNED_BARS = 1000;
+const MAX_PINNED_BARS = 1000;
 const MAX_FAILURES = 100;
 
 export interface LiveLog {

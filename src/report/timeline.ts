@@ -120,7 +120,7 @@ function outcomeOf(row: AttemptRow): AttemptOutcome {
  * that never ran, or whose runtime id overlaps another attempt (a placeholder), go to extra
  * lanes packed first-fit. Lanes are sorted by name, numbers in order (thread-2 before thread-10).
  */
-export function assignLanes(attempts: TimelineAttempt[]): string[] {
+function assignLanes(attempts: TimelineAttempt[]): string[] {
   const sorted = [...attempts].sort((a, b) => (a.runningAt ?? a.launchedAt) - (b.runningAt ?? b.launchedAt));
   const freeAt = new Map<string, number>();
   const spill: number[] = [];
