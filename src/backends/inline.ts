@@ -15,6 +15,7 @@ import { systemContext, type RuntimeContext, type TimerHandle } from "../job/run
 import { emptyStats } from "../job/stats.js";
 import { runTask, type RuntimeChannel } from "../task-runtime/runtime.js";
 import type { AttemptHandle, AttemptListener, AttemptOutcome, Backend, KillOutcome, TaskEnvelope } from "./contract.js";
+import { localJobDirs } from "./local-job-dirs.js";
 
 export const inlineOptionsSchema = z.strictObject({
   /** Attempts running at once; the scheduler never launches more. @default unlimited */
@@ -33,6 +34,7 @@ export function inlineBackend(options: InlineBackendOptions = {}): Backend {
   let closed = false;
   let context: RuntimeContext = systemContext();
   let launched = 0;
+  const jobDirs = localJobDirs();
   const backend: Backend = {
     name: NAME,
     attach(host) {
@@ -42,6 +44,7 @@ export function inlineBackend(options: InlineBackendOptions = {}): Backend {
       const clock = context.clock;
       const launchedAt = clock.now();
       const runtimeId = `inline-${++launched}`;
+      jobDirs.add(envelope.jobId);
       const cold = launched === 1;
       const controller = new AbortController();
       let settle!: (o: AttemptOutcome) => void;
@@ -91,6 +94,7 @@ export function inlineBackend(options: InlineBackendOptions = {}): Backend {
     async close() {
       closed = true;
       for (const c of running) c.abort(new CancelledError(`the ${NAME} backend was closed`));
+      await jobDirs.removeAll();
     },
   };
   if (opts.maxConcurrency !== undefined) (backend as { maxConcurrency?: number }).maxConcurrency = opts.maxConcurrency;

@@ -12,6 +12,7 @@ import { systemContext, type Clock, type RuntimeContext, type TimerHandle } from
 import { emptyStats, type AttemptStats } from "../job/stats.js";
 import { STDIO_END_MARKER, type FromWorkerMessage, type ToWorkerMessage } from "../task-runtime/runtime.js";
 import type { AttemptHandle, AttemptListener, AttemptOutcome, Backend, KillOutcome, TaskEnvelope } from "./contract.js";
+import { localJobDirs } from "./local-job-dirs.js";
 
 /** How long the pool waits, after an outcome arrived, for the end markers of the worker's stdout/stderr. */
 const MARKER_WAIT_MS = 250;
@@ -88,6 +89,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
   const slots = new Set<Slot>();
   const queue: Attempt[] = [];
   let closed = false;
+  const jobDirs = localJobDirs();
   let context: RuntimeContext = systemContext();
   const clock = () => context.clock;
   /** Stats of an outcome the worker did not send (it died, was killed, never started). */
@@ -292,6 +294,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
         attempt.settle({ status: "failed", error: serializeError(new ConfigError(`the ${name} backend is closed: create a new one to launch attempt ${envelope.attemptId}`)), stats: schedulerStats(attempt) });
         attempt.release();
       } else {
+        jobDirs.add(envelope.jobId);
         queue.push(attempt);
         pump();
       }
@@ -313,6 +316,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
         if (a) a.settle({ status: "failed", error: serializeError(new CancelledError(`attempt ${a.envelope.attemptId} was cancelled: the ${name} backend was closed`)), stats: schedulerStats(a) });
       }
       await Promise.all([...slots].map((s) => stopSlot(s)));
+      await jobDirs.removeAll();
     },
   };
 }

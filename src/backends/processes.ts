@@ -149,7 +149,7 @@ export function inheritedExecArgv(argv: readonly string[] = process.execArgv): s
   return kept;
 }
 /** Calls `onLine` for each line of `stream`; resolves when it ends. */
-export function readLines(stream: Readable, onLine: (line: string) => void): Promise<void> {
+function readLines(stream: Readable, onLine: (line: string) => void): Promise<void> {
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   rl.on("line", onLine);
   return new Promise<void>((resolve) => rl.once("close", resolve));

@@ -45,7 +45,7 @@ export function s3AccessStatements(o: S3AccessOptions): IamStatement[] {
 }
 
 /** `s3://bucket/prefix` -> its parts; anything else is a ConfigError. */
-export function s3Parts(url: string): { bucket: string; prefix: string } {
+function s3Parts(url: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/?(.*)$/.exec(url);
   if (!m) throw new ConfigError(`"${url}" is not an s3://bucket/prefix URL: write the bucket and prefix the job uses`);
   return { bucket: m[1]!, prefix: m[2]! };

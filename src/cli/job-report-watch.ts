@@ -26,7 +26,7 @@ export class JobReportWatch {
 
   /** The report of the events so far. */
   build(): JobReport {
-    // Fargate with --fargate-spot is priced at Spot rates (attempts that fell back to on-demand are priced as Spot too: the events do not tell them apart yet).
+    // Fargate with --fargate-spot is priced at Spot rates (an attempt that fell back to on-demand says so in its running event, and is priced on-demand).
     const backend = this.#flags.backend === "fargate" && this.#flags.fargateSpot ? "fargate-spot" : this.#flags.backend;
     return buildJobReport(fromLiveEvents(this.#events), { backend });
   }

@@ -31,7 +31,13 @@ export const kubernetesFlagsShape = {
   kubeConcurrency: z.coerce.number({ message: "--kube-concurrency must be a number" }).int().min(1, "--kube-concurrency must be at least 1").max(10_000).optional(),
   kubeStore: z.string().regex(/^s3:\/\/.+/, "--kube-store must be an s3:// URL prefix the pods can read and write").optional(),
   kubeStartTimeout: z.coerce.number({ message: "--kube-start-timeout must be a number of milliseconds" }).int().min(0).optional(),
+  kubeChannel: z.enum(["auto", "http", "store", "off"], { message: "--kube-channel must be auto, http, store or off" }).optional(),
+  kubeChannelHost: z.string().min(1).optional(),
+  kubeChannelUrl: z.string().min(1).optional(),
 };
+
+/** What the kubernetes flags read besides their own. */
+const flagsSchema = z.object({ ...kubernetesFlagsShape, workers: z.number().int().min(1).optional() });
 
 const settingFields = kubernetesSettingsSchema.shape;
 
@@ -59,6 +65,7 @@ export const kubernetesConfigSchema = z.strictObject({
 const FLAG_OF: Record<string, string> = {
   kubeconfig: "--kubeconfig", context: "--kube-context", namespace: "--kube-namespace", image: "--kube-image", command: "--kube-command",
   workerModule: "--kube-worker-module", serviceAccountName: "--kube-service-account", cpu: "--kube-cpu", memory: "--kube-memory", concurrency: "--kube-concurrency", startTimeoutMs: "--kube-start-timeout",
+  channel: "--kube-channel / --kube-channel-host / --kube-channel-url",
 };
 
 /** Adds the kubernetes flags to a command that has --backend. */
@@ -75,16 +82,21 @@ export function addKubernetesOptions(cmd: Command): Command {
     .option("--kube-memory <q>", "--backend kubernetes: memory request and limit per task (default: 2Gi)")
     .option("--kube-concurrency <n>", "--backend kubernetes: Jobs at once (default: --workers, else 10)")
     .option("--kube-store <url>", "--backend kubernetes: where envelopes and replies go (default: <--work>/kubernetes/, or the s3:// input's bucket under _smelter/kubernetes/)")
-    .option("--kube-start-timeout <ms>", "--backend kubernetes: a pod not running after this long fails (default: 300000)");
+    .option("--kube-start-timeout <ms>", "--backend kubernetes: a pod not running after this long fails (default: 300000)")
+    .option("--kube-channel <how>", "--backend kubernetes: heartbeats and logs while pods run: auto (HTTP, else the work store), http, store, off (default: auto)")
+    .option("--kube-channel-host <addr>", "--backend kubernetes: the address the manager's channel listens on (default: 127.0.0.1; pods in a cluster need one they can reach)")
+    .option("--kube-channel-url <url>", "--backend kubernetes: the channel URL pods dial (default: http://<host>:<port>)");
 }
 
 /** Where Smelter's built-in workers are in an image built by the documented recipe. */
-export const IMAGE_BUILTIN_WORKERS = "/app/node_modules/smelter/dist/src/builtin-workers/builtin.js";
+const IMAGE_BUILTIN_WORKERS = "/app/node_modules/smelter/dist/src/builtin-workers/builtin.js";
 
 /** Creates the kubernetes backend from the flags and checks it. Throws ConfigError / a clear SmelterError. */
 export async function kubernetesBackendFromFlags(flags: Record<string, unknown>): Promise<Backend> {
   const [{ kubernetesBackend }, { remoteStore }] = await Promise.all([import("../backends/kubernetes/backend.js"), import("../url-objects.js")]);
-  const f = flags as z.infer<z.ZodObject<typeof kubernetesFlagsShape>> & { workers?: number; work?: unknown; input?: unknown };
+  const parsed = flagsSchema.safeParse(flags);
+  if (!parsed.success) throw new ConfigError(`bad flags: ${formatZodIssues(parsed.error)} (see --help)`);
+  const f = parsed.data;
   if (!f.kubeImage) throw new ConfigError("bad flags: --backend kubernetes needs --kube-image: an image built with Smelter and your worker module (docs/backends/kubernetes.md) (see --help)");
   const storeUrl = f.kubeStore ?? defaultRemoteStore("kubernetes", flags);
   if (!storeUrl) throw new ConfigError("bad flags: --backend kubernetes needs an s3:// place for envelopes and replies: give --work s3://bucket/prefix/ or --kube-store s3://bucket/prefix/ (the pods' role must read and write it) (see --help)");
@@ -100,22 +112,15 @@ export async function kubernetesBackendFromFlags(flags: Record<string, unknown>)
     ...(f.kubeMemory ? { memory: f.kubeMemory } : {}),
     ...((f.kubeConcurrency ?? f.workers) ? { concurrency: f.kubeConcurrency ?? f.workers } : {}),
     ...(f.kubeStartTimeout !== undefined ? { startTimeoutMs: f.kubeStartTimeout } : {}),
+    // Heartbeats and logs live: over HTTP on 127.0.0.1 when the pods can reach it, else batched to the store.
+    channel: { transport: f.kubeChannel ?? "auto", ...(f.kubeChannelHost ? { host: f.kubeChannelHost } : {}), ...(f.kubeChannelUrl ? { advertiseUrl: f.kubeChannelUrl } : {}) },
   };
   const r = kubernetesSettingsSchema.safeParse(settings);
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${FLAG_OF[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`);
     throw new ConfigError(`bad flags: ${problems.join("; ") || formatZodIssues(r.error)} (see --help)`);
   }
-  const [{ openRemoteChannel }, { systemContext }] = await Promise.all([import("../backends/remote/channel.js"), import("../job/runtime-context.js")]);
-  const store = remoteStore(storeUrl);
-  // Heartbeats and logs live: over HTTP on 127.0.0.1 when the pods can reach it, else batched to the store.
-  const channel = await openRemoteChannel({ context: systemContext(), store, transport: "auto" });
-  const backend = kubernetesBackend({ ...settings, store, channel });
-  const close = async (): Promise<void> => {
-    await backend.close?.();
-    await channel.close();
-  };
-  return checkedBackend({ ...backend, close });
+  return checkedBackend(kubernetesBackend({ ...settings, store: remoteStore(storeUrl) }));
 }
 
 /** `node /app/x.js` or `["node", "/app/x.js"]` (or already an array, from the config file) -> the words. */

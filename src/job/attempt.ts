@@ -36,12 +36,25 @@ export const taskEnvelopeSchema = z.object({
 });
 export type TaskEnvelope = z.infer<typeof taskEnvelopeSchema>;
 
-/** What `onRunning` says: where the attempt finally runs, and whether it paid a cold start. */
+/**
+ * What an attempt runs on, as it is billed, told by the backends that know it (Fargate: the task's
+ * size and capacity provider; Kubernetes: the pod's requests). The cost estimate prices it; a part
+ * not told is priced at the price table's assumption.
+ */
+export interface AttemptCapacity {
+  vcpu?: number;
+  memoryGb?: number;
+  /** On interruptible (Spot) capacity; false when a Spot run fell back to on-demand. */
+  spot?: boolean;
+}
+
+/** What `onRunning` says: where the attempt finally runs, whether it paid a cold start, and on what capacity. */
 export interface RunningInfo {
   /** The backend's final id: `thread-3`, `pid-4242`, a Lambda request id, an ECS task ARN. */
   runtimeId: string;
   /** True when a worker (thread, process, container, function instance) was started for it. */
   cold: boolean;
+  capacity?: AttemptCapacity;
 }
 
 /** Callbacks a backend calls while an attempt runs. All optional to call; cheap to call often. */

@@ -37,7 +37,7 @@ export const smelterEventSchema = z.discriminatedUnion("type", [
   z.object({ ...stage, type: z.literal("stage-closed"), tasks: z.number() }),
   z.object({ ...task, type: z.literal("task-queued") }),
   z.object({ ...attempt, type: z.literal("attempt-launched"), runtimeId: z.string(), cause, rule: rule.optional() }),
-  z.object({ ...attempt, type: z.literal("attempt-running"), runtimeId: z.string(), cold: z.boolean() }),
+  z.object({ ...attempt, type: z.literal("attempt-running"), runtimeId: z.string(), cold: z.boolean(), capacity: z.object({ vcpu: z.number().positive().optional(), memoryGb: z.number().positive().optional(), spot: z.boolean().optional() }).optional() }),
   z.object({ ...attempt, type: z.literal("log"), stream: z.enum(["stdout", "stderr", "log"]), message: z.string() }),
   z.object({ ...attempt, type: z.literal("heartbeat"), details: z.unknown().optional() }),
   z.object({ ...task, type: z.literal("retry-scheduled"), nextAttempt: z.number(), delayMs: z.number(), reason: serializedErrorSchema }),

@@ -4,6 +4,7 @@
  * falls behind by more than its buffer drops the oldest events and says how many it dropped.
  */
 import { serializeError, type SerializedError } from "./errors.js";
+import type { AttemptCapacity } from "./attempt.js";
 import type { AttemptStats } from "./stats.js";
 
 export type LaunchCause = "initial" | "retry" | "speculation";
@@ -31,8 +32,8 @@ export type SmelterEvent =
   | (StageBase & { type: "stage-closed"; tasks: number })
   | (TaskBase & { type: "task-queued" })
   | (AttemptBase & { type: "attempt-launched"; runtimeId: string; cause: LaunchCause; rule?: SpeculationRule })
-  /** `runtimeId` here is final; at launch it may still be a placeholder (a pool worker not yet assigned, a container being placed). `cold`: a worker was started for it. */
-  | (AttemptBase & { type: "attempt-running"; runtimeId: string; cold: boolean })
+  /** `runtimeId` here is final; at launch it may still be a placeholder (a pool worker not yet assigned, a container being placed). `cold`: a worker was started for it. `capacity`: what it runs on, when the backend says (the cost estimate prices it). */
+  | (AttemptBase & { type: "attempt-running"; runtimeId: string; cold: boolean; capacity?: AttemptCapacity })
   | (AttemptBase & { type: "log"; stream: "stdout" | "stderr" | "log"; message: string })
   | (AttemptBase & { type: "heartbeat"; details?: unknown })
   | (TaskBase & { type: "retry-scheduled"; nextAttempt: number; delayMs: number; reason: SerializedError })

@@ -57,7 +57,7 @@ export async function removeTemporaryNow(t: Temporary, given?: ObjectStore, opti
  * multipart, or one that cannot list uploads (s3rver answers ListMultipartUploads with an error):
  * whether the store answers at all is told by the deletes that follow.
  */
-export async function abortUploadsUnder(store: ObjectStore, prefix: string): Promise<number> {
+async function abortUploadsUnder(store: ObjectStore, prefix: string): Promise<number> {
   const mp = store.multipart;
   if (!mp) return 0;
   const open = await mp.listUploads(prefix).catch(() => []);

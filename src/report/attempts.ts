@@ -23,6 +23,10 @@ export interface AttemptRow {
   won: boolean;
   /** A worker was started for it (null until it ran). */
   cold_start: boolean | null;
+  /** What it ran on, when the backend said (Fargate, Kubernetes): vCPUs, memory (GB), on Spot. */
+  vcpu: number | null;
+  memory_gb: number | null;
+  spot: boolean | null;
   launched_at: Date;
   running_at: Date | null;
   ended_at: Date | null;
@@ -78,7 +82,7 @@ export class AttemptLog {
     if (e.type === "attempt-launched") {
       this.#rows.set(e.attemptId, {
         attempt_id: e.attemptId, task_id: e.taskId, stage: e.stage, stage_name: e.stageName, cause: e.cause,
-        speculation_rule: e.rule ?? null, duplicate_of: null, runtime_id: e.runtimeId, status: "running", won: false, cold_start: null,
+        speculation_rule: e.rule ?? null, duplicate_of: null, runtime_id: e.runtimeId, status: "running", won: false, cold_start: null, vcpu: null, memory_gb: null, spot: null,
         launched_at: new Date(e.time), running_at: null, ended_at: null, kill_requested_at: null, kill_ended_at: null, error_name: null, error_type: null, error_message: null, retryable: null,
         wall_ms: null, cpu_ms: null, peak_rss_bytes: null, bytes_read: null, bytes_written: null, read_requests: null, write_requests: null,
       });
@@ -93,7 +97,7 @@ export class AttemptLog {
     };
     switch (e.type) {
       case "attempt-running":
-        Object.assign(row, { running_at: new Date(e.time), runtime_id: e.runtimeId, cold_start: e.cold });
+        Object.assign(row, { running_at: new Date(e.time), runtime_id: e.runtimeId, cold_start: e.cold, vcpu: e.capacity?.vcpu ?? null, memory_gb: e.capacity?.memoryGb ?? null, spot: e.capacity?.spot ?? null });
         break;
       case "speculation-launched":
         row.duplicate_of = e.of;

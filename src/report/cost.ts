@@ -4,6 +4,9 @@
  *    running phase, billed per ms, plus one request per attempt), `fargate` and `fargate-spot`
  *    (vCPU- and GB-seconds from launch to end, pending included, one-minute minimum per attempt),
  *    `kubernetes` (the pod's requests from launch to end, pending included: $0 unless priced);
+ *    at the size each attempt ran with when its backend said (a task's cpu and memory, a pod's
+ *    requests: `TimelineAttempt.capacity`), else the table's; on `fargate-spot`, an attempt that
+ *    ran on-demand (a Spot fallback) at on-demand prices;
  *  - storage: S3 GET and PUT requests and bytes moved, from the attempts' counters;
  *  - waste: the compute of attempts whose work was not used, split into failures (what retries
  *    cost), lost races (what speculation cost) and cancellations.
@@ -56,7 +59,7 @@ export function placeOf(backend: string): ComputePlace {
 }
 
 /** Billed compute quantities of one attempt at one place. */
-export function attemptUsage(a: TimelineAttempt, place: ComputePlace, p: PriceTable): { lines: { item: string; quantity: number; unit: string; unitPrice: number }[] } {
+function attemptUsage(a: TimelineAttempt, place: ComputePlace, p: PriceTable): { lines: { item: string; quantity: number; unit: string; unitPrice: number }[] } {
   if (place === "local") return { lines: [] };
   if (place === "lambda") {
     const gbSeconds = (a.runningAt === undefined ? 0 : Math.ceil(runMs(a)) / 1000) * (p.lambda.memoryMb / 1024);
@@ -70,26 +73,34 @@ export function attemptUsage(a: TimelineAttempt, place: ComputePlace, p: PriceTa
   if (place === "kubernetes") {
     const seconds = Math.max(0, a.endedAt - a.launchedAt) / 1000;
     const k = p.kubernetes;
+    const { vcpu, memoryGb } = sizeOf(a, k);
     return {
       lines: [
-        { item: `Kubernetes vCPU (${k.vcpu} vCPU requested)`, quantity: seconds * k.vcpu, unit: "vCPU-s", unitPrice: k.vcpuSecond },
-        { item: `Kubernetes memory (${k.memoryGb} GB requested)`, quantity: seconds * k.memoryGb, unit: "GB-s", unitPrice: k.gbSecond },
+        { item: `Kubernetes vCPU (${vcpu} vCPU requested)`, quantity: seconds * vcpu, unit: "vCPU-s", unitPrice: k.vcpuSecond },
+        { item: `Kubernetes memory (${memoryGb} GB requested)`, quantity: seconds * memoryGb, unit: "GB-s", unitPrice: k.gbSecond },
       ],
     };
   }
-  const spot = place === "fargate-spot";
+  // On fargate-spot, an attempt its backend ran on-demand (a Spot fallback) is billed on-demand.
+  const spot = place === "fargate-spot" && a.capacity?.spot !== false;
   const seconds = Math.max(p.fargate.minimumSeconds, Math.ceil((a.endedAt - a.launchedAt) / 1000));
   const label = spot ? "Fargate Spot" : "Fargate";
+  const { vcpu, memoryGb } = sizeOf(a, p.fargate);
   return {
     lines: [
-      { item: `${label} vCPU (${p.fargate.vcpu} vCPU)`, quantity: seconds * p.fargate.vcpu, unit: "vCPU-s", unitPrice: (spot ? p.fargate.spotVcpuHour : p.fargate.vcpuHour) / 3600 },
-      { item: `${label} memory (${p.fargate.memoryGb} GB)`, quantity: seconds * p.fargate.memoryGb, unit: "GB-s", unitPrice: (spot ? p.fargate.spotGbHour : p.fargate.gbHour) / 3600 },
+      { item: `${label} vCPU (${vcpu} vCPU)`, quantity: seconds * vcpu, unit: "vCPU-s", unitPrice: (spot ? p.fargate.spotVcpuHour : p.fargate.vcpuHour) / 3600 },
+      { item: `${label} memory (${memoryGb} GB)`, quantity: seconds * memoryGb, unit: "GB-s", unitPrice: (spot ? p.fargate.spotGbHour : p.fargate.gbHour) / 3600 },
     ],
   };
 }
 
+/** The size an attempt ran with, when its backend said, else the price table's assumption. */
+function sizeOf(a: TimelineAttempt, assumed: { vcpu: number; memoryGb: number }): { vcpu: number; memoryGb: number } {
+  return { vcpu: a.capacity?.vcpu ?? assumed.vcpu, memoryGb: a.capacity?.memoryGb ?? assumed.memoryGb };
+}
+
 /** Why an attempt's compute was wasted, or undefined when its result was used. */
-export function wasteOf(a: TimelineAttempt): "failures" | "speculation" | "cancelled" | undefined {
+function wasteOf(a: TimelineAttempt): "failures" | "speculation" | "cancelled" | undefined {
   switch (a.outcome) {
     case "won":
       return undefined;

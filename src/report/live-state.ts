@@ -10,6 +10,7 @@
  * A poll (`state(since)`) returns one batch: the bars that changed since the page's last poll,
  * new log lines, and the counters. Nothing here keeps events.
  */
+import type { AttemptCapacity } from "../job/attempt.js";
 import { costLine, estimateCost, type CostEstimate } from "./cost.js";
 import type { ReportEvent } from "./event-input.js";
 import { OUTCOME_COLORS, STAGE_COLORS } from "./html.js";
@@ -17,7 +18,7 @@ import { DEFAULT_PRICES, type PriceTable } from "./prices.js";
 import type { AttemptOutcome, TimelineAttempt } from "./timeline.js";
 
 export const MAX_FINISHED_BARS = 2000;
-export const MAX_PINNED_BARS = 1000;
+const MAX_PINNED_BARS = 1000;
 const MAX_FAILURES = 100;
 
 export interface LiveLog {
@@ -89,6 +90,7 @@ interface Open {
   slot: number;
   launchedAt: number;
   runningAt?: number;
+  capacity?: AttemptCapacity;
 }
 
 export class LiveFeed {
@@ -163,6 +165,7 @@ export class LiveFeed {
         const a = this.#open.get(e.attemptId);
         if (!a) return;
         a.runningAt = e.time;
+        if (e.capacity) a.capacity = e.capacity;
         a.bar.running = e.time - this.#start;
         a.bar.runtime = e.runtimeId;
         this.#touch(e.attemptId);
@@ -250,7 +253,7 @@ export class LiveFeed {
   }
 
   #timelineAttempt(a: Open, endedAt: number, outcome: AttemptOutcome, counters: Record<string, number> = {}): TimelineAttempt {
-    return { attemptId: a.bar.id, taskId: a.bar.task, stage: a.stage, stageName: a.bar.stageName, cause: a.bar.cause, runtimeId: a.bar.runtime, lane: a.slot, launchedAt: a.launchedAt, ...(a.runningAt !== undefined ? { runningAt: a.runningAt } : {}), endedAt, outcome, counters };
+    return { attemptId: a.bar.id, taskId: a.bar.task, stage: a.stage, stageName: a.bar.stageName, cause: a.bar.cause, runtimeId: a.bar.runtime, lane: a.slot, launchedAt: a.launchedAt, ...(a.runningAt !== undefined ? { runningAt: a.runningAt } : {}), ...(a.capacity ? { capacity: a.capacity } : {}), endedAt, outcome, counters };
   }
 
   #ended(attemptId: string, time: number, outcome: AttemptOutcome, counters?: Record<string, number>, reason?: string): void {

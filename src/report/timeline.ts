@@ -4,6 +4,7 @@
  * attempt log (src/report/attempts.ts, the `attempts` table), so the report and the table read
  * events one way. Pure functions; times are epoch ms on the scheduler's clock.
  */
+import type { AttemptCapacity } from "../job/attempt.js";
 import type { SmelterEvent } from "../job/events.js";
 import { AttemptLog, type AttemptRow } from "./attempts.js";
 
@@ -43,6 +44,8 @@ export interface TimelineAttempt {
   wallMs?: number;
   cpuMs?: number;
   counters: Record<string, number>;
+  /** What it ran on, when the backend said: priced instead of the price table's assumption. */
+  capacity?: AttemptCapacity;
 }
 
 export interface Timeline {
@@ -90,7 +93,13 @@ function timelineAttempt(row: AttemptRow, streamEnd: number, log: AttemptLog): T
     ...(row.retryable !== null ? { retryable: row.retryable } : {}),
     ...(stats ? { wallMs: stats.wallMs, cpuMs: stats.cpuUserMs + stats.cpuSystemMs } : {}),
     counters: { ...(stats?.counters ?? {}) },
+    ...capacityOf(row),
   };
+}
+
+function capacityOf(row: AttemptRow): { capacity?: AttemptCapacity } {
+  const capacity: AttemptCapacity = { ...(row.vcpu !== null ? { vcpu: row.vcpu } : {}), ...(row.memory_gb !== null ? { memoryGb: row.memory_gb } : {}), ...(row.spot !== null ? { spot: row.spot } : {}) };
+  return Object.keys(capacity).length > 0 ? { capacity } : {};
 }
 
 function outcomeOf(row: AttemptRow): AttemptOutcome {
@@ -111,7 +120,7 @@ function outcomeOf(row: AttemptRow): AttemptOutcome {
  * that never ran, or whose runtime id overlaps another attempt (a placeholder), go to extra
  * lanes packed first-fit. Lanes are sorted by name, numbers in order (thread-2 before thread-10).
  */
-export function assignLanes(attempts: TimelineAttempt[]): string[] {
+function assignLanes(attempts: TimelineAttempt[]): string[] {
   const sorted = [...attempts].sort((a, b) => (a.runningAt ?? a.launchedAt) - (b.runningAt ?? b.launchedAt));
   const freeAt = new Map<string, number>();
   const spill: number[] = [];

@@ -5,12 +5,10 @@
  * only when they allow it. The manager owns the runtime context (clock, random, ids) and hands
  * it to its jobs and its backend.
  */
-import { rm } from "node:fs/promises";
 import { z } from "zod";
 import type { Backend, ResultStore } from "../backends/contract.js";
 import { parseOrThrow } from "../job/policy.js";
 import { createRuntimeContext, type RuntimeContext } from "../job/runtime-context.js";
-import { jobTempDir } from "../job/temporaries.js";
 import type { Clock } from "./clock.js";
 import { Job, type JobOptions } from "./job.js";
 
@@ -50,8 +48,6 @@ export class Manager {
   #random: () => number;
   #results: ResultStore | undefined;
   #jobs: Job[] = [];
-  /** Ids of every job created, until close() removes their temp directories. */
-  #ran: string[] = [];
   #pumpQueued = false;
 
   constructor(options: ManagerOptions) {
@@ -96,7 +92,6 @@ export class Manager {
       options,
     );
     this.#jobs.push(job);
-    this.#ran.push(job.id);
     return job;
   }
 
@@ -106,14 +101,12 @@ export class Manager {
   }
 
   /**
-   * Cancels every job, closes the backend, then removes each job's local temp directory
-   * (`jobTempDir`): a worker of a local backend stopped midway may have made it again after its
-   * job's own cleanup (a remote worker's is on its own machine; there is none here then).
+   * Cancels every job and closes the backend (a local backend's close removes the local temp
+   * directories of the jobs it ran: src/backends/local-job-dirs.ts).
    */
   async close(): Promise<void> {
     await Promise.all(this.#jobs.map((j) => j.cancel("manager closed")));
     await this.backend.close?.();
-    for (const id of this.#ran.splice(0)) await rm(jobTempDir(id), { recursive: true, force: true }).catch(() => undefined);
   }
 
   #requestPump(): void {

@@ -326,7 +326,7 @@ export class Stage<I = unknown, O = unknown> {
         attempt.runningAt = attempt.lastSignAt = host.clock.now();
         task.refusals = 0;
         const runtimeId = info?.runtimeId ?? attempt.handle?.runtimeId ?? "unknown";
-        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId, cold: info?.cold ?? false }));
+        host.emit(() => ({ type: "attempt-running", ...this.#base(), taskId: task.id, attemptId: attempt.id, runtimeId, cold: info?.cold ?? false, ...(info?.capacity ? { capacity: info.capacity } : {}) }));
         this.#armHeartbeat(task, attempt);
       },
       onLog: (stream, message) => {
@@ -410,11 +410,8 @@ export class Stage<I = unknown, O = unknown> {
       return;
     }
     if (attempt.cause === "retry") this.counts.retried--;
-    task.budgetUsed--;
-    task.refusals++;
-    if (task.refusals > capacity.maxRelaunches) {
+    if (!this.#launchIsFree(task, attempt, "refusals")) {
       host.emit(() => ({ type: "attempt-no-capacity", ...this.#base(), taskId: task.id, attemptId: attempt.id, reason: outcome.reason, refusals: task.refusals, delayMs: 0, relaunch: false, stats }));
-      task.budgetUsed++;
       const error = new NoCapacityError(`the ${host.backend.name} backend had no capacity for task ${task.id} ${task.refusals} times in a row (capacity.maxRelaunches ${capacity.maxRelaunches}): ${outcome.reason}`);
       return this.#onFailure(task, attempt, serializeError(error), stats);
     }
@@ -430,6 +427,20 @@ export class Stage<I = unknown, O = unknown> {
       this.#launchQueue.pushFront({ task, cause });
       host.requestPump();
     }, delayMs);
+  }
+
+  /**
+   * The one rule for "a relaunch does not spend the retry budget": a launch that ran nothing (the
+   * backend had no capacity: `refusals`) or whose capacity the platform took back (Spot:
+   * `preemptions`) gives its budget back, up to `capacity.maxRelaunches` times. False when it
+   * counts after all (too many; a speculative duplicate never used the budget).
+   */
+  #launchIsFree(task: TaskState, attempt: AttemptState, why: "refusals" | "preemptions"): boolean {
+    if (attempt.cause === "speculation") return false;
+    const times = (task[why] = (task[why] ?? 0) + 1);
+    if (times > this.policy.capacity.maxRelaunches) return false;
+    task.budgetUsed--;
+    return true;
   }
 
   #onSuccess(task: TaskState, attempt: AttemptState, outcome: Extract<AttemptOutcome, { status: "succeeded" }>): void {
@@ -450,11 +461,8 @@ export class Stage<I = unknown, O = unknown> {
   #onFailure(task: TaskState, attempt: AttemptState, error: SerializedError, stats: AttemptStats): void {
     const retry = this.policy.retry;
     const retryable = !error.nonRetryable && !retry.nonRetryableErrorTypes.includes(error.type);
-    if (error.type === "TaskPreempted" && attempt.cause !== "speculation") {
-      // The platform took the capacity back (Spot): the retry does not spend the task's budget.
-      task.preemptions = (task.preemptions ?? 0) + 1;
-      if (task.preemptions <= this.policy.capacity.maxRelaunches) task.budgetUsed--;
-    }
+    // The platform took the capacity back (Spot): the retry does not spend the task's budget.
+    if (error.type === "TaskPreempted") this.#launchIsFree(task, attempt, "preemptions");
     this.#host.emit(() => ({ type: "attempt-failed", ...this.#base(), taskId: task.id, attemptId: attempt.id, error, retryable, stats }));
     if (task.status !== "active") return;
     task.errors.push({ attemptId: attempt.id, error });

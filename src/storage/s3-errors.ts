@@ -2,6 +2,7 @@
  * Translates S3 SDK errors into store errors, at the edge. Looks only at the error's shape
  * (`name`, `Code`, `$metadata.httpStatusCode`, errno `code`), so it does not load the SDK.
  */
+import { credentialsProblem, isThrottle } from "../job/aws-errors.js";
 import { ConfigError } from "../job/errors.js";
 import { InputChangedError } from "./versions.js";
 import { DEFAULT_S3_TIMEOUTS, formatMs, S3_TIMEOUT_ENV, type S3Timeouts } from "./s3-timeouts.js";
@@ -70,8 +71,6 @@ const CREDENTIALS_HINT =
   "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for temporary credentials), or AWS_PROFILE, or pass credentials to s3Store; " +
   'for the embedded server use the values "smelter s3 serve" prints';
 
-const ACCESS_CODES = new Set(["AccessDenied", "InvalidAccessKeyId", "XAdminUserNotFound", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired", "Forbidden", "AllAccessDisabled"]);
-const THROTTLE_CODES = new Set(["SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "ServiceUnavailable", "RequestThrottled"]);
 
 export function translateS3Error(err: unknown, ctx: S3ErrorContext): Error {
   const e = (typeof err === "object" && err !== null ? err : { message: String(err) }) as {
@@ -97,12 +96,13 @@ export function translateS3Error(err: unknown, ctx: S3ErrorContext): Error {
       ...opts,
       type: code,
     });
-  if (ACCESS_CODES.has(code) || status === 403)
+  const credentials = credentialsProblem(err);
+  if (credentials === "refused")
     return new AccessDeniedError(`[smelter] [s3] ${what} was refused (${code}${status ? ` ${status}` : ""}): wrong or missing credentials, or no permission: ${CREDENTIALS_HINT}`, opts);
-  if (code === "CredentialsProviderError" || /Could not load credentials/i.test(e.message ?? ""))
-    return new AccessDeniedError(`[smelter] [s3] no AWS credentials found for ${what}: ${CREDENTIALS_HINT}`, opts);
+  if (credentials === "missing") return new AccessDeniedError(`[smelter] [s3] no AWS credentials found for ${what}: ${CREDENTIALS_HINT}`, opts);
   if (/Region is missing/i.test(e.message ?? "")) return new ConfigError(`[smelter] [s3] no region for ${ctx.url}: set AWS_REGION (e.g. export AWS_REGION=us-east-1), or give a local server with --endpoint / AWS_ENDPOINT_URL_S3`, opts);
-  if (THROTTLE_CODES.has(code) || status === 503 || status === 429)
+  // S3 says SlowDown with a 503.
+  if (isThrottle(err) || status === 503)
     return new ThrottledError(`[smelter] [s3] ${what} was throttled (${code}${status ? ` ${status}` : ""}) after the SDK's retries: lower the concurrency or retry later`, opts);
   const errno = e.code;
   const attempts = attemptsOf(err);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { AttemptHandle, AttemptOutcome, Backend, TaskEnvelope } from "../../src/backends/contract.js";
 import { attemptOutcomeSchema } from "../../src/backends/contract.js";
+import type { AttemptCapacity } from "../../src/job/attempt.js";
 import { attemptId } from "../../src/job/ids.js";
 import { bigString } from "../fixtures/workers.js";
 
@@ -23,7 +24,7 @@ export interface BackendCapabilities {
   stoppable?: true | string;
 }
 
-type Event = { kind: "running"; cold?: boolean } | { kind: "log"; stream: string; message: string } | { kind: "heartbeat"; details: unknown } | { kind: "outcome" };
+type Event = { kind: "running"; cold?: boolean; capacity?: AttemptCapacity } | { kind: "log"; stream: string; message: string } | { kind: "heartbeat"; details: unknown } | { kind: "outcome" };
 
 export interface Run {
   handle: AttemptHandle;
@@ -48,7 +49,7 @@ export function launch(backend: Backend, worker: string, input: unknown = null):
   const running = new Promise<void>((r) => (markRunning = r));
   let runtimeId: string | undefined;
   const handle = backend.launch(envelope(worker, input), {
-    onRunning: (info) => (events.push({ kind: "running", cold: info.cold }), (runtimeId = info.runtimeId), markRunning()),
+    onRunning: (info) => (events.push({ kind: "running", cold: info.cold, ...(info.capacity ? { capacity: info.capacity } : {}) }), (runtimeId = info.runtimeId), markRunning()),
     onLog: (stream, message) => events.push({ kind: "log", stream, message }),
     onHeartbeat: (details) => events.push({ kind: "heartbeat", details }),
   });

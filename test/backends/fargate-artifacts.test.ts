@@ -6,12 +6,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Task } from "@aws-sdk/client-ecs";
-import { fargateTaskCost } from "../../src/backends/fargate/cost.js";
 import { fargateIamPolicies } from "../../src/backends/fargate/iam.js";
-import { isCapacityFailure, isThrottle, stoppedFailure } from "../../src/backends/fargate/stopped.js";
+import { isCapacityFailure, stoppedFailure, taskCapacity } from "../../src/backends/fargate/stopped.js";
+import { isThrottle } from "../../src/job/aws-errors.js";
 import { fargateTaskDefinition } from "../../src/backends/fargate/task-definition.js";
 import { fargateSettingsFromFlags } from "../../src/cli/fargate-flags.js";
-import { DEFAULT_PRICES } from "../../src/report/prices.js";
 
 const stopped = (t: Partial<Task>, container: Record<string, unknown> = {}): Task => ({ taskArn: "arn:aws:ecs:us-east-1:123456789012:task/c/abc", lastStatus: "STOPPED", startedAt: new Date(), ...t, containers: [{ name: "smelter", ...container }] });
 
@@ -30,23 +29,17 @@ describe("what a stopped task means", () => {
     assert.equal(stoppedFailure(stopped({}, { exitCode: 0 }), "smelter", what), undefined);
   });
 
+  it("reads what a task runs on, for the cost estimate: its cpu and memory when ECS gives them, and Spot or not", () => {
+    assert.deepEqual(taskCapacity({ cpu: "256", memory: "512" }, true), { vcpu: 0.25, memoryGb: 0.5, spot: true });
+    assert.deepEqual(taskCapacity({ cpu: "4096", memory: "30720" }, false), { vcpu: 4, memoryGb: 30, spot: false });
+    assert.deepEqual(taskCapacity({}, false), { spot: false }, "no size told: the price table's");
+  });
+
   it("tells capacity failures and throttling from configuration errors", () => {
     assert.ok(isCapacityFailure("Capacity is unavailable at this time. Please try again later or in a different availability zone"));
     assert.ok(!isCapacityFailure("MISSING"));
     assert.ok(isThrottle({ name: "ThrottlingException", message: "Rate exceeded" }));
     assert.ok(!isThrottle({ name: "ClientException", message: "TaskDefinition not found" }));
-  });
-});
-
-describe("fargate cost estimate", () => {
-  it("bills vCPU- and GB-seconds per second with the one-minute minimum, Spot at its own price", () => {
-    const p = DEFAULT_PRICES.fargate;
-    const long = fargateTaskCost({ billedMs: 90_500, vcpu: 1, memoryGb: 2, spot: false }, p);
-    assert.equal(long.seconds, 91);
-    assert.ok(Math.abs(long.usd - (91 * 0.04048 + 91 * 2 * 0.004445) / 3600) < 1e-12);
-    const short = fargateTaskCost({ billedMs: 4000, vcpu: 0.25, memoryGb: 0.5, spot: true }, p);
-    assert.equal(short.seconds, 60, "at least a minute");
-    assert.ok(Math.abs(short.usd - (60 * 0.25 * 0.012144 + 60 * 0.5 * 0.0013335) / 3600) < 1e-12);
   });
 });
 

@@ -27,7 +27,7 @@ describe("fargate backend", () => {
       assert.ok(o.status === "succeeded", JSON.stringify(o).slice(0, 300));
       assert.deepEqual(o.output, { hello: "fargate" });
       assert.match(o.runtimeId, /^arn:aws:ecs:us-east-1:\d{12}:task\/smelter-test\/[0-9a-f-]+$/);
-      assert.deepEqual(o.events.filter((e) => e.kind === "running"), [{ kind: "running", cold: true }]);
+      assert.deepEqual(o.events.filter((e) => e.kind === "running"), [{ kind: "running", cold: true, capacity: { spot: false } }]);
       const task = await describeTask(o.runtimeId);
       assert.equal(task.lastStatus, "STOPPED");
       assert.equal(task.launchType, "FARGATE");
@@ -89,6 +89,11 @@ describe("fargate backend", () => {
       assert.equal((await describeTask(moved.runtimeId)).launchType, "FARGATE");
       assert.ok(moved.events.some((e) => e.kind === "log" && /no Fargate Spot capacity .* running it on-demand/.test(e.message)));
       assert.equal(spot.counts.spotFallbacks, 1);
+      const ranOn = (r: { events: { kind: string; capacity?: unknown }[] }) => r.events.find((e) => e.kind === "running")?.capacity;
+      // (moto's tasks carry no cpu and memory, which ECS's do: taskCapacity is tested on its own)
+      assert.deepEqual(ranOn(moved), { spot: false }, "the fallback says it ran on-demand (the cost estimate prices it so)");
+      await ecs.setCapacity("FARGATE_SPOT", true);
+      assert.deepEqual(ranOn(await runToEnd(spot, "echo", "on Spot")), { spot: true });
     } finally {
       await ecs.setCapacity("FARGATE", true);
       await ecs.setCapacity("FARGATE_SPOT", true);
@@ -285,6 +290,7 @@ describe("fargate backend under the scheduler: Spot interruptions and a task tha
       const task = await describeTask(r.runtimeId());
       assert.equal(task.launchType, "FARGATE");
       assert.ok(r.events.some((e) => e.kind === "log" && /did not start within 500 ms on Fargate Spot .*relaunched on-demand/.test(e.message)));
+      assert.equal(r.events.find((e) => e.kind === "running")?.capacity?.spot, false, "priced on-demand");
     } finally {
       await ecs.holdProvisioning(false);
       await backend.close?.();

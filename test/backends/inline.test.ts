@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { existsSync, mkdirSync } from "node:fs";
 import { createBackend, inlineBackend } from "../../src/backends/index.js";
+import { jobTempDir } from "../../src/job/temporaries.js";
 import { ConfigError } from "../../src/job/errors.js";
 import "../fixtures/workers.js";
 import { launch, runBackendConformance, runToEnd, within } from "./conformance.js";
@@ -23,6 +25,15 @@ describe("inline backend", () => {
     assert.equal(outcome.status === "failed" && outcome.error.type, "Cancelled");
     assert.equal(await killed, "abandoned", "a function that ignores its signal cannot be confirmed stopped");
     assert.ok(Date.now() - t0 >= 90, "kill waited for the grace time");
+  });
+
+  it("close removes the local temp directory of every job it ran (a worker stopped midway may have made it again)", async () => {
+    const backend = inlineBackend();
+    assert.equal((await runToEnd(backend, "echo", 1)).status, "succeeded");
+    const dir = jobTempDir("jconf"); // the conformance envelopes' job
+    mkdirSync(dir, { recursive: true });
+    await backend.close?.();
+    assert.ok(!existsSync(dir), `${dir} removed`);
   });
 
   it("fails launches after close with a ConfigError", async () => {

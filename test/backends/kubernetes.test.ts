@@ -10,13 +10,11 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { BatchV1Api, CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, type V1Job } from "@kubernetes/client-node";
 import { kubernetesBackend, type KubernetesBackend, type KubernetesBackendOptions } from "../../src/backends/kubernetes/backend.js";
-import { kubernetesAttemptCost } from "../../src/backends/kubernetes/cost.js";
 import { kubernetesRbac, kubernetesWorkerIamPolicy } from "../../src/backends/kubernetes/rbac.js";
+import { podCapacity } from "../../src/backends/kubernetes/settings.js";
 import type { AttemptOutcome } from "../../src/backends/contract.js";
 import { remoteStore } from "../../src/url-objects.js";
-import { openRemoteChannel } from "../../src/backends/remote/channel.js";
 import type { SmelterEvent } from "../../src/job/events.js";
-import { systemContext } from "../../src/job/runtime-context.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import { estimateCost, placeOf } from "../../src/report/cost.js";
 import { DEFAULT_PRICES, withOverrides } from "../../src/report/prices.js";
@@ -247,7 +245,9 @@ describe("kubernetes backend", () => {
     await rbacApi.createNamespacedRoleBinding({ namespace: NS, body: rbac.roleBinding as never });
     const allowed = backendWith({ kubeConfig: asManager });
     await waitFor("the RoleBinding to take effect", 10_000, async () => allowed.check().then(() => true, () => undefined));
-    assert.equal((await runToEnd(allowed, "echo", "least privilege")).status, "succeeded");
+    const ok = await runToEnd(allowed, "echo", "least privilege");
+    assert.equal(ok.status, "succeeded");
+    assert.deepEqual(ok.events.find((e) => e.kind === "running")?.capacity, { vcpu: 0.5, memoryGb: 1 }, "the pod's requests (500m, 1Gi), which the cost estimate prices");
     const r = launch(allowed, "cooperativeHang");
     await within(r.running, 20_000, "onRunning");
     assert.equal(await within(r.handle.kill("test"), 20_000, "kill"), "stopped", "the Role allows the kill");
@@ -258,9 +258,6 @@ describe("kubernetes backend", () => {
     const p = kubernetesWorkerIamPolicy({ work: "s3://jobs/_smelter/", inputs: ["s3://data/bdb/"] });
     assert.deepEqual(p.Statement.map((s) => s.Sid), ["ReadInputs", "WorkPrefix", "List0", "List1"]);
     assert.deepEqual(p.Statement[1]!.Resource, ["arn:aws:s3:::jobs/_smelter/*"]);
-    assert.equal(kubernetesAttemptCost({ ms: 10_000, cpu: "500m", memory: "2Gi" }), 0);
-    const priced = kubernetesAttemptCost({ ms: 10_000, cpu: "500m", memory: "1G", prices: { vcpuSecond: 0.00001, gbSecond: 0.000001 } });
-    assert.ok(Math.abs(priced - (10 * 0.5 * 0.00001 + 10 * 1 * 0.000001)) < 1e-12, String(priced));
     // The job report: a kubernetes run is priced at $0, or at the --prices table's kubernetes section.
     const attempt = { launchedAt: 0, runningAt: 2000, endedAt: 10_000, outcome: "won", counters: {} } as unknown as TimelineAttempt;
     assert.equal(placeOf("kubernetes"), "kubernetes");
@@ -268,11 +265,15 @@ describe("kubernetes backend", () => {
     const table = withOverrides({ kubernetes: { vcpuSecond: 0.00001, gbSecond: 0.000001, vcpu: 0.5, memoryGb: 1 } });
     const billed = estimateCost([attempt], "kubernetes", table);
     assert.ok(Math.abs(billed.total - (10 * 0.5 * 0.00001 + 10 * 1 * 0.000001)) < 1e-12, String(billed.total));
+    // An attempt whose running event told its pod's requests (--kube-cpu 2 --kube-memory 4Gi) is priced at them, not at the table's.
+    const sized = { ...attempt, capacity: podCapacity({ cpu: "2", memory: "4Gi" }) } as TimelineAttempt;
+    const atRequests = estimateCost([sized], "kubernetes", table);
+    assert.ok(Math.abs(atRequests.total - (10 * 2 * 0.00001 + 10 * 4 * 0.000001)) < 1e-12, String(atRequests.total));
+    assert.deepEqual(podCapacity({ cpu: "250m", memory: "512Mi" }), { vcpu: 0.25, memoryGb: 0.5 });
   });
 
   it("with the live channel: heartbeats arrive while the pod runs, and a silent worker is lost to the heartbeat timeout, its Job deleted", async () => {
-    const channel = await openRemoteChannel({ context: systemContext(), store, transport: "http", flushMs: 100 });
-    const b = backendWith({ channel });
+    const b = backendWith({ channel: { transport: "http", flushMs: 100 } });
     const manager = new Manager({ backend: b });
     const events: SmelterEvent[] = [];
     try {
@@ -298,7 +299,6 @@ describe("kubernetes backend", () => {
     } finally {
       await manager.close();
       await b.close?.();
-      await channel.close();
     }
   });
 

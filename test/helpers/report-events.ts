@@ -1,4 +1,5 @@
 /** Generates event streams for the report's tests: a job described attempt by attempt, as the scheduler would emit it. */
+import type { AttemptCapacity } from "../../src/job/attempt.js";
 import type { SmelterEvent } from "../../src/job/events.js";
 import type { AttemptStats } from "../../src/job/stats.js";
 import type { ReportEvent } from "../../src/report/event-input.js";
@@ -20,6 +21,8 @@ export interface AttemptSpec {
   counters?: Record<string, number>;
   message?: string;
   retryable?: boolean;
+  /** What it ran on, as its backend told in the running event. */
+  capacity?: AttemptCapacity;
 }
 
 export const JOB = "jt0001";
@@ -46,7 +49,7 @@ export function jobEvents(o: { start?: number; end: number; stages: number[]; ta
     const cause = a.cause ?? (n > 1 ? "retry" : "initial");
     out.push({ type: "attempt-launched", time: a.launched, ...base, runtimeId: a.running === undefined ? "pool-pending" : runtime, cause, ...(cause === "speculation" ? { rule: "slowerThanMedian" as const } : {}) });
     if (cause === "speculation") out.push({ type: "speculation-launched", time: a.launched, ...base, rule: "slowerThanMedian", of: a.of ?? attemptId(a.stage, a.task, 1) });
-    if (a.running !== undefined) out.push({ type: "attempt-running", time: a.running, ...base, runtimeId: runtime, cold: false });
+    if (a.running !== undefined) out.push({ type: "attempt-running", time: a.running, ...base, runtimeId: runtime, cold: false, ...(a.capacity ? { capacity: a.capacity } : {}) });
     if (a.ended === undefined) continue;
     const outcome = a.outcome ?? "won";
     if (outcome === "won" || outcome === "succeeded") {

@@ -62,6 +62,30 @@ test("Fargate: vCPU- and GB-seconds from launch (pending included) with the one-
   assert.equal(longer.lines.find((l) => l.scope === "fargate" && l.unit === "vCPU-s")!.quantity, 3 + 1 + 3 + 2, "whole seconds from launch to end, pending included (2.5 s -> 3 s)");
 });
 
+test("what ran is priced: a Spot fallback at on-demand prices, each attempt at the size its backend told (task size, pod requests), else the table's", () => {
+  const events = jobEvents({
+    end: T0 + 10_000,
+    stages: [1],
+    tasks: { 1: 3 },
+    attempts: [
+      { stage: 1, task: 0, launched: T0, running: T0 + 500, ended: T0 + 2000, capacity: { vcpu: 0.25, memoryGb: 0.5, spot: true } },
+      { stage: 1, task: 1, launched: T0, running: T0 + 500, ended: T0 + 2000, capacity: { vcpu: 0.25, memoryGb: 0.5, spot: false } },
+      { stage: 1, task: 2, launched: T0, running: T0 + 500, ended: T0 + 2000 },
+    ],
+  });
+  // Through JSON and the events file's schema, as `smelter report` reads them.
+  const report = buildJobReport(fromJsonValues(JSON.parse(JSON.stringify(events))), { backend: "fargate-spot" });
+  const f = DEFAULT_PRICES.fargate;
+  const minute = (vcpu: number, gb: number, spot: boolean) => (60 * (vcpu * (spot ? f.spotVcpuHour : f.vcpuHour) + gb * (spot ? f.spotGbHour : f.gbHour))) / 3600;
+  const spotPlace = report.cost.places.find((p) => p.place === "fargate-spot")!;
+  assert.ok(Math.abs(spotPlace.compute - (minute(0.25, 0.5, true) + minute(0.25, 0.5, false) + minute(f.vcpu, f.memoryGb, true))) < 1e-12, String(spotPlace.compute));
+  assert.ok(report.cost.lines.some((l) => l.scope === "fargate-spot" && l.item === "Fargate vCPU (0.25 vCPU)"), "the fallback's on-demand line");
+  const onDemand = report.cost.places.find((p) => p.place === "fargate")!;
+  assert.ok(Math.abs(onDemand.compute - (2 * minute(0.25, 0.5, false) + minute(f.vcpu, f.memoryGb, false))) < 1e-12, "on-demand Fargate prices every attempt on-demand");
+  const kube = estimateCost(report.timeline.attempts, "kubernetes", withOverrides({ kubernetes: { vcpuSecond: 1, gbSecond: 0 } }));
+  assert.equal(kube.total - kube.storage, 2 * 0.25 + 2 * 0.25 + 2 * 1, "vCPU-seconds at each attempt's told size, the table's (1) for the third");
+});
+
 test("storage: GET and PUT requests priced per 1,000; in-region bytes free unless the table says otherwise", () => {
   const attempts = buildTimeline(smallJob()).attempts;
   const c = estimateCost(attempts, "threads", DEFAULT_PRICES);

@@ -10,7 +10,8 @@
  *   retry budget) with a jittered delay; a throttle also lowers `maxConcurrency` to what was
  *   running, raised again by one each time a task starts; `host.capacityChanged()` says so.
  * - One DescribeTasks per 100 tasks per poll interval follows every task; the first description
- *   RUNNING is `onRunning({ runtimeId: <task ARN>, cold: true })` (a Fargate task is always cold).
+ *   RUNNING is `onRunning({ runtimeId: <task ARN>, cold: true, capacity })` (a Fargate task is always
+ *   cold; capacity: the task's cpu and memory and whether it runs on Spot, which the cost estimate prices).
  * - STOPPED: the reply's outcome when there is one; else exit 137 / OutOfMemoryError is
  *   `OutOfMemory`, another exit code is `TaskCrashed`, no start is `TaskFailedToStart`, and an exit 0
  *   with no reply is `ResultMissing`.
@@ -23,20 +24,22 @@
  * log line or an event.
  */
 import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ECSClient, RunTaskCommand, StopTaskCommand, type RunTaskCommandInput, type Task } from "@aws-sdk/client-ecs";
-import type { AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
+import type { AttemptCapacity, AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
+import { awsErrorFacts, isThrottle } from "../../job/aws-errors.js";
 import { CancelledError, ConfigError, serializeError, SmelterError } from "../../job/errors.js";
-import { parseOrThrow } from "../../job/policy.js";
+import { parseOrThrow, retryDelay } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import { AdaptiveLimit } from "../adaptive-limit.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
 import { remoteEnvelope, type RemoteEnvelope } from "../remote/envelope.js";
-import { openRemoteChannel, type AttemptChannel, type RemoteChannel } from "../remote/channel.js";
+import type { AttemptChannel } from "../remote/channel.js";
+import { lazyChannel } from "../channel-settings.js";
 import { remoteOutcome } from "../remote/outcome.js";
 import { readRemoteReply } from "../remote/reply.js";
 import type { RemoteObjects } from "../remote/store.js";
 import { fargateSettingsSchema, type FargateSettings } from "./settings.js";
-import { attemptContainer, ecsCallError, isCapacityFailure, isThrottle, stoppedFailure, wasPreempted } from "./stopped.js";
+import { attemptContainer, ecsCallError, isCapacityFailure, stoppedFailure, taskCapacity, wasPreempted } from "./stopped.js";
 import { TaskWatcher } from "./watcher.js";
 
 export { fargateSettingsSchema, type FargateSettings } from "./settings.js";
@@ -82,31 +85,17 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
   const preemptions = new Map<string, number>();
   const onDemandTasks = new Set<string>();
   const counts = { launched: 0, preempted: 0, spotFallbacks: 0, throttled: 0, capacityRefusals: 0 };
-  let channel: Promise<RemoteChannel> | undefined;
-  const openChannel = (): Promise<RemoteChannel> | undefined => {
-    const c = o.channel;
-    if (c.transport === "off") return undefined;
-    channel ??= openRemoteChannel({
-      context,
-      transport: c.transport,
-      store: objects,
-      ...(c.host ? { host: c.host } : {}),
-      ...(c.port !== undefined ? { port: c.port } : {}),
-      ...(c.advertiseUrl ? { advertiseUrl: c.advertiseUrl } : {}),
-      ...(c.pollMs ? { pollMs: c.pollMs } : {}),
-      ...(c.flushMs ? { flushMs: c.flushMs } : {}),
-    });
-    return channel;
-  };
+  const channel = lazyChannel(o.channel, objects, () => context);
   /** The attempt is running: said once (by the first RUNNING description, or the first message from the task). */
   const markRunning = (st: AttemptState, listener: AttemptListener, taskArn: string): void => {
     if (st.running || st.killReason) return;
     st.running = true;
     limit.succeeded();
-    listener.onRunning({ runtimeId: taskArn, cold: true });
+    listener.onRunning({ runtimeId: taskArn, cold: true, ...(st.capacity ? { capacity: st.capacity } : {}) });
   };
 
-  const jittered = (ms: number): number => Math.round(ms * (0.5 + context.random()));
+  /** The `retry`th delay from `ms`, doubling, drawn in [0.5, 1.5] x (the scheduler's retryDelay). */
+  const backoff = (ms: number, retry = 1): number => Math.round(retryDelay({ initialInterval: ms, backoffCoefficient: 2, maxInterval: Infinity, jitter: 0.5 }, retry, context.random));
   const taskKey = (e: TaskEnvelope): string => `${e.jobId}/${e.stage}/${e.task}`;
   const providerFor = (e: TaskEnvelope): CapacityProvider => (o.spot && !onDemandTasks.has(taskKey(e)) ? "FARGATE_SPOT" : "FARGATE");
 
@@ -130,8 +119,8 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         watcher.nudge(taskArn);
         return;
       } catch (err) {
-        if (tries >= 3 || !(isThrottle(err) || (err as { $fault?: string }).$fault === "server")) throw err;
-        await context.clock.sleep(jittered(500 * 2 ** tries));
+        if (tries >= 3 || !(isThrottle(err) || awsErrorFacts(err).fault === "server")) throw err;
+        await context.clock.sleep(backoff(500, tries + 1));
       }
     }
   }
@@ -166,6 +155,8 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     /** RunTask was (or is being) sent. */
     sent: boolean;
     taskArn?: string;
+    /** What the current task runs on (its size, Spot or on-demand). */
+    capacity?: AttemptCapacity;
     running: boolean;
     /** Resolves when RunTask answered (with or without a task). */
     runTaskDone: Promise<void>;
@@ -190,7 +181,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
       const resultUrl = remote.resultUrl;
       // Live heartbeats and log lines: a message from the task also says it runs.
       const onMessage = (): void => (st.taskArn ? markRunning(st, listener, st.taskArn) : undefined);
-      watch = (await openChannel())?.watch(envelope.attemptId, resultUrl, {
+      watch = (await channel.get())?.watch(envelope.attemptId, resultUrl, {
         onLog: (stream, message) => (onMessage(), listener.onLog(stream, message)),
         onHeartbeat: (details) => (onMessage(), listener.onHeartbeat(details)),
       });
@@ -214,13 +205,13 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
               continue;
             }
             counts.capacityRefusals++;
-            return { status: "no-capacity", reason: `${where} has no Fargate capacity: ${reason}`, retryAfterMs: jittered(o.throttleRetryMs), stats: stats() };
+            return { status: "no-capacity", reason: `${where} has no Fargate capacity: ${reason}`, retryAfterMs: backoff(o.throttleRetryMs), stats: stats() };
           }
         } catch (err) {
           if (isThrottle(err)) {
             counts.throttled++;
             limit.throttled();
-            return { status: "no-capacity", reason: `${where} is throttling RunTask (${(err as Error).name}: ${(err as Error).message})`, retryAfterMs: jittered(o.throttleRetryMs), stats: stats() };
+            return { status: "no-capacity", reason: `${where} is throttling RunTask (${(err as Error).name}: ${(err as Error).message})`, retryAfterMs: backoff(o.throttleRetryMs), stats: stats() };
           }
           return failed(ecsCallError(err, where, "RunTask"));
         } finally {
@@ -228,6 +219,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         }
         const taskArn = task.taskArn;
         st.taskArn = taskArn;
+        st.capacity = taskCapacity(task, provider === "FARGATE_SPOT");
         counts.launched++;
         live.set(taskArn, st);
         try {
@@ -277,7 +269,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
     if (!task) return cleanupAfter(Promise.resolve(failed(new SmelterError(`${taskWhat} is no longer known to ECS (${end.missing})`, { type: "TaskLost" }))));
     if (!st.running && task.startedAt) {
       st.running = true;
-      listener.onRunning({ runtimeId: task.taskArn ?? "", cold: true });
+      listener.onRunning({ runtimeId: task.taskArn ?? "", cold: true, ...(st.capacity ? { capacity: st.capacity } : {}) });
     }
     const known = stoppedFailure(task, o.container, taskWhat);
     if (wasPreempted(task)) {
@@ -391,7 +383,7 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         }),
       );
       watcher.close(); // attempts still followed end as Cancelled
-      await (await channel?.catch(() => undefined))?.close();
+      await channel.close();
       if (!given) client.destroy();
     },
   };

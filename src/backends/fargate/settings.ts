@@ -4,6 +4,7 @@
  * values here; the SDK client and the object access are options of the backend itself.
  */
 import { z } from "zod";
+import { channelSettingsSchema } from "../channel-settings.js";
 
 const ARN_OR_NAME = /^(arn:aws[\w-]*:ecs:[a-z0-9-]+:\d{12}:[a-z-]+\/.+|[A-Za-z0-9_:/.-]+)$/;
 
@@ -39,25 +40,8 @@ export const fargateSettingsSchema = z.strictObject({
       startTimeoutMs: z.number().int().min(1).default(120_000),
     })
     .optional(),
-  /**
-   * Heartbeats and log lines while tasks run (docs/backends/remote.md): `auto` (HTTP to the
-   * manager, the work store when a task cannot reach it), `http`, `store`, or `off` (they come with
-   * the reply only). On AWS the manager's loopback is out of a task's reach: give `host` (e.g.
-   * 0.0.0.0) and `advertiseUrl` (an address the tasks can dial), or let `auto` fall back to the store.
-   * @default { transport: "auto" }
-   */
-  channel: z
-    .strictObject({
-      transport: z.enum(["auto", "http", "store", "off"], { message: "channel.transport must be auto, http, store or off" }).default("auto"),
-      host: z.string().min(1).optional(),
-      advertiseUrl: z.url({ message: "channel.advertiseUrl must be a URL such as http://10.0.0.5:7070" }).optional(),
-      port: z.number().int().min(0).max(65535).optional(),
-      /** How often the manager reads a task's store batches, ms. @default 2000 */
-      pollMs: z.number().int().min(10).optional(),
-      /** How often a task sends a batch, ms. @default 250 over HTTP, 2000 to the store */
-      flushMs: z.number().int().min(10).optional(),
-    })
-    .default({ transport: "auto" }),
+  /** Heartbeats and log lines while tasks run (src/backends/channel-settings.ts). @default { transport: "auto" } */
+  channel: channelSettingsSchema.default({ transport: "auto" }),
   /** Platform version. @default LATEST */
   platformVersion: z.string().min(1).optional(),
   /** Where envelopes too large for the container overrides, and replies, go when the job has no work store: a URL prefix ending in `/`. */

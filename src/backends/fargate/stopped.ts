@@ -1,14 +1,23 @@
 /**
  * What a STOPPED ECS task means for its attempt when no reply says otherwise, and how the ECS API's
- * own errors map to Smelter's kinds. Pure functions of the task's description (stopCode,
+ * own errors map to Smelter's kinds (on the shared AWS classification, src/job/aws-errors.ts). Pure functions of the task's description (stopCode,
  * stoppedReason, the container's exit code and reason), so each rule is testable alone.
  */
 import type { Container, Task } from "@aws-sdk/client-ecs";
+import type { AttemptCapacity } from "../../job/attempt.js";
+import { awsCallError, awsErrorFacts } from "../../job/aws-errors.js";
 import { ConfigError, OutOfMemoryError, SmelterError, TaskCrashedError, TaskPreemptedError } from "../../job/errors.js";
 
 /** The container that ran the attempt: the one named in the settings, else the first. */
 export function attemptContainer(task: Task, name: string): Container | undefined {
   return task.containers?.find((c) => c.name === name) ?? task.containers?.[0];
+}
+
+/** What the task runs on, as the cost estimate prices it: its size (`cpu` in 1/1024 vCPU, `memory` in MiB; when ECS gives them) and whether on Spot. */
+export function taskCapacity(task: Task, spot: boolean): AttemptCapacity {
+  const vcpu = Number(task.cpu) / 1024;
+  const memoryGb = Number(task.memory) / 1024;
+  return { ...(vcpu > 0 ? { vcpu } : {}), ...(memoryGb > 0 ? { memoryGb } : {}), spot };
 }
 
 /** True when Fargate Spot took the task's capacity back. */
@@ -39,14 +48,6 @@ export function stoppedFailure(task: Task, container: string, what: string): Sme
   return undefined;
 }
 
-type AwsError = Error & { name: string; $fault?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-
-/** ECS refused a call for its rate (ThrottlingException, 429, or "Rate exceeded"). */
-export function isThrottle(err: unknown): boolean {
-  const e = err as AwsError;
-  return e?.name === "ThrottlingException" || e?.name === "TooManyRequestsException" || e?.$metadata?.httpStatusCode === 429 || /rate exceeded/i.test(e?.message ?? "");
-}
-
 /** A RunTask `failures[].reason` that means "no room now, try later" (not a configuration problem). */
 export function isCapacityFailure(reason: string): boolean {
   return /capacity is unavailable|insufficient|RESOURCE:|no container instances|AGENT|ResourceInitializationError: .*capacity/i.test(reason);
@@ -54,15 +55,14 @@ export function isCapacityFailure(reason: string): boolean {
 
 /** An ECS call that failed before any task ran: configuration (not retried) or the network / service (retried). */
 export function ecsCallError(err: unknown, where: string, call: string): SmelterError {
-  const e = err as AwsError;
-  if (["ClusterNotFoundException"].includes(e.name)) return new ConfigError(`${where}: the cluster does not exist (${e.message}): create it or fix the cluster name and region`, { cause: err });
-  if (["AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "CredentialsProviderError"].includes(e.name)) {
-    return new ConfigError(`${where} refused the credentials (${e.name}: ${e.message}): the manager's AWS credentials need ecs:${call} (see the manager policy in docs/backends/fargate.md)`, { cause: err });
-  }
-  if (e.name === "InvalidParameterException" || e.name === "ClientException") return new ConfigError(`${where} refused ${call} (${e.name}: ${e.message}): check the task definition, container name, subnets and security groups`, { cause: err });
-  if (e.$metadata?.httpStatusCode === undefined && (e.code !== undefined || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|socket/i.test(e.message))) {
-    return new SmelterError(`could not reach ${where} (${e.code ?? e.name}: ${e.message}): check the endpoint and region, and that the network allows it`, { cause: err, type: "EcsUnreachable" });
-  }
-  const nonRetryable = e.$fault === "client" && e.$metadata?.httpStatusCode !== 429;
-  return new SmelterError(`${call} on ${where} failed (${e.name}: ${e.message})`, { cause: err, type: e.name || "EcsError", nonRetryable });
+  const f = awsErrorFacts(err);
+  if (f.name === "InvalidParameterException" || f.name === "ClientException") return new ConfigError(`${where} refused ${call} (${f.name}: ${f.message}): check the task definition, container name, subnets and security groups`, { cause: err });
+  return awsCallError(err, {
+    where,
+    call,
+    notFound: "create it or fix the cluster name and region",
+    credentials: `the manager's AWS credentials need ecs:${call} (see the manager policy in docs/backends/fargate.md)`,
+    unreachableType: "EcsUnreachable",
+    errorType: "EcsError",
+  });
 }

@@ -23,7 +23,7 @@ const FARGATE_SIZES: Record<number, { min: number; max: number; step: number }> 
 
 const ROLE = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
-export const taskDefinitionOptionsSchema = z
+const taskDefinitionOptionsSchema = z
   .strictObject({
     /** The task definition's family. @default "smelter" */
     family: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "family may hold letters, digits, - and _ (255 at most)").default("smelter"),

@@ -23,7 +23,7 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /** The API server's own message (its Status object), else the error's. */
-export function apiMessage(err: unknown): string {
+function apiMessage(err: unknown): string {
   const e = err as ApiFailure;
   const body = typeof e?.body === "string" ? safeJson(e.body) : e?.body;
   const message = (body as { message?: unknown } | undefined)?.message;

@@ -8,9 +8,9 @@
  * kill); the state comes from two shared watches (Jobs and pods of this backend), not from polls.
  * - The envelope goes in the container's environment (`SMELTER_TASK`, or `SMELTER_TASK_URL` when
  *   large), the reply comes back through the job's work store (`resultUrl`); logs and heartbeats
- *   arrive live through the channel when one is given, else with the reply.
- * - Pending -> Running is the running event: `onRunning({ runtimeId: <pod name>, cold: true })`
- *   (every pod is a new container).
+ *   arrive live through the channel the settings' `channel` opens (unless `off`), else with the reply.
+ * - Pending -> Running is the running event: `onRunning({ runtimeId: <pod name>, cold: true, capacity })`
+ *   (every pod is a new container; capacity: the pod's requests, which the cost estimate prices).
  * - A pod the scheduler cannot place for `unschedulableMs` (condition PodScheduled=False,
  *   Unschedulable), or a full ResourceQuota, is a `no-capacity` outcome: the Job is deleted and
  *   the scheduler relaunches later without spending the retry budget. A pod placed but not running
@@ -36,25 +36,18 @@ import { remoteOutcome } from "../remote/outcome.js";
 import type { RemoteStore } from "../remote/store.js";
 import { httpStatus, isNotFound, isQuotaExceeded, kubeApiError } from "./api-errors.js";
 import { attemptJob, CONTAINER, jobName, LABELS } from "./job-spec.js";
-import { kubernetesSettingsSchema, type KubernetesSettings, type ResolvedKubernetesSettings } from "./settings.js";
+import { kubernetesSettingsSchema, podCapacity, type KubernetesSettings, type ResolvedKubernetesSettings } from "./settings.js";
 import { jobFailure, kubernetesTermination, terminatedState } from "./termination.js";
 import { watchJobsAndPods, type JobTracker, type Watches } from "./watches.js";
+import { lazyChannel } from "../channel-settings.js";
 
 export const NAME = "kubernetes";
-
-/** The manager's live channel (src/backends/remote/channel.ts `openRemoteChannel`): heartbeats and log lines while the pod runs. */
-export interface KubernetesChannel {
-  /** Starts routing the attempt's messages to `listener`: the environment gives the container the channel's address and token (or its store prefix). */
-  watch(attemptId: string, resultUrl: string, listener: Pick<AttemptListener, "onLog" | "onHeartbeat">): { env: Record<string, string>; stop(): Promise<void> };
-}
 
 export interface KubernetesBackendOptions extends KubernetesSettings {
   /** A loaded KubeConfig (tests, embedding); `kubeconfig` and `context` are then ignored. */
   kubeConfig?: KubeConfig;
   /** The job's work store (or one of the backend's own): replies and large envelopes go through it. Required. */
   store: RemoteStore;
-  /** Live heartbeats and log lines. @default none: they come with the reply */
-  channel?: KubernetesChannel;
 }
 
 type End =
@@ -70,8 +63,10 @@ export type KubernetesBackend = Backend & {
 
 /** Creates the Kubernetes backend. Throws ConfigError on bad options. */
 export function kubernetesBackend(options: KubernetesBackendOptions): KubernetesBackend {
-  const { kubeConfig, store, channel, ...settings } = options;
+  const { kubeConfig, store, ...settings } = options;
   const s: ResolvedKubernetesSettings = parseOrThrow(kubernetesSettingsSchema, settings, `${NAME} backend options`);
+  const capacity = podCapacity(s);
+  const channel = lazyChannel(s.channel, store, () => context);
   if (!store || typeof store.read !== "function" || typeof store.url !== "string") throw new ConfigError(`${NAME} backend options: a store is required (the job's work store, e.g. remoteStore("s3://bucket/_smelter/")): the containers answer through it`);
   const kc = kubeConfig ?? loadKubeConfig(s);
   const server = kc.getCurrentCluster()?.server ?? "(no server in the kubeconfig)";
@@ -152,7 +147,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
     try {
       try {
         remote = await remoteEnvelope({ envelope, store });
-        route = channel?.watch(envelope.attemptId, remote.resultUrl, listener);
+        route = (await channel.get())?.watch(envelope.attemptId, remote.resultUrl, listener);
         await watches.ready();
       } catch (err) {
         state.markCreateDone();
@@ -173,7 +168,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
         if (running || state.killed) return;
         running = true;
         runningAt = context.clock.now();
-        listener.onRunning({ runtimeId: pod.metadata?.name ?? name, cold: true });
+        listener.onRunning({ runtimeId: pod.metadata?.name ?? name, cold: true, capacity });
       };
       const tracker: JobTracker = {
         onPod(pod) {
@@ -320,6 +315,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
     async close() {
       closed = true;
       await watches.stop();
+      await channel.close();
     },
   };
 }

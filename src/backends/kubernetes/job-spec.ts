@@ -29,7 +29,7 @@ export function jobName(envelope: TaskEnvelope, instance: string): string {
 }
 
 /** A label value: 63 characters of [A-Za-z0-9_.-], alphanumeric at both ends. */
-export function labelValue(value: string | number): string {
+function labelValue(value: string | number): string {
   return String(value).replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") || "x";
 }
 

@@ -5,6 +5,7 @@
  * attempt I/O) are options of `kubernetesBackend` itself.
  */
 import { z } from "zod";
+import { channelSettingsSchema } from "../channel-settings.js";
 
 /** A CPU quantity as Kubernetes writes it: `500m`, `1`, `1.5`. */
 const cpuQuantity = z.string().regex(/^(\d+m|\d+(\.\d+)?)$/, "cpu must be a Kubernetes CPU quantity such as 500m, 1 or 2.5");
@@ -54,9 +55,20 @@ export const kubernetesSettingsSchema = z.strictObject({
   noCapacityRetryMs: ms("noCapacityRetryMs").default(5_000),
   /** How long a kill waits for the Job's deletion to be confirmed; past it the attempt is abandoned. */
   killTimeoutMs: ms("killTimeoutMs").default(60_000),
+  /** Heartbeats and log lines while pods run (src/backends/channel-settings.ts; the CLI's default is `auto`). @default { transport: "off" }: they come with the reply */
+  channel: channelSettingsSchema.default({ transport: "off" }),
   /** Retry an OOMKilled attempt (same memory limit, so it usually fails again). @default false: OutOfMemory is not retried */
   retryOutOfMemory: z.boolean().default(false),
 });
 
 export type KubernetesSettings = z.input<typeof kubernetesSettingsSchema>;
+
+/** A pod's requests as the cost estimate prices them: `500m` -> 0.5 vCPU, `2Gi` -> 2 GB (GiB, as Fargate's task memory). */
+export function podCapacity(s: { cpu: string; memory: string }): { vcpu: number; memoryGb: number } {
+  const vcpu = s.cpu.endsWith("m") ? Number(s.cpu.slice(0, -1)) / 1000 : Number(s.cpu);
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(s.memory);
+  const unit: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  const bytes = m ? Number(m[1]) * (m[2] ? unit[m[2]]! : 1) : NaN;
+  return { vcpu, memoryGb: bytes / 2 ** 30 };
+}
 export type ResolvedKubernetesSettings = z.output<typeof kubernetesSettingsSchema>;

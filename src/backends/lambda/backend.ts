@@ -22,6 +22,7 @@
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
 import { z } from "zod";
 import type { AttemptOutcome, TaskEnvelope } from "../../job/attempt.js";
+import { awsCallError, isThrottle } from "../../job/aws-errors.js";
 import { CancelledError, ConfigError, OutOfMemoryError, serializeError, SmelterError, TaskCrashedError, TaskTimeoutError } from "../../job/errors.js";
 import { parseOrThrow } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
@@ -207,11 +208,6 @@ function notSmelter(where: string, body: string): ConfigError {
   return new ConfigError(`${where} did not answer like Smelter's handler (${body.slice(0, 200)}): deploy it with the smelter/lambda handler and the same Smelter version (docs/backends/lambda.md)`);
 }
 
-function isThrottle(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === "TooManyRequestsException" || e?.$metadata?.httpStatusCode === 429;
-}
-
 function reasonOf(err: unknown): string {
   const reason = (err as { Reason?: unknown }).Reason;
   return typeof reason === "string" ? `, ${reason}` : "";
@@ -219,17 +215,15 @@ function reasonOf(err: unknown): string {
 
 /** An Invoke call that failed before the function ran: configuration (not retried) or the network / service (retried). */
 function invokeError(err: unknown, where: string, envelope?: TaskEnvelope): SmelterError {
-  const e = err as Error & { name: string; $fault?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  const attempt = envelope ? ` for attempt ${envelope.attemptId}` : "";
-  if (e.name === "ResourceNotFoundException") return new ConfigError(`${where} does not exist (${e.message}): deploy it (docs/backends/lambda.md) or fix the function name and region`, { cause: err });
-  if (["AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "CredentialsProviderError"].includes(e.name)) {
-    return new ConfigError(`${where} refused the credentials (${e.name}: ${e.message}): the manager's AWS credentials need lambda:InvokeFunction on it`, { cause: err });
-  }
-  if (e.$metadata?.httpStatusCode === undefined && (e.code !== undefined || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|socket/i.test(e.message))) {
-    return new SmelterError(`could not reach ${where}${attempt} (${e.code ?? e.name}: ${e.message}): check the endpoint and region, and that the network allows it`, { cause: err, type: "LambdaUnreachable" });
-  }
-  const nonRetryable = e.$fault === "client" && e.$metadata?.httpStatusCode !== 429;
-  return new SmelterError(`Invoke of ${where}${attempt} failed (${e.name}: ${e.message})`, { cause: err, type: e.name || "LambdaError", nonRetryable });
+  return awsCallError(err, {
+    where,
+    call: "Invoke",
+    ...(envelope ? { forWhat: ` for attempt ${envelope.attemptId}` } : {}),
+    notFound: "deploy it (docs/backends/lambda.md) or fix the function name and region",
+    credentials: "the manager's AWS credentials need lambda:InvokeFunction on it",
+    unreachableType: "LambdaUnreachable",
+    errorType: "LambdaError",
+  });
 }
 
 /** A response with `FunctionError`: the function timed out, ran out of memory, crashed, or its handler threw. */

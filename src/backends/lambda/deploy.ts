@@ -5,6 +5,7 @@
  * Credentials are the SDK's default chain (or the given client's).
  */
 import { CreateFunctionCommand, GetFunctionCommand, LambdaClient, UpdateFunctionCodeCommand } from "@aws-sdk/client-lambda";
+import { credentialsProblem } from "../../job/aws-errors.js";
 import { ConfigError, SmelterError } from "../../job/errors.js";
 import { WORKER_MODULE_ENV } from "../remote/worker-side.js";
 
@@ -63,8 +64,8 @@ export async function deployLambda(o: DeployLambdaOptions): Promise<DeployResult
     return { action: "created", functionArn: r.FunctionArn ?? o.functionName };
   } catch (err) {
     if (err instanceof SmelterError) throw err;
-    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
-    if (["AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "CredentialsProviderError"].includes(e.name)) {
+    const e = err as Error;
+    if (credentialsProblem(err)) {
       throw new ConfigError(`${where}: the credentials were refused (${e.name}: ${e.message}): deploying needs lambda:GetFunction, lambda:CreateFunction, lambda:UpdateFunctionCode and iam:PassRole on the role`, { cause: err });
     }
     if (e.name === "InvalidParameterValueException") throw new ConfigError(`${where} refused the settings (${e.message}): check --role, --memory, --timeout and --arch`, { cause: err });
