@@ -19,6 +19,7 @@
 import { createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { totalmem } from "node:os";
 import { once } from "node:events";
 import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
@@ -36,16 +37,31 @@ import type { Split } from "../splits/split.js";
 import type { CsvFile } from "./table-source.js";
 
 /**
- * A CSV/NDJSON range is fetched as GETs of READ_BLOCK_BYTES, READ_AHEAD of them beyond the one
- * being written, and parsed in reads of READ_CHUNK_BYTES (views of a block: no copy; at most
+ * A CSV/NDJSON range is fetched as GETs of a block, up to `ahead` blocks beyond the one being
+ * written, and parsed in reads of READ_CHUNK_BYTES (views of a block: no copy; at most
  * MAX_RECORD_BYTES, so the record length check stays a few native searches per read). Few, large
  * GETs: each costs the client ~5 ms of CPU besides its bytes (AWS SDK, signing, HTTP), 1/4 as
- * many as with 8 MiB GETs (docs/performance.md, "Through S3"). Memory: up to 1 + READ_AHEAD
- * blocks per task.
+ * many with 32 MiB GETs as with 8 MiB ones (docs/performance.md, "Through S3"). Memory: up to
+ * 1 + ahead blocks per task, sized by {@link readAheadFor}.
  */
-const READ_BLOCK_BYTES = 32 * 1024 * 1024;
-const READ_AHEAD = 2;
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+/**
+ * The read-ahead for a worker with `memoryBytes`: about 1/16 of it in flight (3 blocks of 32 MiB
+ * from 1.5 GiB up, smaller blocks below), and none ahead under 512 MiB (a small Lambda), where a
+ * range is read in 8 MiB GETs one after another as before read-ahead existed.
+ */
+export function readAheadFor(memoryBytes: number): { blockSize: number; ahead: number } {
+  const blockSize = Math.min(32 * MiB, Math.max(READ_CHUNK_BYTES, Math.floor(memoryBytes / 48 / MiB) * MiB));
+  return { blockSize, ahead: memoryBytes >= 512 * MiB ? 2 : 0 };
+}
+
+/** This process's memory: the machine's, or its cgroup's limit when lower (a container, a Lambda). */
+function processMemory(): number {
+  const limit = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  return Math.min(totalmem(), limit !== undefined && limit > 0 ? limit : Infinity);
+}
 
 export interface MaterializeOptions {
   reader: RangedReader;
@@ -74,6 +90,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const dialect = options.dialect ?? csvDialectSchema.parse({});
   const headers = new Map<string, Promise<CsvSplitData>>();
   const signal = options.signal ? { signal: options.signal } : {};
+  const readAhead = readAheadFor(processMemory());
   const object = (split: Split) => `${store.url.replace(/\/$/, "")}/${split.key}`;
   /** Every read of a split carries the object's listed version: the store checks it. */
   const pinned = (split: Split) => ({ ...signal, version: split.version });
@@ -82,7 +99,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
       object: object(split),
       chunkSize: READ_CHUNK_BYTES,
       // The range's chunks are read in order from the byte before its start (csv-range.ts): the next ones are fetched meanwhile.
-      read: options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { blockSize: READ_BLOCK_BYTES, ahead: READ_AHEAD, ...pinned(split) }),
+      read: options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { ...readAhead, ...pinned(split) }),
       stream: () => options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...pinned(split) }),
     });
   /** The header names of a CSV object (one read per object and task). */
