@@ -32,6 +32,7 @@ import { systemContext, type RuntimeContext } from "../../job/runtime-context.js
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import { AdaptiveLimit } from "../adaptive-limit.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
+import { cancellable } from "../remote/cancellable.js";
 import { remoteEnvelope, type RemoteEnvelope } from "../remote/envelope.js";
 import type { AttemptChannel } from "../remote/channel.js";
 import { lazyChannel } from "../channel-settings.js";
@@ -312,19 +313,14 @@ export function fargateBackend(options: FargateBackendOptions): FargateBackend {
         stopped: new Promise<void>((r) => (stoppedSeen = r)),
         stoppedSeen: () => stoppedSeen(),
       };
-      let cancel!: (o: AttemptOutcome) => void;
-      const cancelledEarly = new Promise<AttemptOutcome>((r) => (cancel = r));
-      const launchedAt = context.clock.now();
-      const finished = limit.run(() => run(envelope, listener, st));
-      let settled = false;
-      const result = Promise.race([finished, cancelledEarly]).then((outcome) => ((settled = true), outcome));
+      const attempt = cancellable(limit.run(() => run(envelope, listener, st)), envelope.attemptId, context.clock);
       let killing: Promise<KillOutcome> | undefined;
-      const cancelNow = (why: string): void => cancel({ status: "failed", error: serializeError(new CancelledError(`attempt ${envelope.attemptId} was cancelled: ${why}`)), stats: emptyStats(launchedAt, context.clock.now()) });
+      const cancelNow = attempt.cancel;
       return {
         runtimeId: `fargate-${++launched}-pending`,
-        result,
+        result: attempt.result,
         kill: (reason) => {
-          if (settled) return Promise.resolve("stopped");
+          if (attempt.settled()) return Promise.resolve("stopped");
           killing ??= (async (): Promise<KillOutcome> => {
             st.killReason = reason;
             if (!st.sent) {

@@ -31,6 +31,7 @@ import { parseOrThrow } from "../../job/policy.js";
 import { systemContext, type RuntimeContext } from "../../job/runtime-context.js";
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
+import { cancellable } from "../remote/cancellable.js";
 import { remoteEnvelope, type RemoteEnvelope } from "../remote/envelope.js";
 import { remoteOutcome } from "../remote/outcome.js";
 import type { RemoteStore } from "../remote/store.js";
@@ -268,20 +269,15 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
         gone: new Promise<void>((r) => (markGone = r)),
         markGone: () => markGone(),
       };
-      let cancel!: (o: AttemptOutcome) => void;
-      const cancelled = new Promise<AttemptOutcome>((r) => (cancel = r));
-      const launchedAt = context.clock.now();
-      const finished = limit(() => run(envelope, listener, state));
-      let settled = false;
-      const result = Promise.race([finished, cancelled]).then((o) => ((settled = true), o));
+      const attempt = cancellable(limit(() => run(envelope, listener, state)), envelope.attemptId, context.clock);
       return {
         runtimeId: `kube-${++launched}-pending`,
-        result,
+        result: attempt.result,
         kill: (reason) => {
           if (state.kill) return state.kill;
-          if (settled) return Promise.resolve("stopped" satisfies KillOutcome);
+          if (attempt.settled()) return Promise.resolve("stopped" satisfies KillOutcome);
           state.killed = true;
-          cancel({ status: "failed", error: serializeError(new CancelledError(`attempt ${envelope.attemptId} was cancelled: ${reason}`)), stats: emptyStats(launchedAt, context.clock.now()) });
+          attempt.cancel(reason);
           state.kill = (async (): Promise<KillOutcome> => {
             if (!state.started) return "stopped"; // still queued: it will end at once when its turn comes
             await state.createDone;

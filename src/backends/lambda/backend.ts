@@ -29,6 +29,7 @@ import { systemContext, type RuntimeContext } from "../../job/runtime-context.js
 import { emptyStats, type AttemptStats } from "../../job/stats.js";
 import { AdaptiveLimit } from "../adaptive-limit.js";
 import type { AttemptHandle, AttemptListener, Backend, BackendHost, KillOutcome } from "../contract.js";
+import { cancellable } from "../remote/cancellable.js";
 import { stageEnvelope, type StagedEnvelope } from "../remote/envelope.js";
 import { deliverReply, parseJson, withOutputKey } from "../remote/reply.js";
 import type { RemoteObjects } from "../remote/store.js";
@@ -159,20 +160,14 @@ export function lambdaBackend(options: LambdaBackendOptions): Backend & { check(
     },
     launch(envelope, listener): AttemptHandle {
       const state = { killed: false, sent: false };
-      let cancel!: (o: AttemptOutcome) => void;
-      const cancelled = new Promise<AttemptOutcome>((r) => (cancel = r));
-      const launchedAt = context.clock.now();
-      const finished = limit.run(() => run(envelope, listener, state));
-      let settled = false;
-      const result = Promise.race([finished, cancelled]).then((outcome) => ((settled = true), outcome));
+      const attempt = cancellable(limit.run(() => run(envelope, listener, state)), envelope.attemptId, context.clock);
       return {
         runtimeId: `lambda-${++launched}-pending`,
-        result,
+        result: attempt.result,
         kill: async (reason) => {
-          if (settled || state.killed) return state.sent ? "abandoned" : "stopped";
+          if (attempt.settled() || state.killed) return state.sent ? "abandoned" : "stopped";
           state.killed = true;
-          const error = new CancelledError(`attempt ${envelope.attemptId} was cancelled: ${reason}${state.sent ? " (its Lambda invocation runs to its end; its result will not be taken)" : ""}`);
-          cancel({ status: "failed", error: serializeError(error), stats: emptyStats(launchedAt, context.clock.now()) });
+          attempt.cancel(`${reason}${state.sent ? " (its Lambda invocation runs to its end; its result will not be taken)" : ""}`);
           return (state.sent ? "abandoned" : "stopped") satisfies KillOutcome;
         },
       };
