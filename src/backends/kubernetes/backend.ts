@@ -145,6 +145,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
     let route: { env: Record<string, string>; stop(): Promise<void> } | undefined;
     const name = jobName(envelope, instance);
     let tracked = false;
+    let podEnded = false; // its container was seen terminated: it writes nothing more
     try {
       try {
         remote = await remoteEnvelope({ envelope, store });
@@ -177,7 +178,10 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
           lastPod = pod;
           if (started(pod)) markRunning(pod);
           const phase = pod.status?.phase;
-          if (phase === "Succeeded" || phase === "Failed") finish({ kind: "finished", pod, job: lastJob });
+          if (phase === "Succeeded" || phase === "Failed") {
+            podEnded = true;
+            finish({ kind: "finished", pod, job: lastJob });
+          }
         },
         onJob(j) {
           lastJob = j;
@@ -245,7 +249,14 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
       return failed(err);
     } finally {
       if (state.killed) await state.kill; // the slot is held until the kill is confirmed or abandoned
-      else if (state.created) await deleteJob(name, "Background").catch(() => undefined);
+      else if (state.created && podEnded) await deleteJob(name, "Background").catch(() => undefined);
+      else if (state.created) {
+        // The Job ended while its pod may still run (its deadline, a lost pod status): the entry
+        // could still write its reply. Wait until the pod is gone before the attempt's objects are
+        // removed, so none is written after (bounded by killTimeoutMs; the job's folder is swept at its end).
+        await deleteJob(name, "Foreground").catch(() => undefined);
+        await waitGone(name, state.gone, s.killTimeoutMs);
+      }
       if (tracked) watches.untrack(name);
       await route?.stop().catch(() => undefined);
       await remote?.cleanup();
