@@ -19,7 +19,7 @@
 import { createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { totalmem } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { once } from "node:events";
 import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
@@ -57,10 +57,14 @@ export function readAheadFor(memoryBytes: number): { blockSize: number; ahead: n
   return { blockSize, ahead: memoryBytes >= 512 * MiB ? 2 : 0 };
 }
 
-/** This process's memory: the machine's, or its cgroup's limit when lower (a container, a Lambda). */
-function processMemory(): number {
+/**
+ * One worker's share of memory: the machine's (or its cgroup's limit when lower: a container, a
+ * Lambda) divided by its cores, since local backends run a worker per core by default and each
+ * worker reads ahead on its own.
+ */
+function workerMemory(): number {
   const limit = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
-  return Math.min(totalmem(), limit !== undefined && limit > 0 ? limit : Infinity);
+  return Math.min(totalmem(), limit !== undefined && limit > 0 ? limit : Infinity) / availableParallelism();
 }
 
 export interface MaterializeOptions {
@@ -90,7 +94,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const dialect = options.dialect ?? csvDialectSchema.parse({});
   const headers = new Map<string, Promise<CsvSplitData>>();
   const signal = options.signal ? { signal: options.signal } : {};
-  const readAhead = readAheadFor(processMemory());
+  const readAhead = readAheadFor(workerMemory());
   const object = (split: Split) => `${store.url.replace(/\/$/, "")}/${split.key}`;
   /** Every read of a split carries the object's listed version: the store checks it. */
   const pinned = (split: Split) => ({ ...signal, version: split.version });

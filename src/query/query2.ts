@@ -10,6 +10,7 @@
  * finishes the sums (one stage, "map"); else R is derived from the input's bytes. The input is
  * listed once; that listing sizes the job and gives its tasks.
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { BDB_COLUMNS } from "../datagen/schema.js";
 import type { DuckDb } from "../duckdb/index.js";
@@ -103,7 +104,8 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
   // One planning DuckDB per process, reused run after run (a warm coordinator): planning then costs milliseconds.
   const planOptions = { workers: manager.maxConcurrentTasks, ...(o.partitions ? { partitions: o.partitions } : {}) };
   const { plan, read } = await withPlanner(async (session) => {
-    const key = JSON.stringify([query2Sql(o.prefixLen), table, planOptions]);
+    // A digest, not the JSON itself: a listing of many objects would make each kept key as large as the listing.
+    const key = createHash("sha256").update(JSON.stringify([query2Sql(o.prefixLen), table, planOptions])).digest("base64");
     let plan = plans.get(key);
     if (!plan) {
       plan = await planQuery(query2Sql(o.prefixLen), [table], planOptions, session);

@@ -63,13 +63,19 @@ export function parseCount(text: string): number | undefined {
   return m && unit !== undefined ? Number(m[1]) * unit : undefined;
 }
 
-/** Rows of a preset from `5nodes`, `1node`, a row count or bytes. */
-function presetRows(preset: Preset, text: string, what: string): number {
-  const set = preset.sets[text.toLowerCase()];
+/** Rows of a preset from `5nodes`, `1node`, a row count or bytes; undefined when none of these. */
+export function sizeRows(preset: Preset, text: string): number | undefined {
+  const set = preset.sets[text.trim().toLowerCase()];
   if (set !== undefined) return set;
   const bytes = parseBytes(text);
-  if (bytes !== undefined) return bytes / preset.bytesPerRow;
+  if (bytes !== undefined) return bytes > 0 ? bytes / preset.bytesPerRow : undefined;
   const rows = parseCount(text);
+  return rows !== undefined && rows > 0 ? rows : undefined;
+}
+
+/** Rows of a preset from `5nodes`, `1node`, a row count or bytes. */
+function presetRows(preset: Preset, text: string, what: string): number {
+  const rows = sizeRows(preset, text);
   if (rows !== undefined) return rows;
   throw new ConfigError(`[smelter] ${what}: "${text}" is not a size: give 5nodes, 1node, rows (775M) or bytes (126.8GB)`);
 }
