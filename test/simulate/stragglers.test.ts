@@ -59,12 +59,12 @@ describe("straggler policies in virtual time", () => {
   const twoStages: Partial<Query2SimOptions> = { workers: 100, inputBytes: 20e9, partitions: 100, targetTaskBytes: 64 * 1024 * 1024 }; // the planner's default for 20 GB
   const FIVE = [1, 2, 3, 4, 5];
 
-  test("two stages, 5% of attempts 20x slower: speculation (reducers timed from their inputs, second duplicates, 90% impatience) keeps the job near the target; without it, 5x", async () => {
+  test("two stages, 5% of attempts 20x slower: speculation (1.25x the median, reducers timed from their inputs, up to 3 duplicates, 90% impatience) keeps the median within 1.3x; without it, 5x", async () => {
     const stragglers = { rate: 0.05, factor: 20 };
     const withSpeculation = await ratios(() => [{ ...twoStages, speculation: true }, { ...twoStages, speculation: true, stragglers }], FIVE);
     const without = await ratios(() => [{ ...twoStages }, { ...twoStages, stragglers }], FIVE);
-    // docs/simulation.md: 1.42 (1.26-1.63) with, 5.64 (5.47-8.51) without; the 1.3 target is not met here (the page says why).
-    assert.ok(quantile(withSpeculation, 0.5)! <= 1.5, `with speculation: ${withSpeculation.map((r) => r.toFixed(2))}`);
+    // docs/simulation.md: 1.19 (1.09-1.31) with, 5.64 (5.47-8.51) without.
+    assert.ok(quantile(withSpeculation, 0.5)! <= 1.3, `with speculation: ${withSpeculation.map((r) => r.toFixed(2))}`);
     assert.ok(Math.min(...without) >= 4, `without speculation: ${without.map((r) => r.toFixed(2))}`);
   });
 
