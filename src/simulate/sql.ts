@@ -14,6 +14,7 @@ import type { StagePolicyInput } from "../job/policy.js";
 import type { TaskEnvelope } from "../job/attempt.js";
 import type { SmelterEvent } from "../job/events.js";
 import { memoryStore, clearMemoryStore } from "../storage/memory.js";
+import { DEFAULT_HEDGE_RULE } from "../storage/hedging.js";
 import { runStages, type RunStageSpec } from "../mapreduce/stages.js";
 import { stageShape } from "../query/execute.js";
 import { prepareQuery, type PreparedQuery, type PreparedTask } from "../query/prepare.js";
@@ -37,7 +38,7 @@ export interface SimRunOptions {
   workers: number;
   memoryMb: number;
   speculation: boolean;
-  /** Hedged reads (the ranged reader's hedgeAfter 3). */
+  /** Hedged reads (the ranged reader's default rule, storage/hedging.ts). */
   hedging: boolean;
   stragglers?: { rate: number; factor: number };
   stalledReads?: { rate: number; ms: number };
@@ -164,7 +165,7 @@ export async function simulatePrepared(prepared: PreparedQuery, tables: TableSha
   const estimates = estimateStages(prepared, new Map(tables.map((t) => [t.name.toLowerCase(), t])), model);
   const clock = new VirtualClock();
   const context = createRuntimeContext({ clock, seed: o.seed });
-  const store = new SimStore(storeModel, context.random, o.hedging ? { hedgeAfter: 3, minHedgeDelayMs: 10 } : { hedgeAfter: 0, minHedgeDelayMs: 10 });
+  const store = new SimStore(storeModel, context.random, o.hedging ? DEFAULT_HEDGE_RULE : { ...DEFAULT_HEDGE_RULE, hedgeAfter: 0 });
   const workers = Math.min(o.workers, platform.concurrencyLimit);
 
   // A stage's tasks that read other stages wait until those are done (the real ones fetch outputs as they land).
