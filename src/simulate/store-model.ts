@@ -3,11 +3,14 @@
  * they cost, and what they count. No bytes move: a read is a number of ranged GETs of a size,
  * each with a sampled first-byte latency (log-normal, plus a rare stall), a transfer at the
  * reader's share of its bandwidth, a per-prefix request-rate limit answered by 503 SlowDown and
- * retried by the SDK with full-jitter backoff, and, when on, a hedged duplicate of every GET
- * still running after `hedgeAfter` x its expected time (the ranged reader's rule,
- * storage/ranged.ts: `max(minHedgeDelayMs, hedgeAfter x expected)`). Reads are computed when a
- * task starts, so the rate limit counts requests per second of virtual time (docs/simulation.md).
+ * retried by the SDK with full-jitter backoff, and, when on, hedges of a slow GET by the ranged
+ * reader's own rule (storage/hedging.ts: a hedge after `hedgeAfter` x its expected time, another
+ * one delay later if both are still running, up to `maxHedges`), each with its own sampled
+ * latency. The expected time is the model's median latency + transfer (the reader learns it from
+ * the GETs it sees). Reads are computed when a task starts, so the rate limit counts requests per
+ * second of virtual time (docs/simulation.md).
  */
+import { hedgedGetMs, type HedgeRule } from "../storage/hedging.js";
 import type { LatencyDist, StoreModel } from "./models.js";
 
 /** A log-normal draw by median and p99. */
@@ -39,12 +42,6 @@ export interface StoreCounters {
   stalls: number;
   bytesRead: number;
   bytesWritten: number;
-}
-
-export interface HedgeSettings {
-  /** Hedge a GET still running after this many times its expected time; 0: no hedging. */
-  hedgeAfter: number;
-  minHedgeDelayMs: number;
 }
 
 export interface IoResult {
@@ -81,7 +78,8 @@ export class SimStore {
   constructor(
     readonly model: StoreModel,
     readonly random: () => number,
-    readonly hedge: HedgeSettings,
+    /** The ranged reader's hedging rule (`hedgeAfter` 0: no hedging). */
+    readonly hedge: HedgeRule,
   ) {}
 
   /**
@@ -97,7 +95,6 @@ export class SimStore {
     const size = bytes / n;
     const transfer = (size / share) * 1000;
     const expected = m.firstByte.medianMs + transfer;
-    const hedgeDelay = Math.max(this.hedge.minHedgeDelayMs, this.hedge.hedgeAfter * expected);
     const laneTime = new Array<number>(lanes).fill(0);
     const counts = this.#counts(prefix, "get");
     for (let i = 0; i < n; i++) {
@@ -110,18 +107,11 @@ export class SimStore {
         addCounters(this.totals, c);
         return { ms: t - now, counters: c, failed: `SlowDown: GET under ${prefix} still refused after ${MAX_SLOWDOWN_RETRIES + 1} attempts (over ${m.getRatePerPrefix} requests/s per prefix)` };
       }
-      c.gets++;
-      let ms = this.#firstByte(c) + transfer;
-      if (this.hedge.hedgeAfter > 0 && ms > hedgeDelay) {
-        c.gets++;
-        c.hedges++;
-        const other = hedgeDelay + this.#firstByte(c) + transfer;
-        if (other < ms) {
-          c.hedgesWon++;
-          ms = other;
-        }
-      }
-      laneTime[l] = t + ms - now;
+      const get = hedgedGetMs(this.hedge, expected, () => this.#firstByte(c) + transfer);
+      c.gets += 1 + get.hedges;
+      c.hedges += get.hedges;
+      if (get.winner > 0) c.hedgesWon++;
+      laneTime[l] = t + get.ms - now;
     }
     c.bytesRead = bytes;
     addCounters(this.totals, c);

@@ -1,10 +1,12 @@
 /**
  * Reads that don't wait on the slowest request. A large object (or range) is read as ranged
  * GETs of `partSize` with at most `concurrency` in flight, in order, with bounded read-ahead.
- * Each GET is hedged (Starling): still running after `hedgeAfter` times its expected time
- * (latency + bytes / bandwidth, learned from the requests seen so far), it is duplicated; the
- * first to finish wins and the other is aborted through its AbortSignal. Hedges bypass the
- * concurrency limit (at most one per GET), so a straggler never waits behind the queue.
+ * Each GET is hedged (Starling; the rule is hedging.ts's, which the simulator runs too): still
+ * running after `hedgeAfter` times its expected time (latency + bytes / bandwidth, learned from the
+ * requests seen so far), it is duplicated, and again one delay later when the hedge is slow too
+ * (at most `maxHedges` per GET); the first to finish wins and the others are aborted through
+ * their AbortSignal. Hedges bypass the concurrency limit, so a straggler never waits behind the
+ * queue.
  */
 import pLimit from "p-limit";
 import { z } from "zod";
@@ -12,6 +14,7 @@ import { systemClock, type Clock, type TimerHandle } from "../job/clock.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ByteRange, ObjectStore } from "./contract.js";
 import { NotFoundError } from "./errors.js";
+import { DEFAULT_HEDGE_RULE, hedgeAt } from "./hedging.js";
 import { LatencyModel, type LatencyModelOptions } from "./latency-model.js";
 
 /** Options of {@link RangedReader}. */
@@ -24,6 +27,8 @@ export interface RangedReaderOptions {
   hedgeAfter?: number;
   /** Never hedge sooner than this, ms (timer granularity, tiny GETs). @default 10 */
   minHedgeDelayMs?: number;
+  /** Hedges of one GET at most: a hedge still running one more delay later (slow too) is hedged again. @default 2 */
+  maxHedges?: number;
   /** The latency model's prior and window. @default {} (50 ms, 50 MB/s, 64 samples) */
   model?: LatencyModelOptions;
   /** Times GETs and hedge delays (the runtime context's clock; a task passes `ctx.clock`). @default the system clock */
@@ -33,8 +38,9 @@ export interface RangedReaderOptions {
 const optionsSchema = z.strictObject({
   partSize: z.number().int().min(1).default(8 * 1024 * 1024),
   concurrency: z.number().int().min(1).max(1024).default(8),
-  hedgeAfter: z.number().min(0).default(3),
-  minHedgeDelayMs: z.number().min(0).default(10),
+  hedgeAfter: z.number().min(0).default(DEFAULT_HEDGE_RULE.hedgeAfter),
+  minHedgeDelayMs: z.number().min(0).default(DEFAULT_HEDGE_RULE.minHedgeDelayMs),
+  maxHedges: z.number().int().min(1).max(8).default(DEFAULT_HEDGE_RULE.maxHedges),
   model: z.strictObject({ priorLatencyMs: z.number().min(0).optional(), priorBandwidth: z.number().gt(0).optional(), window: z.number().int().min(2).optional(), minSamples: z.number().int().min(1).optional() }).default({}),
   clock: z.custom<Clock>((c) => typeof c === "object" && c !== null && typeof (c as Clock).now === "function", "a clock").optional(),
 });
@@ -157,34 +163,41 @@ export class RangedReader {
     };
   }
 
-  /** One ranged GET, hedged. `range.end` must be given (the bytes expected). `version`: the object's listed version, checked by the store. */
+  /** One ranged GET, hedged (hedging.ts's rule). `range.end` must be given (the bytes expected). `version`: the object's listed version, checked by the store. */
   async getRange(key: string, range: { start: number; end: number }, options: { signal?: AbortSignal; version?: string | undefined } = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted();
-    const bytes = range.end - range.start;
-    const primary = this.#attempt(key, range, options.signal, options.version);
-    if (this.#opts.hedgeAfter === 0) return settle(primary);
-    const delay = Math.max(this.#opts.minHedgeDelayMs, this.#opts.hedgeAfter * this.model.expectedMs(bytes));
+    const send = (): Attempt => this.#attempt(key, range, options.signal, options.version);
+    const attempts = [send()];
+    if (this.#opts.hedgeAfter === 0) return attempts[0]!.done;
     const clock = this.#opts.clock ?? systemClock;
-    let timer: TimerHandle | undefined;
-    const fired = await Promise.race([
-      primary.done.then(() => false, () => false),
-      new Promise<boolean>((resolve) => (timer = clock.setTimeout(() => resolve(true), delay))),
-    ]);
-    clock.clearTimeout(timer);
-    if (!fired) return settle(primary);
-    this.#stats.hedgesFired++;
-    const hedge = this.#attempt(key, range, options.signal, options.version);
-    try {
-      const winner = await Promise.any([primary.done.then(() => primary), hedge.done.then(() => hedge)]);
-      const loser = winner === primary ? hedge : primary;
-      if (winner === hedge) this.#stats.hedgesWon++;
-      if (!loser.finished) {
+    const sentAt = clock.now();
+    const expected = this.model.expectedMs(range.end - range.start);
+    for (let n = 1; ; n++) {
+      const at = hedgeAt(this.#opts, expected, n);
+      let timer: TimerHandle | undefined;
+      const hedgeDue = new Promise<undefined>((resolve) => {
+        if (at !== undefined) timer = clock.setTimeout(() => resolve(undefined), sentAt + at - clock.now());
+      });
+      let winner: Attempt | undefined;
+      try {
+        winner = await Promise.race([Promise.any(attempts.map((a) => a.done.then(() => a))), hedgeDue]);
+      } catch (err) {
+        throw err instanceof AggregateError ? err.errors[0] : err; // every attempt failed
+      } finally {
+        clock.clearTimeout(timer);
+      }
+      if (!winner) {
+        this.#stats.hedgesFired++;
+        attempts.push(send());
+        continue;
+      }
+      if (winner !== attempts[0]) this.#stats.hedgesWon++;
+      for (const loser of attempts) {
+        if (loser === winner || loser.finished) continue;
         this.#stats.readsAborted++;
         loser.controller.abort();
       }
-      return await winner.done;
-    } catch (err) {
-      throw err instanceof AggregateError ? err.errors[0] : err;
+      return winner.done;
     }
   }
 
@@ -227,6 +240,3 @@ interface Attempt {
   done: Promise<Uint8Array>;
 }
 
-function settle(a: Attempt): Promise<Uint8Array> {
-  return a.done;
-}

@@ -49,7 +49,7 @@ describe("simulate query2", () => {
   });
 
   test("the store answers 503 SlowDown over the per-prefix rate, and a job that keeps hitting it fails with a clear error", async () => {
-    const store = new SimStore({ ...s3Model, getRatePerPrefix: 100 }, createRuntimeContext({ seed: 1 }).random, { hedgeAfter: 0, minHedgeDelayMs: 10 });
+    const store = new SimStore({ ...s3Model, getRatePerPrefix: 100 }, createRuntimeContext({ seed: 1 }).random, { hedgeAfter: 0, minHedgeDelayMs: 10, maxHedges: 2 });
     const r = store.read(0, "p/", 1000 * 1024, 100e6, 1, 1000);
     assert.ok(r.counters.slowDowns > 0);
     const job = await simulateQuery2({ platform: "lambda", workers: 100, memoryMb: 2048, inputBytes: 10e9, speculation: false, hedging: false, seed: 1, prefixGetRate: 200 });

@@ -59,20 +59,24 @@ describe("straggler policies in virtual time", () => {
   const twoStages: Partial<Query2SimOptions> = { workers: 100, inputBytes: 20e9, partitions: 100, targetTaskBytes: 64 * 1024 * 1024 }; // the planner's default for 20 GB
   const FIVE = [1, 2, 3, 4, 5];
 
-  test("two stages, 5% of attempts 20x slower: speculation (reducers timed from their inputs, second duplicates, 90% impatience) keeps the job near the target; without it, 5x", async () => {
+  test("two stages, 5% of attempts 20x slower: speculation (1.25x the median, reducers timed from their inputs, up to 3 duplicates, 90% impatience) keeps the median within 1.3x; without it, 5x", async () => {
     const stragglers = { rate: 0.05, factor: 20 };
     const withSpeculation = await ratios(() => [{ ...twoStages, speculation: true }, { ...twoStages, speculation: true, stragglers }], FIVE);
     const without = await ratios(() => [{ ...twoStages }, { ...twoStages, stragglers }], FIVE);
-    // docs/simulation.md: 1.42 (1.26-1.63) with, 5.64 (5.47-8.51) without; the 1.3 target is not met here (the page says why).
-    assert.ok(quantile(withSpeculation, 0.5)! <= 1.5, `with speculation: ${withSpeculation.map((r) => r.toFixed(2))}`);
+    // docs/simulation.md: 1.19 (1.09-1.31) with, 5.64 (5.47-8.51) without.
+    assert.ok(quantile(withSpeculation, 0.5)! <= 1.3, `with speculation: ${withSpeculation.map((r) => r.toFixed(2))}`);
     assert.ok(Math.min(...without) >= 4, `without speculation: ${without.map((r) => r.toFixed(2))}`);
   });
 
-  test("two stages, 1% of GETs stalled 10 s: hedged reads with speculation keep the median within 1.3x; hedging alone does not (its hedges stall too)", async () => {
+  test("two stages, 1% of GETs stalled 10 s: hedged reads with speculation keep the median within 1.3x; hedging alone, with a second hedge per GET, within 1.35x", async () => {
     const stalledReads = { rate: 0.01, ms: 10_000 };
     const both = await ratios(() => [{ ...twoStages, hedging: true, speculation: true }, { ...twoStages, hedging: true, speculation: true, stalledReads }], FIVE);
     const hedged = await ratios(() => [{ ...twoStages, hedging: true }, { ...twoStages, hedging: true, stalledReads }], FIVE);
     assert.ok(quantile(both, 0.5)! <= 1.3, `hedged + speculation: ${both.map((r) => r.toFixed(2))}`);
-    assert.ok(Math.min(...hedged) >= 1.8, `hedged alone: ${hedged.map((r) => r.toFixed(2))}`);
+    // docs/simulation.md: 1.31 (1.25-1.34); with one hedge per GET, 2.48 (1.99-3.03): ~30,000
+    // reducer GETs, ~300 stall and ~3 of their hedges stall too. What is left is the wait before a
+    // hedge (3x an 8 MiB GET's expected time, ~2 s) in the map stage's last wave.
+    assert.ok(quantile(hedged, 0.5)! <= 1.35, `hedged alone: ${hedged.map((r) => r.toFixed(2))}`);
+    assert.ok(Math.max(...hedged) <= 1.45, `hedged alone: ${hedged.map((r) => r.toFixed(2))}`);
   });
 });

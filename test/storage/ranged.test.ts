@@ -5,6 +5,8 @@ import { memoryStore } from "../../src/storage/memory.js";
 import { delayedStore } from "../../src/storage/delayed.js";
 import { LatencyModel } from "../../src/storage/latency-model.js";
 import { RangedReader } from "../../src/storage/ranged.js";
+import { DEFAULT_HEDGE_RULE, hedgedGetMs, type HedgeRule } from "../../src/storage/hedging.js";
+import { VirtualClock } from "../../src/job/clock.js";
 
 const MiB = 1024 * 1024;
 
@@ -44,7 +46,8 @@ describe("RangedReader", () => {
   it("reads a large object as parallel ranged GETs, in order, bounded", async () => {
     const { inner, data } = await fixture("par", 10 * MiB + 123);
     const store = delayedStore(inner, { latencyMs: 5 });
-    const reader = new RangedReader(store, { partSize: MiB, concurrency: 4 });
+    // No hedging here: on a loaded machine a 5 ms GET can run 3x its expected time and be hedged (hedging is tested below).
+    const reader = new RangedReader(store, { partSize: MiB, concurrency: 4, hedgeAfter: 0 });
     const got = await reader.read("obj");
     assert.ok(Buffer.from(got).equals(data));
     assert.equal(store.requests.length, 11);
@@ -79,6 +82,42 @@ describe("RangedReader", () => {
     const plainMs = performance.now() - t0;
     assert.ok(plainMs >= 2000, `without hedging the straggler costs its 2 s (${plainMs.toFixed(0)} ms)`);
     assert.equal(plain.stats.hedgesFired, 0);
+  });
+
+  it("a GET whose hedge is slow too is hedged again, and the second hedge answers it (virtual time)", async () => {
+    const clock = new VirtualClock(0);
+    const { inner, data } = await fixture("hedge2", 1000);
+    // The GET and its first hedge stall a minute; the second hedge answers in 20 ms.
+    const store = delayedStore(inner, { latencyMs: 20, slow: (r) => (r.index < 2 ? 60_000 : 0), clock });
+    const reader = new RangedReader(store, { clock });
+    const expected = reader.model.expectedMs(1000); // the prior: 50 ms + 1000 B at 50 MB/s
+    const got = await clock.run(reader.getRange("obj", { start: 0, end: 1000 }));
+    assert.ok(Buffer.from(got).equals(data));
+    assert.deepEqual(store.requests.map((r) => r.outcome), ["aborted", "aborted", "done"]);
+    assert.deepEqual([reader.stats.hedgesFired, reader.stats.hedgesWon, reader.stats.readsAborted], [2, 1, 2]);
+    // Hedges at 3x and 6x the expected time; the second one's 20 ms later the read is done.
+    assert.ok(Math.abs(clock.now() - (6 * expected + 20)) < 1e-6, `done at ${clock.now()} ms, expected ${6 * expected + 20}`);
+  });
+
+  it("the simulator's hedged GET (hedging.ts) ends when, and as, the real reader's does on the virtual clock", async () => {
+    const { inner } = await fixture("hedge-model", 1000);
+    const rules: HedgeRule[] = [DEFAULT_HEDGE_RULE, { ...DEFAULT_HEDGE_RULE, maxHedges: 1 }, { hedgeAfter: 2, minHedgeDelayMs: 400, maxHedges: 3 }];
+    // ms each attempt takes once sent: the GET, then its hedges in order (no ties with a hedge time).
+    const cases = [[20], [450, 20], [60_000, 60_000, 20], [60_000, 160, 20], [60_000, 60_000, 60_000, 20], [200, 200, 200, 200]];
+    for (const rule of rules) {
+      for (const durations of cases) {
+        const clock = new VirtualClock(0);
+        const store = delayedStore(inner, { slow: (r) => durations[r.index] ?? 0, clock });
+        const reader = new RangedReader(store, { ...rule, clock });
+        const expected = reader.model.expectedMs(1000);
+        await clock.run(reader.getRange("obj", { start: 0, end: 1000 }));
+        const model = hedgedGetMs(rule, expected, (i) => durations[i] ?? 0);
+        const what = `rule ${JSON.stringify(rule)}, durations ${durations}`;
+        assert.ok(Math.abs(clock.now() - model.ms) < 1e-6, `${what}: the reader ended at ${clock.now()}, the model at ${model.ms}`);
+        assert.equal(reader.stats.hedgesFired, model.hedges, `${what}: hedges`);
+        assert.equal(store.requests.findIndex((r) => r.outcome === "done"), model.winner, `${what}: winner`);
+      }
+    }
   });
 
   it("reportTo adds only what changed to a task's counters", async () => {
