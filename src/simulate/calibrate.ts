@@ -6,11 +6,13 @@
  * prediction at other sizes tests.
  *
  * - `cpuScale`: CPU time the real stage-1 attempts used / the task model's CPU for the same tasks
- *   (the operator costs were measured on a loaded machine: one factor for all of them).
+ *   (the operator costs were measured on a loaded machine: one factor for all of them), from the
+ *   attempts after each worker's first.
  * - `coreShare`: the share of a core one worker actually gets (CPU time / body wall time of the
  *   real attempts): the machine's other load, the embedded S3 server and the manager share it.
- * - `coldStart` / `warmStart`: launch to running of the first attempt per worker (a new process
- *   loading DuckDB) and of the others (a pool process picking up the next task).
+ * - `coldStart` / `warmStart`: launch to running of the first attempt per worker (a new process)
+ *   plus that attempt's extra CPU for loading DuckDB and the S3 client, and launch to running of
+ *   the others (a pool process picking up the next task).
  * - `setupMs`: the call to the first launch (listing the input, planning, job set up).
  * - `coordinatorScale`: the real coordinator's tail (last task done to the result: gathering the
  *   segments, its merge, deleting the work prefix) / the model's time for it at the same size.
@@ -116,17 +118,30 @@ const dist = (medianMs: number): LatencyDist => ({ medianMs: Math.max(0.1, media
  * The machine's parameters from one real run (everything but `coordinatorScale`, which needs a
  * simulation with the others: {@link withCoordinatorScale}). `modelCpuMs`: the task model's CPU
  * (one core, uncalibrated) of every task of the stages whose attempts are in `real`, summed.
+ *
+ * A worker's first attempt (the first `workers` launched) also pays for loading DuckDB and the S3
+ * client in its fresh process: the CPU scale comes from the other attempts (per task, against the
+ * model's mean task), and the first attempts' extra CPU over them, at the worker's share of a
+ * core, is added to the cold start. Without that split a small calibration run, where first
+ * attempts are a large part, scales every task of a larger job by their extra cost.
  */
 export function fitMachine(real: RunTimes, workers: number, modelCpuMs: number): Omit<Calibration, "coordinatorScale" | "probeShare"> {
   const won = real.attempts.filter((a) => a.done !== undefined && a.running !== undefined && a.cpuMs !== undefined);
   if (won.length === 0) throw new Error("[smelter] calibration: the real run has no finished attempt with its CPU time");
   const cpu = sum(won.map((a) => a.cpuMs!));
   const body = sum(won.map((a) => a.done! - a.running!));
+  const coreShare = Math.min(1, cpu / body);
   const gaps = startGaps(real, workers);
+  const byLaunch = [...won].sort((a, b) => a.launched - b.launched);
+  const first = byLaunch.slice(0, workers);
+  const rest = byLaunch.slice(workers);
+  const mean = (xs: RunAttempt[]): number => sum(xs.map((a) => a.cpuMs!)) / xs.length;
+  const modelPerTask = modelCpuMs / won.length;
+  const firstExtraCpuMs = rest.length > 0 ? Math.max(0, mean(first) - mean(rest)) : 0;
   return {
-    cpuScale: cpu / modelCpuMs,
-    coreShare: Math.min(1, cpu / body),
-    coldStart: dist(medianOf(gaps.cold)),
+    cpuScale: rest.length > 0 ? mean(rest) / modelPerTask : cpu / modelCpuMs,
+    coreShare,
+    coldStart: dist(medianOf(gaps.cold) + firstExtraCpuMs / coreShare),
     warmStart: dist(gaps.warm.length ? medianOf(gaps.warm) : medianOf(gaps.cold)),
     setupMs: phases(real).setup,
   };

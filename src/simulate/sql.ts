@@ -109,7 +109,7 @@ export interface SimResult {
  */
 export const SPECULATION: NonNullable<StagePolicyInput["speculation"]> = { slowerThanMedian: 1.25, minFinished: 5, maxDuplicatesPerTask: 3, afterPercent: 90 };
 
-/** The coordinator's download bandwidth (a laptop or an instance near the bucket): assumed 100 MB/s. */
+/** The coordinator's download bandwidth from a cloud store (a laptop or an instance near the bucket): assumed 100 MB/s. */
 const COORDINATOR_BANDWIDTH = 100e6;
 const MIB = 1024 * 1024;
 const SIM_STORE_URL = "s3://simulated";
@@ -253,7 +253,9 @@ export async function simulatePrepared(prepared: PreparedQuery, tables: TableSha
       await runStages(manager, { name: "sql", stages: specs, work, format: "parquet", localTempDir: false, ...(policy ? { policy } : {}) }, {
         onJob,
         finalize: async () => {
-          const read = readAll(clock.now(), coordinator.reads, COORDINATOR_BANDWIDTH, 1);
+          // The processes backend's coordinator is on the store's machine (loopback), as its workers are.
+          const bandwidth = o.platform === "processes" ? platform.workerBandwidth(o.memoryMb) : COORDINATOR_BANDWIDTH;
+          const read = readAll(clock.now(), coordinator.reads, bandwidth, 1);
           if (read.failed) throw new Error(read.failed);
           await clock.sleep((read.ms + coordinator.cpuMs) * (cal?.coordinatorScale ?? 1));
         },

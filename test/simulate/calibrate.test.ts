@@ -35,6 +35,17 @@ test("fitMachine: CPU scale from CPU time, a core's share from CPU / body, start
   assert.throws(() => fitMachine({ ...run, attempts: [] }, 2, 1), /no finished attempt/);
 });
 
+test("fitMachine: a worker's first attempt's extra CPU (loading DuckDB) goes to the cold start, not to the CPU scale", () => {
+  const firstCostly: RunTimes = { ...run, attempts: run.attempts.map((a, i) => (i < 2 ? { ...a, cpuMs: 2_100 } : a)) };
+  const m = fitMachine(firstCostly, 2, 3_000);
+  assert.equal(m.cpuScale, 2); // the later attempts: 1.5 s each where the model's mean task is 0.75 s
+  const share = 7_200 / 11_990;
+  assert.ok(Math.abs(m.coreShare - share) < 1e-9);
+  assert.ok(Math.abs(m.coldStart.medianMs - (1_000 + 600 / share)) < 1e-6, String(m.coldStart.medianMs));
+  // With no attempt after the first ones, the scale is all CPU / the model's.
+  assert.equal(fitMachine({ ...firstCostly, attempts: firstCostly.attempts.slice(0, 2) }, 2, 1_500).cpuScale, 4_200 / 1_500);
+});
+
 test("atSpeed: a machine twice as free halves the wall-time parameters and doubles the share (at most a core)", () => {
   const c: Calibration = { cpuScale: 2, coreShare: 0.3, coldStart: { medianMs: 1_000, p99Ms: 2_000 }, warmStart: { medianMs: 10, p99Ms: 20 }, setupMs: 500, coordinatorScale: 4, probeShare: 0.25 };
   const f = atSpeed(c, 2);
