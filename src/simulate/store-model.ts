@@ -4,10 +4,11 @@
  * each with a sampled first-byte latency (log-normal, plus a rare stall), a transfer at the
  * reader's share of its bandwidth, a per-prefix request-rate limit answered by 503 SlowDown and
  * retried by the SDK with full-jitter backoff, and, when on, hedges of a slow GET by the ranged
- * reader's own rule (storage/hedging.ts: a hedge after `hedgeAfter` x its expected time, another
- * one delay later if both are still running, up to `maxHedges`), each with its own sampled
- * latency. The expected time is the model's median latency + transfer (the reader learns it from
- * the GETs it sees). Reads are computed when a task starts, so the rate limit counts requests per
+ * reader's own rule (storage/hedging.ts: a hedge when no first byte came after `firstByteAfter` x
+ * the median first byte, or the GET is still running after `hedgeAfter` x its expected time;
+ * another one delay later if all are still late, up to `maxHedges`), each with its own sampled
+ * latency. The expected times are the model's median first byte and that + transfer (the reader
+ * learns them from the GETs it sees). Reads are computed when a task starts, so the rate limit counts requests per
  * second of virtual time (docs/simulation.md).
  */
 import { hedgedGetMs, type HedgeRule } from "../storage/hedging.js";
@@ -107,7 +108,10 @@ export class SimStore {
         addCounters(this.totals, c);
         return { ms: t - now, counters: c, failed: `SlowDown: GET under ${prefix} still refused after ${MAX_SLOWDOWN_RETRIES + 1} attempts (over ${m.getRatePerPrefix} requests/s per prefix)` };
       }
-      const get = hedgedGetMs(this.hedge, expected, () => this.#firstByte(c) + transfer);
+      const get = hedgedGetMs(this.hedge, { totalMs: expected, firstByteMs: m.firstByte.medianMs }, () => {
+        const firstByteMs = this.#firstByte(c);
+        return { firstByteMs, totalMs: firstByteMs + transfer };
+      });
       c.gets += 1 + get.hedges;
       c.hedges += get.hedges;
       if (get.winner > 0) c.hedgesWon++;

@@ -24,6 +24,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** The object's version when listed (`ObjectInfo.version`): a read that finds another throws InputChangedError (storage/versions.ts). */
   version?: string;
+  /** Called once when the response starts (its headers arrived), by stores that can tell (S3): the ranged reader hedges a GET whose first byte is late. */
+  onFirstByte?: () => void;
 }
 
 export interface WriteOptions {

@@ -1,7 +1,8 @@
 /**
  * A store wrapper that adds latency to GETs, for tests and benchmarks of hedged reads: every
  * GET waits `latencyMs + bytes / bandwidth`, and `slow(request)` can add more to chosen ones
- * (an injected straggler). Waits honour the request's AbortSignal, and aborted requests are
+ * (an injected straggler, before the first byte: with `tellsFirstByte` the store says when the
+ * first byte came, as S3 does). Waits honour the request's AbortSignal, and aborted requests are
  * recorded, so a test can see the loser of a hedge race being cut off. Everything else is the
  * wrapped store, untouched.
  */
@@ -29,6 +30,8 @@ export interface DelayedStoreOptions {
   slow?: (request: DelayedRequest) => number;
   /** Whose time the delays are (the runtime context's clock). @default the system clock */
   clock?: Clock;
+  /** Tell the first byte as S3 does (`onFirstByte` after the latency and the slow part, before the transfer). @default false */
+  tellsFirstByte?: boolean;
 }
 
 const optionsSchema = z.strictObject({
@@ -36,6 +39,7 @@ const optionsSchema = z.strictObject({
   bandwidth: z.number().min(0).default(0),
   slow: z.custom<(request: DelayedRequest) => number>((v) => typeof v === "function").optional(),
   clock: z.custom<Clock>((c) => typeof c === "object" && c !== null && typeof (c as Clock).sleep === "function", "a clock").optional(),
+  tellsFirstByte: z.boolean().default(false),
 });
 
 export interface DelayedStore extends ObjectStore {
@@ -54,13 +58,21 @@ export function delayedStore(inner: ObjectStore, options: DelayedStoreOptions = 
       const request = { index: requests.length, key, range: o?.range, delayMs: 0, outcome: "pending" as const };
       const entry: DelayedStore["requests"][number] = request;
       requests.push(entry);
-      const data = await inner.get(key, o);
+      const { onFirstByte, ...forwarded } = o ?? {};
+      const data = await inner.get(key, forwarded);
       const transferMs = opts.bandwidth > 0 ? (data.byteLength / opts.bandwidth) * 1000 : 0;
-      entry.delayMs = opts.latencyMs + transferMs + (opts.slow?.(request) ?? 0);
-      try {
-        await (opts.clock ?? systemClock).sleep(entry.delayMs, o?.signal).catch((err: unknown) => {
+      const firstByteMs = opts.latencyMs + (opts.slow?.(request) ?? 0);
+      entry.delayMs = firstByteMs + transferMs;
+      const sleep = (ms: number) =>
+        (opts.clock ?? systemClock).sleep(ms, o?.signal).catch((err: unknown) => {
           throw o?.signal ? abortError(o.signal) : err;
         });
+      try {
+        if (opts.tellsFirstByte) {
+          await sleep(firstByteMs);
+          onFirstByte?.();
+          await sleep(transferMs);
+        } else await sleep(entry.delayMs);
       } catch (err) {
         entry.outcome = "aborted";
         throw err;

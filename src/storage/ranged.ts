@@ -1,12 +1,13 @@
 /**
  * Reads that don't wait on the slowest request. A large object (or range) is read as ranged
  * GETs of `partSize` with at most `concurrency` in flight, in order, with bounded read-ahead.
- * Each GET is hedged (Starling; the rule is hedging.ts's, which the simulator runs too): still
- * running after `hedgeAfter` times its expected time (latency + bytes / bandwidth, learned from the
- * requests seen so far), it is duplicated, and again one delay later when the hedge is slow too
- * (at most `maxHedges` per GET); the first to finish wins and the others are aborted through
- * their AbortSignal. Hedges bypass the concurrency limit, so a straggler never waits behind the
- * queue.
+ * Each GET is hedged (Starling; the rule is hedging.ts's, which the simulator runs too): with no
+ * response headers after `firstByteAfter` times the median time to first byte of the reader's
+ * GETs (stores that tell it: S3), or still running after `hedgeAfter` times its expected time
+ * (latency + bytes / bandwidth, learned from the requests seen so far), it is duplicated, and
+ * again one delay later when the hedge is slow too (at most `maxHedges` per GET); the first to
+ * finish wins and the others are aborted through their AbortSignal. Hedges bypass the
+ * concurrency limit, so a straggler never waits behind the queue.
  */
 import pLimit from "p-limit";
 import { z } from "zod";
@@ -29,6 +30,10 @@ export interface RangedReaderOptions {
   minHedgeDelayMs?: number;
   /** Hedges of one GET at most: a hedge still running one more delay later (slow too) is hedged again. @default 2 */
   maxHedges?: number;
+  /** Hedge a GET without response headers after this many times the median time to first byte of the reader's GETs (stores that tell it: S3); 0: off. @default 5 */
+  firstByteAfter?: number;
+  /** Never hedge for a late first byte sooner than this, ms. @default 50 */
+  minFirstByteDelayMs?: number;
   /** The latency model's prior and window. @default {} (50 ms, 50 MB/s, 64 samples) */
   model?: LatencyModelOptions;
   /** Times GETs and hedge delays (the runtime context's clock; a task passes `ctx.clock`). @default the system clock */
@@ -41,6 +46,8 @@ const optionsSchema = z.strictObject({
   hedgeAfter: z.number().min(0).default(DEFAULT_HEDGE_RULE.hedgeAfter),
   minHedgeDelayMs: z.number().min(0).default(DEFAULT_HEDGE_RULE.minHedgeDelayMs),
   maxHedges: z.number().int().min(1).max(8).default(DEFAULT_HEDGE_RULE.maxHedges),
+  firstByteAfter: z.number().min(0).default(DEFAULT_HEDGE_RULE.firstByteAfter),
+  minFirstByteDelayMs: z.number().min(0).default(DEFAULT_HEDGE_RULE.minFirstByteDelayMs),
   model: z.strictObject({ priorLatencyMs: z.number().min(0).optional(), priorBandwidth: z.number().gt(0).optional(), window: z.number().int().min(2).optional(), minSamples: z.number().int().min(1).optional() }).default({}),
   clock: z.custom<Clock>((c) => typeof c === "object" && c !== null && typeof (c as Clock).now === "function", "a clock").optional(),
 });
@@ -65,6 +72,8 @@ export class RangedReader {
   readonly #opts: z.output<typeof optionsSchema>;
   readonly #limit: ReturnType<typeof pLimit>;
   readonly #stats: RangedReadStats = { bytesRead: 0, readRequests: 0, hedgesFired: 0, hedgesWon: 0, readsAborted: 0 };
+  /** Times to first byte (ms) of the latest GETs whose store told them. */
+  readonly #firstBytes: number[] = [];
   #reported: RangedReadStats = { ...this.#stats };
 
   constructor(store: ObjectStore, options: RangedReaderOptions = {}) {
@@ -166,29 +175,38 @@ export class RangedReader {
   /** One ranged GET, hedged (hedging.ts's rule). `range.end` must be given (the bytes expected). `version`: the object's listed version, checked by the store. */
   async getRange(key: string, range: { start: number; end: number }, options: { signal?: AbortSignal; version?: string | undefined } = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted();
-    const send = (): Attempt => this.#attempt(key, range, options.signal, options.version);
+    let firstByteSeen = false;
+    let markFirstByte!: () => void;
+    const firstByte = new Promise<"first-byte">((resolve) => (markFirstByte = () => resolve("first-byte")));
+    const onFirstByte = (): void => {
+      firstByteSeen = true;
+      markFirstByte();
+    };
+    const send = (): Attempt => this.#attempt(key, range, options.signal, options.version, onFirstByte);
     const attempts = [send()];
     if (this.#opts.hedgeAfter === 0) return attempts[0]!.done;
     const clock = this.#opts.clock ?? systemClock;
     const sentAt = clock.now();
-    const expected = this.model.expectedMs(range.end - range.start);
-    for (let n = 1; ; n++) {
-      const at = hedgeAt(this.#opts, expected, n);
+    const expected = { totalMs: this.model.expectedMs(range.end - range.start), firstByteMs: this.expectedFirstByteMs() };
+    for (let n = 1; ; ) {
+      const at = hedgeAt(this.#opts, expected, n, firstByteSeen);
       let timer: TimerHandle | undefined;
-      const hedgeDue = new Promise<undefined>((resolve) => {
-        if (at !== undefined) timer = clock.setTimeout(() => resolve(undefined), sentAt + at - clock.now());
+      const hedgeDue = new Promise<"hedge">((resolve) => {
+        if (at !== undefined) timer = clock.setTimeout(() => resolve("hedge"), sentAt + at - clock.now());
       });
-      let winner: Attempt | undefined;
+      let winner: Attempt | "hedge" | "first-byte";
       try {
-        winner = await Promise.race([Promise.any(attempts.map((a) => a.done.then(() => a))), hedgeDue]);
+        winner = await Promise.race([Promise.any(attempts.map((a) => a.done.then(() => a))), hedgeDue, ...(firstByteSeen ? [] : [firstByte])]);
       } catch (err) {
         throw err instanceof AggregateError ? err.errors[0] : err; // every attempt failed
       } finally {
         clock.clearTimeout(timer);
       }
-      if (!winner) {
+      if (winner === "first-byte") continue; // the same hedge, now due by the total rule
+      if (winner === "hedge") {
         this.#stats.hedgesFired++;
         attempts.push(send());
+        n++;
         continue;
       }
       if (winner !== attempts[0]) this.#stats.hedgesWon++;
@@ -201,14 +219,28 @@ export class RangedReader {
     }
   }
 
-  #attempt(key: string, range: { start: number; end: number }, outer: AbortSignal | undefined, version?: string): Attempt {
+  /** The median time to first byte of this reader's recent GETs, ms; undefined before any (or when the store does not tell). */
+  expectedFirstByteMs(): number | undefined {
+    const s = this.#firstBytes;
+    if (s.length === 0) return undefined;
+    const sorted = [...s].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1];
+  }
+
+  #attempt(key: string, range: { start: number; end: number }, outer: AbortSignal | undefined, version: string | undefined, onFirstByte: () => void): Attempt {
     const controller = new AbortController();
     const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
     const clock = this.#opts.clock ?? systemClock;
     const started = clock.now();
     this.#stats.readRequests++;
     const attempt: Attempt = { controller, finished: false, done: undefined as unknown as Promise<Uint8Array> };
-    attempt.done = this.#store.get(key, { range, signal, ...(version !== undefined ? { version } : {}) }).then(
+    const firstByte = (): void => {
+      if (controller.signal.aborted) return;
+      this.#firstBytes.push(clock.now() - started);
+      if (this.#firstBytes.length > FIRST_BYTE_WINDOW) this.#firstBytes.shift();
+      onFirstByte();
+    };
+    attempt.done = this.#store.get(key, { range, signal, onFirstByte: firstByte, ...(version !== undefined ? { version } : {}) }).then(
       (data) => {
         attempt.finished = true;
         if (!controller.signal.aborted) {
@@ -233,6 +265,9 @@ export class RangedReader {
     return [Math.min(range?.start ?? 0, info.size), info.size];
   }
 }
+
+/** First-byte times kept for the median. */
+const FIRST_BYTE_WINDOW = 64;
 
 interface Attempt {
   controller: AbortController;

@@ -155,12 +155,13 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
    * The bytes of an object or range, resumed from the byte reached when the body fails midway
    * (stalled, reset, cut short), at most `maxAttempts` bodies in all. Errors are untranslated.
    */
-  async function* readObject(key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal, version?: string): AsyncGenerator<Uint8Array> {
+  async function* readObject(key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal, version?: string, onFirstByte?: () => void): AsyncGenerator<Uint8Array> {
     let pos = range?.start ?? 0;
     const end = range?.end;
     let etag = version === undefined ? undefined : `"${version}"`;
     for (let attempt = 1; ; attempt++) {
       const res = await openGet(key, range || pos > 0 ? { start: pos, end } : undefined, signal, etag);
+      if (attempt === 1) onFirstByte?.();
       // A server that ignores If-Match (s3rver) still names the version it sent.
       if (version !== undefined) checkVersion(objectUrl(url, key), version, etagVersion(res ? res.etag : (await head(key))?.etag));
       if (!res) return;
@@ -301,7 +302,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
         { op: "GetObject", key },
         async (signal) => {
           const chunks: Uint8Array[] = [];
-          for await (const c of readObject(key, r, signal, o?.version)) chunks.push(c);
+          for await (const c of readObject(key, r, signal, o?.version, o?.onFirstByte)) chunks.push(c);
           // A Buffer (a Uint8Array) as it comes: copied once, and its indexOf is native (csv-range.ts searches newlines with it).
           return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         },

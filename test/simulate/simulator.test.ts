@@ -10,6 +10,7 @@ import { s3Model } from "../../src/simulate/models.js";
 import { simulateQuery2 } from "../../src/simulate/query2.js";
 import { SimStore } from "../../src/simulate/store-model.js";
 import { createRuntimeContext } from "../../src/job/runtime-context.js";
+import { DEFAULT_HEDGE_RULE } from "../../src/storage/hedging.js";
 
 const bin = new URL("../../../bin/smelter.js", import.meta.url).pathname;
 const cli = (...args: string[]) => spawnSync(process.execPath, [bin, "simulate", "query2", ...args], { encoding: "utf8", timeout: 120_000 });
@@ -49,7 +50,7 @@ describe("simulate query2", () => {
   });
 
   test("the store answers 503 SlowDown over the per-prefix rate, and a job that keeps hitting it fails with a clear error", async () => {
-    const store = new SimStore({ ...s3Model, getRatePerPrefix: 100 }, createRuntimeContext({ seed: 1 }).random, { hedgeAfter: 0, minHedgeDelayMs: 10, maxHedges: 2 });
+    const store = new SimStore({ ...s3Model, getRatePerPrefix: 100 }, createRuntimeContext({ seed: 1 }).random, { ...DEFAULT_HEDGE_RULE, hedgeAfter: 0 });
     const r = store.read(0, "p/", 1000 * 1024, 100e6, 1, 1000);
     assert.ok(r.counters.slowDowns > 0);
     const job = await simulateQuery2({ platform: "lambda", workers: 100, memoryMb: 2048, inputBytes: 10e9, speculation: false, hedging: false, seed: 1, prefixGetRate: 200 });

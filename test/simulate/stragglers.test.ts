@@ -68,15 +68,14 @@ describe("straggler policies in virtual time", () => {
     assert.ok(Math.min(...without) >= 4, `without speculation: ${without.map((r) => r.toFixed(2))}`);
   });
 
-  test("two stages, 1% of GETs stalled 10 s: hedged reads with speculation keep the median within 1.3x; hedging alone, with a second hedge per GET, within 1.35x", async () => {
+  test("two stages, 1% of GETs stalled 10 s: hedged reads keep the median within 1.3x, alone and with speculation", async () => {
     const stalledReads = { rate: 0.01, ms: 10_000 };
     const both = await ratios(() => [{ ...twoStages, hedging: true, speculation: true }, { ...twoStages, hedging: true, speculation: true, stalledReads }], FIVE);
     const hedged = await ratios(() => [{ ...twoStages, hedging: true }, { ...twoStages, hedging: true, stalledReads }], FIVE);
     assert.ok(quantile(both, 0.5)! <= 1.3, `hedged + speculation: ${both.map((r) => r.toFixed(2))}`);
-    // docs/simulation.md: 1.31 (1.25-1.34); with one hedge per GET, 2.48 (1.99-3.03): ~30,000
-    // reducer GETs, ~300 stall and ~3 of their hedges stall too. What is left is the wait before a
-    // hedge (3x an 8 MiB GET's expected time, ~2 s) in the map stage's last wave.
-    assert.ok(quantile(hedged, 0.5)! <= 1.35, `hedged alone: ${hedged.map((r) => r.toFixed(2))}`);
-    assert.ok(Math.max(...hedged) <= 1.45, `hedged alone: ${hedged.map((r) => r.toFixed(2))}`);
+    // docs/simulation.md: 1.01 (0.99-1.02). A stalled GET has no first byte: it is hedged at 5x the
+    // usual first byte (~70 ms), not at 3x an 8 MiB GET's expected time (~2 s: 1.31x before).
+    assert.ok(quantile(hedged, 0.5)! <= 1.3, `hedged alone: ${hedged.map((r) => r.toFixed(2))}`);
+    assert.ok(Math.max(...hedged) <= 1.3, `hedged alone: ${hedged.map((r) => r.toFixed(2))}`);
   });
 });

@@ -101,7 +101,7 @@ describe("RangedReader", () => {
 
   it("the simulator's hedged GET (hedging.ts) ends when, and as, the real reader's does on the virtual clock", async () => {
     const { inner } = await fixture("hedge-model", 1000);
-    const rules: HedgeRule[] = [DEFAULT_HEDGE_RULE, { ...DEFAULT_HEDGE_RULE, maxHedges: 1 }, { hedgeAfter: 2, minHedgeDelayMs: 400, maxHedges: 3 }];
+    const rules: HedgeRule[] = [DEFAULT_HEDGE_RULE, { ...DEFAULT_HEDGE_RULE, maxHedges: 1 }, { ...DEFAULT_HEDGE_RULE, hedgeAfter: 2, minHedgeDelayMs: 400, maxHedges: 3 }];
     // ms each attempt takes once sent: the GET, then its hedges in order (no ties with a hedge time).
     const cases = [[20], [450, 20], [60_000, 60_000, 20], [60_000, 160, 20], [60_000, 60_000, 60_000, 20], [200, 200, 200, 200]];
     for (const rule of rules) {
@@ -111,11 +111,66 @@ describe("RangedReader", () => {
         const reader = new RangedReader(store, { ...rule, clock });
         const expected = reader.model.expectedMs(1000);
         await clock.run(reader.getRange("obj", { start: 0, end: 1000 }));
-        const model = hedgedGetMs(rule, expected, (i) => durations[i] ?? 0);
+        // This store does not tell first bytes: only the total rule applies.
+        const model = hedgedGetMs(rule, { totalMs: expected }, (i) => ({ firstByteMs: durations[i] ?? 0, totalMs: durations[i] ?? 0 }));
         const what = `rule ${JSON.stringify(rule)}, durations ${durations}`;
         assert.ok(Math.abs(clock.now() - model.ms) < 1e-6, `${what}: the reader ended at ${clock.now()}, the model at ${model.ms}`);
         assert.equal(reader.stats.hedgesFired, model.hedges, `${what}: hedges`);
         assert.equal(store.requests.findIndex((r) => r.outcome === "done"), model.winner, `${what}: winner`);
+      }
+    }
+  });
+
+  it("a GET whose first byte is late is hedged at 5x the usual first byte, long before 3x its expected time (virtual time)", async () => {
+    const clock = new VirtualClock(0);
+    const { inner, data } = await fixture("first-byte", MiB);
+    // 20 ms to first byte, then 100 ms of transfer (10 MB/s); the 4th GET's first byte stalls a minute.
+    const store = delayedStore(inner, { latencyMs: 20, bandwidth: 10 * 1e6 * (MiB / 1e6), slow: (r) => (r.index === 3 ? 60_000 : 0), clock, tellsFirstByte: true });
+    const reader = new RangedReader(store, { clock });
+    for (let i = 0; i < 3; i++) await clock.run(reader.getRange("obj", { start: 0, end: MiB }));
+    assert.equal(reader.expectedFirstByteMs(), 20, "the reader learned the first byte");
+    const expected = reader.model.expectedMs(MiB);
+    const sentAt = clock.now();
+    const got = await clock.run(reader.getRange("obj", { start: 0, end: MiB }));
+    assert.ok(Buffer.from(got).equals(data));
+    assert.deepEqual(store.requests.slice(3).map((r) => r.outcome), ["aborted", "done"]);
+    assert.equal(reader.stats.hedgesFired, 1);
+    // The hedge at max(50, 5 x 20) = 100 ms, then its 20 + 100 ms; the total rule would have waited 3 x ~120 ms.
+    assert.equal(clock.now() - sentAt, 100 + 20 + 100);
+    assert.ok(3 * expected > 300, `3 x the expected time is ${3 * expected} ms`);
+    // A store that does not tell first bytes: the same stall is hedged by the total rule only.
+    const silent = delayedStore(inner, { latencyMs: 20, bandwidth: 10 * 1e6 * (MiB / 1e6), slow: (r) => (r.index === 3 ? 60_000 : 0), clock });
+    const plain = new RangedReader(silent, { clock });
+    for (let i = 0; i < 3; i++) await clock.run(plain.getRange("obj", { start: 0, end: MiB }));
+    assert.equal(plain.expectedFirstByteMs(), undefined);
+    const plainExpected = plain.model.expectedMs(MiB);
+    const plainAt = clock.now();
+    await clock.run(plain.getRange("obj", { start: 0, end: MiB }));
+    assert.ok(Math.abs(clock.now() - plainAt - (3 * plainExpected + 120)) < 1e-6, `${clock.now() - plainAt} ms`);
+  });
+
+  it("with first bytes told, the simulator's hedged GET ends when, and as, the real reader's does (virtual time)", async () => {
+    const { inner } = await fixture("first-byte-model", 1000);
+    const rules: HedgeRule[] = [DEFAULT_HEDGE_RULE, { ...DEFAULT_HEDGE_RULE, maxHedges: 1 }, { ...DEFAULT_HEDGE_RULE, firstByteAfter: 0 }, { ...DEFAULT_HEDGE_RULE, hedgeAfter: 2, minFirstByteDelayMs: 30, maxHedges: 3 }];
+    // Extra ms before the first byte of each attempt (the GET, then its hedges); every first byte then takes 10 ms, the body 200 ms (5 kB/s).
+    const cases = [[0], [60_000, 0], [60_000, 60_000, 0], [0, 60_000], [45, 0], [60_000, 45, 0], [60_000, 60_000, 60_000, 0]];
+    for (const rule of rules) {
+      for (const slowBy of cases) {
+        const clock = new VirtualClock(0);
+        let base = Infinity; // the measured GET's first request (warm-up GETs may be hedged too)
+        const store = delayedStore(inner, { latencyMs: 10, bandwidth: 5000, slow: (r) => (r.index < base ? 0 : (slowBy[r.index - base] ?? 0)), clock, tellsFirstByte: true });
+        const reader = new RangedReader(store, { ...rule, clock });
+        for (let i = 0; i < 3; i++) await clock.run(reader.getRange("obj", { start: 0, end: 1000 }));
+        const expected = { totalMs: reader.model.expectedMs(1000), firstByteMs: reader.expectedFirstByteMs() };
+        const hedgesBefore = reader.stats.hedgesFired;
+        base = store.requests.length;
+        const sentAt = clock.now();
+        await clock.run(reader.getRange("obj", { start: 0, end: 1000 }));
+        const model = hedgedGetMs(rule, expected, (i) => ({ firstByteMs: 10 + (slowBy[i] ?? 0), totalMs: 10 + (slowBy[i] ?? 0) + 200 }));
+        const what = `rule ${JSON.stringify(rule)}, first bytes late by ${slowBy}`;
+        assert.ok(Math.abs(clock.now() - sentAt - model.ms) < 1e-6, `${what}: the reader ended at ${clock.now() - sentAt}, the model at ${model.ms}`);
+        assert.equal(reader.stats.hedgesFired - hedgesBefore, model.hedges, `${what}: hedges`);
+        assert.equal(store.requests.slice(base).findIndex((r) => r.outcome === "done"), model.winner, `${what}: winner`);
       }
     }
   });
