@@ -2,7 +2,7 @@
  * Map side: put R segments into one object and say where each is. Reduce side: read one
  * partition's segment of a map output with a single ranged GET.
  */
-import { copyFile, open, readFile, stat } from "node:fs/promises";
+import { copyFile, open, readFile, rename, stat } from "node:fs/promises";
 import { ValidationError } from "../job/errors.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { localFileWriter } from "../storage/local.js";
@@ -32,7 +32,8 @@ export async function writeMapOutput(
 /**
  * Like {@link writeMapOutput}, from segment files (`undefined`: an empty segment). On a local
  * directory store the files are concatenated straight into the object's file (no copy through
- * memory, no ETag hash); elsewhere they are read and put as one body.
+ * memory, no ETag hash), and a single one is moved there (renamed, on one file system: the files
+ * are the caller's to give away); elsewhere they are read and put as one body.
  */
 export async function writeMapOutputFiles(
   store: ObjectStore,
@@ -50,7 +51,7 @@ export async function writeMapOutputFiles(
   const key = mapOutputKey(plan, ids.task, ids.attempt);
   const present = files.filter((f): f is string => !!f);
   await writer.put(key, async (tmp) => {
-    if (present.length === 1) return copyFile(present[0]!, tmp);
+    if (present.length === 1) return moveFile(present[0]!, tmp);
     const out = await open(tmp, "w");
     try {
       for (const f of present) {
@@ -77,4 +78,14 @@ export async function readSegment(store: ObjectStore, output: MapOutput, r: numb
   options.ctx?.count("bytesRead", bytes.byteLength);
   options.ctx?.count("readRequests", 1);
   return bytes;
+}
+
+/** Moves a finished segment file into the store's temp path: a rename on one file system, else a copy (the attempt's directory is removed with the original). */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+    await copyFile(from, to);
+  }
 }
