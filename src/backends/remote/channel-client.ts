@@ -7,7 +7,7 @@
  * so nothing is lost and nothing arrives twice.
  */
 import type { RuntimeContext, TimerHandle } from "../../job/runtime-context.js";
-import { CHANNEL_BATCH_BYTES, CHANNEL_FLUSH_ENV, CHANNEL_PREFIX_ENV, CHANNEL_TOKEN_ENV, CHANNEL_URL_ENV, encodeMessages, type ChannelMessage } from "./channel-messages.js";
+import { CHANNEL_BATCH_BYTES, CHANNEL_FLUSH_ENV, CHANNEL_PREFIX_ENV, CHANNEL_TOKEN_ENV, CHANNEL_URL_ENV, encodeBatch, encodeMessages, type ChannelMessage } from "./channel-messages.js";
 import { channelBatchUrl } from "./keys.js";
 import type { LogLine } from "./reply.js";
 import type { RemoteObjects } from "./store.js";
@@ -73,7 +73,7 @@ export function openWorkerChannel(o: WorkerChannelOptions): WorkerChannel | unde
     }
     if (transport === "store") {
       try {
-        await o.objects.write(channelBatchUrl(prefix!, seq), encodeMessages(batch));
+        await o.objects.write(channelBatchUrl(prefix!, seq), encodeBatch(batch));
         seq++;
         return;
       } catch (err) {

@@ -48,3 +48,31 @@ export function decodeMessages(text: string): ChannelMessage[] {
   });
   return out;
 }
+
+const batchEndSchema = z.object({ t: z.literal("end"), n: z.number().int().min(0) });
+
+/**
+ * A store-channel batch: the messages, then an end line with their count. A reader can then tell
+ * an object that is still being written (a server whose PUT is not atomic, as s3rver's is not:
+ * a GET during the PUT reads a short file) from a whole batch.
+ */
+export function encodeBatch(messages: readonly ChannelMessage[]): string {
+  return `${encodeMessages(messages)}${JSON.stringify({ t: "end", n: messages.length })}\n`;
+}
+
+/** Parses a store-channel batch: its messages, or undefined when it is not whole yet (no end line); throws an Error naming a bad line, or a count that does not match. */
+export function decodeBatch(text: string): ChannelMessage[] | undefined {
+  const body = text.trimEnd();
+  const cut = body.lastIndexOf("\n");
+  let end: z.infer<typeof batchEndSchema>;
+  try {
+    const r = batchEndSchema.safeParse(JSON.parse(body.slice(cut + 1)));
+    if (!r.success) return undefined;
+    end = r.data;
+  } catch {
+    return undefined; // the last line is cut short
+  }
+  const messages = decodeMessages(cut < 0 ? "" : body.slice(0, cut));
+  if (messages.length !== end.n) throw new Error(`it holds ${messages.length} messages where its end line says ${end.n}`);
+  return messages;
+}

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { AttemptListener } from "../../job/attempt.js";
 import type { RuntimeContext, TimerHandle } from "../../job/runtime-context.js";
-import { CHANNEL_FLUSH_ENV, CHANNEL_MAX_BODY_BYTES, CHANNEL_PREFIX_ENV, CHANNEL_TOKEN_ENV, CHANNEL_URL_ENV, decodeMessages, type ChannelMessage } from "./channel-messages.js";
+import { CHANNEL_FLUSH_ENV, CHANNEL_MAX_BODY_BYTES, CHANNEL_PREFIX_ENV, CHANNEL_TOKEN_ENV, CHANNEL_URL_ENV, decodeBatch, decodeMessages, type ChannelMessage } from "./channel-messages.js";
 import { secureToken, tokenMatches } from "./channel-token.js";
 import { channelBatchUrl, channelPrefixFor } from "./keys.js";
 import { isNotFound, type RemoteObjects } from "./store.js";
@@ -157,7 +157,10 @@ interface StorePoll {
   idlePollMs: number;
 }
 
-/** Reads batches 0, 1, 2, ... of a store channel as they appear, delivering and deleting each. */
+/** Polls of a batch found not whole (still being written) before it is given up as lost. */
+const PARTIAL_READS = 20;
+
+/** Reads batches 0, 1, 2, ... of a store channel as they appear, delivering and deleting each (a batch read while still being written is read again). */
 function pollStore(o: StorePoll): { stop(): Promise<void> } {
   const clock = o.context.clock;
   let seq = 0;
@@ -165,8 +168,10 @@ function pollStore(o: StorePoll): { stop(): Promise<void> } {
   let stopped = false;
   let timer: TimerHandle | undefined;
   let running: Promise<void> = Promise.resolve();
-  /** Reads every batch there is now. */
-  const drain = async (): Promise<void> => {
+  /** Reads of the current batch that found it not whole yet (still being written). */
+  let partialReads = 0;
+  /** Reads every batch there is now; `last`: the worker has exited, so a batch not whole now never will be. */
+  const drain = async (last = false): Promise<void> => {
     for (;;) {
       const url = channelBatchUrl(o.prefix, seq);
       let text: string;
@@ -177,13 +182,23 @@ function pollStore(o: StorePoll): { stop(): Promise<void> } {
         o.listener.onLog("stderr", `[smelter] could not read the channel batch ${url}: ${(err as Error)?.message ?? String(err)}`);
         return;
       }
-      seq++;
       seen = true;
+      let messages: ChannelMessage[] | undefined;
       try {
-        deliver(decodeMessages(text), o.listener);
+        messages = decodeBatch(text);
       } catch (err) {
         o.listener.onLog("stderr", `[smelter] the channel batch ${url} is not Smelter's: ${(err as Error).message}`);
+        messages = [];
       }
+      if (messages === undefined) {
+        // Not whole yet: read it again at the next poll (a while at most, or once the worker is gone).
+        if (!last && ++partialReads < PARTIAL_READS) return;
+        o.listener.onLog("stderr", `[smelter] the channel batch ${url} stayed incomplete (${text.length} bytes): its heartbeats and log lines are lost`);
+        messages = [];
+      }
+      partialReads = 0;
+      seq++;
+      deliver(messages, o.listener);
       await o.store.delete(url).catch(() => undefined);
     }
   };
@@ -200,7 +215,7 @@ function pollStore(o: StorePoll): { stop(): Promise<void> } {
       stopped = true;
       clock.clearTimeout(timer);
       await running;
-      await drain();
+      await drain(true);
     },
   };
 }
