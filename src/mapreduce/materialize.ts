@@ -128,8 +128,9 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
       const zstdHeader = split.compression === "zstd" && split.format === "csv" && dialect.header;
       const names = zstdHeader ? { names: await zstdHeaderNames(path, dialect, object(split)) } : split.compression ? {} : await namesOf(split);
       // DuckDB 1.5 drops a last line longer than its buffer without a word: check lengths first.
-      if (split.format !== "parquet" && !split.compression) await checkRecordLengths((start, end) => store.get(split.key, { range: { start, end }, ...pinned(split) }), split.fileSize, MAX_RECORD_BYTES, object(split));
-      const newLine = split.format === "csv" && !split.compression ? await firstLineEndOf((start, end) => store.get(split.key, { range: { start, end }, ...pinned(split) }), split.fileSize, dialect, MAX_RECORD_BYTES) : undefined;
+      const get = (start: number, end: number) => store.get(split.key, { range: { start, end }, ...pinned(split) });
+      if (split.format !== "parquet" && !split.compression) await checkRecordLengths(get, split.fileSize, MAX_RECORD_BYTES, object(split));
+      const newLine = split.format === "csv" && !split.compression ? await firstLineEndOf(get, split.fileSize, dialect, MAX_RECORD_BYTES) : undefined;
       files.push({ path, split, inPlace: true, headerLine: split.format === "csv" && dialect.header, object: object(split), ...names, ...(newLine ? { newLine } : {}) });
       options.onInPlaceBytes?.(split.format === "parquet" ? await parquetBytesNeeded(store, split, options) : split.fileSize);
       continue;
