@@ -11,7 +11,8 @@
  * - with `--baseline PATH/bin/smelter.js`, the same Smelter command from another build (before /
  *   after in one run).
  * Measured per process: wall time from spawn to exit, and CPU seconds (user + sys) of the process
- * and every descendant it waited for (the pool's workers), read with bash's `times`. Reported: the
+ * and every descendant it waited for (the pool's workers), read with bash's `times`, and the peak
+ * RSS of the process itself (Smelter's coordinator, not its workers; /proc VmHWM). Reported: the
  * medians, their ratio Smelter / DuckDB (and the median of per-round ratios), and where Smelter's
  * wall time went, from its --events file: spawn to job start (node start, imports, DuckDB, listing,
  * planning), job start to the first task running (the pool's start not hidden by then), the map
@@ -95,6 +96,8 @@ const contenders: Contender[] = [
 interface Run {
   wallS: number;
   cpuS: number;
+  /** Peak RSS of the command's own process (Smelter: the coordinator, not its workers), from /proc's VmHWM; undefined off Linux. */
+  peakRssMiB?: number;
   /** Smelter only: ms from spawn to job start / from job start to the first task running / the map stage / the tail to exit. */
   phases?: { startupMs: number; poolMs: number; mapsMs: number; tailMs: number };
   stdout: string;
@@ -111,8 +114,25 @@ function runTimed(command: string[]): Promise<Run & { spawnedAt: number; exitedA
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
     child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr = (stderr + s).slice(-4000)));
-    child.on("error", fail);
+    // VmHWM is the process's peak RSS so far: polled until the process ends, the last read is its peak
+    // but for what it grew in its last 20 ms (the CLI's and DuckDB's peaks come before they print).
+    let peakKiB = 0;
+    let target: number | undefined;
+    const poll = setInterval(() => {
+      try {
+        target ??= Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/)[0]) || undefined;
+        const hwm = target === undefined ? undefined : /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${target}/status`, "utf8"));
+        if (hwm) peakKiB = Math.max(peakKiB, Number(hwm[1]));
+      } catch {
+        // Not started yet, already gone, or not Linux.
+      }
+    }, 20);
+    child.on("error", (err) => {
+      clearInterval(poll);
+      fail(err);
+    });
     child.on("close", (code) => {
+      clearInterval(poll);
       const wallS = (performance.now() - t0) / 1000;
       if (code !== 0) return fail(new Error(`${command.slice(1, 3).join(" ")} exited with ${code}: ${stderr.trim()}`));
       // `times`: the shell's own user/sys, then its children's (the command and what it waited for).
@@ -121,7 +141,7 @@ function runTimed(command: string[]): Promise<Run & { spawnedAt: number; exitedA
         const m = /^(\d+)m([\d.]+)s$/.exec(t);
         return m ? Number(m[1]) * 60 + Number(m[2]) : Number.NaN;
       });
-      done({ wallS, cpuS: seconds.reduce((a, b) => a + b, 0), stdout, spawnedAt, exitedAt: Date.now() });
+      done({ wallS, cpuS: seconds.reduce((a, b) => a + b, 0), ...(peakKiB > 0 ? { peakRssMiB: peakKiB / 1024 } : {}), stdout, spawnedAt, exitedAt: Date.now() });
     });
   });
 }
@@ -141,7 +161,7 @@ function phases(eventsFile: string, spawnedAt: number, exitedAt: number): Run["p
 async function runOnce(c: Contender): Promise<Run> {
   if (c.events) rmSync(c.events, { force: true });
   const r = await runTimed(c.command);
-  return { wallS: r.wallS, cpuS: r.cpuS, stdout: r.stdout, ...(c.events ? { phases: phases(c.events, r.spawnedAt, r.exitedAt) } : {}) };
+  return { wallS: r.wallS, cpuS: r.cpuS, ...(r.peakRssMiB !== undefined ? { peakRssMiB: r.peakRssMiB } : {}), stdout: r.stdout, ...(c.events ? { phases: phases(c.events, r.spawnedAt, r.exitedAt) } : {}) };
 }
 
 /** The printed result: top rows (prefix -> sum) and the group count. */
@@ -181,7 +201,7 @@ try {
     for (const c of order) {
       const r = await runOnce(c);
       got.set(c.name, r);
-      log(`${round === 0 ? "warm-up" : `round ${round}`} ${c.name}: ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} CPU-s${r.phases ? ` ${JSON.stringify(r.phases)}` : ""} (load ${load().join(" ")})`);
+      log(`${round === 0 ? "warm-up" : `round ${round}`} ${c.name}: ${r.wallS.toFixed(2)} s wall, ${r.cpuS.toFixed(2)} CPU-s, peak RSS ${r.peakRssMiB?.toFixed(0) ?? "?"} MiB${r.phases ? ` ${JSON.stringify(r.phases)}` : ""} (load ${load().join(" ")})`);
     }
     for (const c of contenders.slice(1)) {
       const wrong = sameOutput(got.get("duckdb")!.stdout, got.get(c.name)!.stdout);
@@ -198,6 +218,7 @@ const duck = measured.get("duckdb")!;
 const summary = contenders.map((c) => {
   const rs = measured.get(c.name)!;
   const ph = rs.map((r) => r.phases).filter((p) => p !== undefined);
+  const rss = rs.map((r) => r.peakRssMiB).filter((m) => m !== undefined);
   return {
     name: c.name,
     wallS: rs.map((r) => +r.wallS.toFixed(3)),
@@ -207,6 +228,7 @@ const summary = contenders.map((c) => {
     wallRatio: +(median(rs.map((r) => r.wallS)) / median(duck.map((r) => r.wallS))).toFixed(2),
     wallRatioOfRounds: +median(rs.map((r, i) => r.wallS / duck[i]!.wallS)).toFixed(2),
     cpuRatio: +(median(rs.map((r) => r.cpuS)) / median(duck.map((r) => r.cpuS))).toFixed(2),
+    ...(rss.length ? { peakRssMiB: rss.map((m) => Math.round(m)), medianPeakRssMiB: Math.round(median(rss)) } : {}),
     ...(ph.length ? { phasesMs: Object.fromEntries((["startupMs", "poolMs", "mapsMs", "tailMs"] as const).map((k) => [k, Math.round(median(ph.map((p) => p[k])))])) } : {}),
   };
 });
@@ -214,12 +236,12 @@ const summary = contenders.map((c) => {
 const lines = [
   `${query}, ${data.rows.toLocaleString("en-US")} rows of ${format} (${(data.csvBytes / 2 ** 20).toFixed(0)} MiB CSV) in ${data.files} files, local dir; ${cores} cores; median of ${runs} alternating rounds after a warm-up; load average ${loadStart.join(" ")} at start, ${loadEnd.join(" ")} at end.${args.label ? ` ${args.label}.` : ""}`,
   "",
-  "| process | wall (median) | CPU-s (median) | wall / DuckDB (medians; per round) | CPU / DuckDB | spawn to job start | job start to first task running | map stage | tail to exit |",
-  "|---|---|---|---|---|---|---|---|---|",
+  "| process | wall (median) | CPU-s (median) | wall / DuckDB (medians; per round) | CPU / DuckDB | peak RSS of the process (median) | spawn to job start | job start to first task running | map stage | tail to exit |",
+  "|---|---|---|---|---|---|---|---|---|---|",
   ...summary.map((s) => {
     const p = s.phasesMs;
     const ms = (v: number | undefined) => (v === undefined ? "-" : `${v} ms`);
-    return `| ${s.name === "duckdb" ? "DuckDB alone (node + @duckdb/node-api)" : s.name === "smelter" ? "smelter query2" : "smelter query2 (baseline build)"} | ${s.medianWallS.toFixed(2)} s | ${s.medianCpuS.toFixed(2)} | ${s.wallRatio.toFixed(2)}; ${s.wallRatioOfRounds.toFixed(2)} | ${s.cpuRatio.toFixed(2)} | ${ms(p?.startupMs)} | ${ms(p?.poolMs)} | ${ms(p?.mapsMs)} | ${ms(p?.tailMs)} |`;
+    return `| ${s.name === "duckdb" ? "DuckDB alone (node + @duckdb/node-api)" : s.name === "smelter" ? "smelter query2" : "smelter query2 (baseline build)"} | ${s.medianWallS.toFixed(2)} s | ${s.medianCpuS.toFixed(2)} | ${s.wallRatio.toFixed(2)}; ${s.wallRatioOfRounds.toFixed(2)} | ${s.cpuRatio.toFixed(2)} | ${s.medianPeakRssMiB === undefined ? "-" : `${s.medianPeakRssMiB} MiB`} | ${ms(p?.startupMs)} | ${ms(p?.poolMs)} | ${ms(p?.mapsMs)} | ${ms(p?.tailMs)} |`;
   }),
 ];
 if (problems.length) lines.push("", `DIFFERENT OUTPUT: ${problems.join("; ")}`);

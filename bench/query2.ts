@@ -27,7 +27,7 @@
  * --stores local,s3 (s3: the embedded s3rver; versitygw: the compiled S3 server in .tools/bin, on
  * loopback; one of the two per run) --r-sweep 1,4,16 (empty: skip) --skip-peers
  * --peers polars,datafusion,chdb,lithops,dask,daft,smallpond
- * --peer-runs N --lithops-queries 2A --lithops-runs 1 --task-bytes N --threads-per-task N
+ * --peer-runs N --lithops-queries 2A --lithops-runs 1 --task-bytes N --threads-per-task N --combine auto|always|skip
  * --partitions R --worker-cpu-prof DIR --no-docs --no-record --label TEXT
  */
 import { createReadStream, statSync } from "node:fs";
@@ -35,6 +35,7 @@ import { mkdir } from "node:fs/promises";
 import { availableParallelism, loadavg } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
+import { z } from "zod";
 import { processesBackend } from "../src/backends/index.js";
 import { openDuckDb } from "../src/duckdb/index.js";
 import { Manager } from "../src/scheduler/manager.js";
@@ -67,6 +68,7 @@ const { values: args } = parseArgs({
     "lithops-queries": { type: "string", default: "2A" },
     "lithops-runs": { type: "string", default: "1" },
     "task-bytes": { type: "string" },
+    combine: { type: "string" },
     "threads-per-task": { type: "string" },
     partitions: { type: "string" },
     "worker-cpu-prof": { type: "string" },
@@ -106,6 +108,7 @@ const lithopsQueries = list("lithops-queries").map((q) => q.toUpperCase());
 const tuning = {
   ...(args["task-bytes"] ? { targetTaskBytes: int("task-bytes") } : {}),
   ...(args["threads-per-task"] ? { threadsPerTask: int("threads-per-task") } : {}),
+  ...(args.combine ? { combine: z.enum(["auto", "always", "skip"]).parse(args.combine) } : {}),
 };
 
 function int(name: keyof typeof args): number {
@@ -178,7 +181,10 @@ interface ConfigResult {
   check: ResultCheck;
   /** Medians over the warm runs. */
   timeline: Timeline;
-  cpuS: { workers: number; manager: number; s3?: number; mapTasks: number; reduceTasks: number };
+  cpuS: { workers: number; manager: number; s3?: number; mapTasks: number; reduceTasks: number; duckdb: number };
+  /** The job's CPU (workers' tasks + manager; the S3 server's apart) / DuckDB alone's: medians; median of per-round ratios. */
+  cpuRatio: number;
+  cpuRatioOfRounds: number;
   /** Summed per-phase timers of the workers (ms, medians over warm runs), when the workers report them. */
   phasesMs: Record<string, number>;
   load: number[];
@@ -220,6 +226,8 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
     ({ input: store === "local" ? `${dir}/` : `s3://bench/${format}/`, prefixLen: q.prefixLen, format, ...tuning, ...(args.partitions ? { partitions: int("partitions") } : {}) }) as const;
   const per = stores.map((store) => ({ store, manager: newManager(store !== "local" ? s3Env : {}), measured: [] as SmelterRun[], cold: undefined as SmelterRun | undefined, check: undefined as ConfigResult["check"] | undefined, loads: [] as number[][] }));
   const duckTimes: number[] = [];
+  /** DuckDB alone's CPU per round: this process's (all its threads'); the pools' workers are idle meanwhile. */
+  const duckCpuMs: number[] = [];
   const one = async (p: (typeof per)[number], label: string, last: boolean): Promise<SmelterRun> => {
     const db = await openDuckDb();
     try {
@@ -239,8 +247,11 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
     for (const p of per) p.cold = await one(p, "cold", false);
     for (let i = 1; i <= runs; i++) {
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       await duck.connection.runAndReadAll(sql); // every result row materialized in JS, as duckdbAlone times it
+      const cpu = process.cpuUsage(cpu0);
       duckTimes.push((performance.now() - t0) / 1000);
+      duckCpuMs.push((cpu.user + cpu.system) / 1000);
       log(`  ${q.name} ${format} DuckDB alone run ${i}: ${duckTimes[duckTimes.length - 1]!.toFixed(2)} s`);
       for (const p of per) p.measured.push(await one(p, `run ${i}`, i === runs));
     }
@@ -249,10 +260,10 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
     for (const p of per) await p.manager.close();
   }
   const base: Query2Timing = { ...ref, runsS: duckTimes.map((t) => +t.toFixed(3)), medianS: median(duckTimes) };
-  return { base, configs: per.map((p) => summarize(q, format, p.store, base, p.cold!, p.measured, p.check!, p.loads)) };
+  return { base, configs: per.map((p) => summarize(q, format, p.store, base, duckCpuMs, p.cold!, p.measured, p.check!, p.loads)) };
 }
 
-function summarize(q: { name: string; prefixLen: number }, format: Query2Format, store: StoreKind, base: Query2Timing, cold: SmelterRun, measured: SmelterRun[], check: ConfigResult["check"], loads: number[][]): ConfigResult {
+function summarize(q: { name: string; prefixLen: number }, format: Query2Format, store: StoreKind, base: Query2Timing, duckCpuMs: number[], cold: SmelterRun, measured: SmelterRun[], check: ConfigResult["check"], loads: number[][]): ConfigResult {
   const med = median(measured.map((r) => r.wallS));
   const last = measured[measured.length - 1]!;
   const tls = measured.map(timeline);
@@ -266,6 +277,7 @@ function summarize(q: { name: string; prefixLen: number }, format: Query2Format,
     phasesMs[p] = Math.round(medianOf(measured, (r) => counter(r, stage, name)));
   }
   const cpu = (r: SmelterRun, s: string) => stageTotals(r, s)?.cpuMs ?? 0;
+  const jobCpuMs = (r: SmelterRun) => cpu(r, "map") + cpu(r, "reduce") + r.managerCpuMs;
   const s3Cpu = measured.every((r) => r.s3CpuMs !== undefined) ? +(medianOf(measured, (r) => r.s3CpuMs!) / 1000).toFixed(2) : undefined;
   return {
     query: q.name,
@@ -303,7 +315,10 @@ function summarize(q: { name: string; prefixLen: number }, format: Query2Format,
       ...(s3Cpu !== undefined ? { s3: s3Cpu } : {}),
       mapTasks: +(medianOf(measured, (r) => cpu(r, "map")) / 1000).toFixed(2),
       reduceTasks: +(medianOf(measured, (r) => cpu(r, "reduce")) / 1000).toFixed(2),
+      duckdb: +(median(duckCpuMs) / 1000).toFixed(2),
     },
+    cpuRatio: +(medianOf(measured, jobCpuMs) / median(duckCpuMs)).toFixed(2),
+    cpuRatioOfRounds: +median(measured.map((r, i) => jobCpuMs(r) / duckCpuMs[i]!)).toFixed(2),
     phasesMs,
     load: loads[Math.floor(loads.length / 2)]!,
   };
@@ -419,12 +434,12 @@ for (const r of results) {
     `| ${r.query} | ${r.format} | ${storeLabel(r.store)} | ${fmtS(r.medianS)} (${fmtS(r.coldS)}) | ${fmtS(r.duckdbMedianS)} | ${r.ratio.toFixed(2)}; ${r.ratioOfRounds.toFixed(2)} | ${(r.rowsPerSecPerCore / 1e6).toFixed(2)}M | ${r.mapTasks} / ${r.partitions || "coordinator"} | ${mb(r.bytesRead.map)} + ${mb(r.bytesRead.reduce)} | ${r.managerPeakRssMB} / ${r.workerPeakRssMB} MiB | ${r.check.equal ? `yes (${r.groups.toLocaleString("en-US")} groups, max rel ${r.check.maxRelError.toExponential(0)})` : "NO"} |`,
   );
 }
-lines.push("", "Where the wall time went (medians of the warm runs, ms): call to first map launched / map stage (first launch to last map done) / reducers' tail after the last map (- without reducers) / gather of the reducers' outputs or, without reducers, the coordinator's merge of the map outputs, + cleanup; CPU seconds of the workers / manager / S3 server. `R = coordinator`: no reduce stage, the partials were small enough for the coordinator to finish the sums (src/query/query2.ts: the SQL planner's rule).", "");
-lines.push("| query | format | store | to first map | map stage | reduce tail | gather | wall | CPU workers (map + reduce) | CPU manager | CPU S3 server |", "|---|---|---|---|---|---|---|---|---|---|---|");
+lines.push("", "Where the wall time went (medians of the warm runs, ms): call to first map launched / map stage (first launch to last map done) / reducers' tail after the last map (- without reducers) / gather of the reducers' outputs or, without reducers, the coordinator's merge of the map outputs, + cleanup; CPU seconds of the workers / manager / S3 server, and the job's CPU (workers + manager, the S3 server apart) / DuckDB alone's CPU in the same rounds (medians; per round). `R = coordinator`: no reduce stage, the partials were small enough for the coordinator to finish the sums (src/query/query2.ts: the SQL planner's rule).", "");
+lines.push("| query | format | store | to first map | map stage | reduce tail | gather | wall | CPU workers (map + reduce) | CPU manager | CPU S3 server | CPU DuckDB alone | job CPU / DuckDB's |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const t = r.timeline;
   lines.push(
-    `| ${r.query} | ${r.format} | ${storeShort(r.store)} | ${t.toFirstMapMs} | ${t.mapStageMs} | ${r.partitions ? t.reduceTailMs : "-"} | ${t.gatherMs} | ${t.wallMs} | ${r.cpuS.workers} (${r.cpuS.mapTasks} + ${r.cpuS.reduceTasks}) | ${r.cpuS.manager} | ${r.cpuS.s3 ?? "-"} |`,
+    `| ${r.query} | ${r.format} | ${storeShort(r.store)} | ${t.toFirstMapMs} | ${t.mapStageMs} | ${r.partitions ? t.reduceTailMs : "-"} | ${t.gatherMs} | ${t.wallMs} | ${r.cpuS.workers} (${r.cpuS.mapTasks} + ${r.cpuS.reduceTasks}) | ${r.cpuS.manager} | ${r.cpuS.s3 ?? "-"} | ${r.cpuS.duckdb} | ${r.cpuRatio.toFixed(2)}; ${r.cpuRatioOfRounds.toFixed(2)} |`,
   );
 }
 const s3Costs = results.flatMap((r) => {

@@ -82,6 +82,18 @@ export const sqlStageInputSchema = z.object({
     })
     .nullable()
     .default(null),
+  /**
+   * The stage's partials without the combine (model.ts `uncombined`): `auto` runs it instead of
+   * `sql` when a sample of the rows finds the group keys nearly all distinct; `always` runs it.
+   */
+  uncombined: z
+    .object({
+      sql: z.string().min(1),
+      keys: z.array(z.string().min(1)).min(1),
+      skip: z.enum(["auto", "always"]),
+    })
+    .nullable()
+    .default(null),
 });
 export type SqlStageInput = z.input<typeof sqlStageInputSchema>;
 
@@ -111,7 +123,9 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output
             await db.run(`CREATE OR REPLACE TEMP VIEW ${q(p.view)} AS ${p.source(p.files)}`);
           }
         }
-        const segments = await runStage(db, input, join(dir, "out"), workStore);
+        const sql = await combineOrNot(db, input, ctx);
+        if (skipping && input.uncombined) await clearRejects(db); // a sample's rejected rows are read again
+        const segments = await runStage(db, { ...input, sql }, join(dir, "out"), workStore);
         if (skipping) ctx.count("badRows", Number(await db.value("SELECT count(*) FROM reject_errors").catch(() => 0)));
         if (input.upload) await writeCsv(db, input, `${join(dir, "out")}.parquet`, join(dir, "result.csv"));
         return segments;
@@ -149,6 +163,43 @@ async function runStage(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, 
   }
   await db.run(`COPY (SELECT ${encoded}, __p FROM (SELECT *, (${input.partitionBy}) AS __p FROM (${input.sql}) AS __q) AS __r) TO ${sqlString(out)} (${format}, PARTITION_BY (__p))`);
   return Array.from({ length: R }, (_, r) => join(out, `__p=${r}`, "data_0.parquet")).map((f) => (existsSync(f) ? f : undefined));
+}
+
+/** Rows of a task's input sampled to decide whether its combine pays. */
+const COMBINE_SAMPLE_ROWS = 65_536;
+/** The combine is skipped when at least this share of the sampled rows have keys of their own. */
+const SKIP_COMBINE_DISTINCT = 0.9;
+/** Decisions of the first task of a stage in this process, reused by its later tasks: keyed by the job's shuffle prefix and the stage. */
+const combineDecisions = new Map<string, boolean>();
+
+/**
+ * The stage's SQL for this task: its partial aggregate, or the same partials one row at a time
+ * (`uncombined`) when grouping would not shrink the rows. Grouping nearly distinct keys (Query 2B
+ * and 2C keep 94-99% of a task's rows) costs about what the final aggregate costs, for nothing. The
+ * first task of a stage in each worker process reads the first 64Ki rows of its input and counts
+ * their distinct keys; at 90% or more its tasks skip the combine. The sample overstates how distinct
+ * a whole task is (2A: 81% in the sample, 41% over the task), so the bar is high. The result is the
+ * same either way: the final aggregate reads the same columns.
+ */
+async function combineOrNot(db: DuckDb, input: z.infer<typeof sqlStageInputSchema>, ctx: TaskContext): Promise<string> {
+  const u = input.uncombined;
+  if (!u) return input.sql;
+  const key = `${input.shuffle.prefix}#${input.stage.id}`;
+  let skip = u.skip === "always" ? true : combineDecisions.get(key);
+  if (skip === undefined) {
+    const keys = u.keys.map(q).join(", ");
+    const sample = await db.all<{ n: number | bigint; d: number | bigint }>(`SELECT count(*) AS n, count(DISTINCT row(${keys})) AS d FROM (SELECT ${keys} FROM (${u.sql}) AS __u LIMIT ${COMBINE_SAMPLE_ROWS}) AS __s`);
+    const n = Number(sample[0]?.n ?? 0);
+    const d = Number(sample[0]?.d ?? 0);
+    // A task smaller than the sample combines: cheap either way, and the sample says little.
+    skip = n >= COMBINE_SAMPLE_ROWS && d >= SKIP_COMBINE_DISTINCT * n;
+    if (combineDecisions.size >= 64) combineDecisions.delete(combineDecisions.keys().next().value!);
+    combineDecisions.set(key, skip);
+    ctx.count("combineSampledRows", n);
+  }
+  if (!skip) return input.sql;
+  ctx.count("combineSkipped", 1);
+  return u.sql;
 }
 
 /** DuckDB's tables of rejected CSV rows (store_rejects) start empty for each task: they outlive a query on a reused connection. */

@@ -70,6 +70,12 @@ export interface ExecuteOptions {
   session?: SqlSession;
   /** Stops the coordinator's own steps (the final merge, the output's completion or upload) once aborted; the job itself is cancelled by whoever watches it. */
   signal?: AbortSignal;
+  /**
+   * The split tasks' combine of partial aggregates: `auto` skips it where a sample of the task's
+   * rows finds the group keys nearly all distinct (src/builtin-workers/sql-stage.ts), `always`
+   * combines, `skip` never does (tests). The answer is the same either way. @default "auto"
+   */
+  combine?: "auto" | "always" | "skip";
 }
 
 /** The object written with `output`. */
@@ -136,7 +142,7 @@ async function runPrepared(manager: Manager, db: DuckDb, prepared: PreparedQuery
   const specs: StageSpec[] = [];
   const lists = new SplitListWriter(work.store, options.inlineSplitListBytes);
   try {
-    for (const s of plan.stages) specs.push(await stageSpec(plan, s, prepared.stages[s.id - 1]!, prepared.listings, session, { threads, lists, hooks }));
+    for (const s of plan.stages) specs.push(await stageSpec(plan, s, prepared.stages[s.id - 1]!, prepared.listings, session, { threads, lists, hooks, combine: options.combine ?? "auto" }));
   } finally {
     own?.close();
   }
@@ -223,7 +229,7 @@ export function stageShape(plan: SqlPlan, s: PlanStage): { reads: number[]; part
   return { reads, partitions: s.output.kind === "shuffle" ? s.output.partitions : 1 };
 }
 
-async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, listings: Map<string, InputListing>, session: () => Promise<SqlSession>, o: { threads: number; lists: SplitListWriter; hooks: ExecuteHooks }): Promise<StageSpec> {
+async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, listings: Map<string, InputListing>, session: () => Promise<SqlSession>, o: { threads: number; lists: SplitListWriter; hooks: ExecuteHooks; combine: NonNullable<ExecuteOptions["combine"]> }): Promise<StageSpec> {
   type Input = SqlStageInput["inputs"][number];
   const inputs: ((splits: Split[], ctx: { shuffle: ShufflePlan; sources: ShufflePlan[] }) => Input | Promise<Input>)[] = [];
   const { reads, partitions } = stageShape(plan, s);
@@ -264,6 +270,7 @@ async function stageSpec(plan: SqlPlan, s: PlanStage, prepared: PreparedStage, l
           inputs: await Promise.all(inputs.map((f) => f(t.splits, ctx))),
           threads: o.threads,
           upload: self.upload ? { ...self.upload, partition: t.n } : null,
+          uncombined: s.uncombined && o.combine !== "always" ? { ...s.uncombined, skip: o.combine === "skip" ? "always" : "auto" } : null,
         };
       },
     },

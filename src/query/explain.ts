@@ -38,6 +38,7 @@ export function formatPlan(given: PreparedQuery | SqlPlan): string {
     }
     for (const i of s.inputs) out.push(`  input ${i.view}: ${"table" in i ? (i.read === "split" ? `the task's splits of table ${i.table}` : `all of table ${i.table} (broadcast)`) : i.read === "partition" ? `the task's partition of stage ${i.stage}` : `every row of stage ${i.stage}`}`);
     out.push(`  sql: ${s.sql}`);
+    if (s.uncombined) out.push(`  without the combine (a task whose sampled keys are 90% distinct or more): ${s.uncombined.sql}`);
     out.push(`  columns: ${s.columns.map((c) => `${c.name} ${c.type}`).join(", ")}`);
     out.push(s.output.kind === "shuffle" ? `  output: shuffle by ${s.output.keys.join(", ")} into ${s.output.partitions} partitions (${s.output.partitionBy})` : "  output: gathered on the coordinator");
   }

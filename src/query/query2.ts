@@ -47,6 +47,8 @@ export const query2OptionsSchema = z.object({
   csvOutput: z.string().min(1).optional(),
   /** Replace an existing `csvOutput` object. @default false: refused before the job starts */
   overwrite: z.boolean().default(false),
+  /** The map tasks' combine (partial sums): `auto` skips it when a task's prefixes are nearly all distinct (2B, 2C), `always`, `skip`. @default auto */
+  combine: z.enum(["auto", "always", "skip"]).default("auto"),
 });
 export type Query2Options = z.input<typeof query2OptionsSchema>;
 
@@ -122,6 +124,7 @@ export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Opt
       ...(read ? { session: read } : {}),
       listings: new Map([[table.name, listing]]),
       threadsPerTask: o.threadsPerTask,
+      combine: o.combine,
       ...(o.work ? { work: o.work } : {}),
       ...(o.targetTaskBytes ? { targetTaskBytes: o.targetTaskBytes } : {}),
       ...(o.csvOutput ? { output: o.csvOutput, overwrite: o.overwrite } : {}),

@@ -80,6 +80,47 @@ export function partialItems(c: Expr, kind: Kind, j: number): Expr[] {
   return [withAlias({ ...c, function_name: fname(c) === "mean" ? "avg" : c.function_name, distinct: false }, name)];
 }
 
+/**
+ * A split that skips its combine (keys nearly all distinct: src/builtin-workers/sql-stage.ts)
+ * projects, per row, what aggregate `j`'s partials read: its argument as `__u<j>_x` and its
+ * FILTER as `__u<j>_f` ({@link uncombinedColumns} turns them into the partial columns).
+ */
+export function uncombinedInputs(c: Expr, j: number): Expr[] {
+  const out: Expr[] = [];
+  const x = fname(c) === "count_star" ? undefined : args(c)[0];
+  if (x) out.push(withAlias(x, `__u${j}_x`));
+  if (c.filter) out.push(withAlias(c.filter as Expr, `__u${j}_f`));
+  return out;
+}
+
+/**
+ * SQL text of aggregate `j`'s partial columns computed from ONE row (over {@link uncombinedInputs}),
+ * what its partial aggregate gives for a group of that row alone: COUNT 1 or 0 (NULL argument,
+ * FILTER not true), SUM/MIN/MAX the value (NULL when filtered out), AVG both. The caller casts each
+ * to the partial's type, so the final aggregate reads the same columns either way.
+ */
+export function uncombinedColumns(c: Expr, kind: Kind, j: number): { name: string; sql: string }[] {
+  const x = fname(c) === "count_star" || args(c).length === 0 ? undefined : `__u${j}_x`;
+  const f = c.filter ? `__u${j}_f` : undefined;
+  const value = f ? `CASE WHEN ${f} THEN ${x} END` : x!;
+  const counted = [x ? `${x} IS NOT NULL` : undefined, f].filter((t) => t !== undefined);
+  const count = counted.length ? `CASE WHEN ${counted.join(" AND ")} THEN 1 ELSE 0 END` : "1";
+  const name = aggName(j);
+  switch (kind) {
+    case "count":
+      return [{ name, sql: count }];
+    case "sum":
+    case "min":
+    case "max":
+      return [{ name, sql: value }];
+    case "avg":
+      return [
+        { name: `${name}_s`, sql: value },
+        { name: `${name}_c`, sql: count },
+      ];
+  }
+}
+
 /** Per-partition partials of the `distinct` strategy, over column `__d`. */
 export function distinctItems(kinds: Kind[]): Expr[] {
   return kinds.map((k, j) => withAlias(fn(k, [colRef("__d")], { distinct: k === "count" || k === "sum" }), aggName(j)));

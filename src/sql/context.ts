@@ -14,6 +14,12 @@ export interface StageDraft {
   inputs: StageInput[];
   node: SelectNode;
   output: StageOutput;
+  /**
+   * A partial aggregate's split stage: the same rows' partials without the combine, for tasks
+   * whose group keys are nearly all distinct. `node` projects the keys and what the aggregates
+   * read per row; `columns` gives each output column as SQL over it (model.ts `uncombined`).
+   */
+  uncombined?: { node: SelectNode; keys: string[]; columns: { name: string; sql: string }[] };
 }
 
 export class PlanContext {

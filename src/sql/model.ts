@@ -36,6 +36,13 @@ export interface PlanStage {
   /** The stage's output columns (names and DuckDB types), from binding its SQL. */
   columns: { name: string; type: string }[];
   output: StageOutput;
+  /**
+   * A split stage of partial aggregates: the same columns without the combine (one row of
+   * partials per input row, each cast to its partial's type), and the group key columns. A task
+   * whose keys are nearly all distinct runs this instead of `sql`: grouping would shrink nothing
+   * and costs about what the final aggregate costs (src/builtin-workers/sql-stage.ts).
+   */
+  uncombined?: { sql: string; keys: string[] };
 }
 
 export interface SqlPlan {

@@ -12,7 +12,7 @@
 import { sqlIdentifier } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
 import { inlineCtes } from "./from.js";
-import { PlanContext } from "./context.js";
+import { PlanContext, type StageDraft } from "./context.js";
 import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
 import { bindError, excerpt, SqlSession, type ColumnInfo } from "./parse.js";
 import type { QueryNode } from "./ast.js";
@@ -57,7 +57,8 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       const stageColumns = await s.describe(stageSql).catch((err: unknown) => {
         throw new ConfigError(`[smelter] [sql] internal planner error: stage ${d.id} (${d.name}) does not bind: ${(err as Error).message}. Please report it with the query: ${excerpt(sql)}`, { cause: err });
       });
-      stages.push({ id: d.id, name: d.name, tasks: d.tasks, inputs: d.inputs, sql: stageSql, columns: stageColumns, output: d.output });
+      const uncombined = d.uncombined ? await uncombinedStage(s, d.uncombined, stageColumns) : undefined;
+      stages.push({ id: d.id, name: d.name, tasks: d.tasks, inputs: d.inputs, sql: stageSql, columns: stageColumns, output: d.output, ...(uncombined ? { uncombined } : {}) });
     }
     const gathered = stages.filter((x) => x.output.kind === "gather");
     await s.createTables(gathered.map((g) => ({ name: `__s${g.id}`, columns: g.columns })));
@@ -78,6 +79,20 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
   } finally {
     own?.close();
   }
+}
+
+/**
+ * A partial aggregate stage's SQL without the combine: each partial column computed from one row
+ * and cast to the type the partial aggregate gives it. Kept only when it binds to exactly the
+ * stage's columns (names and types); otherwise the stage always combines.
+ */
+async function uncombinedStage(s: SqlSession, u: NonNullable<StageDraft["uncombined"]>, columns: PlanStage["columns"]): Promise<PlanStage["uncombined"]> {
+  if (u.columns.length !== columns.length || u.columns.some((c, i) => c.name !== columns[i]!.name)) return undefined;
+  const items = u.columns.map((c, i) => (u.keys.includes(c.name) ? sqlIdentifier(c.name) : `CAST(${c.sql} AS ${columns[i]!.type}) AS ${sqlIdentifier(c.name)}`));
+  const sql = `SELECT ${items.join(", ")} FROM (${await s.print(u.node)}) AS __u`;
+  const bound = await s.describe(sql).catch(() => undefined);
+  if (!bound || bound.length !== columns.length || bound.some((c, i) => c.name !== columns[i]!.name || c.type !== columns[i]!.type)) return undefined;
+  return { sql, keys: u.keys };
 }
 
 function singleTask(sql: string, tables: SqlPlan["tables"], columns: SqlPlan["columns"], why: string): SqlPlan {

@@ -7,7 +7,7 @@
  */
 import { ConfigError } from "../job/errors.js";
 import { baseTable, clone, colRef, exprKey, limitModifier, mapExpr, orderModifier, selectNode, subqueryRef, walkExpr, withAlias, type Expr, type Modifier, type SelectNode, type TableRef } from "./ast.js";
-import { chooseAggregates, distinctItems, finalItem, keyName, overFinal, partialItems, rawFinalItems, type AggregatePlan } from "./aggregates.js";
+import { chooseAggregates, distinctItems, finalItem, keyName, overFinal, partialItems, rawFinalItems, uncombinedColumns, uncombinedInputs, type AggregatePlan } from "./aggregates.js";
 import { analyzeSelect, isAggregateCall, type QueryInfo } from "./analyze.js";
 import type { PlanContext, StageDraft } from "./context.js";
 import { analyzeFrom, refuse, Resolver } from "./from.js";
@@ -93,10 +93,18 @@ async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], 
   let row: SelectNode;
   let rowShuffle: string[];
   let what: string;
+  let uncombined: StageDraft["uncombined"];
   if (agg.strategy === "partial") {
     row = { ...rowBase, select_list: [...keyItems, ...q.aggregates.flatMap((a, j) => partialItems(a, agg.kinds[j]!, j))], group_expressions: q.keys, group_sets: q.keys.length ? [q.keys.map((_, i) => i)] : [] };
     rowShuffle = keyCols;
     what = "partial aggregate";
+    if (!global) {
+      uncombined = {
+        node: { ...rowBase, select_list: [...keyItems, ...q.aggregates.flatMap((a, j) => uncombinedInputs(a, j))], group_expressions: [], group_sets: [] },
+        keys: keyCols,
+        columns: [...keyCols.map((k) => ({ name: k, sql: k })), ...q.aggregates.flatMap((a, j) => uncombinedColumns(a, agg.kinds[j]!, j))],
+      };
+    }
   } else if (agg.strategy === "distinct") {
     const groupBy = [...q.keys, agg.distinctArg!];
     row = { ...rowBase, select_list: [...keyItems, withAlias(agg.distinctArg!, "__d")], group_expressions: groupBy, group_sets: [groupBy.map((_, i) => i)] };
@@ -114,7 +122,7 @@ async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], 
   const merged = rowShuffle.length > 0 && agg.strategy !== "raw" && ctx.mergeOnCoordinator !== undefined;
   if (merged) ctx.notes.push(ctx.mergeOnCoordinator!);
   const rowOut = rowShuffle.length && !merged ? ctx.shuffleBy(rowShuffle) : ({ kind: "gather" } as const);
-  let src = ctx.add({ name: `${source.label}: ${what}`, tasks: source.tasks, inputs: source.inputs, node: row, output: rowOut });
+  let src = ctx.add({ name: `${source.label}: ${what}`, tasks: source.tasks, inputs: source.inputs, node: row, output: rowOut, ...(uncombined ? { uncombined } : {}) });
   let from: TableRef = baseTable(`__s${src.id}`);
   if (agg.strategy === "distinct") {
     const n = selectNode({ select: [...keyCols.map((k) => colRef(k)), ...distinctItems(agg.kinds)], from, groupBy: keyCols.map((k) => colRef(k)) });

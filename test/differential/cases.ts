@@ -40,6 +40,8 @@ export interface CaseSpec {
   prefixLen: number;
   /** sql / query2: through the command's own function (runSqlCli / runQuery2Cli: its flags, its own worker pool), not the library calls on the suite's shared pool. */
   viaCli: boolean;
+  /** sql / query2 on the shared pool: the split tasks' combine of partial aggregates (auto: sampled; skip: one row of partials per input row; always). By seed, not drawn, so earlier seeds draw the same cases. */
+  combine: "auto" | "skip" | "always";
 }
 
 type Template = (r: Rng) => [label: string, sql: string, ordered: boolean];
@@ -117,5 +119,6 @@ export function drawCase(seed: number, family: string): CaseSpec {
     prefixLen,
     // The CLI's flags take task bytes of 1 KiB or more.
     viaCli: path !== "functions" && (taskBytes === undefined || taskBytes >= 1024) && r.chance(0.25),
+    combine: (["skip", "auto", "always"] as const)[Math.abs(seed) % 3]!,
   };
 }

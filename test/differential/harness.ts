@@ -197,13 +197,13 @@ async function runPath(env: DifferentialEnv, spec: CaseSpec, tables: GeneratedTa
       };
       const { tables: resolved, listings } = await tablesFromFlags(flags);
       const plan = await planQuery(spec.sql, resolved, planOptions(flags, manager.maxConcurrentTasks));
-      await executePlan(manager, db, plan, { listings, ...(spec.taskBytes ? { targetTaskBytes: spec.taskBytes } : {}) });
+      await executePlan(manager, db, plan, { listings, combine: spec.combine, ...(spec.taskBytes ? { targetTaskBytes: spec.taskBytes } : {}) });
       return await readTable(db, "result");
     }
     const input = urls.get(tables[0]!.name)!;
     const options = { ...(spec.partitions ? { partitions: spec.partitions } : {}), ...(spec.taskBytes ? { targetTaskBytes: spec.taskBytes } : {}) };
     if (spec.path === "query2") {
-      await runQuery2(manager, db, { input, prefixLen: spec.prefixLen, ...options });
+      await runQuery2(manager, db, { input, prefixLen: spec.prefixLen, combine: spec.combine, ...options });
       return await readTable(db, "result");
     }
     const f = tables[0]!.flags;

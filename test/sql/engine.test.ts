@@ -45,11 +45,16 @@ describe("SQL through the engine equals DuckDB alone", () => {
     await processes?.close();
   });
 
-  async function check(manager: Manager, label: string, sql: string, ordered: boolean, options: object, tables: SqlTableInput[] = data.tables): Promise<number[]> {
+  async function check(manager: Manager, label: string, sql: string, ordered: boolean, options: object, tables: SqlTableInput[] = data.tables, combine: "auto" | "skip" = "auto"): Promise<number[]> {
     const plan = await planQuery(sql, tables, { partitions: 4, workers: 2, ...options }, session);
     const out = await openDuckDb({ threads: 1 });
     try {
-      const r = await executePlan(manager, out, plan, { targetTaskBytes: TASK_BYTES, work: `${data.dir}/work/` });
+      const r = await executePlan(manager, out, plan, { targetTaskBytes: TASK_BYTES, work: `${data.dir}/work/`, combine });
+      if (combine === "skip") {
+        const uncombined = plan.stages.filter((s) => s.uncombined).map((s) => s.id);
+        const skipped = r.run.results.flat().filter((t) => (t.stats.counters.combineSkipped ?? 0) > 0).length;
+        assert.equal(skipped, uncombined.reduce((n, id) => n + r.tasks[id - 1]!, 0), `${label}: every task of a partial aggregate stage skipped its combine`);
+      }
       const got = await readTable(out, "result");
       const want = await runDirect(db, sql, parseTables(tables), data.files);
       assertSameResult(got, want, ordered, label);
@@ -66,7 +71,33 @@ describe("SQL through the engine equals DuckDB alone", () => {
       if (/\buservisits\b/i.test(sql)) assert.ok(Math.max(...tasks) > 4, `${label}: several tasks per CSV file (tasks per stage: ${tasks.join(", ")})`);
     });
     if (ON_PROCESSES.has(label)) test(`processes: ${label}`, () => check(processes, label, sql, ordered, options ?? {}).then(() => undefined));
+    // Grouped partial aggregates again with every split task skipping its combine (one row of partials per input row).
+    if (/group by/i.test(sql)) test(`threads, combine skipped: ${label}`, () => check(threads, label, sql, ordered, options ?? {}, data.tables, "skip").then(() => undefined));
   }
+
+  test("a task skips its combine when a sample finds its keys nearly all distinct, and keeps it otherwise", async () => {
+    const dir = `${data.dir}/distinct/`;
+    mkdirSync(dir, { recursive: true });
+    const rows = 150_000;
+    // u: every key distinct (Query 2C's case); few: 50 keys (2A's case). Two files: two tasks.
+    for (let f = 0; f < 2; f++) await db.run(`COPY (SELECT 'u' || (i * 2 + ${f}) AS u, 'k' || (i % 50) AS few, i % 7 AS v FROM range(${rows}) AS r(i)) TO '${dir}part-${f}.parquet' (FORMAT parquet)`);
+    const tables: SqlTableInput[] = [{ name: "d", url: dir, format: "parquet", columns: [{ name: "u", type: "VARCHAR" }, { name: "few", type: "VARCHAR" }, { name: "v", type: "BIGINT" }] }];
+    for (const [key, skips] of [["u", true], ["few", false]] as const) {
+      const sql = `SELECT ${key}, sum(v) AS s, count(*) AS n, avg(v) AS a FROM d GROUP BY ${key}`;
+      const plan = await planQuery(sql, tables, { workers: 2 }, session);
+      assert.ok(plan.stages[0]!.uncombined, "the split stage carries its uncombined SQL");
+      const out = await openDuckDb({ threads: 1 });
+      try {
+        const r = await executePlan(threads, out, plan, { work: `${data.dir}/work/`, targetTaskBytes: 1024 });
+        const maps = r.run.results[0]!;
+        assert.equal(maps.length, 2);
+        assert.deepEqual(maps.map((t) => (t.stats.counters.combineSkipped ?? 0) > 0), [skips, skips], `GROUP BY ${key}: combine skipped`);
+        assertSameResult(await readTable(out, "result"), await runDirect(db, sql, parseTables(tables), { d: [`${dir}part-0.parquet`, `${dir}part-1.parquet`] }), false, `GROUP BY ${key}`);
+      } finally {
+        out.close();
+      }
+    }
+  });
 
   test("integers beyond 2^53, HUGEINT sums and dates reach the coordinator exactly", async () => {
     const dir = `${data.dir}/big/`;
