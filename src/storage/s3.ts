@@ -10,6 +10,11 @@
  * (socket silence, body included) timeouts on every request, and a deadline on every call. A
  * response body that fails midway (stall, reset, truncated) is resumed with a ranged GET from the
  * byte reached, pinned to the first response's ETag, up to `maxAttempts` times.
+ *
+ * `get` on a plain-http path-style endpoint does not go through the SDK: s3-socket-get.ts reads
+ * the body over raw sockets straight into the returned buffer (the SDK's socket path costs ~2.6
+ * CPU-s per GiB on loopback; docs/performance.md), with the same retries, timeouts, resumes,
+ * errors and If-Match pinning; anything else, and `getStream`, use the SDK.
  */
 import {
   S3Client,
