@@ -12,8 +12,13 @@
  * files of the footer and those column chunks). The same files as `npm run bench query2` at
  * `--rows` (uploaded into the server's `bench` bucket when missing, kept between runs).
  *
+ * `--gets socket,sdk` measures the S3 store's two GET paths alternated in one run: `socket` (plain-http
+ * endpoints: storage/s3-socket-get.ts) and `sdk` (the AWS SDK's GetObject, as for https endpoints;
+ * what every GET used before, and what SMELTER_S3_SOCKET_GET=0 selects).
+ *
  * Options: --rows N (5000000) --seed S --files F --server versitygw|s3rver --cases csv-ranges,csv-whole,parquet
- * --rounds N (3: rounds of [local, S3] alternated, median) --task-bytes N (64 MiB) --label TEXT --no-record
+ * --gets socket,sdk (socket) --rounds N (3: rounds of [local, S3 per --gets] alternated, median) --task-bytes N (64 MiB)
+ * --label TEXT --no-record
  */
 import { createReadStream, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -25,6 +30,7 @@ import { materializeSplits } from "../src/mapreduce/materialize.js";
 import { cachedStore } from "../src/storage/cache.js";
 import type { ObjectStore } from "../src/storage/contract.js";
 import { RangedReader } from "../src/storage/ranged.js";
+import { s3Store } from "../src/storage/s3.js";
 import { startS3Server } from "../src/storage/server.js";
 import { csvDialectSchema } from "../src/splits/dialect.js";
 import type { Split } from "../src/splits/split.js";
@@ -43,6 +49,7 @@ const { values: args } = parseArgs({
     files: { type: "string", default: "8" },
     server: { type: "string", default: "versitygw" },
     cases: { type: "string", default: "csv-ranges,csv-whole,parquet" },
+    gets: { type: "string", default: "socket" },
     rounds: { type: "string", default: "3" },
     "task-bytes": { type: "string", default: String(64 * MiB) },
     label: { type: "string" },
@@ -61,6 +68,10 @@ const CASES = ["csv-ranges", "csv-whole", "parquet"] as const;
 type Case = (typeof CASES)[number];
 const cases = String(args.cases).split(",").filter(Boolean) as Case[];
 for (const c of cases) if (!CASES.includes(c)) throw new Error(`--cases: ${c} is not one of ${CASES.join(", ")}`);
+const GETS = ["socket", "sdk"] as const;
+type GetPath = (typeof GETS)[number];
+const gets = String(args.gets).split(",").filter(Boolean) as GetPath[];
+for (const g of gets) if (!GETS.includes(g)) throw new Error(`--gets: ${g} is not one of ${GETS.join(", ")}`);
 const log = (msg: string): void => void process.stderr.write(`[bench s3-read] ${msg}\n`);
 const load = () => loadavg().map((x) => +x.toFixed(2));
 
@@ -136,6 +147,15 @@ try {
     pid = findChildPid("--smelter-s3rver-child");
   }
   const s3 = await cachedStore("s3://bench");
+  /** The S3 store of each GET path (the environment selects it when the store is made). */
+  const viaGet = new Map<GetPath, ObjectStore>();
+  for (const g of gets) {
+    const saved = process.env.SMELTER_S3_SOCKET_GET;
+    process.env.SMELTER_S3_SOCKET_GET = g === "sdk" ? "0" : "1";
+    viaGet.set(g, s3Store({ bucket: "bench" }));
+    if (saved === undefined) delete process.env.SMELTER_S3_SOCKET_GET;
+    else process.env.SMELTER_S3_SOCKET_GET = saved;
+  }
   const local = await cachedStore(pathToFileURL(dirname(formatDir(data, "csv"))).href);
   for (const format of [...new Set(cases.map(formatOf))]) {
     const have = new Map<string, number>();
@@ -147,36 +167,44 @@ try {
   }
   log(`${server} pid ${pid ?? "?"}; load ${load().join(" ")}`);
   lines.push(`Through ${server} on loopback, ${rows.toLocaleString("en-US")} rows; ${rounds} rounds of [local dir, S3] (median); load ${load().join(" ")} at start.${args.label ? ` ${args.label}.` : ""}`, "");
-  lines.push("| case | tasks | GiB read | client CPU-s local / S3 | client CPU-s/GiB (S3 - local) | server CPU-s/GiB | wall s local / S3 |", "|---|---|---|---|---|---|---|");
+  lines.push("| case | GET path | tasks | GiB read | client CPU-s local / S3 | client CPU-s/GiB (S3 - local) | server CPU-s/GiB | wall s local / S3 |", "|---|---|---|---|---|---|---|---|");
   for (const c of cases) {
-    await measure(s3, c, pid); // warm-up: connections, page cache
+    for (const g of gets) await measure(viaGet.get(g)!, c, pid); // warm-up: connections, page cache
     const l: Measured[] = [];
-    const r: Measured[] = [];
+    const r = new Map<GetPath, Measured[]>(gets.map((g) => [g, []]));
     for (let i = 0; i < rounds; i++) {
       l.push(await measure(local, c, undefined));
-      r.push(await measure(s3, c, pid));
-      log(`${c} round ${i + 1}: local ${l[i]!.cpuS.toFixed(2)} CPU-s, S3 ${r[i]!.cpuS.toFixed(2)} CPU-s + server ${r[i]!.serverCpuS?.toFixed(2)} (${(r[i]!.bytes / MiB).toFixed(0)} MiB, ${r[i]!.wallS.toFixed(2)} s); load ${load().join(" ")}`);
+      for (const g of gets) {
+        const m = await measure(viaGet.get(g)!, c, pid);
+        r.get(g)!.push(m);
+        log(`${c} round ${i + 1}: local ${l[i]!.cpuS.toFixed(2)} CPU-s, S3 (${g}) ${m.cpuS.toFixed(2)} CPU-s + server ${m.serverCpuS?.toFixed(2)} (${(m.bytes / MiB).toFixed(0)} MiB, ${m.wallS.toFixed(2)} s); load ${load().join(" ")}`);
+      }
     }
     const m = (xs: Measured[], f: (x: Measured) => number) => median(xs.map(f));
-    const gib = r[0]!.bytes / GiB;
-    const row = {
-      case: c,
-      tasks: r[0]!.tasks,
-      gib: +gib.toFixed(3),
-      localCpuS: +m(l, (x) => x.cpuS).toFixed(2),
-      s3CpuS: +m(r, (x) => x.cpuS).toFixed(2),
-      clientCpuSPerGiB: +((m(r, (x) => x.cpuS) - m(l, (x) => x.cpuS)) / gib).toFixed(2),
-      serverCpuSPerGiB: +(m(r, (x) => x.serverCpuS ?? Number.NaN) / gib).toFixed(2),
-      localWallS: +m(l, (x) => x.wallS).toFixed(2),
-      s3WallS: +m(r, (x) => x.wallS).toFixed(2),
-    };
-    results.push(row);
-    lines.push(`| ${c} | ${row.tasks} | ${row.gib.toFixed(2)} | ${row.localCpuS} / ${row.s3CpuS} | ${row.clientCpuSPerGiB} | ${row.serverCpuSPerGiB} | ${row.localWallS} / ${row.s3WallS} |`);
+    for (const g of gets) {
+      const rs = r.get(g)!;
+      const gib = rs[0]!.bytes / GiB;
+      const row = {
+        case: c,
+        get: g,
+        tasks: rs[0]!.tasks,
+        gib: +gib.toFixed(3),
+        localCpuS: +m(l, (x) => x.cpuS).toFixed(2),
+        s3CpuS: +m(rs, (x) => x.cpuS).toFixed(2),
+        clientCpuSPerGiB: +((m(rs, (x) => x.cpuS) - m(l, (x) => x.cpuS)) / gib).toFixed(2),
+        serverCpuSPerGiB: +(m(rs, (x) => x.serverCpuS ?? Number.NaN) / gib).toFixed(2),
+        localWallS: +m(l, (x) => x.wallS).toFixed(2),
+        s3WallS: +m(rs, (x) => x.wallS).toFixed(2),
+      };
+      results.push(row);
+      lines.push(`| ${c} | ${g} | ${row.tasks} | ${row.gib.toFixed(2)} | ${row.localCpuS} / ${row.s3CpuS} | ${row.clientCpuSPerGiB} | ${row.serverCpuSPerGiB} | ${row.localWallS} / ${row.s3WallS} |`);
+    }
   }
+  for (const store of viaGet.values()) await store.close();
 } finally {
   await stop?.();
 }
 lines.push("", `load ${load().join(" ")} at end.`);
 console.log(lines.join("\n"));
-if (!args["no-record"]) log(`recorded in ${record("s3-read", { label: args.label, server, rows, seed, files, taskBytes, load: load(), results })}`);
+if (!args["no-record"]) log(`recorded in ${record("s3-read", { label: args.label, server, gets, rows, seed, files, taskBytes, load: load(), results })}`);
 process.exit(0);

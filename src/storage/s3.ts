@@ -10,6 +10,11 @@
  * (socket silence, body included) timeouts on every request, and a deadline on every call. A
  * response body that fails midway (stall, reset, truncated) is resumed with a ranged GET from the
  * byte reached, pinned to the first response's ETag, up to `maxAttempts` times.
+ *
+ * `get` on a plain-http path-style endpoint does not go through the SDK: s3-socket-get.ts reads
+ * the body over raw sockets straight into the returned buffer (the SDK's socket path costs ~2.6
+ * CPU-s per GiB on loopback; docs/performance.md), with the same retries, timeouts, resumes,
+ * errors and If-Match pinning; anything else, and `getStream`, use the SDK.
  */
 import {
   S3Client,
@@ -35,6 +40,8 @@ import { defineStore } from "./store.js";
 import { checkVersion, etagVersion, InputChangedError, objectUrl } from "./versions.js";
 import { resolveS3Timeouts, type S3Timeouts } from "./s3-timeouts.js";
 import { checkRange, md5Base64, multipartEtag, rangeHeader, stripEtag } from "./util.js";
+import { S3SocketGet, socketGetEndpoint } from "./s3-socket-get.js";
+import { UnsupportedResponseError, type GetProgress } from "./socket-http-get.js";
 
 /** Options of {@link s3Store}. */
 export interface S3StoreOptions {
@@ -112,6 +119,14 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
   const url = `s3://${Bucket}${prefix ? `/${prefix.replace(/\/$/, "")}` : ""}`;
   const where = endpoint ?? `AWS region ${region ?? "(from the SDK's config)"}`;
 
+  // Plain-http path-style endpoints: GETs read over raw sockets into the returned buffer (s3-socket-get.ts).
+  const socketEndpoint = socketGetEndpoint(endpoint, opts.forcePathStyle ?? endpoint !== undefined);
+  const sockets = socketEndpoint
+    ? new S3SocketGet({ endpoint: socketEndpoint, bucket: Bucket, credentials: () => client.config.credentials(), region: () => client.config.region(), limits, context })
+    : undefined;
+  /** The endpoint answered a GET in a way the socket reader does not read (e.g. chunked): the SDK from then on. */
+  let socketsRefused = false;
+
   const errorContext = (op: string, key?: string, uploadId?: string): S3ErrorContext => ({ op, key, uploadId, bucket: Bucket, where, url, limits });
 
   /**
@@ -182,6 +197,63 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       }
     }
   }
+  /**
+   * An object or range through the socket reader, into one buffer sized by the first response's
+   * Content-Length; a body that fails midway is resumed into the same buffer from the byte
+   * reached (pinned by If-Match, as readObject does), at most `maxAttempts` bodies in all.
+   */
+  async function readDirect(sock: S3SocketGet, key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal, version?: string, onFirstByte?: () => void): Promise<Uint8Array> {
+    const start = range?.start ?? 0;
+    const object = objectUrl(url, key);
+    let etag = version === undefined ? undefined : `"${version}"`;
+    let out: Buffer | undefined;
+    let filled = 0;
+    const progress: GetProgress = { head: undefined, received: 0, reused: false };
+    for (let attempt = 1; ; attempt++) {
+      const resuming = out !== undefined;
+      try {
+        await sock.get(full(key), {
+          range: range || resuming ? { start: start + filled, end: range?.end } : undefined,
+          ifMatch: etag,
+          signal,
+          progress,
+          into: (got) => {
+            if (attempt === 1) onFirstByte?.();
+            if (version !== undefined) checkVersion(object, version, etagVersion(got.etag));
+            if (!out) {
+              etag ??= got.etag;
+              out = Buffer.allocUnsafe(got.length);
+              return out;
+            }
+            // A server that ignores If-Match (s3rver) still names what it sent.
+            if (got.length !== out.length - filled || (got.etag !== undefined && etag !== undefined && etagVersion(got.etag) !== etagVersion(etag)))
+              throw new InputChangedError(object, `a resumed read got ${got.length} bytes of ETag ${got.etag ?? "?"} for the ${out.length - filled} left of ETag ${etag ?? "?"}`);
+            return out.subarray(filled);
+          },
+        });
+        return out ?? new Uint8Array(0);
+      } catch (err) {
+        const answered = progress.head;
+        if (answered && answered.status >= 200 && answered.status < 300) {
+          // The body failed midway: resume from the byte reached.
+          filled += progress.received;
+          if (signal.aborted || attempt >= limits.maxAttempts || !isTransientBodyError(err)) throw err;
+          await sleepOn(context.clock, Math.min(2000, 50 * 2 ** attempt * (0.5 + context.random())), signal);
+          continue;
+        }
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        const status = e.$metadata?.httpStatusCode;
+        if (etag !== undefined && (e.name === "PreconditionFailed" || status === 412)) throw new InputChangedError(object, `its ETag is no longer ${etag}: 412 PreconditionFailed`, { cause: err });
+        if ((range || resuming) && (e.name === "InvalidRange" || status === 416)) {
+          if (resuming) throw new InputChangedError(object, "a resumed read found the object shorter than its first answer said", { cause: err });
+          if (version !== undefined) checkVersion(object, version, etagVersion((await head(key))?.etag));
+          return new Uint8Array(0);
+        }
+        throw err;
+      }
+    }
+  }
+
   async function head(key: string): Promise<ObjectInfo | undefined> {
     return call({ op: "HeadObject", key }, async (signal) => {
       try {
@@ -301,6 +373,14 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       return call(
         { op: "GetObject", key },
         async (signal) => {
+          if (sockets && !socketsRefused) {
+            try {
+              return await readDirect(sockets, key, r, signal, o?.version, o?.onFirstByte);
+            } catch (err) {
+              if (!(err instanceof UnsupportedResponseError)) throw err;
+              socketsRefused = true;
+            }
+          }
           const chunks: Uint8Array[] = [];
           for await (const c of readObject(key, r, signal, o?.version, o?.onFirstByte)) chunks.push(c);
           // A Buffer (a Uint8Array) as it comes: copied once, and its indexOf is native (csv-range.ts searches newlines with it).
@@ -334,6 +414,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
     head,
     multipart,
     async close() {
+      sockets?.close();
       client.destroy();
     },
   });
