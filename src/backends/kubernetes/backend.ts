@@ -239,7 +239,8 @@ export function kubernetesBackend(options: KubernetesBackendOptions): Kubernetes
       const pod = end.pod?.metadata?.name;
       if (end.pod && !running && terminatedState(end.pod)?.startedAt !== undefined) markRunning(end.pod);
       const podWhat = `${what} in pod ${pod ?? `of Job ${name}`}`;
-      const special = kubernetesTermination({ what: podWhat, pod: end.pod, job: end.job, memory: s.memory, retryOutOfMemory: s.retryOutOfMemory });
+      const pastDeadline = envelope.deadline !== undefined && context.clock.now() >= envelope.deadline;
+      const special = kubernetesTermination({ what: podWhat, pod: end.pod, job: end.job, memory: s.memory, retryOutOfMemory: s.retryOutOfMemory, pastDeadline });
       if (special) return failed(withLogTail(special, await logTail(end.pod)), runningAt);
       const exitCode = terminatedState(end.pod)?.exitCode ?? null;
       const outcome = await remoteOutcome({ exitCode, store, remote, listener, where: `pod ${pod ?? `of Job ${name}`} ${where}`, logsWhere: pod ? `its log (kubectl logs -n ${s.namespace} ${pod})` : "its log", stats: () => stats(runningAt) });

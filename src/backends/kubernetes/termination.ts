@@ -3,7 +3,9 @@
  * shared exit-code/reply mapping (src/backends/remote/outcome.ts) takes the rest:
  * - `OOMKilled` -> OutOfMemory, not retried by default: the next attempt gets the same memory
  *   limit, so it would most likely be killed again (raise `memory`, or set `retryOutOfMemory`);
- * - the Job's or pod's `DeadlineExceeded` -> TaskTimeout (retryable, as every backend's timeout);
+ * - the Job's or pod's `DeadlineExceeded` -> TaskTimeout (retryable, as every backend's timeout),
+ *   and so a container stopped by a signal (exit 137/143) after the attempt's deadline, seen before
+ *   the Job's condition says why;
  * - a Job that failed before its container ended (its pod deleted, evicted) -> TaskCrashed.
  */
 import type { V1ContainerStateTerminated, V1Job, V1Pod } from "@kubernetes/client-node";
@@ -15,7 +17,12 @@ export interface TerminationInput {
   job?: V1Job;
   memory: string;
   retryOutOfMemory: boolean;
+  /** The attempt's deadline had passed when the end was seen. */
+  pastDeadline?: boolean;
 }
+
+/** Exit codes of a container stopped by a signal: SIGTERM (143) and SIGKILL (137). */
+const SIGNALLED = new Set([137, 143]);
 
 /** The container's terminated state, when the pod has one. */
 export function terminatedState(pod: V1Pod | undefined): V1ContainerStateTerminated | undefined {
@@ -38,6 +45,11 @@ export function kubernetesTermination(i: TerminationInput): SmelterError | undef
   }
   if (jobFailed?.reason === "DeadlineExceeded" || i.pod?.status?.reason === "DeadlineExceeded") {
     return new TaskTimeoutError(`[smelter] ${i.what} reached its deadline (the Job's activeDeadlineSeconds, set from the attempt timeout): ${jobFailed?.message || i.pod?.status?.message || "DeadlineExceeded"}`);
+  }
+  // The Job controller stops the pod at activeDeadlineSeconds; its pod can be seen Failed (exit 143)
+  // before the Job's DeadlineExceeded condition is: past the attempt's deadline, that is the deadline.
+  if (t && i.pastDeadline && !jobFailed && SIGNALLED.has(t.exitCode)) {
+    return new TaskTimeoutError(`[smelter] ${i.what} reached its deadline (the Job's activeDeadlineSeconds, set from the attempt timeout): its container was stopped with exit code ${t.exitCode} after the deadline`);
   }
   if (!t && jobFailed) return new TaskCrashedError(`[smelter] ${i.what}: the Job failed (${jobFailed.reason}: ${jobFailed.message}) before its container ended`, { details });
   return undefined;
