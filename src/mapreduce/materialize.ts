@@ -207,13 +207,16 @@ async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Pro
  * Parquet column chunks less than this apart are read in one GET (the gap read and dropped).
  * Merging two chunks costs reading the gap; a GET of its own costs the GET. Through versitygw
  * (docs/performance.md, "Through S3") a GET costs the client ~5 ms of CPU besides its bytes, and
- * bytes cost ~2.8 ms per MiB (2.9 CPU-s/GiB in 32 MiB GETs): gaps up to ~1.7 MiB cost less than
- * the GET they save. On AWS S3 a GET's time to first byte (~15-30 ms) at ~90 MB/s per connection
- * is worth 1.3-2.7 MB, and every GET is billed. 1 MiB sits under each of these break-evens, so a
- * merge never costs more than the GET it saves, and what is dropped stays a modest share of a
- * merged GET. The gap bytes are fetched, so they count in `bytesRead`.
+ * bytes ~2.8 ms per MiB (2.9 CPU-s/GiB in 32 MiB GETs): a gap costs less than the GET it saves up
+ * to ~1.8 MiB, and on average over gaps of 0-2 MiB merging saves ~2 ms per GET. Measured on
+ * Query 2's Parquet (`npm run bench s3-read`; gaps of 1.12 MiB between row groups), 2 MiB made 40
+ * GETs where 1 MiB made 56 and cost less CPU on both sides (client 0.16-0.17 against 0.18-0.19
+ * CPU-s, server 0.07 against 0.07-0.08) for 35% more bytes (69 MiB against 51). With a cheaper GET body path bytes
+ * cost less, which moves the break-even up. On AWS S3 a GET's time to first byte (~15-30 ms) at
+ * ~90 MB/s per connection is worth 1.3-2.7 MB. The gap bytes are fetched, so they count in
+ * `bytesRead`.
  */
-export const PARQUET_GAP_BYTES = 1 * MiB;
+export const PARQUET_GAP_BYTES = 2 * MiB;
 /**
  * The first, speculative read of a Parquet object's tail (plus its 8-byte trailer). Footers of a
  * few row groups take a few KiB (Query 2's 33 MB files: 3.9 KB), of hundreds of row groups x tens
@@ -231,7 +234,7 @@ const PARQUET_MAGIC = new TextEncoder().encode("PAR1");
  * once: the object's last PARQUET_TAIL_BYTES in one GET (one more GET only for a longer footer),
  * and those bytes are written as the file's tail. The needed column chunks, less what that read
  * already holds, are fetched as the GETs {@link coalesceRanges} makes of them: chunks less than
- * PARQUET_GAP_BYTES apart share a GET, none longer than the read-ahead block (8-32 MiB by the
+ * PARQUET_GAP_BYTES (2 MiB) apart share a GET, none longer than the read-ahead block (8-32 MiB by the
  * worker's memory, so a hedge's repeat and a GET's buffer stay bounded), at most
  * PARQUET_GETS_IN_FLIGHT at once and at most (1 + ahead) blocks of bytes in flight (what a CSV
  * range's read-ahead holds). Only the footer's and the chunks' bytes are written, at their own

@@ -31,17 +31,19 @@ const MIN_BLOCK = 8 * MiB;
 type Range = { start: number; end: number };
 
 /**
- * The test files, written by DuckDB. Their layouts (checked in `before`): `layout` has six row
- * groups of id | pad_big (> 1 MiB) | a | pad_small (< 1 MiB) | b | c; `wide` has a footer longer
+ * The test files, written by DuckDB. Their layouts (checked by the first test): `layout` has six
+ * row groups of id | pad_big (above the gap threshold) | a | pad_small (below it) | b | c; `wide` has a footer longer
  * than the speculative tail read; `one` is a single row group whose last chunk runs into the tail
  * read; `tiny` fits the tail read whole.
  */
+/** 32 x `n` hex characters per row, none repeated nearby (the codec cannot shrink them below the gap threshold). */
+const randomHex = (n: number) => Array.from({ length: n }, (_, k) => `md5((i + ${k * 1_000_003})::VARCHAR)`).join(" || ");
 const FILES: Record<string, string> = {
-  layout: `SELECT i AS id, md5(i::VARCHAR) || md5((i + 1000003)::VARCHAR) || md5((i + 2000003)::VARCHAR) AS pad_big, (i % 1000)::INTEGER AS a,
+  layout: `SELECT i AS id, ${randomHex(5)} AS pad_big, (i % 1000)::INTEGER AS a,
              substr(md5((i * 7)::VARCHAR), 1, 6) AS pad_small, CASE WHEN i % 11 = 0 THEN NULL ELSE i / 3.0 END::DOUBLE AS b, 'k' || (i % 37) AS c
            FROM range(${6 * 20480}) t(i)`,
   wide: `SELECT ${Array.from({ length: 30 }, (_, c) => `((i * ${c + 1}) % 7)::TINYINT AS c${c}`).join(", ")} FROM range(${150 * 2048}) t(i)`,
-  one: `SELECT i AS id, md5(i::VARCHAR) || md5((i + 1000003)::VARCHAR) || md5((i + 2000003)::VARCHAR) AS pad_big, hash(i)::DOUBLE / 7 AS b FROM range(50000) t(i)`,
+  one: `SELECT i AS id, ${randomHex(3)} AS pad_big, hash(i)::DOUBLE / 7 AS b FROM range(50000) t(i)`,
   tiny: `SELECT i AS id, 'v' || i AS v, i % 3 = 0 AS flag FROM range(500) t(i)`,
 };
 const ROW_GROUP_ROWS: Record<string, number> = { layout: 20480, wide: 2048, one: 1_000_000, tiny: 2048 };
