@@ -246,6 +246,43 @@ describe("Parquet column chunks through a store: the footer once, chunks in merg
     });
   }
 
+  it("a chunk GET failing: the other GETs are aborted and waited for, and the task fails with its error", async () => {
+    const base = localStore(join(dir, "data"));
+    const { bytes } = fixtures.get("layout")!;
+    let calls = 0;
+    let inFlight = 0;
+    let aborted = 0;
+    const failure = new Error("the second GET failed");
+    const get = async (key: string, options?: ReadOptions) => {
+      const call = ++calls;
+      inFlight++;
+      try {
+        if (call === 1) return await base.get(key, options); // the tail
+        // Chunk GETs: the first fails soon, the others would take long unless aborted.
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = (): void => (clearTimeout(timer), aborted++, reject(options!.signal!.reason));
+          const timer = setTimeout(() => (options?.signal?.removeEventListener("abort", onAbort), resolve()), call === 2 ? 20 : 5_000);
+          options?.signal?.addEventListener("abort", onAbort, { once: true });
+        });
+        if (call === 2) throw failure;
+        return await base.get(key, options);
+      } finally {
+        inFlight--;
+      }
+    };
+    const store: ObjectStore = { ...base, get, localPath: undefined };
+    const split: Split = { key: "layout.parquet", format: "parquet", range: { start: 0, end: bytes.byteLength }, fileSize: bytes.byteLength };
+    const out = await mkdtemp(join(dir, "task-"));
+    try {
+      await assert.rejects(materializeSplits(store, [split], out, { reader: new RangedReader(store, { hedgeAfter: 0 }), columns: ["a", "b"] }), (err) => err === failure);
+      assert.ok(calls >= 3, `${calls} GETs: several chunk GETs ran at once`);
+      assert.equal(aborted, calls - 2, "every other chunk GET was aborted");
+      assert.equal(inFlight, 0, "no GET still running once the task failed");
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it("read in place (a local store's own file): the footer read once, and the bytes DuckDB reads counted", async () => {
     const { store, gets } = counting(localStore(join(dir, "data")), true);
     const { bytes, footer } = fixtures.get("layout")!;
