@@ -9,9 +9,10 @@
  *   decompresses; the file keeps its header line, its names read by DuckDB).
  * - Parquet: a sparse file of the object's size holding only the footer and the column chunks
  *   of the needed columns, at their own offsets; DuckDB reads nothing else. Fetched in few GETs:
- *   the footer's one tail read reused, nearby chunks merged ({@link PARQUET_GAP_BYTES}). A Parquet object is
- *   read whole by one task (all its row groups): the planner must not spread one file's row
- *   groups over several tasks (mapreduce/inputs.ts wholeParquetFiles merges them back).
+ *   the footer's one tail read reused, nearby chunks merged ({@link PARQUET_GAP_BYTES}). A
+ *   Parquet object is read whole by one task (all its row groups): the planner must not spread
+ *   one file's row groups over several tasks (mapreduce/inputs.ts wholeParquetFiles merges them
+ *   back).
  * - In place, for a store whose objects are local files (`store.localPath`): a Parquet object, a compressed object or a
  *   CSV/NDJSON split covering its whole object is not copied: DuckDB reads the store's own file
  *   (for Parquet, only the footer and the needed column chunks, as from the sparse copy). Byte
