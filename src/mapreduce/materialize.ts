@@ -8,9 +8,11 @@
  *   zstd objects (Node 20 has no zstd): the whole object, keeping its extension (DuckDB
  *   decompresses; the file keeps its header line, its names read by DuckDB).
  * - Parquet: a sparse file of the object's size holding only the footer and the column chunks
- *   of the needed columns, at their own offsets; DuckDB reads nothing else. A Parquet object is
- *   read whole by one task (all its row groups): the planner must not spread one file's row
- *   groups over several tasks (mapreduce/inputs.ts wholeParquetFiles merges them back).
+ *   of the needed columns, at their own offsets; DuckDB reads nothing else. Fetched in few GETs:
+ *   the footer's one tail read reused, nearby chunks merged ({@link PARQUET_GAP_BYTES}). A
+ *   Parquet object is read whole by one task (all its row groups): the planner must not spread
+ *   one file's row groups over several tasks (mapreduce/inputs.ts wholeParquetFiles merges them
+ *   back).
  * - In place, for a store whose objects are local files (`store.localPath`): a Parquet object, a compressed object or a
  *   CSV/NDJSON split covering its whole object is not copied: DuckDB reads the store's own file
  *   (for Parquet, only the footer and the needed column chunks, as from the sparse copy). Byte
@@ -21,9 +23,9 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { availableParallelism, totalmem } from "node:os";
 import { once } from "node:events";
-import pLimit from "p-limit";
 import type { ObjectStore } from "../storage/contract.js";
 import type { RangedReader } from "../storage/ranged.js";
+import { ValidationError } from "../job/errors.js";
 import { NotFoundError } from "../storage/errors.js";
 import { checkVersion, InputChangedError, objectUrl } from "../storage/versions.js";
 import { checkRecordLengths } from "../splits/csv-range.js";
@@ -32,7 +34,7 @@ import { sqlString } from "../duckdb/sql.js";
 import { openCsvSplit, parseHeader, type CsvSplitData } from "../splits/csv-split.js";
 import { csvDialectSchema, MAX_RECORD_BYTES, type CsvDialect } from "../splits/dialect.js";
 import { FirstLineEnd, firstLineEndOf } from "../splits/line-end.js";
-import { columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
+import { coalesceRanges, columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { CsvFile } from "./table-source.js";
 
@@ -95,7 +97,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const headers = new Map<string, Promise<CsvSplitData>>();
   const signal = options.signal ? { signal: options.signal } : {};
   const readAhead = readAheadFor(workerMemory());
-  const object = (split: Split) => `${store.url.replace(/\/$/, "")}/${split.key}`;
+  const object = (split: Split) => objectUrl(store.url, split.key);
   /** Every read of a split carries the object's listed version: the store checks it. */
   const pinned = (split: Split) => ({ ...signal, version: split.version });
   const open = (split: Split, range = split.range) =>
@@ -138,7 +140,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
     if (split.format === "parquet") {
       if (parquetDone.has(split.key)) continue;
       parquetDone.add(split.key);
-      files.push({ path: await sparseParquet(store, split, join(dir, `p${i}.parquet`), options), split, headerLine: false });
+      files.push({ path: await sparseParquet(store, split, join(dir, `p${i}.parquet`), options, readAhead), split, headerLine: false });
     } else if (split.compression === "zstd") {
       const ext = split.key.slice(split.key.lastIndexOf("."));
       const file = join(dir, `c${i}.${split.format === "ndjson" ? "json" : "csv"}${ext}`);
@@ -202,40 +204,133 @@ async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Pro
   return bytes;
 }
 
-async function sparseParquet(store: ObjectStore, split: Split, file: string, options: MaterializeOptions): Promise<string> {
+/**
+ * Parquet column chunks less than this apart are read in one GET (the gap read and dropped).
+ * Merging two chunks costs reading the gap; a GET of its own costs the GET. Through versitygw
+ * (docs/performance.md, "Through S3") a GET costs the client ~5 ms of CPU besides its bytes, and
+ * bytes ~2.8 ms per MiB (2.9 CPU-s/GiB in 32 MiB GETs): a gap costs less than the GET it saves up
+ * to ~1.8 MiB, and on average over gaps of 0-2 MiB merging saves ~2 ms per GET. Measured on
+ * Query 2's Parquet (`npm run bench s3-read`; gaps of 1.12 MiB between row groups), 2 MiB made 40
+ * GETs where 1 MiB made 56 and cost less CPU on both sides (client 0.16-0.17 against 0.18-0.19
+ * CPU-s, server 0.07 against 0.07-0.08) for 35% more bytes (69 MiB against 51). With a cheaper GET body path bytes
+ * cost less, which moves the break-even up. On AWS S3 a GET's time to first byte (~15-30 ms) at
+ * ~90 MB/s per connection is worth 1.3-2.7 MB. The gap bytes are fetched, so they count in
+ * `bytesRead`.
+ */
+export const PARQUET_GAP_BYTES = 2 * MiB;
+/**
+ * The first, speculative read of a Parquet object's tail (plus its 8-byte trailer). Footers of a
+ * few row groups take a few KiB (Query 2's 33 MB files: 3.9 KB), of hundreds of row groups x tens
+ * of columns a few hundred KiB. 256 KiB costs ~0.5 ms of client CPU more than 64 KiB would, a
+ * second GET ~5 ms; and the bytes it holds before the footer serve the last column chunks (an
+ * object under 256 KiB takes this one GET in all).
+ */
+export const PARQUET_TAIL_BYTES = 256 * 1024;
+/** GETs of column chunks in flight at once per object (the RangedReader's own default concurrency). */
+const PARQUET_GETS_IN_FLIGHT = 8;
+const PARQUET_MAGIC = new TextEncoder().encode("PAR1");
+
+/**
+ * The sparse copy of a Parquet object read through a store (not in place). The footer is read
+ * once: the object's last PARQUET_TAIL_BYTES in one GET (one more GET only for a longer footer),
+ * and those bytes are written as the file's tail. The needed column chunks, less what that read
+ * already holds, are fetched as the GETs {@link coalesceRanges} makes of them: chunks less than
+ * PARQUET_GAP_BYTES (2 MiB) apart share a GET, none longer than the read-ahead block (8-32 MiB by the
+ * worker's memory, so a hedge's repeat and a GET's buffer stay bounded), at most
+ * PARQUET_GETS_IN_FLIGHT at once and at most (1 + ahead) blocks of bytes in flight (what a CSV
+ * range's read-ahead holds). Only the footer's and the chunks' bytes are written, at their own
+ * offsets: a gap read inside a GET is dropped, holes stay holes.
+ */
+async function sparseParquet(store: ObjectStore, split: Split, file: string, options: MaterializeOptions, readAhead: { blockSize: number; ahead: number }): Promise<string> {
   const signal = options.signal;
-  const { footer, ranges } = await neededChunks(store, split, options);
+  const pinned = { ...(signal ? { signal } : {}), version: split.version };
+  const { footer, ranges } = await neededChunks(store, split, options, (range) => options.reader.getRange(split.key, range, pinned));
+  const tail = footer.tail;
+  const reads = coalesceRanges(
+    ranges.map((r) => ({ start: r.start, end: Math.min(r.end, tail.start) })),
+    { maxGap: PARQUET_GAP_BYTES, maxBytes: readAhead.blockSize },
+  );
   const fh = await open(file, "w");
   try {
     await fh.truncate(split.fileSize);
-    await fh.write(new TextEncoder().encode("PAR1"), 0, 4, 0);
-    const tailStart = split.fileSize - footer.footerBytes;
-    const tail = await options.reader.getRange(split.key, { start: tailStart, end: split.fileSize }, { signal, version: split.version });
-    await fh.write(tail, 0, tail.byteLength, tailStart);
-    const limit = pLimit(8);
-    await Promise.all(
-      ranges.map((r) =>
-        limit(async () => {
-          const bytes = await options.reader.getRange(split.key, { start: r.start, end: r.end }, { signal, version: split.version });
-          await fh.write(bytes, 0, bytes.byteLength, r.start);
-        }),
-      ),
-    );
+    await fh.write(PARQUET_MAGIC, 0, PARQUET_MAGIC.byteLength, 0);
+    await fh.write(footer.bytes, 0, footer.bytes.byteLength, split.fileSize - footer.footerBytes);
+    // The chunks' bytes the tail read already holds.
+    for (const r of ranges) {
+      const start = Math.max(r.start, tail.start);
+      if (r.end > start) await fh.write(tail.bytes, start - tail.start, r.end - start, start);
+    }
+    await eachWithin(reads, (r) => r.end - r.start, { concurrency: PARQUET_GETS_IN_FLIGHT, bytes: (1 + readAhead.ahead) * readAhead.blockSize }, signal, async (r, readSignal) => {
+      const bytes = await options.reader.getRange(split.key, { start: r.start, end: r.end }, { signal: readSignal, version: split.version });
+      if (bytes.byteLength !== r.end - r.start) throw new InputChangedError(objectUrl(store.url, split.key), `a read of bytes ${r.start}-${r.end} returned ${bytes.byteLength} bytes`);
+      for (const p of r.parts) await fh.write(bytes, p.start - r.start, p.end - p.start, p.start);
+    });
   } finally {
     await fh.close();
   }
   return file;
 }
 
-/** The bytes DuckDB reads of a Parquet object: its footer and the needed columns' chunks. */
+/**
+ * Runs `work` on each item in order, with at most `limits.concurrency` running and the sizes of
+ * the running ones within `limits.bytes` (one item always runs, however large). On the first
+ * failure the others are aborted (their signal) and waited for before it is thrown, so nothing
+ * still writes once this returns.
+ */
+async function eachWithin<T>(items: T[], size: (item: T) => number, limits: { concurrency: number; bytes: number }, outer: AbortSignal | undefined, work: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const ac = new AbortController();
+  const signal = outer ? AbortSignal.any([outer, ac.signal]) : ac.signal;
+  let next = 0;
+  let running = 0;
+  let inFlight = 0;
+  let failure: { error: unknown } | undefined;
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      while (!failure && next < items.length && running < limits.concurrency && (running === 0 || inFlight + size(items[next]!) <= limits.bytes)) {
+        const item = items[next++]!;
+        const n = size(item);
+        running++;
+        inFlight += n;
+        work(item, signal).then(
+          () => settle(n),
+          (error: unknown) => {
+            failure ??= { error };
+            ac.abort();
+            settle(n);
+          },
+        );
+      }
+      if (running === 0 && (failure || next === items.length)) resolve();
+    };
+    const settle = (n: number): void => {
+      running--;
+      inFlight -= n;
+      pump();
+    };
+    pump();
+  });
+  if (failure) throw failure.error;
+}
+
+/** The bytes DuckDB reads of a Parquet object read in place: its footer and the needed columns' chunks. */
 async function parquetBytesNeeded(store: ObjectStore, split: Split, options: MaterializeOptions): Promise<number> {
-  const { footer, ranges } = await neededChunks(store, split, options);
+  const get = (range: { start: number; end: number }) => store.get(split.key, { range, ...(options.signal ? { signal: options.signal } : {}), version: split.version });
+  const { footer, ranges } = await neededChunks(store, split, options, get);
   return footer.footerBytes + ranges.reduce((n, r) => n + (r.end - r.start), 0);
 }
 
-/** A Parquet object's footer and the byte ranges of the column chunks of the needed columns (`options.columns`, else all). */
-async function neededChunks(store: ObjectStore, split: Split, options: MaterializeOptions) {
-  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(options.signal ? { signal: options.signal } : {}), version: split.version });
+/**
+ * A Parquet object's footer (one read of its last PARQUET_TAIL_BYTES, through `read`) and the
+ * byte ranges of the column chunks of the needed columns (`options.columns`, else all). A chunk
+ * outside the object's data (before byte 4 or into the footer) is refused: the file is damaged.
+ */
+async function neededChunks(store: ObjectStore, split: Split, options: MaterializeOptions, read: (range: { start: number; end: number }) => Promise<Uint8Array>) {
+  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, footerPrefetchBytes: PARQUET_TAIL_BYTES, ...(options.signal ? { signal: options.signal } : {}), version: split.version, read });
   const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
-  return { footer, ranges: columnChunkRanges(footer.metadata, columns) };
+  const ranges = columnChunkRanges(footer.metadata, columns);
+  const dataEnd = split.fileSize - footer.footerBytes;
+  const outside = ranges.find((r) => r.end > r.start && (r.start < 4 || r.end > dataEnd));
+  if (outside) throw new ValidationError(`${objectUrl(store.url, split.key)}: the footer puts column "${outside.column}" of row group ${outside.rowGroup} at bytes ${outside.start}-${outside.end}, outside the file's data (bytes 4-${dataEnd}): the Parquet file is damaged; rewrite it`);
+  return { footer, ranges };
 }
+

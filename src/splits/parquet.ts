@@ -2,7 +2,7 @@
  * Parquet footers read with ranged GETs only: the tail of the object (the last 8 bytes, `len` +
  * `PAR1`, plus up to `footerPrefetchBytes` before them), then the rest of the footer if it did not
  * fit. The footer is parsed by `hyparquet`. Row groups are the split units; column chunk byte
- * ranges let a task fetch only the columns it needs.
+ * ranges let a task fetch only the columns it needs, merged into few GETs by {@link coalesceRanges}.
  */
 import { parquetMetadata } from "hyparquet";
 import type { ColumnChunk, FileMetaData } from "hyparquet";
@@ -10,6 +10,7 @@ import { z } from "zod";
 import { ValidationError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ObjectStore } from "../storage/contract.js";
+import { InputChangedError } from "../storage/versions.js";
 
 export type { FileMetaData } from "hyparquet";
 
@@ -22,6 +23,11 @@ export interface ParquetFooterOptions {
   signal?: AbortSignal;
   /** The object's listed version (`Split.version`): the reads check it. */
   version?: string | undefined;
+  /**
+   * Reads bytes [start, end) of the object, e.g. a RangedReader's `getRange` (hedged, counted in
+   * its stats). @default `store.get` with `signal` and `version`
+   */
+  read?: (range: { start: number; end: number }) => Promise<Uint8Array>;
 }
 
 const optionsSchema = z.strictObject({
@@ -29,6 +35,7 @@ const optionsSchema = z.strictObject({
   footerPrefetchBytes: z.number().int().min(0).default(64 * 1024),
   signal: z.instanceof(AbortSignal).optional(),
   version: z.string().optional(),
+  read: z.custom<(range: { start: number; end: number }) => Promise<Uint8Array>>((f) => typeof f === "function", "a function reading a byte range").optional(),
 });
 
 /** One row group as a split unit. */
@@ -55,6 +62,11 @@ export interface ParquetFooter {
   footerBytes: number;
   /** The footer's bytes as read (the object's last `footerBytes` bytes). */
   bytes: Uint8Array;
+  /**
+   * Every byte read to find the footer: the object's bytes from `start` to its end (the footer
+   * and whatever the first read held before it), so a caller reuses them instead of reading again.
+   */
+  tail: { start: number; bytes: Uint8Array };
 }
 
 const MAGIC = 0x31524150; // "PAR1" little-endian
@@ -70,29 +82,38 @@ export async function readParquetFooter(store: ObjectStore, key: string, options
     fileSize = info.size;
   }
   if (fileSize < 12) throw new ValidationError(`${where} is not a Parquet file (${fileSize} bytes, a Parquet file has at least 12): check the format option`);
+  const read = opts.read ?? ((range: { start: number; end: number }) => store.get(key, { range, signal: opts.signal, version: opts.version }));
   const tailStart = Math.max(0, fileSize - 8 - opts.footerPrefetchBytes);
-  let tail = await store.get(key, { range: { start: tailStart, end: fileSize }, signal: opts.signal, version: opts.version });
+  /** A read of exactly [start, end): a shorter one means the object is shorter than listed. */
+  const readExactly = async (start: number, end: number): Promise<Uint8Array> => {
+    const got = await read({ start, end });
+    if (got.byteLength !== end - start) throw new InputChangedError(where, `${fileSize} bytes when listed, a read of bytes ${start}-${end} returned ${got.byteLength}`);
+    return got;
+  };
+  let tail = await readExactly(tailStart, fileSize);
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
   if (view.getUint32(tail.byteLength - 4, true) !== MAGIC) throw new ValidationError(`${where} does not end in PAR1, so it is not a Parquet file: check the format option or the file`);
   const metadataLength = view.getUint32(tail.byteLength - 8, true);
   const footerStart = fileSize - 8 - metadataLength;
   if (footerStart < 4) throw new ValidationError(`${where} has a footer length of ${metadataLength} bytes, more than the file holds: the file is damaged`);
+  let readFrom = tailStart;
   if (footerStart < tailStart) {
-    const head = await store.get(key, { range: { start: footerStart, end: tailStart }, signal: opts.signal, version: opts.version });
+    // The footer is longer than the first read: one more GET for the rest of it.
+    const head = await readExactly(footerStart, tailStart);
     const joined = new Uint8Array(fileSize - footerStart);
     joined.set(head, 0);
     joined.set(tail, head.byteLength);
     tail = joined;
-  } else {
-    tail = tail.subarray(footerStart - tailStart);
+    readFrom = footerStart;
   }
+  const bytes = tail.subarray(footerStart - readFrom);
   let metadata: FileMetaData;
   try {
-    metadata = parquetMetadata(tail);
+    metadata = parquetMetadata(bytes);
   } catch (err) {
     throw new ValidationError(`cannot parse the Parquet footer of ${where}: ${(err as Error).message}`, { cause: err });
   }
-  return { metadata, fileSize, footerBytes: metadataLength + 8, bytes: tail };
+  return { metadata, fileSize, footerBytes: metadataLength + 8, bytes, tail: { start: readFrom, bytes: tail } };
 }
 
 /** The first byte of a column chunk: its dictionary page when it has one, else its first data page. */
@@ -155,4 +176,45 @@ export function columnChunkRanges(metadata: FileMetaData, columns: string[], row
     }
   }
   return out;
+}
+
+/** One GET of {@link coalesceRanges}: bytes [start, end), of which only `parts` are wanted (the rest are gaps read and dropped). */
+export interface CoalescedRead {
+  start: number;
+  end: number;
+  /** The wanted byte ranges inside the read, in order, disjoint. */
+  parts: { start: number; end: number }[];
+}
+
+/**
+ * Byte ranges (any order, overlaps allowed) as the fewest reads within two limits: ranges less
+ * than `maxGap` bytes apart share one read (the gap between them is read and dropped), and no
+ * read is longer than `maxBytes` (a longer range is cut into reads of `maxBytes`), so a read's
+ * memory and a hedge's repeat stay bounded. Empty ranges are dropped.
+ */
+export function coalesceRanges(ranges: { start: number; end: number }[], limits: { maxGap: number; maxBytes: number }): CoalescedRead[] {
+  const { maxGap, maxBytes } = limits;
+  if (!(maxBytes >= 1) || !(maxGap >= 0)) throw new RangeError(`coalesceRanges: maxBytes must be >= 1 and maxGap >= 0 (got ${maxBytes}, ${maxGap})`);
+  // Disjoint, sorted: overlapping or touching ranges joined.
+  const sorted = ranges.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start);
+  const joined: { start: number; end: number }[] = [];
+  for (const r of sorted) {
+    const last = joined[joined.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else joined.push({ start: r.start, end: r.end });
+  }
+  const reads: CoalescedRead[] = [];
+  for (const r of joined) {
+    for (let start = r.start; start < r.end; start = Math.min(r.end, start + maxBytes)) {
+      const part = { start, end: Math.min(r.end, start + maxBytes) };
+      const last = reads[reads.length - 1];
+      if (last && part.start - last.end < maxGap && part.end - last.start <= maxBytes) {
+        last.end = part.end;
+        last.parts.push(part);
+      } else {
+        reads.push({ start: part.start, end: part.end, parts: [part] });
+      }
+    }
+  }
+  return reads;
 }
