@@ -7,7 +7,8 @@
  * Input: `{ storeUrl, handle, partition, source }`; output: the partition's result.
  */
 import { z } from "zod";
-import { uploadPartitionTask, openTaskStore, partitionTaskInputSchema, type PartitionTaskInput } from "../outputs/upload-partition.js";
+import { uploadPartitionTask, partitionTaskInputSchema, type PartitionTaskInput } from "../outputs/upload-partition.js";
+import { cachedStore } from "../storage/cache.js";
 import type { PartitionResult } from "../outputs/upload-protocol.js";
 import { defineWorker } from "../task-runtime/registry.js";
 
@@ -37,19 +38,15 @@ export const uploadPartitionWorker = defineWorker(UPLOAD_PARTITION_WORKER, async
     case "inline":
       return uploadPartitionTask(task, Buffer.from(source.base64, "base64"), ctx);
     case "copy": {
-      const from = await openTaskStore(source.storeUrl ?? input.storeUrl);
-      try {
-        const counted = async function* (): AsyncIterable<Uint8Array> {
-          for await (const chunk of from.getStream(source.key, { range: source.range, signal: ctx.signal })) {
-            ctx.count("bytesRead", chunk.byteLength);
-            yield chunk;
-          }
-        };
-        ctx.count("readRequests", 1);
-        return await uploadPartitionTask(task, counted(), ctx);
-      } finally {
-        await from.close();
-      }
+      const from = await cachedStore(source.storeUrl ?? input.storeUrl);
+      const counted = async function* (): AsyncIterable<Uint8Array> {
+        for await (const chunk of from.getStream(source.key, { range: source.range, signal: ctx.signal })) {
+          ctx.count("bytesRead", chunk.byteLength);
+          yield chunk;
+        }
+      };
+      ctx.count("readRequests", 1);
+      return await uploadPartitionTask(task, counted(), ctx);
     }
   }
 }, { input: uploadPartitionInput });

@@ -15,6 +15,7 @@ import { z } from "zod";
 import { ConfigError, ValidationError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
 import type { MultipartOps, ObjectStore } from "../storage/contract.js";
+import { cachedStore } from "../storage/cache.js";
 import { openRootStore as openTaskStore } from "../storage/url.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import {
@@ -163,7 +164,7 @@ function digest(data: Uint8Array): { hex: string; base64: string } {
 
 /** The input of a task of a parallel upload: where to write, which partition, and your own `source`. */
 export interface PartitionTaskInput<S = unknown> {
-  /** The store's URL (`store.url`); the task opens it with {@link openTaskStore}. */
+  /** The store's URL (`store.url`); the task opens it once per worker (`cachedStore`). */
   storeUrl: string;
   handle: ParallelUploadHandle;
   partition: number;
@@ -189,10 +190,6 @@ export function parsePartitionTaskInput(value: unknown): PartitionTaskInput {
 /** Opens the task's store, uploads its partition, closes the store: the body of most upload workers. */
 export async function uploadPartitionTask(input: PartitionTaskInput, bytes: Uint8Array | AsyncIterable<Uint8Array>, ctx: UploadContext = {}): Promise<PartitionResult> {
   const task = parsePartitionTaskInput(input);
-  const store = await openTaskStore(task.storeUrl);
-  try {
-    return await uploadPartition(store, task.handle, task.partition, bytes, ctx);
-  } finally {
-    await store.close();
-  }
+  // One store per URL for the worker's life (storage/cache.ts): a warm worker's next task reuses its connections.
+  return uploadPartition(await cachedStore(task.storeUrl), task.handle, task.partition, bytes, ctx);
 }
