@@ -17,11 +17,14 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { fileSystemError, StoreError } from "./errors.js";
 import { makeDirs } from "./local-dirs.js";
@@ -176,6 +179,67 @@ function fixOneByteRanges(store: { prototype: RangedGetter }): void {
   };
 }
 
+interface PutObjectInput {
+  bucket: string;
+  key: string;
+  content: Buffer | NodeJS.ReadableStream;
+  metadata: unknown;
+}
+interface ObjectWriter {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+  putObject(object: PutObjectInput): Promise<{ size: number; md5: string }>;
+}
+
+/**
+ * s3rver 3.7.1's putObject creates the object's directory, then opens the object's file in place
+ * with no 'error' listener. A DELETE of the last object under the same prefix removes the emptied
+ * directory in between (s3rver's own cleanup), and the ENOENT of that open ended the whole server.
+ * CI saw it: a Fargate worker's reply PUT raced the cleanup of another attempt's reply. Here the
+ * body goes to a temp file in the object's directory (opened again after re-creating the
+ * directory if it vanished), then is renamed over the object once written and flushed. Every
+ * stream's error fails the request, not the server, and a GET never reads a half-written object.
+ * Listings skip the temp file (not an `_S3rver_object`), and the directory holding it is not empty,
+ * so the cleanup leaves it alone.
+ */
+function fixPutRace(store: { prototype: ObjectWriter }): void {
+  let seq = 0;
+  store.prototype.putObject = async function (object) {
+    const objectPath = this.getResourcePath(object.bucket, object.key, "object");
+    const temp = `${objectPath}.${process.pid}-${++seq}.tmp`;
+    let file: FileHandle | undefined;
+    for (let attempt = 1; !file; attempt++) {
+      await mkdir(path.dirname(temp), { recursive: true });
+      try {
+        file = await open(temp, "w");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 10) throw err;
+      }
+    }
+    const md5 = createHash("md5");
+    let size = 0;
+    try {
+      const body = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : (object.content as NodeJS.ReadableStream);
+      const hashing = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          md5.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      });
+      await pipeline(body, hashing, file.createWriteStream());
+      await rename(temp, objectPath);
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      await rm(temp, { force: true });
+      throw err;
+    }
+    const digest = md5.digest("hex");
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
+
 /** The child process: runs s3rver, prints `{"port":N}`, stops when stdin closes or on SIGTERM/SIGINT. */
 async function runChild(): Promise<void> {
   const args = childArgsSchema.parse(JSON.parse(process.env.SMELTER_S3RVER_ARGS ?? "{}"));
@@ -189,6 +253,7 @@ async function runChild(): Promise<void> {
     accounts.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
   }
   fixOneByteRanges(require("s3rver/lib/stores/filesystem.js") as { prototype: RangedGetter });
+  fixPutRace(require("s3rver/lib/stores/filesystem.js") as { prototype: ObjectWriter });
   const server = new S3rver({
     address: args.host,
     port: args.port,
