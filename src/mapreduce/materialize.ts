@@ -95,11 +95,9 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const localPath = store.localPath;
   const dialect = options.dialect ?? csvDialectSchema.parse({});
   const headers = new Map<string, Promise<CsvSplitData>>();
-  const signal = options.signal ? { signal: options.signal } : {};
   const readAhead = readAheadFor(workerMemory());
   const object = (split: Split) => objectUrl(store.url, split.key);
-  /** Every read of a split carries the object's listed version: the store checks it. */
-  const pinned = (split: Split) => ({ ...signal, version: split.version });
+  const pinned = (split: Split) => pinnedRead(split, options.signal);
   const open = (split: Split, range = split.range) =>
     openCsvSplit({ ...split, range }, split.format === "csv" ? dialect : undefined, {
       object: object(split),
@@ -243,8 +241,7 @@ const PARQUET_MAGIC = new TextEncoder().encode("PAR1");
  */
 async function sparseParquet(store: ObjectStore, split: Split, file: string, options: MaterializeOptions, readAhead: { blockSize: number; ahead: number }): Promise<string> {
   const signal = options.signal;
-  const pinned = { ...(signal ? { signal } : {}), version: split.version };
-  const { footer, ranges } = await neededChunks(store, split, options, (range) => options.reader.getRange(split.key, range, pinned));
+  const { footer, ranges } = await neededChunks(store, split, options, (range) => options.reader.getRange(split.key, range, pinnedRead(split, signal)));
   const tail = footer.tail;
   const reads = coalesceRanges(
     ranges.map((r) => ({ start: r.start, end: Math.min(r.end, tail.start) })),
@@ -261,7 +258,7 @@ async function sparseParquet(store: ObjectStore, split: Split, file: string, opt
       if (r.end > start) await fh.write(tail.bytes, start - tail.start, r.end - start, start);
     }
     await eachWithin(reads, (r) => r.end - r.start, { concurrency: PARQUET_GETS_IN_FLIGHT, bytes: (1 + readAhead.ahead) * readAhead.blockSize }, signal, async (r, readSignal) => {
-      const bytes = await options.reader.getRange(split.key, { start: r.start, end: r.end }, { signal: readSignal, version: split.version });
+      const bytes = await options.reader.getRange(split.key, { start: r.start, end: r.end }, pinnedRead(split, readSignal));
       if (bytes.byteLength !== r.end - r.start) throw new InputChangedError(objectUrl(store.url, split.key), `a read of bytes ${r.start}-${r.end} returned ${bytes.byteLength} bytes`);
       for (const p of r.parts) await fh.write(bytes, p.start - r.start, p.end - p.start, p.start);
     });
@@ -312,10 +309,14 @@ async function eachWithin<T>(items: T[], size: (item: T) => number, limits: { co
   if (failure) throw failure.error;
 }
 
+/** Every read of a split carries the object's listed version (the store checks it) and the task's signal. */
+function pinnedRead(split: Split, signal: AbortSignal | undefined): { signal?: AbortSignal; version: string | undefined } {
+  return { ...(signal ? { signal } : {}), version: split.version };
+}
+
 /** The bytes DuckDB reads of a Parquet object read in place: its footer and the needed columns' chunks. */
 async function parquetBytesNeeded(store: ObjectStore, split: Split, options: MaterializeOptions): Promise<number> {
-  const get = (range: { start: number; end: number }) => store.get(split.key, { range, ...(options.signal ? { signal: options.signal } : {}), version: split.version });
-  const { footer, ranges } = await neededChunks(store, split, options, get);
+  const { footer, ranges } = await neededChunks(store, split, options, (range) => store.get(split.key, { range, ...pinnedRead(split, options.signal) }));
   return footer.footerBytes + ranges.reduce((n, r) => n + (r.end - r.start), 0);
 }
 
@@ -325,7 +326,7 @@ async function parquetBytesNeeded(store: ObjectStore, split: Split, options: Mat
  * outside the object's data (before byte 4 or into the footer) is refused: the file is damaged.
  */
 async function neededChunks(store: ObjectStore, split: Split, options: MaterializeOptions, read: (range: { start: number; end: number }) => Promise<Uint8Array>) {
-  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, footerPrefetchBytes: PARQUET_TAIL_BYTES, ...(options.signal ? { signal: options.signal } : {}), version: split.version, read });
+  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, footerPrefetchBytes: PARQUET_TAIL_BYTES, ...pinnedRead(split, options.signal), read });
   const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
   const ranges = columnChunkRanges(footer.metadata, columns);
   const dataEnd = split.fileSize - footer.footerBytes;

@@ -149,6 +149,18 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
   const full = (key: string): string => prefix + key;
   const short = (key: string): string => key.slice(prefix.length);
 
+  /** What a GET's error answer means to a read: 412 to an If-Match (the object changed), or 416 to a range (no bytes). */
+  function getAnswer(err: unknown, ifMatch: string | undefined, ranged: boolean): "changed" | "no bytes" | undefined {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    if (ifMatch !== undefined && (e.name === "PreconditionFailed" || status === 412)) return "changed";
+    if (ranged && (e.name === "InvalidRange" || status === 416)) return "no bytes";
+    return undefined;
+  }
+  const changedSince = (key: string, etag: string, cause: unknown) => new InputChangedError(objectUrl(url, key), `its ETag is no longer ${etag}: 412 PreconditionFailed`, { cause });
+  /** The wait before a body cut midway is resumed (both GET paths). */
+  const resumeAfter = (attempt: number, signal: AbortSignal) => sleepOn(context.clock, Math.min(2000, 50 * 2 ** attempt * (0.5 + context.random())), signal);
+
   /**
    * One GetObject; undefined for S3's 416 (a range starting at or past the end): no bytes.
    * `ifMatch` pins a resumed read to the object first seen.
@@ -159,9 +171,9 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       if (!res.Body) throw new Error("GetObject returned no body");
       return { body: res.Body as AsyncIterable<Uint8Array>, length: res.ContentLength, etag: res.ETag };
     } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (ifMatch !== undefined && (e.name === "PreconditionFailed" || e.$metadata?.httpStatusCode === 412)) throw new InputChangedError(objectUrl(url, key), `its ETag is no longer ${ifMatch}: 412 PreconditionFailed`, { cause: err });
-      if (range && (e.name === "InvalidRange" || e.$metadata?.httpStatusCode === 416)) return undefined;
+      const answer = getAnswer(err, ifMatch, range !== undefined);
+      if (answer === "changed") throw changedSince(key, ifMatch!, err);
+      if (answer === "no bytes") return undefined;
       throw err;
     }
   }
@@ -193,7 +205,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
       } catch (err) {
         if (signal.aborted || attempt >= limits.maxAttempts || !isTransientBodyError(err)) throw err;
         if (end !== undefined && pos >= end) return;
-        await sleepOn(context.clock, Math.min(2000, 50 * 2 ** attempt * (0.5 + context.random())), signal);
+        await resumeAfter(attempt, signal);
       }
     }
   }
@@ -238,13 +250,12 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
           // The body failed midway: resume from the byte reached.
           filled += progress.received;
           if (signal.aborted || attempt >= limits.maxAttempts || !isTransientBodyError(err)) throw err;
-          await sleepOn(context.clock, Math.min(2000, 50 * 2 ** attempt * (0.5 + context.random())), signal);
+          await resumeAfter(attempt, signal);
           continue;
         }
-        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-        const status = e.$metadata?.httpStatusCode;
-        if (etag !== undefined && (e.name === "PreconditionFailed" || status === 412)) throw new InputChangedError(object, `its ETag is no longer ${etag}: 412 PreconditionFailed`, { cause: err });
-        if ((range || resuming) && (e.name === "InvalidRange" || status === 416)) {
+        const answer = getAnswer(err, etag, range !== undefined || resuming);
+        if (answer === "changed") throw changedSince(key, etag!, err);
+        if (answer === "no bytes") {
           if (resuming) throw new InputChangedError(object, "a resumed read found the object shorter than its first answer said", { cause: err });
           if (version !== undefined) checkVersion(object, version, etagVersion((await head(key))?.etag));
           return new Uint8Array(0);
