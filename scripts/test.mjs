@@ -5,7 +5,10 @@
 // each install script is idempotent and returns at once when the tool is there). An install that
 // fails is reported and the tests go on: the ones needing that server then fail within seconds,
 // saying why. SMELTER_SKIP_TOOL_INSTALL=1 skips the installs.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+// The tests run with TMPDIR set to a directory of their own, removed when they end: what a test
+// file leaves in its temp directories (fixtures, generated data) does not pile up in /tmp.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
@@ -49,5 +52,7 @@ if (process.env.SMELTER_SKIP_TOOL_INSTALL !== "1") {
 // test forgot) cannot keep a test file alive; servers' children die with it (see test/helpers/).
 const [major, minor] = process.versions.node.split(".").map(Number);
 const forceExit = major >= 22 || (major === 20 && minor >= 14) ? ["--test-force-exit"] : [];
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...forceExit, ...flags, ...files], { stdio: "inherit" });
+const runTmp = mkdtempSync(join(tmpdir(), "smelter-tests-"));
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...forceExit, ...flags, ...files], { stdio: "inherit", env: { ...process.env, TMPDIR: runTmp } });
+rmSync(runTmp, { recursive: true, force: true });
 process.exit(r.status ?? 1);
