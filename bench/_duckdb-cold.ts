@@ -8,7 +8,11 @@
  * The SQL comes from the benchmark (bench/_peers.ts query2Sql over the same files), so both
  * processes read the same files with the same reader options.
  */
-import { DuckDBInstance } from "@duckdb/node-api";
+import { createRequire } from "node:module";
+
+// Loaded with `require`, as Smelter loads it (src/duckdb/index.ts): the cheaper of the two ways
+// for this CommonJS package, so the baseline does not pay a start Smelter avoids.
+const { DuckDBInstance } = createRequire(import.meta.url)("@duckdb/node-api") as typeof import("@duckdb/node-api");
 
 const [threads, limit, sql] = process.argv.slice(2);
 if (!threads || !limit || !sql) {

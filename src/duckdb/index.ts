@@ -3,8 +3,8 @@
  * or file database, run SQL, read rows as plain JS objects, close. Everything else in Smelter goes
  * through here, so settings (threads, memory) and error messages live in one spot.
  */
-import { DuckDBInstance } from "@duckdb/node-api";
-import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { createRequire } from "node:module";
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from "@duckdb/node-api";
 import { z } from "zod";
 import { SmelterError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
@@ -18,6 +18,14 @@ export interface DuckDbOptions {
   /** DuckDB's memory limit, e.g. `"1GB"`. @default DuckDB's own (80% of RAM) */
   memoryLimit?: string;
 }
+
+/**
+ * `@duckdb/node-api` is CommonJS (124 modules). Loaded with `require`, not `import`: on Node 20,
+ * importing CommonJS from ESM makes Node scan every re-exported module for its export names first,
+ * which cost 230 CPU-ms per process against 92 for `require` (docs/performance.md), paid by the CLI
+ * and by every pool worker at its start. Node 24 loads it in ~76 CPU-ms either way.
+ */
+const duckdbApi = createRequire(import.meta.url)("@duckdb/node-api") as typeof import("@duckdb/node-api");
 
 const optionsSchema = z.strictObject({
   path: z.string().min(1).default(":memory:"),
@@ -59,7 +67,7 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
   if (opts.memoryLimit !== undefined) config.memory_limit = opts.memoryLimit;
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(opts.path, config);
+    instance = await duckdbApi.DuckDBInstance.create(opts.path, config);
   } catch (err) {
     throw new DuckDbError(`cannot open DuckDB database "${opts.path}": ${(err as Error).message}; check the path and that no other process holds it`, err);
   }

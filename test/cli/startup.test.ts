@@ -1,11 +1,12 @@
 /**
  * What the command line loads before it works: a command loads its own module, not every
  * command's (DuckDB, the AWS SDK and the S3 server stay out of `smelter query2` until it runs a
- * query, so its workers start first); `smelter --help` still lists every command.
+ * query, so its workers start first); `smelter --help` still lists every command. The CommonJS
+ * packages every process loads at its start are loaded with `require`, not `import` (src/duckdb/index.ts).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -15,15 +16,29 @@ const bin = new URL("../../../bin/smelter.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "smelter-startup-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-// A module hook that prints every module URL the process resolves to stderr.
+// A module hook that prints every module URL the process resolves with `import` to stderr, and
+// at exit every module in the CommonJS cache (what `require` loaded, which the hook does not see).
 const hooks = join(dir, "hooks.mjs");
 writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("LOADED " + r.url + "\\n"); return r; }\n`);
 const register = join(dir, "register.mjs");
-writeFileSync(register, `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+writeFileSync(
+  register,
+  [
+    `import { createRequire, register } from "node:module";`,
+    `import { pathToFileURL } from "node:url";`,
+    `register(${JSON.stringify(pathToFileURL(hooks).href)});`,
+    `const cache = createRequire(import.meta.url).cache;`,
+    `process.on("exit", () => { for (const f of Object.keys(cache)) process.stderr.write("REQUIRED " + pathToFileURL(f).href + "\\n"); });`,
+    "",
+  ].join("\n"),
+);
 
 function loaded(...args: string[]): { modules: string[]; stdout: string; status: number | null; stderr: string } {
   const r = spawnSync(process.execPath, ["--import", register, bin, ...args], { encoding: "utf8", timeout: 60_000 });
-  const modules = r.stderr.split("\n").filter((l) => l.startsWith("LOADED ")).map((l) => l.slice("LOADED ".length));
+  const modules = r.stderr
+    .split("\n")
+    .filter((l) => l.startsWith("LOADED ") || l.startsWith("REQUIRED "))
+    .map((l) => l.slice(l.indexOf(" ") + 1));
   return { modules, stdout: r.stdout, status: r.status, stderr: r.stderr };
 }
 
@@ -37,6 +52,31 @@ describe("smelter's startup", () => {
     }
     for (const other of ["sql", "datagen", "demo", "simulate", "deploy"]) {
       assert.ok(!r.modules.some((m) => m.endsWith(`/dist/src/cli/${other}.js`)), `cli/${other}.js is not loaded`);
+    }
+  });
+
+  test("the CommonJS packages every process loads at its start are loaded with require, not import", () => {
+    // Importing CommonJS from ESM makes Node scan each re-exported module for export names first:
+    // @duckdb/node-api cost 230 CPU-ms that way against 92 with require (docs/performance.md).
+    const src = new URL("../../../src/", import.meta.url).pathname;
+    const imports: string[] = [];
+    for (const f of readdirSync(src, { recursive: true, encoding: "utf8" })) {
+      if (!f.endsWith(".ts")) continue;
+      const text = readFileSync(join(src, f), "utf8");
+      for (const m of text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+"(@duckdb\/node-api|@aws-sdk\/client-s3|@smithy\/signature-v4)";/gms)) imports.push(`${f}: ${m[1]}`);
+      for (const m of text.matchAll(/(?<!typeof\s+)\bimport\(\s*"(@duckdb\/node-api|@aws-sdk\/client-s3|@smithy\/signature-v4)"\s*\)/g)) imports.push(`${f}: ${m[1]}`);
+    }
+    assert.deepEqual(imports, [], "value imports of these packages: load them with createRequire(import.meta.url)(...) instead");
+    // And what a process that opens DuckDB and an S3 store loads: those packages, through require only.
+    const probe = join(dir, "probe.mjs");
+    const dist = new URL("../../../dist/src/", import.meta.url).href;
+    writeFileSync(probe, `const { openDuckDb } = await import(${JSON.stringify(`${dist}duckdb/index.js`)}); (await openDuckDb()).close(); await import(${JSON.stringify(`${dist}storage/s3.js`)});\n`);
+    const r = spawnSync(process.execPath, ["--import", register, probe], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    for (const pkg of ["@duckdb/node-api", "@aws-sdk/client-s3", "@smithy/signature-v4"]) {
+      const lines = r.stderr.split("\n").filter((l) => l.includes(`/node_modules/${pkg}/`));
+      assert.ok(lines.some((l) => l.startsWith("REQUIRED ")), `${pkg} is loaded`);
+      assert.deepEqual(lines.filter((l) => l.startsWith("LOADED ")), [], `${pkg} is not imported`);
     }
   });
 
