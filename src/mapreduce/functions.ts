@@ -18,8 +18,9 @@
  *   values of a key in a fixed order (map task, then emit order) whichever attempts won.
  *   `reduce(key, values)` returns one output record (or `undefined` to drop the key); keys are
  *   reduced in a fixed order (non-string keys by JSON text, then strings).
- * - output: each reducer writes its records as NDJSON under its own attempt key; the coordinator
- *   collects the winners' records (`records`) or copies them to `output` as `part-NNNNN.ndjson`.
+ * - output: each reducer writes its records under its own attempt key: as one JSON array, which
+ *   the coordinator parses into `records`, or, with `output`, as NDJSON, which it copies there as
+ *   `part-NNNNN.ndjson`.
  *
  * Keys and values must survive JSON: keys are compared by their JSON text, so `{a:1,b:2}` and
  * `{b:2,a:1}` are different keys, and `undefined` values arrive as `null`.
@@ -103,7 +104,17 @@ const mapPayloadSchema = z.object({
   shuffle: shufflePlanSchema,
   input: z.object({ storeUrl: z.string().min(1), splits: z.array(splitSchema) }),
 });
-const reducePayloadSchema = z.object({ shuffle: shufflePlanSchema, partition: z.number().int().min(0), outputPrefix: z.string().min(1) });
+/**
+ * `params.as`: how a reducer writes its records. `ndjson` (one JSON text per line) when they are
+ * copied to `output` as `part-NNNNN.ndjson`; `json` (one JSON array) when the coordinator reads them
+ * back as `records`: one `JSON.stringify` and one `JSON.parse` instead of one per record.
+ */
+const reducePayloadSchema = z.object({
+  shuffle: shufflePlanSchema,
+  partition: z.number().int().min(0),
+  outputPrefix: z.string().min(1),
+  params: z.strictObject({ as: z.enum(["ndjson", "json"]) }).default({ as: "ndjson" }),
+});
 const reduceOutputSchema = z.object({ key: z.string().nullable(), records: z.number().int().min(0), bytes: z.number().int().min(0) });
 
 const encoder = new TextEncoder();
@@ -160,23 +171,26 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
       else held.push({ task: out.task, bytes, key: out.key });
     }
     for (const h of held.sort((a, b) => a.task - b.task)) groups.addSegment(h.bytes, h.key);
-    const lines: string[] = [];
-    const keep = (out: O | undefined) => {
-      if (out !== undefined) lines.push(JSON.stringify(out));
+    const out: O[] = [];
+    const keep = (record: O | undefined) => {
+      if (record === undefined) return;
+      if (typeof record === "function" || typeof record === "symbol") throw new TypeError(`${fns.name}: reduce returned a ${typeof record}, which JSON cannot hold; return strings, numbers, booleans, arrays or plain objects`);
+      out.push(record);
     };
     await groups.drain((key, values) => {
-      const out = fns.reduce(key, values, ctx);
-      if (out instanceof Promise) return out.then(keep);
-      keep(out);
+      const record = fns.reduce(key, values, ctx);
+      if (record instanceof Promise) return record.then(keep);
+      keep(record);
     });
-    ctx.count("outputRecords", lines.length);
-    if (lines.length === 0) return { key: null, records: 0, bytes: 0 };
-    const body = encoder.encode(`${lines.join("\n")}\n`);
-    const key = `${p.outputPrefix}r${String(p.partition).padStart(5, "0")}-a${ctx.attempt}.ndjson`;
-    await work.put(key, body, { signal: ctx.signal, contentType: "application/x-ndjson" });
+    ctx.count("outputRecords", out.length);
+    if (out.length === 0) return { key: null, records: 0, bytes: 0 };
+    const ndjson = p.params.as === "ndjson";
+    const body = encoder.encode(ndjson ? `${out.map((r) => JSON.stringify(r)).join("\n")}\n` : JSON.stringify(out));
+    const key = `${p.outputPrefix}r${String(p.partition).padStart(5, "0")}-a${ctx.attempt}.${ndjson ? "ndjson" : "json"}`;
+    await work.put(key, body, { signal: ctx.signal, contentType: ndjson ? "application/x-ndjson" : "application/json" });
     ctx.count("bytesWritten", body.byteLength);
     ctx.count("writeRequests");
-    return { key, records: lines.length, bytes: body.byteLength };
+    return { key, records: out.length, bytes: body.byteLength };
   });
 
   return {
@@ -210,6 +224,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
       partitions,
       work: { store: work.store, url: work.store.url, prefix: work.prefix },
       format: "smelter-pairs-v1",
+      reduceParams: { as: output ? "ndjson" : "json" },
       ...(hooks.policy ? { policy: hooks.policy } : {}),
     },
     {
@@ -218,7 +233,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
         const outs = results.map((r) => parseOrThrow(reduceOutputSchema, r.output, `${name} reduce task ${r.index} result`));
         if (output) return { outputUrls: await copyParts(work.store, outs, output) };
         const records: O[] = [];
-        for (const out of outs) if (out.key) for (const x of parseNdjson(await work.store.get(out.key), out.key)) records.push(x as O);
+        for (const out of outs) if (out.key) for (const x of parseRecords(await work.store.get(out.key), out)) records.push(x as O);
         return { records };
       },
     },
@@ -250,14 +265,14 @@ async function copyParts(work: ObjectStore, outs: z.output<typeof reduceOutputSc
   return keys;
 }
 
-/** The values of NDJSON text written by this module, parsed as one JSON array (one parse, not one per line). */
-function parseNdjson(bytes: Uint8Array, source: string): unknown[] {
-  if (bytes.byteLength === 0) return [];
-  const text = decoder.decode(bytes);
+/** The records a reducer wrote as one JSON array (`params.as` "json"), checked against the count it reported. */
+function parseRecords(bytes: Uint8Array, out: { key: string | null; records: number }): unknown[] {
+  let parsed: unknown;
   try {
-    // JSON.stringify never writes a raw newline, so the lines joined by commas are one array.
-    return JSON.parse(`[${(text.endsWith("\n") ? text.slice(0, -1) : text).replaceAll("\n", ",")}]`) as unknown[];
+    parsed = JSON.parse(decoder.decode(bytes));
   } catch {
-    throw new ValidationError(`${source} is not NDJSON: the job's work prefix was changed by something else; rerun the job`);
+    parsed = undefined;
   }
+  if (!Array.isArray(parsed) || parsed.length !== out.records) throw new ValidationError(`${out.key} does not hold the ${out.records} records its reducer reported: the job's work prefix was changed by something else; rerun the job`);
+  return parsed;
 }

@@ -13,9 +13,9 @@ export type Combine<K, V> = (key: K, values: V[]) => V;
 /** A map task's pairs: folded per key with `combine`, else in emit order; written as R segments. */
 export class MapPairs<K, V> {
   emitted = 0;
-  /** With combine: one value per key id. */
-  private readonly folded = new Map<string, V>();
-  /** Without combine: every pair, in emit order. */
+  /** With combine: each key id's index in `values`. An index, not the value: one lookup per emit, and numbers kept unboxed in `values`. */
+  private readonly index = new Map<string, number>();
+  /** With combine: the key ids in first-emit order, `values[i]` folded for `ids[i]`. Without: every pair, in emit order. */
   private readonly ids: string[] = [];
   private readonly values: V[] = [];
 
@@ -24,28 +24,29 @@ export class MapPairs<K, V> {
   add(key: K, value: V): void {
     this.emitted++;
     const id = typeof key === "string" && key.charCodeAt(0) !== 0 ? key : groupId(key);
-    if (!this.combine) {
-      this.ids.push(id);
-      this.values.push(value);
-      return;
+    if (this.combine) {
+      const i = this.index.get(id);
+      if (i !== undefined) {
+        this.values[i] = this.combine(key, [this.values[i]!, value]);
+        return;
+      }
+      this.index.set(id, this.ids.length);
     }
-    const old = this.folded.get(id);
-    if (old === undefined && !this.folded.has(id)) this.folded.set(id, value);
-    else this.folded.set(id, this.combine(key, [old as V, value]));
+    this.ids.push(id);
+    this.values.push(value);
   }
 
   /** The R segments (index r = partition r) and the pairs in each. */
   encode(partitions: number): { segments: Uint8Array[]; rows: number[] } {
     const ids: string[][] = Array.from({ length: partitions }, () => []);
     const values: V[][] = Array.from({ length: partitions }, () => []);
-    const put = (id: string, value: V) => {
+    for (let i = 0; i < this.ids.length; i++) {
+      const id = this.ids[i]!;
       const r = partitionOf(id, partitions);
       ids[r]!.push(id);
-      values[r]!.push(value);
-    };
-    if (this.combine) for (const [id, value] of this.folded) put(id, value);
-    else for (let i = 0; i < this.ids.length; i++) put(this.ids[i]!, this.values[i]!);
-    this.folded.clear();
+      values[r]!.push(this.values[i]!);
+    }
+    this.index.clear();
     this.ids.length = 0;
     this.values.length = 0;
     return { segments: ids.map((x, r) => encodePairs(x, values[r]!)), rows: ids.map((x) => x.length) };
@@ -54,8 +55,10 @@ export class MapPairs<K, V> {
 
 /** A reducer's groups: one folded value per key with `combine`, else the values of each key in arrival order. */
 export class ReduceGroups<K, V> {
-  private readonly folded = new Map<string, V>();
-  private readonly lists = new Map<string, V[]>();
+  /** Each key id's index in `values` (folded value with combine, else the list of values). */
+  private readonly index = new Map<string, number>();
+  private readonly ids: string[] = [];
+  private readonly values: (V | V[])[] = [];
   /** Non-string keys `combine` was given, by id (parsed once). */
   private readonly keys = new Map<string, K>();
 
@@ -64,21 +67,17 @@ export class ReduceGroups<K, V> {
   addSegment(bytes: Uint8Array, source: string): void {
     const { ids, values } = decodePairs(bytes, source);
     const combine = this.combine;
-    if (combine) {
-      const m = this.folded;
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i]!;
-        const old = m.get(id);
-        if (old === undefined && !m.has(id)) m.set(id, values[i] as V);
-        else m.set(id, combine(this.keyFor(id), [old as V, values[i] as V]));
-      }
-      return;
-    }
+    const index = this.index;
+    const folded = this.values;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      const list = this.lists.get(id);
-      if (list) list.push(values[i] as V);
-      else this.lists.set(id, [values[i] as V]);
+      const at = index.get(id);
+      if (at === undefined) {
+        index.set(id, this.ids.length);
+        this.ids.push(id);
+        folded.push(combine ? (values[i] as V) : [values[i] as V]);
+      } else if (combine) folded[at] = combine(this.keyFor(id), [folded[at] as V, values[i] as V]);
+      else (folded[at] as V[]).push(values[i] as V);
     }
   }
 
@@ -96,15 +95,16 @@ export class ReduceGroups<K, V> {
    * Empties the groups.
    */
   async drain(each: (key: K, values: V[]) => void | Promise<void>): Promise<void> {
-    const m: Map<string, V | V[]> = this.combine ? this.folded : this.lists;
-    const ids = [...m.keys()].sort();
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      const v = m.get(id)!;
+    const sorted = this.ids.sort();
+    for (let i = 0; i < sorted.length; i++) {
+      const id = sorted[i]!;
+      const v = this.values[this.index.get(id)!]!;
       const r = each(this.keyFor(id), this.combine ? [v as V] : (v as V[]));
       if (r instanceof Promise) await r;
     }
-    m.clear();
+    this.index.clear();
+    this.ids.length = 0;
+    this.values.length = 0;
     this.keys.clear();
   }
 }

@@ -17,7 +17,7 @@ import type { SmelterEvent } from "../../src/job/events.js";
 import { Manager } from "../../src/scheduler/manager.js";
 import { startS3Server, type S3Server } from "../../src/storage/server.js";
 import { openStore } from "../../src/storage/url.js";
-import { csvRevenue, flaky, parquetRevenue, revenueByCountry, revenueSkipBad, wordCount, type Visit } from "../fixtures/function-jobs.js";
+import { badReduce, csvRevenue, flaky, parquetRevenue, revenueByCountry, revenueSkipBad, wordCount, type Visit } from "../fixtures/function-jobs.js";
 
 const entry = new URL("../fixtures/function-jobs.js", import.meta.url);
 const COUNTRIES = ["FR", "DE", "US", "BR", "JP", "IN", "CN", "NG", "EG", "AR", "ZA", "SE"];
@@ -86,6 +86,15 @@ describe("map-reduce with functions", () => {
     assert.equal(r.records!.length, expected.size, "each word once");
     assert.equal(r.counters.records, text.split("\n").length, "every line read exactly once");
     assert.ok(r.counters.shuffledPairs! < r.counters.emitted!, "the combiner shrank what was shuffled");
+  });
+
+  test("each reducer's records come back in key order, as it wrote them; a record JSON cannot hold fails the job by name", async () => {
+    // R = 1: one reducer, so the records are in its fixed key order (strings by UTF-16 code units).
+    const r = await wordCount.run(processes, { input: join(dir, "text", "book.txt"), partitions: 1, targetTaskBytes: 8 * 1024 });
+    const words = r.records!.map((x) => x.word);
+    assert.deepEqual(words, [...WORDS].sort());
+    assert.equal(r.records!.length, r.counters.outputRecords);
+    await assert.rejects(badReduce.run(processes, { input: join(dir, "text", "book.txt"), partitions: 2 }), /test\.fn\.badReduce: reduce returned a function, which JSON cannot hold/);
   });
 
   for (const backend of ["threads", "processes"] as const) {
