@@ -31,20 +31,20 @@
  * --partitions R --worker-cpu-prof DIR --no-docs --no-record --label TEXT
  */
 import { createReadStream, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { availableParallelism, loadavg } from "node:os";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { processesBackend } from "../src/backends/index.js";
-import { openDuckDb } from "../src/duckdb/index.js";
+import { openDuckDb, sqlString } from "../src/duckdb/index.js";
 import { Manager } from "../src/scheduler/manager.js";
 import type { ObjectStore } from "../src/storage/contract.js";
 import { startS3Server, type S3Server } from "../src/storage/server.js";
 import { openStore } from "../src/storage/url.js";
 import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
-import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheck, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
+import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheckSql, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
@@ -219,9 +219,15 @@ function newManager(env: Record<string, string>): Manager {
  */
 async function queryFormat(q: { name: string; prefixLen: number }, format: Query2Format, s3Pid: number | undefined): Promise<{ base: Query2Timing; configs: ConfigResult[] }> {
   const dir = formatDir(data, format);
-  const ref = await duckdbAlone({ input: dir, format, prefixLen: q.prefixLen, runs: 1, warmup: 1 });
+  const { result: refMap, ...ref } = await duckdbAlone({ input: dir, format, prefixLen: q.prefixLen, runs: 1, warmup: 1 });
+  refMap.clear();
   const duck = await openDuckDb({ threads: cores });
   const sql = query2Sql(uservisitsSourceSql(query2Files(dir, format), format), q.prefixLen);
+  // The reference result stays on disk while Smelter runs: held as a JS Map of millions of
+  // entries, it made each collection of this (the coordinator's) heap take 0.3-0.9 s mid-run.
+  const refDir = await mkdtemp(join(tmpdir(), "smelter-bench-ref-"));
+  const refPath = join(refDir, "reference.parquet");
+  await duck.run(`COPY (${sql}) TO ${sqlString(refPath)} (FORMAT parquet)`);
   const options = (store: StoreKind) =>
     ({ input: store === "local" ? `${dir}/` : `s3://bench/${format}/`, prefixLen: q.prefixLen, format, ...tuning, ...(args.partitions ? { partitions: int("partitions") } : {}) }) as const;
   const per = stores.map((store) => ({ store, manager: newManager(store !== "local" ? s3Env : {}), measured: [] as SmelterRun[], cold: undefined as SmelterRun | undefined, check: undefined as ConfigResult["check"] | undefined, loads: [] as number[][] }));
@@ -235,7 +241,7 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
       const r = await measureRun(p.manager, db, options(p.store), p.store !== "local" ? s3Pid : undefined);
       log(`  ${q.name} ${format} ${p.store} ${label}: ${r.wallS.toFixed(2)} s (${r.groups.toLocaleString("en-US")} groups, ${r.mapTasks} maps, R ${r.partitions}; load ${p.loads[p.loads.length - 1]!.join(" ")})`);
       if (last) {
-        p.check = resultCheck(ref.result, await readQuery2Result(db));
+        p.check = await resultCheckSql(db, refPath);
         if (!p.check.equal) log(`  !! result differs from DuckDB alone: ${JSON.stringify(p.check.mismatches)}`);
       }
       return r;
@@ -259,7 +265,16 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
     duck.close();
     for (const p of per) await p.manager.close();
   }
-  const base: Query2Timing = { ...ref, runsS: duckTimes.map((t) => +t.toFixed(3)), medianS: median(duckTimes) };
+  const refDb = await openDuckDb();
+  let result: Query2Timing["result"];
+  try {
+    await refDb.run(`CREATE TABLE result AS FROM read_parquet(${sqlString(refPath)})`);
+    result = await readQuery2Result(refDb); // for the peers' checks, after Smelter's runs
+  } finally {
+    refDb.close();
+    await rm(refDir, { recursive: true, force: true });
+  }
+  const base: Query2Timing = { ...ref, result, runsS: duckTimes.map((t) => +t.toFixed(3)), medianS: median(duckTimes) };
   return { base, configs: per.map((p) => summarize(q, format, p.store, base, duckCpuMs, p.cold!, p.measured, p.check!, p.loads)) };
 }
 

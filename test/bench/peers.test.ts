@@ -4,7 +4,10 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { compareResults, duckdbAlone, parseResultCsv, query2Files } from "../../bench/_peers.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { compareResults, duckdbAlone, parseResultCsv, query2Files, resultCheckSql } from "../../bench/_peers.js";
+import { openDuckDb, sqlString } from "../../src/duckdb/index.js";
 import { BDB_TINY_USERVISITS } from "../helpers/bdb-tiny.js";
 
 const TINY = BDB_TINY_USERVISITS;
@@ -79,6 +82,42 @@ describe("compareResults", () => {
     const c = compareResults(a, b);
     assert.equal(c.equal, false);
     assert.equal(c.maxRelError, Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("resultCheckSql", () => {
+  it("agrees with compareResults, and fails on a missing, an extra, a wrong or a repeated group", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "smelter-refcheck-"));
+    const db = await openDuckDb();
+    try {
+      const ref = join(dir, "ref.parquet");
+      await db.run(`COPY (SELECT 'p' || i AS prefix, i * 1.5 AS adRevenue FROM range(1000) t(i)) TO ${sqlString(ref)} (FORMAT parquet)`);
+      const check = async (sql: string) => {
+        await db.run(`CREATE OR REPLACE TABLE result AS ${sql}`);
+        return resultCheckSql(db, ref);
+      };
+      const same = await check(`FROM read_parquet(${sqlString(ref)})`);
+      assert.deepEqual(same, { equal: true, sameGroups: true, maxRelError: 0, mismatches: [] });
+      const close = await check(`SELECT prefix, adRevenue * (1 + 1e-9) AS adRevenue FROM read_parquet(${sqlString(ref)})`);
+      assert.ok(close.equal && close.maxRelError > 0 && close.maxRelError < 1e-6, JSON.stringify(close));
+      const missing = await check(`FROM read_parquet(${sqlString(ref)}) WHERE prefix <> 'p7'`);
+      assert.equal(missing.equal, false);
+      assert.deepEqual(missing.mismatches, [{ prefix: "p7", a: 10.5, b: undefined, relError: Infinity }]);
+      const extra = await check(`FROM read_parquet(${sqlString(ref)}) UNION ALL SELECT 'zz', 1`);
+      assert.equal(extra.equal, false);
+      assert.deepEqual(extra.mismatches, [{ prefix: "zz", a: undefined, b: 1, relError: Infinity }]);
+      const wrong = await check(`SELECT prefix, CASE WHEN prefix = 'p9' THEN 14 ELSE adRevenue END AS adRevenue FROM read_parquet(${sqlString(ref)})`);
+      assert.equal(wrong.equal, false);
+      assert.equal(wrong.mismatches[0]!.prefix, "p9");
+      assert.ok(Math.abs(wrong.maxRelError - 0.5 / 14) < 1e-12, String(wrong.maxRelError));
+      const twice = await check(`FROM read_parquet(${sqlString(ref)}) UNION ALL SELECT 'p3', 4.5`);
+      assert.equal(twice.equal, false);
+      assert.equal(twice.sameGroups, false);
+      assert.match(twice.mismatches[0]!.prefix, /1 duplicate groups/);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
