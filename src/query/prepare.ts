@@ -68,10 +68,9 @@ export async function prepareQuery(plan: SqlPlan, listings: Map<string, InputLis
     else {
       const l = listings.get(s.tasks.table)!;
       const table = plan.tables.find((x) => x.name === (s.tasks as { table: string }).table)!;
-      const local = l.localFiles ? { objects: l.objects, largest: l.largest } : undefined;
       // A CSV dialect that cannot be cut (quoted newlines allowed, an escape other than the quote): objects whole.
       const splits = discoveryOptionsOf(table).whole ? l.splits.map((x) => ({ ...x, whole: true as const })) : l.splits;
-      const taskBytes = o.taskBytes ?? defaultTaskBytes(l.bytes, o.workers, local);
+      const taskBytes = o.taskBytes ?? defaultTaskBytes(l.bytes, o.workers, { count: l.objects, largest: l.largest, local: l.localFiles });
       const tasks: PreparedTask[] = [];
       for await (const t of mapTaskInputs(splits, taskBytes)) tasks.push({ n: tasks.length, splits: t.splits });
       stages.push({ id: s.id, tasks, leaf: { table: s.tasks.table, bytes: l.bytes, taskBytes } });
