@@ -23,18 +23,22 @@ export function mapTaskInputs(splits: AsyncIterable<Split> | Iterable<Split>, ta
 
 /**
  * At least two map tasks per worker, each between 4 and 64 MiB of input, unless the input has at
- * least two objects per worker and none too large, when each task reads a whole object:
- * - local files up to 1 GiB: a whole local object is read in place by DuckDB, where a byte range
- *   of it must be copied first (materialize.ts);
- * - objects of any other store up to 128 MiB: each task copies its bytes either way, and fewer,
- *   larger tasks measured faster (5M rows of CSV in 8 objects of 100 MiB through versitygw, 2
- *   workers: Query 2A 2.13 -> 1.98x DuckDB alone, 2C 2.18 -> 1.98x; docs/performance.md). The
- *   cap keeps a task's temp file small beside Lambda's 512 MB of /tmp.
+ * least two objects per worker and none too large:
+ * - local files up to 1 GiB: a task per whole object. A whole local object is read in place by
+ *   DuckDB, where a byte range of it must be copied first (materialize.ts);
+ * - objects of any other store up to 128 MiB are not cut: tasks of at least the largest object.
+ *   Each task copies its bytes either way, and fewer, larger tasks measured faster (5M rows of CSV
+ *   in 8 objects of 100 MiB through versitygw, 2 workers: Query 2A 2.13 -> 1.98x DuckDB alone, 2C
+ *   2.18 -> 1.98x; docs/performance.md). Smaller objects are still packed several to a task (Parquet
+ *   objects of 31 MiB two to a task measured 3-4% faster than one). The cap keeps a task's temp
+ *   file small beside Lambda's 512 MB of /tmp.
  */
 export function defaultTaskBytes(inputBytes: number, workers: number, objects?: { count: number; largest: number; local: boolean }): number {
   const MiB = 1024 * 1024;
-  if (objects && objects.count >= 2 * workers && objects.largest <= (objects.local ? 1024 : 128) * MiB) return Math.max(4 * MiB, objects.largest);
-  return Math.round(Math.min(64 * MiB, Math.max(4 * MiB, inputBytes / (2 * workers))));
+  const ranges = Math.round(Math.min(64 * MiB, Math.max(4 * MiB, inputBytes / (2 * workers))));
+  if (!objects || objects.count < 2 * workers) return ranges;
+  if (objects.local) return objects.largest <= 1024 * MiB ? Math.max(4 * MiB, objects.largest) : ranges;
+  return objects.largest <= 128 * MiB ? Math.max(ranges, objects.largest) : ranges;
 }
 /**
  * The job's work store (shuffle segments, split lists, results; deleted when the job ends): `url`

@@ -1,7 +1,8 @@
 /**
  * The default bytes of a map task (src/mapreduce/inputs.ts defaultTaskBytes): whole objects when
  * there are at least two per worker and none is too large (1 GiB for local files, read in place;
- * 128 MiB elsewhere, copied either way), else 4-64 MiB ranges, at least two tasks per worker.
+ * 128 MiB elsewhere, where smaller objects are still packed to the range size), else 4-64 MiB
+ * ranges, at least two tasks per worker.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -28,7 +29,11 @@ describe("defaultTaskBytes", () => {
     assert.equal(defaultTaskBytes(100 * MiB, 2), 25 * MiB);
   });
 
-  test("small objects still make tasks of at least 4 MiB", () => {
+  test("small remote objects are packed to the range size; tasks are at least 4 MiB", () => {
+    // Query 2's Parquet at 5M rows: 8 objects of 31 MiB, 251 MiB in all: two objects a task.
+    assert.equal(defaultTaskBytes(251 * MiB, 2, { count: 8, largest: 31 * MiB, local: false }), Math.round((251 * MiB) / 4));
+    assert.equal(defaultTaskBytes(251 * MiB, 2, { count: 8, largest: 31 * MiB, local: true }), 31 * MiB);
     assert.equal(defaultTaskBytes(10 * MiB, 2, { count: 10, largest: MiB, local: false }), 4 * MiB);
+    assert.equal(defaultTaskBytes(10 * MiB, 2, { count: 10, largest: MiB, local: true }), 4 * MiB);
   });
 });
