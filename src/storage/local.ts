@@ -109,13 +109,26 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     });
     return path.join(tmpDir, context.ids.uuid());
   };
-  /** Moves a finished temp file to the key's path: the atomic step of every write. */
+  /**
+   * Moves a finished temp file to the key's path: the atomic step of every write. A DELETE of the
+   * last object in the key's folder removes the emptied directory and its emptied parents (no
+   * empty folders, as on S3), so a level can vanish while it is made or before the rename: then
+   * it is made again, a few times.
+   */
   async function commit(tmp: string, key: string): Promise<void> {
     const file = resolveKey(key);
     try {
       await contained(file, key);
-      await makeDirs(path.dirname(file));
-      await fs.rename(tmp, file);
+      for (let tries = 1; ; tries++) {
+        try {
+          await makeDirs(path.dirname(file));
+          await fs.rename(tmp, file);
+          break;
+        } catch (err) {
+          const vanished = (err as NodeJS.ErrnoException).code === "ENOENT" && (await fs.access(tmp).then(() => true, () => false));
+          if (!vanished || tries >= 10) throw err;
+        }
+      }
     } catch (err) {
       await fs.rm(tmp, { force: true });
       if (err instanceof ValidationError) throw err;
