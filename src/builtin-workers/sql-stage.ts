@@ -15,7 +15,7 @@
  * Columns Parquet does not keep exactly (HUGEINT) travel as text and are cast back (stage-io.ts).
  */
 import { createReadStream, existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { DuckDb } from "../duckdb/index.js";
@@ -35,7 +35,7 @@ import { RangedReader } from "../storage/ranged.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
 import { segmentFormat } from "./segment-format.js";
-import { attemptTempDir, cachedStore, withDuckDb } from "./task-resources.js";
+import { attemptTempDir, cachedStore, releaseAttemptTempDir, withDuckDb } from "./task-resources.js";
 import { duckdbFailure, duckdbMessage, lap, splitName } from "./task-util.js";
 
 const tableInputSchema = z.object({
@@ -147,7 +147,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output
     lap(ctx, "uploadMs", t);
     return { ...out, upload };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await releaseAttemptTempDir(dir);
   }
 }, { input: sqlStageInputSchema });
 

@@ -4,8 +4,8 @@
  * time (`withDuckDb`), so tasks that name views alike never see each other's (the inline backend
  * runs several tasks in one process).
  */
-import { mkdir, mkdtemp } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, mkdtemp, rm, rmdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
 import { jobTempDir } from "../job/temporaries.js";
 import type { TaskContext } from "../task-runtime/context.js";
@@ -35,12 +35,29 @@ export { cachedStore } from "../storage/cache.js";
 
 /**
  * A new directory for one attempt's temporary files, under its job's local temp directory
- * (`<tmpdir>/smelter-jobs/<jobId>/<attemptId>-<random>/`): the attempt removes it when it ends,
- * and the coordinator removes the job's directory when the job ends, so an attempt killed from
- * outside leaves nothing (src/job/temporaries.ts).
+ * (`<tmpdir>/smelter-jobs/<jobId>/<attemptId>-<random>/`): the attempt removes it when it ends
+ * ({@link releaseAttemptTempDir}), and the coordinator removes the job's directory when the job
+ * ends, so an attempt killed from outside leaves nothing (src/job/temporaries.ts). The job's
+ * directory can vanish while this makes it (another attempt released the last one): made again.
  */
 export async function attemptTempDir(ctx: Pick<TaskContext, "jobId" | "attemptId">): Promise<string> {
   const parent = jobTempDir(ctx.jobId);
-  await mkdir(parent, { recursive: true });
-  return mkdtemp(join(parent, `${ctx.attemptId}-`));
+  for (let tries = 1; ; tries++) {
+    try {
+      await mkdir(parent, { recursive: true });
+      return await mkdtemp(join(parent, `${ctx.attemptId}-`));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || tries >= 10) throw err;
+    }
+  }
+}
+
+/**
+ * Removes an attempt's directory, and its job's directory when that is now empty: a worker whose
+ * temp dir is not its coordinator's (another machine, or a container sharing this one's /tmp)
+ * leaves no empty `smelter-jobs/<jobId>/` behind.
+ */
+export async function releaseAttemptTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await rmdir(dirname(dir)).catch(() => undefined); // not empty (other attempts), or gone: theirs to remove
 }
