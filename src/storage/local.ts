@@ -104,10 +104,20 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
   const tempPath = async (): Promise<string> => {
     await ensureRoot();
     // Every time, not once: an emptied .smelter/ is removed after a result is written (removeEmptyInternalDir), and a warm worker's store outlives it.
-    await makeDirs(tmpDir).catch((err: unknown) => {
-      throw fileSystemError(err, "use the directory", `${root} as a store (creating ${INTERNAL_DIR}/tmp inside)`);
-    });
-    return path.join(tmpDir, context.ids.uuid());
+    // That removal can also run while this makes it (another job's end on the same store), so the
+    // temp file is created here, empty: once it exists the directory is not empty and stays. A
+    // level that vanished before is made again, a few times.
+    for (let tries = 1; ; tries++) {
+      try {
+        await makeDirs(tmpDir);
+        const file = path.join(tmpDir, context.ids.uuid());
+        await (await fs.open(file, "wx")).close();
+        return file;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT" && tries < 10) continue;
+        throw fileSystemError(err, "use the directory", `${root} as a store (creating ${INTERNAL_DIR}/tmp inside)`);
+      }
+    }
   };
   /**
    * Moves a finished temp file to the key's path: the atomic step of every write. A DELETE of the
