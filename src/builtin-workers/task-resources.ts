@@ -4,10 +4,11 @@
  * time (`withDuckDb`), so tasks that name views alike never see each other's (the inline backend
  * runs several tasks in one process).
  */
-import { mkdir, mkdtemp, rm, rmdir } from "node:fs/promises";
+import { mkdtemp, rm, rmdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
 import { jobTempDir } from "../job/temporaries.js";
+import { inDir } from "../storage/local-dirs.js";
 import type { TaskContext } from "../task-runtime/context.js";
 
 let shared: { threads: number; db: Promise<DuckDb> } | undefined;
@@ -42,14 +43,7 @@ export { cachedStore } from "../storage/cache.js";
  */
 export async function attemptTempDir(ctx: Pick<TaskContext, "jobId" | "attemptId">): Promise<string> {
   const parent = jobTempDir(ctx.jobId);
-  for (let tries = 1; ; tries++) {
-    try {
-      await mkdir(parent, { recursive: true });
-      return await mkdtemp(join(parent, `${ctx.attemptId}-`));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || tries >= 10) throw err;
-    }
-  }
+  return inDir(parent, () => mkdtemp(join(parent, `${ctx.attemptId}-`)));
 }
 
 /**

@@ -19,7 +19,7 @@ import { ValidationError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ObjectInfo, ObjectStore } from "./contract.js";
 import { fileSystemError, isFileSystemError, NotFoundError, StoreError } from "./errors.js";
-import { makeDirs } from "./local-dirs.js";
+import { inDir } from "./local-dirs.js";
 import { localMultipart } from "./local-multipart.js";
 import { defineStore } from "./store.js";
 import { checkVersion, fileVersion, InputChangedError, objectUrl } from "./versions.js";
@@ -107,17 +107,11 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     // That removal can also run while this makes it (another job's end on the same store), so the
     // temp file is created here, empty: once it exists the directory is not empty and stays. A
     // level that vanished before is made again, a few times.
-    for (let tries = 1; ; tries++) {
-      try {
-        await makeDirs(tmpDir);
-        const file = path.join(tmpDir, context.ids.uuid());
-        await (await fs.open(file, "wx")).close();
-        return file;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT" && tries < 10) continue;
-        throw fileSystemError(err, "use the directory", `${root} as a store (creating ${INTERNAL_DIR}/tmp inside)`);
-      }
-    }
+    const file = path.join(tmpDir, context.ids.uuid());
+    await inDir(tmpDir, async () => (await fs.open(file, "wx")).close()).catch((err: unknown) => {
+      throw fileSystemError(err, "use the directory", `${root} as a store (creating ${INTERNAL_DIR}/tmp inside)`);
+    });
+    return file;
   };
   /**
    * Moves a finished temp file to the key's path: the atomic step of every write. A DELETE of the
@@ -129,16 +123,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     const file = resolveKey(key);
     try {
       await contained(file, key);
-      for (let tries = 1; ; tries++) {
-        try {
-          await makeDirs(path.dirname(file));
-          await fs.rename(tmp, file);
-          break;
-        } catch (err) {
-          const vanished = (err as NodeJS.ErrnoException).code === "ENOENT" && (await fs.access(tmp).then(() => true, () => false));
-          if (!vanished || tries >= 10) throw err;
-        }
-      }
+      await inDir(path.dirname(file), () => fs.rename(tmp, file));
     } catch (err) {
       await fs.rm(tmp, { force: true });
       if (err instanceof ValidationError) throw err;

@@ -18,7 +18,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { mkdtemp, open, rename, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -27,7 +27,7 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { fileSystemError, StoreError } from "./errors.js";
-import { makeDirs } from "./local-dirs.js";
+import { inDir, makeDirs } from "./local-dirs.js";
 import { checkSigV4 } from "./s3-sigv4.js";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
@@ -207,15 +207,7 @@ function fixPutRace(store: { prototype: ObjectWriter }): void {
   store.prototype.putObject = async function (object) {
     const objectPath = this.getResourcePath(object.bucket, object.key, "object");
     const temp = `${objectPath}.${process.pid}-${++seq}.tmp`;
-    let file: FileHandle | undefined;
-    for (let attempt = 1; !file; attempt++) {
-      await mkdir(path.dirname(temp), { recursive: true });
-      try {
-        file = await open(temp, "w");
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 10) throw err;
-      }
-    }
+    const file = await inDir(path.dirname(temp), () => open(temp, "w"));
     const md5 = createHash("md5");
     let size = 0;
     try {
