@@ -17,6 +17,19 @@
  * errors and If-Match pinning; anything else, and `getStream`, use the SDK.
  */
 import { createRequire } from "node:module";
+import { z } from "zod";
+import { parseOrThrow } from "../job/policy.js";
+import { sleepOn, systemContext, type RuntimeContext } from "../job/runtime-context.js";
+import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
+import { NoSuchUploadError, StoreError } from "./errors.js";
+import { callTimeout, isTransientBodyError, translateS3Error, TruncatedBodyError, type S3ErrorContext } from "./s3-errors.js";
+import { defineStore } from "./store.js";
+import { checkVersion, etagVersion, InputChangedError, objectUrl } from "./versions.js";
+import { resolveS3Timeouts, type S3Timeouts } from "./s3-timeouts.js";
+import { checkRange, md5Base64, multipartEtag, rangeHeader, stripEtag } from "./util.js";
+import { S3SocketGet, socketGetEndpoint } from "./s3-socket-get.js";
+import { UnsupportedResponseError, type GetProgress } from "./socket-http-get.js";
+
 // CommonJS, loaded with `require` as src/duckdb/index.ts explains: 77 CPU-ms against 143 for
 // `import`, paid at every worker's, Lambda's and container's start.
 const {
@@ -33,18 +46,6 @@ const {
   ListPartsCommand,
   ListMultipartUploadsCommand,
 } = createRequire(import.meta.url)("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
-import { z } from "zod";
-import { parseOrThrow } from "../job/policy.js";
-import { sleepOn, systemContext, type RuntimeContext } from "../job/runtime-context.js";
-import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
-import { NoSuchUploadError, StoreError } from "./errors.js";
-import { callTimeout, isTransientBodyError, translateS3Error, TruncatedBodyError, type S3ErrorContext } from "./s3-errors.js";
-import { defineStore } from "./store.js";
-import { checkVersion, etagVersion, InputChangedError, objectUrl } from "./versions.js";
-import { resolveS3Timeouts, type S3Timeouts } from "./s3-timeouts.js";
-import { checkRange, md5Base64, multipartEtag, rangeHeader, stripEtag } from "./util.js";
-import { S3SocketGet, socketGetEndpoint } from "./s3-socket-get.js";
-import { UnsupportedResponseError, type GetProgress } from "./socket-http-get.js";
 
 /** Options of {@link s3Store}. */
 export interface S3StoreOptions {
