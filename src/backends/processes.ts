@@ -8,11 +8,13 @@
  * signal and the last stderr lines; one that runs out of heap is an `OutOfMemory` failure.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { ConfigError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { Clock, TimerHandle } from "../job/runtime-context.js";
 import { STDIO_END_MARKER, type FromWorkerMessage } from "../task-runtime/runtime.js";
@@ -26,6 +28,13 @@ export const processesOptionsSchema = z.strictObject({
    * @default process.argv[1] (the main script)
    */
   entry: z.union([z.string().min(1), z.instanceof(URL)]).optional(),
+  /**
+   * A script each process runs instead of Smelter's bootstrap importing `entry`: one that registers
+   * the workers and then serves tasks as the bootstrap does, e.g. a one-file bundle of both, which
+   * starts faster. The command line forks such a bundle of its built-in workers
+   * (src/builtin-workers/pool-process.ts). @default the bootstrap (task-runtime/bootstrap-process.js), importing `entry`
+   */
+  script: z.string().min(1).optional(),
   /** Processes in the pool, which is also how many attempts run at once. @default os.availableParallelism() */
   workers: z.number().int().min(1).optional(),
   /** Heap limit of each process in MiB (`--max-old-space-size`); beyond it the attempt fails with `OutOfMemory`. @default no limit (V8's default) */
@@ -49,6 +58,7 @@ const OOM_RE = /heap out of memory|Reached heap limit|Allocation failed/i;
 export function processesBackend(options: ProcessesBackendOptions = {}): Backend {
   const opts = parseOrThrow(processesOptionsSchema, options, `${NAME} backend options`);
   const entry = resolveEntry(opts.entry, NAME);
+  if (opts.script !== undefined && !existsSync(opts.script)) throw new ConfigError(`the ${NAME} backend's script ${opts.script} does not exist: build it, or leave \`script\` out to import \`entry\``);
   const execArgv = [...(opts.execArgv ?? inheritedExecArgv())];
   if (opts.maxMemoryMb) execArgv.push(`--max-old-space-size=${opts.maxMemoryMb}`);
   const env = { ...process.env, ...opts.env, SMELTER_TASK: "pool" };
@@ -56,12 +66,14 @@ export function processesBackend(options: ProcessesBackendOptions = {}): Backend
     name: NAME,
     size: opts.workers ?? availableParallelism(),
     killGraceMs: opts.killGraceMs,
-    spawn: (events, clock) => startProcess(events, clock, { entry, execArgv, env, killGraceMs: opts.killGraceMs, maxMemoryMb: opts.maxMemoryMb }),
+    spawn: (events, clock) => startProcess(events, clock, { script: opts.script ?? BOOTSTRAP, args: opts.script ? [] : [entry], execArgv, env, killGraceMs: opts.killGraceMs, maxMemoryMb: opts.maxMemoryMb }),
   });
 }
 
 interface StartOptions {
-  entry: string;
+  /** The script to fork and its arguments: the bootstrap and the entry, or a `script` that serves tasks itself. */
+  script: string;
+  args: string[];
   execArgv: string[];
   env: NodeJS.ProcessEnv;
   killGraceMs: number;
@@ -69,7 +81,7 @@ interface StartOptions {
 }
 
 function startProcess(events: PoolWorkerEvents, clock: Clock, o: StartOptions): PoolWorker {
-  const child = fork(BOOTSTRAP, [o.entry], { serialization: "advanced", stdio: ["ignore", "pipe", "pipe", "ipc"], execArgv: o.execArgv, env: o.env });
+  const child = fork(o.script, o.args, { serialization: "advanced", stdio: ["ignore", "pipe", "pipe", "ipc"], execArgv: o.execArgv, env: o.env });
   const runtimeId = `pid-${child.pid ?? "unknown"}`;
   const stderrTail: string[] = [];
   let outOfMemory = false;

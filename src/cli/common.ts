@@ -2,7 +2,9 @@
  * Flags shared by the commands that run jobs, validated with zod, and the run-time UI around a
  * job: progress on stderr, `--events FILE`, Ctrl-C cancels and waits.
  */
+import { statSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
 import { z } from "zod";
 import { createBackend, LOCAL_BACKENDS } from "../backends/index.js";
@@ -29,6 +31,22 @@ import { showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
 export const BUILTIN_ENTRY = new URL("../builtin-workers/builtin.js", import.meta.url);
+const BUILTIN_POOL_BUNDLE = fileURLToPath(new URL("../bundle/builtin-pool.js", import.meta.url));
+const BUILTIN_POOL_MODULE = fileURLToPath(new URL("../builtin-workers/pool-process.js", import.meta.url));
+
+/**
+ * The one-file build of the built-in workers and the process bootstrap (scripts/bundle-workers.mjs)
+ * that `--backend processes` forks, if `npm run build` made it after tsc wrote the modules it
+ * bundles; else undefined, and the workers import the same modules one by one (slower to start).
+ * A bundle older than pool-process.js is stale (tsc ran alone since): it is not used.
+ */
+export function builtinPoolScript(bundle = BUILTIN_POOL_BUNDLE, bundled = BUILTIN_POOL_MODULE): string | undefined {
+  try {
+    return statSync(bundle).mtimeMs >= statSync(bundled).mtimeMs ? bundle : undefined;
+  } catch {
+    return undefined; // not built (tsc alone, or a checkout without esbuild)
+  }
+}
 
 /** Backends that run tasks elsewhere, each with its own flags. */
 const REMOTE_BACKENDS = ["lambda", "fargate", "kubernetes"] as const;
@@ -171,7 +189,8 @@ async function untracedBackend(flags: RunFlags, entry: URL): Promise<Backend> {
     await import(entry.href);
     return createBackend("inline", {});
   }
-  return createBackend(flags.backend, { entry, ...(flags.workers ? { workers: flags.workers } : {}) });
+  const script = flags.backend === "processes" && entry === BUILTIN_ENTRY ? builtinPoolScript() : undefined;
+  return createBackend(flags.backend, { entry, ...(script ? { script } : {}), ...(flags.workers ? { workers: flags.workers } : {}) });
 }
 
 /**
