@@ -35,7 +35,7 @@ const BUILTIN_POOL_BUNDLE = fileURLToPath(new URL("../bundle/builtin-pool.js", i
 const BUILTIN_POOL_MODULE = fileURLToPath(new URL("../builtin-workers/pool-process.js", import.meta.url));
 
 /**
- * The one-file build of the built-in workers and the process bootstrap (scripts/bundle-workers.mjs)
+ * The one-file build of the built-in workers and the process bootstrap (scripts/bundle.mjs)
  * that `--backend processes` forks, if `npm run build` made it after tsc wrote the modules it
  * bundles; else undefined, and the workers import the same modules one by one (slower to start).
  * A bundle older than pool-process.js is stale (tsc ran alone since): it is not used.
@@ -186,7 +186,10 @@ async function untracedBackend(flags: RunFlags, entry: URL): Promise<Backend> {
   if (flags.backend === "fargate") return fargateBackendFromFlags(flags); // so does the task definition's image
   if (flags.backend === "kubernetes") return kubernetesBackendFromFlags(flags); // so does the image
   if (flags.backend === "inline") {
-    await import(entry.href);
+    // The built-in workers by a literal path: in the command line's bundle (scripts/bundle.mjs) that is the
+    // bundle's own copy, whose registry the inline backend reads; importing entry.href would load a second one.
+    if (entry === BUILTIN_ENTRY) await import("../builtin-workers/builtin.js");
+    else await import(entry.href);
     return createBackend("inline", {});
   }
   const script = flags.backend === "processes" && entry === BUILTIN_ENTRY ? builtinPoolScript() : undefined;

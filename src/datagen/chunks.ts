@@ -142,7 +142,8 @@ export class GeneratorPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: new Worker(new URL("./worker.js", import.meta.url)) };
+    // The worker's file named from one level under dist/src, as the command line's bundle is (scripts/bundle.mjs).
+    const slot: Slot = { worker: new Worker(new URL("../datagen/worker.js", import.meta.url)) };
     slot.worker.on("message", (m: FromWorker) => slot.handler?.(m));
     slot.worker.on("error", (err) => slot.fail?.(err));
     slot.worker.on("exit", (code) => slot.fail?.(new Error(`[smelter] datagen worker exited with code ${code} before finishing`)));

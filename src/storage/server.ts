@@ -78,6 +78,8 @@ export interface S3Server {
 
 export const NAME = "s3rver";
 const CHILD_FLAG = "--smelter-s3rver-child";
+/** This module's file, which the child runs; named from one level under dist/src, so that the command line's bundle (scripts/bundle.mjs) names it too. */
+const SELF = fileURLToPath(new URL("../storage/server.js", import.meta.url));
 const childArgsSchema = z.object({ dir: z.string(), port: z.number().int(), host: z.string(), buckets: z.array(z.string()), verbose: z.boolean(), accessKeyId: z.string(), secretAccessKey: z.string() });
 const readySchema = z.union([z.object({ port: z.number().int().positive() }), z.object({ error: z.string(), code: z.string().optional() })]);
 
@@ -88,7 +90,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   await makeDirs(dir).catch((err: unknown) => {
     throw fileSystemError(err, "use", `${dir} as the embedded S3 server's data directory`);
   });
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", fileURLToPath(import.meta.url), CHILD_FLAG], {
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", SELF, CHILD_FLAG], {
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, SMELTER_S3RVER_ARGS: JSON.stringify({ ...opts, dir }) },
   });

@@ -1,5 +1,5 @@
 /**
- * The command line's `processes` workers run one bundled file (scripts/bundle-workers.mjs, made by
+ * The command line's `processes` workers run one bundled file (scripts/bundle.mjs, made by
  * `npm run build`): the built-in workers and the process bootstrap, which start faster from one
  * file than from ~190 modules. The bundle must exist after the build, import nothing of dist/
  * (its own copy of Smelter beside a second one would be two registries), run the built-in workers

@@ -3,6 +3,8 @@
  * command's (DuckDB, the AWS SDK and the S3 server stay out of `smelter query2` until it runs a
  * query, so its workers start first); `smelter --help` still lists every command. The CommonJS
  * packages every process loads at its start are loaded with `require`, not `import` (src/duckdb/index.ts).
+ * bin/smelter.js runs the bundle `npm run build` makes (scripts/bundle.mjs) and its pool workers
+ * fork theirs: neither process loads a module of dist/src beside it (a second copy of Smelter).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -33,18 +35,22 @@ writeFileSync(
   ].join("\n"),
 );
 
-function loaded(...args: string[]): { modules: string[]; stdout: string; status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", register, bin, ...args], { encoding: "utf8", timeout: 60_000 });
-  const modules = r.stderr
-    .split("\n")
-    .filter((l) => l.startsWith("LOADED ") || l.startsWith("REQUIRED "))
-    .map((l) => l.slice(l.indexOf(" ") + 1));
-  return { modules, stdout: r.stdout, status: r.status, stderr: r.stderr };
+// The command line from its compiled modules rather than the bundle: which modules a command
+// loads is a property of that module graph, which the bundle's chunks keep.
+const fromModules = join(dir, "from-modules.mjs");
+writeFileSync(fromModules, `const { main } = await import(${JSON.stringify(new URL("../../../dist/src/cli/main.js", import.meta.url).href)}); await main(process.argv);\n`);
+
+/** The modules a `smelter` process loaded (and, with `workers`, those its pool workers loaded, from their stderr lines "[pid-N] LOADED ..."). */
+function loaded(args: string[], o: { script?: string; workers?: boolean } = {}): { modules: string[]; workerModules: string[]; stdout: string; status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, ["--import", register, o.script ?? bin, ...args], { encoding: "utf8", timeout: 60_000 });
+  const lines = r.stderr.split("\n");
+  const pick = (re: RegExp) => lines.filter((l) => re.test(l)).map((l) => l.replace(re, ""));
+  return { modules: pick(/^(LOADED|REQUIRED) /), workerModules: pick(/^\[pid-\d+\] (LOADED|REQUIRED) /), stdout: r.stdout, status: r.status, stderr: r.stderr };
 }
 
 describe("smelter's startup", () => {
   test("smelter query2 loads neither DuckDB, the AWS SDK, the S3 server nor the other commands before it runs", () => {
-    const r = loaded("query2", "--help");
+    const r = loaded(["query2", "--help"], { script: fromModules });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /--prefix-len/);
     for (const heavy of ["@duckdb/node-api", "@aws-sdk/", "s3rver", "hyparquet", "@opentelemetry/"]) {
@@ -52,6 +58,30 @@ describe("smelter's startup", () => {
     }
     for (const other of ["sql", "datagen", "demo", "simulate", "deploy"]) {
       assert.ok(!r.modules.some((m) => m.endsWith(`/dist/src/cli/${other}.js`)), `cli/${other}.js is not loaded`);
+    }
+  });
+
+  test("bin/smelter.js runs the bundle, and neither it nor its pool workers load a second copy of Smelter from dist/src", async () => {
+    const ownModules = (modules: string[]) => modules.filter((m) => m.includes("/dist/src/"));
+    const help = loaded(["query2", "--help"]);
+    assert.equal(help.status, 0, help.stderr);
+    assert.ok(help.modules.some((m) => m.endsWith("/dist/src/bundle/smelter.js")), "the bundle runs");
+    assert.deepEqual(ownModules(help.modules).filter((m) => !m.includes("/dist/src/bundle/")), [], "no module of dist/src outside the bundle");
+    for (const heavy of ["@duckdb/node-api", "@aws-sdk/", "s3rver"]) assert.deepEqual(help.modules.filter((m) => m.includes(`/node_modules/${heavy}`)), [], `${heavy} is not loaded`);
+    // A query on the inline backend (the workers run in this process) and on processes (they fork the pool bundle).
+    const csv = join(dir, "visits.csv");
+    writeFileSync(csv, "1.2.3.4,u,2000-01-01,1.5,a,B,C,w,1\n1.2.3.5,u,2000-01-01,2.5,a,B,C,w,1\n");
+    for (const backend of ["inline", "processes"]) {
+      const r = loaded(["query2", "--input", csv, "--backend", backend, "--workers", "1", "--format", "csv", "--quiet"]);
+      assert.equal(r.status, 0, r.stderr);
+      const [header, ...rows] = r.stdout.trim().split("\n");
+      assert.equal(header, "prefix,adRevenue");
+      assert.deepEqual(rows.sort(), ["1.2.3.4,1.5", "1.2.3.5,2.5"]);
+      assert.deepEqual(ownModules(r.modules).filter((m) => !m.includes("/dist/src/bundle/")), [], `${backend}: the command line loads no module of dist/src outside its bundle`);
+      if (backend === "processes") {
+        assert.ok(r.workerModules.some((m) => m.endsWith("/dist/src/bundle/builtin-pool.js")), "the workers run the pool bundle");
+        assert.deepEqual(ownModules(r.workerModules).filter((m) => !m.endsWith("/dist/src/bundle/builtin-pool.js")), [], "the workers load nothing else of dist/src");
+      }
     }
   });
 
