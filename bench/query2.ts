@@ -44,7 +44,7 @@ import { startS3Server, type S3Server } from "../src/storage/server.js";
 import { openStore } from "../src/storage/url.js";
 import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
-import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheckSql, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
+import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheckSql, runPeer, timeDuckdbAlone, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
@@ -252,12 +252,9 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
   try {
     for (const p of per) p.cold = await one(p, "cold", false);
     for (let i = 1; i <= runs; i++) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      await duck.connection.runAndReadAll(sql); // every result row materialized in JS, as duckdbAlone times it
-      const cpu = process.cpuUsage(cpu0);
-      duckTimes.push((performance.now() - t0) / 1000);
-      duckCpuMs.push((cpu.user + cpu.system) / 1000);
+      const { wallS, cpuS } = await timeDuckdbAlone(duck, sql); // every result row materialized in JS, as duckdbAlone times it
+      duckTimes.push(wallS);
+      duckCpuMs.push(cpuS * 1000);
       log(`  ${q.name} ${format} DuckDB alone run ${i}: ${duckTimes[duckTimes.length - 1]!.toFixed(2)} s`);
       for (const p of per) p.measured.push(await one(p, `run ${i}`, i === runs));
     }

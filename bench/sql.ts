@@ -22,7 +22,9 @@
  * A warm-up round first (DuckDB alone first: its result is the reference), then `--runs` (5) timed
  * rounds, the order rotating each round. Reported: medians, ratios sql / query2 and each / DuckDB
  * (of the medians; and the median of the per-round ratios), a check of the last round's results
- * against DuckDB alone's (same groups, relative 1e-6), and where Smelter's time went (listing and
+ * against DuckDB alone's (same groups, each value within relative 1e-6; DuckDB alone's result is
+ * kept as Parquet in a temp directory and the check runs inside DuckDB, so no copy of it sits in
+ * this process, Smelter's coordinator, during the timed runs), and where Smelter's time went (listing and
  * planning, each stage's elapsed time, CPU and the workers' phase timers, gather).
  *
  * Prints the tables, appends a JSON line to bench/results/sql.jsonl and writes the tables into
