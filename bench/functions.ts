@@ -18,26 +18,24 @@
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { processesBackend } from "../src/backends/index.js";
 import { Manager } from "../src/scheduler/manager.js";
 import { BENCH_DATA_ROOT } from "./_bdb-data.js";
 import { openDuckDb } from "../src/duckdb/index.js";
 import { compareResults, duckdbAlone, QUERY2_PREFIX_LEN as QUERIES, query2Files, query2Sql, timeDuckdbAlone, timeInProcess, uservisitsSourceSql, type Query2Result } from "./_peers.js";
 import { JOBS } from "./_functions-jobs.js";
+import { benchArgs } from "./_args.js";
 import { median, record } from "./_record.js";
 
 const ENTRY = new URL("./_functions-jobs.js", import.meta.url);
 
-const { values: args } = parseArgs({
-  options: {
-    queries: { type: "string", default: "2A" },
-    runs: { type: "string", default: "3" },
-    workers: { type: "string", default: "2" },
-    data: { type: "string", default: join(BENCH_DATA_ROOT, "query2", "uservisits-10000000-s1-f8") },
-    "no-record": { type: "boolean", default: false },
-    "worker-cpu-prof": { type: "string" },
-  },
+const args = benchArgs(import.meta.url, "functions", {
+  queries: { type: "string", default: "2A" },
+  runs: { type: "string", default: "3" },
+  workers: { type: "string", default: "2" },
+  data: { type: "string", default: join(BENCH_DATA_ROOT, "query2", "uservisits-10000000-s1-f8") },
+  "no-record": { type: "boolean", default: false },
+  "worker-cpu-prof": { type: "string" },
 });
 const runs = Number(args.runs);
 const workers = Number(args.workers);

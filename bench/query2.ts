@@ -34,7 +34,6 @@ import { createReadStream, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { processesBackend } from "../src/backends/index.js";
 import { openDuckDb, sqlString } from "../src/duckdb/index.js";
@@ -46,36 +45,35 @@ import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
 import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheckSql, runPeer, timeDuckdbAlone, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
+import { benchArgs } from "./_args.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
 const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
 const MiB = 2 ** 20;
 
-const { values: args } = parseArgs({
-  options: {
-    rows: { type: "string", default: "10000000" },
-    seed: { type: "string", default: "1" },
-    files: { type: "string", default: "8" },
-    runs: { type: "string", default: "5" },
-    workers: { type: "string", default: "2" },
-    queries: { type: "string", default: "2A,2B,2C" },
-    formats: { type: "string", default: "csv,parquet" },
-    stores: { type: "string", default: "local,s3" },
-    "r-sweep": { type: "string", default: "1,4,16" },
-    "skip-peers": { type: "boolean", default: false },
-    peers: { type: "string", default: PEER_ENGINES.join(",") },
-    "peer-runs": { type: "string", default: "5" },
-    "lithops-queries": { type: "string", default: "2A" },
-    "lithops-runs": { type: "string", default: "1" },
-    "task-bytes": { type: "string" },
-    combine: { type: "string" },
-    "threads-per-task": { type: "string" },
-    partitions: { type: "string" },
-    "worker-cpu-prof": { type: "string" },
-    "no-docs": { type: "boolean", default: false },
-    "no-record": { type: "boolean", default: false },
-    label: { type: "string" },
-  },
+const args = benchArgs(import.meta.url, "query2", {
+  rows: { type: "string", default: "10000000" },
+  seed: { type: "string", default: "1" },
+  files: { type: "string", default: "8" },
+  runs: { type: "string", default: "5" },
+  workers: { type: "string", default: "2" },
+  queries: { type: "string", default: "2A,2B,2C" },
+  formats: { type: "string", default: "csv,parquet" },
+  stores: { type: "string", default: "local,s3" },
+  "r-sweep": { type: "string", default: "1,4,16" },
+  "skip-peers": { type: "boolean", default: false },
+  peers: { type: "string", default: PEER_ENGINES.join(",") },
+  "peer-runs": { type: "string", default: "5" },
+  "lithops-queries": { type: "string", default: "2A" },
+  "lithops-runs": { type: "string", default: "1" },
+  "task-bytes": { type: "string" },
+  combine: { type: "string" },
+  "threads-per-task": { type: "string" },
+  partitions: { type: "string" },
+  "worker-cpu-prof": { type: "string" },
+  "no-docs": { type: "boolean", default: false },
+  "no-record": { type: "boolean", default: false },
+  label: { type: "string" },
 });
 
 const rows = int("rows");

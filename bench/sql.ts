@@ -34,30 +34,28 @@
  * --queries 2A,Q3 --formats csv,parquet --joins broadcast,partitioned --data-root DIR
  * --task-bytes N --partitions R --threads-per-task N --no-docs --no-record --label TEXT
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_args.js";
 import { record, writeDocsSection } from "./_record.js";
 import { runSqlBench, sqlBenchTable } from "./_sql-bench.js";
 
-const { values: args } = parseArgs({
-  options: {
-    rows: { type: "string" },
-    seed: { type: "string" },
-    files: { type: "string" },
-    "rankings-rows": { type: "string" },
-    "rankings-files": { type: "string" },
-    runs: { type: "string" },
-    workers: { type: "string" },
-    queries: { type: "string" },
-    formats: { type: "string" },
-    joins: { type: "string" },
-    "data-root": { type: "string" },
-    "task-bytes": { type: "string" },
-    partitions: { type: "string" },
-    "threads-per-task": { type: "string" },
-    "no-docs": { type: "boolean", default: false },
-    "no-record": { type: "boolean", default: false },
-    label: { type: "string" },
-  },
+const args = benchArgs(import.meta.url, "sql", {
+  rows: { type: "string" },
+  seed: { type: "string" },
+  files: { type: "string" },
+  "rankings-rows": { type: "string" },
+  "rankings-files": { type: "string" },
+  runs: { type: "string" },
+  workers: { type: "string" },
+  queries: { type: "string" },
+  formats: { type: "string" },
+  joins: { type: "string" },
+  "data-root": { type: "string" },
+  "task-bytes": { type: "string" },
+  partitions: { type: "string" },
+  "threads-per-task": { type: "string" },
+  "no-docs": { type: "boolean", default: false },
+  "no-record": { type: "boolean", default: false },
+  label: { type: "string" },
 });
 
 const log = (msg: string) => process.stderr.write(`[bench sql] ${msg}\n`);
