@@ -12,7 +12,9 @@
  *   bench/peers/query2_peers.py in the venvs that `npm run setup:peers` installs (.tools/peers;
  *   smallpond in .tools/peers-smallpond, its pins do not fit the others').
  *   A peer that is not installed comes back as `{engine, unavailable}` instead of failing.
- * - {@link compareResults}: same groups, sums within a relative tolerance.
+ * - {@link compareResults}: same groups, sums within a relative tolerance; {@link resultCheckSql}:
+ *   the same check done by DuckDB, of a result table against a reference on disk.
+ * - {@link timeDuckdbAlone}: one timed run of DuckDB alone in an open database (wall, CPU).
  *
  * See docs/bench-peers.md.
  */
@@ -154,13 +156,12 @@ export async function duckdbAlone(options: Query2Options): Promise<Query2Timing>
   try {
     const version = String(await db.value("SELECT version()"));
     const times: number[] = [];
-    let reader: Awaited<ReturnType<typeof db.connection.runAndReadAll>> | undefined;
+    let reader: Awaited<ReturnType<typeof timeDuckdbAlone>>["value"] | undefined;
     for (let i = 0; i < warmup + runs; i++) {
       reader = undefined; // let the previous result go before the next run
-      const t0 = performance.now();
-      reader = await db.connection.runAndReadAll(sql);
-      const s = (performance.now() - t0) / 1000;
-      if (i >= warmup) times.push(s);
+      const run = await timeDuckdbAlone(db, sql);
+      reader = run.value;
+      if (i >= warmup) times.push(run.wallS);
     }
     const result = resultMap(reader!);
     return {
@@ -344,37 +345,87 @@ export function compareResults(a: Query2Result, b: Query2Result, relTol = 1e-6, 
   return { sameGroups, maxRelError: maxRel, equal: sameGroups && maxRel <= relTol, groupsA: a.size, groupsB: b.size, missingInA, missingInB, mismatches };
 }
 
-/** What a benchmark records about a result: compareResults' verdict and its first mismatches. */
+/** What a benchmark records about a result: the verdict and its first mismatches. */
 export type ResultCheck = Pick<CompareResult, "equal" | "sameGroups" | "maxRelError" | "mismatches">;
 
-/** {@link compareResults} of a run's result with the reference, as a benchmark records it. */
-export function resultCheck(want: Query2Result, got: Query2Result): ResultCheck {
-  const c = compareResults(want, got);
-  return { equal: c.equal, sameGroups: c.sameGroups, maxRelError: c.maxRelError, mismatches: c.mismatches };
+/** The columns of a result table: its key columns (at most one row per key) and its numbers. */
+export interface ResultShape {
+  keys: string[];
+  values: string[];
+}
+/** Query 2's result: one sum per prefix. */
+export const QUERY2_SHAPE: ResultShape = { keys: ["prefix"], values: ["adRevenue"] };
+
+export interface ResultCheckSqlOptions {
+  /** The table of the run's result in `db`. @default "result" */
+  table?: string;
+  /** @default QUERY2_SHAPE */
+  shape?: ResultShape;
+  /** Largest relative difference of a value accepted. @default 1e-6 */
+  relTol?: number;
+  maxMismatches?: number;
 }
 
 /**
- * {@link resultCheck} done by DuckDB: table `table` of `db` against the reference result written
- * as Parquet at `referencePath` (columns prefix, adRevenue). Same verdict (same groups, sums within
- * `relTol` relative), and also fails on a prefix that appears twice. The bench keeps the reference
- * on disk rather than as a JS Map: a map of millions of entries in the coordinator's process made
- * every collection of its heap take 0.3-0.9 s in the middle of Smelter's timed runs.
+ * A run's result checked by DuckDB: table `table` of `db` against the reference result written as
+ * Parquet at `referencePath`, both of columns `shape`. The same verdict as {@link compareResults},
+ * per value: the same keys on both sides, and each value within `relTol` relative of the
+ * reference's (|a - b| / max(|a|, |b|); equal values, NaN with NaN included, count 0; a NULL beside
+ * a number, or a non-finite value beside another, is a mismatch). Also fails on a key that appears
+ * twice on either side. A mismatch is labelled by its key's values (NULL as `NULL`) joined with a
+ * space, and by the column's name after them when there are several value columns.
+ *
+ * Benchmarks keep the reference on disk rather than as a JS Map: a map of millions of entries in
+ * the coordinator's process made every collection of its heap take 0.3-0.9 s in the middle of
+ * Smelter's timed runs.
  */
-export async function resultCheckSql(db: DuckDb, referencePath: string, table = "result", relTol = 1e-6, maxMismatches = 5): Promise<ResultCheck> {
-  const joined = `(SELECT w.prefix AS wp, g.prefix AS gp, w.adRevenue AS a, g.adRevenue AS b,
-      CASE WHEN w.prefix IS NULL OR g.prefix IS NULL THEN 'Infinity'::DOUBLE WHEN w.adRevenue = g.adRevenue THEN 0
-           WHEN NOT (isfinite(w.adRevenue) AND isfinite(g.adRevenue)) THEN 'Infinity'::DOUBLE
-           ELSE abs(w.adRevenue - g.adRevenue) / greatest(abs(w.adRevenue), abs(g.adRevenue)) END AS rel
-    FROM read_parquet(${sqlString(referencePath)}) w FULL OUTER JOIN ${sqlIdentifier(table)} g ON w.prefix IS NOT DISTINCT FROM g.prefix)`;
-  const s = (await db.all<{ missing: bigint; both: bigint; maxRel: number | null; dupes: bigint }>(
-    `SELECT count(*) FILTER (WHERE wp IS NULL OR gp IS NULL) AS missing, count(*) FILTER (WHERE wp IS NOT NULL AND gp IS NOT NULL) AS both,
-       max(rel) FILTER (WHERE wp IS NOT NULL AND gp IS NOT NULL) AS maxRel,
-       (SELECT count(*) - count(DISTINCT prefix) FROM ${sqlIdentifier(table)}) AS dupes FROM ${joined}`,
+export async function resultCheckSql(db: DuckDb, referencePath: string, o: ResultCheckSqlOptions = {}): Promise<ResultCheck> {
+  const { table = "result", shape = QUERY2_SHAPE, relTol = 1e-6, maxMismatches = 5 } = o;
+  if (shape.keys.length === 0 || shape.values.length === 0) throw new Error("resultCheckSql: a result shape needs at least one key column and one value column");
+  const id = sqlIdentifier;
+  const sides = { w: `read_parquet(${sqlString(referencePath)})`, g: id(table) };
+  const keyList = shape.keys.map(id).join(", ");
+  const label = shape.keys.map((k) => `coalesce(CAST(coalesce(w.${id(k)}, g.${id(k)}) AS VARCHAR), 'NULL')`).join(" || ' ' || ");
+  const cells = shape.values.map((v, i) => `SELECT inW, inG, ${shape.values.length > 1 ? `k || ' ' || ${sqlString(v)}` : "k"} AS label, a${i} AS a, b${i} AS b FROM j`);
+  const checked = `WITH j AS (
+      SELECT w."smelter present" AS inW, g."smelter present" AS inG, ${label} AS k,
+        ${shape.values.map((v, i) => `CAST(w.${id(v)} AS DOUBLE) AS a${i}, CAST(g.${id(v)} AS DOUBLE) AS b${i}`).join(", ")}
+      FROM (SELECT true AS "smelter present", * FROM ${sides.w}) w FULL OUTER JOIN (SELECT true AS "smelter present", * FROM ${sides.g}) g
+        ON ${shape.keys.map((k) => `w.${id(k)} IS NOT DISTINCT FROM g.${id(k)}`).join(" AND ")}),
+    cells AS (${cells.join(" UNION ALL ")}),
+    checked AS (SELECT *, CASE WHEN inW IS NULL OR inG IS NULL THEN 'Infinity'::DOUBLE WHEN a IS NOT DISTINCT FROM b THEN 0
+        WHEN a IS NULL OR b IS NULL OR NOT (isfinite(a) AND isfinite(b)) THEN 'Infinity'::DOUBLE
+        ELSE abs(a - b) / greatest(abs(a), abs(b)) END AS rel FROM cells)`;
+  const dupes = (side: string) => `(SELECT count(*) FROM ${side}) - (SELECT count(*) FROM (SELECT DISTINCT ${keyList} FROM ${side}))`;
+  const s = (await db.all<{ missing: bigint; maxRel: number | null; dupes: bigint; refDupes: bigint }>(
+    `${checked} SELECT count(*) FILTER (WHERE inW IS NULL OR inG IS NULL) AS missing, max(rel) FILTER (WHERE inW AND inG) AS maxRel,
+       ${dupes(sides.g)} AS dupes, ${dupes(sides.w)} AS refDupes FROM checked`,
   ))[0]!;
-  const rows = await db.all<{ wp: string | null; gp: string | null; a: number | null; b: number | null; rel: number }>(`SELECT * FROM ${joined} WHERE NOT (rel <= ${relTol}) ORDER BY coalesce(wp, gp) LIMIT ${maxMismatches}`);
-  const mismatches = rows.map((r) => ({ prefix: String(r.wp ?? r.gp), a: r.a ?? undefined, b: r.b ?? undefined, relError: r.rel }));
-  const sameGroups = Number(s.missing) === 0 && Number(s.dupes) === 0;
+  const rows = await db.all<{ label: string; a: number | null; b: number | null; rel: number }>(`${checked} SELECT label, a, b, rel FROM checked WHERE NOT (rel <= ${relTol}) ORDER BY label LIMIT ${maxMismatches}`);
+  const mismatches: ResultCheck["mismatches"] = rows.map((r) => ({ prefix: r.label, a: r.a ?? undefined, b: r.b ?? undefined, relError: r.rel }));
+  const [dupesGot, dupesRef] = [Number(s.dupes), Number(s.refDupes)];
+  if (dupesRef > 0) mismatches.unshift({ prefix: `(${dupesRef} duplicate keys in the reference)`, a: undefined, b: undefined, relError: Number.POSITIVE_INFINITY });
+  if (dupesGot > 0) mismatches.unshift({ prefix: `(${dupesGot} duplicate keys in ${table})`, a: undefined, b: undefined, relError: Number.POSITIVE_INFINITY });
+  const sameGroups = Number(s.missing) === 0 && dupesGot === 0 && dupesRef === 0;
   const maxRelError = s.maxRel ?? 0;
-  if (Number(s.dupes) > 0) mismatches.unshift({ prefix: `(${Number(s.dupes)} duplicate groups in ${table})`, a: undefined, b: undefined, relError: Number.POSITIVE_INFINITY });
   return { equal: sameGroups && maxRelError <= relTol, sameGroups, maxRelError, mismatches };
+}
+
+/** Wall and CPU seconds of one call of `f`; the CPU is this process's, its threads' (DuckDB's) included. */
+export async function timeInProcess<T>(f: () => Promise<T>): Promise<{ wallS: number; cpuS: number; value: T }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await f();
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { wallS, cpuS: (cpu.user + cpu.system) / 1e6, value };
+}
+
+/**
+ * One run of DuckDB alone in an open database: `sql` timed from sending it to having every result
+ * row materialized in JS (runAndReadAll), wall and this process's CPU seconds. The rows come back
+ * as `value` for a caller who reads them; others let them go at once.
+ */
+export function timeDuckdbAlone(db: DuckDb, sql: string) {
+  return timeInProcess(() => db.connection.runAndReadAll(sql));
 }

@@ -3,24 +3,27 @@
  * its smoke test (test/bench/sql.test.ts): {@link runSqlBench} generates or reuses the data, runs
  * the interleaved rounds and returns every figure; {@link sqlBenchTable} formats them.
  */
-import { availableParallelism, loadavg } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { processesBackend } from "../src/backends/index.js";
 import { planOptions, tablesFromFlags, type SqlFlags } from "../src/cli/sql-flags.js";
-import { openDuckDb, sqlIdentifier, type DuckDb } from "../src/duckdb/index.js";
+import { openDuckDb, sqlString, type DuckDb } from "../src/duckdb/index.js";
 import { parseOrThrow } from "../src/job/policy.js";
 import { Manager } from "../src/scheduler/manager.js";
 import { executePlan } from "../src/query/execute.js";
 import { planQuery } from "../src/sql/plan.js";
 import { Q3 } from "../test/helpers/sql-cases.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir, pagesFor, type BdbData, type BdbDataset } from "./_bdb-data.js";
-import { bdbSourceSql, query2Files, query2Sql, readQuery2Result, resultCheck, type Query2Format, type Query2Result, type ResultCheck } from "./_peers.js";
+import { bdbSourceSql, query2Files, query2Sql, QUERY2_SHAPE, resultCheckSql, timeDuckdbAlone, timeInProcess, type Query2Format, type ResultCheck, type ResultShape } from "./_peers.js";
 import { measureJob, measureRun, type SmelterRun } from "./_query2-measure.js";
 import { median } from "./_record.js";
 
 /** Query 2A as a user writes it for `smelter sql`. */
 const Q2A_SQL = "SELECT SUBSTR(sourceIP, 1, 8) AS prefix, SUM(adRevenue) AS adRevenue FROM uservisits GROUP BY 1";
+/** Q3's one row: the top sourceIP, its revenue and average page rank. */
+const Q3_SHAPE: ResultShape = { keys: ["sourceIP"], values: ["totalRevenue", "avgPageRank"] };
 
 const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
 const QUERIES = ["2A", "Q3"] as const;
@@ -174,43 +177,37 @@ export async function runSqlBench(input: SqlBenchOptions, log: Log = () => undef
 
 async function compare2A(o: Options, manager: Manager, uv: BdbData, format: Query2Format, log: Log): Promise<Comparison> {
   const dir = formatDir(uv, format);
-  const duck = await duckdbRunner([], query2Sql(bdbSourceSqlOf("uservisits", dir, format), 8), readQuery2Result);
+  const duck = await duckdbRunner([], query2Sql(bdbSourceSqlOf("uservisits", dir, format), 8));
   const tuning = { ...(o.taskBytes ? { targetTaskBytes: o.taskBytes } : {}), ...(o.threadsPerTask ? { threadsPerTask: o.threadsPerTask } : {}), ...(o.partitions ? { partitions: o.partitions } : {}) };
   const query2: Runner = {
     name: "query2",
     once: (last) =>
       withDb(async (db) => {
         const run = await measureRun(manager, db, { input: `${dir}/`, prefixLen: 8, format, ...tuning });
-        return { wallS: run.wallS, cpuS: smelterCpuS(run), run, ...(last ? { check: resultCheck(duck.reference(), await readQuery2Result(db)) } : {}) };
+        return { wallS: run.wallS, cpuS: smelterCpuS(run), run, ...(last ? { check: await resultCheckSql(db, duck.reference()) } : {}) };
       }),
   };
-  const sql = sqlRunner(o, manager, Q2A_SQL, { uservisits: dir }, "auto", (db) => readQuery2Result(db), duck.reference);
+  const sql = sqlRunner(o, manager, Q2A_SQL, { uservisits: dir }, "auto", (db) => resultCheckSql(db, duck.reference(), { shape: QUERY2_SHAPE }));
   try {
     log(`2A ${format}: ${o.runs} rounds of [DuckDB alone (${availableParallelism()} threads), runQuery2, smelter sql] after a warm-up round`);
     const contenders = await rounds(o.runs, [duck.runner, query2, sql.runner], (label) => log(`  2A ${format} ${label}`));
-    return { query: "2A", format, strategy: sql.strategy(), groups: duck.reference().size, contenders, load: load() };
+    return { query: "2A", format, strategy: sql.strategy(), groups: duck.rows(), contenders, load: load() };
   } finally {
-    duck.close();
+    await duck.close();
   }
 }
 
 async function compareQ3(o: Options, manager: Manager, uv: BdbData, rk: BdbData, format: Query2Format, join: JoinStrategy, log: Log): Promise<Comparison> {
   const views = (["uservisits", "rankings"] as const).map((t) => `CREATE OR REPLACE VIEW ${t} AS SELECT * FROM ${bdbSourceSqlOf(t, formatDir(t === "rankings" ? rk : uv, format), format)}`);
-  const duck = await duckdbRunner(views, Q3, readQ3Result);
-  const sql = sqlRunner(o, manager, Q3, { rankings: formatDir(rk, format), uservisits: formatDir(uv, format) }, join, (db) => readQ3Result(db), duck.reference);
+  const duck = await duckdbRunner(views, Q3);
+  const sql = sqlRunner(o, manager, Q3, { rankings: formatDir(rk, format), uservisits: formatDir(uv, format) }, join, (db) => resultCheckSql(db, duck.reference(), { shape: Q3_SHAPE }));
   try {
     log(`Q3 ${format} ${join} join: ${o.runs} rounds of [DuckDB alone, smelter sql] after a warm-up round`);
     const contenders = await rounds(o.runs, [duck.runner, sql.runner], (label) => log(`  Q3 ${format} ${join} ${label}`));
-    return { query: "Q3", format, join, strategy: sql.strategy(), groups: duck.reference().size / 2, contenders, load: load() };
+    return { query: "Q3", format, join, strategy: sql.strategy(), groups: duck.rows(), contenders, load: load() };
   } finally {
-    duck.close();
+    await duck.close();
   }
-}
-
-/** Q3's one row as a result map: `<sourceIP> totalRevenue` and `<sourceIP> avgPageRank` (compared like Query 2's sums). */
-async function readQ3Result(db: DuckDb, table = "result"): Promise<Query2Result> {
-  const rows = await db.all<{ sourceIP: string; totalRevenue: number; avgPageRank: number }>(`SELECT sourceIP, totalRevenue, avgPageRank FROM ${sqlIdentifier(table)}`);
-  return new Map(rows.flatMap((r) => [[`${r.sourceIP} totalRevenue`, Number(r.totalRevenue)], [`${r.sourceIP} avgPageRank`, Number(r.avgPageRank)]] as [string, number][]));
 }
 
 function bdbSourceSqlOf(table: "uservisits" | "rankings", dir: string, format: Query2Format): string {
@@ -222,36 +219,51 @@ function bdbSourceSqlOf(table: "uservisits" | "rankings", dir: string, format: Q
 
 /**
  * DuckDB alone: one database in this process with all cores over the local files, timed from
- * sending the SQL to every result row in JS (runAndReadAll, as duckdbAlone in _peers.ts). Its
- * warm-up run keeps the result in a table instead: the reference.
+ * sending the SQL to every result row in JS (timeDuckdbAlone in _peers.ts). Its warm-up run writes
+ * the result as Parquet in a temp directory instead: the reference, which the Smelter runs' results
+ * are checked against inside DuckDB (resultCheckSql). It stays on disk, not in this process, which
+ * is also Smelter's coordinator: a JS Map of millions of groups made its collections slow.
  */
-async function duckdbRunner(setup: string[], sql: string, read: (db: DuckDb, table: string) => Promise<Query2Result>) {
-  const db = await openDuckDb({ threads: availableParallelism() });
-  for (const s of setup) await db.run(s);
-  let reference: Query2Result | undefined;
+async function duckdbRunner(setup: string[], sql: string) {
+  const dir = await mkdtemp(join(tmpdir(), "smelter-bench-sql-ref-"));
+  const referencePath = join(dir, "reference.parquet");
+  let db: DuckDb | undefined;
+  let rows: number | undefined;
+  try {
+    db = await openDuckDb({ threads: availableParallelism() });
+    for (const s of setup) await db.run(s);
+  } catch (err) {
+    db?.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const open = db;
   const runner: Runner = {
     name: "DuckDB alone",
     once: async () => {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      if (reference) await db.connection.runAndReadAll(sql);
-      else await db.run(`CREATE OR REPLACE TEMP TABLE reference AS ${sql}`);
-      const wallS = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      if (!reference) {
-        reference = await read(db, "reference");
-        await db.run("DROP TABLE reference");
+      if (rows !== undefined) {
+        const { wallS, cpuS } = await timeDuckdbAlone(open, sql);
+        return { wallS, cpuS };
       }
-      return { wallS, cpuS: (cpu.user + cpu.system) / 1e6 };
+      const { wallS, cpuS } = await timeInProcess(() => open.run(`COPY (${sql}) TO ${sqlString(referencePath)} (FORMAT parquet)`));
+      rows = Number(await open.value(`SELECT count(*) FROM read_parquet(${sqlString(referencePath)})`));
+      return { wallS, cpuS };
     },
+  };
+  const ran = () => {
+    if (rows === undefined) throw new Error("DuckDB alone has not run yet: it runs first in the warm-up round");
+    return rows;
   };
   return {
     runner,
-    reference: () => {
-      if (!reference) throw new Error("DuckDB alone has not run yet: it runs first in the warm-up round");
-      return reference;
+    /** The reference result's Parquet file. */
+    reference: () => (ran(), referencePath),
+    /** Rows of the reference result. */
+    rows: ran,
+    close: async () => {
+      open.close();
+      await rm(dir, { recursive: true, force: true });
     },
-    close: () => db.close(),
   };
 }
 
@@ -260,7 +272,7 @@ async function duckdbRunner(setup: string[], sql: string, read: (db: DuckDb, tab
  * --schema NAME=bdb:NAME` (listing, CSV sniff), planQuery with the CLI's plan options, then
  * executePlan; planning is timed as part of the run.
  */
-function sqlRunner(o: Options, manager: Manager, query: string, tables: Record<string, string>, join: SqlFlags["join"], read: (db: DuckDb) => Promise<Query2Result>, reference: () => Query2Result) {
+function sqlRunner(o: Options, manager: Manager, query: string, tables: Record<string, string>, join: SqlFlags["join"], check: (db: DuckDb) => Promise<ResultCheck>) {
   const flags: SqlFlags = {
     table: Object.entries(tables).map(([name, dir]) => `${name}=${dir}/`),
     schema: Object.keys(tables).map((name) => `${name}=bdb:${name}`),
@@ -284,7 +296,7 @@ function sqlRunner(o: Options, manager: Manager, query: string, tables: Record<s
           const first = plan.stages[0]!.output;
           return { groups: r.rows, mapTasks: r.tasks[0] ?? 0, partitions: first.kind === "shuffle" ? first.partitions : 1 };
         });
-        return { wallS: run.wallS, cpuS: smelterCpuS(run), run, planS, ...(last ? { check: resultCheck(reference(), await read(db)) } : {}) };
+        return { wallS: run.wallS, cpuS: smelterCpuS(run), run, planS, ...(last ? { check: await check(db) } : {}) };
       }),
   };
   return { runner, strategy: () => strategy };

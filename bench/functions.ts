@@ -18,26 +18,24 @@
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { processesBackend } from "../src/backends/index.js";
 import { Manager } from "../src/scheduler/manager.js";
 import { BENCH_DATA_ROOT } from "./_bdb-data.js";
 import { openDuckDb } from "../src/duckdb/index.js";
-import { compareResults, duckdbAlone, QUERY2_PREFIX_LEN as QUERIES, query2Files, query2Sql, uservisitsSourceSql, type Query2Result } from "./_peers.js";
+import { compareResults, duckdbAlone, QUERY2_PREFIX_LEN as QUERIES, query2Files, query2Sql, timeDuckdbAlone, timeInProcess, uservisitsSourceSql, type Query2Result } from "./_peers.js";
 import { JOBS } from "./_functions-jobs.js";
+import { benchArgs } from "./_args.js";
 import { median, record } from "./_record.js";
 
 const ENTRY = new URL("./_functions-jobs.js", import.meta.url);
 
-const { values: args } = parseArgs({
-  options: {
-    queries: { type: "string", default: "2A" },
-    runs: { type: "string", default: "3" },
-    workers: { type: "string", default: "2" },
-    data: { type: "string", default: join(BENCH_DATA_ROOT, "query2", "uservisits-10000000-s1-f8") },
-    "no-record": { type: "boolean", default: false },
-    "worker-cpu-prof": { type: "string" },
-  },
+const args = benchArgs(import.meta.url, "functions", {
+  queries: { type: "string", default: "2A" },
+  runs: { type: "string", default: "3" },
+  workers: { type: "string", default: "2" },
+  data: { type: "string", default: join(BENCH_DATA_ROOT, "query2", "uservisits-10000000-s1-f8") },
+  "no-record": { type: "boolean", default: false },
+  "worker-cpu-prof": { type: "string" },
 });
 const runs = Number(args.runs);
 const workers = Number(args.workers);
@@ -69,16 +67,11 @@ for (const q of args.queries.split(",")) {
     let last: [string, number][] | undefined;
     try {
       for (let i = 0; i < runs; i++) {
-        const dc0 = process.cpuUsage();
-        const d0 = performance.now();
-        await db.connection.runAndReadAll(sql); // every result row materialized, as bench query2 times it
-        duck.push((performance.now() - d0) / 1000);
-        duckCpu.push(cpuS(process.cpuUsage(dc0)));
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        const r = await job.run(manager, { input: csvDir });
-        fn.push((performance.now() - t0) / 1000);
-        const coordinatorCpu = cpuS(process.cpuUsage(c0));
+        const d = await timeDuckdbAlone(db, sql); // every result row materialized, as bench query2 times it
+        duck.push(d.wallS);
+        duckCpu.push(d.cpuS);
+        const { value: r, wallS, cpuS: coordinatorCpu } = await timeInProcess(() => job.run(manager, { input: csvDir }));
+        fn.push(wallS);
         const mapCpu = tasksCpuS(r.run.mapResults);
         const reduceCpu = tasksCpuS(r.run.reduceResults);
         fnCpu.push(coordinatorCpu + mapCpu + reduceCpu);
@@ -112,10 +105,6 @@ for (const q of args.queries.split(",")) {
     await manager.close();
   }
 }
-function cpuS(u: NodeJS.CpuUsage): number {
-  return (u.user + u.system) / 1e6;
-}
-
 /** CPU-seconds of winning tasks, as each task measured it. */
 function tasksCpuS(results: { stats: { cpuUserMs: number; cpuSystemMs: number } }[]): number {
   let ms = 0;

@@ -34,7 +34,6 @@ import { createReadStream, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { processesBackend } from "../src/backends/index.js";
 import { openDuckDb, sqlString } from "../src/duckdb/index.js";
@@ -44,38 +43,37 @@ import { startS3Server, type S3Server } from "../src/storage/server.js";
 import { openStore } from "../src/storage/url.js";
 import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
-import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheckSql, runPeer, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
+import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheckSql, runPeer, timeDuckdbAlone, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
+import { benchArgs } from "./_args.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
 const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
 const MiB = 2 ** 20;
 
-const { values: args } = parseArgs({
-  options: {
-    rows: { type: "string", default: "10000000" },
-    seed: { type: "string", default: "1" },
-    files: { type: "string", default: "8" },
-    runs: { type: "string", default: "5" },
-    workers: { type: "string", default: "2" },
-    queries: { type: "string", default: "2A,2B,2C" },
-    formats: { type: "string", default: "csv,parquet" },
-    stores: { type: "string", default: "local,s3" },
-    "r-sweep": { type: "string", default: "1,4,16" },
-    "skip-peers": { type: "boolean", default: false },
-    peers: { type: "string", default: PEER_ENGINES.join(",") },
-    "peer-runs": { type: "string", default: "5" },
-    "lithops-queries": { type: "string", default: "2A" },
-    "lithops-runs": { type: "string", default: "1" },
-    "task-bytes": { type: "string" },
-    combine: { type: "string" },
-    "threads-per-task": { type: "string" },
-    partitions: { type: "string" },
-    "worker-cpu-prof": { type: "string" },
-    "no-docs": { type: "boolean", default: false },
-    "no-record": { type: "boolean", default: false },
-    label: { type: "string" },
-  },
+const args = benchArgs(import.meta.url, "query2", {
+  rows: { type: "string", default: "10000000" },
+  seed: { type: "string", default: "1" },
+  files: { type: "string", default: "8" },
+  runs: { type: "string", default: "5" },
+  workers: { type: "string", default: "2" },
+  queries: { type: "string", default: "2A,2B,2C" },
+  formats: { type: "string", default: "csv,parquet" },
+  stores: { type: "string", default: "local,s3" },
+  "r-sweep": { type: "string", default: "1,4,16" },
+  "skip-peers": { type: "boolean", default: false },
+  peers: { type: "string", default: PEER_ENGINES.join(",") },
+  "peer-runs": { type: "string", default: "5" },
+  "lithops-queries": { type: "string", default: "2A" },
+  "lithops-runs": { type: "string", default: "1" },
+  "task-bytes": { type: "string" },
+  combine: { type: "string" },
+  "threads-per-task": { type: "string" },
+  partitions: { type: "string" },
+  "worker-cpu-prof": { type: "string" },
+  "no-docs": { type: "boolean", default: false },
+  "no-record": { type: "boolean", default: false },
+  label: { type: "string" },
 });
 
 const rows = int("rows");
@@ -252,12 +250,9 @@ async function queryFormat(q: { name: string; prefixLen: number }, format: Query
   try {
     for (const p of per) p.cold = await one(p, "cold", false);
     for (let i = 1; i <= runs; i++) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      await duck.connection.runAndReadAll(sql); // every result row materialized in JS, as duckdbAlone times it
-      const cpu = process.cpuUsage(cpu0);
-      duckTimes.push((performance.now() - t0) / 1000);
-      duckCpuMs.push((cpu.user + cpu.system) / 1000);
+      const { wallS, cpuS } = await timeDuckdbAlone(duck, sql); // every result row materialized in JS, as duckdbAlone times it
+      duckTimes.push(wallS);
+      duckCpuMs.push(cpuS * 1000);
       log(`  ${q.name} ${format} DuckDB alone run ${i}: ${duckTimes[duckTimes.length - 1]!.toFixed(2)} s`);
       for (const p of per) p.measured.push(await one(p, `run ${i}`, i === runs));
     }

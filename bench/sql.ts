@@ -22,7 +22,9 @@
  * A warm-up round first (DuckDB alone first: its result is the reference), then `--runs` (5) timed
  * rounds, the order rotating each round. Reported: medians, ratios sql / query2 and each / DuckDB
  * (of the medians; and the median of the per-round ratios), a check of the last round's results
- * against DuckDB alone's (same groups, relative 1e-6), and where Smelter's time went (listing and
+ * against DuckDB alone's (same groups, each value within relative 1e-6; DuckDB alone's result is
+ * kept as Parquet in a temp directory and the check runs inside DuckDB, so no copy of it sits in
+ * this process, Smelter's coordinator, during the timed runs), and where Smelter's time went (listing and
  * planning, each stage's elapsed time, CPU and the workers' phase timers, gather).
  *
  * Prints the tables, appends a JSON line to bench/results/sql.jsonl and writes the tables into
@@ -32,30 +34,28 @@
  * --queries 2A,Q3 --formats csv,parquet --joins broadcast,partitioned --data-root DIR
  * --task-bytes N --partitions R --threads-per-task N --no-docs --no-record --label TEXT
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_args.js";
 import { record, writeDocsSection } from "./_record.js";
 import { runSqlBench, sqlBenchTable } from "./_sql-bench.js";
 
-const { values: args } = parseArgs({
-  options: {
-    rows: { type: "string" },
-    seed: { type: "string" },
-    files: { type: "string" },
-    "rankings-rows": { type: "string" },
-    "rankings-files": { type: "string" },
-    runs: { type: "string" },
-    workers: { type: "string" },
-    queries: { type: "string" },
-    formats: { type: "string" },
-    joins: { type: "string" },
-    "data-root": { type: "string" },
-    "task-bytes": { type: "string" },
-    partitions: { type: "string" },
-    "threads-per-task": { type: "string" },
-    "no-docs": { type: "boolean", default: false },
-    "no-record": { type: "boolean", default: false },
-    label: { type: "string" },
-  },
+const args = benchArgs(import.meta.url, "sql", {
+  rows: { type: "string" },
+  seed: { type: "string" },
+  files: { type: "string" },
+  "rankings-rows": { type: "string" },
+  "rankings-files": { type: "string" },
+  runs: { type: "string" },
+  workers: { type: "string" },
+  queries: { type: "string" },
+  formats: { type: "string" },
+  joins: { type: "string" },
+  "data-root": { type: "string" },
+  "task-bytes": { type: "string" },
+  partitions: { type: "string" },
+  "threads-per-task": { type: "string" },
+  "no-docs": { type: "boolean", default: false },
+  "no-record": { type: "boolean", default: false },
+  label: { type: "string" },
 });
 
 const log = (msg: string) => process.stderr.write(`[bench sql] ${msg}\n`);

@@ -32,16 +32,17 @@ export async function makeDirs(dir: string): Promise<void> {
  * Makes `dir`, then runs `f`, which creates an entry in it (opens a file, renames one in, makes a
  * temp directory). Cleanups remove emptied directories (a local store's DELETE, the end of a job,
  * s3rver's own), so `dir` or a parent can vanish between the two: on ENOENT it is made again and
- * `f` retried, up to 10 times. The one place for that race; its callers are the local store's
- * writes, attempts' temp directories and the embedded server's PUTs.
+ * `f` retried, up to 10 times, while `retry` says the ENOENT can be that (a rename's source still
+ * exists). The one place for that race; its callers are the local store's writes, attempts' temp
+ * directories and the embedded server's PUTs.
  */
-export async function inDir<T>(dir: string, f: () => Promise<T>): Promise<T> {
+export async function inDir<T>(dir: string, f: () => Promise<T>, retry: () => Promise<boolean> = async () => true): Promise<T> {
   for (let tries = 1; ; tries++) {
     try {
       await makeDirs(dir);
       return await f();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || tries >= 10) throw err;
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || tries >= 10 || !(await retry())) throw err;
     }
   }
 }

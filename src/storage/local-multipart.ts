@@ -22,8 +22,8 @@ export interface LocalMultipartContext {
   /** The store's runtime context (upload ids, creation times). */
   context: RuntimeContext;
   resolveKey(key: string): string;
-  tempPath(): Promise<string>;
-  commit(tmp: string, key: string): Promise<void>;
+  /** Writes `key` through a new temp file, filled by `write` through its open handle, then renamed into place (local.ts). */
+  writeObject(key: string, write: (handle: fs.FileHandle) => Promise<void>, failed: (err: unknown) => unknown): Promise<void>;
 }
 
 const uploadMetaSchema = z.object({ key: z.string(), created: z.number() });
@@ -90,19 +90,15 @@ export function localMultipart(ctx: LocalMultipartContext): MultipartOps {
     async complete(key, uploadId, parts) {
       const dir = await open(key, uploadId);
       checkPartList(`${ctx.url} "${key}" upload ${uploadId}`, parts, await storedParts(dir), ctx.minPartSize);
-      const tmp = await ctx.tempPath();
-      const fh = await fs.open(tmp, "w");
-      try {
-        for (const p of parts) {
-          for await (const chunk of createReadStream(path.join(dir, `${p.partNumber}.part`), { highWaterMark: 1 << 20 })) await fh.write(chunk as Buffer);
-        }
-      } catch (err) {
-        await fh.close();
-        await fs.rm(tmp, { force: true });
-        throw isFileSystemError(err) ? fileSystemError(err, `complete upload ${uploadId} of`, `"${key}" in ${ctx.url}`) : new StoreError(`[smelter] [file] completing upload ${uploadId} of "${key}" failed: ${(err as Error).message}`, { cause: err });
-      }
-      await fh.close();
-      await ctx.commit(tmp, key);
+      await ctx.writeObject(
+        key,
+        async (fh) => {
+          for (const p of parts) {
+            for await (const chunk of createReadStream(path.join(dir, `${p.partNumber}.part`), { highWaterMark: 1 << 20 })) await fh.write(chunk as Buffer);
+          }
+        },
+        (err) => (isFileSystemError(err) ? fileSystemError(err, `complete upload ${uploadId} of`, `"${key}" in ${ctx.url}`) : new StoreError(`[smelter] [file] completing upload ${uploadId} of "${key}" failed: ${(err as Error).message}`, { cause: err })),
+      );
       await fs.rm(dir, { recursive: true, force: true });
       return { etag: multipartEtag(parts.map((p) => p.etag)) };
     },

@@ -8,6 +8,7 @@
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import * as fs from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createHash } from "node:crypto";
@@ -101,33 +102,59 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     }
     return file;
   }
-  const tempPath = async (): Promise<string> => {
+  /**
+   * A new, empty temp file under .smelter/tmp, open for writing: the one open of a PUT. Made every
+   * time, not once: an emptied .smelter/ is removed after a result is written
+   * (removeEmptyInternalDir), and a warm worker's store outlives it. That removal can also run
+   * while this makes it (another job's end on the same store), so the file is created where its
+   * directory is made (flag "wx"): once it exists the directory is not empty and stays. A level
+   * that vanished before is made again, a few times (inDir).
+   */
+  const tempFile = async (): Promise<{ path: string; handle: FileHandle }> => {
     await ensureRoot();
-    // Every time, not once: an emptied .smelter/ is removed after a result is written (removeEmptyInternalDir), and a warm worker's store outlives it.
-    // That removal can also run while this makes it (another job's end on the same store), so the
-    // temp file is created here, empty: once it exists the directory is not empty and stays. A
-    // level that vanished before is made again, a few times.
     const file = path.join(tmpDir, context.ids.uuid());
-    await inDir(tmpDir, async () => (await fs.open(file, "wx")).close()).catch((err: unknown) => {
+    const handle = await inDir(tmpDir, () => fs.open(file, "wx")).catch((err: unknown) => {
       throw fileSystemError(err, "use the directory", `${root} as a store (creating ${INTERNAL_DIR}/tmp inside)`);
     });
-    return file;
+    return { path: file, handle };
   };
+  /**
+   * Every write of an object: `write` fills a new temp file through the handle its creation opened
+   * (and the path, for writers that need one), the handle is closed, and the file is committed.
+   * When `write` fails the temp file is removed and `failed(err)` thrown.
+   */
+  async function writeObject(key: string, write: (handle: FileHandle, tmp: string) => Promise<void>, failed: (err: unknown) => unknown): Promise<void> {
+    const tmp = await tempFile();
+    try {
+      await write(tmp.handle, tmp.path);
+      await tmp.handle.close();
+    } catch (err) {
+      await tmp.handle.close().catch(() => undefined);
+      await fs.rm(tmp.path, { force: true });
+      throw failed(err);
+    }
+    await commit(tmp.path, key);
+  }
   /**
    * Moves a finished temp file to the key's path: the atomic step of every write. A DELETE of the
    * last object in the key's folder removes the emptied directory and its emptied parents (no
    * empty folders, as on S3), so a level can vanish while it is made or before the rename: then
-   * it is made again, a few times.
+   * it is made again, a few times, as long as the temp file is still there. A temp file that
+   * vanished (something removed it from .smelter/tmp) fails at once, saying so.
    */
   async function commit(tmp: string, key: string): Promise<void> {
     const file = resolveKey(key);
+    const tmpExists = () => fs.access(tmp).then(() => true, () => false);
     try {
       await contained(file, key);
-      await inDir(path.dirname(file), () => fs.rename(tmp, file));
+      await inDir(path.dirname(file), () => fs.rename(tmp, file), tmpExists);
     } catch (err) {
+      await removeEmptyFolders(file); // the ones made for the rename
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && !(await tmpExists()))
+        throw new StoreError(`[smelter] [file] cannot write "${key}" in ${url}: its temp file ${tmp} vanished before it was renamed into place (something removed it from ${INTERNAL_DIR}/tmp while the write ran): write it again, and keep other programs out of ${INTERNAL_DIR}/`, { cause: err });
       await fs.rm(tmp, { force: true });
       if (err instanceof ValidationError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOTDIR" || code === "EEXIST" || code === "EISDIR")
         throw new StoreError(`[smelter] [file] cannot write "${key}" in ${url}: it conflicts with an existing object or directory (a directory cannot also be an object)`, {
           nonRetryable: true,
@@ -135,6 +162,15 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         });
       throw fsError(err, key);
     }
+  }
+  /** Removes the emptied folders above a file, up to the root: a store has no empty folders (S3 has none). */
+  async function removeEmptyFolders(file: string): Promise<void> {
+    for (let d = path.dirname(file); d !== root && d.startsWith(root + path.sep); d = path.dirname(d)) {
+      if (!(await fs.rmdir(d).then(() => true, () => false))) break;
+    }
+  }
+  function writeError(err: unknown, key: string): unknown {
+    return isFileSystemError(err) ? fileSystemError(err, "write", `"${key}" in ${url}`) : err;
   }
   function fsError(err: unknown, key: string): Error {
     const code = (err as NodeJS.ErrnoException).code;
@@ -223,35 +259,22 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     async put(key, body, o) {
       resolveKey(key);
       o?.signal?.throwIfAborted();
-      const tmp = await tempPath();
-      try {
-        await fs.writeFile(tmp, body, { signal: o?.signal });
-      } catch (err) {
-        await fs.rm(tmp, { force: true });
-        throw fsError(err, key);
-      }
-      await commit(tmp, key);
+      await writeObject(key, (handle) => fs.writeFile(handle, body, { signal: o?.signal }), (err) => fsError(err, key));
       return { etag: `"${md5Hex(body)}"` };
     },
     async putStream(key, body, o) {
       resolveKey(key);
-      const tmp = await tempPath();
       const hash = createHash("md5");
-      try {
-        const source = Readable.from(
-          (async function* () {
-            for await (const chunk of body) {
-              hash.update(chunk);
-              yield chunk;
-            }
-          })(),
-        );
-        await pipeline(source, createWriteStream(tmp), { signal: o?.signal });
-      } catch (err) {
-        await fs.rm(tmp, { force: true });
-        throw isFileSystemError(err) ? fileSystemError(err, "write", `"${key}" in ${url}`) : err;
-      }
-      await commit(tmp, key);
+      const source = Readable.from(
+        (async function* () {
+          for await (const chunk of body) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        })(),
+      );
+      // The stream writes through the temp file's handle, and closes it.
+      await writeObject(key, (handle) => pipeline(source, createWriteStream("", { fd: handle }), { signal: o?.signal }), (err) => writeError(err, key));
       return { etag: `"${hash.digest("hex")}"` };
     },
     async *getStream(key, o) {
@@ -278,30 +301,28 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
         if (code === "ENOENT" || code === "ENOTDIR") return;
         throw fsError(err, key);
       }
-      // No empty "folders" left behind (S3 has none).
-      for (let d = path.dirname(file); d !== root && d.startsWith(root + path.sep); d = path.dirname(d)) {
-        if (!(await fs.rmdir(d).then(() => true, () => false))) break;
-      }
+      await removeEmptyFolders(file);
     },
     async head(key) {
       const file = await contained(resolveKey(key), key);
       const st = await fs.stat(file, { bigint: true }).catch(() => undefined);
       return st?.isFile() ? { key, size: Number(st.size), lastModified: st.mtime, version: fileVersion(st) } : undefined;
     },
-    multipart: localMultipart({ root, url, internalDir: path.join(root, INTERNAL_DIR, "multipart"), minPartSize: opts.minPartSize, context, resolveKey, tempPath, commit }),
+    multipart: localMultipart({ root, url, internalDir: path.join(root, INTERNAL_DIR, "multipart"), minPartSize: opts.minPartSize, context, resolveKey, writeObject }),
   });
   fileWriters.set(store, {
     root,
     async put(key, write) {
       resolveKey(key);
-      const tmp = await tempPath();
-      try {
-        await write(tmp);
-      } catch (err) {
-        await fs.rm(tmp, { force: true });
-        throw isFileSystemError(err) ? fileSystemError(err, "write", `"${key}" in ${url}`) : err;
-      }
-      await commit(tmp, key);
+      // The writer opens the path its own way (a worker thread, DuckDB's COPY): the handle is closed first.
+      await writeObject(
+        key,
+        async (handle, tmp) => {
+          await handle.close();
+          await write(tmp);
+        },
+        (err) => writeError(err, key),
+      );
     },
   });
   return store;

@@ -113,7 +113,62 @@ describe("resultCheckSql", () => {
       const twice = await check(`FROM read_parquet(${sqlString(ref)}) UNION ALL SELECT 'p3', 4.5`);
       assert.equal(twice.equal, false);
       assert.equal(twice.sameGroups, false);
-      assert.match(twice.mismatches[0]!.prefix, /1 duplicate groups/);
+      assert.match(twice.mismatches[0]!.prefix, /1 duplicate keys in result/);
+      const nullSum = await check(`SELECT prefix, CASE WHEN prefix = 'p5' THEN NULL ELSE adRevenue END AS adRevenue FROM read_parquet(${sqlString(ref)})`);
+      assert.equal(nullSum.equal, false);
+      assert.deepEqual(nullSum.mismatches, [{ prefix: "p5", a: 7.5, b: undefined, relError: Infinity }]);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("checks any shape: several keys and values, each value within the tolerance, NULL keys as groups", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "smelter-refcheck-"));
+    const db = await openDuckDb();
+    const shape = { keys: ["k", "n"], values: ["total", "mean"] };
+    try {
+      const ref = join(dir, "ref.parquet");
+      // 200 rows; key (NULL, 0) is a group of its own.
+      const rows = `SELECT CASE WHEN i = 0 THEN NULL ELSE 'k' || (i % 7) END AS k, i // 7 AS n, i * 2.5 AS total, i / 3 AS mean, 'x' AS note FROM range(200) t(i)`;
+      await db.run(`COPY (${rows}) TO ${sqlString(ref)} (FORMAT parquet)`);
+      const check = async (sql: string) => {
+        await db.run(`CREATE OR REPLACE TABLE got AS ${sql}`);
+        return resultCheckSql(db, ref, { table: "got", shape });
+      };
+      // Other columns and column order do not matter.
+      const same = await check(`SELECT mean, total, n, k FROM (${rows}) ORDER BY random()`);
+      assert.deepEqual(same, { equal: true, sameGroups: true, maxRelError: 0, mismatches: [] });
+      const close = await check(`SELECT k, n, total, mean * (1 - 1e-8) AS mean FROM (${rows})`);
+      assert.ok(close.equal && close.maxRelError > 0 && close.maxRelError < 1e-6, JSON.stringify(close));
+      const missing = await check(`FROM (${rows}) WHERE k IS NOT NULL`);
+      assert.equal(missing.equal, false);
+      assert.equal(missing.sameGroups, false);
+      assert.deepEqual(missing.mismatches, [
+        { prefix: "NULL 0 mean", a: 0, b: undefined, relError: Infinity },
+        { prefix: "NULL 0 total", a: 0, b: undefined, relError: Infinity },
+      ]);
+      const extra = await check(`SELECT k, n, total, mean FROM (${rows}) UNION ALL SELECT 'k1', 99, 1, 2`);
+      assert.equal(extra.equal, false);
+      assert.deepEqual(extra.mismatches.map((m) => [m.prefix, m.a, m.b]), [["k1 99 mean", undefined, 2], ["k1 99 total", undefined, 1]]);
+      // One value of one row wrong: named by its key and column, the other value of that row passes.
+      const wrong = await check(`SELECT k, n, total, CASE WHEN k = 'k3' AND n = 2 THEN mean * 1.001 ELSE mean END AS mean FROM (${rows})`);
+      assert.equal(wrong.equal, false);
+      assert.equal(wrong.sameGroups, true);
+      assert.deepEqual(wrong.mismatches.map((m) => m.prefix), ["k3 2 mean"]);
+      assert.ok(Math.abs(wrong.maxRelError - 0.001 / 1.001) < 1e-9, String(wrong.maxRelError));
+      const twice = await check(`SELECT k, n, total, mean FROM (${rows}) UNION ALL SELECT NULL, 0, 0, 0`);
+      assert.equal(twice.equal, false);
+      assert.equal(twice.sameGroups, false);
+      assert.match(twice.mismatches[0]!.prefix, /1 duplicate keys in got/);
+      const notANumber = await check(`SELECT k, n, CASE WHEN n = 5 AND k = 'k5' THEN 'NaN'::DOUBLE ELSE total END AS total, mean FROM (${rows})`);
+      assert.equal(notANumber.equal, false);
+      assert.equal(notANumber.maxRelError, Infinity);
+      // The reference itself repeating a key fails too.
+      await db.run(`COPY (${rows} UNION ALL SELECT 'k2', 0, 5, 0.6, 'y') TO ${sqlString(ref)} (FORMAT parquet)`);
+      const refTwice = await check(rows);
+      assert.equal(refTwice.equal, false);
+      assert.match(refTwice.mismatches[0]!.prefix, /1 duplicate keys in the reference/);
     } finally {
       db.close();
       rmSync(dir, { recursive: true, force: true });
