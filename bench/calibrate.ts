@@ -26,7 +26,6 @@
 import { createReadStream, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { basename, join } from "node:path";
-import { parseArgs } from "node:util";
 import { processesBackend } from "../src/backends/index.js";
 import { openDuckDb } from "../src/duckdb/index.js";
 import type { SmelterEvent } from "../src/job/events.js";
@@ -38,6 +37,7 @@ import { estimateStages } from "../src/simulate/sql-model.js";
 import { query2Sql } from "../src/query/query2.js";
 import { startS3Server } from "../src/storage/server.js";
 import { openStore } from "../src/storage/url.js";
+import { benchArgs } from "./_args.js";
 import { BENCH_DATA_ROOT, bdbData, type BdbData } from "./_bdb-data.js";
 import { query2Files } from "./_peers.js";
 import { findChildPid, measureRun, type SmelterRun } from "./_query2-measure.js";
@@ -47,8 +47,7 @@ const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
 const MiB = 2 ** 20;
 const ROOT = join(BENCH_DATA_ROOT, "calibrate");
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(import.meta.url, "calibrate", {
     sizes: { type: "string", default: "1000000,2000000,5000000,10000000" },
     rounds: { type: "string", default: "2" },
     workers: { type: "string", default: "2" },
@@ -58,8 +57,7 @@ const { values: args } = parseArgs({
     "wait-until": { type: "string", default: "19:15" },
     "no-record": { type: "boolean", default: false },
     label: { type: "string" },
-  },
-});
+  });
 
 const num = (name: keyof typeof args): number => {
   const v = Number(args[name]);

@@ -29,7 +29,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_args.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
 import { QUERY2_PREFIX_LEN, query2Files, query2Sql, uservisitsSourceSql, type Query2Format } from "./_peers.js";
 import { median, record, writeDocsSection } from "./_record.js";
@@ -38,8 +38,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DUCKDB_COLD = fileURLToPath(new URL("./_duckdb-cold.js", import.meta.url));
 const LIMIT = 20;
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(import.meta.url, "cold", {
     rows: { type: "string", default: "10000000" },
     seed: { type: "string", default: "1" },
     files: { type: "string", default: "8" },
@@ -52,8 +51,7 @@ const { values: args } = parseArgs({
     "no-docs": { type: "boolean", default: false },
     "no-record": { type: "boolean", default: false },
     label: { type: "string" },
-  },
-});
+  });
 
 function int(name: "rows" | "seed" | "files" | "runs" | "workers"): number {
   const v = Number(args[name]);

@@ -18,8 +18,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { openDuckDb, sqlString } from "../src/duckdb/index.js";
+import { benchArgs } from "./_args.js";
 import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, PEERS_VENV, QUERY2_PREFIX_LEN, query2Files, runPeer, uservisitsSourceSql } from "./_peers.js";
 import type { PeerEngine, Query2Format, Query2Timing } from "./_peers.js";
 import { record } from "./_record.js";
@@ -27,8 +27,7 @@ import { record } from "./_record.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TINY = join(ROOT, "test", "fixtures", "bdb-tiny", "uservisits");
 
-const { values: args } = parseArgs({
-  options: {
+const args = benchArgs(import.meta.url, "peers-smoke", {
     rows: { type: "string", default: "100000" },
     files: { type: "string", default: "4" },
     tiny: { type: "boolean", default: false },
@@ -42,8 +41,7 @@ const { values: args } = parseArgs({
     formats: { type: "string", default: "csv,parquet" },
     keep: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
-  },
-});
+  });
 
 const runs = Number(args.runs);
 const warmup = Number(args.warmup);
