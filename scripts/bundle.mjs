@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Bundles, after tsc, what the command line's processes load at their start, with esbuild:
-// - dist/src/bundle/builtin-pool.js: one file, the built-in workers and the process bootstrap
-//   (dist/src/builtin-workers/pool-process.js), which `--backend processes` forks;
+// - dist/src/bundle/builtin-processes.js and builtin-threads.js: one file each, the built-in
+//   workers and the process or thread bootstrap (dist/src/builtin-workers/pool-process.js,
+//   pool-thread.js), which `--backend processes` forks and `--backend threads` starts;
 // - dist/src/bundle/smelter.js and its chunks: the command line (dist/src/cli/main.js), one chunk
 //   per command module and per lazily loaded part, which bin/smelter.js runs.
 // Node resolves, reads and links each ES module on its own: one file instead of ~190 modules
@@ -31,7 +32,8 @@ const common = { bundle: true, platform: "node", format: "esm", target: "node20"
 const outdir = path("dist/src/bundle");
 rmSync(outdir, { recursive: true, force: true });
 const results = await Promise.all([
-  build({ ...common, entryPoints: [path("dist/src/builtin-workers/pool-process.js")], outfile: `${outdir}/builtin-pool.js` }),
+  build({ ...common, entryPoints: [path("dist/src/builtin-workers/pool-process.js")], outfile: `${outdir}/builtin-processes.js` }),
+  build({ ...common, entryPoints: [path("dist/src/builtin-workers/pool-thread.js")], outfile: `${outdir}/builtin-threads.js` }),
   build({ ...common, entryPoints: { smelter: path("dist/src/cli/main.js") }, outdir, splitting: true, chunkNames: "[name]-[hash]" }),
 ]);
 // A CommonJS module pulled into a bundle would need `require`, which an ES module lacks: esbuild

@@ -5,6 +5,7 @@
  * attribution of the worker's stdout/stderr lines to the attempt that printed them. A backend
  * only says how to start one worker ({@link PoolWorker}).
  */
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CancelledError, ConfigError, OutOfMemoryError, serializeError, TaskCrashedError } from "../job/errors.js";
@@ -323,6 +324,14 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
 
 function stderrTail(death: WorkerDeath): string {
   return death.stderrTail?.length ? `\nits last stderr lines:\n  ${death.stderrTail.join("\n  ")}` : "";
+}
+
+/**
+ * Checks a pool backend's `script` option (a file that registers the workers and then serves
+ * tasks, run instead of the backend's bootstrap importing `entry`): it must exist.
+ */
+export function checkScript(script: string | undefined, backend: string): void {
+  if (script !== undefined && !existsSync(script)) throw new ConfigError(`the ${backend} backend's script ${script} does not exist: build it, or leave \`script\` out to import \`entry\``);
 }
 
 /**

@@ -8,18 +8,16 @@
  * signal and the last stderr lines; one that runs out of heap is an `OutOfMemory` failure.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { ConfigError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { Clock, TimerHandle } from "../job/runtime-context.js";
 import { STDIO_END_MARKER, type FromWorkerMessage } from "../task-runtime/runtime.js";
 import type { Backend } from "./contract.js";
-import { createLocalPool, resolveEntry, type PoolWorker, type PoolWorkerEvents } from "./local-pool.js";
+import { checkScript, createLocalPool, resolveEntry, type PoolWorker, type PoolWorkerEvents } from "./local-pool.js";
 
 export const processesOptionsSchema = z.strictObject({
   /**
@@ -58,7 +56,7 @@ const OOM_RE = /heap out of memory|Reached heap limit|Allocation failed/i;
 export function processesBackend(options: ProcessesBackendOptions = {}): Backend {
   const opts = parseOrThrow(processesOptionsSchema, options, `${NAME} backend options`);
   const entry = resolveEntry(opts.entry, NAME);
-  if (opts.script !== undefined && !existsSync(opts.script)) throw new ConfigError(`the ${NAME} backend's script ${opts.script} does not exist: build it, or leave \`script\` out to import \`entry\``);
+  checkScript(opts.script, NAME);
   const execArgv = [...(opts.execArgv ?? inheritedExecArgv())];
   if (opts.maxMemoryMb) execArgv.push(`--max-old-space-size=${opts.maxMemoryMb}`);
   const env = { ...process.env, ...opts.env, SMELTER_TASK: "pool" };

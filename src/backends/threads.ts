@@ -14,7 +14,7 @@ import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
 import type { FromWorkerMessage } from "../task-runtime/runtime.js";
 import type { Backend } from "./contract.js";
-import { createLocalPool, resolveEntry, type PoolWorker, type PoolWorkerEvents } from "./local-pool.js";
+import { checkScript, createLocalPool, resolveEntry, type PoolWorker, type PoolWorkerEvents } from "./local-pool.js";
 
 export const threadsOptionsSchema = z.strictObject({
   /**
@@ -23,6 +23,13 @@ export const threadsOptionsSchema = z.strictObject({
    * @default process.argv[1] (the main script)
    */
   entry: z.union([z.string().min(1), z.instanceof(URL)]).optional(),
+  /**
+   * A script each thread runs instead of Smelter's bootstrap importing `entry`: one that registers
+   * the workers and then serves tasks as the bootstrap does, e.g. a one-file bundle of both, which
+   * starts faster. The command line starts such a bundle of its built-in workers
+   * (src/builtin-workers/pool-thread.ts). @default the bootstrap (task-runtime/bootstrap-thread.js), importing `entry`
+   */
+  script: z.string().min(1).optional(),
   /** Threads in the pool, which is also how many attempts run at once. @default os.availableParallelism() */
   workers: z.number().int().min(1).optional(),
   /** Heap limit of each thread in MiB (`resourceLimits.maxOldGenerationSizeMb`); beyond it the attempt fails with `OutOfMemory`. @default no limit (V8's default) */
@@ -42,16 +49,18 @@ const BOOTSTRAP = new URL("../task-runtime/bootstrap-thread.js", import.meta.url
 export function threadsBackend(options: ThreadsBackendOptions = {}): Backend {
   const opts = parseOrThrow(threadsOptionsSchema, options, `${NAME} backend options`);
   const entry = resolveEntry(opts.entry, NAME);
+  checkScript(opts.script, NAME);
   return createLocalPool({
     name: NAME,
     size: opts.workers ?? availableParallelism(),
     killGraceMs: opts.killGraceMs,
-    spawn: (events) => startThread(events, entry, opts.env, opts.maxMemoryMb),
+    spawn: (events) => startThread(events, opts.script ?? BOOTSTRAP, opts.script ? undefined : entry, opts.env, opts.maxMemoryMb),
   });
 }
 
-function startThread(events: PoolWorkerEvents, entry: string, env: Record<string, string>, maxMemoryMb: number | undefined): PoolWorker {
-  const worker = new Worker(BOOTSTRAP, {
+/** `script`: the bootstrap with `entry` to import, or a `script` that serves tasks itself (no entry). */
+function startThread(events: PoolWorkerEvents, script: string | URL, entry: string | undefined, env: Record<string, string>, maxMemoryMb: number | undefined): PoolWorker {
+  const worker = new Worker(script, {
     workerData: { entry },
     env: { ...process.env, ...env, SMELTER_TASK: "pool" },
     ...(maxMemoryMb ? { resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb } } : {}),

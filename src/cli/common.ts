@@ -31,16 +31,24 @@ import { showProgress, writeEventsFile } from "./progress.js";
 
 /** The module registering every built-in worker (src/builtin-workers/builtin.ts), loaded by pool workers, not by the CLI itself. */
 export const BUILTIN_ENTRY = new URL("../builtin-workers/builtin.js", import.meta.url);
-const BUILTIN_POOL_BUNDLE = fileURLToPath(new URL("../bundle/builtin-pool.js", import.meta.url));
-const BUILTIN_POOL_MODULE = fileURLToPath(new URL("../builtin-workers/pool-process.js", import.meta.url));
+/** The one-file builds of the built-in workers and each pool's bootstrap (scripts/bundle.mjs), and the module each starts from. */
+const BUILTIN_POOLS = {
+  processes: { bundle: "../bundle/builtin-processes.js", module: "../builtin-workers/pool-process.js" },
+  threads: { bundle: "../bundle/builtin-threads.js", module: "../builtin-workers/pool-thread.js" },
+};
 
 /**
- * The one-file build of the built-in workers and the process bootstrap (scripts/bundle.mjs)
- * that `--backend processes` forks, if `npm run build` made it after tsc wrote the modules it
- * bundles; else undefined, and the workers import the same modules one by one (slower to start).
- * A bundle older than pool-process.js is stale (tsc ran alone since): it is not used.
+ * The bundle of the built-in workers that `--backend processes` forks or `--backend threads`
+ * starts as its threads' script, if `npm run build` made it after tsc wrote the modules it bundles;
+ * else undefined, and the workers import the same modules one by one (slower to start).
  */
-export function builtinPoolScript(bundle = BUILTIN_POOL_BUNDLE, bundled = BUILTIN_POOL_MODULE): string | undefined {
+export function builtinPoolScript(backend: keyof typeof BUILTIN_POOLS): string | undefined {
+  const files = BUILTIN_POOLS[backend];
+  return freshBundle(fileURLToPath(new URL(files.bundle, import.meta.url)), fileURLToPath(new URL(files.module, import.meta.url)));
+}
+
+/** `bundle`, if it exists and is not older than `bundled` (a `tsc` alone since made it stale); else undefined. */
+export function freshBundle(bundle: string, bundled: string): string | undefined {
   try {
     return statSync(bundle).mtimeMs >= statSync(bundled).mtimeMs ? bundle : undefined;
   } catch {
@@ -192,7 +200,7 @@ async function untracedBackend(flags: RunFlags, entry: URL): Promise<Backend> {
     else await import(entry.href);
     return createBackend("inline", {});
   }
-  const script = flags.backend === "processes" && entry === BUILTIN_ENTRY ? builtinPoolScript() : undefined;
+  const script = entry === BUILTIN_ENTRY && (flags.backend === "processes" || flags.backend === "threads") ? builtinPoolScript(flags.backend) : undefined;
   return createBackend(flags.backend, { entry, ...(script ? { script } : {}), ...(flags.workers ? { workers: flags.workers } : {}) });
 }
 

@@ -79,8 +79,8 @@ describe("smelter's startup", () => {
       assert.deepEqual(rows.sort(), ["1.2.3.4,1.5", "1.2.3.5,2.5"]);
       assert.deepEqual(ownModules(r.modules).filter((m) => !m.includes("/dist/src/bundle/")), [], `${backend}: the command line loads no module of dist/src outside its bundle`);
       if (backend === "processes") {
-        assert.ok(r.workerModules.some((m) => m.endsWith("/dist/src/bundle/builtin-pool.js")), "the workers run the pool bundle");
-        assert.deepEqual(ownModules(r.workerModules).filter((m) => !m.endsWith("/dist/src/bundle/builtin-pool.js")), [], "the workers load nothing else of dist/src");
+        assert.ok(r.workerModules.some((m) => m.endsWith("/dist/src/bundle/builtin-processes.js")), "the workers run the processes bundle");
+        assert.deepEqual(ownModules(r.workerModules).filter((m) => !m.endsWith("/dist/src/bundle/builtin-processes.js")), [], "the workers load nothing else of dist/src");
       }
     }
   });
