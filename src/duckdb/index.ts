@@ -9,6 +9,7 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from "@duckdb/node
 import { z } from "zod";
 import { SmelterError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
+import { closeAtWorkerEnd } from "../job/warm-resources.js";
 
 /** Options of {@link openDuckDb}. */
 export interface DuckDbOptions {
@@ -29,6 +30,11 @@ export interface DuckDbOptions {
  * whose threads were terminated with a DuckDB open aborted the process now and then
  * ("terminate called after throwing an instance of 'Napi::Error'": 2 of 16 runs of 30 pools
  * against 0 of 23 with `import`; the cause inside the binding is not known).
+ *
+ * Every database this module opens is registered to be closed when its worker ends
+ * (job/warm-resources.ts): a worker thread terminated with a DuckDB open could abort the whole
+ * process ("terminate called after throwing an instance of 'Napi::Error'"), so the threads
+ * backend asks its threads to close what they hold and exit on their own.
  */
 const duckdbApi: typeof import("@duckdb/node-api") = isMainThread ? createRequire(import.meta.url)("@duckdb/node-api") : await import("@duckdb/node-api");
 
@@ -78,6 +84,14 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
   }
   const connection = await instance.connect();
   let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    forget();
+    connection.closeSync();
+    instance.closeSync();
+  };
+  const forget = closeAtWorkerEnd(close);
 
   async function reader(sql: string, params?: SqlParams) {
     if (closed) throw new DuckDbError("this DuckDB database is closed: open a new one", undefined);
@@ -100,12 +114,7 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
       const rows = (await reader(sql, params)).getRowsJS();
       return rows[0]?.[0];
     },
-    close() {
-      if (closed) return;
-      closed = true;
-      connection.closeSync();
-      instance.closeSync();
-    },
+    close,
   };
 }
 
