@@ -84,6 +84,7 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
   }
   const connection = await instance.connect();
   let closed = false;
+  let forget = (): void => {};
   const close = (): void => {
     if (closed) return;
     closed = true;
@@ -91,7 +92,6 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
     connection.closeSync();
     instance.closeSync();
   };
-  const forget = closeAtWorkerEnd(close);
 
   async function reader(sql: string, params?: SqlParams) {
     if (closed) throw new DuckDbError("this DuckDB database is closed: open a new one", undefined);
@@ -102,7 +102,7 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
     }
   }
 
-  return {
+  const db: DuckDb = {
     connection,
     async run(sql, params) {
       await reader(sql, params);
@@ -116,6 +116,16 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
     },
     close,
   };
+  forget = closeAtWorkerEndIfHeld(new WeakRef(db));
+  return db;
+}
+
+/**
+ * Registers a database to be closed when its worker ends, through a weak reference: one its
+ * opener dropped without closing is still collected (and freed by the binding) as before.
+ */
+function closeAtWorkerEndIfHeld(db: WeakRef<DuckDb>): () => void {
+  return closeAtWorkerEnd(() => db.deref()?.close());
 }
 
 export { sqlIdentifier, sqlString } from "./sql.js";
