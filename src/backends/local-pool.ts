@@ -44,6 +44,12 @@ export interface PoolWorker {
   /** True when the worker writes end markers to its stdout/stderr after each attempt (pipes), so the pool waits for them before settling. */
   readonly stdioEndMarkers: boolean;
   send(message: ToWorkerMessage): void;
+  /**
+   * Asks the worker to end on its own (the pool's `close()`): it finishes what it runs, closes
+   * what it keeps warm and exits; resolves once it is gone. The pool stops it by force if it is
+   * still there after `killGraceMs`. Without this, `close()` stops workers by force.
+   */
+  shutdown?(): Promise<void>;
   /** Stops the worker by force; resolves once it is gone. */
   stop(): Promise<void>;
   /** Keeps the manager's event loop alive while the worker is busy; idle workers do not. */
@@ -239,6 +245,25 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
     await slot.worker.stop();
   };
 
+  /** Whether `done` is still pending after `killGraceMs` (it then goes on unawaited). */
+  const outlastsGrace = async (done: Promise<unknown>): Promise<boolean> => {
+    let timer: TimerHandle | undefined;
+    const graceOver = new Promise<boolean>((resolve) => (timer = clock().setTimeout(() => resolve(true), killGraceMs)));
+    const timedOut = await Promise.race([done.then(() => false), graceOver]);
+    clock().clearTimeout(timer);
+    return timedOut;
+  };
+
+  /** The pool's end for one worker: asked to shut down (its running attempt aborted), stopped by force if it outlasts the grace. */
+  const closeSlot = async (slot: Slot): Promise<void> => {
+    const { worker, attempt } = slot;
+    if (!worker.shutdown || slot.stopping) return stopSlot(slot);
+    slot.stopping = true;
+    worker.ref(); // the manager's process waits for the thread to end
+    if (attempt) worker.send({ type: "abort", attemptId: attempt.envelope.attemptId, reason: `the ${name} backend was closed` });
+    if (await outlastsGrace(worker.shutdown())) await worker.stop();
+  };
+
   const kill = async (a: Attempt, reason: string): Promise<KillOutcome> => {
     const cancelled: AttemptOutcome = { status: "failed", error: serializeError(new CancelledError(`attempt ${a.envelope.attemptId} was cancelled: ${reason}`)), stats: schedulerStats(a) };
     const queued = queue.indexOf(a);
@@ -253,11 +278,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
     if (!slot || slot.attempt !== a) return "stopped";
     a.killing ??= (async (): Promise<KillOutcome> => {
       slot.worker.send({ type: "abort", attemptId: a.envelope.attemptId, reason });
-      let timer: TimerHandle | undefined;
-      const graceOver = new Promise<boolean>((resolve) => (timer = clock().setTimeout(() => resolve(true), killGraceMs)));
-      const timedOut = await Promise.race([a.released.then(() => false), graceOver]);
-      clock().clearTimeout(timer);
-      if (timedOut) await stopSlot(slot);
+      if (await outlastsGrace(a.released)) await stopSlot(slot);
       await a.released;
       return "stopped";
     })();
@@ -316,7 +337,7 @@ export function createLocalPool(options: LocalPoolOptions): Backend {
         const a = s.attempt;
         if (a) a.settle({ status: "failed", error: serializeError(new CancelledError(`attempt ${a.envelope.attemptId} was cancelled: the ${name} backend was closed`)), stats: schedulerStats(a) });
       }
-      await Promise.all([...slots].map((s) => stopSlot(s)));
+      await Promise.all([...slots].map((s) => closeSlot(s)));
       await jobDirs.removeAll();
     },
   };

@@ -1,7 +1,10 @@
 /**
  * The `threads` backend: a pool of warm worker_threads in the manager's process. Workers start
  * lazily (on the first attempts) and stay warm until `close()`; each runs one attempt at a time.
- * A thread is killed with `worker.terminate()` and replaced; a thread that exits or dies of an
+ * `close()` asks each thread to shut down: it closes what it keeps warm (its DuckDB, its stores:
+ * job/warm-resources.ts) and ends on its own; one still there after `killGraceMs` is terminated.
+ * A thread whose attempt is killed is terminated (`worker.terminate()`) if the attempt does not
+ * stop within `killGraceMs`, and replaced; a thread that exits or dies of an
  * uncaught error is a retryable `TaskCrashed` failure, and one that hits its heap limit
  * (`maxMemoryMb`) an `OutOfMemory` failure. What the thread writes to process.stdout/stderr
  * (console.log included) reaches the listener line by line as `onLog("stdout" | "stderr", line)`.
@@ -34,7 +37,7 @@ export const threadsOptionsSchema = z.strictObject({
   workers: z.number().int().min(1).optional(),
   /** Heap limit of each thread in MiB (`resourceLimits.maxOldGenerationSizeMb`); beyond it the attempt fails with `OutOfMemory`. @default no limit (V8's default) */
   maxMemoryMb: z.number().int().min(8).optional(),
-  /** After a kill, how long an attempt may take to stop on its own (it sees its signal aborted) before its thread is terminated. @default 500 */
+  /** After a kill, how long an attempt may take to stop on its own (it sees its signal aborted) before its thread is terminated; at `close()`, how long a thread may take to close what it keeps warm and end. @default 500 */
   killGraceMs: z.number().int().min(0).default(500),
   /** Extra environment variables of the threads (each thread gets its own copy of process.env plus these). @default {} */
   env: z.record(z.string(), z.string()).default({}),
@@ -91,6 +94,10 @@ function startThread(events: PoolWorkerEvents, script: string | URL, entry: stri
     runtimeId,
     stdioEndMarkers: false,
     send: (message) => worker.postMessage(message),
+    shutdown: async () => {
+      worker.postMessage({ type: "shutdown" });
+      await exited;
+    },
     stop: async () => {
       await worker.terminate();
       await exited;

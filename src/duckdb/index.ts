@@ -4,11 +4,11 @@
  * through here, so settings (threads, memory) and error messages live in one spot.
  */
 import { createRequire } from "node:module";
-import { isMainThread } from "node:worker_threads";
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from "@duckdb/node-api";
 import { z } from "zod";
 import { SmelterError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
+import { closeAtWorkerEnd } from "../job/warm-resources.js";
 
 /** Options of {@link openDuckDb}. */
 export interface DuckDbOptions {
@@ -21,16 +21,19 @@ export interface DuckDbOptions {
 }
 
 /**
- * `@duckdb/node-api` is CommonJS (124 modules). A process's main thread loads it with `require`,
- * not `import`: on Node 20, importing CommonJS from ESM makes Node scan every re-exported module
- * for its export names first, which cost 230 CPU-ms per process against 92 for `require`
- * (docs/performance.md), paid by the CLI and by every pool process at its start. Node 24 loads it
- * in ~76 CPU-ms either way. A worker thread still imports it: with `require` there, a threads pool
- * whose threads were terminated with a DuckDB open aborted the process now and then
- * ("terminate called after throwing an instance of 'Napi::Error'": 2 of 16 runs of 30 pools
- * against 0 of 23 with `import`; the cause inside the binding is not known).
+ * `@duckdb/node-api` is CommonJS (124 modules), loaded with `require`, not `import`: on Node 20,
+ * importing CommonJS from ESM makes Node scan every re-exported module for its export names
+ * first, which cost 230 CPU-ms per process against 92 for `require` (docs/performance.md), paid
+ * by the CLI and by every pool process and pool thread at its start. Node 24 loads it in ~76
+ * CPU-ms either way.
+ *
+ * Every database this module opens is registered to be closed when its worker ends
+ * (job/warm-resources.ts): a pool thread terminated with a DuckDB open aborted the whole process
+ * now and then ("terminate called after throwing an instance of 'Napi::Error'", seen with
+ * `require` in threads), so the threads backend's close lets its threads close what they hold and
+ * end on their own, and terminates only a thread that outlasts its grace (docs/performance.md).
  */
-const duckdbApi: typeof import("@duckdb/node-api") = isMainThread ? createRequire(import.meta.url)("@duckdb/node-api") : await import("@duckdb/node-api");
+const duckdbApi: typeof import("@duckdb/node-api") = createRequire(import.meta.url)("@duckdb/node-api");
 
 const optionsSchema = z.strictObject({
   path: z.string().min(1).default(":memory:"),
@@ -78,6 +81,14 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
   }
   const connection = await instance.connect();
   let closed = false;
+  let forget = (): void => {};
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    forget();
+    connection.closeSync();
+    instance.closeSync();
+  };
 
   async function reader(sql: string, params?: SqlParams) {
     if (closed) throw new DuckDbError("this DuckDB database is closed: open a new one", undefined);
@@ -88,7 +99,7 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
     }
   }
 
-  return {
+  const db: DuckDb = {
     connection,
     async run(sql, params) {
       await reader(sql, params);
@@ -100,13 +111,18 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDb> {
       const rows = (await reader(sql, params)).getRowsJS();
       return rows[0]?.[0];
     },
-    close() {
-      if (closed) return;
-      closed = true;
-      connection.closeSync();
-      instance.closeSync();
-    },
+    close,
   };
+  forget = closeAtWorkerEndIfHeld(new WeakRef(db));
+  return db;
+}
+
+/**
+ * Registers a database to be closed when its worker ends, through a weak reference: one its
+ * opener dropped without closing is still collected (and freed by the binding) as before.
+ */
+function closeAtWorkerEndIfHeld(db: WeakRef<DuckDb>): () => void {
+  return closeAtWorkerEnd(() => db.deref()?.close());
 }
 
 export { sqlIdentifier, sqlString } from "./sql.js";

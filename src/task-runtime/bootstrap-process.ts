@@ -23,6 +23,7 @@ void serveTasks(
       });
     },
     onMessage: (handler) => process.on("message", (m: ToWorkerMessage) => handler(m)),
+    exit: () => process.exit(0),
   },
   process.argv[2],
   { endMarkers: true },

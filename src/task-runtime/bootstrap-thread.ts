@@ -3,7 +3,8 @@
  * thread its own environment with `SMELTER_TASK=pool` (so `runMain` in the entry module does
  * nothing) and the entry module in `workerData.entry`. This script imports the entry module,
  * which registers workers with `defineWorker`, then serves tasks over `parentPort` one at a time
- * (see `serveTasks` in runtime.ts for the protocol).
+ * (see `serveTasks` in runtime.ts for the protocol). Asked to shut down (the pool's `close()`), it
+ * closes what it keeps warm, then closes its port, and the thread ends once its event loop is empty.
  *
  * What the thread writes to process.stdout / process.stderr (console.log included) is sent over
  * the same port as the task's other messages, so the manager sees it in order, before the outcome.
@@ -33,6 +34,7 @@ void serveTasks(
   {
     send,
     onMessage: (handler) => port.on("message", (m: ToWorkerMessage) => handler(m)),
+    exit: () => port.close(),
   },
   typeof entry === "string" ? entry : undefined,
   { endMarkers: false },

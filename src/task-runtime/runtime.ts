@@ -12,6 +12,7 @@ import { CancelledError, ConfigError, OutputTooLargeError, serializeError, Valid
 import { systemContext, type RuntimeContext, type TimerHandle } from "../job/runtime-context.js";
 import type { SerializedError } from "../job/errors.js";
 import { formatZodIssues } from "../job/policy.js";
+import { closeWarmResources } from "../job/warm-resources.js";
 import { emptyStats, type AttemptStats } from "../job/stats.js";
 import type { TaskContext } from "./context.js";
 import { getWorker, workerNames } from "./registry.js";
@@ -216,8 +217,11 @@ function safeCall(fn: () => void): void {
 
 // ---- Serving tasks in a pool worker (bootstrap-thread.ts / bootstrap-process.ts) ----
 
-/** Manager -> pool worker. */
-export type ToWorkerMessage = { type: "run"; envelope: TaskEnvelope } | { type: "abort"; attemptId: string; reason: string };
+/**
+ * Manager -> pool worker. `shutdown` asks the worker to end: it finishes the attempt it runs (if
+ * any), closes what it keeps warm (job/warm-resources.ts) and exits on its own.
+ */
+export type ToWorkerMessage = { type: "run"; envelope: TaskEnvelope } | { type: "abort"; attemptId: string; reason: string } | { type: "shutdown" };
 
 /** Pool worker -> manager. `ready` / `init-error` are sent once, after the entry module loaded (or failed to). */
 export type FromWorkerMessage =
@@ -240,12 +244,15 @@ export const STDIO_END_MARKER = "\u001e@@smelter-end ";
 export interface TaskPort {
   send(message: FromWorkerMessage): void;
   onMessage(handler: (message: ToWorkerMessage) => void): void;
+  /** Lets the worker end, after a `shutdown`, once its warm resources are closed (a thread closes its port and its event loop drains). */
+  exit(): void;
 }
 
 /**
  * Loads the entry module (which registers workers with `defineWorker`), says `ready`, then runs
  * the tasks it is sent, one at a time, streaming running/log/heartbeat messages and replying with
- * the outcome. An `abort` message aborts the running attempt's signal.
+ * the outcome. An `abort` message aborts the running attempt's signal; after a `shutdown`, the
+ * worker runs no more attempts, closes its warm resources once the running one ended, and exits.
  */
 export async function serveTasks(port: TaskPort, entry: string | undefined, options: { endMarkers: boolean }): Promise<void> {
   const controllers = new Map<string, AbortController>();
@@ -253,9 +260,16 @@ export async function serveTasks(port: TaskPort, entry: string | undefined, opti
   let loaded = false;
   let initError: SerializedError | undefined;
   let busy = false;
+  let shuttingDown = false;
+  let exiting = false;
 
   const pump = async (): Promise<void> => {
     if (busy || !loaded) return;
+    if (shuttingDown) {
+      if (!exiting) void endWorker(port);
+      exiting = true;
+      return;
+    }
     const envelope = queue.shift();
     if (!envelope) return;
     busy = true;
@@ -290,6 +304,10 @@ export async function serveTasks(port: TaskPort, entry: string | undefined, opti
       void pump();
     } else if (message.type === "abort") {
       controllers.get(message.attemptId)?.abort(new CancelledError(message.reason));
+    } else if (message.type === "shutdown") {
+      shuttingDown = true;
+      queue.length = 0;
+      void pump();
     }
   });
 
@@ -304,6 +322,14 @@ export async function serveTasks(port: TaskPort, entry: string | undefined, opti
   }
   loaded = true;
   void pump();
+}
+
+/** Closes what the worker keeps warm, says what could not be closed on its stderr, then lets it exit. */
+async function endWorker(port: TaskPort): Promise<void> {
+  for (const err of await closeWarmResources()) {
+    process.stderr.write(`[smelter] a warm resource of this worker could not be closed at its end: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  port.exit();
 }
 
 async function writeEndMarker(attemptId: string): Promise<void> {

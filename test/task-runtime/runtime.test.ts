@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import { z } from "zod";
 import type { AttemptOutcome, TaskEnvelope } from "../../src/backends/contract.js";
 import { defineWorker } from "../../src/task-runtime/registry.js";
-import { runTask } from "../../src/task-runtime/runtime.js";
+import { closeAtWorkerEnd } from "../../src/job/warm-resources.js";
+import { runTask, serveTasks, type FromWorkerMessage, type ToWorkerMessage } from "../../src/task-runtime/runtime.js";
 import { StatsCollector } from "../../src/task-runtime/stats.js";
 import { isWorkerProcess } from "../../src/task-runtime/main.js";
 import "../fixtures/workers.js";
@@ -108,6 +109,42 @@ describe("runTask", () => {
     assert.equal(o.stats.pid, process.pid);
     assert.equal(o.stats.threadId, undefined);
     assert.ok(o.stats.loadAvg.max >= 0);
+  });
+});
+
+describe("serveTasks", () => {
+  it("after a shutdown: the running attempt ends, then the warm resources close (latest first), then the worker exits, running nothing more", async () => {
+    const seen: string[] = [];
+    let deliver!: (m: ToWorkerMessage) => void;
+    let running!: () => void;
+    const started = new Promise<void>((r) => (running = r));
+    const exited = new Promise<void>((resolve) => {
+      void serveTasks(
+        {
+          send: (m: FromWorkerMessage) => {
+            if (m.type === "running") running();
+            if (m.type === "outcome") seen.push(`outcome ${m.attemptId} ${m.outcome.status}`);
+          },
+          onMessage: (handler) => (deliver = handler),
+          exit: () => (seen.push("exit"), resolve()),
+        },
+        undefined,
+        { endMarkers: false },
+      );
+    });
+    closeAtWorkerEnd(() => void seen.push("close the first"));
+    closeAtWorkerEnd(async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      seen.push("close the second");
+    });
+    const forget = closeAtWorkerEnd(() => void seen.push("close one closed earlier"));
+    forget(); // closed before the end: not closed again
+    deliver({ type: "run", envelope: { ...envelope("sleep", { ms: 50 }), attemptId: "jrt-s01-t00000-a1" } });
+    await started;
+    deliver({ type: "shutdown" });
+    deliver({ type: "run", envelope: { ...envelope("echo", 1), attemptId: "jrt-s01-t00001-a1" } });
+    await exited;
+    assert.deepEqual(seen, ["outcome jrt-s01-t00000-a1 succeeded", "close the second", "close the first", "exit"]);
   });
 });
 
