@@ -67,7 +67,7 @@ describe("smelter's startup", () => {
     assert.equal(help.status, 0, help.stderr);
     assert.ok(help.modules.some((m) => m.endsWith("/dist/src/bundle/smelter.js")), "the bundle runs");
     assert.deepEqual(ownModules(help.modules).filter((m) => !m.includes("/dist/src/bundle/")), [], "no module of dist/src outside the bundle");
-    for (const heavy of ["@duckdb/node-api", "@aws-sdk/", "s3rver"]) assert.deepEqual(help.modules.filter((m) => m.includes(`/node_modules/${heavy}`)), [], `${heavy} is not loaded`);
+    for (const heavy of ["@duckdb/node-api", "@aws-sdk/", "s3rver", "@opentelemetry/"]) assert.deepEqual(help.modules.filter((m) => m.includes(`/node_modules/${heavy}`)), [], `${heavy} is not loaded`);
     // A query on the inline backend (the workers run in this process) and on processes (they fork the pool bundle).
     const csv = join(dir, "visits.csv");
     writeFileSync(csv, "1.2.3.4,u,2000-01-01,1.5,a,B,C,w,1\n1.2.3.5,u,2000-01-01,2.5,a,B,C,w,1\n");
