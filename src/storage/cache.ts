@@ -8,11 +8,9 @@ import type { ObjectStore } from "./contract.js";
 import { openRootStore } from "./url.js";
 
 const stores = new Map<string, Promise<ObjectStore>>();
-let closesAtWorkerEnd = false;
 
 /** Closes every cached store and forgets them (the next `cachedStore` opens anew). */
 async function closeCachedStores(): Promise<void> {
-  closesAtWorkerEnd = false;
   const opening = [...stores.values()];
   stores.clear();
   const opened = await Promise.allSettled(opening); // one that failed to open has nothing to close
@@ -26,8 +24,7 @@ export function cachedStore(url: string): Promise<ObjectStore> {
     s = openRootStore(url);
     s.catch(() => stores.delete(url));
     stores.set(url, s);
-    if (!closesAtWorkerEnd) closeAtWorkerEnd(closeCachedStores);
-    closesAtWorkerEnd = true;
+    closeAtWorkerEnd(closeCachedStores); // a set: registered once however many stores open
   }
   return s;
 }
