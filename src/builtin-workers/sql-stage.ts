@@ -134,7 +134,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output
       } finally {
         for (const drop of made.reverse()) await db.run(drop).catch(() => undefined);
       }
-    });
+    }, ctx.signal);
     t = lap(ctx, "duckdbMs", t);
     for (const p of prepared) await p.verify?.();
     ctx.heartbeat({ phase: "write" });

@@ -14,8 +14,15 @@ import type { TaskContext } from "../task-runtime/context.js";
 let shared: { threads: number; db: Promise<DuckDb> } | undefined;
 let queue: Promise<void> = Promise.resolve();
 
-/** Runs `f` with this worker's DuckDB (reopened only when the thread count changes), one task at a time. */
-export async function withDuckDb<T>(threads: number, f: (db: DuckDb) => Promise<T>): Promise<T> {
+/**
+ * Runs `f` with this worker's DuckDB (reopened only when the thread count changes), one task at a
+ * time. When `signal` aborts (the attempt is killed: Ctrl-C, a lost speculative race), the query
+ * running is interrupted, so the attempt ends within the kill's grace and its worker stays warm.
+ * Without it a long query ran on, and a pool thread still in it was terminated with its DuckDB
+ * busy, which aborted the whole process ("terminate called after throwing an instance of
+ * 'Napi::Error'", every Ctrl-C of `smelter sql --backend threads` on 10M rows).
+ */
+export async function withDuckDb<T>(threads: number, f: (db: DuckDb) => Promise<T>, signal?: AbortSignal): Promise<T> {
   const previous = queue;
   let release!: () => void;
   queue = new Promise<void>((r) => (release = r));
@@ -26,7 +33,15 @@ export async function withDuckDb<T>(threads: number, f: (db: DuckDb) => Promise<
       shared = { threads, db: openDuckDb({ threads }) };
       if (old) (await old.db).close();
     }
-    return await f(await shared.db);
+    const db = await shared.db;
+    const interrupt = () => db.connection.interrupt();
+    signal?.addEventListener("abort", interrupt, { once: true });
+    try {
+      signal?.throwIfAborted();
+      return await f(db);
+    } finally {
+      signal?.removeEventListener("abort", interrupt);
+    }
   } finally {
     release();
   }
