@@ -21,7 +21,7 @@ if [[ "$(id -u)" != "0" ]]; then
 fi
 echo "installing Debian's chromium (apt-get; a minute or two)..."
 start=$(date +%s)
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+apt_get update -qq
+apt_get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
 echo "installed $(/usr/bin/chromium --version 2>/dev/null) in $(( $(date +%s) - start )) s"

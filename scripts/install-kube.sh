@@ -21,6 +21,7 @@ BUILD_DIR="$TOOLS/kube-build"
 COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler)
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib/install-once.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 binaries_present() {
   for c in "${COMPONENTS[@]}"; do [[ -x "$BIN_DIR/$c" ]] || return 1; done
@@ -34,10 +35,8 @@ ensure_etcd() {
     return 1
   fi
   echo "installing etcd (Debian etcd-server)..."
-  local sudo=""
-  if [[ "$(id -u)" != "0" ]]; then sudo="sudo -n"; fi
-  $sudo apt-get install -y -q etcd-server >/dev/null 2>&1 ||
-    { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q etcd-server >/dev/null; } || {
+  apt_get install -y -q etcd-server >/dev/null 2>&1 ||
+    { apt_get update -q >/dev/null 2>&1 && apt_get install -y -q etcd-server >/dev/null; } || {
     echo "error: could not install etcd-server with apt-get; install etcd 3.4+ on PATH" >&2
     return 1
   }
