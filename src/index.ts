@@ -12,6 +12,7 @@ export { createRuntimeContext, systemContext, type RuntimeContext, type RuntimeC
 export { defineWorker, getWorker, workerNames } from "./task-runtime/registry.js";
 export type { TaskContext, WorkerFn, WorkerDefinition } from "./task-runtime/context.js";
 export { runMain, isWorkerProcess } from "./task-runtime/main.js";
+export { closeAtWorkerEnd, type WarmResourceCloser } from "./job/warm-resources.js";
 
 export { createBackend, inlineBackend, threadsBackend, processesBackend, LOCAL_BACKENDS } from "./backends/index.js";
 export type { Backend, BackendHost, AttemptHandle, AttemptListener, AttemptOutcome, KillOutcome, ResultStore, RunningInfo, TaskEnvelope } from "./backends/contract.js";
