@@ -18,13 +18,11 @@
  *   (for Parquet, only the footer and the needed column chunks, as from the sparse copy). Byte
  *   ranges of part of an object are still copied (DuckDB cannot read a byte range of a file).
  */
-import { createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { availableParallelism, totalmem } from "node:os";
-import { once } from "node:events";
 import type { ObjectStore } from "../storage/contract.js";
-import type { RangedReader } from "../storage/ranged.js";
+import { BlockPool, type RangedReader } from "../storage/ranged.js";
 import { ValidationError } from "../job/errors.js";
 import { NotFoundError } from "../storage/errors.js";
 import { checkVersion, InputChangedError, objectUrl } from "../storage/versions.js";
@@ -98,19 +96,31 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const readAhead = readAheadFor(workerMemory());
   const object = (split: Split) => objectUrl(store.url, split.key);
   const pinned = (split: Split) => pinnedRead(split, options.signal);
-  const open = (split: Split, range = split.range) =>
-    openCsvSplit({ ...split, range }, split.format === "csv" ? dialect : undefined, {
-      object: object(split),
-      chunkSize: READ_CHUNK_BYTES,
-      // The range's chunks are read in order from the byte before its start (csv-range.ts): the next ones are fetched meanwhile.
-      read: options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { ...readAhead, ...pinned(split) }),
-      stream: () => options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...pinned(split) }),
-    });
+  /** A split's records; `release()` once done with them (their bytes are views of read-ahead blocks, read into again after). */
+  const open = async (split: Split, range = split.range): Promise<CsvSplitData & { release(): void }> => {
+    // The range's chunks are read in order from the byte before its start (csv-range.ts): the next ones are fetched meanwhile.
+    const read = options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { ...readAhead, ...pinned(split), pool: blockPool(readAhead.ahead) });
+    try {
+      const data = await openCsvSplit({ ...split, range }, split.format === "csv" ? dialect : undefined, {
+        object: object(split),
+        chunkSize: READ_CHUNK_BYTES,
+        read,
+        stream: () => options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...pinned(split) }),
+      });
+      return { ...data, release: read.release };
+    } catch (err) {
+      read.release();
+      throw err;
+    }
+  };
   /** The header names of a CSV object (one read per object and task). */
   const namesOf = async (split: Split): Promise<{ names?: string[] }> => {
     if (split.format !== "csv" || !dialect.header) return {};
     let h = headers.get(split.key);
-    if (!h) headers.set(split.key, (h = open(split, { start: 0, end: 0 })));
+    if (!h) {
+      h = open(split, { start: 0, end: 0 }).then((d) => (d.release(), d));
+      headers.set(split.key, h);
+    }
     const names = (await h).header;
     return names ? { names } : {};
   };
@@ -151,7 +161,12 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
       const data = await open(split);
       if (data.header) headers.set(split.key, Promise.resolve(data));
       const lineEnd = new FirstLineEnd(split.format === "csv" ? dialect : undefined);
-      const bytes = await writeStream(file, lineEnd.tap(data.bytes));
+      let bytes: number;
+      try {
+        bytes = await writeStream(file, lineEnd.tap(data.bytes));
+      } finally {
+        data.release();
+      }
       const newLine = split.format === "csv" ? lineEnd.found : undefined;
       if (bytes > 0) files.push({ path: file, split, headerLine: false, object: object(split), ...(data.header ? { names: data.header } : {}), ...(newLine ? { newLine } : {}) });
     }
@@ -187,19 +202,32 @@ async function zstdHeaderNames(file: string, d: CsvDialect, object: string): Pro
   }
 }
 
+/**
+ * Writes `chunks` to a new file, each one written (not queued) before the next is asked for: a
+ * chunk may be a view of a read-ahead block that is read into again after the next read.
+ */
 async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
-  const out = createWriteStream(file);
+  const fh = await open(file, "w");
   let bytes = 0;
   try {
     for await (const chunk of chunks) {
+      for (let done = 0; done < chunk.byteLength; ) done += (await fh.write(chunk, done, chunk.byteLength - done)).bytesWritten;
       bytes += chunk.byteLength;
-      if (!out.write(chunk)) await once(out, "drain");
     }
   } finally {
-    out.end();
-    await once(out, "close");
+    await fh.close();
   }
   return bytes;
+}
+
+let pool: BlockPool | undefined;
+/**
+ * The read-ahead blocks of this process (a worker), kept across its tasks: a block is read into
+ * again once the split's reads moved past it, so a worker's GETs land in a few buffers it keeps
+ * (the blocks in flight, `ahead + 2`: up to 4 x 32 MiB, {@link readAheadFor}).
+ */
+function blockPool(ahead: number): BlockPool {
+  return (pool ??= new BlockPool(ahead + 2));
 }
 
 /**

@@ -26,6 +26,20 @@ export interface ReadOptions {
   version?: string;
   /** Called once when the response starts (its headers arrived), by stores that can tell (S3): the ranged reader hedges a GET whose first byte is late. */
   onFirstByte?: () => void;
+  /**
+   * A buffer the store may read the bytes into, when they fit: the result is then a view of its
+   * start. A store that does not use it returns a buffer of its own, so a caller recycles `into`
+   * only when the result is a view of it ({@link isViewOf}). The caller leaves `into` alone until
+   * the read settles, and after a failed or aborted read, while the store may still be writing to
+   * it, gives it up (does not reuse it). Saves a fresh buffer per large GET (storage/ranged.ts's
+   * read-ahead blocks: docs/performance.md, "Through S3").
+   */
+  into?: Uint8Array;
+}
+
+/** True when `bytes` is a view of `buffer`'s memory (a read that used `into`). */
+export function isViewOf(bytes: Uint8Array, buffer: Uint8Array): boolean {
+  return bytes.buffer === buffer.buffer && bytes.byteOffset >= buffer.byteOffset && bytes.byteOffset + bytes.byteLength <= buffer.byteOffset + buffer.byteLength;
 }
 
 export interface WriteOptions {

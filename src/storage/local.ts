@@ -240,7 +240,8 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
           const before = await fh.stat({ bigint: true });
           checkVersion(objectUrl(url, key), o?.version, fileVersion(before));
           const [s, e] = sliceRange(Number(before.size), o?.range);
-          const buf = Buffer.allocUnsafe(e - s);
+          const into = o?.into;
+          const buf = into && into.byteLength >= e - s ? Buffer.from(into.buffer, into.byteOffset, e - s) : Buffer.allocUnsafe(e - s);
           let off = 0;
           while (off < buf.length) {
             const { bytesRead } = await fh.read(buf, off, buf.length - off, s + off);

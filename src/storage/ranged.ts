@@ -13,7 +13,7 @@ import pLimit from "p-limit";
 import { z } from "zod";
 import { systemClock, type Clock, type TimerHandle } from "../job/clock.js";
 import { parseOrThrow } from "../job/policy.js";
-import type { ByteRange, ObjectStore } from "./contract.js";
+import { isViewOf, type ByteRange, type ObjectStore } from "./contract.js";
 import { NotFoundError } from "./errors.js";
 import { DEFAULT_HEDGE_RULE, hedgeAt } from "./hedging.js";
 import { LatencyModel, type LatencyModelOptions } from "./latency-model.js";
@@ -75,6 +75,8 @@ export class RangedReader {
   /** Times to first byte (ms) of the latest GETs whose store told them. */
   readonly #firstBytes: number[] = [];
   #reported: RangedReadStats = { ...this.#stats };
+  /** A read-ahead block read into a pool buffer came back in another buffer: this reader's store does not use `into`. */
+  #intoUnused = false;
 
   constructor(store: ObjectStore, options: RangedReaderOptions = {}) {
     this.#store = store;
@@ -142,38 +144,69 @@ export class RangedReader {
   /**
    * Reads for a caller that asks for the bytes of `window` in order (csv-range.ts's
    * record-aligned reader): the window is fetched as GETs of `blockSize` (few, large GETs: each
-   * costs the client CPU besides its bytes), up to `ahead` of them beyond the one being read, and
-   * each read inside one block is a view of it (no copy). Any other read (a header, a tail past
-   * the window, a read across two blocks) is one GET. Every GET goes through {@link getRange}
-   * (with `version`, when given: the object's listed version, checked by the store).
+   * costs the client CPU besides its bytes), up to `ahead` of them beyond the one being read. A
+   * read inside one block is a view of it (no copy); a read across two blocks is copied from both
+   * (no GET of its own: a window that starts before the reads do, as a headered object's first
+   * range does, keeps its blocks). Any other read (a header, a tail past the window) is one GET.
+   * Every GET goes through {@link getRange} (with `version`, when given: the object's listed
+   * version, checked by the store).
+   *
+   * **A returned view is valid until the next call** (or `release()`): with `pool`, the blocks the
+   * reads have moved past are read into again. The caller is done with a view (written it out,
+   * not just queued the write) before it reads on, and calls `release()` when done with the window.
    */
-  readAhead(key: string, window: { start: number; end: number }, options: { blockSize: number; ahead: number; signal?: AbortSignal; version?: string | undefined }): (start: number, end: number) => Promise<Uint8Array> {
-    const { blockSize, ahead } = options;
-    const signal = { ...(options.signal ? { signal: options.signal } : {}), ...(options.version !== undefined ? { version: options.version } : {}) };
-    const blocks = new Map<number, Promise<Uint8Array>>();
+  readAhead(key: string, window: { start: number; end: number }, options: { blockSize: number; ahead: number; signal?: AbortSignal; version?: string | undefined; pool?: BlockPool }): ReadAhead {
+    const { blockSize, ahead, pool } = options;
+    const read = { ...(options.signal ? { signal: options.signal } : {}), ...(options.version !== undefined ? { version: options.version } : {}) };
+    const blocks = new Map<number, { bytes: Promise<Uint8Array>; into: Uint8Array | undefined }>();
     const blockStart = (k: number) => window.start + k * blockSize;
+    let scratch: Uint8Array | undefined; // cross-block reads, reused: a view is valid until the next call
     const block = (k: number): Promise<Uint8Array> => {
       let b = blocks.get(k);
       if (!b) {
-        b = this.getRange(key, { start: blockStart(k), end: Math.min(window.end, blockStart(k + 1)) }, signal);
-        b.catch(() => undefined); // observed when read
+        const range = { start: blockStart(k), end: Math.min(window.end, blockStart(k + 1)) };
+        const into = this.#intoUnused ? undefined : pool?.take(blockSize);
+        const bytes = this.getRange(key, range, { ...read, ...(into ? { into } : {}) });
+        // A store that does not read into the buffer (or a hedge that won) returns one of its own: stop taking buffers for it.
+        if (into) bytes.then((got) => isViewOf(got, into) || (this.#intoUnused = true), () => undefined);
+        b = { bytes, into };
+        b.bytes.catch(() => undefined); // observed when read
         blocks.set(k, b);
       }
-      return b;
+      return b.bytes;
     };
-    return async (start, end) => {
+    /** Drops blocks before `k`; a block read into a pool buffer gives it back once settled (a failed read's buffer is given up). */
+    const dropBefore = (k: number): void => {
+      for (const [old, b] of blocks) {
+        if (old >= k) continue;
+        blocks.delete(old);
+        const into = b.into;
+        if (pool && into) b.bytes.then((bytes) => isViewOf(bytes, into) && pool.give(into), () => undefined);
+      }
+    };
+    const readAt = async (start: number, end: number): Promise<Uint8Array> => {
       const k = Math.floor((start - window.start) / blockSize);
-      if (start < window.start || end > window.end || end <= start || Math.floor((end - 1 - window.start) / blockSize) !== k) return this.getRange(key, { start, end }, signal);
-      for (const old of blocks.keys()) if (old < k) blocks.delete(old); // read in order: behind us
+      const last = Math.floor((end - 1 - window.start) / blockSize);
+      if (start < window.start || end > window.end || end <= start || last > k + 1) return this.getRange(key, { start, end }, read);
+      dropBefore(k);
       const bytes = block(k);
       for (let n = k + 1; n <= k + ahead && blockStart(n) < window.end; n++) block(n);
       const from = start - blockStart(k);
-      return (await bytes).subarray(from, from + (end - start));
+      if (last === k) return (await bytes).subarray(from, from + (end - start));
+      // Across blocks k and k + 1: copied from both, then the reads are in k + 1.
+      const [a, b] = await Promise.all([bytes, block(last)]);
+      if (!scratch || scratch.byteLength < end - start) scratch = Buffer.allocUnsafeSlow(end - start);
+      const out = scratch.subarray(0, end - start);
+      out.set(a.subarray(from), 0);
+      out.set(b.subarray(0, end - blockStart(last)), a.byteLength - from);
+      dropBefore(last);
+      return out;
     };
+    return Object.assign(readAt, { release: () => dropBefore(Infinity) });
   }
 
   /** One ranged GET, hedged (hedging.ts's rule). `range.end` must be given (the bytes expected). `version`: the object's listed version, checked by the store. */
-  async getRange(key: string, range: { start: number; end: number }, options: { signal?: AbortSignal; version?: string | undefined } = {}): Promise<Uint8Array> {
+  async getRange(key: string, range: { start: number; end: number }, options: { signal?: AbortSignal; version?: string | undefined; into?: Uint8Array } = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted();
     let firstByteSeen = false;
     let markFirstByte!: () => void;
@@ -182,8 +215,10 @@ export class RangedReader {
       firstByteSeen = true;
       markFirstByte();
     };
-    const send = (): Attempt => this.#attempt(key, range, options.signal, options.version, onFirstByte);
-    const attempts = [send()];
+    // Only the first attempt reads into the caller's buffer: a hedge reads into its own.
+    const send = (): Attempt => this.#attempt(key, range, options.signal, options.version, onFirstByte, attempts.length === 0 ? options.into : undefined);
+    const attempts: Attempt[] = [];
+    attempts.push(send());
     if (this.#opts.hedgeAfter === 0) return attempts[0]!.done;
     const clock = this.#opts.clock ?? systemClock;
     const sentAt = clock.now();
@@ -227,7 +262,7 @@ export class RangedReader {
     return sorted[sorted.length >> 1];
   }
 
-  #attempt(key: string, range: { start: number; end: number }, outer: AbortSignal | undefined, version: string | undefined, onFirstByte: () => void): Attempt {
+  #attempt(key: string, range: { start: number; end: number }, outer: AbortSignal | undefined, version: string | undefined, onFirstByte: () => void, into: Uint8Array | undefined): Attempt {
     const controller = new AbortController();
     const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
     const clock = this.#opts.clock ?? systemClock;
@@ -240,7 +275,7 @@ export class RangedReader {
       if (this.#firstBytes.length > FIRST_BYTE_WINDOW) this.#firstBytes.shift();
       onFirstByte();
     };
-    attempt.done = this.#store.get(key, { range, signal, onFirstByte: firstByte, ...(version !== undefined ? { version } : {}) }).then(
+    attempt.done = this.#store.get(key, { range, signal, onFirstByte: firstByte, ...(version !== undefined ? { version } : {}), ...(into ? { into } : {}) }).then(
       (data) => {
         attempt.finished = true;
         if (!controller.signal.aborted) {
@@ -275,3 +310,36 @@ interface Attempt {
   done: Promise<Uint8Array>;
 }
 
+
+/** What {@link RangedReader.readAhead} returns: reads of its window, and `release()` when done. */
+export type ReadAhead = ((start: number, end: number) => Promise<Uint8Array>) & { release(): void };
+
+/**
+ * Buffers of a size kept for the next reads into them (read-ahead blocks). A fresh 32 MiB buffer
+ * per GET costs ~0.6 CPU-s per GiB read (V8 answers the external memory with full collections,
+ * and new pages fault in: docs/performance.md, "Through S3"); a worker that keeps a few reads
+ * each GET into one it used before. Keeps at most `keep` buffers of each size.
+ */
+export class BlockPool {
+  readonly #free = new Map<number, Uint8Array[]>();
+  constructor(readonly keep: number) {}
+
+  /** A buffer of `size` bytes: a kept one, else a fresh one. */
+  take(size: number): Uint8Array {
+    return this.#free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  /** Gives a buffer back (its owner is done with every view of it); kept when there is room. */
+  give(buffer: Uint8Array): void {
+    let list = this.#free.get(buffer.byteLength);
+    if (!list) this.#free.set(buffer.byteLength, (list = []));
+    if (list.length < this.keep && !list.includes(buffer)) list.push(buffer);
+  }
+
+  /** Buffers kept now, of every size. */
+  get kept(): number {
+    let n = 0;
+    for (const l of this.#free.values()) n += l.length;
+    return n;
+  }
+}

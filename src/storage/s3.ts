@@ -218,7 +218,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
    * Content-Length; a body that fails midway is resumed into the same buffer from the byte
    * reached (pinned by If-Match, as readObject does), at most `maxAttempts` bodies in all.
    */
-  async function readDirect(sock: S3SocketGet, key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal, version?: string, onFirstByte?: () => void): Promise<Uint8Array> {
+  async function readDirect(sock: S3SocketGet, key: string, range: { start: number; end?: number } | undefined, signal: AbortSignal, version?: string, onFirstByte?: () => void, into?: Uint8Array): Promise<Uint8Array> {
     const start = range?.start ?? 0;
     const object = objectUrl(url, key);
     let etag = version === undefined ? undefined : `"${version}"`;
@@ -238,7 +238,8 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
             if (version !== undefined) checkVersion(object, version, etagVersion(got.etag));
             if (!out) {
               etag ??= got.etag;
-              out = Buffer.allocUnsafe(got.length);
+              // The caller's buffer when the bytes fit (ReadOptions.into), else a fresh one.
+              out = into && into.byteLength >= got.length ? Buffer.from(into.buffer, into.byteOffset, got.length) : Buffer.allocUnsafe(got.length);
               return out;
             }
             // A server that ignores If-Match (s3rver) still names what it sent.
@@ -390,7 +391,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
         async (signal) => {
           if (sockets && !socketsRefused) {
             try {
-              return await readDirect(sockets, key, r, signal, o?.version, o?.onFirstByte);
+              return await readDirect(sockets, key, r, signal, o?.version, o?.onFirstByte, o?.into);
             } catch (err) {
               if (!(err instanceof UnsupportedResponseError)) throw err;
               socketsRefused = true;
