@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .description("Show how a SQL query is planned into stages of tasks (nothing runs)")
     .argument("<query>", "the SELECT statement (DuckDB's dialect)")
     .option("--workers <n>", "workers the plan is for (the floor of the derived R; at least two leaf tasks each) (default: CPU count, as smelter sql)")
-    .option("--task-bytes <n>", "input bytes per leaf task (default: at least two tasks per worker, 4-64 MiB each; objects not cut when there are at least two per worker and none is over 1 GiB local (packed about two tasks per worker), 128 MiB remote)")
+    .option("--task-bytes <n>", "input bytes per leaf task (default: at least two tasks per worker, 4-64 MiB each; objects not cut when there are at least two per worker and none is over 1 GiB local or 128 MiB remote, packed about two tasks per worker (remote: at most 256 MiB a task))")
     .option("--format <format>", "text or json (the plan as data)", "text");
   addPlanOptions(cmd, "from the tables' bytes, at least --workers; none for a grouped aggregate whose partials, 1/8 of the bytes, fit 256 MiB: the coordinator runs its final aggregate")
     .action(async (query: string, raw: Record<string, unknown>) => {

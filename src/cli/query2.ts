@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .option("--prefix-len <x>", "X: 8 (2A), 10 (2B) or 12 (2C)", "8")
     .option("--partitions <r>", "reduce tasks (default: none when the partials, 1/8 of the input's bytes, fit 256 MiB: the coordinator merges the map outputs; else from the bytes, at least one per worker)");
   addOutputOption(cmd, ["csv"], "one object, uploaded in parallel by the reduce tasks");
-  addResultOptions(cmd, { work: "the input's bucket under _smelter/, or a temp dir", taskBytes: "map task (default: objects not cut when there are at least two per worker and none is over 1 GiB local (packed about two tasks per worker), 128 MiB remote; else 4-64 MiB)" });
+  addResultOptions(cmd, { work: "the input's bucket under _smelter/, or a temp dir", taskBytes: "map task (default: objects not cut when there are at least two per worker and none is over 1 GiB local or 128 MiB remote, packed about two tasks per worker (remote: at most 256 MiB a task); else 4-64 MiB)" });
   addRunFlags(cmd).action(async (raw: unknown) => {
     const flags = parseFlags(query2FlagsSchema, raw);
     const { db, result, totals } = await runQuery2Cli(flags);

@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .argument("<query>", "the SELECT statement");
   addPlanOptions(cmd, "from the tables' bytes, at least one per worker; none for a grouped aggregate whose partials, 1/8 of the bytes, fit 256 MiB: the coordinator runs its final aggregate");
   addOutputOption(cmd, ["csv", "parquet"], "one object, uploaded in parallel by the tasks or the coordinator");
-  addResultOptions(cmd, { work: "the first table's bucket under _smelter/, or a temp dir", taskBytes: "leaf task (default: at least two tasks per worker, 4-64 MiB each; objects not cut when there are at least two per worker and none is over 1 GiB local (packed about two tasks per worker), 128 MiB remote)" });
+  addResultOptions(cmd, { work: "the first table's bucket under _smelter/, or a temp dir", taskBytes: "leaf task (default: at least two tasks per worker, 4-64 MiB each; objects not cut when there are at least two per worker and none is over 1 GiB local or 128 MiB remote, packed about two tasks per worker (remote: at most 256 MiB a task))" });
   addRunFlags(cmd).action(async (query: string, raw: Record<string, unknown>) => {
     const flags = parseFlags(sqlFlagsSchema, { ...raw, query, table: raw.table ?? [] });
     const { db, rows, totals, badRows } = await runSqlCli(flags);

@@ -31,12 +31,13 @@ export function mapTaskInputs(splits: AsyncIterable<Split> | Iterable<Split>, ta
  *   over 5M rows: 3.1M from 8 tasks, 2.3M from 4) and measured faster for every Query 2 variant
  *   (8 objects on 2 workers, one object a task -> two: CSV 2A 1.20 -> 1.13x DuckDB alone, 2B 1.24
  *   -> 1.20, 2C 1.23 -> 1.17; Parquet 1.57 -> 1.48, 1.42 -> 1.35, 1.38 -> 1.37; docs/performance.md);
- * - objects of any other store up to 128 MiB are not cut: tasks of at least the largest object.
- *   Each task copies its bytes either way, and fewer, larger tasks measured faster (5M rows of CSV
- *   in 8 objects of 100 MiB through versitygw, 2 workers: Query 2A 2.13 -> 1.98x DuckDB alone, 2C
- *   2.18 -> 1.98x; docs/performance.md). Smaller objects are still packed several to a task (Parquet
- *   objects of 31 MiB two to a task measured 3-4% faster than one). The cap keeps a task's temp
- *   file small beside Lambda's 512 MB of /tmp.
+ * - objects of any other store up to 128 MiB are not cut, and are packed the same way, about two
+ *   tasks per worker, at most 256 MiB a task (and at least the largest object, or the range size
+ *   when that is larger). Each task copies its bytes either way, and fewer, larger tasks measured
+ *   faster (5M rows of CSV in 8 objects of 100 MiB through versitygw, 2 workers: 16 ranges -> 8
+ *   objects, Query 2A 2.13 -> 1.98x DuckDB alone, 2C 2.18 -> 1.98x; then, with a GET's bytes read
+ *   into kept buffers, 8 tasks -> 4: 2A 2.29 -> 1.89x; docs/performance.md). The cap keeps a
+ *   task's temp files within half of Lambda's 512 MB of /tmp.
  */
 export function defaultTaskBytes(inputBytes: number, workers: number, objects?: { count: number; largest: number; local: boolean }): number {
   const MiB = 1024 * 1024;
@@ -47,7 +48,9 @@ export function defaultTaskBytes(inputBytes: number, workers: number, objects?: 
     const perTask = Math.floor(objects.count / (2 * workers));
     return Math.max(4 * MiB, Math.min(perTask * objects.largest, Math.max(objects.largest, 1024 * MiB)));
   }
-  return objects.largest <= 128 * MiB ? Math.max(ranges, objects.largest) : ranges;
+  if (objects.largest > 128 * MiB) return ranges;
+  const perTask = Math.floor(objects.count / (2 * workers));
+  return Math.max(ranges, objects.largest, Math.min(perTask * objects.largest, 256 * MiB));
 }
 /**
  * The job's work store (shuffle segments, split lists, results; deleted when the job ends): `url`

@@ -1,8 +1,8 @@
 /**
  * The default bytes of a map task (src/mapreduce/inputs.ts defaultTaskBytes): whole objects when
  * there are at least two per worker and none is too large (1 GiB for local files, read in place
- * and packed about two tasks per worker; 128 MiB elsewhere, where smaller objects are still packed
- * to the range size), else 4-64 MiB ranges, at least two tasks per worker.
+ * and packed about two tasks per worker; 128 MiB elsewhere, packed likewise up to 256 MiB a task,
+ * and never below the range size), else 4-64 MiB ranges, at least two tasks per worker.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -11,9 +11,17 @@ import { defaultTaskBytes } from "../../src/mapreduce/inputs.js";
 const MiB = 1024 * 1024;
 
 describe("defaultTaskBytes", () => {
-  test("8 objects of 100 MiB on 2 workers: remote, a whole object per task; local, two whole objects per task", () => {
+  test("8 objects of 100 MiB on 2 workers: two whole objects per task, local or remote", () => {
     assert.equal(defaultTaskBytes(800 * MiB, 2, { count: 8, largest: 100 * MiB, local: true }), 200 * MiB);
-    assert.equal(defaultTaskBytes(800 * MiB, 2, { count: 8, largest: 100 * MiB, local: false }), 100 * MiB);
+    assert.equal(defaultTaskBytes(800 * MiB, 2, { count: 8, largest: 100 * MiB, local: false }), 200 * MiB);
+  });
+
+  test("remote objects: about two tasks per worker, a task at most 256 MiB (Lambda's /tmp) unless one object is larger", () => {
+    assert.equal(defaultTaskBytes(100 * 1024 * MiB, 2, { count: 1000, largest: 100 * MiB, local: false }), 256 * MiB); // two objects a task
+    assert.equal(defaultTaskBytes(100 * 1024 * MiB, 200, { count: 1000, largest: 100 * MiB, local: false }), 200 * MiB); // 200 Lambdas: 2.5 per worker
+    assert.equal(defaultTaskBytes(400 * MiB, 2, { count: 4, largest: 100 * MiB, local: false }), 100 * MiB); // exactly two per worker: one each
+    assert.equal(defaultTaskBytes(1200 * MiB, 2, { count: 12, largest: 120 * MiB, local: false }), 256 * MiB); // three would pass the cap: two a task
+    assert.equal(defaultTaskBytes(1280 * MiB, 2, { count: 10, largest: 128 * MiB, local: false }), 256 * MiB);
   });
 
   test("local files: about two tasks per worker, a task at most 1 GiB unless one file is larger", () => {
