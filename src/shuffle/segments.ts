@@ -20,8 +20,10 @@ export async function writeMapOutput(
   if (segments.length !== plan.partitions) throw new Error(`[smelter] internal: ${segments.length} segments for ${plan.partitions} partitions`);
   const offsets = [0];
   for (const s of segments) offsets.push(offsets[offsets.length - 1]! + s.byteLength);
-  const body = new Uint8Array(offsets[offsets.length - 1]!);
-  segments.forEach((s, r) => body.set(s, offsets[r]!));
+  const nonEmpty = segments.filter((s) => s.byteLength > 0);
+  // One segment (one partition, or one with bytes) is the body as it is: no copy.
+  const body = nonEmpty.length === 1 ? nonEmpty[0]! : new Uint8Array(offsets[offsets.length - 1]!);
+  if (nonEmpty.length !== 1) segments.forEach((s, r) => body.set(s, offsets[r]!));
   const key = mapOutputKey(plan, ids.task, ids.attempt);
   await store.put(key, body, options.ctx ? { signal: options.ctx.signal } : {});
   options.ctx?.count("bytesWritten", body.byteLength);
