@@ -49,6 +49,8 @@ import { benchArgs } from "./_args.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
 const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
+/** With --worker-cpu-prof: the same workers, ending on SIGTERM so that the profile is written. */
+const PROFILED_ENTRY = new URL("./_profiled-entry.js", import.meta.url);
 const MiB = 2 ** 20;
 
 const args = benchArgs(import.meta.url, "query2", {
@@ -200,7 +202,7 @@ function newManager(env: Record<string, string>): Manager {
   const profDir = args["worker-cpu-prof"];
   return new Manager({
     backend: processesBackend({
-      entry: ENTRY,
+      entry: profDir ? PROFILED_ENTRY : ENTRY,
       workers,
       env,
       ...(profDir ? { execArgv: ["--cpu-prof", "--cpu-prof-dir", profDir] } : {}),

@@ -318,22 +318,38 @@ export type ReadAhead = ((start: number, end: number) => Promise<Uint8Array>) & 
  * Buffers of a size kept for the next reads into them (read-ahead blocks). A fresh 32 MiB buffer
  * per GET costs ~0.6 CPU-s per GiB read (V8 answers the external memory with full collections,
  * and new pages fault in: docs/performance.md, "Through S3"); a worker that keeps a few reads
- * each GET into one it used before. Keeps at most `keep` buffers of each size.
+ * each GET into one it used before. Keeps at most `keep` buffers of each size, and lets them all
+ * go after `idleMs` without a take or a give (a long-lived process that ran a job inline does not
+ * hold them for good).
  */
 export class BlockPool {
   readonly #free = new Map<number, Uint8Array[]>();
-  constructor(readonly keep: number) {}
+  readonly #idleMs: number;
+  readonly #clock: Clock;
+  #idle: TimerHandle | undefined;
+
+  constructor(readonly keep: number, options: { idleMs?: number; clock?: Clock } = {}) {
+    this.#idleMs = options.idleMs ?? 30_000;
+    this.#clock = options.clock ?? systemClock;
+  }
 
   /** A buffer of `size` bytes: a kept one, else a fresh one. */
   take(size: number): Uint8Array {
+    this.#touch();
     return this.#free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size);
   }
 
   /** Gives a buffer back (its owner is done with every view of it); kept when there is room. */
   give(buffer: Uint8Array): void {
+    this.#touch();
     let list = this.#free.get(buffer.byteLength);
     if (!list) this.#free.set(buffer.byteLength, (list = []));
     if (list.length < this.keep && !list.includes(buffer)) list.push(buffer);
+  }
+
+  #touch(): void {
+    this.#clock.clearTimeout(this.#idle);
+    this.#idle = this.#clock.setTimeout(() => this.#free.clear(), this.#idleMs, { unref: true });
   }
 
   /** Buffers kept now, of every size. */

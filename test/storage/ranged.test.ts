@@ -257,6 +257,26 @@ class CountingPool extends BlockPool {
   }
 }
 
+describe("BlockPool", () => {
+  it("keeps at most `keep` buffers of a size, hands them out again, and lets them go when idle", async () => {
+    const clock = new VirtualClock();
+    const pool = new BlockPool(2, { idleMs: 1000, clock });
+    const [a, b, c] = [pool.take(64), pool.take(64), pool.take(64)];
+    for (const x of [a, b, c]) pool.give(x!);
+    pool.give(a!); // twice: kept once
+    assert.equal(pool.kept, 2);
+    const again = [pool.take(64), pool.take(64), pool.take(64)];
+    assert.equal(again.filter((x) => x === a || x === b || x === c).length, 2, "two kept buffers handed out again, one fresh");
+    assert.equal(pool.take(128).byteLength, 128);
+    for (const x of again) pool.give(x);
+    assert.equal(pool.kept, 2);
+    await clock.advance(999);
+    assert.equal(pool.kept, 2);
+    await clock.advance(1);
+    assert.equal(pool.kept, 0, "idle for idleMs: nothing kept");
+  });
+});
+
 describe("RangedReader.readAhead with a block pool", () => {
   it("reads each block into a kept buffer (a few per reader), every byte exact over random reads and windows", async () => {
     const dir = await mkdtemp(join(tmpdir(), "smelter-pool-"));
