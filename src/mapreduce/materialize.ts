@@ -76,6 +76,8 @@ export interface MaterializeOptions {
   onInPlaceBytes?: (bytes: number) => void;
   /** CSV: the table's dialect. @default headerless, RFC 4180 quoting */
   dialect?: CsvDialect;
+  /** CSV ranges: read-ahead block size and count, and the bytes per read of the range (tests use small ones to cross many blocks). @default {@link readAheadFor} the worker's memory, 8 MiB reads */
+  readAhead?: { blockSize: number; ahead: number; chunkSize: number };
 }
 
 export interface LocalFile extends CsvFile {
@@ -93,17 +95,18 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const localPath = store.localPath;
   const dialect = options.dialect ?? csvDialectSchema.parse({});
   const headers = new Map<string, Promise<CsvSplitData>>();
-  const readAhead = readAheadFor(workerMemory());
+  const readAhead = options.readAhead ?? { ...readAheadFor(workerMemory()), chunkSize: READ_CHUNK_BYTES };
   const object = (split: Split) => objectUrl(store.url, split.key);
   const pinned = (split: Split) => pinnedRead(split, options.signal);
   /** A split's records; `release()` once done with them (their bytes are views of read-ahead blocks, read into again after). */
   const open = async (split: Split, range = split.range): Promise<CsvSplitData & { release(): void }> => {
     // The range's chunks are read in order from the byte before its start (csv-range.ts): the next ones are fetched meanwhile.
-    const read = options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { ...readAhead, ...pinned(split), pool: blockPool(readAhead.ahead) });
+    const { blockSize, ahead, chunkSize } = readAhead;
+    const read = options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { blockSize, ahead, ...pinned(split), pool: blockPool(ahead) });
     try {
       const data = await openCsvSplit({ ...split, range }, split.format === "csv" ? dialect : undefined, {
         object: object(split),
-        chunkSize: READ_CHUNK_BYTES,
+        chunkSize,
         read,
         stream: () => options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...pinned(split) }),
       });
