@@ -14,6 +14,7 @@
  *
  * Options: --queries 2A,2B,2C --runs N (3) --workers N (2) --data DIR --no-record
  * --worker-cpu-prof DIR (each worker process writes a CPU profile there when the pool closes)
+ * --task-bytes N --partitions R (the job's options; default: its own rules)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -36,10 +37,17 @@ const args = benchArgs(import.meta.url, "functions", {
   data: { type: "string", default: join(BENCH_DATA_ROOT, "query2", "uservisits-10000000-s1-f8") },
   "no-record": { type: "boolean", default: false },
   "worker-cpu-prof": { type: "string" },
+  "task-bytes": { type: "string" },
+  partitions: { type: "string" },
 });
 const runs = Number(args.runs);
 const workers = Number(args.workers);
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(workers) || workers < 1) throw new Error("--runs and --workers take positive integers");
+/** --task-bytes / --partitions: the job's own options (default: its rules). */
+const runOptions = {
+  ...(args["task-bytes"] ? { targetTaskBytes: Number(args["task-bytes"]) } : {}),
+  ...(args.partitions ? { partitions: Number(args.partitions) } : {}),
+};
 const dataDir = args.data.replace(/\/?$/, "/");
 const csvDir = `${dataDir}csv/`;
 if (!existsSync(csvDir)) throw new Error(`no uservisits CSV at ${csvDir}: run \`npm run bench query2\` once to generate it, or pass --data DIR`);
@@ -53,7 +61,7 @@ for (const q of args.queries.split(",")) {
   const profDir = args["worker-cpu-prof"];
   const manager = new Manager({ backend: processesBackend({ entry: ENTRY, workers, ...(profDir ? { execArgv: ["--cpu-prof", "--cpu-prof-dir", profDir] } : {}) }) });
   try {
-    await job.run(manager, { input: csvDir }); // warm-up: process start, code loaded
+    await job.run(manager, { input: csvDir, ...runOptions }); // warm-up: process start, code loaded
     const duck: number[] = [];
     const fn: number[] = [];
     const duckCpu: number[] = [];
@@ -70,7 +78,7 @@ for (const q of args.queries.split(",")) {
         const d = await timeDuckdbAlone(db, sql); // every result row materialized, as bench query2 times it
         duck.push(d.wallS);
         duckCpu.push(d.cpuS);
-        const { value: r, wallS, cpuS: coordinatorCpu } = await timeInProcess(() => job.run(manager, { input: csvDir }));
+        const { value: r, wallS, cpuS: coordinatorCpu } = await timeInProcess(() => job.run(manager, { input: csvDir, ...runOptions }));
         fn.push(wallS);
         const mapCpu = tasksCpuS(r.run.mapResults);
         const reduceCpu = tasksCpuS(r.run.reduceResults);
