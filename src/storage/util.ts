@@ -1,5 +1,6 @@
 /** Small helpers shared by the stores: digests, ETags, key order, part-list checks. */
 import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { InvalidPartError } from "./errors.js";
 import type { UploadedPart } from "./contract.js";
 
@@ -11,6 +12,13 @@ export const MAX_PARTS = 10_000;
 /** Base64 MD5, the form of a `Content-MD5` header. */
 export function md5Base64(data: Uint8Array): string {
   return createHash("md5").update(data).digest("base64");
+}
+
+/** CRC32 of `data` as S3's `x-amz-checksum-crc32` carries it: the 4 bytes, big-endian, base64. zlib's, native: ~0.1 of MD5's CPU. */
+export function crc32Base64(data: Uint8Array): string {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(data) >>> 0);
+  return out.toString("base64");
 }
 
 export function md5Hex(data: Uint8Array): string {

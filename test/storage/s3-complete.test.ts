@@ -5,6 +5,7 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { s3Store } from "../../src/storage/s3.js";
 import { startCompleteS3Server, type CompleteS3Server } from "../helpers/s3-complete.js";
 import { runStoreConformance } from "./conformance.js";
@@ -43,6 +44,42 @@ describe("complete S3 server: errors at the edge", () => {
       assert.match(e.message, /bucket "no-such-bucket" not found at http:\/\/127\.0\.0\.1:\d+: check the name, or create the bucket first/);
       return true;
     });
+  });
+
+  it("a PUT body changed on the way is refused by its CRC32 (payloads are not signed), and nothing is stored", async () => {
+    // A loopback proxy that flips one byte of every request body it forwards.
+    const proxy = createServer((client: Socket) => {
+      const upstream = connect(Number(new URL(server.endpoint).port), "127.0.0.1");
+      let head = Buffer.alloc(0);
+      let inBody = false;
+      client.on("data", (chunk: Buffer) => {
+        if (inBody) return void upstream.write(chunk);
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        inBody = true;
+        const out = Buffer.from(head);
+        if (out.length > end + 4 + 10) out[end + 4 + 10]! ^= 0x01;
+        upstream.write(out);
+      });
+      upstream.pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    try {
+      const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const via = s3Store({ bucket: "conformance", endpoint, region: server.region, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, maxAttempts: 1 });
+      await assert.rejects(via.put("changed-on-the-way", new Uint8Array(4096).fill(7)), (e: Error & { type?: string }) => {
+        assert.match(`${e.type} ${e.message}`, /BadDigest|checksum|CRC32/i);
+        return true;
+      });
+      assert.equal(await store().head("changed-on-the-way"), undefined);
+      await via.close();
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   it("a multipart call on an upload that does not exist is NoSuchUpload", async () => {
