@@ -310,7 +310,6 @@ interface Attempt {
   done: Promise<Uint8Array>;
 }
 
-
 /** What {@link RangedReader.readAhead} returns: reads of its window, and `release()` when done. */
 export type ReadAhead = ((start: number, end: number) => Promise<Uint8Array>) & { release(): void };
 
