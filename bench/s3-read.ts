@@ -25,7 +25,6 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, loadavg } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import { materializeSplits } from "../src/mapreduce/materialize.js";
 import { cachedStore } from "../src/storage/cache.js";
 import type { ObjectStore } from "../src/storage/contract.js";
@@ -39,22 +38,21 @@ import { BENCH_DATA_ROOT, bdbData, formatDir } from "./_bdb-data.js";
 import { query2Files, type Query2Format } from "./_peers.js";
 import { findChildPid, procCpuMs } from "./_query2-measure.js";
 import { median, record } from "./_record.js";
+import { benchArgs } from "./_args.js";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
-const { values: args } = parseArgs({
-  options: {
-    rows: { type: "string", default: "5000000" },
-    seed: { type: "string", default: "1" },
-    files: { type: "string", default: "8" },
-    server: { type: "string", default: "versitygw" },
-    cases: { type: "string", default: "csv-ranges,csv-whole,parquet" },
-    gets: { type: "string", default: "socket" },
-    rounds: { type: "string", default: "3" },
-    "task-bytes": { type: "string", default: String(64 * MiB) },
-    label: { type: "string" },
-    "no-record": { type: "boolean", default: false },
-  },
+const args = benchArgs(import.meta.url, "s3-read", {
+  rows: { type: "string", default: "5000000" },
+  seed: { type: "string", default: "1" },
+  files: { type: "string", default: "8" },
+  server: { type: "string", default: "versitygw" },
+  cases: { type: "string", default: "csv-ranges,csv-whole,parquet" },
+  gets: { type: "string", default: "socket" },
+  rounds: { type: "string", default: "3" },
+  "task-bytes": { type: "string", default: String(64 * MiB) },
+  label: { type: "string" },
+  "no-record": { type: "boolean", default: false },
 });
 const int = (name: "rows" | "seed" | "files" | "rounds" | "task-bytes"): number => {
   const v = Number(args[name]);
