@@ -1,14 +1,17 @@
 /**
- * `npm run bench datagen [-- --rows N --runs R --bin PATH --datagen-dir DIR --label L --no-parquet]`:
- * throughput of `smelter datagen uservisits` (seed 1) to a local directory, median of R runs:
+ * `npm run bench datagen [-- options]`: throughput of `smelter datagen uservisits` (--rows N,
+ * seed 1) to a local directory, median of R runs:
  * - the generator alone, in this thread: `generateUservisits` consuming every chunk;
- * - the CLI end to end, CSV with --files 1 and 2, Parquet with --files 1 and 2: the rows/s the
- *   command reports (from opening the store to the last rename) and the whole process's wall time
- *   (with Node's start);
+ * - the CLI end to end, CSV with --files 1 and 2, Parquet with --files 1 and 2 (not with
+ *   `--no-parquet`): the rows/s the command reports (from opening the store to the last rename)
+ *   and the whole process's wall time (with Node's start);
  * and checks that --files 1 and 2 write the same bytes (sha256). The load average is recorded
  * before and after every measurement: on a shared machine it matters as much as the code.
  * `--bin` and `--datagen-dir` point at another build (e.g. the code before a change) to compare.
- * Prints a table and appends a JSON line to bench/results/datagen.jsonl.
+ * Prints a table and appends a JSON line to bench/results/datagen.jsonl, under --label.
+ *
+ * Options: --rows N (2000000) --runs R (3) --bin PATH (this build's bin/smelter.js)
+ * --datagen-dir DIR (this build's dist/src/datagen/) --label TEXT (current) --no-parquet (off)
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -17,17 +20,27 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { median, record } from "./_record.js";
+import { benchArgs } from "./_args.js";
 
-const arg = (name: string, def: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? (process.argv[i + 1] ?? def) : def;
+const args = benchArgs(import.meta.url, "datagen", {
+  rows: { type: "string", default: "2000000" },
+  runs: { type: "string", default: "3" },
+  bin: { type: "string", default: fileURLToPath(new URL("../../bin/smelter.js", import.meta.url)) },
+  "datagen-dir": { type: "string", default: fileURLToPath(new URL("../src/datagen/", import.meta.url)) },
+  label: { type: "string", default: "current" },
+  "no-parquet": { type: "boolean", default: false },
+});
+const int = (name: "rows" | "runs"): number => {
+  const v = Number(args[name]);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${String(args[name])}`);
+  return v;
 };
-const ROWS = Number(arg("rows", "2000000"));
-const RUNS = Number(arg("runs", "3"));
-const BIN = arg("bin", fileURLToPath(new URL("../../bin/smelter.js", import.meta.url)));
-const DATAGEN_DIR = arg("datagen-dir", fileURLToPath(new URL("../src/datagen/", import.meta.url)));
-const LABEL = arg("label", "current");
-const PARQUET = !process.argv.includes("--no-parquet");
+const ROWS = int("rows");
+const RUNS = int("runs");
+const BIN = args.bin;
+const DATAGEN_DIR = args["datagen-dir"];
+const LABEL = args.label;
+const PARQUET = !args["no-parquet"];
 
 interface Row {
   test: string;

@@ -1,29 +1,35 @@
 /**
- * `npm run bench live-ui [-- --tasks N --seconds S]`: the live page (`--ui`) at 100,000 tasks.
- * A synthetic job (test/helpers/synthetic-job.ts: 100,000 tasks on 64 slots, retries, speculative
- * duplicates, log lines) is replayed through the real live server over about S seconds while
- * headless Chromium shows the page. Measured: the page's first contentful paint, main-thread long
- * tasks (> 50 ms) while the job runs, its JS heap and DOM nodes at the end, the bytes of the
- * state batches per second and their latency; the server process's heap and RSS (peak, and
- * growth over the replay). Appends to bench/results/live-ui.jsonl.
+ * `npm run bench live-ui [-- options]`: the live page (`--ui`) at 100,000 tasks.
+ * A synthetic job (test/helpers/synthetic-job.ts: N tasks, 100,000 by default, on 64 slots,
+ * retries, speculative duplicates, log lines) is replayed through the real live server over about
+ * S seconds while headless Chromium (/usr/bin/chromium: `npm run setup:browser`) shows the page.
+ * Measured: the page's first contentful paint, main-thread long tasks (> 50 ms) while the job runs,
+ * its JS heap and DOM nodes at the end, the bytes of the state batches per second and their
+ * latency; the server process's heap and RSS (peak, and growth over the replay). Appends to
+ * bench/results/live-ui.jsonl.
+ *
+ * Options: --tasks N (100000) --seconds S (30: the replay's target length)
  */
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startLiveUi } from "../src/cli/live-ui.js";
 import { expectedCounts, SyntheticJob } from "../test/helpers/synthetic-job.js";
 import { median, record } from "./_record.js";
+import { benchArgs } from "./_args.js";
 
 declare const window: any;
 declare const document: any;
 declare const performance: any;
 declare const PerformanceObserver: any;
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const tasks = arg("tasks", 100_000);
-const seconds = arg("seconds", 30);
+const args = benchArgs(import.meta.url, "live-ui", {
+  tasks: { type: "string", default: "100000" },
+  seconds: { type: "string", default: "30" },
+});
+const tasks = Number(args.tasks);
+if (!Number.isInteger(tasks) || tasks < 1) throw new Error(`--tasks must be a positive integer, got ${args.tasks}`);
+const seconds = Number(args.seconds);
+if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--seconds must be a positive number, got ${args.seconds}`);
 const CHROMIUM = "/usr/bin/chromium";
 if (!existsSync(CHROMIUM)) {
   console.error("[smelter] bench live-ui needs Chromium: run npm run setup:browser");

@@ -1,11 +1,14 @@
 /**
- * `npm run bench parallel-upload [-- --size MiB --runs N --workers W]`: time to assemble one
- * object from many tasks (docs/parallel-upload.md) on the threads backend, against a local
+ * `npm run bench parallel-upload [-- options]`: time to assemble one object of --size MiB from
+ * many tasks (docs/parallel-upload.md) on the threads backend (--workers threads), against a local
  * directory, the complete S3 server (versitygw, `npm run setup:s3`) and the embedded s3rver:
  * - 8 large partitions (parts from the tasks, nothing through the coordinator);
  * - 64 small partitions (every byte staged, read back and re-uploaded by the coordinator);
  * - baseline: one writer streaming the same bytes with `putStream`.
- * Prints a table and appends a JSON line to bench/results/parallel-upload.jsonl.
+ * Each is the median of --runs runs. Prints a table and appends a JSON line to
+ * bench/results/parallel-upload.jsonl.
+ *
+ * Options: --size MiB (100) --runs N (3) --workers W (2)
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,15 +23,23 @@ import { startS3Server } from "../src/storage/server.js";
 import { generateBytes, UPLOAD_PARTITION_WORKER } from "../src/builtin-workers/upload-partition.js";
 import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { median, record } from "./_record.js";
+import { benchArgs } from "./_args.js";
 
 const MiB = 1024 * 1024;
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
+const args = benchArgs(import.meta.url, "parallel-upload", {
+  size: { type: "string", default: "100" },
+  runs: { type: "string", default: "3" },
+  workers: { type: "string", default: "2" },
+});
+const int = (name: "runs" | "workers"): number => {
+  const v = Number(args[name]);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${String(args[name])}`);
+  return v;
 };
-const SIZE = arg("size", 100) * MiB;
-const RUNS = arg("runs", 3);
-const WORKERS = arg("workers", 2);
+const SIZE = Number(args.size) * MiB;
+if (!Number.isInteger(SIZE) || SIZE < 1) throw new Error(`--size must be a positive number of MiB (whole bytes), got ${args.size}`);
+const RUNS = int("runs");
+const WORKERS = int("workers");
 const ENTRY = new URL("../src/builtin-workers/upload-partition.js", import.meta.url);
 
 interface Row {

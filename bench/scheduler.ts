@@ -3,15 +3,20 @@
  * - no-op tasks per second on the inline backend (median of 5 runs of 20,000 tasks);
  * - 100,000 no-op tasks in one job, with the manager's peak RSS;
  * - empty-task round trip on warm threads and processes (one worker, tasks one after another),
- *   and the cold first task (pool start included).
+ *   and the cold first task (pool start included): 200 tasks each.
  * Targets (../shared/BENCH.md): >= 5,000 tasks/s; 100,000 tasks under 300 MB; round trip <= 150 ms.
+ * Appends a JSON line to bench/results/scheduler.jsonl.
+ *
+ * Options: none (every size above is fixed).
  */
 import { inlineBackend, processesBackend, threadsBackend } from "../src/backends/index.js";
 import type { Backend } from "../src/backends/contract.js";
 import { Manager } from "../src/scheduler/manager.js";
 import { median, record } from "./_record.js";
+import { benchArgs } from "./_args.js";
 import "./_workers.js";
 
+benchArgs(import.meta.url, "scheduler", {});
 const entry = new URL("./_workers.js", import.meta.url);
 
 async function runNoops(backend: Backend, tasks: number, concurrency?: number): Promise<{ seconds: number; peakRss: number }> {

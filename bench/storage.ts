@@ -1,11 +1,15 @@
 /**
- * `npm run bench storage [-- --size MiB --runs N]`: object storage throughput.
- * - GET and PUT of one large object against the embedded S3 server (s3rver, loopback) and a
- *   local directory: single request vs parallel (ranged GETs / multipart parts, 8 at once);
+ * `npm run bench storage [-- options]`: object storage throughput.
+ * - GET and PUT of one large object (--size MiB) against the embedded S3 server (s3rver, loopback)
+ *   and a local directory: single request vs parallel (ranged GETs / multipart parts, 8 at once),
+ *   median of --runs;
  * - small GETs (256 KiB): latency p50/p95, one at a time and 16 at once;
- * - hedged reads: a 64-part read over the embedded server with an added 14 ms + 100 MB/s per
- *   GET and injected stragglers (every 20th GET +1 s), with vs without hedging.
+ * - hedged reads: a 64-part read (64 MiB, whatever --size) over the embedded server with an added
+ *   14 ms + 100 MB/s per GET and injected stragglers (every 20th GET +1 s), with vs without
+ *   hedging, --runs runs each.
  * Prints a table and appends a JSON line to bench/results/storage.jsonl.
+ *
+ * Options: --size MiB (64) --runs N (3)
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -20,14 +24,17 @@ import { s3Store } from "../src/storage/s3.js";
 import { startS3Server } from "../src/storage/server.js";
 import { md5Base64 } from "../src/storage/util.js";
 import { median, record } from "./_record.js";
+import { benchArgs } from "./_args.js";
 
 const MiB = 1024 * 1024;
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const SIZE = arg("size", 64) * MiB;
-const RUNS = arg("runs", 3);
+const args = benchArgs(import.meta.url, "storage", {
+  size: { type: "string", default: "64" },
+  runs: { type: "string", default: "3" },
+});
+const SIZE = Number(args.size) * MiB;
+if (!Number.isInteger(SIZE) || SIZE < 1) throw new Error(`--size must be a positive number of MiB (whole bytes), got ${args.size}`);
+const RUNS = Number(args.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, got ${args.runs}`);
 const PART = 8 * MiB;
 const PARALLEL = 8;
 
