@@ -9,8 +9,12 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
+/** The running benchmark's name (its benchArgs call), for {@link badOption}. */
+let benchName: string | undefined;
+
 /** `program`: the benchmark's import.meta.url (its compiled file keeps the header comment). */
 export function benchArgs<O extends Options>(program: string, name: string, options: O): ReturnType<typeof parseArgs<{ options: O; strict: true }>>["values"] {
+  benchName = name;
   if (process.argv.slice(2).some((a) => a === "--help" || a === "-h")) {
     console.log(usage(program));
     process.exit(0);
@@ -21,6 +25,13 @@ export function benchArgs<O extends Options>(program: string, name: string, opti
     process.stderr.write(`[bench ${name}] ${(err as Error).message}: see npm run bench ${name} -- --help\n`);
     process.exit(2);
   }
+}
+
+/** A bad option value: one line in the benchmark's words and exit 2, as for an unknown option (not a stack trace). */
+export function badOption(message: string): never {
+  const name = benchName ?? "";
+  process.stderr.write(`[bench${name ? ` ${name}` : ""}] ${message}: see npm run bench ${name} -- --help\n`);
+  process.exit(2);
 }
 
 /** The first doc comment of the program's file, without its comment marks. */

@@ -37,7 +37,7 @@ import { estimateStages } from "../src/simulate/sql-model.js";
 import { query2Sql } from "../src/query/query2.js";
 import { startS3Server } from "../src/storage/server.js";
 import { openStore } from "../src/storage/url.js";
-import { benchArgs } from "./_args.js";
+import { badOption, benchArgs } from "./_args.js";
 import { BENCH_DATA_ROOT, bdbData, type BdbData } from "./_bdb-data.js";
 import { query2Files } from "./_peers.js";
 import { findChildPid, measureRun, type SmelterRun } from "./_query2-measure.js";
@@ -61,11 +61,11 @@ const args = benchArgs(import.meta.url, "calibrate", {
 
 const num = (name: keyof typeof args): number => {
   const v = Number(args[name]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a non-negative number, got ${String(args[name])}`);
+  if (!Number.isFinite(v) || v < 0) badOption(`--${name} must be a non-negative number, got ${String(args[name])}`);
   return v;
 };
 const sizes = String(args.sizes).split(",").map(Number);
-if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1000)) throw new Error("--sizes: give at least two row counts (the first is the calibration)");
+if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1000)) badOption("--sizes: give at least two row counts (the first is the calibration)");
 const rounds = num("rounds");
 const workers = num("workers");
 const files = num("files");
@@ -73,7 +73,7 @@ const seeds = num("seeds");
 const maxLoad = num("max-load");
 const waitUntil = (() => {
   const m = /^(\d\d):(\d\d)$/.exec(String(args["wait-until"]));
-  if (!m) throw new Error("--wait-until must be HH:MM (UTC)");
+  if (!m) badOption("--wait-until must be HH:MM (UTC)");
   const d = new Date();
   d.setUTCHours(Number(m[1]), Number(m[2]), 0, 0);
   return d.getTime();

@@ -29,7 +29,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchArgs } from "./_args.js";
+import { badOption, benchArgs } from "./_args.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
 import { QUERY2_PREFIX_LEN, query2Files, query2Sql, uservisitsSourceSql, type Query2Format } from "./_peers.js";
 import { median, record, writeDocsSection } from "./_record.js";
@@ -55,14 +55,14 @@ const args = benchArgs(import.meta.url, "cold", {
 
 function int(name: "rows" | "seed" | "files" | "runs" | "workers"): number {
   const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${String(args[name])}`);
+  if (!Number.isInteger(v) || v < 1) badOption(`--${name} must be a positive integer, got ${String(args[name])}`);
   return v;
 }
 const format = args.format as Query2Format;
-if (format !== "csv" && format !== "parquet") throw new Error(`--format must be csv or parquet, got ${args.format}`);
+if (format !== "csv" && format !== "parquet") badOption(`--format must be csv or parquet, got ${args.format}`);
 const query = args.query.toUpperCase();
 const prefixLen = (QUERY2_PREFIX_LEN as Record<string, number>)[query];
-if (prefixLen === undefined) throw new Error(`--query must be 2A, 2B or 2C, got ${args.query}`);
+if (prefixLen === undefined) badOption(`--query must be 2A, 2B or 2C, got ${args.query}`);
 const runs = int("runs");
 const cores = availableParallelism();
 const load = () => loadavg().map((x) => +x.toFixed(2));

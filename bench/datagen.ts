@@ -20,7 +20,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { median, record } from "./_record.js";
-import { benchArgs } from "./_args.js";
+import { badOption, benchArgs } from "./_args.js";
 
 const args = benchArgs(import.meta.url, "datagen", {
   rows: { type: "string", default: "2000000" },
@@ -32,7 +32,7 @@ const args = benchArgs(import.meta.url, "datagen", {
 });
 const int = (name: "rows" | "runs"): number => {
   const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${String(args[name])}`);
+  if (!Number.isInteger(v) || v < 1) badOption(`--${name} must be a positive integer, got ${String(args[name])}`);
   return v;
 };
 const ROWS = int("rows");

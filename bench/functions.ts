@@ -25,7 +25,7 @@ import { BENCH_DATA_ROOT } from "./_bdb-data.js";
 import { openDuckDb } from "../src/duckdb/index.js";
 import { compareResults, duckdbAlone, QUERY2_PREFIX_LEN as QUERIES, query2Files, query2Sql, timeDuckdbAlone, timeInProcess, uservisitsSourceSql, type Query2Result } from "./_peers.js";
 import { JOBS } from "./_functions-jobs.js";
-import { benchArgs } from "./_args.js";
+import { badOption, benchArgs } from "./_args.js";
 import { median, record } from "./_record.js";
 
 const ENTRY = new URL("./_functions-jobs.js", import.meta.url);
@@ -42,7 +42,7 @@ const args = benchArgs(import.meta.url, "functions", {
 });
 const runs = Number(args.runs);
 const workers = Number(args.workers);
-if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(workers) || workers < 1) throw new Error("--runs and --workers take positive integers");
+if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(workers) || workers < 1) badOption("--runs and --workers take positive integers");
 /** --task-bytes / --partitions: the job's own options (default: its rules). */
 const runOptions = {
   ...(args["task-bytes"] ? { targetTaskBytes: Number(args["task-bytes"]) } : {}),

@@ -15,7 +15,7 @@ import { chromium } from "playwright-core";
 import { startLiveUi } from "../src/cli/live-ui.js";
 import { expectedCounts, SyntheticJob } from "../test/helpers/synthetic-job.js";
 import { median, record } from "./_record.js";
-import { benchArgs } from "./_args.js";
+import { badOption, benchArgs } from "./_args.js";
 
 declare const window: any;
 declare const document: any;
@@ -27,9 +27,9 @@ const args = benchArgs(import.meta.url, "live-ui", {
   seconds: { type: "string", default: "30" },
 });
 const tasks = Number(args.tasks);
-if (!Number.isInteger(tasks) || tasks < 1) throw new Error(`--tasks must be a positive integer, got ${args.tasks}`);
+if (!Number.isInteger(tasks) || tasks < 1) badOption(`--tasks must be a positive integer, got ${args.tasks}`);
 const seconds = Number(args.seconds);
-if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--seconds must be a positive number, got ${args.seconds}`);
+if (!Number.isFinite(seconds) || seconds <= 0) badOption(`--seconds must be a positive number, got ${args.seconds}`);
 const CHROMIUM = "/usr/bin/chromium";
 if (!existsSync(CHROMIUM)) {
   console.error("[smelter] bench live-ui needs Chromium: run npm run setup:browser");

@@ -45,7 +45,7 @@ import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
 import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheckSql, runPeer, timeDuckdbAlone, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
-import { benchArgs } from "./_args.js";
+import { badOption, benchArgs } from "./_args.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
 const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
@@ -86,24 +86,24 @@ const workers = int("workers");
 const cores = availableParallelism();
 const queries = list("queries").map((q) => {
   const x = (QUERY2_PREFIX_LEN as Record<string, number>)[q.toUpperCase()];
-  if (x === undefined) throw new Error(`--queries: ${q} is not one of 2A, 2B, 2C`);
+  if (x === undefined) badOption(`--queries: ${q} is not one of 2A, 2B, 2C`);
   return { name: q.toUpperCase(), prefixLen: x };
 });
 const formats = list("formats") as Query2Format[];
-for (const f of formats) if (f !== "csv" && f !== "parquet") throw new Error(`--formats: ${f} is not csv or parquet`);
+for (const f of formats) if (f !== "csv" && f !== "parquet") badOption(`--formats: ${f} is not csv or parquet`);
 /** Where Smelter reads the files: the local dir, or a bucket on an S3 server on loopback (s3rver or versitygw). */
 type StoreKind = "local" | "s3" | "versitygw";
 const STORE_KINDS: StoreKind[] = ["local", "s3", "versitygw"];
 const stores = list("stores") as StoreKind[];
-for (const s of stores) if (!STORE_KINDS.includes(s)) throw new Error(`--stores: ${s} is not one of ${STORE_KINDS.join(", ")}`);
+for (const s of stores) if (!STORE_KINDS.includes(s)) badOption(`--stores: ${s} is not one of ${STORE_KINDS.join(", ")}`);
 // The manager reads s3://bench through the process's AWS_* endpoint: one S3 server per run.
-if (stores.includes("s3") && stores.includes("versitygw")) throw new Error("--stores: give s3 or versitygw, not both (the manager has one S3 endpoint per run)");
+if (stores.includes("s3") && stores.includes("versitygw")) badOption("--stores: give s3 or versitygw, not both (the manager has one S3 endpoint per run)");
 const s3Kind = stores.find((s) => s !== "local");
 const storeLabel = (s: StoreKind) => (s === "local" ? "local dir" : s === "s3" ? "embedded S3" : "versitygw S3");
 const storeShort = (s: StoreKind) => (s === "local" ? "local" : s === "s3" ? "S3" : "vgw");
 const rSweep = list("r-sweep").map(Number);
 const peers = args["skip-peers"] ? [] : (list("peers") as PeerEngine[]);
-for (const p of peers) if (!PEER_ENGINES.includes(p)) throw new Error(`--peers: ${p} is not one of ${PEER_ENGINES.join(", ")}`);
+for (const p of peers) if (!PEER_ENGINES.includes(p)) badOption(`--peers: ${p} is not one of ${PEER_ENGINES.join(", ")}`);
 const lithopsQueries = list("lithops-queries").map((q) => q.toUpperCase());
 const tuning = {
   ...(args["task-bytes"] ? { targetTaskBytes: int("task-bytes") } : {}),
@@ -113,7 +113,7 @@ const tuning = {
 
 function int(name: keyof typeof args): number {
   const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a non-negative integer, got ${String(args[name])}`);
+  if (!Number.isInteger(v) || v < 0) badOption(`--${name} must be a non-negative integer, got ${String(args[name])}`);
   return v;
 }
 function list(name: keyof typeof args): string[] {

@@ -38,7 +38,7 @@ import { BENCH_DATA_ROOT, bdbData, formatDir } from "./_bdb-data.js";
 import { query2Files, type Query2Format } from "./_peers.js";
 import { findChildPid, procCpuMs } from "./_query2-measure.js";
 import { median, record } from "./_record.js";
-import { benchArgs } from "./_args.js";
+import { badOption, benchArgs } from "./_args.js";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -56,20 +56,20 @@ const args = benchArgs(import.meta.url, "s3-read", {
 });
 const int = (name: "rows" | "seed" | "files" | "rounds" | "task-bytes"): number => {
   const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${String(args[name])}`);
+  if (!Number.isInteger(v) || v < 1) badOption(`--${name} must be a positive integer, got ${String(args[name])}`);
   return v;
 };
 const [rows, seed, files, rounds, taskBytes] = [int("rows"), int("seed"), int("files"), int("rounds"), int("task-bytes")];
 const server = args.server;
-if (server !== "versitygw" && server !== "s3rver") throw new Error(`--server: ${server} is not versitygw or s3rver`);
+if (server !== "versitygw" && server !== "s3rver") badOption(`--server: ${server} is not versitygw or s3rver`);
 const CASES = ["csv-ranges", "csv-whole", "parquet"] as const;
 type Case = (typeof CASES)[number];
 const cases = String(args.cases).split(",").filter(Boolean) as Case[];
-for (const c of cases) if (!CASES.includes(c)) throw new Error(`--cases: ${c} is not one of ${CASES.join(", ")}`);
+for (const c of cases) if (!CASES.includes(c)) badOption(`--cases: ${c} is not one of ${CASES.join(", ")}`);
 const GETS = ["socket", "sdk"] as const;
 type GetPath = (typeof GETS)[number];
 const gets = String(args.gets).split(",").filter(Boolean) as GetPath[];
-for (const g of gets) if (!GETS.includes(g)) throw new Error(`--gets: ${g} is not one of ${GETS.join(", ")}`);
+for (const g of gets) if (!GETS.includes(g)) badOption(`--gets: ${g} is not one of ${GETS.join(", ")}`);
 const log = (msg: string): void => void process.stderr.write(`[bench s3-read] ${msg}\n`);
 const load = () => loadavg().map((x) => +x.toFixed(2));
 

@@ -24,7 +24,7 @@ import { s3Store } from "../src/storage/s3.js";
 import { startS3Server } from "../src/storage/server.js";
 import { md5Base64 } from "../src/storage/util.js";
 import { median, record } from "./_record.js";
-import { benchArgs } from "./_args.js";
+import { badOption, benchArgs } from "./_args.js";
 
 const MiB = 1024 * 1024;
 const args = benchArgs(import.meta.url, "storage", {
@@ -32,9 +32,9 @@ const args = benchArgs(import.meta.url, "storage", {
   runs: { type: "string", default: "3" },
 });
 const SIZE = Number(args.size) * MiB;
-if (!Number.isInteger(SIZE) || SIZE < 1) throw new Error(`--size must be a positive number of MiB (whole bytes), got ${args.size}`);
+if (!Number.isInteger(SIZE) || SIZE < 1) badOption(`--size must be a positive number of MiB (whole bytes), got ${args.size}`);
 const RUNS = Number(args.runs);
-if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, got ${args.runs}`);
+if (!Number.isInteger(RUNS) || RUNS < 1) badOption(`--runs must be a positive integer, got ${args.runs}`);
 const PART = 8 * MiB;
 const PARALLEL = 8;
 
