@@ -34,6 +34,13 @@ export function badOption(message: string): never {
   process.exit(2);
 }
 
+/** An option's text as an integer of at least `min` (1: a count; 0: may be zero), else a one-line error naming `--flag`. */
+export function intOption(flag: string, value: string | undefined, min: 0 | 1 = 1): number {
+  const v = Number(value);
+  if (!Number.isInteger(v) || v < min) badOption(`--${flag} must be a ${min === 1 ? "positive" : "non-negative"} integer, got ${String(value)}`);
+  return v;
+}
+
 /** The first doc comment of the program's file, without its comment marks. */
 function usage(program: string): string {
   const text = readFileSync(fileURLToPath(program), "utf8");

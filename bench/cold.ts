@@ -29,7 +29,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { badOption, benchArgs } from "./_args.js";
+import { badOption, benchArgs, intOption } from "./_args.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
 import { QUERY2_PREFIX_LEN, query2Files, query2Sql, uservisitsSourceSql, type Query2Format } from "./_peers.js";
 import { median, record, writeDocsSection } from "./_record.js";
@@ -39,24 +39,22 @@ const DUCKDB_COLD = fileURLToPath(new URL("./_duckdb-cold.js", import.meta.url))
 const LIMIT = 20;
 
 const args = benchArgs(import.meta.url, "cold", {
-    rows: { type: "string", default: "10000000" },
-    seed: { type: "string", default: "1" },
-    files: { type: "string", default: "8" },
-    format: { type: "string", default: "csv" },
-    query: { type: "string", default: "2A" },
-    runs: { type: "string", default: "5" },
-    workers: { type: "string" },
-    baseline: { type: "string" },
-    "data-root": { type: "string", default: join(BENCH_DATA_ROOT, "query2") },
-    "no-docs": { type: "boolean", default: false },
-    "no-record": { type: "boolean", default: false },
-    label: { type: "string" },
-  });
+  rows: { type: "string", default: "10000000" },
+  seed: { type: "string", default: "1" },
+  files: { type: "string", default: "8" },
+  format: { type: "string", default: "csv" },
+  query: { type: "string", default: "2A" },
+  runs: { type: "string", default: "5" },
+  workers: { type: "string" },
+  baseline: { type: "string" },
+  "data-root": { type: "string", default: join(BENCH_DATA_ROOT, "query2") },
+  "no-docs": { type: "boolean", default: false },
+  "no-record": { type: "boolean", default: false },
+  label: { type: "string" },
+});
 
 function int(name: "rows" | "seed" | "files" | "runs" | "workers"): number {
-  const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 1) badOption(`--${name} must be a positive integer, got ${String(args[name])}`);
-  return v;
+  return intOption(name, args[name]);
 }
 const format = args.format as Query2Format;
 if (format !== "csv" && format !== "parquet") badOption(`--format must be csv or parquet, got ${args.format}`);

@@ -20,7 +20,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { median, record } from "./_record.js";
-import { badOption, benchArgs } from "./_args.js";
+import { benchArgs, intOption } from "./_args.js";
 
 const args = benchArgs(import.meta.url, "datagen", {
   rows: { type: "string", default: "2000000" },
@@ -30,13 +30,8 @@ const args = benchArgs(import.meta.url, "datagen", {
   label: { type: "string", default: "current" },
   "no-parquet": { type: "boolean", default: false },
 });
-const int = (name: "rows" | "runs"): number => {
-  const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 1) badOption(`--${name} must be a positive integer, got ${String(args[name])}`);
-  return v;
-};
-const ROWS = int("rows");
-const RUNS = int("runs");
+const ROWS = intOption("rows", args.rows);
+const RUNS = intOption("runs", args.runs);
 const BIN = args.bin;
 const DATAGEN_DIR = args["datagen-dir"];
 const LABEL = args.label;

@@ -15,7 +15,7 @@ import { chromium } from "playwright-core";
 import { startLiveUi } from "../src/cli/live-ui.js";
 import { expectedCounts, SyntheticJob } from "../test/helpers/synthetic-job.js";
 import { median, record } from "./_record.js";
-import { badOption, benchArgs } from "./_args.js";
+import { badOption, benchArgs, intOption } from "./_args.js";
 
 declare const window: any;
 declare const document: any;
@@ -26,8 +26,7 @@ const args = benchArgs(import.meta.url, "live-ui", {
   tasks: { type: "string", default: "100000" },
   seconds: { type: "string", default: "30" },
 });
-const tasks = Number(args.tasks);
-if (!Number.isInteger(tasks) || tasks < 1) badOption(`--tasks must be a positive integer, got ${args.tasks}`);
+const tasks = intOption("tasks", args.tasks);
 const seconds = Number(args.seconds);
 if (!Number.isFinite(seconds) || seconds <= 0) badOption(`--seconds must be a positive number, got ${args.seconds}`);
 const CHROMIUM = "/usr/bin/chromium";

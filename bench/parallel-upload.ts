@@ -23,7 +23,7 @@ import { startS3Server } from "../src/storage/server.js";
 import { generateBytes, UPLOAD_PARTITION_WORKER } from "../src/builtin-workers/upload-partition.js";
 import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { median, record } from "./_record.js";
-import { badOption, benchArgs } from "./_args.js";
+import { badOption, benchArgs, intOption } from "./_args.js";
 
 const MiB = 1024 * 1024;
 const args = benchArgs(import.meta.url, "parallel-upload", {
@@ -31,15 +31,10 @@ const args = benchArgs(import.meta.url, "parallel-upload", {
   runs: { type: "string", default: "3" },
   workers: { type: "string", default: "2" },
 });
-const int = (name: "runs" | "workers"): number => {
-  const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 1) badOption(`--${name} must be a positive integer, got ${String(args[name])}`);
-  return v;
-};
 const SIZE = Number(args.size) * MiB;
 if (!Number.isInteger(SIZE) || SIZE < 1) badOption(`--size must be a positive number of MiB (whole bytes), got ${args.size}`);
-const RUNS = int("runs");
-const WORKERS = int("workers");
+const RUNS = intOption("runs", args.runs);
+const WORKERS = intOption("workers", args.workers);
 const ENTRY = new URL("../src/builtin-workers/upload-partition.js", import.meta.url);
 
 interface Row {

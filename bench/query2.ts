@@ -45,7 +45,7 @@ import { startCompleteS3Server } from "../test/helpers/s3-complete.js";
 import { BENCH_DATA_ROOT, bdbData, datasetOf, formatDir } from "./_bdb-data.js";
 import { compareResults, duckdbAlone, isUnavailable, PEER_ENGINES, QUERY2_PREFIX_LEN, query2Files, query2Sql, readQuery2Result, resultCheckSql, runPeer, timeDuckdbAlone, uservisitsSourceSql, type PeerEngine, type Query2Format, type Query2Timing, type ResultCheck } from "./_peers.js";
 import { counter, findChildPid, measureRun, stageTotals, timeline, type SmelterRun, type Timeline } from "./_query2-measure.js";
-import { badOption, benchArgs } from "./_args.js";
+import { badOption, benchArgs, intOption } from "./_args.js";
 import { median, record, writeDocsSection } from "./_record.js";
 
 const ENTRY = new URL("../src/builtin-workers/builtin.js", import.meta.url);
@@ -112,9 +112,7 @@ const tuning = {
 };
 
 function int(name: keyof typeof args): number {
-  const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 0) badOption(`--${name} must be a non-negative integer, got ${String(args[name])}`);
-  return v;
+  return intOption(name, args[name] as string | undefined, 0);
 }
 function list(name: keyof typeof args): string[] {
   return String(args[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);

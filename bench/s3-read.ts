@@ -38,7 +38,7 @@ import { BENCH_DATA_ROOT, bdbData, formatDir } from "./_bdb-data.js";
 import { query2Files, type Query2Format } from "./_peers.js";
 import { findChildPid, procCpuMs } from "./_query2-measure.js";
 import { median, record } from "./_record.js";
-import { badOption, benchArgs } from "./_args.js";
+import { badOption, benchArgs, intOption } from "./_args.js";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -54,11 +54,7 @@ const args = benchArgs(import.meta.url, "s3-read", {
   label: { type: "string" },
   "no-record": { type: "boolean", default: false },
 });
-const int = (name: "rows" | "seed" | "files" | "rounds" | "task-bytes"): number => {
-  const v = Number(args[name]);
-  if (!Number.isInteger(v) || v < 1) badOption(`--${name} must be a positive integer, got ${String(args[name])}`);
-  return v;
-};
+const int = (name: "rows" | "seed" | "files" | "rounds" | "task-bytes"): number => intOption(name, args[name]);
 const [rows, seed, files, rounds, taskBytes] = [int("rows"), int("seed"), int("files"), int("rounds"), int("task-bytes")];
 const server = args.server;
 if (server !== "versitygw" && server !== "s3rver") badOption(`--server: ${server} is not versitygw or s3rver`);

@@ -24,7 +24,7 @@ import { s3Store } from "../src/storage/s3.js";
 import { startS3Server } from "../src/storage/server.js";
 import { md5Base64 } from "../src/storage/util.js";
 import { median, record } from "./_record.js";
-import { badOption, benchArgs } from "./_args.js";
+import { badOption, benchArgs, intOption } from "./_args.js";
 
 const MiB = 1024 * 1024;
 const args = benchArgs(import.meta.url, "storage", {
@@ -33,8 +33,7 @@ const args = benchArgs(import.meta.url, "storage", {
 });
 const SIZE = Number(args.size) * MiB;
 if (!Number.isInteger(SIZE) || SIZE < 1) badOption(`--size must be a positive number of MiB (whole bytes), got ${args.size}`);
-const RUNS = Number(args.runs);
-if (!Number.isInteger(RUNS) || RUNS < 1) badOption(`--runs must be a positive integer, got ${args.runs}`);
+const RUNS = intOption("runs", args.runs);
 const PART = 8 * MiB;
 const PARALLEL = 8;
 

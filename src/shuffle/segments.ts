@@ -20,15 +20,18 @@ export async function writeMapOutput(
   if (segments.length !== plan.partitions) throw new Error(`[smelter] internal: ${segments.length} segments for ${plan.partitions} partitions`);
   const offsets = [0];
   for (const s of segments) offsets.push(offsets[offsets.length - 1]! + s.byteLength);
-  const nonEmpty = segments.filter((s) => s.byteLength > 0);
-  // One segment (one partition, or one with bytes) is the body as it is: no copy.
-  const body = nonEmpty.length === 1 ? nonEmpty[0]! : new Uint8Array(offsets[offsets.length - 1]!);
-  if (nonEmpty.length !== 1) segments.forEach((s, r) => body.set(s, offsets[r]!));
+  const body = concatSegments(segments, offsets[offsets.length - 1]!);
   const key = mapOutputKey(plan, ids.task, ids.attempt);
   await store.put(key, body, options.ctx ? { signal: options.ctx.signal } : {});
   options.ctx?.count("bytesWritten", body.byteLength);
   options.ctx?.count("writeRequests", 1);
   return { task: ids.task, attempt: ids.attempt, key, offsets, ...(options.rows ? { rows: options.rows } : {}) };
+}
+
+/** The segments one after another; a lone segment with bytes (one partition, or the others empty) is the body as it is, not copied. */
+function concatSegments(segments: Uint8Array[], total: number): Uint8Array {
+  const nonEmpty = segments.filter((s) => s.byteLength > 0);
+  return nonEmpty.length === 1 ? nonEmpty[0]! : Buffer.concat(segments, total);
 }
 
 /**

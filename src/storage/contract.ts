@@ -37,6 +37,11 @@ export interface ReadOptions {
   into?: Uint8Array;
 }
 
+/** The buffer a store reads `length` bytes into: a view of the start of `into` when they fit (ReadOptions.into), else a fresh one. */
+export function readBuffer(length: number, into: Uint8Array | undefined): Buffer {
+  return into && into.byteLength >= length ? Buffer.from(into.buffer, into.byteOffset, length) : Buffer.allocUnsafe(length);
+}
+
 /** True when `bytes` is a view of `buffer`'s memory (a read that used `into`). */
 export function isViewOf(bytes: Uint8Array, buffer: Uint8Array): boolean {
   return bytes.buffer === buffer.buffer && bytes.byteOffset >= buffer.byteOffset && bytes.byteOffset + bytes.byteLength <= buffer.byteOffset + buffer.byteLength;

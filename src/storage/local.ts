@@ -18,7 +18,7 @@ import { Readable } from "node:stream";
 import { z } from "zod";
 import { ValidationError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
-import type { ObjectInfo, ObjectStore } from "./contract.js";
+import { readBuffer, type ObjectInfo, type ObjectStore } from "./contract.js";
 import { fileSystemError, isFileSystemError, NotFoundError, StoreError } from "./errors.js";
 import { inDir } from "./local-dirs.js";
 import { localMultipart } from "./local-multipart.js";
@@ -240,8 +240,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
           const before = await fh.stat({ bigint: true });
           checkVersion(objectUrl(url, key), o?.version, fileVersion(before));
           const [s, e] = sliceRange(Number(before.size), o?.range);
-          const into = o?.into;
-          const buf = into && into.byteLength >= e - s ? Buffer.from(into.buffer, into.byteOffset, e - s) : Buffer.allocUnsafe(e - s);
+          const buf = readBuffer(e - s, o?.into);
           let off = 0;
           while (off < buf.length) {
             const { bytesRead } = await fh.read(buf, off, buf.length - off, s + off);

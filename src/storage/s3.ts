@@ -23,7 +23,7 @@ import { createRequire } from "node:module";
 import { z } from "zod";
 import { parseOrThrow } from "../job/policy.js";
 import { sleepOn, systemContext, type RuntimeContext } from "../job/runtime-context.js";
-import type { MultipartOps, ObjectInfo, ObjectStore, OpenUpload, UploadedPart } from "./contract.js";
+import { readBuffer, type MultipartOps, type ObjectInfo, type ObjectStore, type OpenUpload, type UploadedPart } from "./contract.js";
 import { NoSuchUploadError, StoreError } from "./errors.js";
 import { callTimeout, isTransientBodyError, translateS3Error, TruncatedBodyError, type S3ErrorContext } from "./s3-errors.js";
 import { defineStore } from "./store.js";
@@ -252,8 +252,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
             if (version !== undefined) checkVersion(object, version, etagVersion(got.etag));
             if (!out) {
               etag ??= got.etag;
-              // The caller's buffer when the bytes fit (ReadOptions.into), else a fresh one.
-              out = into && into.byteLength >= got.length ? Buffer.from(into.buffer, into.byteOffset, got.length) : Buffer.allocUnsafe(got.length);
+              out = readBuffer(got.length, into);
               return out;
             }
             // A server that ignores If-Match (s3rver) still names what it sent.
