@@ -38,6 +38,7 @@ import { packSplitStream } from "../splits/pack.js";
 import { splitSchema } from "../splits/split.js";
 import { cachedStore } from "../storage/cache.js";
 import type { ObjectStore } from "../storage/contract.js";
+import { RangedReader } from "../storage/ranged.js";
 import { openStore } from "../storage/url.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
@@ -69,7 +70,7 @@ export interface MapReduceFunctions<R, K, V, O> {
 export const functionRunOptionsSchema = z.strictObject({
   /** The input: a prefix or glob URL in any store (`s3://bucket/logs/*.ndjson`, `file:///data/`, a local path). */
   input: z.string().min(1),
-  /** R. @default derived from the input's bytes: one reducer per 256 MiB, at least one per worker */
+  /** R. @default derived from the input's bytes: one reducer per 128 MiB ({@link FUNCTION_REDUCER_BYTES}), at least one per worker */
   partitions: z.number().int().min(1).max(4096).optional(),
   /** Where intermediate data goes (a store URL). @default the input's store under `_smelter/jobs/`; a temp dir for local input */
   work: z.string().min(1).optional(),
@@ -121,6 +122,14 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
+ * Input bytes per reducer when R is not given: 128 MiB, half the DuckDB paths' budget (shuffle/sizing.ts).
+ * A reducer folds its keys in a JS Map, whose lookups slow as it outgrows the caches: Query 2A as
+ * functions (5M rows, 847 MB, 2 workers) spent 2.04-2.17 CPU-s in reduce tasks with R = 8 against
+ * 2.40-2.62 with R = 4 (docs/performance.md).
+ */
+export const FUNCTION_REDUCER_BYTES = 128 * 1024 * 1024;
+
+/**
  * Defines a map-reduce job from functions. Call it at the top level of the module you pass as
  * the backend's `entry`, so every worker registers the same functions.
  */
@@ -132,6 +141,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
   const mapWorker = defineWorker(`${fns.name}.map`, async (raw: unknown, ctx: TaskContext): Promise<MapOutput> => {
     const p = parseOrThrow(mapPayloadSchema, raw, `${fns.name}.map task input`);
     const [input, work] = await Promise.all([cachedStore(p.input.storeUrl), cachedStore(p.shuffle.storeUrl)]);
+    const reader = new RangedReader(input, { clock: ctx.clock });
     const pairs = new MapPairs<K, V>(fns.combine);
     const emit: Emit<K, V> = (key, value) => pairs.add(key, value);
     for (const split of p.input.splits) {
@@ -143,7 +153,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
           ctx.count("badRecords");
           ctx.log(message);
         },
-        onBytes: (n) => ctx.count("bytesRead", n),
+        reader,
       });
       for await (const batch of batches) {
         ctx.count("records", batch.length);
@@ -153,6 +163,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
         }
         ctx.heartbeat();
       }
+      reader.reportTo((name, delta) => ctx.count(name, delta));
     }
     ctx.count("emitted", pairs.emitted);
     const { segments, rows } = pairs.encode(p.shuffle.partitions);
@@ -207,7 +218,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
   const listing = await listInput(input.store, input.key, { rowGroups: true, whole: hooks.whole === true });
   if (listing.objects === 0) throw new ConfigError(`no input objects at ${o.input}: check the URL (a prefix like s3://bucket/logs/ or a glob like data/*.ndjson)`);
   const workersN = manager.maxConcurrentTasks;
-  const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: listing.bytes, workers: workersN });
+  const partitions = o.partitions ?? derivePartitions({ mapOutputBytes: listing.bytes, reducerBytes: FUNCTION_REDUCER_BYTES, workers: workersN });
   const taskBytes = o.targetTaskBytes ?? defaultTaskBytes(listing.bytes, workersN);
   // records { csv: { whole: true } }: each object one split, never cut (quoted fields with newlines).
   const splits = listing.splits;

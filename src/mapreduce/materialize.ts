@@ -20,52 +20,31 @@
  */
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { availableParallelism, totalmem } from "node:os";
 import type { ObjectStore } from "../storage/contract.js";
-import { BlockPool, type RangedReader } from "../storage/ranged.js";
+import type { RangedReader } from "../storage/ranged.js";
 import { ValidationError } from "../job/errors.js";
 import { NotFoundError } from "../storage/errors.js";
 import { checkVersion, InputChangedError, objectUrl } from "../storage/versions.js";
 import { checkRecordLengths } from "../splits/csv-range.js";
 import { openDuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
-import { openCsvSplit, parseHeader, type CsvSplitData } from "../splits/csv-split.js";
+import { parseHeader, type CsvSplitData } from "../splits/csv-split.js";
 import { csvDialectSchema, MAX_RECORD_BYTES, type CsvDialect } from "../splits/dialect.js";
 import { FirstLineEnd, firstLineEndOf } from "../splits/line-end.js";
 import { coalesceRanges, columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
+import { openSplitReads, readAheadFor, workerMemory } from "./split-reads.js";
 import type { CsvFile } from "./table-source.js";
 
+export { readAheadFor } from "./split-reads.js";
+
 /**
- * A CSV/NDJSON range is fetched as GETs of a block, up to `ahead` blocks beyond the one being
- * written, and parsed in reads of READ_CHUNK_BYTES (views of a block: no copy; at most
- * MAX_RECORD_BYTES, so the record length check stays a few native searches per read). Few, large
- * GETs: each costs the client ~5 ms of CPU besides its bytes (AWS SDK, signing, HTTP), 1/4 as
- * many with 32 MiB GETs as with 8 MiB ones (docs/performance.md, "Through S3"). Memory: up to
- * 1 + ahead blocks per task, sized by {@link readAheadFor}.
+ * A CSV/NDJSON range is parsed in reads of READ_CHUNK_BYTES out of read-ahead blocks (split-reads.ts;
+ * views of a block: no copy; at most MAX_RECORD_BYTES, so the record length check stays a few
+ * native searches per read). Memory: up to 1 + ahead blocks per task, sized by {@link readAheadFor}.
  */
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
-
-/**
- * The read-ahead for a worker with `memoryBytes`: about 1/16 of it in flight (3 blocks of 32 MiB
- * from 1.5 GiB up, smaller blocks below), and none ahead under 512 MiB (a small Lambda), where a
- * range is read in 8 MiB GETs one after another as before read-ahead existed.
- */
-export function readAheadFor(memoryBytes: number): { blockSize: number; ahead: number } {
-  const blockSize = Math.min(32 * MiB, Math.max(READ_CHUNK_BYTES, Math.floor(memoryBytes / 48 / MiB) * MiB));
-  return { blockSize, ahead: memoryBytes >= 512 * MiB ? 2 : 0 };
-}
-
-/**
- * One worker's share of memory: the machine's (or its cgroup's limit when lower: a container, a
- * Lambda) divided by its cores, since local backends run a worker per core by default and each
- * worker reads ahead on its own.
- */
-function workerMemory(): number {
-  const limit = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
-  return Math.min(totalmem(), limit !== undefined && limit > 0 ? limit : Infinity) / availableParallelism();
-}
 
 export interface MaterializeOptions {
   reader: RangedReader;
@@ -99,23 +78,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const object = (split: Split) => objectUrl(store.url, split.key);
   const pinned = (split: Split) => pinnedRead(split, options.signal);
   /** A split's records; `release()` once done with them (their bytes are views of read-ahead blocks, read into again after). */
-  const open = async (split: Split, range = split.range): Promise<CsvSplitData & { release(): void }> => {
-    // The range's chunks are read in order from the byte before its start (csv-range.ts): the next ones are fetched meanwhile.
-    const { blockSize, ahead, chunkSize } = readAhead;
-    const read = options.reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { blockSize, ahead, ...pinned(split), pool: blockPool(ahead) });
-    try {
-      const data = await openCsvSplit({ ...split, range }, split.format === "csv" ? dialect : undefined, {
-        object: object(split),
-        chunkSize,
-        read,
-        stream: () => options.reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...pinned(split) }),
-      });
-      return { ...data, release: read.release };
-    } catch (err) {
-      read.release();
-      throw err;
-    }
-  };
+  const open = (split: Split, range = split.range) => openSplitReads(options.reader, split, dialect, { object: object(split), readAhead, range, ...(options.signal ? { signal: options.signal } : {}) });
   /** The header names of a CSV object (one read per object and task). */
   const namesOf = async (split: Split): Promise<{ names?: string[] }> => {
     if (split.format !== "csv" || !dialect.header) return {};
@@ -221,16 +184,6 @@ async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Pro
     await fh.close();
   }
   return bytes;
-}
-
-let pool: BlockPool | undefined;
-/**
- * The read-ahead blocks of this process (a worker), kept across its tasks: a block is read into
- * again once the split's reads moved past it, so a worker's GETs land in a few buffers it keeps
- * (the blocks in flight, `ahead + 2`: up to 4 x 32 MiB, {@link readAheadFor}).
- */
-function blockPool(ahead: number): BlockPool {
-  return (pool ??= new BlockPool(ahead + 2));
 }
 
 /**

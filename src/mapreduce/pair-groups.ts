@@ -10,30 +10,68 @@ import { decodePairs, encodePairs, groupId, keyOfId } from "./pair-segments.js";
 
 export type Combine<K, V> = (key: K, values: V[]) => V;
 
-/** A map task's pairs: folded per key with `combine`, else in emit order; written as R segments. */
+/**
+ * How a map task decides whether folding with `combine` pays: after its first FOLD_WINDOW emits,
+ * if more than {@link PASS_THROUGH_RATIO} of them were distinct keys, it stops folding and ships
+ * each later pair as it is; the reducers fold them all. Folding such pairs costs a hash-map lookup
+ * per emit on the map side and saves little to ship, while the reducers look every key up anyway
+ * (Query 2A as functions, 5M rows: map tasks 4.9 -> 4.05 CPU-s, reduce tasks 1.7 -> 2.3;
+ * docs/performance.md). Decided once: a wrong guess costs some speed, never an answer, since
+ * `combine` may run zero or more times per value (its contract).
+ */
+export const FOLD_WINDOW = 65_536;
+/** See {@link FOLD_WINDOW}. */
+export const PASS_THROUGH_RATIO = 0.5;
+
+/** A map task's pairs: folded per key with `combine` (while that shrinks them), else in emit order; written as R segments. */
 export class MapPairs<K, V> {
   emitted = 0;
   /** With combine: each key id's index in `values`. An index, not the value: one lookup per emit, and numbers kept unboxed in `values`. */
   private readonly index = new Map<string, number>();
-  /** With combine: the key ids in first-emit order, `values[i]` folded for `ids[i]`. Without: every pair, in emit order. */
+  /** While folding: the key ids in first-emit order, `values[i]` folded for `ids[i]`. Then, and without combine: every pair, in emit order. */
   private readonly ids: string[] = [];
   private readonly values: V[] = [];
+  /** Folding with `combine`; false once the first emits showed keys barely repeat (see {@link FOLD_WINDOW}). */
+  private folding: boolean;
+  /** Emits left before the decision (see {@link FOLD_WINDOW}); negative after it. */
+  private windowLeft: number;
 
-  constructor(private readonly combine: Combine<K, V> | undefined) {}
+  constructor(
+    private readonly combine: Combine<K, V> | undefined,
+    private readonly window = FOLD_WINDOW,
+  ) {
+    this.folding = combine !== undefined;
+    this.windowLeft = window;
+  }
+
+  /** Whether this task still folds with `combine` (false without it, or once it passes pairs through). */
+  get folds(): boolean {
+    return this.folding;
+  }
 
   add(key: K, value: V): void {
     this.emitted++;
     const id = typeof key === "string" && key.charCodeAt(0) !== 0 ? key : groupId(key);
-    if (this.combine) {
+    if (this.folding) {
       const i = this.index.get(id);
-      if (i !== undefined) {
-        this.values[i] = this.combine(key, [this.values[i]!, value]);
-        return;
+      if (i !== undefined) this.values[i] = this.combine!(key, [this.values[i]!, value]);
+      else {
+        this.index.set(id, this.ids.length);
+        this.ids.push(id);
+        this.values.push(value);
       }
-      this.index.set(id, this.ids.length);
+      if (--this.windowLeft === 0) this.endWindow();
+      return;
     }
     this.ids.push(id);
     this.values.push(value);
+  }
+
+  private endWindow(): void {
+    if (this.index.size > this.window * PASS_THROUGH_RATIO) {
+      this.folding = false;
+      this.index.clear();
+    }
   }
 
   /** The R segments (index r = partition r) and the pairs in each. */

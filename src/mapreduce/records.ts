@@ -22,11 +22,13 @@ import { parquetReadObjects, type AsyncBuffer } from "hyparquet";
 import { z } from "zod";
 import { ConfigError, NonRetryableError } from "../job/errors.js";
 import { bytesToLineBatches as lineBatches } from "../splits/csv-range.js";
-import { csvParseOptions, openCsvSplit } from "../splits/csv-split.js";
+import { csvParseOptions } from "../splits/csv-split.js";
 import { csvDialectSchema, type CsvDialect } from "../splits/dialect.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
+import { RangedReader } from "../storage/ranged.js";
+import { openSplitReads, readAheadFor, workerMemory } from "./split-reads.js";
 
 export const recordFormatSchema = z.union([
   z.enum(["lines", "ndjson", "parquet", "auto"]),
@@ -47,9 +49,18 @@ export interface RecordReadOptions {
   signal?: AbortSignal;
   /** Called for each skipped record. */
   onBadRecord?: (message: string) => void;
-  /** Called with bytes fetched from the store. */
-  onBytes?: (n: number) => void;
+  /**
+   * Reads the split's bytes: CSV/NDJSON in read-ahead blocks (split-reads.ts), Parquet column
+   * chunks as hedged GETs; its counters (`reader.reportTo`) tell the bytes and GETs. @default a new
+   * reader of `store`
+   */
+  reader?: RangedReader;
+  /** Block size, blocks ahead and bytes per read of a CSV/NDJSON range. @default {@link readAheadFor} the worker's memory, 1 MiB reads (a batch of records) */
+  readAhead?: { blockSize: number; ahead: number; chunkSize: number };
 }
+
+/** A batch of records is about this many bytes of lines (CSV: 1,000 records). */
+const RECORD_CHUNK_BYTES = 1024 * 1024;
 
 /** The records of one split, in order. */
 export async function* readRecords(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown> {
@@ -60,25 +71,43 @@ export async function* readRecords(store: ObjectStore, split: Split, o: RecordRe
 export async function* readRecordBatches(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {
   const format = o.format === "auto" ? (split.format === "csv" ? "lines" : split.format) : o.format;
   const where = `${store.url.replace(/\/$/, "")}/${split.key}`;
+  const reader = o.reader ?? new RangedReader(store);
   if (format === "parquet" || split.format === "parquet") {
     if (format !== "parquet") throw new ConfigError(`${where} is Parquet: read it with records "parquet" (or "auto"), not ${JSON.stringify(format)}`);
-    yield* parquetRows(store, split, o);
+    yield* parquetRows(store, reader, split, o);
     return;
   }
-  const signal = o.signal ? { signal: o.signal } : {};
   const open = (dialect: CsvDialect | undefined) =>
-    openCsvSplit({ ...split, format: dialect ? "csv" : split.format }, dialect, {
+    openSplitReads(reader, { ...split, format: dialect ? "csv" : split.format }, dialect, {
       object: where,
-      read: (start, end) => store.get(split.key, { range: { start, end }, ...signal, version: split.version }),
-      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+      readAhead: o.readAhead ?? { ...readAheadFor(workerMemory()), chunkSize: RECORD_CHUNK_BYTES },
+      ...(o.signal ? { signal: o.signal } : {}),
     });
   if (typeof format === "object") {
     const { columns, ...dialect } = format.csv;
     const data = await open(dialect);
-    yield* csvRecords(data.bytes, split, where, dialect, data.header ?? columns, o);
+    try {
+      // csv-parse's stream reads ahead of the records it gives: it gets copies, not views of blocks read into again.
+      yield* csvRecords(copies(data.bytes), split, where, dialect, data.header ?? columns, o);
+    } finally {
+      data.release();
+    }
     return;
   }
-  const batches = lineBatches((await open(undefined)).bytes);
+  const data = await open(undefined);
+  try {
+    // Lines are decoded from each view before the next read (bytesToLineBatches copies what it carries over).
+    yield* linesOrJson(lineBatches(data.bytes), format, split, where, o);
+  } finally {
+    data.release();
+  }
+}
+
+async function* copies(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const c of chunks) yield Buffer.from(c); // a copy (a Buffer's slice() would be a view)
+}
+
+async function* linesOrJson(batches: AsyncIterable<string[]>, format: "lines" | "ndjson", split: Split, where: string, o: RecordReadOptions): AsyncGenerator<unknown[]> {
   if (format === "lines") {
     yield* batches;
     return;
@@ -131,13 +160,12 @@ async function* csvRecords(bytes: AsyncIterable<Uint8Array>, split: Split, where
   if (batch.length > 0) yield batch;
 }
 
-async function* parquetRows(store: ObjectStore, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {
+async function* parquetRows(store: ObjectStore, reader: RangedReader, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {
   const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(o.signal ? { signal: o.signal } : {}), version: split.version });
   const file: AsyncBuffer = {
     byteLength: split.fileSize,
     slice: async (start, end) => {
-      const b = await store.get(split.key, { range: { start, end: end ?? split.fileSize }, ...(o.signal ? { signal: o.signal } : {}), version: split.version });
-      o.onBytes?.(b.byteLength);
+      const b = await reader.getRange(split.key, { start, end: end ?? split.fileSize }, { ...(o.signal ? { signal: o.signal } : {}), version: split.version });
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     },
   };

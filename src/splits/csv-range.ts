@@ -265,7 +265,7 @@ export async function* bytesToLines(chunks: AsyncIterable<Uint8Array>): AsyncGen
  * Latin-1, without UTF-8 decoding. A BOM is dropped at the start of the stream only.
  */
 export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
-  let carry: Uint8Array | undefined; // an unfinished line, copied (a producer may reuse its chunks)
+  let carry: Uint8Array | undefined; // an unfinished line, copied (a producer may reuse its chunks; a Buffer's slice() would be a view)
   let atStart = true;
   const decode = (bytes: Uint8Array): string => {
     if (atStart) {
@@ -277,14 +277,20 @@ export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>): As
   for await (const chunk of chunks) {
     const nl = chunk.lastIndexOf(0x0a);
     if (nl < 0) {
-      carry = carry ? concatBytes(carry, chunk) : chunk.slice();
+      carry = carry ? concatBytes(carry, chunk) : new Uint8Array(chunk);
       continue;
     }
-    const head = carry ? concatBytes(carry, chunk.subarray(0, nl)) : chunk.subarray(0, nl);
-    carry = nl + 1 < chunk.byteLength ? chunk.slice(nl + 1) : undefined;
-    const text = decode(head);
-    const lines = text.split("\n");
-    if (text.includes("\r")) for (let i = 0; i < lines.length; i++) lines[i] = stripCr(lines[i]!);
+    // The line carried over is completed alone (a copy of one line, not of the chunk).
+    const first = carry ? chunk.indexOf(0x0a) : -1;
+    const joined = carry ? decode(concatBytes(carry, chunk.subarray(0, first))) : undefined;
+    carry = nl + 1 < chunk.byteLength ? new Uint8Array(chunk.subarray(nl + 1)) : undefined;
+    let lines: string[];
+    if (joined === undefined || first < nl) {
+      const text = decode(chunk.subarray(first + 1, nl));
+      lines = text.split("\n");
+      if (text.includes("\r")) for (let i = 0; i < lines.length; i++) lines[i] = stripCr(lines[i]!);
+      if (joined !== undefined) lines.unshift(stripCr(joined));
+    } else lines = [stripCr(joined)];
     yield lines;
   }
   const rest = carry ? decode(carry) : "";

@@ -121,12 +121,12 @@ describe("pairs on both sides of the shuffle", () => {
   const keys = ["b", "a", 2, "", { x: 1 }, "日本", "a", 2, "b", "", "\0z"];
 
   /** Map tasks over `emits` (one task per inner array), R partitions, then the reducers; returns every key's values. */
-  function shuffle(tasks: [unknown, number][][], combine: ((k: unknown, v: number[]) => number) | undefined, R: number): [unknown, number[]][] {
+  function shuffle(tasks: [unknown, number][][], combine: ((k: unknown, v: number[]) => number) | undefined, R: number, sample?: number): [unknown, number[]][] {
     const outputs = tasks.map((emits) => {
-      const pairs = new MapPairs<unknown, number>(combine);
+      const pairs = new MapPairs<unknown, number>(combine, sample);
       for (const [k, v] of emits) pairs.add(k, v);
       const out = pairs.encode(R);
-      assert.equal(out.rows.reduce((a, b) => a + b, 0), combine ? new Set(emits.map(([k]) => groupId(k))).size : emits.length);
+      if (sample === undefined) assert.equal(out.rows.reduce((a, b) => a + b, 0), combine ? new Set(emits.map(([k]) => groupId(k))).size : emits.length);
       return out.segments;
     });
     const result: [unknown, number[]][] = [];
@@ -168,6 +168,40 @@ describe("pairs on both sides of the shuffle", () => {
       assert.deepEqual(new Map([...got].map(([k, v]) => [k, v.length === 1 ? v[0] : NaN])), expected);
     }
     assert.ok(calls > 0);
+  });
+
+  test("a map task stops folding once most keys were new, and the reducers' sums stay the same", () => {
+    let x = 11;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const sum = (_k: unknown, v: number[]) => v[0]! + v[1]!;
+    // Distinct keys: after the first 8 emits every pair is shipped as it is.
+    const distinct = new MapPairs<string, number>(sum, 8);
+    for (let i = 0; i < 100; i++) distinct.add(`k${i}`, i);
+    assert.equal(distinct.folds, false);
+    for (let i = 0; i < 50; i++) distinct.add("again", 1);
+    assert.deepEqual(distinct.encode(1).rows, [150], "pairs after the switch are not folded");
+    const early = new MapPairs<string, number>(sum, 8);
+    for (let i = 0; i < 7; i++) early.add(`k${i}`, i);
+    assert.equal(early.folds, true, "no decision before the window ends");
+    early.add("k7", 7);
+    assert.equal(early.folds, false);
+    // Keys that repeat (4 in the first 8 emits): still folding after many emits, one pair per key.
+    const repeating = new MapPairs<string, number>(sum, 8);
+    for (let i = 0; i < 1000; i++) repeating.add(`k${i % 4}`, i);
+    assert.equal(repeating.folds, true);
+    assert.deepEqual(repeating.encode(1).rows, [4]);
+    // Without combine there is nothing to fold.
+    assert.equal(new MapPairs<string, number>(undefined).folds, false);
+    // Mixed tasks (some keys repeat, most do not), small windows: the sums of folding at once.
+    for (let round = 0; round < 20; round++) {
+      const mixed: [unknown, number][][] = Array.from({ length: 1 + rnd(4) }, () => Array.from({ length: rnd(300) }, (): [unknown, number] => [rnd(3) === 0 ? `hot${rnd(3)}` : `k${rnd(1000)}`, rnd(100)]));
+      for (const R of [1, 3]) {
+        const got = new Map(shuffle(mixed, sum, R, 1 + rnd(64)).map(([k, v]) => [groupId(k), v]));
+        const expected = new Map<string, number[]>();
+        for (const emits of mixed) for (const [k, v] of emits) expected.set(groupId(k), [(expected.get(groupId(k))?.[0] ?? 0) + v]);
+        assert.deepEqual(got, expected, `round ${round}, R = ${R}`);
+      }
+    }
   });
 
   test("combine gets the key itself, on both sides", () => {

@@ -34,12 +34,13 @@ describe("functions API records through the shared split reader", () => {
   }
 
   /** Every record of every split, objects cut into ranges of `target` bytes. */
-  async function read(path: string, format: RecordFormat, o: { target?: number; whole?: boolean; badRecords?: "fail" | "skip"; bad?: string[] } = {}): Promise<unknown[]> {
+  async function read(path: string, format: RecordFormat, o: { target?: number; whole?: boolean; badRecords?: "fail" | "skip"; bad?: string[]; readAhead?: { blockSize: number; ahead: number; chunkSize: number } } = {}): Promise<unknown[]> {
     const { store, key } = await openStore(`${path}/`);
     const splits = await listSplits(store, key, { targetSplitBytes: o.target ?? 1024, ...(o.whole ? { whole: true } : {}) });
     const out: unknown[] = [];
     for (const split of splits) {
-      for await (const r of readRecords(store, split, { format: recordFormatSchema.parse(format), badRecords: o.badRecords ?? "fail", onBadRecord: (m) => o.bad?.push(m) })) out.push(r);
+      const options = { format: recordFormatSchema.parse(format), badRecords: o.badRecords ?? "fail", onBadRecord: (m: string) => o.bad?.push(m), ...(o.readAhead ? { readAhead: o.readAhead } : {}) } as const;
+      for await (const r of readRecords(store, split, options)) out.push(r);
     }
     return out;
   }
@@ -61,6 +62,30 @@ describe("functions API records through the shared split reader", () => {
     const want = await alone(`read_csv('${d}/*.csv*', union_by_name = true, all_varchar = true)`);
     assert.equal(got.length, 900);
     assert.deepEqual(sorted(got), sorted(want));
+  });
+
+  test("through tiny read-ahead blocks that are read into again (CSV, lines, NDJSON; ranges and whole objects): the same records as read at once", async () => {
+    let x = 5;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const row = (i: number) => [`${i}`, i % 4 === 0 ? `"q,z ${"é".repeat(i % 7)}"` : i % 4 === 1 ? `"he said ""hi"" ${i}"` : `plain ${"x".repeat(i % 50)}`];
+    const ab = Array.from({ length: 400 }, (_, i) => row(i).join(",")).join("\n");
+    const ba = Array.from({ length: 400 }, (_, i) => row(i + 1000).reverse().join(",")).join("\r\n");
+    const csv = files("blocks-csv", { "f1.csv": `a,b\n${ab}\n`, "f2.csv": `b,a\r\n${ba}\r\n` });
+    const nd = files("blocks-ndjson", { "f.ndjson": Array.from({ length: 500 }, (_, i) => JSON.stringify({ i, s: "ü".repeat(i % 9) })).join("\n") });
+    const cases: [string, RecordFormat][] = [
+      [csv, { csv: { header: true } }],
+      [csv, "lines"],
+      [nd, "ndjson"],
+    ];
+    for (const [path, format] of cases) {
+      const expected = await read(path, format, { target: 1 << 20 });
+      for (let round = 0; round < 6; round++) {
+        const readAhead = { blockSize: 16 + rnd(300), ahead: rnd(3), chunkSize: 1 + rnd(64) };
+        const target = 200 + rnd(3000);
+        assert.deepEqual(sorted(await read(path, format, { target, readAhead })), sorted(expected), `${JSON.stringify(format)}, ${JSON.stringify(readAhead)}, ranges of ${target} bytes`);
+      }
+      assert.deepEqual(await read(path, format, { whole: true, readAhead: { blockSize: 64, ahead: 1, chunkSize: 7 } }), expected, `${JSON.stringify(format)}, whole objects`);
+    }
   });
 
   test("a record over the limit fails naming the object, its byte offset and the limit", async () => {
