@@ -4,7 +4,8 @@
  * query, so its workers start first); `smelter --help` still lists every command. The CommonJS
  * packages every process loads at its start are loaded with `require`, not `import` (src/duckdb/index.ts).
  * bin/smelter.js runs the bundle `npm run build` makes (scripts/bundle.mjs) and its pool workers
- * fork theirs: neither process loads a module of dist/src beside it (a second copy of Smelter).
+ * fork theirs: neither process loads a module of dist/src beside it (a second copy of Smelter), and
+ * both load DuckDB's API from the one-file copy the build makes beside the bundles.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -30,7 +31,10 @@ writeFileSync(
     `import { pathToFileURL } from "node:url";`,
     `register(${JSON.stringify(pathToFileURL(hooks).href)});`,
     `const cache = createRequire(import.meta.url).cache;`,
-    `process.on("exit", () => { for (const f of Object.keys(cache)) process.stderr.write("REQUIRED " + pathToFileURL(f).href + "\\n"); });`,
+    `const required = () => { for (const f of Object.keys(cache)) process.stderr.write("REQUIRED " + pathToFileURL(f).href + "\\n"); };`,
+    `process.on("exit", required);`,
+    // A pool worker is stopped with SIGTERM, which ends it without "exit": tell what it required first.
+    `if (process.send) process.once("SIGTERM", () => { process.off("exit", required); required(); process.exit(0); });`,
     "",
   ].join("\n"),
 );
@@ -78,9 +82,17 @@ describe("smelter's startup", () => {
       assert.equal(header, "prefix,adRevenue");
       assert.deepEqual(rows.sort(), ["1.2.3.4,1.5", "1.2.3.5,2.5"]);
       assert.deepEqual(ownModules(r.modules).filter((m) => !m.includes("/dist/src/bundle/")), [], `${backend}: the command line loads no module of dist/src outside its bundle`);
+      // DuckDB's API from its one-file copy for the installed version (scripts/bundle.mjs), not the package's ~180 files.
+      const version = (JSON.parse(readFileSync(new URL("../../../node_modules/@duckdb/node-api/package.json", import.meta.url), "utf8")) as { version: string }).version;
+      const duckdbApi = `/dist/src/bundle/duckdb-node-api-${version}.cjs`;
+      const fromPackage = (modules: string[]) => modules.filter((m) => m.includes("/node_modules/@duckdb/node-api/lib/"));
+      assert.ok(r.modules.some((m) => m.endsWith(duckdbApi)), `${backend}: the command line loads ${duckdbApi}`);
+      assert.deepEqual(fromPackage(r.modules), [], `${backend}: the command line loads no file of @duckdb/node-api/lib`);
       if (backend === "processes") {
         assert.ok(r.workerModules.some((m) => m.endsWith("/dist/src/bundle/builtin-processes.js")), "the workers run the processes bundle");
-        assert.deepEqual(ownModules(r.workerModules).filter((m) => !m.endsWith("/dist/src/bundle/builtin-processes.js")), [], "the workers load nothing else of dist/src");
+        assert.ok(r.workerModules.some((m) => m.endsWith(duckdbApi)), `the workers load ${duckdbApi}`);
+        assert.deepEqual(fromPackage(r.workerModules), [], "the workers load no file of @duckdb/node-api/lib");
+        assert.deepEqual(ownModules(r.workerModules).filter((m) => !m.endsWith("/dist/src/bundle/builtin-processes.js") && !m.endsWith(duckdbApi)), [], "the workers load nothing else of dist/src");
       }
     }
   });
