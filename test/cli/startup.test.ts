@@ -22,7 +22,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 // A module hook that prints every module URL the process resolves with `import` to stderr, and
 // at exit every module in the CommonJS cache (what `require` loaded, which the hook does not see).
 const hooks = join(dir, "hooks.mjs");
-writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("LOADED " + r.url + "\\n"); return r; }\n`);
+// Written to fd 2 at once: on Node 24 the hooks run on a thread of their own, whose process.stderr a pool worker never flushed.
+writeFileSync(hooks, `import { writeSync } from "node:fs";\nexport async function resolve(s, c, next) { const r = await next(s, c); writeSync(2, "LOADED " + r.url + "\\n"); return r; }\n`);
 const register = join(dir, "register.mjs");
 writeFileSync(
   register,
