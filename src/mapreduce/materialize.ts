@@ -33,15 +33,13 @@ import { csvDialectSchema, MAX_RECORD_BYTES, type CsvDialect } from "../splits/d
 import { FirstLineEnd, firstLineEndOf } from "../splits/line-end.js";
 import { coalesceRanges, columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
-import { openSplitReads, readAheadFor, workerMemory } from "./split-reads.js";
+import { openSplitReads, pinnedRead, workerReadAhead } from "./split-reads.js";
 import type { CsvFile } from "./table-source.js";
-
-export { readAheadFor } from "./split-reads.js";
 
 /**
  * A CSV/NDJSON range is parsed in reads of READ_CHUNK_BYTES out of read-ahead blocks (split-reads.ts;
  * views of a block: no copy; at most MAX_RECORD_BYTES, so the record length check stays a few
- * native searches per read). Memory: up to 1 + ahead blocks per task, sized by {@link readAheadFor}.
+ * native searches per read). Memory: up to 1 + ahead blocks per task, sized by split-reads.ts (readAheadFor).
  */
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -55,7 +53,7 @@ export interface MaterializeOptions {
   onInPlaceBytes?: (bytes: number) => void;
   /** CSV: the table's dialect. @default headerless, RFC 4180 quoting */
   dialect?: CsvDialect;
-  /** CSV ranges: read-ahead block size and count, and the bytes per read of the range (tests use small ones to cross many blocks). @default {@link readAheadFor} the worker's memory, 8 MiB reads */
+  /** CSV ranges: read-ahead block size and count, and the bytes per read of the range (tests use small ones to cross many blocks). @default {@link workerReadAhead}, 8 MiB reads */
   readAhead?: { blockSize: number; ahead: number; chunkSize: number };
 }
 
@@ -74,7 +72,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
   const localPath = store.localPath;
   const dialect = options.dialect ?? csvDialectSchema.parse({});
   const headers = new Map<string, Promise<CsvSplitData>>();
-  const readAhead = options.readAhead ?? { ...readAheadFor(workerMemory()), chunkSize: READ_CHUNK_BYTES };
+  const readAhead = options.readAhead ?? workerReadAhead(READ_CHUNK_BYTES);
   const object = (split: Split) => objectUrl(store.url, split.key);
   const pinned = (split: Split) => pinnedRead(split, options.signal);
   /** A split's records; `release()` once done with them (their bytes are views of read-ahead blocks, read into again after). */
@@ -293,10 +291,6 @@ async function eachWithin<T>(items: T[], size: (item: T) => number, limits: { co
   if (failure) throw failure.error;
 }
 
-/** Every read of a split carries the object's listed version (the store checks it) and the task's signal. */
-function pinnedRead(split: Split, signal: AbortSignal | undefined): { signal?: AbortSignal; version: string | undefined } {
-  return { ...(signal ? { signal } : {}), version: split.version };
-}
 
 /** The bytes DuckDB reads of a Parquet object read in place: its footer and the needed columns' chunks. */
 async function parquetBytesNeeded(store: ObjectStore, split: Split, options: MaterializeOptions): Promise<number> {

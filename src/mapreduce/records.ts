@@ -28,7 +28,7 @@ import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { RangedReader } from "../storage/ranged.js";
-import { openSplitReads, readAheadFor, workerMemory } from "./split-reads.js";
+import { openSplitReads, pinnedRead, workerReadAhead } from "./split-reads.js";
 
 export const recordFormatSchema = z.union([
   z.enum(["lines", "ndjson", "parquet", "auto"]),
@@ -55,7 +55,7 @@ export interface RecordReadOptions {
    * reader of `store`
    */
   reader?: RangedReader;
-  /** Block size, blocks ahead and bytes per read of a CSV/NDJSON range. @default {@link readAheadFor} the worker's memory, 1 MiB reads (a batch of records) */
+  /** Block size, blocks ahead and bytes per read of a CSV/NDJSON range. @default {@link workerReadAhead}, 1 MiB reads (a batch of records) */
   readAhead?: { blockSize: number; ahead: number; chunkSize: number };
 }
 
@@ -80,7 +80,7 @@ export async function* readRecordBatches(store: ObjectStore, split: Split, o: Re
   const open = (dialect: CsvDialect | undefined) =>
     openSplitReads(reader, { ...split, format: dialect ? "csv" : split.format }, dialect, {
       object: where,
-      readAhead: o.readAhead ?? { ...readAheadFor(workerMemory()), chunkSize: RECORD_CHUNK_BYTES },
+      readAhead: o.readAhead ?? workerReadAhead(RECORD_CHUNK_BYTES),
       ...(o.signal ? { signal: o.signal } : {}),
     });
   if (typeof format === "object") {
@@ -161,11 +161,11 @@ async function* csvRecords(bytes: AsyncIterable<Uint8Array>, split: Split, where
 }
 
 async function* parquetRows(store: ObjectStore, reader: RangedReader, split: Split, o: RecordReadOptions): AsyncGenerator<unknown[]> {
-  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...(o.signal ? { signal: o.signal } : {}), version: split.version });
+  const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, ...pinnedRead(split, o.signal) });
   const file: AsyncBuffer = {
     byteLength: split.fileSize,
     slice: async (start, end) => {
-      const b = await reader.getRange(split.key, { start, end: end ?? split.fileSize }, { ...(o.signal ? { signal: o.signal } : {}), version: split.version });
+      const b = await reader.getRange(split.key, { start, end: end ?? split.fileSize }, pinnedRead(split, o.signal));
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
     },
   };

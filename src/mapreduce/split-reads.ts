@@ -15,7 +15,7 @@ import { BlockPool, type RangedReader } from "../storage/ranged.js";
 
 const MiB = 1024 * 1024;
 /** The smallest read-ahead block, and the GET size without read-ahead. */
-export const MIN_BLOCK_BYTES = 8 * MiB;
+const MIN_BLOCK_BYTES = 8 * MiB;
 
 /**
  * The read-ahead for a worker with `memoryBytes`: about 1/16 of it in flight (3 blocks of 32 MiB
@@ -32,7 +32,7 @@ export function readAheadFor(memoryBytes: number): { blockSize: number; ahead: n
  * Lambda) divided by its cores, since local backends run a worker per core by default and each
  * worker reads ahead on its own.
  */
-export function workerMemory(): number {
+function workerMemory(): number {
   const limit = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
   return Math.min(totalmem(), limit !== undefined && limit > 0 ? limit : Infinity) / availableParallelism();
 }
@@ -43,8 +43,13 @@ let pool: BlockPool | undefined;
  * again once the split's reads moved past it, so a worker's GETs land in a few buffers it keeps
  * (the blocks in flight, `ahead + 2`: up to 4 x 32 MiB, {@link readAheadFor}).
  */
-export function blockPool(ahead: number): BlockPool {
+function blockPool(ahead: number): BlockPool {
   return (pool ??= new BlockPool(ahead + 2));
+}
+
+/** {@link readAheadFor} this worker's memory, with reads of `chunkSize` bytes out of the blocks. */
+export function workerReadAhead(chunkSize: number): { blockSize: number; ahead: number; chunkSize: number } {
+  return { ...readAheadFor(workerMemory()), chunkSize };
 }
 
 export interface SplitReadOptions {
@@ -55,8 +60,11 @@ export interface SplitReadOptions {
   readAhead: { blockSize: number; ahead: number; chunkSize: number };
   /** The part of the split to read. @default split.range */
   range?: { start: number; end: number };
-  /** Called with the bytes taken from the blocks (the split reader's reads). */
-  onBytes?: (n: number) => void;
+}
+
+/** Every read of a split carries the object's listed version (the store checks it) and the task's signal. */
+export function pinnedRead(split: Split, signal: AbortSignal | undefined): { signal?: AbortSignal; version: string | undefined } {
+  return { ...(signal ? { signal } : {}), version: split.version };
 }
 
 /**
@@ -66,20 +74,16 @@ export interface SplitReadOptions {
  */
 export async function openSplitReads(reader: RangedReader, split: Split, dialect: CsvDialect | undefined, o: SplitReadOptions): Promise<CsvSplitData & { release(): void }> {
   const range = o.range ?? split.range;
-  const pinned = { ...(o.signal ? { signal: o.signal } : {}), version: split.version };
-  const { ahead, chunkSize } = o.readAhead;
+  const pinned = pinnedRead(split, o.signal);
+  const { blockSize, ahead, chunkSize } = o.readAhead;
   // The range's chunks are read in order from the byte before its start (csv-range.ts): the next ones are fetched meanwhile.
-  const window = { start: Math.max(0, range.start - 1), end: range.end };
-  // A range smaller than a block takes a block of its size (a power of two, at least 1 MiB), not 32 MiB: many small tasks at once in one process (the inline backend) hold about their bytes.
-  const blockSize = Math.min(o.readAhead.blockSize, Math.max(MiB, 2 ** Math.ceil(Math.log2(Math.max(1, window.end - window.start)))));
-  const read = reader.readAhead(split.key, window, { blockSize, ahead, ...pinned, pool: blockPool(ahead) });
+  const read = reader.readAhead(split.key, { start: Math.max(0, range.start - 1), end: range.end }, { blockSize, ahead, ...pinned, pool: blockPool(ahead) });
   try {
     const data = await openCsvSplit({ ...split, range }, split.format === "csv" ? dialect : undefined, {
       object: o.object,
       chunkSize,
       read,
       stream: () => reader.stream(split.key, { range: { start: 0, end: split.fileSize }, ...pinned }),
-      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
     });
     return { ...data, release: read.release };
   } catch (err) {

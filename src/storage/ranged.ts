@@ -151,12 +151,17 @@ export class RangedReader {
    * Every GET goes through {@link getRange} (with `version`, when given: the object's listed
    * version, checked by the store).
    *
+   * A window smaller than `blockSize` takes a block of its own size (a power of two, at least
+   * 1 MiB), not a whole block: many small windows at once in one process (the inline backend runs
+   * every task of a stage at once) then hold about their bytes.
+   *
    * **A returned view is valid until the next call** (or `release()`): with `pool`, the blocks the
    * reads have moved past are read into again. The caller is done with a view (written it out,
    * not just queued the write) before it reads on, and calls `release()` when done with the window.
    */
   readAhead(key: string, window: { start: number; end: number }, options: { blockSize: number; ahead: number; signal?: AbortSignal; version?: string | undefined; pool?: BlockPool }): ReadAhead {
-    const { blockSize, ahead, pool } = options;
+    const { ahead, pool } = options;
+    const blockSize = Math.min(options.blockSize, Math.max(MIN_WINDOW_BLOCK, 2 ** Math.ceil(Math.log2(Math.max(1, window.end - window.start)))));
     const read = { ...(options.signal ? { signal: options.signal } : {}), ...(options.version !== undefined ? { version: options.version } : {}) };
     const blocks = new Map<number, { bytes: Promise<Uint8Array>; into: Uint8Array | undefined }>();
     const blockStart = (k: number) => window.start + k * blockSize;
@@ -309,6 +314,9 @@ interface Attempt {
   finished: boolean;
   done: Promise<Uint8Array>;
 }
+
+/** The smallest block {@link RangedReader.readAhead} sizes to a small window. */
+const MIN_WINDOW_BLOCK = 1024 * 1024;
 
 /** What {@link RangedReader.readAhead} returns: reads of its window, and `release()` when done. */
 export type ReadAhead = ((start: number, end: number) => Promise<Uint8Array>) & { release(): void };

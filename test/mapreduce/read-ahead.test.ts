@@ -1,7 +1,7 @@
 /** The maps' S3 read-ahead is sized by the worker's memory: a small Lambda must not hold 96 MiB of blocks. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readAheadFor } from "../../src/mapreduce/materialize.js";
+import { readAheadFor } from "../../src/mapreduce/split-reads.js";
 
 const MiB = 1024 * 1024;
 const inFlight = (memory: number) => {
