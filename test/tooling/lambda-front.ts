@@ -178,10 +178,22 @@ export async function startLambdaFront(options: LambdaFrontOptions): Promise<Lam
     const requestId = randomUUID();
     let env: Environment | undefined;
     try {
+      const cold = idle.length === 0;
       env = idle.pop() ?? (await startEnvironment());
       env.errorType = undefined;
       env.output = "";
-      const out = await forward(env, Buffer.concat(chunks), requestId, req.headers["x-amz-client-context"]);
+      const payload = Buffer.concat(chunks);
+      let out: { status: number; body: string };
+      try {
+        out = await forward(env, payload, requestId, req.headers["x-amz-client-context"]);
+      } catch (err) {
+        // A new RIE that died at its start (a port freePort gave it was taken meanwhile by another
+        // test's server, which answered the port check) never ran the function: start another, once.
+        if (!cold || !(await exited(env.rie))) throw err;
+        await discard(env);
+        env = await startEnvironment();
+        out = await forward(env, payload, requestId, req.headers["x-amz-client-context"]);
+      }
       const timedOut = out.status === 200 && out.body.startsWith("Task timed out after");
       const crashed = out.status === 502;
       let body = out.body;
@@ -207,11 +219,19 @@ export async function startLambdaFront(options: LambdaFrontOptions): Promise<Lam
       else idle.push(env);
       reply(res, 200, body, headers);
     } catch (err) {
+      const rie = env ? ` (RIE's output: ${JSON.stringify(env.output.slice(-500))}, ${env.rie.exitCode !== null || env.rie.signalCode !== null ? `exited ${env.rie.exitCode ?? env.rie.signalCode}` : "running"})` : "";
       if (env) await discard(env);
-      if (!res.headersSent) awsError(res, 500, "ServiceException", `[test lambda front] ${(err as Error).message}`);
+      if (!res.headersSent) awsError(res, 500, "ServiceException", `[test lambda front] ${(err as Error).message}${rie}`);
     } finally {
       stats.active--;
     }
+  }
+
+  /** Whether `child` has exited, or does within 200 ms. */
+  async function exited(child: ChildProcess): Promise<boolean> {
+    if (child.exitCode !== null || child.signalCode !== null) return true;
+    await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 200))]);
+    return child.exitCode !== null || child.signalCode !== null;
   }
 
   function forward(env: Environment, payload: Buffer, requestId: string, clientContext: string | string[] | undefined): Promise<{ status: number; body: string }> {
