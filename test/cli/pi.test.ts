@@ -26,14 +26,18 @@ test("pi: the result on stdout, progress lines on stderr, every event in --event
   const r = smelter("pi", "--backend", "threads", "--workers", "2", "--tasks", "6", "--samples", "20000", "--stragglers", "0", "--events", events);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^pi ~ 3\.1\d+/);
-  // 6 tasks and 1 retry (the demo fails one task once); tiny tasks may also draw a speculative duplicate
-  const row = /sample\s+6\s+(\d+)\s+1\s+(\d+) \(\d+\)/.exec(r.stdout);
+  // 6 tasks and 1 retry (the demo fails one task once); tiny tasks may also draw a speculative
+  // duplicate, and when the duplicate of the attempt meant to fail wins first, that attempt is
+  // cancelled before it fails: no retry then (seen once on Node 24: 7 attempts, 0 retries, 1 won).
+  const row = /sample\s+6\s+(\d+)\s+([01])\s+(\d+) \(\d+\)/.exec(r.stdout);
   assert.ok(row, r.stdout);
-  assert.equal(Number(row[1]), 7 + Number(row[2]), "attempts = tasks + 1 retry + speculative duplicates");
+  const [attempts, retries, speculative] = [Number(row[1]), Number(row[2]), Number(row[3])];
+  assert.equal(attempts, 6 + retries + speculative, "attempts = tasks + retries + speculative duplicates");
+  assert.ok(retries === 1 || speculative >= 1, `no retry only when a duplicate overtook the failing attempt: ${r.stdout}`);
   assert.match(r.stderr, /\[smelter\] j[0-9a-f]+ .*sample 6\/6 done/, "a final status line when stderr is not a TTY");
   const lines = readFileSync(events, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string });
   assert.equal(lines.at(-1)!.type, "job-done");
-  assert.ok(lines.some((e) => e.type === "retry-scheduled"));
+  assert.equal(lines.some((e) => e.type === "retry-scheduled"), retries === 1, "a retry-scheduled event exactly when the table shows the retry");
   assert.ok(lines.filter((e) => e.type === "attempt-succeeded").length >= 6 + 1);
 });
 
