@@ -142,7 +142,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
     const p = parseOrThrow(mapPayloadSchema, raw, `${fns.name}.map task input`);
     const [input, work] = await Promise.all([cachedStore(p.input.storeUrl), cachedStore(p.shuffle.storeUrl)]);
     const reader = new RangedReader(input, { clock: ctx.clock });
-    const pairs = new MapPairs<K, V>(fns.combine);
+    const pairs = new MapPairs<K, V>(fns.combine, p.shuffle.partitions);
     const emit: Emit<K, V> = (key, value) => pairs.add(key, value);
     for (const split of p.input.splits) {
       const batches = readRecordBatches(input, split, {
@@ -166,7 +166,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
       reader.reportTo((name, delta) => ctx.count(name, delta));
     }
     ctx.count("emitted", pairs.emitted);
-    const { segments, rows } = pairs.encode(p.shuffle.partitions);
+    const { segments, rows } = pairs.encode();
     ctx.count("shuffledPairs", rows.reduce((a, b) => a + b, 0));
     return writeMapOutput(work, p.shuffle, { task: ctx.task, attempt: ctx.attempt }, segments, { rows, ctx });
   });

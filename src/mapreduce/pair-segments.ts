@@ -57,38 +57,119 @@ function keyText(key: unknown): string {
 
 /** One segment of `ids[i]` / `values[i]` pairs (empty bytes for no pairs). */
 export function encodePairs(ids: readonly string[], values: readonly unknown[]): Uint8Array {
-  const n = ids.length;
-  if (n === 0) return new Uint8Array(0);
-  const text = ids.join("");
-  const wellFormed = (text as string & { isWellFormed(): boolean }).isWellFormed();
-  const keyBytes = encoder.encode(wellFormed ? text : JSON.stringify(ids));
-  let numeric = true;
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      numeric = false;
-      break;
-    }
+  const w = new SegmentWriter();
+  for (let i = 0; i < ids.length; i++) w.add(ids[i]!, values[i]);
+  return w.finish();
+}
+
+/**
+ * One segment written pair by pair, as {@link encodePairs} writes the same pairs: key ids as UTF-8
+ * with their lengths, values as float64 while every value is a finite number. A map task that
+ * ships its pairs as they are emitted holds a few bytes per pair, not a string and a slot in two
+ * arrays (which the young generation's collector copied until the task ended).
+ */
+export class SegmentWriter {
+  private n = 0;
+  private keys = new Uint8Array(1024);
+  private keyBytes = 0;
+  /** Each id's length in UTF-16 code units (in bytes mode). */
+  private lengths = new Uint32Array(64);
+  /** The values while every one is a finite number. */
+  private numbers: Float64Array | undefined = new Float64Array(64);
+  /** The values once one was not a finite number: the segment's values then go as one JSON array. */
+  private others: unknown[] | undefined;
+  /** The ids once one was not well-formed UTF-16 (a lone surrogate): the segment's ids then go as one JSON array. */
+  private ids: string[] | undefined;
+
+  /** The pairs written so far. */
+  get size(): number {
+    return this.n;
   }
-  const jsonValues = numeric ? undefined : encoder.encode(valuesJson(values));
-  const valueBytes = jsonValues ? jsonValues.byteLength : 8 * n;
-  const lengths = wellFormed ? 4 * n : 0;
-  const out = new Uint8Array(HEAD + lengths + keyBytes.byteLength + valueBytes);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, n, true);
-  out[8] = wellFormed ? 0 : 1;
-  out[9] = numeric ? 0 : 1;
-  view.setUint32(12, keyBytes.byteLength, true);
-  view.setUint32(16, valueBytes, true);
-  let at = HEAD;
-  if (wellFormed) for (let i = 0; i < n; i++, at += 4) view.setUint32(at, ids[i]!.length, true);
-  out.set(keyBytes, at);
-  at += keyBytes.byteLength;
-  if (jsonValues) out.set(jsonValues, at);
-  // `+ 0` turns -0 into 0, as JSON would.
-  else for (let i = 0; i < n; i++, at += 8) view.setFloat64(at, (values[i] as number) + 0, true);
-  return out;
+
+  add(id: string, value: unknown): void {
+    const n = this.n;
+    if (n === this.lengths.length) this.grow();
+    if (this.ids !== undefined || !this.writeKey(id)) this.keepId(id);
+    this.lengths[n] = id.length;
+    if (this.numbers !== undefined && typeof value === "number" && Number.isFinite(value)) this.numbers[n] = value + 0; // -0 as 0, as JSON writes it
+    else this.keepValue(value);
+    this.n = n + 1;
+  }
+
+  /** Writes an id's UTF-8 bytes; false (nothing written) when it is not well-formed UTF-16. */
+  private writeKey(id: string): boolean {
+    const len = id.length;
+    if (this.keyBytes + 3 * len > this.keys.length) this.keys = grown(this.keys, this.keyBytes + 3 * len);
+    const keys = this.keys;
+    let at = this.keyBytes;
+    for (let i = 0; i < len; i++) {
+      const c = id.charCodeAt(i);
+      if (c >= 0x80) {
+        if (!(id as string & { isWellFormed(): boolean }).isWellFormed()) return false;
+        at = this.keyBytes + encoder.encodeInto(id, keys.subarray(this.keyBytes)).written;
+        break;
+      }
+      keys[at++] = c;
+    }
+    this.keyBytes = at;
+    return true;
+  }
+
+  private keepId(id: string): void {
+    if (this.ids === undefined) {
+      // The ids so far, back from their bytes: from here on ids are kept as strings.
+      const text = decoder.decode(this.keys.subarray(0, this.keyBytes));
+      this.ids = new Array<string>(this.n);
+      for (let i = 0, pos = 0; i < this.n; pos += this.lengths[i]!, i++) this.ids[i] = text.slice(pos, pos + this.lengths[i]!);
+      this.keys = new Uint8Array(0);
+      this.keyBytes = 0;
+    }
+    this.ids.push(id);
+  }
+
+  private keepValue(value: unknown): void {
+    if (this.numbers !== undefined) {
+      this.others = Array.from(this.numbers.subarray(0, this.n));
+      this.numbers = undefined;
+    }
+    this.others!.push(value);
+  }
+
+  private grow(): void {
+    this.lengths = grown(this.lengths, 2 * this.lengths.length);
+    if (this.numbers !== undefined) this.numbers = grown(this.numbers, 2 * this.numbers.length);
+  }
+
+  /** The segment's bytes (empty for no pairs). */
+  finish(): Uint8Array {
+    const n = this.n;
+    if (n === 0) return new Uint8Array(0);
+    const keyBytes = this.ids !== undefined ? encoder.encode(JSON.stringify(this.ids)) : this.keys.subarray(0, this.keyBytes);
+    const jsonValues = this.others !== undefined ? encoder.encode(valuesJson(this.others)) : undefined;
+    const valueBytes = jsonValues ? jsonValues.byteLength : 8 * n;
+    const lengths = this.ids === undefined ? 4 * n : 0;
+    const out = new Uint8Array(HEAD + lengths + keyBytes.byteLength + valueBytes);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, MAGIC, true);
+    view.setUint32(4, n, true);
+    out[8] = this.ids === undefined ? 0 : 1;
+    out[9] = jsonValues ? 1 : 0;
+    view.setUint32(12, keyBytes.byteLength, true);
+    view.setUint32(16, valueBytes, true);
+    let at = HEAD;
+    if (lengths) for (let i = 0; i < n; i++, at += 4) view.setUint32(at, this.lengths[i]!, true);
+    out.set(keyBytes, at);
+    at += keyBytes.byteLength;
+    if (jsonValues) out.set(jsonValues, at);
+    else for (let i = 0, numbers = this.numbers!; i < n; i++, at += 8) view.setFloat64(at, numbers[i]!, true);
+    return out;
+  }
+}
+
+function grown<T extends Uint8Array | Uint32Array | Float64Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(Math.max(size, 2 * a.length));
+  b.set(a);
+  return b;
 }
 
 function valuesJson(values: readonly unknown[]): string {

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { MapPairs, ReduceGroups, partitionOf } from "../../src/mapreduce/pair-groups.js";
-import { decodePairs, encodePairs, groupId, keyOfId } from "../../src/mapreduce/pair-segments.js";
+import { MapPairs, ReduceGroups, partitionOf, sortedIndices } from "../../src/mapreduce/pair-groups.js";
+import { decodePairs, encodePairs, groupId, keyOfId, SegmentWriter } from "../../src/mapreduce/pair-segments.js";
 
 /** What the shuffle promises: a pair arrives as `JSON.parse(JSON.stringify(...))` of it. */
 function viaJson(x: unknown): unknown {
@@ -86,6 +86,30 @@ describe("pairs segments", () => {
     assert.deepEqual(m.keys, mixed.map((_, i) => i));
   });
 
+  test("a segment written pair by pair turns a column to JSON where it must, mid-segment, and reads back the same", () => {
+    let x = 7;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const pieces = ["a", "1.2", "é", "日本", "🎉", "\0", "", "x".repeat(300)];
+    for (const [lone, odd] of [[-1, -1], [700, -1], [-1, 900], [1500, 20], [0, 0]] as const) {
+      const keys: string[] = [];
+      const values: unknown[] = [];
+      for (let i = 0; i < 2000; i++) {
+        keys.push(i === lone ? "\uD800 lone" : `${pieces[rnd(pieces.length)]}${i}${pieces[rnd(pieces.length)]}`);
+        values.push(i === odd ? "not a number" : rnd(3) === 0 ? -0 : (rnd(1e6) - 5e5) / 7);
+      }
+      const w = new SegmentWriter();
+      for (let i = 0; i < keys.length; i++) w.add(keys[i]!, values[i]);
+      assert.equal(w.size, keys.length);
+      const bytes = w.finish();
+      assert.equal(bytes[8], lone >= 0 ? 1 : 0, "key kind");
+      assert.equal(bytes[9], odd >= 0 ? 1 : 0, "value kind");
+      const got = decodePairs(bytes, "t");
+      assert.deepEqual(got.ids, keys);
+      assert.deepEqual(Array.from(got.values), values.map(viaJson));
+      assert.deepEqual(bytes, encodePairs(keys, values), "encodePairs writes the same bytes");
+    }
+  });
+
   test("empty segments are empty bytes", () => {
     assert.equal(encodePairs([], []).byteLength, 0);
     assert.deepEqual(decodePairs(new Uint8Array(0), "x"), { ids: [], values: [] });
@@ -108,12 +132,39 @@ describe("pairs segments", () => {
   });
 
   test("a key JSON cannot hold is an error at emit", () => {
-    const pairs = new MapPairs<unknown, number>(undefined);
+    const pairs = new MapPairs<unknown, number>(undefined, 1);
     assert.throws(() => pairs.add(undefined, 1), /the key is undefined/);
     assert.throws(() => pairs.add(10n, 1), /cannot be written as JSON/);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     assert.throws(() => pairs.add(cyclic, 1), /cannot be written as JSON/);
+  });
+});
+
+describe("a reducer's key order", () => {
+  test("sortedIndices orders as sorting the strings does, ties and fallbacks included", () => {
+    let x = 3;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    const ip = () => `${rnd(256)}.${rnd(256)}.${rnd(256)}`.slice(0, 1 + rnd(11));
+    const unicode = () => Array.from({ length: rnd(6) }, () => String.fromCharCode(rnd(3) === 0 ? rnd(65536) : 32 + rnd(90))).join("");
+    const sets: [string, string[]][] = [
+      ["none", []],
+      ["one", ["a"]],
+      ["IP prefixes (a small alphabet: ordered by the packed words alone)", Array.from({ length: 50_000 }, ip)],
+      ["any code units, lone surrogates, NUL", Array.from({ length: 20_000 }, unicode)],
+      ["long common prefixes (ties broken by comparing)", Array.from({ length: 5_000 }, () => `${"p".repeat(20)}${rnd(1000)}${rnd(2) ? "" : "\0"}`)],
+      ["prefixes of each other, empty strings, duplicates", ["", "a", "a\0", "ab", "a", "", "\0", "\0\0", "b", "aa", "a\u0001", "\uFFFF", "\uD800"]],
+      ["JSON ids of non-string keys", [1, "1", null, [1, 2], { a: 1 }, "z", -3, "é"].map(groupId)],
+    ];
+    for (const [what, strings] of sets) {
+      const expected = strings.slice().sort();
+      for (const maxPacked of [undefined, 0]) {
+        const order = sortedIndices(strings, maxPacked);
+        assert.equal(order.length, strings.length);
+        assert.deepEqual(Array.from(order, (i) => strings[i]), expected, `${what}${maxPacked === 0 ? ", compared" : ""}`);
+        assert.equal(new Set(order).size, strings.length, "each index once");
+      }
+    }
   });
 });
 
@@ -123,9 +174,9 @@ describe("pairs on both sides of the shuffle", () => {
   /** Map tasks over `emits` (one task per inner array), R partitions, then the reducers; returns every key's values. */
   function shuffle(tasks: [unknown, number][][], combine: ((k: unknown, v: number[]) => number) | undefined, R: number, sample?: number): [unknown, number[]][] {
     const outputs = tasks.map((emits) => {
-      const pairs = new MapPairs<unknown, number>(combine, sample);
+      const pairs = new MapPairs<unknown, number>(combine, R, sample);
       for (const [k, v] of emits) pairs.add(k, v);
-      const out = pairs.encode(R);
+      const out = pairs.encode();
       if (sample === undefined) assert.equal(out.rows.reduce((a, b) => a + b, 0), combine ? new Set(emits.map(([k]) => groupId(k))).size : emits.length);
       return out.segments;
     });
@@ -175,23 +226,23 @@ describe("pairs on both sides of the shuffle", () => {
     const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
     const sum = (_k: unknown, v: number[]) => v[0]! + v[1]!;
     // Distinct keys: after the first 8 emits every pair is shipped as it is.
-    const distinct = new MapPairs<string, number>(sum, 8);
+    const distinct = new MapPairs<string, number>(sum, 1, 8);
     for (let i = 0; i < 100; i++) distinct.add(`k${i}`, i);
     assert.equal(distinct.folds, false);
     for (let i = 0; i < 50; i++) distinct.add("again", 1);
-    assert.deepEqual(distinct.encode(1).rows, [150], "pairs after the switch are not folded");
-    const early = new MapPairs<string, number>(sum, 8);
+    assert.deepEqual(distinct.encode().rows, [150], "pairs after the switch are not folded");
+    const early = new MapPairs<string, number>(sum, 1, 8);
     for (let i = 0; i < 7; i++) early.add(`k${i}`, i);
     assert.equal(early.folds, true, "no decision before the window ends");
     early.add("k7", 7);
     assert.equal(early.folds, false);
     // Keys that repeat (4 in the first 8 emits): still folding after many emits, one pair per key.
-    const repeating = new MapPairs<string, number>(sum, 8);
+    const repeating = new MapPairs<string, number>(sum, 1, 8);
     for (let i = 0; i < 1000; i++) repeating.add(`k${i % 4}`, i);
     assert.equal(repeating.folds, true);
-    assert.deepEqual(repeating.encode(1).rows, [4]);
+    assert.deepEqual(repeating.encode().rows, [4]);
     // Without combine there is nothing to fold.
-    assert.equal(new MapPairs<string, number>(undefined).folds, false);
+    assert.equal(new MapPairs<string, number>(undefined, 1).folds, false);
     // Mixed tasks (some keys repeat, most do not), small windows: the sums of folding at once.
     for (let round = 0; round < 20; round++) {
       const mixed: [unknown, number][][] = Array.from({ length: 1 + rnd(4) }, () => Array.from({ length: rnd(300) }, (): [unknown, number] => [rnd(3) === 0 ? `hot${rnd(3)}` : `k${rnd(1000)}`, rnd(100)]));
@@ -215,11 +266,11 @@ describe("pairs on both sides of the shuffle", () => {
   });
 
   test("an undefined value is still a value", async () => {
-    const pairs = new MapPairs<string, unknown>((_k, v) => v.filter((x) => x !== null && x !== undefined).length);
+    const pairs = new MapPairs<string, unknown>((_k, v) => v.filter((x) => x !== null && x !== undefined).length, 1);
     pairs.add("k", undefined);
     pairs.add("k", undefined);
     const groups = new ReduceGroups<string, unknown>((_k, v) => v.length);
-    groups.addSegment(pairs.encode(1).segments[0]!, "t0");
+    groups.addSegment(pairs.encode().segments[0]!, "t0");
     const got: unknown[] = [];
     await groups.drain((k, v) => void got.push([k, v]));
     assert.deepEqual(got, [["k", [0]]]);
