@@ -18,8 +18,9 @@
  *   values of a key in a fixed order (map task, then emit order) whichever attempts won.
  *   `reduce(key, values)` returns one output record (or `undefined` to drop the key); keys are
  *   reduced in a fixed order (non-string keys by JSON text, then strings).
- * - output: each reducer writes its records under its own attempt key: as one JSON array, which
- *   the coordinator parses into `records`, or, with `output`, as NDJSON, which it copies there as
+ * - output: each reducer writes its records under its own attempt key: as one JSON text (columns
+ *   when the records share one shape, record-columns.ts), which the coordinator parses into
+ *   `records`, or, with `output`, as NDJSON, which it copies there as
  *   `part-NNNNN.ndjson`.
  *
  * Keys and values must survive JSON: keys are compared by their JSON text, so `{a:1,b:2}` and
@@ -43,6 +44,7 @@ import { openStore } from "../storage/url.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
 import { defaultTaskBytes, workStore } from "./inputs.js";
+import { parseRecordsJson, recordsJson } from "./record-columns.js";
 import { readRecordBatches, recordFormatSchema, type RecordFormat } from "./records.js";
 import { runMapReduce, type MapReduceRun } from "./run.js";
 
@@ -70,7 +72,7 @@ export interface MapReduceFunctions<R, K, V, O> {
 export const functionRunOptionsSchema = z.strictObject({
   /** The input: a prefix or glob URL in any store (`s3://bucket/logs/*.ndjson`, `file:///data/`, a local path). */
   input: z.string().min(1),
-  /** R. @default derived from the input's bytes: one reducer per 128 MiB ({@link FUNCTION_REDUCER_BYTES}), at least one per worker */
+  /** R. @default derived from the input's bytes: one reducer per 64 MiB ({@link FUNCTION_REDUCER_BYTES}), at least one per worker */
   partitions: z.number().int().min(1).max(4096).optional(),
   /** Where intermediate data goes (a store URL). @default the input's store under `_smelter/jobs/`; a temp dir for local input */
   work: z.string().min(1).optional(),
@@ -107,8 +109,9 @@ const mapPayloadSchema = z.object({
 });
 /**
  * `params.as`: how a reducer writes its records. `ndjson` (one JSON text per line) when they are
- * copied to `output` as `part-NNNNN.ndjson`; `json` (one JSON array) when the coordinator reads them
- * back as `records`: one `JSON.stringify` and one `JSON.parse` instead of one per record.
+ * copied to `output` as `part-NNNNN.ndjson`; `json` (one JSON text, record-columns.ts) when the
+ * coordinator reads them back as `records`: one `JSON.stringify` and one `JSON.parse` instead of
+ * one per record.
  */
 const reducePayloadSchema = z.object({
   shuffle: shufflePlanSchema,
@@ -122,12 +125,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * Input bytes per reducer when R is not given: 128 MiB, half the DuckDB paths' budget (shuffle/sizing.ts).
- * A reducer folds its keys in a JS Map, whose lookups slow as it outgrows the caches: Query 2A as
- * functions (5M rows, 847 MB, 2 workers) spent 2.04-2.17 CPU-s in reduce tasks with R = 8 against
- * 2.40-2.62 with R = 4 (docs/performance.md).
+ * Input bytes per reducer when R is not given: 64 MiB, a quarter of the DuckDB paths' budget
+ * (shuffle/sizing.ts). A reducer folds its keys in a JS Map, and its cost grows faster than its
+ * keys (the garbage collector copies and marks every key it holds, on every collection): Query 2A
+ * as functions (5M rows, 847 MB, ~2M keys, 2 workers) spent 2.40-2.62 CPU-s in reduce tasks with
+ * R = 4, 2.04-2.17 with R = 8, and the whole job 5.4-5.7 CPU-s with R = 7 against 5.0-5.3 with
+ * R = 14 (docs/performance.md). More reducers cost more segment reads (map tasks x R, each a
+ * request through S3): 64 MiB doubles them against 128 MiB; 32 MiB measured no better (R = 28).
  */
-export const FUNCTION_REDUCER_BYTES = 128 * 1024 * 1024;
+export const FUNCTION_REDUCER_BYTES = 64 * 1024 * 1024;
 
 /**
  * Defines a map-reduce job from functions. Call it at the top level of the module you pass as
@@ -196,7 +202,7 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
     ctx.count("outputRecords", out.length);
     if (out.length === 0) return { key: null, records: 0, bytes: 0 };
     const ndjson = p.params.as === "ndjson";
-    const body = encoder.encode(ndjson ? `${out.map((r) => JSON.stringify(r)).join("\n")}\n` : JSON.stringify(out));
+    const body = encoder.encode(ndjson ? `${out.map((r) => JSON.stringify(r)).join("\n")}\n` : recordsJson(out));
     const key = `${p.outputPrefix}r${String(p.partition).padStart(5, "0")}-a${ctx.attempt}.${ndjson ? "ndjson" : "json"}`;
     await work.put(key, body, { signal: ctx.signal, contentType: ndjson ? "application/x-ndjson" : "application/json" });
     ctx.count("bytesWritten", body.byteLength);
@@ -244,7 +250,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
         const outs = results.map((r) => parseOrThrow(reduceOutputSchema, r.output, `${name} reduce task ${r.index} result`));
         if (output) return { outputUrls: await copyParts(work.store, outs, output) };
         const records: O[] = [];
-        for (const out of outs) if (out.key) for (const x of parseRecords(await work.store.get(out.key), out)) records.push(x as O);
+        for (const out of outs) if (out.key) for (const x of parseRecordsJson(decoder.decode(await work.store.get(out.key)), out.records, out.key)) records.push(x as O);
         return { records };
       },
     },
@@ -274,16 +280,4 @@ async function copyParts(work: ObjectStore, outs: z.output<typeof reduceOutputSc
     keys.push(`${output.store.url.replace(/\/?$/, "/")}${key}`);
   }
   return keys;
-}
-
-/** The records a reducer wrote as one JSON array (`params.as` "json"), checked against the count it reported. */
-function parseRecords(bytes: Uint8Array, out: { key: string | null; records: number }): unknown[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(decoder.decode(bytes));
-  } catch {
-    parsed = undefined;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== out.records) throw new ValidationError(`${out.key} does not hold the ${out.records} records its reducer reported: the job's work prefix was changed by something else; rerun the job`);
-  return parsed;
 }
