@@ -98,6 +98,22 @@ describe("smelter's startup", () => {
     }
   });
 
+  test("the bundles hold zod's English locale only (its ~50 others were ~400 KB every process parsed), and zod still speaks English", () => {
+    const bundleDir = new URL("../../../dist/src/bundle/", import.meta.url).pathname;
+    const withZod = readdirSync(bundleDir).filter((f) => f.endsWith(".js") && readFileSync(join(bundleDir, f), "utf8").includes("// node_modules/zod/v4/core/schemas.js"));
+    assert.ok(withZod.includes("builtin-processes.js") && withZod.length >= 3, `zod is bundled (${withZod.join(", ")})`);
+    for (const f of withZod) {
+      const locales = [...readFileSync(join(bundleDir, f), "utf8").matchAll(/^\/\/ node_modules\/zod\/v4\/locales\/(\S+)$/gm)].map((m) => m[1]);
+      assert.deepEqual(locales, ["en.js"], f);
+    }
+    // A message of zod's own (not one Smelter wrote), from its English locale.
+    const config = join(dir, "unknown-key.json");
+    writeFileSync(config, '{"nosuch": 1}\n');
+    const r = spawnSync(process.execPath, [bin, "query2", "--input", join(dir, "none"), "--config", config], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Unrecognized key: "nosuch"/);
+  });
+
   test("the CommonJS packages every process loads at its start are loaded with require, not import", () => {
     // Importing CommonJS from ESM makes Node scan each re-exported module for export names first:
     // @duckdb/node-api cost 230 CPU-ms that way against 92 with require (docs/performance.md).
