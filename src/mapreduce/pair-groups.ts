@@ -179,7 +179,7 @@ export function sortedIndices(strings: readonly string[], maxPacked = MAX_PACKED
     return order;
   }
   // The alphabet of the strings' first PACK_SCAN code units, as ranks 1..A (0 = the string ended).
-  const rank = new Uint16Array(65536);
+  const rank = new Uint32Array(65536); // up to 65,536 ranks: not a Uint16Array
   for (let i = 0; i < n; i++) {
     const s = strings[i]!;
     for (let j = 0, m = Math.min(s.length, PACK_SCAN); j < m; j++) rank[s.charCodeAt(j)] = 1;

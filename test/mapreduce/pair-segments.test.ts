@@ -155,6 +155,7 @@ describe("a reducer's key order", () => {
       ["long common prefixes (ties broken by comparing)", Array.from({ length: 5_000 }, () => `${"p".repeat(20)}${rnd(1000)}${rnd(2) ? "" : "\0"}`)],
       ["prefixes of each other, empty strings, duplicates", ["", "a", "a\0", "ab", "a", "", "\0", "\0\0", "b", "aa", "a\u0001", "\uFFFF", "\uD800"]],
       ["JSON ids of non-string keys", [1, "1", null, [1, 2], { a: 1 }, "z", -3, "é"].map(groupId)],
+      ["every code unit (65,536 ranks)", Array.from({ length: 70_000 }, (_, i) => (i < 65_536 ? String.fromCharCode((i * 7919) % 65_536) : `${String.fromCharCode(rnd(65_536))}${String.fromCharCode(rnd(65_536))}`))],
     ];
     for (const [what, strings] of sets) {
       const expected = strings.slice().sort();
