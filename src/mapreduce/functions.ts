@@ -18,9 +18,9 @@
  *   values of a key in a fixed order (map task, then emit order) whichever attempts won.
  *   `reduce(key, values)` returns one output record (or `undefined` to drop the key); keys are
  *   reduced in a fixed order (non-string keys by JSON text, then strings).
- * - output: each reducer writes its records under its own attempt key: as one JSON text (columns
- *   when the records share one shape, record-columns.ts), which the coordinator parses into
- *   `records`, or, with `output`, as NDJSON, which it copies there as
+ * - output: each reducer writes its records under its own attempt key: as columns of strings,
+ *   float64 or JSON when the records share one shape, else one JSON array (record-columns.ts),
+ *   which the coordinator reads back into `records`, or, with `output`, as NDJSON, which it copies there as
  *   `part-NNNNN.ndjson`.
  *
  * Keys and values must survive JSON: keys are compared by their JSON text, so `{a:1,b:2}` and
@@ -44,7 +44,7 @@ import { openStore } from "../storage/url.js";
 import type { TaskContext } from "../task-runtime/context.js";
 import { defineWorker } from "../task-runtime/registry.js";
 import { defaultTaskBytes, workStore } from "./inputs.js";
-import { parseRecordsJson, recordsJson } from "./record-columns.js";
+import { decodeRecords, encodeRecords } from "./record-columns.js";
 import { readRecordBatches, recordFormatSchema, type RecordFormat } from "./records.js";
 import { runMapReduce, type MapReduceRun } from "./run.js";
 
@@ -109,20 +109,18 @@ const mapPayloadSchema = z.object({
 });
 /**
  * `params.as`: how a reducer writes its records. `ndjson` (one JSON text per line) when they are
- * copied to `output` as `part-NNNNN.ndjson`; `json` (one JSON text, record-columns.ts) when the
- * coordinator reads them back as `records`: one `JSON.stringify` and one `JSON.parse` instead of
- * one per record.
+ * copied to `output` as `part-NNNNN.ndjson`; `records` (record-columns.ts: columns, or one JSON
+ * array) when the coordinator reads them back as `records`: no JSON text per record.
  */
 const reducePayloadSchema = z.object({
   shuffle: shufflePlanSchema,
   partition: z.number().int().min(0),
   outputPrefix: z.string().min(1),
-  params: z.strictObject({ as: z.enum(["ndjson", "json"]) }).default({ as: "ndjson" }),
+  params: z.strictObject({ as: z.enum(["ndjson", "records"]) }).default({ as: "ndjson" }),
 });
 const reduceOutputSchema = z.object({ key: z.string().nullable(), records: z.number().int().min(0), bytes: z.number().int().min(0) });
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Input bytes per reducer when R is not given: 64 MiB, a quarter of the DuckDB paths' budget
@@ -202,9 +200,9 @@ export function defineMapReduce<R = unknown, K = unknown, V = unknown, O = unkno
     ctx.count("outputRecords", out.length);
     if (out.length === 0) return { key: null, records: 0, bytes: 0 };
     const ndjson = p.params.as === "ndjson";
-    const body = encoder.encode(ndjson ? `${out.map((r) => JSON.stringify(r)).join("\n")}\n` : recordsJson(out));
-    const key = `${p.outputPrefix}r${String(p.partition).padStart(5, "0")}-a${ctx.attempt}.${ndjson ? "ndjson" : "json"}`;
-    await work.put(key, body, { signal: ctx.signal, contentType: ndjson ? "application/x-ndjson" : "application/json" });
+    const body = ndjson ? encoder.encode(`${out.map((r) => JSON.stringify(r)).join("\n")}\n`) : encodeRecords(out);
+    const key = `${p.outputPrefix}r${String(p.partition).padStart(5, "0")}-a${ctx.attempt}.${ndjson ? "ndjson" : "records"}`;
+    await work.put(key, body, { signal: ctx.signal, contentType: ndjson ? "application/x-ndjson" : "application/octet-stream" });
     ctx.count("bytesWritten", body.byteLength);
     ctx.count("writeRequests");
     return { key, records: out.length, bytes: body.byteLength };
@@ -241,7 +239,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
       partitions,
       work: { store: work.store, url: work.store.url, prefix: work.prefix },
       format: "smelter-pairs-v1",
-      reduceParams: { as: output ? "ndjson" : "json" },
+      reduceParams: { as: output ? "ndjson" : "records" },
       ...(hooks.policy ? { policy: hooks.policy } : {}),
     },
     {
@@ -250,7 +248,7 @@ async function runFunctions<O>(manager: Manager, name: string, workers: { map: s
         const outs = results.map((r) => parseOrThrow(reduceOutputSchema, r.output, `${name} reduce task ${r.index} result`));
         if (output) return { outputUrls: await copyParts(work.store, outs, output) };
         const records: O[] = [];
-        for (const out of outs) if (out.key) for (const x of parseRecordsJson(decoder.decode(await work.store.get(out.key)), out.records, out.key)) records.push(x as O);
+        for (const out of outs) if (out.key) for (const x of decodeRecords(await work.store.get(out.key), out.records, out.key)) records.push(x as O);
         return { records };
       },
     },

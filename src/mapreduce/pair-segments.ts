@@ -23,6 +23,7 @@
  * | value bytes | the values |
  */
 import { ValidationError } from "../job/errors.js";
+import { decodeText } from "../splits/csv-range.js";
 
 const MAGIC = 0x31504d53; // "SMP1" read as a little-endian u32
 const HEAD = 20;
@@ -118,7 +119,7 @@ export class SegmentWriter {
   private keepId(id: string): void {
     if (this.ids === undefined) {
       // The ids so far, back from their bytes: from here on ids are kept as strings.
-      const text = decoder.decode(this.keys.subarray(0, this.keyBytes));
+      const text = decodeText(this.keys.subarray(0, this.keyBytes));
       this.ids = new Array<string>(this.n);
       for (let i = 0, pos = 0; i < this.n; pos += this.lengths[i]!, i++) this.ids[i] = text.slice(pos, pos + this.lengths[i]!);
       this.keys = new Uint8Array(0);
@@ -193,7 +194,7 @@ export function decodePairs(bytes: Uint8Array, source: string): { ids: string[];
   const lengths = keyKind === 0 ? 4 * n : 0;
   if (HEAD + lengths + keyBytes + valueBytes !== bytes.byteLength || (keyKind !== 0 && keyKind !== 1) || (valueKind !== 0 && valueKind !== 1) || (valueKind === 0 && valueBytes !== 8 * n)) throw broken("sizes do not add up");
   let at = HEAD + lengths;
-  const text = decoder.decode(bytes.subarray(at, at + keyBytes));
+  const text = decodeText(bytes.subarray(at, at + keyBytes));
   at += keyBytes;
   let ids: string[];
   if (keyKind === 0) {

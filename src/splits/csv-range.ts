@@ -272,7 +272,7 @@ export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>): As
       atStart = false;
       if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
     }
-    return isAscii(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1") : utf8.decode(bytes);
+    return decodeText(bytes);
   };
   for await (const chunk of chunks) {
     const nl = chunk.lastIndexOf(0x0a);
@@ -295,6 +295,11 @@ export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>): As
   }
   const rest = carry ? decode(carry) : "";
   if (rest.length > 0) yield [stripCr(rest)];
+}
+
+/** UTF-8 text of `bytes` (a BOM kept); all-ASCII bytes (most data) are read as Latin-1, without UTF-8 decoding. */
+export function decodeText(bytes: Uint8Array): string {
+  return isAscii(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1") : utf8.decode(bytes);
 }
 
 /** UTF-8 without dropping BOMs: a piece starting with U+FEFF mid-stream keeps it. */

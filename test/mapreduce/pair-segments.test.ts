@@ -57,6 +57,15 @@ describe("pairs segments", () => {
     assert.deepEqual(got.values, values);
   });
 
+  test("a key starting with U+FEFF (a BOM) keeps it, first in a segment or after a switch to JSON ids", () => {
+    const keys = ["\uFEFFbom", "x", "\uFEFF"];
+    assert.deepEqual(roundTrip(keys, [1, 2, 3]).keys, keys);
+    const w = new SegmentWriter();
+    w.add("\uFEFFfirst", 1);
+    w.add("\uD800", 2); // not well-formed: the ids so far are read back from their bytes
+    assert.deepEqual(decodePairs(w.finish(), "t").ids, ["\uFEFFfirst", "\uD800"]);
+  });
+
   test("numbers and strings stay different keys, ids never collide", () => {
     const keys = [1, "1", "\u00001", '"1"', "\0\"1\"", [1], "[1]", null, "null", "\0null"];
     const ids = keys.map(groupId);
