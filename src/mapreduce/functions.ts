@@ -27,7 +27,7 @@
  * `{b:2,a:1}` are different keys, and `undefined` values arrive as `null`.
  */
 import { z } from "zod";
-import { ConfigError, ValidationError } from "../job/errors.js";
+import { ConfigError } from "../job/errors.js";
 import { parseOrThrow, type StagePolicyInput } from "../job/policy.js";
 import type { Job } from "../scheduler/job.js";
 import type { Manager } from "../scheduler/manager.js";

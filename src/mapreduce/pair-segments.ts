@@ -194,7 +194,12 @@ export function decodePairs(bytes: Uint8Array, source: string): { ids: string[];
   const lengths = keyKind === 0 ? 4 * n : 0;
   if (HEAD + lengths + keyBytes + valueBytes !== bytes.byteLength || (keyKind !== 0 && keyKind !== 1) || (valueKind !== 0 && valueKind !== 1) || (valueKind === 0 && valueBytes !== 8 * n)) throw broken("sizes do not add up");
   let at = HEAD + lengths;
-  const text = decodeText(bytes.subarray(at, at + keyBytes));
+  let text: string;
+  try {
+    text = decodeText(bytes.subarray(at, at + keyBytes), true);
+  } catch {
+    throw broken("the keys are not UTF-8");
+  }
   at += keyBytes;
   let ids: string[];
   if (keyKind === 0) {

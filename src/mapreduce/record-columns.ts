@@ -127,7 +127,7 @@ export function decodeRecords(bytes: Uint8Array, expected: number, source: strin
   let names: string[] | null = null;
   if (namesBytes > 0) {
     const parsed = parseJson(decoder.decode(bytes.subarray(HEAD, HEAD + namesBytes)), broken);
-    if (!Array.isArray(parsed) || parsed.length !== width || !parsed.every((x) => typeof x === "string" && x !== "__proto__")) throw broken("column names");
+    if (!Array.isArray(parsed) || parsed.length !== width || !parsed.every((x) => typeof x === "string" && x !== "__proto__") || new Set(parsed).size !== width) throw broken("column names");
     names = parsed as string[];
   }
   const cols: ArrayLike<unknown>[] = [];
@@ -155,7 +155,12 @@ function decodeColumn(kind: number, body: Uint8Array, n: number, broken: (what: 
   }
   if (kind === STRINGS) {
     if (body.byteLength < 4 * n) throw broken("a column's length");
-    const text = decodeText(body.subarray(4 * n));
+    let text: string;
+    try {
+      text = decodeText(body.subarray(4 * n), true);
+    } catch {
+      throw broken("a string column is not UTF-8");
+    }
     const out = new Array<string>(n);
     let pos = 0;
     for (let i = 0; i < n; i++) {

@@ -297,13 +297,19 @@ export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>): As
   if (rest.length > 0) yield [stripCr(rest)];
 }
 
-/** UTF-8 text of `bytes` (a BOM kept); all-ASCII bytes (most data) are read as Latin-1, without UTF-8 decoding. */
-export function decodeText(bytes: Uint8Array): string {
-  return isAscii(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1") : utf8.decode(bytes);
+/**
+ * UTF-8 text of `bytes` (a BOM kept); all-ASCII bytes (most data) are read as Latin-1, without
+ * UTF-8 decoding. `strict`: bytes that are not UTF-8 throw (a TypeError) instead of becoming U+FFFD,
+ * for bytes Smelter wrote itself, where they can only mean damage.
+ */
+export function decodeText(bytes: Uint8Array, strict = false): string {
+  if (isAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  return (strict ? strictUtf8 : utf8).decode(bytes);
 }
 
 /** UTF-8 without dropping BOMs: a piece starting with U+FEFF mid-stream keeps it. */
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictUtf8 = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.byteLength + b.byteLength);

@@ -135,6 +135,9 @@ describe("pairs segments", () => {
     const lengths = good.slice();
     new DataView(lengths.buffer).setUint32(20, 1, true); // first key 1 code unit, not 2
     cases.push(["key lengths", lengths]);
+    const wide = encodePairs(["é"], [1]); // 0xc3 0xa9: the continuation byte damaged
+    wide[wide.indexOf(0xc3) + 1] = 0x41;
+    cases.push(["keys not UTF-8", wide]);
     for (const [what, bytes] of cases) {
       assert.throws(() => decodePairs(bytes, "t1-a1"), /\[smelter\] shuffle segment of t1-a1 is not a pairs segment .*rerun the job/, what);
     }

@@ -106,5 +106,14 @@ describe("reducer records to the coordinator", () => {
       const changed = new TextEncoder().encode(objects.replace('["abcdefghi"]', names));
       assert.throws(() => decodeRecords(changed, 2, "r1.records"), /r1\.records does not hold the 2 records .*column names/, names);
     }
+    // The same key twice (objects would silently lose a field).
+    const twice = new TextDecoder("utf-8", { ignoreBOM: true }).decode(encodeRecords([{ a: 1, b: 2 }, { a: 3, b: 4 }]));
+    assert.throws(() => decodeRecords(new TextEncoder().encode(twice.replace('["a","b"]', '["a","a"]')), 2, "r2.records"), /column names/);
+    // A string column's bytes that are not UTF-8 (a multibyte character damaged): refused, not read as U+FFFD.
+    const emoji = encodeRecords([["😀", 1], ["a", 2]]);
+    const at = emoji.indexOf(0xf0);
+    const damaged = emoji.slice();
+    damaged[at + 3] = 0x41;
+    assert.throws(() => decodeRecords(damaged, 2, "r3.records"), /r3\.records does not hold the 2 records .*not UTF-8/);
   });
 });
