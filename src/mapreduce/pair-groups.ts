@@ -35,8 +35,8 @@ export class MapPairs<K, V> {
   /** While folding: the key ids in first-emit order, `values[i]` folded for `ids[i]`. */
   private readonly ids: string[] = [];
   private readonly values: V[] = [];
-  /** Partition r's segment. */
-  private readonly out: SegmentWriter[];
+  /** Partition r's segment, made at its first pair (R may be in the thousands, most of a small task's empty). */
+  private readonly out: (SegmentWriter | undefined)[] = [];
   /** Folding with `combine`; false once the first emits showed keys barely repeat (see {@link FOLD_WINDOW}). */
   private folding: boolean;
   /** Emits left before the decision (see {@link FOLD_WINDOW}); negative after it. */
@@ -49,7 +49,6 @@ export class MapPairs<K, V> {
   ) {
     this.folding = combine !== undefined;
     this.windowLeft = window;
-    this.out = Array.from({ length: partitions }, () => new SegmentWriter());
   }
 
   /** Whether this task still folds with `combine` (false without it, or once it passes pairs through). */
@@ -71,7 +70,11 @@ export class MapPairs<K, V> {
       if (--this.windowLeft === 0) this.endWindow();
       return;
     }
-    this.out[this.partitions === 1 ? 0 : partitionOf(id, this.partitions)]!.add(id, value);
+    this.segmentOf(id).add(id, value);
+  }
+
+  private segmentOf(id: string): SegmentWriter {
+    return (this.out[this.partitions === 1 ? 0 : partitionOf(id, this.partitions)] ??= new SegmentWriter());
   }
 
   private endWindow(): void {
@@ -85,7 +88,7 @@ export class MapPairs<K, V> {
   private flushFolded(): void {
     for (let i = 0; i < this.ids.length; i++) {
       const id = this.ids[i]!;
-      this.out[this.partitions === 1 ? 0 : partitionOf(id, this.partitions)]!.add(id, this.values[i]);
+      this.segmentOf(id).add(id, this.values[i]);
     }
     this.index.clear();
     this.ids.length = 0;
@@ -95,7 +98,8 @@ export class MapPairs<K, V> {
   /** The R segments (index r = partition r) and the pairs in each. */
   encode(): { segments: Uint8Array[]; rows: number[] } {
     this.flushFolded();
-    return { segments: this.out.map((w) => w.finish()), rows: this.out.map((w) => w.size) };
+    const r = Array.from({ length: this.partitions }, (_, i) => this.out[i]);
+    return { segments: r.map((w) => w?.finish() ?? new Uint8Array(0)), rows: r.map((w) => w?.size ?? 0) };
   }
 }
 

@@ -28,7 +28,6 @@ import { decodeText } from "../splits/csv-range.js";
 const MAGIC = 0x31504d53; // "SMP1" read as a little-endian u32
 const HEAD = 20;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * A key's identity in maps, in segments and for partitioning: a string key is itself (no JSON
@@ -193,31 +192,46 @@ export function decodePairs(bytes: Uint8Array, source: string): { ids: string[];
   const valueBytes = view.getUint32(16, true);
   const lengths = keyKind === 0 ? 4 * n : 0;
   if (HEAD + lengths + keyBytes + valueBytes !== bytes.byteLength || (keyKind !== 0 && keyKind !== 1) || (valueKind !== 0 && valueKind !== 1) || (valueKind === 0 && valueBytes !== 8 * n)) throw broken("sizes do not add up");
-  let at = HEAD + lengths;
-  let text: string;
-  try {
-    text = decodeText(bytes.subarray(at, at + keyBytes), true);
-  } catch {
-    throw broken("the keys are not UTF-8");
-  }
-  at += keyBytes;
-  let ids: string[];
-  if (keyKind === 0) {
-    ids = new Array<string>(n);
-    let pos = 0;
-    for (let i = 0; i < n; i++) {
-      const len = view.getUint32(HEAD + 4 * i, true);
-      ids[i] = text.slice(pos, pos + len);
-      pos += len;
-    }
-    if (pos !== text.length) throw broken("key lengths do not match the key text");
-  } else {
-    ids = parseJsonArray(text, n, broken);
-  }
-  if (valueKind === 1) return { ids, values: parseJsonArray(decoder.decode(bytes.subarray(at, at + valueBytes)), n, broken) };
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++, at += 8) values[i] = view.getFloat64(at, true);
+  const keys = bytes.subarray(HEAD, HEAD + lengths + keyBytes);
+  const ids = decodeColumn(keyKind === 0 ? "strings" : "json", keys, n, broken) as string[];
+  const values = decodeColumn(valueKind === 0 ? "float64" : "json", bytes.subarray(HEAD + lengths + keyBytes), n, broken);
   return { ids, values };
+}
+
+/**
+ * One column of `n` values, as segments (keys: strings or JSON; values: float64 or JSON) and the
+ * reducers' record columns (record-columns.ts) hold them: `strings` is 4n lengths in UTF-16 code
+ * units, then the UTF-8 text they cut; `float64` is 8n bytes; `json` one JSON array. Damaged bytes
+ * throw `broken(...)`, never read as other values (the text is decoded strictly: not U+FFFD).
+ */
+export function decodeColumn(kind: "strings" | "float64" | "json", body: Uint8Array, n: number, broken: (what: string) => Error): ArrayLike<unknown> {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (kind === "float64") {
+    if (body.byteLength !== 8 * n) throw broken("a column's length");
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
+    return out;
+  }
+  if (kind === "json") return parseJsonArray(strictText(body, broken), n, broken);
+  if (body.byteLength < 4 * n) throw broken("a column's length");
+  const text = strictText(body.subarray(4 * n), broken);
+  const out = new Array<string>(n);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const len = view.getUint32(4 * i, true);
+    out[i] = text.slice(pos, pos + len);
+    pos += len;
+  }
+  if (pos !== text.length) throw broken("string lengths do not match the text");
+  return out;
+}
+
+function strictText(bytes: Uint8Array, broken: (what: string) => Error): string {
+  try {
+    return decodeText(bytes, true);
+  } catch {
+    throw broken("a column is not UTF-8");
+  }
 }
 
 function parseJsonArray<T>(text: string, n: number, broken: (what: string) => Error): T[] {
@@ -227,6 +241,6 @@ function parseJsonArray<T>(text: string, n: number, broken: (what: string) => Er
   } catch {
     throw broken("a column is not JSON");
   }
-  if (!Array.isArray(parsed) || parsed.length !== n) throw broken("a column does not hold one item per pair");
+  if (!Array.isArray(parsed) || parsed.length !== n) throw broken("a column does not hold one item per row");
   return parsed as T[];
 }

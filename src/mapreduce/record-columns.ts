@@ -27,39 +27,26 @@
  * | b | strings: 4n lengths in UTF-16 code units, then the UTF-8 text; float64: 8n; JSON: one array |
  */
 import { ValidationError } from "../job/errors.js";
-import { decodeText } from "../splits/csv-range.js";
+import { decodeColumn } from "./pair-segments.js";
 
 const MAGIC = 0x31524d53; // "SMR1" read as a little-endian u32
 const HEAD = 16;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const STRINGS = 0;
 const FLOAT64 = 1;
 const JSON_COLUMN = 2;
 
 /** The bytes a reducer writes for `records` (an array): columns when they have one shape, else one JSON array. */
 export function encodeRecords(records: readonly unknown[]): Uint8Array {
-  const shape = shapeOf(records);
+  const shape = columnsOf(records);
   if (!shape) return encoder.encode(JSON.stringify(records));
-  const n = records.length;
   const names = shape.names ? encoder.encode(JSON.stringify(shape.names)) : new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let size = HEAD + names.byteLength;
-  for (let j = 0; j < shape.width; j++) {
-    const column = new Array<unknown>(n);
-    if (shape.names) {
-      const name = shape.names[j]!;
-      for (let i = 0; i < n; i++) column[i] = (records[i] as Record<string, unknown>)[name];
-    } else for (let i = 0; i < n; i++) column[i] = (records[i] as unknown[])[j];
-    const body = encodeColumn(column);
-    parts.push(body);
-    size += 8 + body.byteLength - 1;
-  }
-  const out = new Uint8Array(size);
+  const parts = shape.columns.map(encodeColumn);
+  const out = new Uint8Array(HEAD + names.byteLength + parts.reduce((a, b) => a + 7 + b.byteLength, 0));
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
-  view.setUint32(4, n, true);
-  view.setUint32(8, shape.width, true);
+  view.setUint32(4, records.length, true);
+  view.setUint32(8, parts.length, true);
   view.setUint32(12, names.byteLength, true);
   out.set(names, HEAD);
   let at = HEAD + names.byteLength;
@@ -113,12 +100,7 @@ function encodeColumn(column: unknown[]): Uint8Array {
 export function decodeRecords(bytes: Uint8Array, expected: number, source: string): unknown[] {
   const broken = (what: string) => new ValidationError(`${source} does not hold the ${expected} records its reducer reported (${what}): the job's work prefix was changed by something else; rerun the job`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < HEAD || view.getUint32(0, true) !== MAGIC) {
-    const parsed = parseJson(decoder.decode(bytes), broken);
-    if (!Array.isArray(parsed)) throw broken("neither records nor columns");
-    if (parsed.length !== expected) throw broken(`${parsed.length} records`);
-    return parsed;
-  }
+  if (bytes.byteLength < HEAD || view.getUint32(0, true) !== MAGIC) return decodeColumn("json", bytes, expected, broken) as unknown[];
   const n = view.getUint32(4, true);
   const width = view.getUint32(8, true);
   const namesBytes = view.getUint32(12, true);
@@ -126,9 +108,14 @@ export function decodeRecords(bytes: Uint8Array, expected: number, source: strin
   if (width === 0 || HEAD + namesBytes > bytes.byteLength) throw broken("sizes do not add up");
   let names: string[] | null = null;
   if (namesBytes > 0) {
-    const parsed = parseJson(decoder.decode(bytes.subarray(HEAD, HEAD + namesBytes)), broken);
-    if (!Array.isArray(parsed) || parsed.length !== width || !parsed.every((x) => typeof x === "string" && x !== "__proto__") || new Set(parsed).size !== width) throw broken("column names");
-    names = parsed as string[];
+    let parsed: ArrayLike<unknown>;
+    try {
+      parsed = decodeColumn("json", bytes.subarray(HEAD, HEAD + namesBytes), width, broken);
+    } catch {
+      throw broken("column names");
+    }
+    names = Array.from(parsed) as string[];
+    if (!names.every((x) => typeof x === "string" && x !== "__proto__") || new Set(names).size !== width) throw broken("column names");
   }
   const cols: ArrayLike<unknown>[] = [];
   let at = HEAD + namesBytes;
@@ -138,51 +125,13 @@ export function decodeRecords(bytes: Uint8Array, expected: number, source: strin
     const size = view.getUint32(at + 4, true);
     at += 8;
     if (at + size > bytes.byteLength) throw broken("sizes do not add up");
-    cols.push(decodeColumn(kind, bytes.subarray(at, at + size), n, broken));
+    const name = kind === STRINGS ? "strings" : kind === FLOAT64 ? "float64" : kind === JSON_COLUMN ? "json" : undefined;
+    if (!name) throw broken(`column kind ${kind}`);
+    cols.push(decodeColumn(name, bytes.subarray(at, at + size), n, broken));
     at += size;
   }
   if (at !== bytes.byteLength) throw broken("sizes do not add up");
   return rebuild(cols, n, names);
-}
-
-function decodeColumn(kind: number, body: Uint8Array, n: number, broken: (what: string) => Error): ArrayLike<unknown> {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  if (kind === FLOAT64) {
-    if (body.byteLength !== 8 * n) throw broken("a column's length");
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
-    return out;
-  }
-  if (kind === STRINGS) {
-    if (body.byteLength < 4 * n) throw broken("a column's length");
-    let text: string;
-    try {
-      text = decodeText(body.subarray(4 * n), true);
-    } catch {
-      throw broken("a string column is not UTF-8");
-    }
-    const out = new Array<string>(n);
-    let pos = 0;
-    for (let i = 0; i < n; i++) {
-      const len = view.getUint32(4 * i, true);
-      out[i] = text.slice(pos, pos + len);
-      pos += len;
-    }
-    if (pos !== text.length) throw broken("string lengths do not match the text");
-    return out;
-  }
-  if (kind !== JSON_COLUMN) throw broken(`column kind ${kind}`);
-  const parsed = parseJson(decoder.decode(body), broken);
-  if (!Array.isArray(parsed) || parsed.length !== n) throw broken("a column's length");
-  return parsed;
-}
-
-function parseJson(text: string, broken: (what: string) => Error): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw broken("not JSON");
-  }
 }
 
 /** The records from their columns: arrays, or objects with these keys. */
@@ -213,33 +162,49 @@ function rebuild(cols: ArrayLike<unknown>[], n: number, names: string[] | null):
   return out;
 }
 
-/** The shape all `records` share (arrays of `width` fields, or objects with these `names`), or undefined. */
-function shapeOf(records: readonly unknown[]): { width: number; names: string[] | null } | undefined {
+/**
+ * The columns of `records` when they all share one shape (arrays of one width, or plain objects
+ * with the same keys in the same order, every field an {@link isField}), else undefined. Each field
+ * is read once, so a getter answers once, as for one `JSON.stringify`.
+ */
+function columnsOf(records: readonly unknown[]): { names: string[] | null; columns: unknown[][] } | undefined {
   const first = records[0];
   if (first === undefined || first === null || typeof first !== "object") return undefined;
+  const n = records.length;
   if (Array.isArray(first)) {
     const width = first.length;
     if (width === 0) return undefined;
-    for (const r of records) {
+    const columns = Array.from({ length: width }, () => new Array<unknown>(n));
+    for (let i = 0; i < n; i++) {
+      const r = records[i];
       if (!Array.isArray(r) || r.length !== width || "toJSON" in r) return undefined;
-      for (let j = 0; j < width; j++) if (!isField(r[j])) return undefined;
+      for (let j = 0; j < width; j++) {
+        const v: unknown = r[j];
+        if (!isField(v)) return undefined;
+        columns[j]![i] = v;
+      }
     }
-    return { width, names: null };
+    return { names: null, columns };
   }
   if (!isPlainObject(first)) return undefined;
   const names = Object.keys(first);
   if (names.length === 0 || names.includes("__proto__")) return undefined;
-  for (const r of records) {
+  const columns = names.map(() => new Array<unknown>(n));
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
     if (r === null || typeof r !== "object" || !isPlainObject(r)) return undefined;
     // Same keys in the same order (for...in over a plain object: its own enumerable string keys, in JSON's order).
     let j = 0;
     for (const k in r) {
-      if (k !== names[j] || !isField((r as Record<string, unknown>)[k])) return undefined;
+      if (k !== names[j]) return undefined;
+      const v = (r as Record<string, unknown>)[k];
+      if (!isField(v)) return undefined;
+      columns[j]![i] = v;
       j++;
     }
     if (j !== names.length) return undefined;
   }
-  return { width: names.length, names };
+  return { names, columns };
 }
 
 /** A value whose JSON text does not depend on where it stands (no toJSON, no omitted undefined). */
