@@ -127,7 +127,8 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
       const lineEnd = new FirstLineEnd(split.format === "csv" ? dialect : undefined);
       let bytes: number;
       try {
-        bytes = await writeStream(file, lineEnd.tap(data.bytes));
+        const records = lineEnd.tap(data.bytes);
+        bytes = await writeStream(file, data.fromObjectStart ? records : featherBom(records));
       } finally {
         data.release();
       }
@@ -182,6 +183,34 @@ async function writeStream(file: string, chunks: AsyncIterable<Uint8Array>): Pro
     await fh.close();
   }
   return bytes;
+}
+
+const BOM = Uint8Array.of(0xef, 0xbb, 0xbf);
+
+/**
+ * Bytes for a temp file whose first bytes are not its object's first: DuckDB drops a U+FEFF at a
+ * file's start as a BOM, but here one is the first character of a record (a range cut mid-object,
+ * the records after a header), which DuckDB alone reading the object keeps. So the file then starts
+ * with one more, which DuckDB drops instead.
+ */
+async function* featherBom(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let head: Uint8Array = new Uint8Array(0); // the first bytes while fewer than 3, copied (chunks are views of blocks read into again)
+  let decided = false;
+  for await (const c of chunks) {
+    if (decided) {
+      yield c;
+      continue;
+    }
+    const first: Uint8Array = head.byteLength === 0 && c.byteLength >= BOM.byteLength ? c : Buffer.concat([head, c]);
+    if (first.byteLength < BOM.byteLength) {
+      head = first;
+      continue;
+    }
+    decided = true;
+    if (first[0] === BOM[0] && first[1] === BOM[1] && first[2] === BOM[2]) yield BOM;
+    yield first;
+  }
+  if (!decided && head.byteLength > 0) yield head;
 }
 
 /**

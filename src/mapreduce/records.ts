@@ -88,7 +88,7 @@ export async function* readRecordBatches(store: ObjectStore, split: Split, o: Re
     const data = await open(dialect);
     try {
       // csv-parse's stream reads ahead of the records it gives: it gets copies, not views of blocks read into again.
-      yield* csvRecords(copies(data.bytes), split, where, dialect, data.header ?? columns, o);
+      yield* csvRecords(copies(data.bytes), data.fromObjectStart, split, where, dialect, data.header ?? columns, o);
     } finally {
       data.release();
     }
@@ -97,7 +97,7 @@ export async function* readRecordBatches(store: ObjectStore, split: Split, o: Re
   const data = await open(undefined);
   try {
     // Lines are decoded from each view before the next read (bytesToLineBatches copies what it carries over).
-    yield* linesOrJson(lineBatches(data.bytes), format, split, where, o);
+    yield* linesOrJson(lineBatches(data.bytes, data.fromObjectStart), format, split, where, o);
   } finally {
     data.release();
   }
@@ -129,9 +129,10 @@ async function* linesOrJson(batches: AsyncIterable<string[]>, format: "lines" | 
 }
 
 /** CSV records of a split's data bytes (streamed through csv-parse: quoted fields may hold newlines in an object read whole). */
-async function* csvRecords(bytes: AsyncIterable<Uint8Array>, split: Split, where: string, dialect: CsvDialect, columns: string[] | undefined, o: RecordReadOptions): AsyncGenerator<unknown[]> {
+async function* csvRecords(bytes: AsyncIterable<Uint8Array>, fromObjectStart: boolean, split: Split, where: string, dialect: CsvDialect, columns: string[] | undefined, o: RecordReadOptions): AsyncGenerator<unknown[]> {
   const span = `bytes [${split.range.start}, ${split.range.end})`;
-  const parser = csvParseStream({ ...csvParseOptions(dialect), bom: true, skip_empty_lines: true, info: true, ...(o.badRecords === "skip" ? { skip_records_with_error: true } : {}) });
+  // A BOM only at the object's first byte: a range's first record may start with U+FEFF as data.
+  const parser = csvParseStream({ ...csvParseOptions(dialect), bom: fromObjectStart, skip_empty_lines: true, info: true, ...(o.badRecords === "skip" ? { skip_records_with_error: true } : {}) });
   // pipeline, not pipe: an error of the reader (a record over the limit, a quoted newline in a cut object) reaches the loop below.
   pipeline(Readable.from(bytes), parser, () => undefined);
   parser.on("skip", (err: Error) => o.onBadRecord?.(`${where}: a CSV record of ${span} is malformed (${err.message})`));

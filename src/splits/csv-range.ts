@@ -250,23 +250,25 @@ export async function checkRecordLengths(read: ReadRangeFn, fileSize: number, li
  * Empty lines are records too and come out as `""`; skip them if the format ignores them.
  */
 export function readRangeLines(read: ReadRangeFn, start: number, end: number, fileSize: number, options: RangeReadOptions = {}): AsyncIterable<string> {
-  return bytesToLines(readRangeBytes(read, start, end, fileSize, options));
+  return bytesToLines(readRangeBytes(read, start, end, fileSize, options), start === 0);
 }
 
 /** Lines (UTF-8, without `\n` or `\r\n`) of a stream of byte chunks; a last line without `\n` counts too. */
-export async function* bytesToLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  for await (const batch of bytesToLineBatches(chunks)) yield* batch;
+export async function* bytesToLines(chunks: AsyncIterable<Uint8Array>, fromObjectStart = true): AsyncGenerator<string> {
+  for await (const batch of bytesToLineBatches(chunks, fromObjectStart)) yield* batch;
 }
 
 /**
  * {@link bytesToLines} a chunk's worth at a time: one await per chunk, not per line. Each chunk
  * is cut after its last `\n` (a `\n` byte is never inside a UTF-8 sequence, so each piece
  * decodes alone, as a streaming decoder would); a piece that is all ASCII (most data) is read as
- * Latin-1, without UTF-8 decoding. A BOM is dropped at the start of the stream only.
+ * Latin-1, without UTF-8 decoding. A BOM is dropped at the start of the stream only, and only when
+ * the stream starts at its object's first byte (`fromObjectStart`): a range cut mid-object may
+ * start with a line whose first character is U+FEFF, which is data.
  */
-export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
+export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>, fromObjectStart = true): AsyncGenerator<string[]> {
   let carry: Uint8Array | undefined; // an unfinished line, copied (a producer may reuse its chunks; a Buffer's slice() would be a view)
-  let atStart = true;
+  let atStart = fromObjectStart;
   const decode = (bytes: Uint8Array): string => {
     if (atStart) {
       atStart = false;

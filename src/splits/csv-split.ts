@@ -29,6 +29,12 @@ export interface CsvSplitData {
   header?: string[];
   /** The data records' exact bytes (newlines kept). */
   bytes: AsyncIterable<Uint8Array>;
+  /**
+   * Whether `bytes` begin at the object's first byte (no header line before them): only there is
+   * a leading U+FEFF the object's BOM. Anywhere else (a range cut mid-object, the records after a
+   * header) it is data, and a reader that drops a BOM at its input's start must not drop it.
+   */
+  fromObjectStart: boolean;
 }
 
 export interface CsvSplitOptions {
@@ -66,15 +72,15 @@ export async function openCsvSplit(split: Split, dialect: CsvDialect | undefined
     };
     const plain = Readable.from(whole()).pipe(split.compression === "gzip" ? createGunzip() : createInflate()) as AsyncIterable<Uint8Array>;
     const checked = RecordCheck.wrap(plain, o.object, MAX_RECORD_BYTES);
-    if (!header) return { bytes: checked };
+    if (!header) return { bytes: checked, fromObjectStart: true };
     const { first, rest } = await splitFirstRecord(checked);
     // An object of no data (a gzip of nothing) holds no header and no records, as an empty uncompressed object.
-    if (first.byteLength === 0) return { bytes: rest };
-    return { header: parseHeader(first, dialect, o.object), bytes: rest };
+    if (first.byteLength === 0) return { bytes: rest, fromObjectStart: false };
+    return { header: parseHeader(first, dialect, o.object), bytes: rest, fromObjectStart: false };
   }
   const opts = { maxRecordBytes: MAX_RECORD_BYTES, object: o.object, ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}) };
   const quote = dialect ? parityQuote(dialect) : undefined;
-  if (!header) return { bytes: readRangeBytes(counted, split.range.start, split.range.end, split.fileSize, { ...opts, ...(quote ? { quote } : {}) }) };
+  if (!header) return { bytes: readRangeBytes(counted, split.range.start, split.range.end, split.fileSize, { ...opts, ...(quote ? { quote } : {}) }), fromObjectStart: split.range.start === 0 };
   const first = await readHeaderLine(counted, split.fileSize, o.object);
   const from = Math.max(split.range.start, first.byteLength);
   const to = Math.max(from, split.range.end);
@@ -83,6 +89,7 @@ export async function openCsvSplit(split: Split, dialect: CsvDialect | undefined
   return {
     header: parseHeader(first, dialect!, o.object),
     bytes: readRangeBytes(counted, from, to, split.fileSize, { ...opts, ...(quote && cut ? { quote } : {}) }),
+    fromObjectStart: false,
   };
 }
 

@@ -193,6 +193,41 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, crlfTables, { taskBytes: 1 << 20 }), crlfWant, false, "CRLF sample with a quoted LF first");
   });
 
+  test("feff-record-start: a record starting with U+FEFF mid-object keeps it wherever a range cuts (sql and the functions API); only an object's own BOM is dropped", async () => {
+    // Every 3rd record starts with U+FEFF; the headered object has one right after its header, the headerless one its own BOM first.
+    const rows = Array.from({ length: 60 }, (_, i) => `${i % 3 === 0 ? "\uFEFF" : ""}k${i % 4},${i},${i * 7},2001-01-0${1 + (i % 9)}`);
+    const url = files("feff", { "a.csv": `k,g,x,d\n${rows.join("\n")}\n`, "b.csv": `\uFEFF${rows.join("\n")}\n` });
+    const sql = "SELECT replace(k, chr(65279), '<feff>') AS k, count(*) AS n, sum(g) AS s FROM t GROUP BY 1";
+    const both = { a: csvFile(`${url}a.csv`, T_SCHEMA, T_SCHEMA, { header: true }), b: csvFile(`${url}b.csv`, T_SCHEMA, T_SCHEMA, { header: false }) };
+    for (const [f, view] of Object.entries(both)) {
+      const want = await alone(sql, { t: view });
+      assert.ok(want.rows.some((r) => String(r[0]).startsWith("<feff>")) && want.rows.some((r) => !String(r[0]).startsWith("<feff>")), "DuckDB alone keeps U+FEFF inside the object");
+      const tables = await resolveTables([{ name: "t", url: `${url}${f}.csv`, columns: T_SCHEMA, options: { header: f === "a" } }]);
+      for (const taskBytes of [40, 97, 1 << 20]) assertSameResult(await viaEngine(sql, tables, { taskBytes }), want, false, `${f}.csv, ranges of ${taskBytes} bytes`);
+    }
+    // The functions API's records, split into ranges of every size: each record as reading the object whole gives it.
+    const { store, key } = await openStore(`${url}a.csv`);
+    const format = recordFormatSchema.parse({ csv: { header: true } });
+    const read = async (targetSplitBytes: number) => {
+      const got: string[] = [];
+      for (const split of await listSplits(store, key, { targetSplitBytes })) for await (const r of readRecords(store, split, { format, badRecords: "fail" })) got.push((r as { k: string }).k);
+      return got;
+    };
+    const whole = await read(1 << 20);
+    assert.equal(whole.filter((k) => k.startsWith("\uFEFF")).length, 20);
+    for (const size of [16, 33, 50, 101]) assert.deepEqual(await read(size), whole, `ranges of ${size} bytes`);
+    const lines = recordFormatSchema.parse("lines");
+    const { store: bs, key: bk } = await openStore(`${url}b.csv`);
+    const readLines = async (targetSplitBytes: number) => {
+      const got: unknown[] = [];
+      for (const split of await listSplits(bs, bk, { targetSplitBytes })) for await (const r of readRecords(bs, split, { format: lines, badRecords: "fail" })) got.push(r);
+      return got;
+    };
+    const wholeLines = await readLines(1 << 20);
+    assert.deepEqual(wholeLines, rows, "the object's own BOM dropped, every other U+FEFF kept");
+    for (const size of [16, 33, 50]) assert.deepEqual(await readLines(size), wholeLines, `lines in ranges of ${size} bytes`);
+  });
+
   test("empty-gzip-header: a gzip of nothing in a headered table is no rows, in sql and in the functions API", async () => {
     const url = files("empty-gzip", { "a.csv": "k,g\nx,1\ny,2\n", "b.csv.gz": gzipSync(""), "c.csv.gz": gzipSync("g,k\n3,x\n") });
     const sql = "SELECT k, sum(g) AS s, count(*) AS n FROM t GROUP BY k";
