@@ -52,17 +52,14 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
   const manager = new Manager({ backend });
   interrupts.stopWith(() => manager.close());
   const watch = new JobWatch(flags);
-  let opening: Promise<DuckDb> | undefined;
   let db: DuckDb | undefined;
   try {
     // Loaded only when a query runs, after the workers were started: DuckDB takes ~0.3 s to load.
     const [{ openDuckDb }, { runQuery2 }] = await Promise.all([import("../duckdb/index.js"), import("../query/query2.js")]);
-    // Opens on DuckDB's threads while runQuery2 lists the input and plans.
-    opening = openDuckDb(duckdbFile ? { path: duckdbFile } : {});
-    opening.catch(() => undefined); // awaited by runQuery2, or below
+    db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
     const result = await runQuery2(
       manager,
-      opening,
+      db,
       {
         input: flags.input,
         prefixLen: flags.prefixLen,
@@ -74,13 +71,12 @@ export async function runQuery2Cli(flags: Query2Flags): Promise<{ db: DuckDb; re
       },
       { onJob: watch.onJob, signal: interrupts.signal },
     );
-    db = await opening;
     await watch.finish(db, duckdbFile);
     interrupts.throwIfInterrupted();
     if (result.csv) reportObject(flags, result.csv.url, result.csv, result.csv.writtenBy === "tasks" ? "the reduce tasks" : "the coordinator");
     return { db, result, totals: watch.stats?.totals() ?? [], ...(duckdbFile ? { duckdbFile } : {}) };
   } catch (err) {
-    (db ?? (await opening?.catch(() => undefined)))?.close();
+    db?.close();
     await removeFailedDuckDbFile(duckdbFile);
     throw err;
   } finally {

@@ -55,24 +55,20 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
   interrupts.throwIfInterrupted();
   const manager = new Manager({ backend: await backendFromFlags(flags, BUILTIN_ENTRY) });
   interrupts.stopWith(() => manager.close());
-  let opening: Promise<DuckDb> | undefined;
   let db: DuckDb | undefined;
   let session: SqlSession | undefined;
   const watch = new JobWatch(flags);
   try {
     const [{ planQuery }, { prepareQuery }, { executePrepared }, { openDuckDb }, { SqlSession }] = await Promise.all([import("../sql/plan.js"), import("../query/prepare.js"), import("../query/execute.js"), import("../duckdb/index.js"), import("../sql/parse.js")]);
     const workers = manager.maxConcurrentTasks;
-    const { duckdbFile, object } = outputTarget(flags.output);
-    // The result's DuckDB opens (on DuckDB's threads) while the planning one opens and plans.
-    opening = openDuckDb(duckdbFile ? { path: duckdbFile } : {});
-    opening.catch(() => undefined); // awaited below, or closed in the catch
     // One planning DuckDB for the planner and the executor (which reads the stages' columns from it).
     session = await SqlSession.open();
     const plan = await planQuery(flags.query, catalog.tables, planOptions(flags, workers), session);
     // The tasks, packed from the catalog's one listing of each table: what `smelter explain` shows.
     const prepared = await prepareQuery(plan, catalog.listings, { workers, ...(flags.taskBytes ? { taskBytes: flags.taskBytes } : {}) });
     if (!flags.quiet) process.stderr.write(`[smelter] plan: ${plan.strategy}; ${plan.stages.length} stage${plan.stages.length === 1 ? "" : "s"} (smelter explain shows them)\n`);
-    db = await opening;
+    const { duckdbFile, object } = outputTarget(flags.output);
+    db = await openDuckDb(duckdbFile ? { path: duckdbFile } : {});
     const result = await executePrepared(
       manager,
       db,
@@ -93,7 +89,7 @@ export async function runSqlCli(flags: SqlCliFlags): Promise<{ db: DuckDb; rows:
     const skipped = (watch.stats?.totals() ?? []).reduce((n, s) => n + (s.counters.badRows ?? 0), 0);
     return { db, rows: result.rows, totals: watch.stats ? formatStageTotals(watch.stats.totals()) : "", ...(skipping.length ? { badRows: { count: skipped, tables: skipping } } : {}) };
   } catch (err) {
-    (db ?? (await opening?.catch(() => undefined)))?.close();
+    db?.close();
     await removeFailedDuckDbFile(outputTarget(flags.output).duckdbFile);
     throw err;
   } finally {

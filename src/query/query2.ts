@@ -74,21 +74,13 @@ let planning: Promise<unknown> = Promise.resolve();
 const plans = new Map<string, SqlPlan>();
 const PLANS_KEPT = 64;
 
-/** The process's planning session, opened at the first call (a failed open is retried at the next). */
-function openPlanner(): Promise<SqlSession> {
-  if (!planner) {
-    const opening = SqlSession.open();
-    opening.catch(() => {
-      if (planner === opening) planner = undefined;
-    });
-    planner = opening;
-  }
-  return planner;
-}
-
 /** Runs `f` with the process's planning session, one caller at a time (a plan resets the session's tables). */
 function withPlanner<T>(f: (session: SqlSession) => Promise<T>): Promise<T> {
-  const run = planning.then(async () => f(await openPlanner()));
+  const run = planning.then(async () => {
+    planner ??= SqlSession.open();
+    planner.catch(() => (planner = undefined));
+    return f(await planner);
+  });
   planning = run.catch(() => undefined);
   return run;
 }
@@ -100,16 +92,11 @@ export function query2Sql(prefixLen: number): string {
 
 /**
  * Runs Query 2 and loads the result into `db` as table `table` (prefix VARCHAR, adRevenue DOUBLE).
- * Returns once the result is in `db`; the work prefix is deleted by then. `db` may be a promise (a
- * database still opening): it is awaited once the input is listed and the plan made, so a cold
- * command line opens it meanwhile; it stays the caller's to close, whatever happens. `mapWorker`
- * replaces the first stage's worker (tests wrap `smelter.sql.stage` to misbehave).
+ * Returns once the result is in `db`; the work prefix is deleted by then. `mapWorker` replaces the
+ * first stage's worker (tests wrap `smelter.sql.stage` to misbehave).
  */
-export async function runQuery2(manager: Manager, db: DuckDb | Promise<DuckDb>, options: Query2Options, hooks: { onJob?: (job: Job) => void; table?: string; policy?: StagePolicyInput; mapWorker?: string; signal?: AbortSignal } = {}): Promise<Query2Result> {
+export async function runQuery2(manager: Manager, db: DuckDb, options: Query2Options, hooks: { onJob?: (job: Job) => void; table?: string; policy?: StagePolicyInput; mapWorker?: string; signal?: AbortSignal } = {}): Promise<Query2Result> {
   const o = parseOrThrow(query2OptionsSchema, options, "query2 options");
-  // The planning DuckDB opens (on DuckDB's threads) while the input is listed (cold: ~20-35 ms).
-  openPlanner().catch(() => undefined); // its error, if any, comes from withPlanner below
-  Promise.resolve(db).catch(() => undefined); // a database failing to open fails the run where it is awaited, not as an unhandled rejection meanwhile
   const { store, key } = await openStore(o.input, { context: manager.context });
   const listing = await listInput(store, key, { ...(o.format === "auto" ? {} : { format: o.format }), ...(hooks.signal ? { signal: hooks.signal } : {}) });
   if (listing.bytes === 0) throw new ConfigError(`no uservisits data at ${o.input}: check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
@@ -131,7 +118,7 @@ export async function runQuery2(manager: Manager, db: DuckDb | Promise<DuckDb>, 
   });
   const result = await executePlan(
     manager,
-    await db,
+    db,
     plan,
     {
       ...(read ? { session: read } : {}),

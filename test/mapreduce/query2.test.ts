@@ -81,34 +81,6 @@ describe("query2", () => {
     }
   });
 
-  test("a database still opening may be passed: the result lands in it, and it stays the caller's whatever happens", async () => {
-    const opening = openDuckDb();
-    const r = await runQuery2(threads, opening, { input: data.csv, prefixLen: 8 });
-    const db = await opening;
-    try {
-      assert.ok(r.rows > 0);
-      assert.equal(Number(await db.value("SELECT count(*) FROM result")), r.rows);
-      const c = await compareWithDuckDb(db, data.csv, "csv", 8);
-      assert.equal(c.got, c.expected);
-      assert.equal(c.found, c.expected);
-      assert.ok(c.maxRel < 1e-6, `max relative error ${c.maxRel}`);
-    } finally {
-      db.close();
-    }
-    // A run that fails before the job neither closes it nor leaves it half-used.
-    const second = openDuckDb();
-    await assert.rejects(runQuery2(threads, second, { input: `${data.dir}/nothing-here/`, prefixLen: 8 }), /no uservisits data/);
-    const db2 = await second;
-    try {
-      assert.equal(Number(await db2.value("SELECT 42")), 42);
-      assert.equal(Number(await db2.value("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'result'")), 0);
-    } finally {
-      db2.close();
-    }
-    // A database that fails to open fails the run with its own error.
-    await assert.rejects(runQuery2(threads, Promise.reject(new Error("cannot open the result database")), { input: data.csv, prefixLen: 8 }), /cannot open the result database/);
-  });
-
   test("the work prefix is deleted after the job, and a missing input says what to do", async () => {
     const db = await openDuckDb();
     try {
