@@ -1,7 +1,7 @@
 /** `smelter query2` as a user runs it: every output format, the DuckDB file, one CSV object, bad flags, bad data. */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { openDuckDb } from "../../src/duckdb/index.js";
@@ -81,6 +81,12 @@ describe("smelter query2", () => {
     const missing = run("--input", join(data.dir, "nope/"));
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /no uservisits data at .*nope/);
+    // The result's DuckDB file is open by the time the input is listed: a missing input leaves no file.
+    const out = join(data.dir, "missing.duckdb");
+    const missingOut = run("--input", join(data.dir, "nope/"), "--output", out);
+    assert.equal(missingOut.status, 1);
+    assert.match(missingOut.stderr, /no uservisits data at .*nope/);
+    assert.ok(!existsSync(out) && !existsSync(`${out}.wal`), "no missing.duckdb or .wal left behind");
   });
 
   test("a malformed row fails the job with the object and byte range named, not a temp file", () => {
