@@ -163,9 +163,24 @@ export function fromJson(text: string): unknown {
   return JSON.parse(marked, (k, v: unknown) => (k === "query_location" ? undefined : v));
 }
 
-/** JSON for DuckDB, with marked integers written back as numbers. */
+/**
+ * JSON for DuckDB, with marked integers written back as numbers, and every DOUBLE (or FLOAT)
+ * constant as a cast of its shortest text (`CAST('1000' AS DOUBLE)`): json_deserialize_sql prints
+ * such a constant as a bare number, which DuckDB reads back as another type or value (`1e3` as
+ * `1000.0`, a DECIMAL; `-0e0` as `-0.0`, which is 0), and its JSON reader refuses an integer token
+ * where the tree says double. The cast of the text is the same double.
+ */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value).replace(new RegExp(`"${BIG}(-?\\d+)"`, "g"), "$1");
+  const text = JSON.stringify(value, (_k, v: unknown) => {
+    const c = v as { class?: unknown; value?: { type?: { id?: unknown; type_info?: unknown }; is_null?: unknown; value?: unknown } } | null;
+    if (c === null || typeof c !== "object" || c.class !== "CONSTANT" || c.value?.is_null !== false || typeof c.value.value !== "number") return v;
+    const id = c.value.type?.id;
+    if (id !== "DOUBLE" && id !== "FLOAT") return v;
+    const digits = Object.is(c.value.value, -0) ? "-0.0" : String(c.value.value);
+    const constant = { class: "CONSTANT", type: "VALUE_CONSTANT", alias: "", value: { type: { id: "VARCHAR", type_info: null }, is_null: false, value: digits } };
+    return { class: "CAST", type: "OPERATOR_CAST", alias: (v as { alias: string }).alias, child: constant, cast_type: { id, type_info: c.value.type?.type_info ?? null }, try_cast: false };
+  });
+  return text.replace(new RegExp(`"${BIG}(-?\\d+)"`, "g"), "$1");
 }
 
 /** A DuckDB binder/catalog error restated for the user. */
