@@ -33,6 +33,32 @@ export function isAggregateCall(e: Expr, aggregates: Set<string>): boolean {
   return e.class === "FUNCTION" && aggregates.has(String(e.function_name).toLowerCase());
 }
 
+/** Functions of the query's own instant (DuckDB: the transaction's start), called as functions. */
+const INSTANT_FUNCTIONS = new Set(["now", "today", "get_current_timestamp", "transaction_timestamp", "current_localtimestamp", "current_localtime", "get_current_time", "current_timestamp", "current_date", "current_time", "localtimestamp", "localtime"]);
+/** The same, written without parentheses: DuckDB parses them as column names and binds them when no column has the name. */
+const INSTANT_KEYWORDS = new Set(["current_timestamp", "current_date", "current_time", "localtimestamp", "localtime"]);
+
+/**
+ * The first call in `tree` of the query's own time (now(), current_timestamp, current_date...), if
+ * any. DuckDB alone evaluates them once, at the query's start; each task of a plan would evaluate
+ * them in its own transaction, at its own time (found by a differential sweep: `count(DISTINCT
+ * now())` gave 57 over 57 tasks), so a plan refuses them. `columns`: the tables' column names,
+ * lower case (a column named current_date is a column).
+ */
+export function instantCall(tree: unknown, columns: Set<string>): string | undefined {
+  let found: string | undefined;
+  walkExpr(tree, (e) => {
+    if (found) return false;
+    if (e.class === "FUNCTION" && INSTANT_FUNCTIONS.has(String(e.function_name).toLowerCase())) found = `${String(e.function_name)}()`;
+    if (e.class === "COLUMN_REF") {
+      const names = e.column_names as string[];
+      const name = String(names[0]).toLowerCase();
+      if (names.length === 1 && INSTANT_KEYWORDS.has(name) && !columns.has(name)) found = String(names[0]);
+    }
+  });
+  return found;
+}
+
 /** Refuses constructs that no plan handles, naming them. */
 export function checkSupported(node: SelectNode, sql: string): void {
   if (node.qualify) throw refuse("QUALIFY", sql, "it filters on window functions, which need every row of a partition in one place; filter in an outer query over an aggregate subquery, or pass --allow-single-task");

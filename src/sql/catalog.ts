@@ -16,7 +16,7 @@ import { openDuckDb, type DuckDb } from "../duckdb/index.js";
 import { sqlString } from "../duckdb/sql.js";
 import { duckdbText, INVALID_UNICODE_HINT, isInvalidUnicode } from "../duckdb/messages.js";
 import { ConfigError } from "../job/errors.js";
-import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
+import { csvDialectSchema, dialectSplittable, MAX_RECORD_BYTES, type CsvDialectInput } from "../splits/dialect.js";
 import { FirstLineEnd } from "../splits/line-end.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { cutSplit } from "../splits/pack.js";
@@ -43,7 +43,12 @@ export interface TableRequest {
   options?: TableOptions;
 }
 
+/** The first read of a CSV or NDJSON sample; grown four-fold until it holds SAMPLE_LINES lines. */
 const SAMPLE_BYTES = 256 * 1024;
+/** Lines a CSV sample holds when the object has them: twice DuckDB's `sample_size` (20,480 rows), plus the header. */
+const SAMPLE_LINES = 2 * 20_480 + 1;
+/** The most of an object's data a sample holds (rows of over 1.6 KB: DuckDB's sniffer then sees fewer rows than DuckDB alone's). */
+const MAX_SAMPLE_BYTES = 64 * 1024 * 1024;
 
 /** Resolves tables: listing (splits, bytes), format, dialect, and columns when not given. */
 export async function resolveTables(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<SqlTableInput[]> {
@@ -159,23 +164,48 @@ function definedOnly(o: TableOptions): Partial<TableOptions> {
 }
 
 /**
- * The first SAMPLE_BYTES of an object's data (decompressed), cut at its last complete line; a zstd
- * object (no zstd in Node 20's zlib) whole and still compressed, `.zst` (DuckDB decompresses it).
+ * The first rows of an object's data (decompressed), cut at its last complete line: at least
+ * {@link SAMPLE_LINES} lines (twice DuckDB's `sample_size` of 20,480 rows, so that its sniffer,
+ * which reads that many rows of the sample as it would of the object, sees the same rows even when
+ * some records span two lines), or the whole object, or {@link MAX_SAMPLE_BYTES}; a zstd object
+ * (no zstd in Node 20's zlib) whole and still compressed, `.zst` (DuckDB decompresses it).
  */
 type Sample = { bytes: Uint8Array; suffix: "" | ".zst" };
 
 async function sample(store: ObjectStore, split: Split, where: string): Promise<Sample> {
+  for (let want = SAMPLE_BYTES; ; want *= 4) {
+    const s = await samplePrefix(store, split, where, Math.min(want, MAX_SAMPLE_BYTES));
+    // A record over the limit ends the sample before it: the tasks refuse it, naming its object and offset.
+    const long = s.sample.suffix ? -1 : longLineAt(s.sample.bytes, MAX_RECORD_BYTES);
+    if (long >= 0) return { bytes: s.sample.bytes.subarray(0, long), suffix: s.sample.suffix };
+    if (s.complete || want >= MAX_SAMPLE_BYTES || lineCount(s.sample.bytes) >= SAMPLE_LINES) return s.sample;
+  }
+}
+
+/** Where the first line longer than `limit` bytes starts, or -1. */
+function longLineAt(bytes: Uint8Array, limit: number): number {
+  let start = 0;
+  for (let nl = bytes.indexOf(10); ; nl = bytes.indexOf(10, start)) {
+    const end = nl < 0 ? bytes.byteLength : nl;
+    if (end - start > limit) return start;
+    if (nl < 0) return -1;
+    start = nl + 1;
+  }
+}
+
+/** The first `want` bytes of an object's data as {@link sample} takes them, and whether that is all of it. */
+async function samplePrefix(store: ObjectStore, split: Split, where: string, want: number): Promise<{ sample: Sample; complete: boolean }> {
   let bytes: Uint8Array;
   let complete: boolean;
   if (split.compression === undefined) {
-    bytes = await store.get(split.key, { range: { start: 0, end: Math.min(split.fileSize, SAMPLE_BYTES) } });
-    complete = split.fileSize <= SAMPLE_BYTES;
+    bytes = await store.get(split.key, { range: { start: 0, end: Math.min(split.fileSize, want) } });
+    complete = split.fileSize <= want;
   } else {
     // A compressed prefix decompresses to a prefix of the data (zlib's sync flush keeps what it has).
-    const take = split.compression === "zstd" ? split.fileSize : Math.min(split.fileSize, SAMPLE_BYTES);
+    const take = split.compression === "zstd" ? split.fileSize : Math.min(split.fileSize, want);
     if (split.compression === "zstd" && split.fileSize > 64 * 2 ** 20) throw new ConfigError(`[smelter] [sql] ${where} is zstd-compressed and over 64 MiB: Smelter cannot sniff a part of it; pass --schema and the CSV options (--header, --delimiter, ...)`);
     const raw = await store.get(split.key, { range: { start: 0, end: take } });
-    if (split.compression === "zstd") return { bytes: raw, suffix: ".zst" };
+    if (split.compression === "zstd") return { sample: { bytes: raw, suffix: ".zst" }, complete: true };
     complete = take === split.fileSize;
     try {
       const flush = { finishFlush: zlibConstants.Z_SYNC_FLUSH };
@@ -183,15 +213,15 @@ async function sample(store: ObjectStore, split: Split, where: string): Promise<
     } catch (err) {
       throw new ConfigError(`[smelter] [sql] ${where} is not valid ${split.compression} data (${(err as Error).message}): check the object, or rename it without the .${split.key.split(".").pop()} extension if it is not compressed`, { cause: err });
     }
-    bytes = bytes.subarray(0, SAMPLE_BYTES);
-    complete = complete && bytes.byteLength < SAMPLE_BYTES;
+    bytes = bytes.subarray(0, want);
+    complete = complete && bytes.byteLength < want;
   }
   // A UTF-8 BOM marks the encoding, it is not data: DuckDB's sniffer takes it for part of the first field (a quoted first field then breaks its detection), its reader skips it.
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-  if (complete) return { bytes, suffix: "" };
+  if (complete) return { sample: { bytes, suffix: "" }, complete };
   const cut = bytes.lastIndexOf(10);
   if (cut < 0) throw new ConfigError(`[smelter] [sql] ${where}: its first ${bytes.byteLength} bytes hold no line break, so its columns cannot be sniffed: pass --schema and the CSV options`);
-  return { bytes: bytes.subarray(0, cut + 1), suffix: "" };
+  return { sample: { bytes: bytes.subarray(0, cut + 1), suffix: "" }, complete };
 }
 
 /** Columns of a Parquet object from its footer, read by DuckDB from a sparse file holding only the footer. */
@@ -233,9 +263,11 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
   return withTempFile(async (file) => {
     await writeFile(`${file}.csv${suffix}`, bytes);
     try {
-      type Row = { Delimiter: string; Quote: string; Escape: string; HasHeader: boolean; Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null };
-      const [row] = await catalogDb.use((db) => db.all<Row>(`SELECT Delimiter, Quote, Escape, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(`${file}.csv${suffix}`), ...args].join(", ")})`));
+      type Row = { Delimiter: string; Quote: string; Escape: string; NewLineDelimiter: string; HasHeader: boolean; Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null };
+      const [row] = await catalogDb.use((db) => db.all<Row>(`SELECT Delimiter, Quote, Escape, NewLineDelimiter, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(`${file}.csv${suffix}`), ...args].join(", ")})`));
       if (!row) throw new Error("sniff_csv returned nothing");
+      // Records are found and cut at LF (ranges, headers, compressed objects): lines ended by a bare CR would read as one line, no rows.
+      if (row.NewLineDelimiter === "\\r") throw new ConfigError(`[smelter] [sql] ${where} ends its lines with a bare CR (\\r without \\n, as classic Mac OS wrote them): Smelter reads CSV lines ended by LF or CRLF only. Convert the line endings (for example tr '\\r' '\\n' < in.csv > out.csv)`);
       const char = (c: string) => (c === "(empty)" ? "" : c);
       const dialect = {
         delimiter: char(row.Delimiter),
@@ -248,6 +280,7 @@ async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: strin
       if (dialect.delimiter.length !== 1) throw new Error(`sniffed delimiter ${JSON.stringify(dialect.delimiter)} is not one character`);
       return { header: dialect.header, columns: row.Columns.map((c) => ({ name: c.name, type: c.type })), dialect };
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       const message = duckdbText((err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "")).replaceAll(`"${file}.csv${suffix}"`, "its sample").replaceAll(`${file}.csv${suffix}`, "its sample");
       const hint = isInvalidUnicode((err as Error).message) ? INVALID_UNICODE_HINT : "pass the CSV options (--delimiter, --quote, --header ...) or --schema";
       throw new ConfigError(`[smelter] [sql] ${where} cannot be read as CSV: ${message}. ${hint.replace(/^./, (c) => c.toUpperCase())}`, { cause: err });

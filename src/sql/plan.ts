@@ -11,6 +11,7 @@
  */
 import { sqlIdentifier } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
+import { instantCall } from "./analyze.js";
 import { inlineCtes } from "./from.js";
 import { PlanContext, type StageDraft } from "./context.js";
 import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
@@ -40,6 +41,12 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       return uniqueNames(s, parsed, bound);
     };
     if (parsed.type === "SET_OPERATION_NODE" && options.allowSingleTask) return singleTask(sql, tables, await bind(), "set operations (UNION, EXCEPT, INTERSECT) cannot be distributed yet");
+    const instant = instantCall(parsed, new Set(tables.flatMap((t) => t.columns.map((c) => c.name.toLowerCase()))));
+    if (instant) {
+      const why = `${instant} cannot be distributed: each task would take its own time, where DuckDB alone takes the query's one instant`;
+      if (options.allowSingleTask) return singleTask(sql, tables, await bind(), why);
+      throw new ConfigError(`[smelter] [sql] ${why}; write the time into the query as a literal (TIMESTAMPTZ '2026-01-01 00:00:00+00'), or pass --allow-single-task (${excerpt(sql)})`);
+    }
     const node = s.selectNode(parsed, sql);
     const columns = await bind();
     const ctx = new PlanContext(s, tables, options, sql, await s.aggregateNames());

@@ -139,7 +139,7 @@ export function assertSameResult(got: TestResult, want: TestResult, ordered: boo
     for (let j = 0; j < b.length; j++) {
       const x = a[j];
       const y = b[j];
-      if (typeof x === "number" && typeof y === "number") {
+      if (typeof x === "number" && typeof y === "number" && x !== y) { // equal (infinities too) needs no tolerance
         const rel = Math.abs(x - y) / Math.max(Math.abs(y), 1e-12);
         assert.ok(rel <= 1e-6 || Math.abs(x - y) < 1e-9, `${label}: row ${i} column ${want.names[j]}: ${x} vs ${y} (relative error ${rel})`);
       } else assert.deepEqual(x, y, `${label}: row ${i} column ${want.names[j]}: ${String(x)} vs ${String(y)}`);

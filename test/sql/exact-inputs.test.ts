@@ -193,6 +193,25 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, crlfTables, { taskBytes: 1 << 20 }), crlfWant, false, "CRLF sample with a quoted LF first");
   });
 
+  test("sniff-sample-rows: a value past the first 256 KiB but within DuckDB's 20,480 sampled rows sets the column's type and the quoting as DuckDB alone's sniff does; bare-CR lines are refused", async () => {
+    // 3,000 rows of ~100 bytes: row 2,900 holds the only fraction (x), a leading zero (s) and a quoted field, ~290 KB in.
+    const pad = "p".repeat(80);
+    const rows = ["id,x,s,pad"];
+    for (let i = 0; i < 3000; i++) rows.push(i === 2900 ? `${i},1.5,007,"quoted ${pad}"` : i === 2950 ? `${i},${i % 10},${i % 1000},"say ""hi"""` : `${i},${i % 10},${i % 1000},${pad}`);
+    const url = files("sample-rows", { "t.csv": `${rows.join("\n")}\n` });
+    const tables = await resolveTables([{ name: "t", url }]);
+    assert.deepEqual(tables[0]!.columns.map((c) => c.type), ["BIGINT", "DOUBLE", "VARCHAR", "VARCHAR"], "types from 20,480 rows, not 256 KiB");
+    assert.equal(tables[0]!.quote, '"', "quoting seen past 256 KiB");
+    const views = { t: `SELECT * FROM read_csv('${url}t.csv')` };
+    for (const sql of ["SELECT s = '007' AS z, sum(x) AS sx, count(*) AS n, max(pad) AS mp FROM t GROUP BY 1", "SELECT id, s, pad FROM t WHERE id IN (2900, 2950)"]) {
+      const want = await alone(sql, views);
+      assert.ok(want.rows.length > 0);
+      assertSameResult(await viaEngine(sql, tables, { taskBytes: 65_536 }), want, false, sql);
+    }
+    const cr = files("bare-cr", { "t.csv": `id,x\r${Array.from({ length: 50 }, (_, i) => `${i},${i}`).join("\r")}\r` });
+    await assert.rejects(resolveTables([{ name: "t", url: cr }]), /ends its lines with a bare CR .*Convert the line endings/);
+  });
+
   test("feff-record-start: a record starting with U+FEFF mid-object keeps it wherever a range cuts (sql and the functions API); only an object's own BOM is dropped", async () => {
     // Every 3rd record starts with U+FEFF; the headered object has one right after its header, the headerless one its own BOM first.
     const rows = Array.from({ length: 60 }, (_, i) => `${i % 3 === 0 ? "\uFEFF" : ""}k${i % 4},${i},${i * 7},2001-01-0${1 + (i % 9)}`);

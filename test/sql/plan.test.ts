@@ -174,6 +174,15 @@ describe("planner", () => {
     await refused("SELECT count(*) FROM (SELECT sourceIP FROM uservisits UNION SELECT pageURL FROM rankings) t", /a set operation \(UNION, EXCEPT, INTERSECT\) in FROM cannot be distributed: run each SELECT on its own, or pass --allow-single-task/);
     await refused("SELECT count(*) FROM (SELECT * FROM uservisits WHERE duration > 1)", /without an alias cannot be distributed: name it: FROM \(SELECT \.\.\.\) AS t/);
     await refused("SELECT uv.sourceIP FROM uservisits uv SEMI JOIN rankings r ON uv.destURL = r.pageURL", /a SEMI join cannot be distributed: use INNER, LEFT, RIGHT or FULL joins/);
+    // The query's own instant: each task would take its own (count(DISTINCT now()) was the task count).
+    await refused("SELECT count(DISTINCT now()) FROM uservisits", /now\(\) cannot be distributed: each task would take its own time.*literal.*--allow-single-task/);
+    await refused("SELECT countryCode, min(current_timestamp) FROM uservisits GROUP BY 1", /current_timestamp cannot be distributed/);
+    await refused("SELECT count(*) FROM (SELECT * FROM uservisits WHERE visitDate < current_date) AS t", /current_date cannot be distributed/);
+    await refused("SELECT count(*) FROM uservisits WHERE visitDate < today()", /today\(\) cannot be distributed/);
+    const named = [{ ...tables()[0]!, columns: [...tables()[0]!.columns, { name: "current_date", type: "DATE" }] }, tables()[1]!];
+    assert.equal((await plan("SELECT max(current_date) FROM uservisits GROUP BY countryCode", {}, named)).columns.length, 1, "a column named current_date is a column");
+    const once = await plan("SELECT count(DISTINCT now()) FROM uservisits", { allowSingleTask: true });
+    assert.deepEqual(once.stages.map((s) => s.tasks.kind), ["single"]);
     const union = await plan("SELECT sourceIP FROM uservisits UNION ALL SELECT pageURL FROM rankings", { allowSingleTask: true });
     assert.deepEqual(union.stages.map((s) => s.tasks.kind), ["single"]);
     assert.match(union.notes[0]!, /not distributed: set operations/);
