@@ -24,7 +24,8 @@ export function splitName(f: LocalFile): string {
  */
 export function duckdbMessage(err: unknown, files: LocalFile[]): string {
   let message = duckdbText((err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "").replace(/\n\s+in SQL:[\s\S]*$/, ""));
-  for (const f of files) message = message.split(f.path).join(splitName(f));
+  // A temp file's path becomes its split's name; a path already inside its object's file:// URL stays (not file://file:///...).
+  for (const f of files) message = message.split(f.path).reduce((out, part, i) => (i === 0 ? part : `${out}${out.endsWith("file://") ? f.path : splitName(f)}${part}`), "");
   return message;
 }
 

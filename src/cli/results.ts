@@ -27,7 +27,8 @@ export async function streamResult(db: DuckDb, table: string, format: "json" | "
 /**
  * Columns for JSON that JavaScript reads back exactly: integers beyond 2^53 as strings (smaller
  * ones stay numbers), DECIMAL values with more than 15 significant digits as strings (a double
- * holds 15 exactly), timestamps as ISO strings (dates already are).
+ * holds 15 exactly), timestamps as ISO strings (dates already are), a double's NaN and infinities
+ * as the strings "nan", "inf", "-inf" (not inside lists or structs: DuckDB writes those bare).
  */
 async function jsonSelectList(db: DuckDb, table: string): Promise<string> {
   const columns = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sqlIdentifier(table)}`);
@@ -38,6 +39,8 @@ async function jsonSelectList(db: DuckDb, table: string): Promise<string> {
       const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/i.exec(type);
       if (decimal && Number(decimal[1]) > 15) return `CASE WHEN abs(${c}) < 1e${15 - Number(decimal[2])} THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
       if (/^TIMESTAMP( WITH TIME ZONE)?$|^TIMESTAMP(_S|_MS|_NS)?$|^TIMESTAMPTZ$/i.test(type)) return `replace(${c}::VARCHAR, ' ', 'T') AS ${c}`;
+      // JSON has no NaN or infinity (DuckDB writes bare NaN and Infinity, which JSON.parse refuses): as strings, "nan", "inf", "-inf".
+      if (/^(DOUBLE|FLOAT|REAL|FLOAT4|FLOAT8)$/i.test(type)) return `CASE WHEN ${c} IS NULL OR isfinite(${c}) THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
       return c;
     })
     .join(", ");

@@ -70,9 +70,13 @@ export function checkSupported(node: SelectNode, sql: string): void {
   }
   walkExpr([node.select_list, node.where_clause, node.group_expressions, node.having, node.modifiers], (e) => {
     if (e.class === "WINDOW") throw refuse(`the window function ${String(e.function_name)}() OVER (...)`, sql, "window functions need every row of a partition in one place; aggregate with GROUP BY instead, or pass --allow-single-task");
-    if (e.class === "SUBQUERY") throw refuse(`a ${String(e.subquery_type).toLowerCase()} subquery in an expression`, sql, "subqueries in expressions (IN (SELECT ...), EXISTS, scalar or correlated subqueries) are not planned; join instead, or pass --allow-single-task");
+    if (e.class === "SUBQUERY") throw refuse(`${({ ANY: "an IN (SELECT ...) or ANY", EXISTS: "an EXISTS", NOT_EXISTS: "a NOT EXISTS", SCALAR: "a scalar" } as Record<string, string>)[String(e.subquery_type)] ?? `a ${String(e.subquery_type).toLowerCase()}`} subquery in an expression`, sql, "subqueries in expressions (IN (SELECT ...), EXISTS, scalar or correlated subqueries) are not planned; join instead, or pass --allow-single-task");
     if (e.class === "PARAMETER") throw new ConfigError(`[smelter] [sql] the query has a parameter ($1/?): write the value into the query`);
     if (e.class === "POSITIONAL_REFERENCE") throw refuse("a positional reference (#1)", sql, "name the column");
+  });
+  // Rows are hashed and compared by their bytes across tasks: values equal only under a collation would group, join and DISTINCT apart (once a wrong answer: 3 groups for 1). ORDER BY runs in one place.
+  walkExpr([node.select_list, node.where_clause, node.group_expressions, node.having, node.from_table], (e) => {
+    if (e.class === "COLLATE") throw refuse(`COLLATE ${String(e.collation)} outside ORDER BY`, sql, "compare with lower(), strip_accents() or nfc_normalize() instead, or pass --allow-single-task");
   });
 }
 

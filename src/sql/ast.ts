@@ -136,8 +136,9 @@ export function limitModifier(limit: number | null, offset: number | null): Modi
 }
 
 /**
- * Maps every expression in `x` top-down: `f` returns a replacement (not descended into) or
- * undefined (keep the node, map its children). Returns a new tree; `x` is not changed.
+ * Maps every expression in `x` top-down: `f` returns a replacement (not descended into; it takes
+ * the replaced node's alias when it has none) or undefined (keep the node, map its children).
+ * Returns a new tree; `x` is not changed.
  */
 export function mapExpr<T>(x: T, f: (e: Expr) => Expr | undefined): T {
   const go = (v: unknown): unknown => {
@@ -145,7 +146,8 @@ export function mapExpr<T>(x: T, f: (e: Expr) => Expr | undefined): T {
     if (typeof v !== "object" || v === null) return v;
     if (isExpr(v)) {
       const r = f(v);
-      if (r !== undefined) return r;
+      // A replaced node keeps its alias: a struct literal's fields are its children's aliases ({'s': count(*)} stays STRUCT(s ...), not __a0).
+      if (r !== undefined) return v.alias && !r.alias ? { ...r, alias: v.alias } : r;
     }
     const out: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(v)) out[k] = go(val);

@@ -34,6 +34,11 @@ export interface FromInfo {
   derived?: { node: SelectNode; alias: string };
 }
 
+/** "a" or "an" before a word in capitals (an ANTI join, a SEMI join). */
+function article(word: string): string {
+  return /^[AEIOU]/i.test(word) ? "an" : "a";
+}
+
 export function refuse(what: string, sql: string, hint = ""): ConfigError {
   return new ConfigError(`[smelter] [sql] ${what} cannot be distributed${hint ? `: ${hint}` : ""} (${excerpt(sql)})`);
 }
@@ -115,8 +120,8 @@ export function analyzeFrom(node: SelectNode, tables: SqlTable[], aggregates: Se
       }
       case "JOIN": {
         const joinType = String(ref.join_type);
-        if (ref.ref_type !== "REGULAR" && ref.ref_type !== "CROSS") throw refuse(`a ${String(ref.ref_type)} join`, sql, "write the join condition with ON");
-        if (!["INNER", "LEFT", "RIGHT", "FULL", "OUTER"].includes(joinType)) throw refuse(`a ${joinType} join`, sql, "use INNER, LEFT, RIGHT or FULL joins");
+        if (ref.ref_type !== "REGULAR" && ref.ref_type !== "CROSS") throw refuse(`${article(String(ref.ref_type))} ${String(ref.ref_type)} join`, sql, "write the join condition with ON");
+        if (!["INNER", "LEFT", "RIGHT", "FULL", "OUTER"].includes(joinType)) throw refuse(`${article(joinType)} ${joinType} join`, sql, "use INNER, LEFT, RIGHT or FULL joins");
         visit(ref.left as TableRef);
         const right = ref.right as TableRef;
         if (right.type === "JOIN") throw refuse("a join nested on the right-hand side", sql, "write joins left to right");

@@ -24,6 +24,12 @@ import { parseTables, type SqlTableInput } from "./tables.js";
 export type { PlanOptions, SqlPlan } from "./model.js";
 
 /** Plans `sql` over `tables`. Pass a `session` to reuse one DuckDB across many plans. */
+/** A stage's rows travel as Parquet, which has no UNION type, nor a cast from its text back to one. */
+function refuseUnionColumns(columns: ColumnInfo[], sql: string): void {
+  const u = columns.find((c) => /\bUNION\s*\(/i.test(c.type));
+  if (u) throw new ConfigError(`[smelter] [sql] column ${u.name} is a UNION (${u.type}), which cannot pass between tasks (Parquet has no UNION type): extract a member (union_extract) or cast it to VARCHAR (${excerpt(sql)})`);
+}
+
 export async function planQuery(sql: string, tableInputs: SqlTableInput[], options: PlanOptions = {}, session?: SqlSession): Promise<SqlPlan> {
   const own = session ? undefined : await SqlSession.open();
   const s = session ?? own!;
@@ -38,6 +44,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       const bound = await s.describe(sql).catch((err: unknown) => {
         throw bindError(err, sql);
       });
+      refuseUnionColumns(bound, sql);
       return uniqueNames(s, parsed, bound);
     };
     if (parsed.type === "SET_OPERATION_NODE" && options.allowSingleTask) return singleTask(sql, tables, await bind(), "set operations (UNION, EXCEPT, INTERSECT) cannot be distributed yet");
@@ -62,8 +69,13 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       const stageSql = await s.print(d.node);
       for (const input of d.inputs) if ("stage" in input) await s.createTables([{ name: input.view, columns: stages[input.stage - 1]!.columns }]);
       const stageColumns = await s.describe(stageSql).catch((err: unknown) => {
+        // DuckDB lets WHERE name a select item's alias; the stages do not carry the alias there.
+        const missing = /Referenced column "([^"]+)" not found/.exec((err as Error).message)?.[1];
+        const alias = missing === undefined ? undefined : node.select_list.find((e) => String(e.alias).toLowerCase() === missing.toLowerCase());
+        if (alias) throw new ConfigError(`[smelter] [sql] WHERE names the select alias ${missing}, which Smelter's planner does not resolve there yet: repeat its expression instead (${excerpt(sql)})`, { cause: err });
         throw new ConfigError(`[smelter] [sql] internal planner error: stage ${d.id} (${d.name}) does not bind: ${(err as Error).message}. Please report it with the query: ${excerpt(sql)}`, { cause: err });
       });
+      refuseUnionColumns(stageColumns, sql);
       const uncombined = d.uncombined ? await uncombinedStage(s, d.uncombined, stageColumns) : undefined;
       stages.push({ id: d.id, name: d.name, tasks: d.tasks, inputs: d.inputs, sql: stageSql, columns: stageColumns, output: d.output, ...(uncombined ? { uncombined } : {}) });
     }

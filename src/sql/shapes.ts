@@ -186,9 +186,13 @@ async function planDerived(ctx: PlanContext, node: SelectNode, derived: { node: 
   const limit = lim?.limit?.class === "CONSTANT" ? (lim.limit.value as { value?: unknown }).value : undefined;
   const offset = lim?.offset?.class === "CONSTANT" ? (lim.offset.value as { value?: unknown }).value : lim?.offset ? undefined : 0;
   if (plain && inner.finalStage && !inner.limited && typeof limit === "number" && typeof offset === "number") {
+    // An unqualified name in ORDER BY is first an outer select item's name: `-c AS c` shadows the inner c (once a wrong answer: the top k of the inner c kept).
+    const outputName = (x: Expr) => (x.alias ? String(x.alias) : x.class === "COLUMN_REF" ? String((x.column_names as string[]).at(-1)) : "").toLowerCase();
+    const isInner = (x: Expr, n: string) => x.class === "COLUMN_REF" && String((x.column_names as string[]).at(-1)).toLowerCase() === n;
     const terms = (ord?.orders ?? []).map((t) => {
       const e = t.expression;
       const n = e.class === "COLUMN_REF" ? String((e.column_names as string[]).at(-1)).toLowerCase() : undefined;
+      if (n !== undefined && (e.column_names as string[]).length === 1 && node.select_list.some((x) => x.class !== "STAR" && outputName(x) === n && !isInner(x, n))) return undefined;
       const i = n === undefined ? -1 : innerNames.findIndex((x) => x.name.toLowerCase() === n);
       return i < 0 ? undefined : { type: t.type, null_order: t.null_order, expression: colRef(c(i)) };
     });

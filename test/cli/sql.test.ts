@@ -151,6 +151,14 @@ describe("smelter sql", () => {
     assert.ok(pq.want.rows.some((row) => BigInt(String(row[2])) > 2n ** 63n), "a HUGEINT beyond 2^63 went through Parquet");
   });
 
+  test("--format json: a double's NaN and infinities as strings, so the output is JSON", () => {
+    const r = run("SELECT k, CAST('nan' AS DOUBLE) AS n, CAST('-inf' AS DOUBLE) AS ni, CAST('inf' AS DOUBLE) AS pi, max(x) AS mx FROM t GROUP BY k ORDER BY k", "--table", table, "--format", "json");
+    assert.equal(r.status, 0, r.stderr);
+    const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
+    assert.deepEqual(rows.map((x) => [x.n, x.ni, x.pi]), [["nan", "-inf", "inf"], ["nan", "-inf", "inf"]]);
+    assert.ok(rows.every((x) => typeof x.mx === "number"), "finite doubles stay numbers");
+  });
+
   test("--output: anything but FILE.duckdb, .csv or .parquet is refused before anything runs", () => {
     const txt = run("SELECT k FROM t", "--table", table, "--output", "s3://sql/results/r.txt");
     assert.equal(txt.status, 1);

@@ -37,6 +37,13 @@ export const SQL_CASES: SqlCase[] = [
   // json_deserialize_sql printed DOUBLE constants as bare numbers: 1e3 came back a DECIMAL, -0e0 as 0, and a whole one failed to plan.
   ["double literals: scientific notation, whole, -0e0", "SELECT countryCode, count(*) AS n, 1e3 AS thousand, typeof(2e0) AS t, 1 / -0.0e0 AS neg_inf, sum(adRevenue * 1e0) AS rev FROM uservisits WHERE adRevenue >= 0e0 AND duration < 1e18 GROUP BY countryCode", false],
   ["double literals in a scan", "SELECT pageURL, pageRank * 1e2 AS r, 1e300 AS big, 1e-7 AS small FROM rankings WHERE pageRank > 2e1", false],
+  // An outer alias shadowing an inner column in ORDER BY: the top k was pushed into the inner final stage by the inner n.
+  ["outer alias shadows an inner column in ORDER BY + LIMIT", "SELECT countryCode, -n AS n FROM (SELECT countryCode, count(*) AS n FROM uservisits GROUP BY 1) AS s ORDER BY n, countryCode LIMIT 3", true, { partitions: 3 }],
+  // INTERVAL through a stage's Parquet kept milliseconds only.
+  ["intervals keep microseconds through stages", "SELECT countryCode, max(to_microseconds(duration * 1000003 + 1)) AS iv, min(to_days(duration) + to_microseconds(7)) AS d FROM uservisits GROUP BY 1", false, { partitions: 3 }],
+  ["intervals in a scan", "SELECT sourceIP, to_microseconds(duration + 1) AS iv FROM uservisits WHERE duration < 3", false],
+  // A struct literal over aggregates and keys got the planner's internal names as its fields.
+  ["struct literals over aggregates and keys", "SELECT countryCode, {'n': count(*), 'k': countryCode} AS st, struct_pack(m := max(duration)) AS p FROM uservisits GROUP BY countryCode", false, { partitions: 3 }],
   ["HAVING", "SELECT countryCode, count(*) AS n FROM uservisits GROUP BY countryCode HAVING count(*) > 20 AND avg(duration) > 5", false],
   ["ORDER BY aggregate LIMIT", "SELECT countryCode, sum(adRevenue) AS rev FROM uservisits GROUP BY 1 ORDER BY rev DESC LIMIT 5", true, { partitions: 3 }, /shuffled/],
   ["ORDER BY hidden aggregate, OFFSET", "SELECT countryCode FROM uservisits GROUP BY countryCode ORDER BY count(*) DESC, countryCode LIMIT 3 OFFSET 1", true],
