@@ -24,8 +24,12 @@ export function splitName(f: LocalFile): string {
  */
 export function duckdbMessage(err: unknown, files: LocalFile[]): string {
   let message = duckdbText((err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "").replace(/\n\s+in SQL:[\s\S]*$/, ""));
-  // A temp file's path becomes its split's name; a path already inside its object's file:// URL stays (not file://file:///...).
-  for (const f of files) message = message.split(f.path).reduce((out, part, i) => (i === 0 ? part : `${out}${out.endsWith("file://") ? f.path : splitName(f)}${part}`), "");
+  // A temp file's path becomes its split's name; the object's own URL, which holds the path of a local object read in place, stays as it is (not a URL inside a URL).
+  for (const f of files) {
+    const url = f.object;
+    const name = (text: string) => text.split(f.path).join(splitName(f));
+    message = url ? message.split(url).map(name).join(url) : name(message);
+  }
   return message;
 }
 
