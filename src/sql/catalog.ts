@@ -116,13 +116,14 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const { split: first, sample: firstSample } = await csvSampleObject(store, splits, whereOf);
   const firstObject = objectUrl(first);
   const where = whereOf(first);
-  const sniffed = await sniffCsv(firstSample, o, where, db).catch((err: unknown) => {
+  const firstSniff = await sniffCsv(firstSample, o, where, db).catch((err: unknown) => {
     // Nothing left to sniff: columns, delimiter and header given (the sample may hold rows --bad-rows skip drops).
     if (r.columns && o.delimiter !== undefined && o.header !== undefined) return given_(o, r.columns);
     // No data in any object (empty, or gzips of nothing): no rows to read whatever the dialect.
     if (r.columns && firstSample.bytes.byteLength === 0 && splits.length <= CSV_SAMPLE_FILES) return given_(o, r.columns);
     throw err;
   });
+  const sniffed = await sniffOthers(store, splits, { split: first, sample: firstSample, sniffed: firstSniff }, o, r, whereOf, db);
   const detected = Object.keys(sniffed.dialect).filter((k) => o[k as keyof TableOptions] === undefined);
   const { format: _format, badRows: _badRows, ...options } = definedOnly(o);
   const dialect = { ...sniffed.dialect, ...options };
@@ -135,6 +136,86 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   }
   const header = sniffed.columns.map((c) => c.name);
   return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: r.columns ? headerNamesFor(r.columns, header) : header } : {}), detected };
+}
+
+/**
+ * DuckDB alone sniffs up to 10 of a glob's files (`files_to_sniff`): each with its own dialect, and
+ * the column types unified over them (a column of whole numbers in one file and fractions in the
+ * next is DOUBLE; one empty in the first file takes the next file's type). Smelter reads every
+ * object with one dialect, so the other objects among the first 10 that hold data are sniffed too:
+ * a quote seen in one and none in another is the table's quote; any other difference (delimiter,
+ * header, quote or escape characters) is refused, naming both objects. The types come from
+ * DuckDB's own reading of all the samples (`DESCRIBE read_csv([...], union_by_name = true)`).
+ * Found by a differential sweep: types and quoting taken from the first object alone read
+ * fractions as whole numbers and kept quotes as data.
+ */
+async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: Split; sample: Sample; sniffed: Sniffed }, o: TableOptions, r: TableRequest, whereOf: (s: Split) => string, db: CatalogDb): Promise<Sniffed> {
+  if (first.sample.bytes.byteLength === 0) return first.sniffed;
+  const others: { split: Split; sample: Sample; sniffed: Sniffed }[] = [];
+  for (const split of splits.slice(0, CSV_SNIFF_FILES)) {
+    if (split === first.split) continue;
+    const s = await sample(store, split, whereOf(split));
+    if (!s.suffix && lineCount(s.bytes) < (first.sniffed.header ? 2 : 1)) continue; // no data rows: nothing to sniff (DuckDB alone reads none)
+    others.push({ split, sample: s, sniffed: sameDialect(first, s) ? first.sniffed : await sniffCsv(s, o, whereOf(split), db) });
+  }
+  if (others.length === 0) return first.sniffed;
+  const dialect = { ...first.sniffed.dialect };
+  const at = (s: Split) => whereOf(s).replace(/^table \S+ /, "");
+  for (const x of others) {
+    const differ = (what: string, a: string, b: string) =>
+      new ConfigError(`[smelter] [sql] table ${r.name}'s objects are not one CSV dialect: ${at(first.split)} has ${what} ${JSON.stringify(a)}, ${at(x.split)} ${JSON.stringify(b)}. Smelter reads a table's objects with one dialect: pass it (--delimiter, --quote, --escape, --header), or define a table per set of objects`);
+    if (x.sniffed.dialect.header !== dialect.header) throw differ("a header", String(dialect.header), String(x.sniffed.dialect.header));
+    if (x.sniffed.dialect.delimiter !== dialect.delimiter) throw differ("delimiter", dialect.delimiter, x.sniffed.dialect.delimiter);
+    for (const k of ["quote", "escape"] as const) {
+      const [a, b] = [dialect[k], x.sniffed.dialect[k]];
+      if (a === b || b === "") continue; // "" is none seen in that sample: the other's reads it the same
+      if (a === "") dialect[k] = b;
+      else throw differ(k, a, b);
+    }
+  }
+  if (r.columns) return { ...first.sniffed, dialect };
+  // The types as DuckDB alone unifies them over these files, read with the table's dialect.
+  const samples = [first, ...others];
+  const columns = await withTempFile(async (file) => {
+    const paths = await Promise.all(samples.map(async ({ sample: { bytes, suffix } }, i) => {
+      const path = `${file}-${i}.csv${suffix}`;
+      await writeFile(path, bytes);
+      return path;
+    }));
+    const quote = dialect.quote;
+    const args = [`delim = ${sqlString(dialect.delimiter)}`, `quote = ${sqlString(quote)}`, `escape = ${sqlString(quote === "" ? "" : dialect.escape === "" ? quote : dialect.escape)}`, `header = ${dialect.header}`];
+    if (dialect.header) args.push("union_by_name = true");
+    if (o.nullString !== undefined) args.push(`nullstr = ${sqlString(o.nullString)}`);
+    if (dialect.dateFormat) args.push(`dateformat = ${sqlString(dialect.dateFormat)}`);
+    if (dialect.timestampFormat) args.push(`timestampformat = ${sqlString(dialect.timestampFormat)}`);
+    try {
+      return await describe(db, `SELECT * FROM read_csv([${paths.map(sqlString).join(", ")}], ${args.join(", ")})`);
+    } catch (err) {
+      throw new ConfigError(`[smelter] [sql] table ${r.name}'s first ${samples.length} objects cannot be read as one CSV table: ${duckdbText((err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "")).split("\n")[0]}. Pass --schema and the CSV options, or define a table per set of objects`, { cause: err });
+    }
+  });
+  const typeOf = new Map(columns.map((c) => [c.name, c.type]));
+  return { ...first.sniffed, dialect, columns: first.sniffed.columns.map((c) => ({ name: c.name, type: typeOf.get(c.name) ?? c.type })) };
+}
+
+/**
+ * Whether a sample surely sniffs as the first object's does, so that DuckDB's sniffer (tens of ms
+ * a sample) need not run on it: its first line is the first object's header line (headered), or
+ * splits into as many fields by the same delimiter (headerless); and no quote character appears in
+ * it where the first object's sample had none. A zstd sample is always sniffed.
+ */
+function sameDialect(first: { sample: Sample; sniffed: Sniffed }, other: Sample): boolean {
+  if (first.sample.suffix || other.suffix) return false;
+  const line = (b: Uint8Array) => {
+    const nl = b.indexOf(10);
+    const text = new TextDecoder().decode(b.subarray(0, nl < 0 ? b.byteLength : nl));
+    return text.endsWith("\r") ? text.slice(0, -1) : text;
+  };
+  const d = first.sniffed.dialect;
+  if (d.quote === "" && other.bytes.indexOf(0x22) >= 0) return false;
+  const [a, b] = [line(first.sample.bytes), line(other.bytes)];
+  if (d.header) return a === b;
+  return d.quote === "" && !/["']/.test(b) && a.split(d.delimiter).length === b.split(d.delimiter).length;
 }
 
 /**
@@ -324,6 +405,8 @@ const JSON_SAMPLE_RECORDS = 20_480;
 const JSON_SAMPLE_FILES = 32;
 /** Objects looked at for a CSV sample holding data. */
 const CSV_SAMPLE_FILES = 32;
+/** Objects of a glob DuckDB alone sniffs (`files_to_sniff`). */
+const CSV_SNIFF_FILES = 10;
 
 function lineCount(bytes: Uint8Array): number {
   let n = 0;

@@ -212,6 +212,24 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     await assert.rejects(resolveTables([{ name: "t", url: cr }]), /ends its lines with a bare CR .*Convert the line endings/);
   });
 
+  test("sniff-other-objects: types unified and quoting taken over the first 10 objects as DuckDB alone's glob does; a delimiter that differs is refused naming both objects", async () => {
+    const ints = Array.from({ length: 100 }, (_, i) => `${i},${i},v${i},`).join("\n");
+    const fracs = Array.from({ length: 100 }, (_, i) => `${100 + i},${100 + i}.5,"w${i}",${i}`).join("\n");
+    // x: whole numbers in a.csv, fractions in b.csv; s: quoted in b.csv only; e: empty in a.csv, numbers in b.csv.
+    const url = files("sniff-others", { "a.csv": `id,x,s,e\n${ints}\n`, "b.csv": `id,x,s,e\n${fracs}\n` });
+    const tables = await resolveTables([{ name: "t", url }]);
+    assert.deepEqual(tables[0]!.columns.map((c) => `${c.name} ${c.type}`), ["id BIGINT", "x DOUBLE", "s VARCHAR", "e BIGINT"]);
+    assert.equal(tables[0]!.quote, '"');
+    const views = { t: `SELECT * FROM read_csv('${url}*.csv')` };
+    for (const sql of ["SELECT count(*) AS n, sum(x) AS sx, max(s) AS ms, sum(length(s)) AS ls, max(e) AS me, min(e) AS mi FROM t GROUP BY id % 3", "SELECT id, x, s, e FROM t WHERE id IN (5, 150)"]) {
+      const want = await alone(sql, views);
+      assert.ok(want.rows.length > 0);
+      assertSameResult(await viaEngine(sql, tables), want, false, sql);
+    }
+    const semi = files("sniff-delims", { "a.csv": `id,x\n${Array.from({ length: 50 }, (_, i) => `${i},${i}`).join("\n")}\n`, "b.csv": `id;x\n${Array.from({ length: 50 }, (_, i) => `${i};${i}`).join("\n")}\n` });
+    await assert.rejects(resolveTables([{ name: "t", url: semi }]), /table t's objects are not one CSV dialect: .*a\.csv has delimiter ",", .*b\.csv ";"/);
+  });
+
   test("feff-record-start: a record starting with U+FEFF mid-object keeps it wherever a range cuts (sql and the functions API); only an object's own BOM is dropped", async () => {
     // Every 3rd record starts with U+FEFF; the headered object has one right after its header, the headerless one its own BOM first.
     const rows = Array.from({ length: 60 }, (_, i) => `${i % 3 === 0 ? "\uFEFF" : ""}k${i % 4},${i},${i * 7},2001-01-0${1 + (i % 9)}`);
