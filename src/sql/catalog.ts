@@ -151,12 +151,20 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
  */
 async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: Split; sample: Sample; sniffed: Sniffed }, o: TableOptions, r: TableRequest, whereOf: (s: Split) => string, db: CatalogDb): Promise<Sniffed> {
   if (first.sample.bytes.byteLength === 0) return first.sniffed;
+  // Everything given: nothing another object could change.
+  const given = r.columns !== undefined && o.delimiter !== undefined && o.header !== undefined && o.quote !== undefined;
+  if (given) return first.sniffed;
+  // As for the first object: with the columns, delimiter and header given, a sample DuckDB cannot sniff (rows --bad-rows skip drops) reads with them.
+  const sniff = (s: Sample, split: Split) => sniffCsv(s, o, whereOf(split), db).catch((err: unknown) => {
+    if (r.columns && o.delimiter !== undefined && o.header !== undefined) return first.sniffed;
+    throw err;
+  });
   const others: { split: Split; sample: Sample; sniffed: Sniffed }[] = [];
   for (const split of splits.slice(0, CSV_SNIFF_FILES)) {
     if (split === first.split) continue;
     const s = await sample(store, split, whereOf(split));
     if (!s.suffix && lineCount(s.bytes) < (first.sniffed.header ? 2 : 1)) continue; // no data rows: nothing to sniff (DuckDB alone reads none)
-    others.push({ split, sample: s, sniffed: sameDialect(first, s) ? first.sniffed : await sniffCsv(s, o, whereOf(split), db) });
+    others.push({ split, sample: s, sniffed: sameDialect(first, s) ? first.sniffed : await sniff(s, split) });
   }
   if (others.length === 0) return first.sniffed;
   const dialect = { ...first.sniffed.dialect };
