@@ -158,13 +158,20 @@ export function parquetColumns(metadata: FileMetaData): string[] {
 
 /**
  * Byte ranges of the chunks of `columns` (all row groups, or only `rowGroups`), so a task can GET
- * just those. Throws ValidationError naming the file's columns when one is missing.
+ * just those: a nested column's every leaf, a name matched ignoring case when no leaf has it
+ * exactly. Throws ValidationError naming the file's columns when one is missing.
  */
 export function columnChunkRanges(metadata: FileMetaData, columns: string[], rowGroups?: number[]): ColumnChunkRange[] {
   const known = parquetColumns(metadata);
-  const missing = columns.filter((c) => !known.includes(c));
+  // A column is its leaf, or every leaf under it (a LIST, STRUCT or MAP: `lst.list.element`); named as the table names it, else ignoring case, as DuckDB binds names.
+  const under = (leaf: string, c: string) => leaf === c || leaf.startsWith(`${c}.`);
+  const leavesOf = (c: string) => {
+    const exact = known.filter((n) => under(n, c));
+    return exact.length > 0 ? exact : known.filter((n) => under(n.toLowerCase(), c.toLowerCase()));
+  };
+  const missing = columns.filter((c) => leavesOf(c).length === 0);
   if (missing.length > 0) throw new ValidationError(`no column ${missing.map((m) => `"${m}"`).join(", ")} in this Parquet file; it has ${known.join(", ")}`);
-  const wanted = new Set(columns);
+  const wanted = new Set(columns.flatMap(leavesOf));
   const groups = rowGroups ?? metadata.row_groups.map((_, i) => i);
   const out: ColumnChunkRange[] = [];
   for (const g of groups) {
