@@ -80,6 +80,11 @@ export function checkSupported(node: SelectNode, sql: string): void {
   });
 }
 
+/** An integer constant in GROUP BY or ORDER BY is a position; any other constant ('x', 1.5) is a value, as DuckDB reads it. */
+function isPosition(e: Expr): boolean {
+  return e.class === "CONSTANT" && /INT/i.test(String((e.value as { type?: { id?: unknown } } | undefined)?.type?.id));
+}
+
 function constInt(e: Expr | null | undefined, what: string, sql: string): number | null {
   if (!e) return null;
   const v = e.class === "CONSTANT" ? (e.value as { value?: unknown; is_null?: boolean }) : undefined;
@@ -109,7 +114,7 @@ export function analyzeSelect(node: SelectNode, from: FromInfo, resolver: Resolv
 
   // GROUP BY: ordinals and select aliases (a column of the same name wins, as in DuckDB).
   let keys = node.group_expressions.map((g) => {
-    const n = g.class === "CONSTANT" ? constInt(g, "GROUP BY position", sql) : null;
+    const n = isPosition(g) ? constInt(g, "GROUP BY position", sql) : null;
     if (n !== null) {
       const it = items[n - 1];
       if (!it) throw new ConfigError(`[smelter] [sql] GROUP BY ${n} is not in the select list (it has ${items.length} items)`);
@@ -142,7 +147,7 @@ export function analyzeSelect(node: SelectNode, from: FromInfo, resolver: Resolv
         items.forEach((it, i) => orders.push({ ...base, expr: it, item: i }));
         continue;
       }
-      const n = e.class === "CONSTANT" ? constInt(e, "ORDER BY position", sql) : null;
+      const n = isPosition(e) ? constInt(e, "ORDER BY position", sql) : null;
       if (n !== null) {
         if (!items[n - 1]) throw new ConfigError(`[smelter] [sql] ORDER BY ${n} is not in the select list (it has ${items.length} items)`);
         orders.push({ ...base, expr: items[n - 1]!, item: n - 1 });

@@ -7,6 +7,9 @@
  */
 import { ConfigError } from "../job/errors.js";
 import { baseTable, clone, colRef, exprKey, limitModifier, mapExpr, orderModifier, selectNode, subqueryRef, walkExpr, withAlias, type Expr, type Modifier, type SelectNode, type TableRef } from "./ast.js";
+
+/** Aggregates the notes and refusals count as splittable into partials (aggregates.ts has the full rule). */
+const PARTIAL_AGGREGATES = ["count_star", "count", "sum", "min", "max", "avg"];
 import { chooseAggregates, distinctItems, finalItem, keyName, overFinal, partialItems, rawFinalItems, uncombinedColumns, uncombinedInputs, type AggregatePlan } from "./aggregates.js";
 import { analyzeSelect, isAggregateCall, type QueryInfo } from "./analyze.js";
 import type { PlanContext, StageDraft } from "./context.js";
@@ -84,8 +87,12 @@ async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], 
   const agg = q.aggregates.length ? chooseAggregates(q.aggregates, key, argType) : ({ strategy: "partial", kinds: [], rawColumns: [] } satisfies AggregatePlan);
   const global = q.keys.length === 0;
   if (agg.strategy === "raw" && global && !ctx.options.allowSingleTask) {
-    const which = q.aggregates.map((a) => `${String(a.function_name)}()`).join(", ");
-    throw refuse(`the aggregates ${which} without GROUP BY`, ctx.sql, "they cannot be split into partial aggregates and there are no group keys to spread them over; pass --allow-single-task to aggregate every row on the coordinator");
+    // Name what forces it: the aggregates that have no partials, or a DISTINCT one beside others (alone it is planned in two levels).
+    const hard = q.aggregates.filter((a) => !PARTIAL_AGGREGATES.includes(String(a.function_name)) || a.distinct || (a.order_bys as { orders: unknown[] }).orders.length > 0);
+    const label = (a: Expr) => `${String(a.function_name)}(${a.distinct ? "DISTINCT ..." : ""})`;
+    const distinctBeside = hard.length > 0 && hard.every((a) => a.distinct) && q.aggregates.length > hard.length;
+    if (distinctBeside) throw refuse(`${hard.map(label).join(", ")} beside other aggregates without GROUP BY`, ctx.sql, "a DISTINCT aggregate without GROUP BY is planned alone: run it as its own query, or pass --allow-single-task to aggregate every row on the coordinator");
+    throw refuse(`the aggregates ${(hard.length ? hard : q.aggregates).map(label).join(", ")} without GROUP BY`, ctx.sql, "they cannot be split into partial aggregates and there are no group keys to spread them over; pass --allow-single-task to aggregate every row on the coordinator");
   }
   const keyCols = q.keys.map((_, i) => keyName(i));
   const keyItems = q.keys.map((k, i) => withAlias(k, keyName(i)));
@@ -115,7 +122,7 @@ async function planGrouped(ctx: PlanContext, q: QueryInfo, names: ColumnInfo[], 
     row = { ...rowBase, select_list: [...keyItems, ...agg.rawColumns.map((e, n) => withAlias(e, `__v${n}`))], group_expressions: [], group_sets: [] };
     rowShuffle = keyCols;
     what = "projected rows";
-    const which = q.aggregates.filter((a) => !["count_star", "count", "sum", "min", "max", "avg"].includes(String(a.function_name)) || a.distinct || ((a.order_bys as { orders: unknown[] }).orders.length > 0));
+    const which = q.aggregates.filter((a) => !PARTIAL_AGGREGATES.includes(String(a.function_name)) || a.distinct || ((a.order_bys as { orders: unknown[] }).orders.length > 0));
     ctx.notes.push(`${which.map((a) => `${String(a.function_name)}()`).join(", ") || "these aggregates"} cannot be split into partials: raw rows (keys and the columns the aggregates read) are shuffled by the group keys and aggregated whole`);
   }
   // Small partials (or distinct pairs) and no R given: gathered, the coordinator finishes them (context.ts).

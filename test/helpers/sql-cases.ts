@@ -44,6 +44,8 @@ export const SQL_CASES: SqlCase[] = [
   ["intervals in a scan", "SELECT sourceIP, to_microseconds(duration + 1) AS iv FROM uservisits WHERE duration < 3", false],
   // A struct literal over aggregates and keys got the planner's internal names as its fields.
   ["struct literals over aggregates and keys", "SELECT countryCode, {'n': count(*), 'k': countryCode} AS st, struct_pack(m := max(duration)) AS p FROM uservisits GROUP BY countryCode", false, { partitions: 3 }],
+  // Only an integer constant is a position: GROUP BY 'x' groups by the value (was refused as "a GROUP BY position").
+  ["GROUP BY a string constant", "SELECT 'x' AS c, countryCode, count(*) AS n FROM uservisits GROUP BY 'x', countryCode ORDER BY n DESC, countryCode LIMIT 4", true],
   ["HAVING", "SELECT countryCode, count(*) AS n FROM uservisits GROUP BY countryCode HAVING count(*) > 20 AND avg(duration) > 5", false],
   ["ORDER BY aggregate LIMIT", "SELECT countryCode, sum(adRevenue) AS rev FROM uservisits GROUP BY 1 ORDER BY rev DESC LIMIT 5", true, { partitions: 3 }, /shuffled/],
   ["ORDER BY hidden aggregate, OFFSET", "SELECT countryCode FROM uservisits GROUP BY countryCode ORDER BY count(*) DESC, countryCode LIMIT 3 OFFSET 1", true],

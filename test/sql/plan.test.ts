@@ -175,6 +175,9 @@ describe("planner", () => {
     await refused("SELECT count(*) FROM (SELECT sourceIP FROM uservisits UNION SELECT pageURL FROM rankings) t", /a set operation \(UNION, EXCEPT, INTERSECT\) in FROM cannot be distributed: run each SELECT on its own, or pass --allow-single-task/);
     await refused("SELECT count(*) FROM (SELECT * FROM uservisits WHERE duration > 1)", /without an alias cannot be distributed: name it: FROM \(SELECT \.\.\.\) AS t/);
     await refused("SELECT uv.sourceIP FROM uservisits uv SEMI JOIN rankings r ON uv.destURL = r.pageURL", /a SEMI join cannot be distributed: use INNER, LEFT, RIGHT or FULL joins/);
+    // The DISTINCT is what forces every row to one place, not count(*).
+    await refused("SELECT count(*), count(DISTINCT countryCode) FROM uservisits", /count\(DISTINCT \.\.\.\) beside other aggregates without GROUP BY cannot be distributed: a DISTINCT aggregate without GROUP BY is planned alone/);
+    await refused("SELECT count(*), median(duration) FROM uservisits", /the aggregates median\(\) without GROUP BY/);
     // Values equal under a collation would hash apart (3 groups for 1).
     await refused("SELECT countryCode COLLATE nocase AS c, count(*) FROM uservisits GROUP BY 1", /COLLATE nocase outside ORDER BY cannot be distributed: compare with lower\(\)/);
     await refused("SELECT count(*) FROM uservisits v JOIN rankings r ON v.destURL COLLATE nocase = r.pageURL", /COLLATE nocase outside ORDER BY/);
