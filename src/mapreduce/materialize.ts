@@ -159,9 +159,10 @@ async function zstdHeaderNames(file: string, d: CsvDialect, object: string): Pro
   const db = await openDuckDb({ threads: 1 });
   try {
     const [row] = await db.all<{ line: string }>(
-      `SELECT line FROM read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, header = false, delim = ${sqlString("\u0001")}, quote = '', escape = '', auto_detect = false, max_line_size = ${MAX_RECORD_BYTES}) LIMIT 1`,
+      // Lines cut at LF (a CRLF line keeps its CR, dropped below): DuckDB's own line-ending detection fails on a CRLF file holding a quoted LF.
+      `SELECT line FROM read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, header = false, delim = ${sqlString("\u0001")}, quote = '', escape = '', new_line = '\\n', strict_mode = false, auto_detect = false, max_line_size = ${MAX_RECORD_BYTES}) LIMIT 1`,
     );
-    return parseHeader(new TextEncoder().encode(row?.line ?? ""), d, object);
+    return parseHeader(new TextEncoder().encode((row?.line ?? "").replace(/\r$/, "")), d, object);
   } finally {
     db.close();
   }

@@ -186,6 +186,14 @@ describe("every input read exactly, as DuckDB alone reads it", () => {
       assert.deepEqual(tables[0]!.columns.map((c) => c.name), ["k", "v", "d"]);
       assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `read_csv('${url}${glob}', union_by_name = true)` }), false, `compressed ${glob}`);
     }
+    // A CRLF zstd object with a quoted LF in a record: its header was read by DuckDB's own line-ending detection, which refused it ("state machine reached an invalid state").
+    const crlf = `${dir}/compressed-crlf/`;
+    mkdirSync(crlf);
+    await db.run(`COPY (SELECT i AS id, CASE WHEN i = 5 THEN 'l1' || chr(10) || 'l2' ELSE 'v' || i END AS s, i % 7 AS x FROM range(20) t(i)) TO '${crlf}a.csv.zst' (FORMAT csv, HEADER, NEW_LINE '\r\n', COMPRESSION zstd)`);
+    const crlfTables = await resolve([{ name: "t", url: crlf }]);
+    assert.deepEqual(crlfTables[0]!.columns.map((c) => c.name), ["id", "s", "x"]);
+    const crlfSql = "SELECT x, count(*) AS n, sum(length(s)) AS ls, max(s) AS ms FROM t GROUP BY x";
+    assertSameResult(await viaEngine(crlfSql, crlfTables), await alone(crlfSql, { t: `read_csv('${crlf}a.csv.zst')` }), false, "CRLF zstd with a quoted LF");
   });
 
   test("dialect options: given or sniffed, shown by explain, read as DuckDB reads them with the same options", async () => {
