@@ -23,13 +23,13 @@ import { parseTables, type SqlTableInput } from "./tables.js";
 
 export type { PlanOptions, SqlPlan } from "./model.js";
 
-/** Plans `sql` over `tables`. Pass a `session` to reuse one DuckDB across many plans. */
 /** A stage's rows travel as Parquet, which has no UNION type, nor a cast from its text back to one. */
 function refuseUnionColumns(columns: ColumnInfo[], sql: string): void {
   const u = columns.find((c) => /\bUNION\s*\(/i.test(c.type));
   if (u) throw new ConfigError(`[smelter] [sql] column ${u.name} is a UNION (${u.type}), which cannot pass between tasks (Parquet has no UNION type): extract a member (union_extract) or cast it to VARCHAR (${excerpt(sql)})`);
 }
 
+/** Plans `sql` over `tables`. Pass a `session` to reuse one DuckDB across many plans. */
 export async function planQuery(sql: string, tableInputs: SqlTableInput[], options: PlanOptions = {}, session?: SqlSession): Promise<SqlPlan> {
   const own = session ? undefined : await SqlSession.open();
   const s = session ?? own!;
