@@ -177,8 +177,12 @@ async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: 
     for (const k of ["quote", "escape"] as const) {
       const [a, b] = [dialect[k], x.sniffed.dialect[k]];
       if (a === b || b === "") continue; // "" is none seen in that sample: the other's reads it the same
-      if (a === "") dialect[k] = b;
-      else throw differ(k, a, b);
+      if (a !== "") throw differ(k, a, b);
+      // DuckDB alone reads such a glob with the quote when the objects sniff to the same types, and with none (quotes as data) when they do not: the latter is refused.
+      const typeOf = new Map(first.sniffed.columns.map((c) => [c.name.toLowerCase(), c.type]));
+      const other = x.sniffed.columns.find((c) => typeOf.has(c.name.toLowerCase()) && typeOf.get(c.name.toLowerCase()) !== c.type);
+      if (other) throw new ConfigError(`[smelter] [sql] table ${r.name}'s objects differ in quoting and in column types: ${at(x.split)} quotes its fields, ${at(first.split)} does not, and column ${other.name} sniffs as ${typeOf.get(other.name.toLowerCase())} in the first and ${other.type} in the other (DuckDB alone would then read the quotes as data). Pass --quote and --schema for the table, or define a table per set of objects`);
+      dialect[k] = b;
     }
   }
   if (r.columns) return { ...first.sniffed, dialect };

@@ -213,20 +213,32 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     await assert.rejects(resolveTables([{ name: "t", url: cr }]), /ends its lines with a bare CR .*Convert the line endings/);
   });
 
-  test("sniff-other-objects: types unified and quoting taken over the first 10 objects as DuckDB alone's glob does; a delimiter that differs is refused naming both objects", async () => {
-    const ints = Array.from({ length: 100 }, (_, i) => `${i},${i},v${i},`).join("\n");
-    const fracs = Array.from({ length: 100 }, (_, i) => `${100 + i},${100 + i}.5,"w${i}",${i}`).join("\n");
-    // x: whole numbers in a.csv, fractions in b.csv; s: quoted in b.csv only; e: empty in a.csv, numbers in b.csv.
-    const url = files("sniff-others", { "a.csv": `id,x,s,e\n${ints}\n`, "b.csv": `id,x,s,e\n${fracs}\n` });
-    const tables = await resolveTables([{ name: "t", url }]);
-    assert.deepEqual(tables[0]!.columns.map((c) => `${c.name} ${c.type}`), ["id BIGINT", "x DOUBLE", "s VARCHAR", "e BIGINT"]);
-    assert.equal(tables[0]!.quote, '"');
-    const views = { t: `SELECT * FROM read_csv('${url}*.csv')` };
-    for (const sql of ["SELECT count(*) AS n, sum(x) AS sx, max(s) AS ms, sum(length(s)) AS ls, max(e) AS me, min(e) AS mi FROM t GROUP BY id % 3", "SELECT id, x, s, e FROM t WHERE id IN (5, 150)"]) {
-      const want = await alone(sql, views);
-      assert.ok(want.rows.length > 0);
-      assertSameResult(await viaEngine(sql, tables), want, false, sql);
-    }
+  test("sniff-other-objects: types unified and quoting taken over the first 10 objects as DuckDB alone's glob does; what it would read otherwise is refused naming both objects", async () => {
+    const check = async (url: string, want: string[], sqls: string[]) => {
+      const tables = await resolveTables([{ name: "t", url }]);
+      assert.deepEqual(tables[0]!.columns.map((c) => `${c.name} ${c.type}`), want);
+      for (const sql of sqls) {
+        const expected = await alone(sql, { t: `SELECT * FROM read_csv('${url}*.csv')` });
+        assert.ok(expected.rows.length > 0);
+        assertSameResult(await viaEngine(sql, tables), expected, false, sql);
+      }
+      return tables[0]!;
+    };
+    // x: whole numbers in a.csv, fractions in b.csv; e: empty in a.csv, numbers in b.csv (was: x BIGINT, fractions rounded; e VARCHAR).
+    const types = files("sniff-others-types", {
+      "a.csv": `id,x,e\n${Array.from({ length: 100 }, (_, i) => `${i},${i},`).join("\n")}\n`,
+      "b.csv": `id,x,e\n${Array.from({ length: 100 }, (_, i) => `${100 + i},${100 + i}.5,${i}`).join("\n")}\n`,
+    });
+    await check(types, ["id BIGINT", "x DOUBLE", "e BIGINT"], ["SELECT id % 3 AS g, count(*) AS n, sum(x) AS sx, max(e) AS me, min(e) AS mi FROM t GROUP BY 1", "SELECT id, x, e FROM t WHERE id IN (5, 150)"]);
+    // s: quoted in b.csv only (was: the quotes kept as data).
+    const quotes = files("sniff-others-quotes", {
+      "a.csv": `id,s\n${Array.from({ length: 100 }, (_, i) => `${i},v${i}`).join("\n")}\n`,
+      "b.csv": `id,s\n${Array.from({ length: 100 }, (_, i) => `${100 + i},"w${i}"`).join("\n")}\n`,
+    });
+    assert.equal((await check(quotes, ["id BIGINT", "s VARCHAR"], ["SELECT id % 3 AS g, max(s) AS ms, sum(length(s)) AS ls FROM t GROUP BY 1", "SELECT id, s FROM t WHERE id IN (5, 150)"])).quote, '"');
+    // Both at once: DuckDB alone reads the quotes as data then (seen with one quoted row), so it is refused.
+    const both = files("sniff-others-both", { "a.csv": "a,b\n1,2\n3,4.5\n", "b.csv": 'a,b\n5,"x"\n' });
+    await assert.rejects(resolveTables([{ name: "t", url: both }]), /table t's objects differ in quoting and in column types: .*b\.csv quotes its fields, .*a\.csv does not, and column b sniffs as DOUBLE in the first and VARCHAR in the other/);
     const semi = files("sniff-delims", { "a.csv": `id,x\n${Array.from({ length: 50 }, (_, i) => `${i},${i}`).join("\n")}\n`, "b.csv": `id;x\n${Array.from({ length: 50 }, (_, i) => `${i};${i}`).join("\n")}\n` });
     await assert.rejects(resolveTables([{ name: "t", url: semi }]), /table t's objects are not one CSV dialect: .*a\.csv has delimiter ",", .*b\.csv ";"/);
   });
