@@ -24,6 +24,7 @@ import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
+import { concatBytes } from "../storage/util.js";
 import type { SqlTableInput } from "./tables.js";
 
 /** Input options of a table: its format and CSV dialect; what is not given is detected. */
@@ -266,8 +267,16 @@ function definedOnly(o: TableOptions): Partial<TableOptions> {
 type Sample = { bytes: Uint8Array; suffix: "" | ".zst" };
 
 async function sample(store: ObjectStore, split: Split, where: string): Promise<Sample> {
+  let read: Uint8Array | undefined; // an uncompressed object's prefix so far: each larger sample reads only what it adds
   for (let want = SAMPLE_BYTES; ; want *= 4) {
-    const s = await samplePrefix(store, split, where, Math.min(want, MAX_SAMPLE_BYTES));
+    if (split.compression === undefined) {
+      const [have, end] = [read?.byteLength ?? 0, Math.min(split.fileSize, want, MAX_SAMPLE_BYTES)];
+      if (end > have) {
+        const more = await store.get(split.key, { range: { start: have, end } });
+        read = read ? concatBytes([read, more]) : more;
+      }
+    }
+    const s = await samplePrefix(store, split, where, Math.min(want, MAX_SAMPLE_BYTES), read);
     // A record over the limit ends the sample before it: the tasks refuse it, naming its object and offset.
     const long = s.sample.suffix ? -1 : longLineAt(s.sample.bytes, MAX_RECORD_BYTES);
     if (long >= 0) return { bytes: s.sample.bytes.subarray(0, long), suffix: s.sample.suffix };
@@ -286,12 +295,12 @@ function longLineAt(bytes: Uint8Array, limit: number): number {
   }
 }
 
-/** The first `want` bytes of an object's data as {@link sample} takes them, and whether that is all of it. */
-async function samplePrefix(store: ObjectStore, split: Split, where: string, want: number): Promise<{ sample: Sample; complete: boolean }> {
+/** The first `want` bytes of an object's data as {@link sample} takes them (of an uncompressed object, `read`: its first `want` bytes, read by the caller), and whether that is all of it. */
+async function samplePrefix(store: ObjectStore, split: Split, where: string, want: number, read?: Uint8Array): Promise<{ sample: Sample; complete: boolean }> {
   let bytes: Uint8Array;
   let complete: boolean;
   if (split.compression === undefined) {
-    bytes = await store.get(split.key, { range: { start: 0, end: Math.min(split.fileSize, want) } });
+    bytes = read ?? (await store.get(split.key, { range: { start: 0, end: Math.min(split.fileSize, want) } }));
     complete = split.fileSize <= want;
   } else {
     // A compressed prefix decompresses to a prefix of the data (zlib's sync flush keeps what it has).
