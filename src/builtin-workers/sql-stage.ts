@@ -23,6 +23,7 @@ import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
 import { NonRetryableError, SmelterError } from "../job/errors.js";
 import { columnSchema, sourceSql, tableSchema } from "../mapreduce/table-source.js";
 import { checkInPlaceUnchanged, materializeSplits, type LocalFile } from "../mapreduce/materialize.js";
+import { checkLaterObjects } from "./csv-object-check.js";
 import { uploadPartition } from "../outputs/upload-partition.js";
 import { parseHandle } from "../outputs/upload-protocol.js";
 import { shufflePlanSchema } from "../shuffle/layout.js";
@@ -97,7 +98,16 @@ export const sqlStageInputSchema = z.object({
 });
 export type SqlStageInput = z.input<typeof sqlStageInputSchema>;
 
-type Prepared = { view: string; files: string[]; columns: z.infer<typeof columnSchema>[]; source: (files: string[]) => string; local: LocalFile[]; verify?: () => Promise<void> };
+type Prepared = {
+  view: string;
+  files: string[];
+  columns: z.infer<typeof columnSchema>[];
+  source: (files: string[]) => string;
+  local: LocalFile[];
+  /** Checks of the input on the task's DuckDB before it is read (CSV objects the table was not sniffed from: csv-object-check.ts). */
+  check?: (db: DuckDb) => Promise<void>;
+  verify?: () => Promise<void>;
+};
 
 export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output<typeof sqlStageInputSchema>, ctx) => {
   if (input.partitionBy === null && input.shuffle.partitions !== 1) throw new NonRetryableError(`stage ${input.stage.id}: a gathered stage writes one segment, not ${input.shuffle.partitions}`);
@@ -112,6 +122,7 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output
     const segments = await withDuckDb(input.threads, async (db) => {
       const made: string[] = [];
       const skipping = input.inputs.some((i) => i.kind === "table" && i.table.format === "csv" && i.table.badRows === "skip");
+      for (const p of prepared) await p.check?.(db);
       try {
         if (skipping) await clearRejects(db);
         for (const p of prepared) {
@@ -234,7 +245,8 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
   const list = parquet ? columns.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(", ") : "*";
   // Files DuckDB read in place: still the versions listed once it has read them.
   const verify = () => checkInPlaceUnchanged(store, files.filter((f) => f.inPlace).map((f) => f.split));
-  return { view: i.view, files: files.map((f) => f.path), columns, local: files, verify, source: () => `SELECT ${list} FROM ${sourceSql(i.table, files)}` };
+  const check = (db: DuckDb) => checkLaterObjects(files, i.table, store, db);
+  return { view: i.view, files: files.map((f) => f.path), columns, local: files, check, verify, source: () => `SELECT ${list} FROM ${sourceSql(i.table, files)}` };
 }
 
 async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number | null, dir: string, ctx: TaskContext): Promise<Prepared> {

@@ -6,10 +6,10 @@
  * file whose header is not the table's columns in some order is refused, named).
  */
 import { z } from "zod";
-import { sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
+import { csvDialectArgs, sqlIdentifier as q, sqlString } from "../duckdb/sql.js";
 import { isTypeName } from "../duckdb/type-names.js";
 import { NonRetryableError } from "../job/errors.js";
-import { csvDialectSchema, MAX_RECORD_BYTES } from "../splits/dialect.js";
+import { csvDialectSchema, MAX_RECORD_BYTES, sniffedFromSchema } from "../splits/dialect.js";
 
 export const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
 
@@ -22,6 +22,8 @@ export const tableSchema = z.object({
   ...csvDialectSchema.shape,
   /** Rows DuckDB cannot read with the table's types and dialect: `fail` the task, or `skip` them (DuckDB's ignore_errors; CSV rejects counted). @default fail */
   badRows: z.enum(["fail", "skip"]).default("fail"),
+  /** CSV columns sniffed at planning from these objects: every other object is sniffed by the task reading its first records (splits/dialect.ts). */
+  sniffedFrom: sniffedFromSchema.optional(),
 });
 /** A table spec as given (dialect fields default). */
 export type TableSpec = z.input<typeof tableSchema>;
@@ -73,11 +75,7 @@ export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string 
 
 /** read_csv's options for the table's dialect. */
 function dialectOptions(t: Table): string {
-  // escape "" is RFC 4180's doubled quote (dialect.ts, as csv-parse reads it): DuckDB is told escape = quote, its escape '' would refuse a "" inside quotes.
-  const o = [`delim = ${sqlString(t.delimiter)}`, `quote = ${sqlString(t.quote)}`, `escape = ${sqlString(t.quote === "" ? "" : t.escape === "" ? t.quote : t.escape)}`];
-  if (t.nullString !== undefined) o.push(`nullstr = ${sqlString(t.nullString)}`);
-  if (t.dateFormat) o.push(`dateformat = ${sqlString(t.dateFormat)}`);
-  if (t.timestampFormat) o.push(`timestampformat = ${sqlString(t.timestampFormat)}`);
+  const o = csvDialectArgs(t);
   o.push(`max_line_size = ${MAX_RECORD_BYTES}`, `buffer_size = ${2 * MAX_RECORD_BYTES}`, "auto_detect = false");
   if (t.badRows === "skip") o.push("ignore_errors = true", "store_rejects = true");
   return o.join(", ");
@@ -88,7 +86,7 @@ function dialectOptions(t: Table): string {
  * the file's header is the table's (positions match), or the table's header names are unknown.
  * Names match exactly, else ignoring case.
  */
-function columnOrder(table: Table, file: CsvFile): number[] | undefined {
+export function columnOrder(table: Pick<Table, "headerNames">, file: CsvFile): number[] | undefined {
   const names = file.names!;
   const want = table.headerNames;
   if (!want) return undefined; // the table's header names are unknown (columns given by hand): by position

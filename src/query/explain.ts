@@ -25,6 +25,7 @@ export function formatPlan(given: PreparedQuery | SqlPlan): string {
     const size = l ? `${l.objects} object${l.objects === 1 ? "" : "s"}, ${fmtBytes(l.bytes)}` : [t.splits !== undefined ? `${t.splits} split${t.splits === 1 ? "" : "s"}` : "", t.bytes !== undefined ? fmtBytes(t.bytes) : "size unknown"].filter(Boolean).join(", ");
     out.push(`table ${t.name}: ${t.url} (${t.format}${t.format === "csv" ? `, ${describeDialect(t)}` : ""}${t.badRows === "skip" ? ", bad rows skipped and counted" : ""}; ${size})`);
     if (t.format === "csv" && t.detected?.length) out.push(`  sniffed from its first objects with data (up to 10, as DuckDB alone sniffs a glob): ${t.detected.join(", ")}`);
+    if (t.format === "csv" && t.sniffedFrom) out.push(`  each later object sniffed by the task reading its start, and refused if its dialect or a column's type differs (as DuckDB alone checks each file of a glob)`);
   }
   for (const n of plan.notes) out.push(`note: ${n}`);
   for (const s of plan.stages) {

@@ -15,6 +15,7 @@ import { z } from "zod";
 import { NonRetryableError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import type { ObjectStore } from "../storage/contract.js";
+import { concatBytes } from "../storage/util.js";
 
 /** Reads bytes [start, end) of one object. */
 export type ReadRangeFn = (start: number, end: number) => Promise<Uint8Array>;
@@ -279,12 +280,12 @@ export async function* bytesToLineBatches(chunks: AsyncIterable<Uint8Array>, fro
   for await (const chunk of chunks) {
     const nl = chunk.lastIndexOf(0x0a);
     if (nl < 0) {
-      carry = carry ? concatBytes(carry, chunk) : new Uint8Array(chunk);
+      carry = carry ? concatBytes([carry, chunk]) : new Uint8Array(chunk);
       continue;
     }
     // The line carried over is completed alone (a copy of one line, not of the chunk).
     const first = carry ? chunk.indexOf(0x0a) : -1;
-    const joined = carry ? decode(concatBytes(carry, chunk.subarray(0, first))) : undefined;
+    const joined = carry ? decode(concatBytes([carry, chunk.subarray(0, first)])) : undefined;
     carry = nl + 1 < chunk.byteLength ? new Uint8Array(chunk.subarray(nl + 1)) : undefined;
     let lines: string[];
     if (joined === undefined || first < nl) {
@@ -312,13 +313,6 @@ export function decodeText(bytes: Uint8Array, strict = false): string {
 /** UTF-8 without dropping BOMs: a piece starting with U+FEFF mid-stream keeps it. */
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const strictUtf8 = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
-}
 
 function stripCr(line: string): string {
   return line.endsWith("\r") ? line.slice(0, -1) : line;

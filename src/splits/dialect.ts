@@ -39,6 +39,25 @@ export const csvDialectSchema = z.strictObject({
 export type CsvDialect = z.output<typeof csvDialectSchema>;
 export type CsvDialectInput = z.input<typeof csvDialectSchema>;
 
+/**
+ * A CSV table whose columns were sniffed (not given): the objects sniffed at planning (keys; the
+ * first 10, as DuckDB alone sniffs a glob's `files_to_sniff`), and the options the user gave.
+ * The task that reads any other object's first records sniffs them as DuckDB alone sniffs each
+ * further file of a glob, told those options, and refuses the object when its dialect or a
+ * column's type differs from the table's (builtin-workers/csv-object-check.ts).
+ */
+export const sniffedFromSchema = z.strictObject({
+  objects: z.array(z.string().min(1)).max(64),
+  given: z.strictObject({
+    delimiter: z.string().length(1).optional(),
+    quote: z.string().max(1).optional(),
+    escape: z.string().max(1).optional(),
+    dateFormat: z.string().min(1).optional(),
+    timestampFormat: z.string().min(1).optional(),
+  }),
+});
+export type SniffedFrom = z.output<typeof sniffedFromSchema>;
+
 /** Whether objects of this dialect may be cut into byte ranges at newlines (see the file's header). */
 export function dialectSplittable(d: Pick<CsvDialect, "quote" | "escape" | "whole">): boolean {
   return !d.whole && (d.quote === "" || d.escape === "" || d.escape === d.quote);

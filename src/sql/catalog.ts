@@ -8,23 +8,19 @@
  * Each table is listed ONCE: `resolveCatalog` hands the listing to execution (src/query/ packs the
  * tasks from it), so `explain` shows the tasks that run and nothing lists a table twice.
  */
-import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { gunzipSync, inflateSync, constants as zlibConstants } from "node:zlib";
+import { open, writeFile } from "node:fs/promises";
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
-import { sqlString } from "../duckdb/sql.js";
-import { duckdbText, INVALID_UNICODE_HINT, isInvalidUnicode } from "../duckdb/messages.js";
+import { csvDialectArgs, sqlString } from "../duckdb/sql.js";
+import { duckdbText } from "../duckdb/messages.js";
 import { ConfigError } from "../job/errors.js";
 import { csvDialectSchema, dialectSplittable, MAX_RECORD_BYTES, type CsvDialectInput } from "../splits/dialect.js";
-import { FirstLineEnd } from "../splits/line-end.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { cutSplit } from "../splits/pack.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
-import { concatBytes } from "../storage/util.js";
+import { castsTo, dialectDifference, lineCount, sample, sniffCsv, withTempFile, type Sample, type Sniffed, type WithDuckDb } from "./csv-sniff.js";
 import type { SqlTableInput } from "./tables.js";
 
 /** Input options of a table: its format and CSV dialect; what is not given is detected. */
@@ -43,13 +39,6 @@ export interface TableRequest {
   columns?: { name: string; type: string }[];
   options?: TableOptions;
 }
-
-/** The first read of a CSV or NDJSON sample; grown four-fold until it holds SAMPLE_LINES lines. */
-const SAMPLE_BYTES = 256 * 1024;
-/** Lines a CSV sample holds when the object has them: twice DuckDB's `sample_size` (20,480 rows), plus the header. */
-const SAMPLE_LINES = 2 * 20_480 + 1;
-/** The most of an object's data a sample holds (rows of over 1.6 KB: DuckDB's sniffer then sees fewer rows than DuckDB alone's). */
-const MAX_SAMPLE_BYTES = 64 * 1024 * 1024;
 
 /** Resolves tables: listing (splits, bytes), format, dialect, and columns when not given. */
 export async function resolveTables(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<SqlTableInput[]> {
@@ -79,11 +68,12 @@ class CatalogDb {
   #db: Promise<DuckDb> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
-  use<T>(f: (db: DuckDb) => Promise<T>): Promise<T> {
+  /** Runs `f` on the catalog's DuckDB after the queries before it (a {@link WithDuckDb}). */
+  readonly use = <T>(f: (db: DuckDb) => Promise<T>): Promise<T> => {
     const run = this.#queue.then(async () => f(await (this.#db ??= openDuckDb({ threads: 1 }))));
     this.#queue = run.catch(() => undefined);
     return run;
-  }
+  };
 
   async close(): Promise<void> {
     await this.#queue;
@@ -117,7 +107,7 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const { split: first, sample: firstSample } = await csvSampleObject(store, splits, whereOf);
   const firstObject = objectUrl(first);
   const where = whereOf(first);
-  const firstSniff = await sniffCsv(firstSample, o, where, db).catch((err: unknown) => {
+  const firstSniff = await sniffCsv(firstSample, o, where, db.use).catch((err: unknown) => {
     // Nothing left to sniff: columns, delimiter and header given (the sample may hold rows --bad-rows skip drops).
     if (r.columns && o.delimiter !== undefined && o.header !== undefined) return given_(o, r.columns);
     // No data in any object (empty, or gzips of nothing): no rows to read whatever the dialect.
@@ -136,7 +126,11 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
     throw new ConfigError(`[smelter] [sql] table ${r.name}: --schema gives ${r.columns.length} columns, the header of its object ${firstObject} has ${sniffed.columns.length} (${sniffed.columns.map((c) => c.name).join(", ")}): list every column, in file order`);
   }
   const header = sniffed.columns.map((c) => c.name);
-  return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: r.columns ? headerNamesFor(r.columns, header) : header } : {}), detected };
+  // Columns sniffed from the first objects: each later one is sniffed by the task reading its first records (DuckDB alone sniffs each file of a glob; with columns given it sniffs none).
+  const sniffedKeys = [...new Set([first.key, ...splits.slice(0, CSV_SNIFF_FILES).map((s) => s.key)])];
+  const givenOptions = { delimiter: o.delimiter, quote: o.quote, escape: o.escape, dateFormat: o.dateFormat, timestampFormat: o.timestampFormat };
+  const sniffedFrom = !r.columns && splits.some((s) => !sniffedKeys.includes(s.key)) ? { sniffedFrom: { objects: sniffedKeys, given: definedOnly(givenOptions) } } : {};
+  return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: r.columns ? headerNamesFor(r.columns, header) : header } : {}), ...sniffedFrom, detected };
 }
 
 /**
@@ -152,14 +146,9 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
  */
 async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: Split; sample: Sample; sniffed: Sniffed }, o: TableOptions, r: TableRequest, whereOf: (s: Split) => string, db: CatalogDb): Promise<Sniffed> {
   if (first.sample.bytes.byteLength === 0) return first.sniffed;
-  // Everything given: nothing another object could change.
-  const given = r.columns !== undefined && o.delimiter !== undefined && o.header !== undefined && o.quote !== undefined;
-  if (given) return first.sniffed;
-  // As for the first object: with the columns, delimiter and header given, a sample DuckDB cannot sniff (rows --bad-rows skip drops) reads with them.
-  const sniff = (s: Sample, split: Split) => sniffCsv(s, o, whereOf(split), db).catch((err: unknown) => {
-    if (r.columns && o.delimiter !== undefined && o.header !== undefined) return first.sniffed;
-    throw err;
-  });
+  // Columns given: DuckDB alone reads every file of the glob with the first file's dialect (it sniffs no other), and so does Smelter.
+  if (r.columns) return first.sniffed;
+  const sniff = (s: Sample, split: Split) => sniffCsv(s, o, whereOf(split), db.use);
   const others: { split: Split; sample: Sample; sniffed: Sniffed }[] = [];
   for (const split of splits.slice(0, CSV_SNIFF_FILES)) {
     if (split === first.split) continue;
@@ -171,22 +160,16 @@ async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: 
   const dialect = { ...first.sniffed.dialect };
   const at = (s: Split) => whereOf(s).replace(/^table \S+ /, "");
   for (const x of others) {
-    const differ = (what: string, a: string, b: string) =>
-      new ConfigError(`[smelter] [sql] table ${r.name}'s objects are not one CSV dialect: ${at(first.split)} has ${what} ${JSON.stringify(a)}, ${at(x.split)} ${JSON.stringify(b)}. Smelter reads a table's objects with one dialect: pass it (--delimiter, --quote, --escape, --header), or define a table per set of objects`);
-    if (x.sniffed.dialect.header !== dialect.header) throw differ("a header", String(dialect.header), String(x.sniffed.dialect.header));
-    if (x.sniffed.dialect.delimiter !== dialect.delimiter) throw differ("delimiter", dialect.delimiter, x.sniffed.dialect.delimiter);
-    for (const k of ["quote", "escape"] as const) {
-      const [a, b] = [dialect[k], x.sniffed.dialect[k]];
-      if (a === b || b === "") continue; // "" is none seen in that sample: the other's reads it the same
-      if (a !== "") throw differ(k, a, b);
+    // A quote, then an escape, seen in the other object and not in the table's so far is taken for the table's.
+    for (let d = dialectDifference(dialect, x.sniffed.dialect); d; d = dialectDifference(dialect, x.sniffed.dialect)) {
+      if (!d.adoptable) throw new ConfigError(`[smelter] [sql] table ${r.name}'s objects are not one CSV dialect: ${at(first.split)} has ${d.what} ${JSON.stringify(d.table)}, ${at(x.split)} ${JSON.stringify(d.other)}. Smelter reads a table's objects with one dialect: pass it (--delimiter, --quote, --escape, --header), or define a table per set of objects`);
       // DuckDB alone reads such a glob with the quote when the objects sniff to the same types, and with none (quotes as data) when they do not: the latter is refused.
       const typeOf = new Map(first.sniffed.columns.map((c) => [c.name.toLowerCase(), c.type]));
       const other = x.sniffed.columns.find((c) => typeOf.has(c.name.toLowerCase()) && typeOf.get(c.name.toLowerCase()) !== c.type);
       if (other) throw new ConfigError(`[smelter] [sql] table ${r.name}'s objects differ in quoting and in column types: ${at(x.split)} quotes its fields, ${at(first.split)} does not, and column ${other.name} sniffs as ${typeOf.get(other.name.toLowerCase())} in the first and ${other.type} in the other (DuckDB alone would then read the quotes as data). Pass --quote and --schema for the table, or define a table per set of objects`);
-      dialect[k] = b;
+      dialect[d.what as "quote" | "escape"] = d.other;
     }
   }
-  if (r.columns) return { ...first.sniffed, dialect };
   // The types as DuckDB alone unifies them over these files, read with the table's dialect.
   const samples = [first, ...others];
   const columns = await withTempFile(async (file) => {
@@ -195,12 +178,8 @@ async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: 
       await writeFile(path, bytes);
       return path;
     }));
-    const quote = dialect.quote;
-    const args = [`delim = ${sqlString(dialect.delimiter)}`, `quote = ${sqlString(quote)}`, `escape = ${sqlString(quote === "" ? "" : dialect.escape === "" ? quote : dialect.escape)}`, `header = ${dialect.header}`];
+    const args = [...csvDialectArgs({ ...dialect, nullString: o.nullString }), `header = ${dialect.header}`];
     if (dialect.header) args.push("union_by_name = true");
-    if (o.nullString !== undefined) args.push(`nullstr = ${sqlString(o.nullString)}`);
-    if (dialect.dateFormat) args.push(`dateformat = ${sqlString(dialect.dateFormat)}`);
-    if (dialect.timestampFormat) args.push(`timestampformat = ${sqlString(dialect.timestampFormat)}`);
     try {
       return await describe(db, `SELECT * FROM read_csv([${paths.map(sqlString).join(", ")}], ${args.join(", ")})`);
     } catch (err) {
@@ -253,77 +232,8 @@ function given_(o: TableOptions, columns: { name: string; type: string }[]): Sni
   return { header: false, columns, dialect: { delimiter: d.delimiter, quote: d.quote, escape: d.escape, header: d.header } };
 }
 
-function definedOnly(o: TableOptions): Partial<TableOptions> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-}
-
-/**
- * The first rows of an object's data (decompressed), cut at its last complete line: at least
- * {@link SAMPLE_LINES} lines (twice DuckDB's `sample_size` of 20,480 rows, so that its sniffer,
- * which reads that many rows of the sample as it would of the object, sees the same rows even when
- * some records span two lines), or the whole object, or {@link MAX_SAMPLE_BYTES}; a zstd object
- * (no zstd in Node 20's zlib) whole and still compressed, `.zst` (DuckDB decompresses it).
- */
-type Sample = { bytes: Uint8Array; suffix: "" | ".zst" };
-
-async function sample(store: ObjectStore, split: Split, where: string): Promise<Sample> {
-  let read: Uint8Array | undefined; // an uncompressed object's prefix so far: each larger sample reads only what it adds
-  for (let want = SAMPLE_BYTES; ; want *= 4) {
-    if (split.compression === undefined) {
-      const [have, end] = [read?.byteLength ?? 0, Math.min(split.fileSize, want, MAX_SAMPLE_BYTES)];
-      if (end > have) {
-        const more = await store.get(split.key, { range: { start: have, end } });
-        read = read ? concatBytes([read, more]) : more;
-      }
-    }
-    const s = await samplePrefix(store, split, where, Math.min(want, MAX_SAMPLE_BYTES), read);
-    // A record over the limit ends the sample before it: the tasks refuse it, naming its object and offset.
-    const long = s.sample.suffix ? -1 : longLineAt(s.sample.bytes, MAX_RECORD_BYTES);
-    if (long >= 0) return { bytes: s.sample.bytes.subarray(0, long), suffix: s.sample.suffix };
-    if (s.complete || want >= MAX_SAMPLE_BYTES || lineCount(s.sample.bytes) >= SAMPLE_LINES) return s.sample;
-  }
-}
-
-/** Where the first line longer than `limit` bytes starts, or -1. */
-function longLineAt(bytes: Uint8Array, limit: number): number {
-  let start = 0;
-  for (let nl = bytes.indexOf(10); ; nl = bytes.indexOf(10, start)) {
-    const end = nl < 0 ? bytes.byteLength : nl;
-    if (end - start > limit) return start;
-    if (nl < 0) return -1;
-    start = nl + 1;
-  }
-}
-
-/** The first `want` bytes of an object's data as {@link sample} takes them (of an uncompressed object, `read`: its first `want` bytes, read by the caller), and whether that is all of it. */
-async function samplePrefix(store: ObjectStore, split: Split, where: string, want: number, read?: Uint8Array): Promise<{ sample: Sample; complete: boolean }> {
-  let bytes: Uint8Array;
-  let complete: boolean;
-  if (split.compression === undefined) {
-    bytes = read ?? (await store.get(split.key, { range: { start: 0, end: Math.min(split.fileSize, want) } }));
-    complete = split.fileSize <= want;
-  } else {
-    // A compressed prefix decompresses to a prefix of the data (zlib's sync flush keeps what it has).
-    const take = split.compression === "zstd" ? split.fileSize : Math.min(split.fileSize, want);
-    if (split.compression === "zstd" && split.fileSize > 64 * 2 ** 20) throw new ConfigError(`[smelter] [sql] ${where} is zstd-compressed and over 64 MiB: Smelter cannot sniff a part of it; pass --schema and the CSV options (--header, --delimiter, ...)`);
-    const raw = await store.get(split.key, { range: { start: 0, end: take } });
-    if (split.compression === "zstd") return { sample: { bytes: raw, suffix: ".zst" }, complete: true };
-    complete = take === split.fileSize;
-    try {
-      const flush = { finishFlush: zlibConstants.Z_SYNC_FLUSH };
-      bytes = split.compression === "gzip" ? gunzipSync(raw, flush) : inflateSync(raw, flush);
-    } catch (err) {
-      throw new ConfigError(`[smelter] [sql] ${where} is not valid ${split.compression} data (${(err as Error).message}): check the object, or rename it without the .${split.key.split(".").pop()} extension if it is not compressed`, { cause: err });
-    }
-    bytes = bytes.subarray(0, want);
-    complete = complete && bytes.byteLength < want;
-  }
-  // A UTF-8 BOM marks the encoding, it is not data: DuckDB's sniffer takes it for part of the first field (a quoted first field then breaks its detection), its reader skips it.
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-  if (complete) return { sample: { bytes, suffix: "" }, complete };
-  const cut = bytes.lastIndexOf(10);
-  if (cut < 0) throw new ConfigError(`[smelter] [sql] ${where}: its first ${bytes.byteLength} bytes hold no line break, so its columns cannot be sniffed: pass --schema and the CSV options`);
-  return { sample: { bytes: bytes.subarray(0, cut + 1), suffix: "" }, complete };
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Columns of a Parquet object from its footer, read by DuckDB from a sparse file holding only the footer. */
@@ -340,53 +250,6 @@ async function parquetColumns(store: ObjectStore, split: Split, db: CatalogDb): 
       await fh.close();
     }
     return describe(db, `SELECT * FROM read_parquet(${sqlString(file)})`);
-  });
-}
-
-type Sniffed = { header: boolean; columns: { name: string; type: string }[]; dialect: { delimiter: string; quote: string; escape: string; header: boolean; dateFormat?: string; timestampFormat?: string } };
-
-/** DuckDB's sniff_csv over the sample, told the options given. */
-async function sniffCsv({ bytes, suffix }: Sample, o: TableOptions, where: string, catalogDb: CatalogDb): Promise<Sniffed> {
-  csvDialectSchema.partial().parse(definedOnly({ ...o, format: undefined, badRows: undefined }));
-  const args: string[] = [];
-  if (o.delimiter !== undefined) args.push(`delim = ${sqlString(o.delimiter)}`);
-  if (o.quote !== undefined) args.push(`quote = ${sqlString(o.quote)}`);
-  if (o.escape !== undefined) args.push(`escape = ${sqlString(o.escape)}`);
-  if (o.header !== undefined) args.push(`header = ${o.header}`);
-  if (o.nullString !== undefined) args.push(`nullstr = ${sqlString(o.nullString)}`);
-  if (o.dateFormat !== undefined) args.push(`dateformat = ${sqlString(o.dateFormat)}`);
-  if (o.timestampFormat !== undefined) args.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
-  // DuckDB's sniffer takes the first line break for the line ending, even a quoted one (a CRLF sample whose first record holds a quoted LF fails): told the first record's ending when a quoted break comes first.
-  const quote = o.quote ?? '"';
-  const [physical, record] = [new FirstLineEnd(undefined), new FirstLineEnd({ quote, escape: o.escape ?? quote })];
-  physical.feed(bytes);
-  record.feed(bytes);
-  if (suffix === "" && record.found && record.found !== physical.found) args.push(`new_line = ${record.found === "\r\n" ? "'\\r\\n'" : "'\\n'"}`);
-  return withTempFile(async (file) => {
-    await writeFile(`${file}.csv${suffix}`, bytes);
-    try {
-      type Row = { Delimiter: string; Quote: string; Escape: string; NewLineDelimiter: string; HasHeader: boolean; Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null };
-      const [row] = await catalogDb.use((db) => db.all<Row>(`SELECT Delimiter, Quote, Escape, NewLineDelimiter, HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${[sqlString(`${file}.csv${suffix}`), ...args].join(", ")})`));
-      if (!row) throw new Error("sniff_csv returned nothing");
-      // Records are found and cut at LF (ranges, headers, compressed objects): lines ended by a bare CR would read as one line, no rows.
-      if (row.NewLineDelimiter === "\\r") throw new ConfigError(`[smelter] [sql] ${where} ends its lines with a bare CR (\\r without \\n, as classic Mac OS wrote them): Smelter reads CSV lines ended by LF or CRLF only. Convert the line endings (for example tr '\\r' '\\n' < in.csv > out.csv)`);
-      const char = (c: string) => (c === "(empty)" ? "" : c);
-      const dialect = {
-        delimiter: char(row.Delimiter),
-        quote: char(row.Quote),
-        escape: char(row.Escape),
-        header: row.HasHeader === true,
-        ...(row.DateFormat ? { dateFormat: row.DateFormat } : {}),
-        ...(row.TimestampFormat ? { timestampFormat: row.TimestampFormat } : {}),
-      };
-      if (dialect.delimiter.length !== 1) throw new Error(`sniffed delimiter ${JSON.stringify(dialect.delimiter)} is not one character`);
-      return { header: dialect.header, columns: row.Columns.map((c) => ({ name: c.name, type: c.type })), dialect };
-    } catch (err) {
-      if (err instanceof ConfigError) throw err;
-      const message = duckdbText((err as Error).message.replace(/^\[smelter\] (DuckDB: )?/, "")).replaceAll(`"${file}.csv${suffix}"`, "its sample").replaceAll(`${file}.csv${suffix}`, "its sample");
-      const hint = isInvalidUnicode((err as Error).message) ? INVALID_UNICODE_HINT : "pass the CSV options (--delimiter, --quote, --header ...) or --schema";
-      throw new ConfigError(`[smelter] [sql] ${where} cannot be read as CSV: ${message}. ${hint.replace(/^./, (c) => c.toUpperCase())}`, { cause: err });
-    }
   });
 }
 
@@ -429,12 +292,6 @@ const CSV_SAMPLE_FILES = 32;
 /** Objects of a glob DuckDB alone sniffs (`files_to_sniff`). */
 const CSV_SNIFF_FILES = 10;
 
-function lineCount(bytes: Uint8Array): number {
-  let n = 0;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
-  return n + (bytes.byteLength > 0 && bytes[bytes.byteLength - 1] !== 10 ? 1 : 0);
-}
-
 /**
  * The object a CSV table's dialect and columns are sniffed from, and its sample: the first object
  * (in listing order) whose sample holds two lines or more, so that an empty object (a gzip of
@@ -456,11 +313,3 @@ async function describe(catalogDb: CatalogDb, sql: string): Promise<{ name: stri
   return rows.map((c) => ({ name: c.column_name, type: c.column_type }));
 }
 
-async function withTempFile<T>(f: (file: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), "smelter-sql-"));
-  try {
-    return await f(join(dir, "sample"));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}

@@ -7,7 +7,7 @@ import { ConfigError } from "../job/errors.js";
 import { parseOrThrow } from "../job/policy.js";
 import { BDB_COLUMNS } from "../datagen/schema.js";
 import type { DiscoverOptions } from "../splits/discover.js";
-import { csvDialectSchema, dialectSplittable } from "../splits/dialect.js";
+import { csvDialectSchema, dialectSplittable, sniffedFromSchema } from "../splits/dialect.js";
 import { isTypeName, typeProblem } from "../duckdb/type-names.js";
 
 export const sqlTableSchema = z.object({
@@ -24,6 +24,8 @@ export const sqlTableSchema = z.object({
   ...csvDialectSchema.shape,
   /** Rows that cannot be read: `fail` (the default) or `skip` (counted as badRows). */
   badRows: z.enum(["fail", "skip"]).default("fail"),
+  /** CSV columns sniffed at planning from these objects: every other object is sniffed by the task reading its first records (splits/dialect.ts). */
+  sniffedFrom: sniffedFromSchema.optional(),
   /** How the dialect was found: which options were given, which sniffed (for explain). */
   detected: z.array(z.string()).optional(),
   /** Total bytes of the table's objects, when known (listing). */

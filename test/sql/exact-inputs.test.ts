@@ -236,11 +236,64 @@ describe("the last wrong answers and refusals of the differential suite, exact",
       "b.csv": `id,s\n${Array.from({ length: 100 }, (_, i) => `${100 + i},"w${i}"`).join("\n")}\n`,
     });
     assert.equal((await check(quotes, ["id BIGINT", "s VARCHAR"], ["SELECT id % 3 AS g, max(s) AS ms, sum(length(s)) AS ls FROM t GROUP BY 1", "SELECT id, s FROM t WHERE id IN (5, 150)"])).quote, '"');
+    // Columns given: DuckDB alone sniffs the first file's dialect only and reads every file with it (b.csv's quotes are data), and so does Smelter (it took b.csv's quote before).
+    const cols = [{ name: "id", type: "BIGINT" }, { name: "s", type: "VARCHAR" }];
+    const withCols = "SELECT id % 3 AS g, max(s) AS ms, sum(length(s)) AS ls FROM t GROUP BY 1";
+    const wantCols = await alone(withCols, { t: `SELECT * FROM read_csv('${quotes}*.csv', columns = ${struct(cols)})` });
+    assertSameResult(await viaEngine(withCols, await resolveTables([{ name: "t", url: quotes, columns: cols }])), wantCols, false, "--schema given");
     // Both at once: DuckDB alone reads the quotes as data then (seen with one quoted row), so it is refused.
     const both = files("sniff-others-both", { "a.csv": "a,b\n1,2\n3,4.5\n", "b.csv": 'a,b\n5,"x"\n' });
     await assert.rejects(resolveTables([{ name: "t", url: both }]), /table t's objects differ in quoting and in column types: .*b\.csv quotes its fields, .*a\.csv does not, and column b sniffs as DOUBLE in the first and VARCHAR in the other/);
     const semi = files("sniff-delims", { "a.csv": `id,x\n${Array.from({ length: 50 }, (_, i) => `${i},${i}`).join("\n")}\n`, "b.csv": `id;x\n${Array.from({ length: 50 }, (_, i) => `${i};${i}`).join("\n")}\n` });
     await assert.rejects(resolveTables([{ name: "t", url: semi }]), /table t's objects are not one CSV dialect: .*a\.csv has delimiter ",", .*b\.csv ";"/);
+  });
+
+  test("sniff-later-objects: an object after the first 10 is sniffed by the task reading its start, as DuckDB alone sniffs each file of a glob: types that do not widen and another dialect are refused naming it; the rest equal DuckDB alone", async () => {
+    const rows = (from: number, n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(from + i)).join("\n");
+    // Ten objects of whole numbers and unquoted words, then the object under test (f10), then an empty and a header-only one.
+    const table = (f10: string, name: string) =>
+      files(name, {
+        ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f0${i}.csv`, `id,x,s\n${rows(i * 20, 20, (j) => `${j},${j % 7},w${j}`)}\n`])),
+        "f10.csv": f10,
+        "f11.csv": "",
+        "f12.csv": "id,x,s\n",
+      });
+    const view = (url: string) => ({ t: `SELECT * FROM read_csv('${url}*.csv')` });
+    const sql = "SELECT id % 3 AS g, count(*) AS n, sum(x) AS sx, max(s) AS ms, sum(length(s)) AS ls FROM t GROUP BY 1";
+    // Fractions in the 11th object's first rows: DuckDB alone refuses the glob; Smelter read them rounded into BIGINT (sum(x) off by 0.5 a row).
+    const fractions = table(`id,x,s\n${rows(200, 30, (j) => `${j},${j % 7}.5,w${j}`)}\n`, "later-fractions");
+    await assert.rejects(alone(sql, view(fractions)), /Schema mismatch between globbed files/);
+    for (const taskBytes of [40, 1 << 20]) {
+      await assert.rejects(viaEngine(sql, await resolveTables([{ name: "t", url: fractions }]), { taskBytes }), /f10\.csv: column x sniffs as DOUBLE in its first rows, where the table's x is BIGINT \(the table's were sniffed from its first 10 objects.*Schema mismatch between globbed files.*--schema for the table with a type every object fits \(x DOUBLE\)/);
+    }
+    // Given the columns, DuckDB alone and Smelter read every object with them.
+    const typed = [{ name: "id", type: "BIGINT" }, { name: "x", type: "DOUBLE" }, { name: "s", type: "VARCHAR" }];
+    assertSameResult(await viaEngine(sql, await resolveTables([{ name: "t", url: fractions, columns: typed }])), await alone(sql, { t: `SELECT * FROM read_csv('${fractions}*.csv', columns = ${struct(typed)})` }), false, "--schema given");
+    // Quoted fields holding the delimiter in the 11th object: DuckDB alone reads it with its own quote; Smelter's one dialect has none, so it is refused (with --quote given it reads).
+    const quoted = table(`id,x,s\n${rows(200, 30, (j) => `${j},${j % 7},"w,${j}"`)}\n`, "later-quotes");
+    await assert.rejects(viaEngine(sql, await resolveTables([{ name: "t", url: quoted }]), { taskBytes: 1 << 20 }), /f10\.csv: its first records sniff as another CSV dialect than the table's: quote "\\"" here, none in the table.*--quote '"'/);
+    // Cut into many ranges, a task reading a later range of the object may fail first, on its own: refused either way.
+    await assert.rejects(viaEngine(sql, await resolveTables([{ name: "t", url: quoted }])), /f10\.csv.*(another CSV dialect|Expected Number of Columns: 3 Found: 4)/);
+    const want = await alone(sql, view(quoted));
+    assert.equal(Number((await alone("SELECT count(*) FROM t WHERE contains(s, ',')", view(quoted))).rows[0]![0]), 30, "DuckDB alone reads the quoted commas as data");
+    assertSameResult(await viaEngine(sql, await resolveTables([{ name: "t", url: quoted, options: { quote: '"' } }])), want, false, "--quote given");
+    // Nothing differs (whole numbers that widen, columns in another order, quotes DuckDB alone and Smelter both read as data): read, equal to DuckDB alone, in ranges of every size.
+    const same = table(`s,id,x\n${rows(200, 30, (j) => `w${j}"",${j},${j % 5}`)}\n`, "later-same");
+    const tables = await resolveTables([{ name: "t", url: same }]);
+    assert.deepEqual(tables[0]!.sniffedFrom?.objects.length, 10);
+    for (const taskBytes of [40, 333, 1 << 20]) assertSameResult(await viaEngine(sql, tables, { taskBytes }), await alone(sql, view(same)), false, `ranges of ${taskBytes} bytes`);
+    // Beyond DuckDB's 20,480-row sample the 11th object is not looked at by either: a fraction there is read as DuckDB alone reads it.
+    const late = table(`id,x,s\n${rows(200, 20_600, (j) => `${j},${j % 7},w${j}`)}\n1000000,3.5,late\n`, "later-past-sample");
+    const lateTables = await resolveTables([{ name: "t", url: late }]);
+    for (const taskBytes of [50_000, 1 << 22]) assertSameResult(await viaEngine(sql, lateTables, { taskBytes }), await alone(sql, view(late)), false, `past the sample, ranges of ${taskBytes} bytes`);
+  });
+
+  test("sniff-long-first-line: a first line longer than the first 256 KiB read grows the sample (was refused: 'hold no line break')", async () => {
+    const url = files("long-first-line", { "a.csv": `${"x".repeat(300 * 1024)},n\n${Array.from({ length: 100 }, (_, i) => `w${i},${i}.5`).join("\n")}\n` });
+    const tables = await resolveTables([{ name: "t", url }]);
+    assert.deepEqual(tables[0]!.columns.map((c) => c.type), ["VARCHAR", "DOUBLE"]);
+    const sql = "SELECT count(*) AS c, sum(n) AS s, max(length(x)) AS l FROM (SELECT COLUMNS(*) FROM t) AS u(x, n)";
+    assertSameResult(await viaEngine(sql, tables, { taskBytes: 1 << 20 }), await alone(sql, { t: `SELECT * FROM read_csv('${url}a.csv')` }), false, sql);
   });
 
   test("parquet-nested-and-case: LIST, STRUCT and MAP columns read through their leaves' chunks, and objects naming columns in another case, equal DuckDB alone", async () => {
