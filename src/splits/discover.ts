@@ -91,7 +91,10 @@ export function discoverSplits(store: ObjectStore, pattern: string, options: Dis
     if (opts.whole && format !== "parquet") return [{ ...base, range: { start: 0, end: info.size }, whole: true }];
     if (format === "parquet") {
       const footer = await readParquetFooter(store, info.key, { fileSize: info.size, footerPrefetchBytes: opts.footerPrefetchBytes, signal: abort.signal, version: info.version });
-      return rowGroupUnits(footer.metadata).map((rg) => ({ ...base, range: { start: rg.start, end: rg.end }, rowGroups: [rg.index], rows: rg.rows }));
+      const units = rowGroupUnits(footer.metadata);
+      // A Parquet object of no rows (no row groups) is still a split: its footer gives the columns, and a table of only such objects is 0 rows, not "no objects".
+      if (units.length === 0) return [{ ...base, range: { start: 0, end: 0 }, rowGroups: [], rows: 0 }];
+      return units.map((rg) => ({ ...base, range: { start: rg.start, end: rg.end }, rowGroups: [rg.index], rows: rg.rows }));
     }
     return cutRanges(0, info.size, opts.targetSplitBytes).map((range) => ({ ...base, range }));
   }

@@ -162,6 +162,7 @@ export function parquetColumns(metadata: FileMetaData): string[] {
  * exactly. Throws ValidationError naming the file's columns when one is missing.
  */
 export function columnChunkRanges(metadata: FileMetaData, columns: string[], rowGroups?: number[]): ColumnChunkRange[] {
+  if (metadata.row_groups.length === 0) return []; // no rows: no chunks (the footer names the columns)
   const known = parquetColumns(metadata);
   // A column is its leaf, or every leaf under it (a LIST, STRUCT or MAP: `lst.list.element`); named as the table names it, else ignoring case, as DuckDB binds names.
   const under = (leaf: string, c: string) => leaf === c || leaf.startsWith(`${c}.`);

@@ -296,6 +296,26 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, tables, { taskBytes: 1 << 20 }), await alone(sql, { t: `SELECT * FROM read_csv('${url}a.csv')` }), false, sql);
   });
 
+  test("parquet-zero-rows: a table of only zero-row Parquet objects is 0 rows (was refused as 'no objects'), and one among others changes nothing, equal to DuckDB alone", async () => {
+    const root = files("pq-zero", { README: "" }).replace(/\/$/, "");
+    const [only, mixed] = [`${root}/only/`, `${root}/mixed/`];
+    mkdirSync(only);
+    mkdirSync(mixed);
+    const none = "SELECT i::BIGINT AS a, 'v' || i AS s, [i] AS l FROM range(0) t(i)";
+    for (const f of ["a", "b"]) await db.run(`COPY (${none}) TO '${only}${f}.parquet' (FORMAT parquet)`);
+    await db.run(`COPY (${none}) TO '${mixed}a.parquet' (FORMAT parquet)`);
+    await db.run(`COPY (SELECT i::BIGINT AS a, 'v' || i AS s, [i] AS l FROM range(50) t(i)) TO '${mixed}b.parquet' (FORMAT parquet, ROW_GROUP_SIZE 10)`);
+    await db.run(`COPY (${none}) TO '${mixed}c.parquet' (FORMAT parquet)`);
+    for (const url of [only, mixed]) {
+      const tables = await resolveTables([{ name: "t", url }]);
+      assert.deepEqual(tables[0]!.columns.map((c) => `${c.name} ${c.type}`), ["a BIGINT", "s VARCHAR", "l BIGINT[]"]);
+      const views = { t: `SELECT * FROM read_parquet('${url}*.parquet')` };
+      for (const sql of ["SELECT count(*) AS n, sum(a) AS s, max(s) AS m FROM t", "SELECT a % 3 AS g, count(*) AS n, sum(len(l)) AS ll FROM t GROUP BY 1", "SELECT a, s FROM t WHERE a > 40"]) {
+        assertSameResult(await viaEngine(sql, tables, { taskBytes: 1 << 20 }), await alone(sql, views), false, `${url}: ${sql}`);
+      }
+    }
+  });
+
   test("parquet-nested-and-case: LIST, STRUCT and MAP columns read through their leaves' chunks, and objects naming columns in another case, equal DuckDB alone", async () => {
     // Was: 'no column "lst" in this Parquet file; it has id, lst.list.element, ...', and 'no column "id", "val"' for objects headed VAL, ID.
     const nested = files("pq-nested", { "README": "" }).replace(/\/$/, "");
