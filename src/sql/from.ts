@@ -3,8 +3,8 @@
  * row-local subqueries over one base table) joined left to right, and column resolution.
  */
 import { ConfigError } from "../job/errors.js";
-import { conjuncts, mapExpr, subqueryRef, walkExpr, type Expr, type QueryNode, type SelectNode, type TableRef } from "./ast.js";
-import { excerpt } from "./parse.js";
+import { clone, colRef, conjuncts, mapExpr, selectNode, subqueryRef, walkExpr, type Expr, type QueryNode, type SelectNode, type TableRef } from "./ast.js";
+import { excerpt, type SqlSession } from "./parse.js";
 import type { SqlTable } from "./tables.js";
 
 export interface Relation {
@@ -43,7 +43,7 @@ export function refuse(what: string, sql: string, hint = ""): ConfigError {
   return new ConfigError(`[smelter] [sql] ${what} cannot be distributed${hint ? `: ${hint}` : ""} (${excerpt(sql)})`);
 }
 
-/** Replaces references to CTEs in FROM (at any depth) by the CTE's query as a subquery. */
+/** Replaces references to CTEs in FROM (at any depth) by the CTE's query as a subquery, and names unnamed subqueries in FROM as DuckDB does. */
 export function inlineCtes(node: SelectNode, sql: string, outer: Map<string, QueryNode> = new Map()): SelectNode {
   const ctes = new Map(outer);
   for (const { key, value } of node.cte_map.map) {
@@ -58,12 +58,55 @@ export function inlineCtes(node: SelectNode, sql: string, outer: Map<string, Que
     }
     if (ref.type === "JOIN") return { ...ref, left: fix(ref.left as TableRef), right: fix(ref.right as TableRef) };
     if (ref.type === "SUBQUERY") {
+      // Unnamed, it takes DuckDB's name for it: unnamed_subquery, then unnamed_subquery2, ... in FROM order.
+      const named = ref.alias ? ref : { ...ref, alias: `unnamed_subquery${unnamed++ === 0 ? "" : unnamed}` };
       const inner = (ref.subquery as { node: QueryNode }).node;
-      return inner.type === "SELECT_NODE" ? { ...ref, subquery: { ...(ref.subquery as object), node: inlineCtes(inner as SelectNode, sql, ctes) } } : ref;
+      return inner.type === "SELECT_NODE" ? { ...named, subquery: { ...(ref.subquery as object), node: inlineCtes(inner as SelectNode, sql, ctes) } } : named;
     }
     return ref;
   };
+  let unnamed = 0;
   return { ...node, cte_map: { map: [] }, from_table: fix(node.from_table) };
+}
+
+/**
+ * DuckDB lets WHERE name a select item's alias (`SELECT x + 1 AS y FROM t WHERE y > 3`) when no
+ * column of the FROM clause has that name: such references become the item's expression, in this
+ * SELECT and in the subqueries of its FROM (after CTEs are inlined). Whether a name is a column is
+ * asked of DuckDB's binder (`SELECT name FROM <the same FROM>`), so a column always wins, as in
+ * DuckDB. Subqueries inside WHERE are left alone.
+ */
+export async function resolveWhereAliases(s: SqlSession, node: SelectNode): Promise<SelectNode> {
+  const fix = async (ref: TableRef): Promise<TableRef> => {
+    if (ref.type === "JOIN") return { ...ref, left: await fix(ref.left as TableRef), right: await fix(ref.right as TableRef) };
+    if (ref.type === "SUBQUERY") {
+      const inner = (ref.subquery as { node: QueryNode }).node;
+      return inner.type === "SELECT_NODE" ? { ...ref, subquery: { ...(ref.subquery as object), node: await resolveWhereAliases(s, inner as SelectNode) } } : ref;
+    }
+    return ref;
+  };
+  const out = { ...node, from_table: await fix(node.from_table) };
+  if (!out.where_clause) return out;
+  const aliases = new Map(out.select_list.filter((e) => e.alias).map((e) => [e.alias.toLowerCase(), e]));
+  const names = new Set<string>();
+  walkExpr(out.where_clause, (e) => {
+    if (e.class === "SUBQUERY") return false;
+    const n = e.class === "COLUMN_REF" ? (e.column_names as string[]) : [];
+    if (n.length === 1 && aliases.has(n[0]!.toLowerCase())) names.add(n[0]!.toLowerCase());
+  });
+  const resolved = new Map<string, Expr>();
+  for (const name of names) {
+    const probe = await s.print(selectNode({ select: [colRef(name)], from: out.from_table }));
+    const column = await s.describe(probe).then(() => true, () => false);
+    if (!column) resolved.set(name, { ...clone(aliases.get(name)!), alias: "" });
+  }
+  if (resolved.size === 0) return out;
+  const replace = (e: Expr): Expr | undefined => {
+    if (e.class === "SUBQUERY") return e;
+    const n = e.class === "COLUMN_REF" ? (e.column_names as string[]) : [];
+    return n.length === 1 ? resolved.get(n[0]!.toLowerCase()) : undefined;
+  };
+  return { ...out, where_clause: mapExpr(out.where_clause, replace) };
 }
 
 /** True when `node` is a filter/projection (no aggregates, DISTINCT, LIMIT, windows...) of one base table or such a subquery. */

@@ -12,7 +12,7 @@
 import { sqlIdentifier } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
 import { instantCall } from "./analyze.js";
-import { inlineCtes } from "./from.js";
+import { inlineCtes, resolveWhereAliases } from "./from.js";
 import { PlanContext, type StageDraft } from "./context.js";
 import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
 import { bindError, excerpt, SqlSession, type ColumnInfo } from "./parse.js";
@@ -59,7 +59,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
     const ctx = new PlanContext(s, tables, options, sql, await s.aggregateNames());
     let planned: Planned;
     try {
-      planned = await planSelect(ctx, inlineCtes(node, sql), columns);
+      planned = await planSelect(ctx, await resolveWhereAliases(s, inlineCtes(node, sql)), columns);
     } catch (err) {
       if (!(err instanceof ConfigError) || !options.allowSingleTask || !/cannot be distributed/.test(err.message)) throw err;
       return singleTask(sql, tables, columns, err.message);

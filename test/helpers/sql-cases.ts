@@ -100,5 +100,9 @@ export const SQL_CASES: SqlCase[] = [
   ["BDB Q3 broadcast, no --partitions", Q3, true, { partitions: undefined }, /broadcast join.*gathered; final aggregate on the coordinator/],
   ["BDB Q3 partitioned, no --partitions", Q3, true, { partitions: undefined, join: "partitioned" }, /partitioned join.*gathered; final aggregate on the coordinator/],
   ["aggregate of an aggregate subquery, no --partitions", "SELECT count(*), max(n) FROM (SELECT countryCode, count(*) AS n FROM uservisits GROUP BY countryCode) t", false, { partitions: undefined }, /gathered.*outer query/],
+  // DuckDB resolves a select alias in WHERE when no column has its name (was refused), and names an unaliased subquery in FROM unnamed_subquery (was refused).
+  ["select alias in WHERE, a column of the same name wins", "SELECT duration * 2 AS z, adRevenue AS duration, countryCode FROM uservisits WHERE z > 4 AND duration >= 3 AND (z % 3 = 1 OR countryCode > 'M')", false],
+  ["select alias in WHERE, grouped", "SELECT upper(countryCode) AS c, count(*), sum(duration) FROM uservisits WHERE c > 'F' GROUP BY c", false],
+  ["unaliased subqueries in FROM, joined and named as DuckDB names them", "SELECT unnamed_subquery.c, count(*), sum(pageRank) FROM (SELECT countryCode AS c, destURL FROM uservisits WHERE duration > 2) JOIN (SELECT pageURL, pageRank FROM rankings) ON destURL = pageURL GROUP BY 1", false],
   ["join, filter keeps nothing (partitioned)", "SELECT uv.countryCode, sum(r.pageRank) FROM uservisits uv JOIN rankings r ON uv.destURL = r.pageURL WHERE uv.duration > 100 GROUP BY 1", false, { join: "partitioned" }, /partitioned join/],
 ];
