@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier, sqlString } from "../duckdb/sql.js";
@@ -15,9 +16,10 @@ export async function streamResult(db: DuckDb, table: string, format: "json" | "
   try {
     const file = join(dir, `result.${format}`);
     const options = format === "json" ? "FORMAT json, ARRAY true" : "FORMAT csv, HEADER true";
-    const list = format === "json" ? await jsonSelectList(db, table) : "*";
-    await db.run(`COPY (SELECT ${list} FROM ${sqlIdentifier(table)}) TO ${sqlString(file)} (${options})`);
-    await pipeline(createReadStream(file), out, { end: false });
+    const json = format === "json" ? await jsonSelectList(db, table) : undefined;
+    await db.run(`COPY (SELECT ${json?.list ?? "*"} FROM ${sqlIdentifier(table)}) TO ${sqlString(file)} (${options})`);
+    if (json?.nestedFloats) await pipeline(createReadStream(file, "utf8"), nonFiniteAsStrings(), out, { end: false });
+    else await pipeline(createReadStream(file), out, { end: false });
     if (format === "json") out.write("\n");
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -28,11 +30,13 @@ export async function streamResult(db: DuckDb, table: string, format: "json" | "
  * Columns for JSON that JavaScript reads back exactly: integers beyond 2^53 as strings (smaller
  * ones stay numbers), DECIMAL values with more than 15 significant digits as strings (a double
  * holds 15 exactly), timestamps as ISO strings (dates already are), a double's NaN and infinities
- * as the strings "nan", "inf", "-inf" (not inside lists or structs: DuckDB writes those bare).
+ * as the strings "nan", "inf", "-inf"; `nestedFloats`: some column holds doubles inside lists,
+ * structs or maps, whose NaN and infinities DuckDB writes bare ({@link nonFiniteAsStrings}).
  */
-async function jsonSelectList(db: DuckDb, table: string): Promise<string> {
+async function jsonSelectList(db: DuckDb, table: string): Promise<{ list: string; nestedFloats: boolean }> {
   const columns = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sqlIdentifier(table)}`);
-  return columns
+  const float = /^(DOUBLE|FLOAT|REAL|FLOAT4|FLOAT8)$/i;
+  const list = columns
     .map(({ column_name: name, column_type: type }) => {
       const c = sqlIdentifier(name);
       if (/^(BIGINT|UBIGINT|HUGEINT|UHUGEINT|BIGNUM|VARINT)$/i.test(type)) return `CASE WHEN ${c} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
@@ -40,10 +44,59 @@ async function jsonSelectList(db: DuckDb, table: string): Promise<string> {
       if (decimal && Number(decimal[1]) > 15) return `CASE WHEN abs(${c}) < 1e${15 - Number(decimal[2])} THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
       if (/^TIMESTAMP( WITH TIME ZONE)?$|^TIMESTAMP(_S|_MS|_NS)?$|^TIMESTAMPTZ$/i.test(type)) return `replace(${c}::VARCHAR, ' ', 'T') AS ${c}`;
       // JSON has no NaN or infinity (DuckDB writes bare NaN and Infinity, which JSON.parse refuses): as strings, "nan", "inf", "-inf".
-      if (/^(DOUBLE|FLOAT|REAL|FLOAT4|FLOAT8)$/i.test(type)) return `CASE WHEN ${c} IS NULL OR isfinite(${c}) THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
+      if (float.test(type)) return `CASE WHEN ${c} IS NULL OR isfinite(${c}) THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
       return c;
     })
     .join(", ");
+  const nestedFloats = columns.some(({ column_type: t }) => !float.test(t) && /\b(DOUBLE|FLOAT|REAL|FLOAT4|FLOAT8)\b/i.test(t));
+  return { list, nestedFloats };
+}
+
+/**
+ * JSON text with DuckDB's bare `NaN`, `Infinity` and `-Infinity` (outside strings) written as the
+ * strings "nan", "inf" and "-inf", as top-level columns have them: for doubles inside lists,
+ * structs and maps, which a select list cannot reach at any depth.
+ */
+export function nonFiniteAsStrings(): Transform {
+  const tokens: [string, string][] = [["NaN", '"nan"'], ["Infinity", '"inf"'], ["-Infinity", '"-inf"']];
+  let [inString, escaped, pending] = [false, false, ""];
+  const feed = (text: string): string => {
+    let out = "";
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i]!;
+      if (inString) {
+        out += c;
+        if (escaped) escaped = false;
+        else if (c === "\\") escaped = true;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (pending || c === "N" || c === "I" || c === "-") {
+        const p = pending + c;
+        const full = tokens.find(([t]) => t === p);
+        if (full) [out, pending] = [out + full[1], ""];
+        else if (tokens.some(([t]) => t.startsWith(p))) pending = p;
+        else if (pending) {
+          // Not a token after all (a negative number): written as read, and this character looked at again.
+          [out, pending] = [out + pending, ""];
+          i--;
+        } else out += c;
+        continue;
+      }
+      out += c;
+      if (c === '"') inString = true;
+    }
+    return out;
+  };
+  return new Transform({
+    decodeStrings: false,
+    transform(chunk: string, _encoding, done) {
+      done(null, feed(chunk));
+    },
+    flush(done) {
+      done(null, pending);
+    },
+  });
 }
 
 /**

@@ -151,12 +151,15 @@ describe("smelter sql", () => {
     assert.ok(pq.want.rows.some((row) => BigInt(String(row[2])) > 2n ** 63n), "a HUGEINT beyond 2^63 went through Parquet");
   });
 
-  test("--format json: a double's NaN and infinities as strings, so the output is JSON", () => {
-    const r = run("SELECT k, CAST('nan' AS DOUBLE) AS n, CAST('-inf' AS DOUBLE) AS ni, CAST('inf' AS DOUBLE) AS pi, max(x) AS mx FROM t GROUP BY k ORDER BY k", "--table", table, "--format", "json");
+  test("--format json: a double's NaN and infinities as strings, so the output is JSON, also inside lists, structs and maps", () => {
+    const nested = "[CAST('nan' AS DOUBLE), max(x), CAST('-inf' AS DOUBLE), -2.5] AS l, {'f': CAST('inf' AS DOUBLE), 's': 'NaN -Infinity \"x\\'} AS st, MAP {'m': CAST('-inf' AS FLOAT)} AS mp";
+    const r = run(`SELECT k, CAST('nan' AS DOUBLE) AS n, CAST('-inf' AS DOUBLE) AS ni, CAST('inf' AS DOUBLE) AS pi, max(x) AS mx, ${nested} FROM t GROUP BY k ORDER BY k`, "--table", table, "--format", "json");
     assert.equal(r.status, 0, r.stderr);
     const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
     assert.deepEqual(rows.map((x) => [x.n, x.ni, x.pi]), [["nan", "-inf", "inf"], ["nan", "-inf", "inf"]]);
     assert.ok(rows.every((x) => typeof x.mx === "number"), "finite doubles stay numbers");
+    // Was: bare NaN, Infinity and -Infinity inside the list, struct and map (DuckDB's writer), which JSON.parse refused.
+    assert.deepEqual(rows.map((x) => [x.l, x.st, x.mp]), rows.map((x) => [["nan", x.mx, "-inf", -2.5], { f: "inf", s: 'NaN -Infinity "x\\' }, { m: "-inf" }]));
   });
 
   test("--output: anything but FILE.duckdb, .csv or .parquet is refused before anything runs", () => {
