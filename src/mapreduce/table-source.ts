@@ -87,7 +87,7 @@ function dialectOptions(t: Table): string {
  * Names match exactly, else ignoring case.
  */
 export function columnOrder(table: Pick<Table, "headerNames">, file: CsvFile): number[] | undefined {
-  const names = file.names!;
+  const names = duckdbColumnNames(file.names!);
   const want = table.headerNames;
   if (!want) return undefined; // the table's header names are unknown (columns given by hand): by position
   if (names.length === want.length && names.every((n, i) => n === want[i])) return undefined;
@@ -109,4 +109,27 @@ export function columnOrder(table: Pick<Table, "headerNames">, file: CsvFile): n
   });
   if (order.some((i) => i < 0) || new Set(order).size !== order.length) refuse("does not name the same columns as");
   return order.every((i, n) => i === n) ? undefined : order;
+}
+
+/**
+ * A CSV header's names as DuckDB's reader names the columns: trimmed; an empty one `column<i>`
+ * (its position); a name already taken (ignoring case) gets `_1`, `_2`, ... (the next number not
+ * taken), so `a,a,A,` reads as a, a_1, A_2, column3. The table's names come from DuckDB's sniff,
+ * so each object's header is named the same way before the two are matched.
+ */
+export function duckdbColumnNames(header: string[]): string[] {
+  const taken = new Set<string>();
+  const next = new Map<string, number>();
+  return header.map((raw, i) => {
+    const name = raw.trim() || `column${i}`;
+    let out = name;
+    if (taken.has(out.toLowerCase())) {
+      let k = next.get(name.toLowerCase()) ?? 1;
+      while (taken.has(`${name}_${k}`.toLowerCase())) k++;
+      next.set(name.toLowerCase(), k + 1);
+      out = `${name}_${k}`;
+    }
+    taken.add(out.toLowerCase());
+    return out;
+  });
 }

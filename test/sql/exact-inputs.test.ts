@@ -296,6 +296,24 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, tables, { taskBytes: 1 << 20 }), await alone(sql, { t: `SELECT * FROM read_csv('${url}a.csv')` }), false, sql);
   });
 
+  test("header-names: a header with an empty name (a trailing delimiter), duplicates and padded names reads as DuckDB names them (was refused against itself)", async () => {
+    for (const [name, header, want] of [
+      ["trailing", "a,b,", ["a", "b", "column2"]],
+      ["dupes", "a,a,A,b", ["a", "a_1", "A_2", "b"]],
+      ["taken", "a,a,a_1,a", ["a", "a_1", "a_1_1", "a_2"]],
+      ["empties", "x,,,x", ["x", "column1", "column2", "x_1"]],
+      ["padded", " p ,q", ["p", "q"]],
+    ] as const) {
+      const n = header.split(",").length;
+      const row = (i: number) => Array.from({ length: n }, (_, j) => i * 10 + j).join(",");
+      const url = files(`header-${name}`, { "a.csv": `${header}\n${[1, 2, 3].map(row).join("\n")}\n`, "b.csv": `${header}\n${[4, 5].map(row).join("\n")}\n` });
+      const tables = await resolveTables([{ name: "t", url }]);
+      assert.deepEqual(tables[0]!.columns.map((c) => c.name), want);
+      const sql = `SELECT count(*) AS n, ${want.map((c) => `sum(${q(c)}) AS ${q(`s_${c}`)}`).join(", ")} FROM t`;
+      assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_csv('${url}*.csv')` }), false, header);
+    }
+  });
+
   test("parquet-zero-rows: a table of only zero-row Parquet objects is 0 rows (was refused as 'no objects'), and one among others changes nothing, equal to DuckDB alone", async () => {
     const root = files("pq-zero", { README: "" }).replace(/\/$/, "");
     const [only, mixed] = [`${root}/only/`, `${root}/mixed/`];
