@@ -41,7 +41,7 @@ async function checkObject(f: LocalFile, table: Table, store: ObjectStore, use: 
   const from = table.sniffedFrom!;
   const object = f.object ?? f.split.key;
   const where = `object ${object}`;
-  const options = { ...from.given, ...(table.nullString !== undefined ? { nullString: table.nullString } : {}) };
+  const options = { ...from.given, badRows: table.badRows, ...(table.nullString !== undefined ? { nullString: table.nullString } : {}) };
   // The local file holds all of the object's data (whole, or decompressed), or a range of at least DuckDB's sample.
   const whole = f.split.compression !== undefined || f.split.range.end >= f.split.fileSize;
   const zstd = f.split.compression === "zstd";
@@ -53,15 +53,15 @@ async function checkObject(f: LocalFile, table: Table, store: ObjectStore, use: 
     if ((await linesIn(f.path, 2)) < (f.headerLine ? 2 : 1)) return;
     local = whole || (await linesIn(f.path, SAMPLE_LINES)) >= SAMPLE_LINES;
   }
+  const told = local ? f.headerLine : table.header;
   let sniffed: Sniffed;
-  let told: boolean;
-  if (local) {
-    told = f.headerLine;
-    sniffed = await sniffCsvFile(f.path, { ...options, header: told }, { where, file: "its first records", ...(f.newLine ? { newLine: f.newLine } : {}) }, use);
-  } else {
-    const s = await sample(store, f.split, where);
-    told = table.header;
-    sniffed = await sniffCsv(s, { ...options, header: told }, where, use);
+  try {
+    if (local) sniffed = await sniffCsvFile(f.path, { ...options, header: told }, { where, file: "its first records", ...(f.newLine ? { newLine: f.newLine } : {}) }, use);
+    else sniffed = await sniffCsv(await sample(store, f.split, where), { ...options, header: told }, where, use);
+  } catch (err) {
+    // Rows the table skips (--bad-rows skip) may be what DuckDB's sniffer cannot read: the object is read as the table says, its bad rows counted.
+    if (table.badRows === "skip") return;
+    throw err;
   }
   const refuse = (why: string, fix: string): never => {
     throw new NonRetryableError(`${object}: ${why} (the table's were sniffed from its first ${from.objects.length} objects, as DuckDB alone sniffs a glob's first 10 files). ${fix}`, { type: "InputError" });

@@ -137,7 +137,8 @@ export const sqlStage = defineWorker("smelter.sql.stage", async (input: z.output
         const sql = await combineOrNot(db, input, ctx);
         if (skipping && input.uncombined) await clearRejects(db); // a sample's rejected rows are read again
         const segments = await runStage(db, { ...input, sql }, join(dir, "out"), workStore);
-        if (skipping) ctx.count("badRows", Number(await db.value("SELECT count(*) FROM reject_errors").catch(() => 0)));
+        // A row can have several errors (each missing column is one): rows are counted.
+        if (skipping) ctx.count("badRows", Number(await db.value("SELECT count(DISTINCT (scan_id, file_id, line)) FROM reject_errors").catch(() => 0)));
         if (input.upload) await writeCsv(db, input, `${join(dir, "out")}.parquet`, join(dir, "result.csv"));
         return segments;
       } catch (err) {

@@ -180,6 +180,7 @@ async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: 
     }));
     const args = [...csvDialectArgs({ ...dialect, nullString: o.nullString }), `header = ${dialect.header}`];
     if (dialect.header) args.push("union_by_name = true");
+    if (o.badRows === "skip") args.push("ignore_errors = true");
     try {
       return await describe(db, `SELECT * FROM read_csv([${paths.map(sqlString).join(", ")}], ${args.join(", ")})`);
     } catch (err) {

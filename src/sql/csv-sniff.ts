@@ -121,6 +121,8 @@ export interface SniffOptions {
   nullString?: string | undefined;
   dateFormat?: string | undefined;
   timestampFormat?: string | undefined;
+  /** `skip`: the sniffer skips rows it cannot read, as DuckDB alone's does with ignore_errors. */
+  badRows?: "fail" | "skip" | undefined;
 }
 
 /** Runs a function on a DuckDB (the catalog's one, queued; or a task's). */
@@ -156,6 +158,7 @@ export async function sniffCsvFile(path: string, o: SniffOptions, at: { where: s
   if (o.nullString !== undefined) args.push(`nullstr = ${sqlString(o.nullString)}`);
   if (o.dateFormat !== undefined) args.push(`dateformat = ${sqlString(o.dateFormat)}`);
   if (o.timestampFormat !== undefined) args.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
+  if (o.badRows === "skip") args.push("ignore_errors = true");
   if (at.newLine) args.push(`new_line = ${at.newLine === "\r\n" ? "'\\r\\n'" : "'\\n'"}`);
   try {
     type Row = { Delimiter: string; Quote: string; Escape: string; NewLineDelimiter: string; HasHeader: boolean; Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null };
