@@ -141,11 +141,25 @@ export class SqlSession {
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   }
 
-  /** Names of DuckDB's aggregate functions (lower case). */
+  /**
+   * Names of DuckDB's aggregate functions (lower case), and of its macros that call one (at any
+   * depth): `geomean(x)` is `exp(avg(ln(x)))`, `weighted_avg`, `json_group_array`... are macros, and
+   * planned as plain expressions they ran once per task (one row per task for a global aggregate).
+   */
   async aggregateNames(): Promise<Set<string>> {
     if (!this.aggregates) {
-      const rows = await this.db.all<{ name: string }>("SELECT DISTINCT function_name AS name FROM duckdb_functions() WHERE function_type = 'aggregate'");
-      this.aggregates = new Set(rows.map((r) => r.name.toLowerCase()));
+      const rows = await this.db.all<{ name: string; type: string; definition: string | null }>("SELECT DISTINCT function_name AS name, function_type AS type, macro_definition AS definition FROM duckdb_functions() WHERE function_type IN ('aggregate', 'macro')");
+      const aggregates = new Set(rows.filter((r) => r.type === "aggregate").map((r) => r.name.toLowerCase()));
+      const macros = rows.filter((r) => r.type === "macro" && r.definition).map((r) => ({ name: r.name.toLowerCase(), calls: new Set([...r.definition!.toLowerCase().matchAll(/([a-z_][a-z0-9_]*)"?\s*\(/g)].map((m) => m[1]!)) }));
+      for (let added = true; added; ) {
+        added = false;
+        for (const m of macros) {
+          if (aggregates.has(m.name) || ![...m.calls].some((c) => aggregates.has(c))) continue;
+          aggregates.add(m.name);
+          added = true;
+        }
+      }
+      this.aggregates = aggregates;
     }
     return this.aggregates;
   }

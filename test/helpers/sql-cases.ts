@@ -104,5 +104,7 @@ export const SQL_CASES: SqlCase[] = [
   ["select alias in WHERE, a column of the same name wins", "SELECT duration * 2 AS z, adRevenue AS duration, countryCode FROM uservisits WHERE z > 4 AND duration >= 3 AND (z % 3 = 1 OR countryCode > 'M')", false],
   ["select alias in WHERE, grouped", "SELECT upper(countryCode) AS c, count(*), sum(duration) FROM uservisits WHERE c > 'F' GROUP BY c", false],
   ["unaliased subqueries in FROM, joined and named as DuckDB names them", "SELECT unnamed_subquery.c, count(*), sum(pageRank) FROM (SELECT countryCode AS c, destURL FROM uservisits WHERE duration > 2) JOIN (SELECT pageURL, pageRank FROM rankings) ON destURL = pageURL GROUP BY 1", false],
+  // DuckDB's aggregate macros (geomean is exp(avg(ln(x)))): planned as plain expressions they ran once per task (one row per task).
+  ["aggregate macros (geomean, weighted_avg, json_group_array), grouped", "SELECT countryCode, geomean(duration + 1) AS g, weighted_avg(adRevenue, duration) AS w, length(json_group_array(searchWord)::VARCHAR) AS j FROM uservisits GROUP BY 1", false],
   ["join, filter keeps nothing (partitioned)", "SELECT uv.countryCode, sum(r.pageRank) FROM uservisits uv JOIN rankings r ON uv.destURL = r.pageURL WHERE uv.duration > 100 GROUP BY 1", false, { join: "partitioned" }, /partitioned join/],
 ];

@@ -177,6 +177,8 @@ describe("planner", () => {
     // The DISTINCT is what forces every row to one place, not count(*).
     await refused("SELECT count(*), count(DISTINCT countryCode) FROM uservisits", /count\(DISTINCT \.\.\.\) beside other aggregates without GROUP BY cannot be distributed: a DISTINCT aggregate without GROUP BY is planned alone/);
     await refused("SELECT count(*), median(duration) FROM uservisits", /the aggregates median\(\) without GROUP BY/);
+    // An aggregate macro is an aggregate (was planned as a scan: one row per task).
+    await refused("SELECT geomean(duration), weighted_avg(adRevenue, duration) FROM uservisits", /the aggregates geomean\(\), weighted_avg\(\) without GROUP BY cannot be distributed/);
     // Values equal under a collation would hash apart (3 groups for 1).
     await refused("SELECT countryCode COLLATE nocase AS c, count(*) FROM uservisits GROUP BY 1", /COLLATE nocase outside ORDER BY cannot be distributed: compare with lower\(\)/);
     await refused("SELECT count(*) FROM uservisits v JOIN rankings r ON v.destURL COLLATE nocase = r.pageURL", /COLLATE nocase outside ORDER BY/);
