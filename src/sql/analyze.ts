@@ -89,7 +89,11 @@ function constInt(e: Expr | null | undefined, what: string, sql: string): number
   if (!e) return null;
   const v = e.class === "CONSTANT" ? (e.value as { value?: unknown; is_null?: boolean }) : undefined;
   if (v?.is_null) return null;
+  const type = (v as { type?: { id?: unknown; type_info?: { scale?: unknown } } } | undefined)?.type;
   if (typeof v?.value !== "number" || !Number.isInteger(v.value) || v.value < 0) throw refuse(`a ${what} that is not a whole number constant`, sql, "write the number, or pass --allow-single-task");
+  // A DECIMAL constant's value is unscaled (LIMIT 1.5 is 15 with scale 1): DuckDB casts it to a whole number, rounding half away from zero (LIMIT 1.5 is 2).
+  if (type?.id === "DECIMAL") return Math.round(v.value / 10 ** Number(type.type_info?.scale ?? 0));
+  if (!/INT/i.test(String(type?.id))) throw refuse(`a ${what} that is not a whole number constant`, sql, "write the number, or pass --allow-single-task");
   return v.value;
 }
 

@@ -186,12 +186,18 @@ async function planDerived(ctx: PlanContext, node: SelectNode, derived: { node: 
   // Top-k of a plain outer query over the inner's per-partition final stage.
   const lim = node.modifiers.find((m) => m.type === "LIMIT_MODIFIER");
   const ord = node.modifiers.find((m) => m.type === "ORDER_MODIFIER");
-  let plain = !node.where_clause && !node.having && node.group_expressions.length === 0 && node.aggregate_handling === "STANDARD_HANDLING" && !node.modifiers.some((m) => m.type === "DISTINCT_MODIFIER");
-  walkExpr(node.select_list, (e) => {
+  // QUALIFY filters after the windows, so before the LIMIT: the top k of the rows before it would be the wrong rows (once a wrong answer: 0 rows for 2).
+  let plain = !node.where_clause && !node.having && !node.qualify && !node.sample && node.group_expressions.length === 0 && node.aggregate_handling === "STANDARD_HANDLING" && !node.modifiers.some((m) => m.type === "DISTINCT_MODIFIER");
+  walkExpr([node.select_list, node.modifiers], (e) => {
     if (e.class === "WINDOW" || isAggregateCall(e, ctx.aggregates)) plain = false;
   });
-  const limit = lim?.limit?.class === "CONSTANT" ? (lim.limit.value as { value?: unknown }).value : undefined;
-  const offset = lim?.offset?.class === "CONSTANT" ? (lim.offset.value as { value?: unknown }).value : lim?.offset ? undefined : 0;
+  // Whole-number constants only: a DECIMAL's value is unscaled (LIMIT 1.5 is 15 in the tree).
+  const whole = (e: Expr | null | undefined) => {
+    const v = e?.class === "CONSTANT" ? (e.value as { value?: unknown; type?: { id?: unknown } }) : undefined;
+    return v && /INT/i.test(String(v.type?.id)) ? v.value : undefined;
+  };
+  const limit = whole(lim?.limit);
+  const offset = lim?.offset ? whole(lim.offset) : 0;
   if (plain && inner.finalStage && !inner.limited && typeof limit === "number" && typeof offset === "number") {
     // An unqualified name in ORDER BY is first an outer select item's name: `-c AS c` shadows the inner c (once a wrong answer: the top k of the inner c kept).
     const outputName = (x: Expr) => (x.alias ? String(x.alias) : x.class === "COLUMN_REF" ? String((x.column_names as string[]).at(-1)) : "").toLowerCase();
