@@ -4,7 +4,7 @@
  * select items where they can), LIMIT/OFFSET; and refusals of what cannot be distributed.
  */
 import { ConfigError } from "../job/errors.js";
-import { colRef, exprKey, walkExpr, type Expr, type OrderTerm, type SelectNode } from "./ast.js";
+import { colRef, exprKey, walkExpr, type Expr, type OrderTerm, type SelectNode, type TableRef } from "./ast.js";
 import { refuse, type FromInfo, type Resolver } from "./from.js";
 
 export interface Order {
@@ -63,6 +63,9 @@ export function instantCall(tree: unknown, columns: Set<string>): string | undef
 export function checkSupported(node: SelectNode, sql: string): void {
   if (node.qualify) throw refuse("QUALIFY", sql, "it filters on window functions, which need every row of a partition in one place; filter in an outer query over an aggregate subquery, or pass --allow-single-task");
   if (node.sample) throw refuse("USING SAMPLE", sql, "a sample of every split is not a sample of the table; pass --allow-single-task");
+  // TABLESAMPLE on a table or subquery in FROM: each split took its own (TABLESAMPLE 5 ROWS gave 10 rows over 2 tasks).
+  const sampled = (ref: TableRef): boolean => ref.sample != null || (ref.type === "JOIN" && (sampled(ref.left as TableRef) || sampled(ref.right as TableRef)));
+  if (sampled(node.from_table)) throw refuse("TABLESAMPLE", sql, "a sample of every split is not a sample of the table; pass --allow-single-task");
   if (node.group_sets.length > 1) throw refuse("GROUPING SETS / ROLLUP / CUBE", sql, "run one query per grouping, or pass --allow-single-task");
   for (const m of node.modifiers) {
     if (m.type === "DISTINCT_MODIFIER" && (m.distinct_on_targets ?? []).length) throw refuse("DISTINCT ON", sql, "use GROUP BY with arg_min/arg_max, or pass --allow-single-task");

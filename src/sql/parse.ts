@@ -166,6 +166,7 @@ export class SqlSession {
 }
 
 const BIG = "~smelter-int~";
+const DOUBLE = "~smelter-double~";
 
 /**
  * JSON from DuckDB, keeping integers beyond 2^53 exact (BIGINT constants, the halves of HUGEINT
@@ -187,6 +188,9 @@ export function fromJson(text: string): unknown {
 export function toJson(value: unknown): string {
   const text = JSON.stringify(value, (_k, v: unknown) => {
     const c = v as { class?: unknown; value?: { type?: { id?: unknown; type_info?: unknown }; is_null?: unknown; value?: unknown } } | null;
+    // A DOUBLE value outside an expression (TABLESAMPLE 10%'s sample_size): a whole number is written with ".0", which DuckDB's reader takes for a double (10 is an integer to it).
+    const bare = v as { class?: unknown; type?: { id?: unknown }; is_null?: unknown; value?: unknown } | null;
+    if (bare !== null && typeof bare === "object" && bare.class === undefined && bare.is_null === false && (bare.type?.id === "DOUBLE" || bare.type?.id === "FLOAT") && Number.isInteger(bare.value)) return { ...bare, value: `${DOUBLE}${String(bare.value)}` };
     if (c === null || typeof c !== "object" || c.class !== "CONSTANT" || c.value?.is_null !== false || typeof c.value.value !== "number") return v;
     const id = c.value.type?.id;
     if (id !== "DOUBLE" && id !== "FLOAT") return v;
@@ -194,7 +198,7 @@ export function toJson(value: unknown): string {
     const constant = { class: "CONSTANT", type: "VALUE_CONSTANT", alias: "", value: { type: { id: "VARCHAR", type_info: null }, is_null: false, value: digits } };
     return { class: "CAST", type: "OPERATOR_CAST", alias: (v as { alias: string }).alias, child: constant, cast_type: { id, type_info: c.value.type?.type_info ?? null }, try_cast: false };
   });
-  return text.replace(new RegExp(`"${BIG}(-?\\d+)"`, "g"), "$1");
+  return text.replace(new RegExp(`"${BIG}(-?\\d+)"`, "g"), "$1").replace(new RegExp(`"${DOUBLE}(-?\\d+)"`, "g"), "$1.0");
 }
 
 /** A DuckDB binder/catalog error restated for the user. */

@@ -170,6 +170,14 @@ describe("planner", () => {
   test("every refusal says what to do: rewrite the query, or --allow-single-task", async () => {
     await refused("SELECT a.sourceIP FROM uservisits a JOIN uservisits b ON a.sourceIP = b.sourceIP", /a self-join \(uservisits read twice\) cannot be distributed: define the table a second time under another name \(--table uservisits2=<the same URL>\) and join the two, or pass --allow-single-task/);
     await refused("SELECT * FROM uservisits USING SAMPLE 10%", /USING SAMPLE cannot be distributed: .*pass --allow-single-task/);
+    // Each split took its own sample (TABLESAMPLE 5 ROWS gave 10 rows over two tasks); TABLESAMPLE 10% failed to print back (a whole-number DOUBLE read as an integer).
+    await refused("SELECT count(*) FROM uservisits TABLESAMPLE 5 ROWS", /TABLESAMPLE cannot be distributed: a sample of every split is not a sample of the table; pass --allow-single-task/);
+    await refused("SELECT count(*) FROM uservisits uv JOIN rankings r TABLESAMPLE 10% ON uv.destURL = r.pageURL", /TABLESAMPLE cannot be distributed/);
+    assert.deepEqual((await plan("SELECT count(*) FROM uservisits TABLESAMPLE 10%", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
+    // A tree holding a whole-number DOUBLE outside an expression prints back (was: "property 'value' expected type 'double', but got type: 'uint'").
+    for (const q of ["SELECT count(*) FROM uservisits TABLESAMPLE 10%", "SELECT count(*) FROM (SELECT * FROM uservisits USING SAMPLE 25% (bernoulli, 7)) AS s"]) {
+      assert.match(await session.print(await session.parse(q)), /(10|25)\.0( PERCENT|%)/, q);
+    }
     await refused("SELECT sourceIP FROM uservisits QUALIFY row_number() OVER (PARTITION BY countryCode ORDER BY visitDate) = 1", /QUALIFY cannot be distributed: .*window functions.*pass --allow-single-task/);
     await refused("SELECT sourceIP FROM uservisits UNION ALL SELECT pageURL FROM rankings", /set operations .* cannot be distributed yet: run each SELECT on its own, or pass --allow-single-task/);
     await refused("SELECT count(*) FROM (SELECT sourceIP FROM uservisits UNION SELECT pageURL FROM rankings) t", /a set operation \(UNION, EXCEPT, INTERSECT\) in FROM cannot be distributed: run each SELECT on its own, or pass --allow-single-task/);
