@@ -37,6 +37,7 @@ export async function planSelect(ctx: PlanContext, node: SelectNode, names: Colu
   for (const r of from.relations.filter((x) => x.kind === "subquery")) {
     r.columns = (await ctx.session.describe(await ctx.session.print(selectNode({ select: [STAR], from: r.ref })))).map((x) => x.name);
   }
+  refuseWholeRows(node, from.relations, ctx.sql);
   const q = analyzeSelect(node, from, new Resolver(from.relations), ctx.aggregates, ctx.sql);
   if (q.items.length !== names.length) throw refuse("this select list", ctx.sql, `it expands to ${names.length} columns in DuckDB but ${q.items.length} here; list the columns`);
   if (q.distinct && !q.grouped) {
@@ -176,6 +177,24 @@ function postNode(q: QueryInfo, base: SelectNode, pushTopK: boolean): SelectNode
 }
 
 /** `SELECT ... FROM (<aggregate query>) ...`: the inner query planned alone, the outer one on the coordinator. */
+/**
+ * A table's name used as a value (`SELECT t FROM t`, `count(DISTINCT t)`) is DuckDB's whole row of
+ * it, as a STRUCT, when no column has that name. The stages read only the columns a query names,
+ * so its other fields came back NULL (Parquet) or missing (a partitioned join): refused, naming it.
+ */
+function refuseWholeRows(node: SelectNode, relations: { name: string; columns: string[] }[], sql: string): void {
+  const columns = new Set(relations.flatMap((r) => r.columns.map((c) => c.toLowerCase())));
+  const names = new Map(relations.filter((r) => !columns.has(r.name.toLowerCase())).map((r) => [r.name.toLowerCase(), r]));
+  if (names.size === 0) return;
+  walkExpr([node.select_list, node.where_clause, node.group_expressions, node.having, node.qualify, node.modifiers, node.from_table], (e) => {
+    if (e.class === "SUBQUERY") return false;
+    const n = e.class === "COLUMN_REF" ? (e.column_names as string[]) : [];
+    const r = n.length === 1 ? names.get(n[0]!.toLowerCase()) : undefined;
+    const field = r?.columns[0] ?? "a";
+    if (r) throw refuse(`the whole row of ${r.name} used as a value (${r.name} as a STRUCT)`, sql, `name the fields you need ({'${field}': ${r.name}.${field}, ...}) or select ${r.name}.*, or pass --allow-single-task`);
+  });
+}
+
 async function planDerived(ctx: PlanContext, node: SelectNode, derived: { node: SelectNode; alias: string }): Promise<Planned> {
   const innerNames = await ctx.session.describe(await ctx.session.print(derived.node));
   const inner = await planSelect(ctx, derived.node, innerNames);

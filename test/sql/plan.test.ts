@@ -185,6 +185,10 @@ describe("planner", () => {
     // The DISTINCT is what forces every row to one place, not count(*).
     await refused("SELECT count(*), count(DISTINCT countryCode) FROM uservisits", /count\(DISTINCT \.\.\.\) beside other aggregates without GROUP BY cannot be distributed: a DISTINCT aggregate without GROUP BY is planned alone/);
     await refused("SELECT count(*), median(duration) FROM uservisits", /the aggregates median\(\) without GROUP BY/);
+    // A table's whole row as a value: the stages read only the columns named (its other fields came back NULL from Parquet).
+    await refused("SELECT uservisits FROM uservisits WHERE duration > 3", /the whole row of uservisits used as a value \(uservisits as a STRUCT\) cannot be distributed: name the fields you need \(\{'sourceIP': uservisits\.sourceIP, \.\.\.\}\) or select uservisits\.\*, or pass --allow-single-task/);
+    await refused("SELECT countryCode, count(DISTINCT uv) FROM uservisits uv GROUP BY 1", /the whole row of uv used as a value/);
+    assert.deepEqual((await plan("SELECT uv FROM uservisits uv WHERE duration > 3", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
     // An aggregate macro is an aggregate (was planned as a scan: one row per task).
     await refused("SELECT geomean(duration), weighted_avg(adRevenue, duration) FROM uservisits", /the aggregates geomean\(\), weighted_avg\(\) without GROUP BY cannot be distributed/);
     // Values equal under a collation would hash apart (3 groups for 1).
