@@ -16,7 +16,7 @@ import { inlineCtes, resolveWhereAliases } from "./from.js";
 import { PlanContext, type StageDraft } from "./context.js";
 import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
 import { bindError, excerpt, SqlSession, type ColumnInfo } from "./parse.js";
-import type { QueryNode } from "./ast.js";
+import { walkExpr, type QueryNode } from "./ast.js";
 import { planSelect, type Planned } from "./shapes.js";
 import { checkReads } from "./reads.js";
 import { parseTables, type SqlTableInput } from "./tables.js";
@@ -56,6 +56,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
     }
     const node = s.selectNode(parsed, sql);
     const columns = await bind();
+    refuseReservedNames(parsed, columns, sql);
     const ctx = new PlanContext(s, tables, options, sql, await s.aggregateNames());
     let planned: Planned;
     try {
@@ -98,6 +99,21 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
   } finally {
     own?.close();
   }
+}
+
+/**
+ * Names starting with `__` are the plan's own (`__c0`, `__k0`, `__s1`...): a select alias or a
+ * column of that name was taken for one of them (`SELECT -id AS __c1, id ... ORDER BY id` came back
+ * ordered by -id). Refused, naming it.
+ */
+function refuseReservedNames(parsed: QueryNode, columns: ColumnInfo[], sql: string): void {
+  const names = columns.map((c) => c.name);
+  walkExpr(parsed, (e) => {
+    if (e.alias) names.push(e.alias);
+    if (e.class === "COLUMN_REF") names.push(...(e.column_names as string[]));
+  });
+  const reserved = names.find((n) => n.startsWith("__"));
+  if (reserved !== undefined) throw new ConfigError(`[smelter] [sql] the name ${reserved} starts with __, which Smelter keeps for its plan's columns: rename it (AS another name, or --schema for a table's column) (${excerpt(sql)})`);
 }
 
 /**

@@ -189,6 +189,8 @@ describe("planner", () => {
     await refused("SELECT uservisits FROM uservisits WHERE duration > 3", /the whole row of uservisits used as a value \(uservisits as a STRUCT\) cannot be distributed: name the fields you need \(\{'sourceIP': uservisits\.sourceIP, \.\.\.\}\) or select uservisits\.\*, or pass --allow-single-task/);
     await refused("SELECT countryCode, count(DISTINCT uv) FROM uservisits uv GROUP BY 1", /the whole row of uv used as a value/);
     assert.deepEqual((await plan("SELECT uv FROM uservisits uv WHERE duration > 3", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
+    // The plan's own names: a select alias __c1 was taken for the plan's column __c1 in ORDER BY (rows came back ordered by -id).
+    await refused("SELECT -duration AS __c1, duration FROM uservisits ORDER BY duration", /the name __c1 starts with __, which Smelter keeps for its plan's columns: rename it/);
     // An aggregate macro is an aggregate (was planned as a scan: one row per task).
     await refused("SELECT geomean(duration), weighted_avg(adRevenue, duration) FROM uservisits", /the aggregates geomean\(\), weighted_avg\(\) without GROUP BY cannot be distributed/);
     // Values equal under a collation would hash apart (3 groups for 1).
