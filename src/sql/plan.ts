@@ -65,10 +65,18 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       if (!(err instanceof ConfigError) || !options.allowSingleTask || !/cannot be distributed/.test(err.message)) throw err;
       return singleTask(sql, tables, columns, err.message);
     }
+    const orSingleTask = (refused: ConfigError): SqlPlan => {
+      if (!options.allowSingleTask) throw refused;
+      return singleTask(sql, tables, columns, refused.message);
+    };
     const stages: PlanStage[] = [];
     for (const d of ctx.stages) {
       const stageSql = await s.print(d.node);
-      for (const input of d.inputs) if ("stage" in input) await s.createTables([{ name: input.view, columns: stages[input.stage - 1]!.columns }]);
+      for (const input of d.inputs) {
+        if (!("stage" in input)) continue;
+        const refused = await stageTables(s, [{ name: input.view, columns: stages[input.stage - 1]!.columns }], sql);
+        if (refused) return orSingleTask(refused);
+      }
       const stageColumns = await s.describe(stageSql).catch((err: unknown) => {
         // DuckDB lets WHERE name a select item's alias; the stages do not carry the alias there.
         const missing = /Referenced column "([^"]+)" not found/.exec((err as Error).message)?.[1];
@@ -81,7 +89,8 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       stages.push({ id: d.id, name: d.name, tasks: d.tasks, inputs: d.inputs, sql: stageSql, columns: stageColumns, output: d.output, ...(uncombined ? { uncombined } : {}) });
     }
     const gathered = stages.filter((x) => x.output.kind === "gather");
-    await s.createTables(gathered.map((g) => ({ name: `__s${g.id}`, columns: g.columns })));
+    const refused = await stageTables(s, gathered.map((g) => ({ name: `__s${g.id}`, columns: g.columns })), sql);
+    if (refused) return orSingleTask(refused);
     const coordinatorSql = await s.print(planned.coordinator);
     const result = await s.describe(coordinatorSql).catch((err: unknown) => {
       throw new ConfigError(`[smelter] [sql] internal planner error: the coordinator's SQL does not bind: ${(err as Error).message}. Please report it with the query: ${excerpt(sql)}`, { cause: err });
@@ -98,6 +107,22 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
     };
   } finally {
     own?.close();
+  }
+}
+
+/**
+ * The tables a stage's output is read as. A row value (`(a, b)`, an unnamed STRUCT) cannot be a
+ * table's column in DuckDB (nor a Parquet segment's), so a stage holding one is refused, named
+ * (was DuckDB's parser error on Smelter's own CREATE TABLE): the refusal is returned.
+ */
+async function stageTables(s: SqlSession, tables: { name: string; columns: ColumnInfo[] }[], sql: string): Promise<ConfigError | undefined> {
+  try {
+    await s.createTables(tables);
+    return undefined;
+  } catch (err) {
+    const struct = tables.flatMap((t) => t.columns).find((c) => /STRUCT\(/i.test(c.type));
+    if (!struct) throw err;
+    return new ConfigError(`[smelter] [sql] a row value such as (a, b) (an unnamed STRUCT: ${struct.type}) cannot be distributed: it cannot pass between tasks; name its fields ({'a': a, 'b': b}), or pass --allow-single-task (${excerpt(sql)})`, { cause: err });
   }
 }
 
