@@ -47,8 +47,9 @@ export function refuse(what: string, sql: string, hint = ""): ConfigError {
 export function inlineCtes(node: SelectNode, sql: string, outer: Map<string, QueryNode> = new Map()): SelectNode {
   const ctes = new Map(outer);
   for (const { key, value } of node.cte_map.map) {
-    if (value.aliases.length) throw refuse(`a CTE with column aliases (${key}(...))`, sql, "name the columns inside the CTE's SELECT instead");
     const q = value.query.node;
+    if (q.type === "RECURSIVE_CTE_NODE") throw refuse(`a recursive CTE (WITH RECURSIVE ${key})`, sql, "pass --allow-single-task to run it as one task");
+    if (value.aliases.length) throw refuse(`a CTE with column aliases (${key}(...))`, sql, "name the columns inside the CTE's SELECT instead, or pass --allow-single-task");
     ctes.set(key.toLowerCase(), q.type === "SELECT_NODE" ? inlineCtes(q as SelectNode, sql, ctes) : q);
   }
   const fix = (ref: TableRef): TableRef => {
@@ -156,7 +157,7 @@ export function analyzeFrom(node: SelectNode, tables: SqlTable[], aggregates: Se
       }
       case "SUBQUERY": {
         const inner = (ref.subquery as { node: QueryNode }).node;
-        if (!isRowLocal(inner, aggregates)) throw refuse("a subquery with aggregates, DISTINCT, LIMIT or windows joined with other tables", sql, "only filters/projections of a table can be joined; aggregate in a query of its own, or pass --allow-single-task");
+        if (!isRowLocal(inner, aggregates)) throw refuse("a subquery joined with other tables that is not a filter or projection of one table (aggregates, DISTINCT, LIMIT, windows, VALUES, or subqueries of its own)", sql, "only filters/projections of a table can be joined; aggregate in a query of its own, or pass --allow-single-task");
         if (!ref.alias) throw refuse("a subquery in FROM without an alias", sql, "name it: FROM (SELECT ...) AS t");
         relations.push({ name: ref.alias, table: table(baseOf(ref)), kind: "subquery", ref, columns: [] });
         return;
@@ -172,8 +173,11 @@ export function analyzeFrom(node: SelectNode, tables: SqlTable[], aggregates: Se
         joins.push({ joinType, index: relations.length - 1, condition: (ref.condition as Expr | null) ?? null, using: (ref.using_columns as string[]) ?? [] });
         return;
       }
-      default:
-        throw refuse(`a ${ref.type} in FROM`, sql, "read tables defined with --table");
+      default: {
+        const pivot = ref.type === "PIVOT" ? ((ref.unpivot_names as unknown[] | undefined)?.length ? "UNPIVOT" : "PIVOT") : undefined;
+        const what = pivot ?? ({ EXPRESSION_LIST: "a VALUES list", TABLE_FUNCTION: "a table function", COLUMN_DATA: "a VALUES list" } as Record<string, string>)[ref.type] ?? `a ${ref.type}`;
+        throw refuse(`${what} in FROM`, sql, pivot ? "pass --allow-single-task to run it as one task" : "read tables defined with --table, or pass --allow-single-task");
+      }
     }
   };
   visit(top);

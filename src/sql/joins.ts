@@ -65,6 +65,7 @@ export async function planSource(ctx: PlanContext, q: QueryInfo): Promise<Source
   if ("source" in partitioned) return partitioned.source;
   // Said in the plan's notes (and so by `smelter explain`): the user asked for, or the sizes call for, a partitioned join.
   if (mode !== "partitioned" && broadcastable(big)) return broadcast(ctx, rels, big, `NOT partitioned although ${why}: ${partitioned.cannot}`);
+  if (mode === "partitioned" && broadcastable(big)) throw refuse("this join, partitioned (--join partitioned)", ctx.sql, `${partitioned.cannot}; without --join partitioned it is broadcast, or pass --allow-single-task to run it as one task`);
   throw refuse("this join", ctx.sql, `${partitioned.cannot}, and a broadcast join needs the split side preserved; pass --allow-single-task to run it as one task`);
 }
 

@@ -38,6 +38,10 @@ export function checkReads(node: QueryNode, tables: string[], sql: string): void
       case "EMPTY_FROM":
       case "EXPRESSION_LIST":
         return; // a subquery's own FROM items are visited by the walk
+      case "PIVOT":
+        // PIVOT / UNPIVOT of a table reads that table (the planner refuses it, --allow-single-task runs it).
+        checkRef(ref.source as Json);
+        return;
       case "TABLE_FUNCTION": {
         const fn = (ref.function as Json | undefined)?.function_name;
         throw refuse(`table functions cannot be used${typeof fn === "string" ? ` (${fn}(...))` : ""}`);

@@ -194,6 +194,13 @@ describe("planner", () => {
     // A row value cannot be a stage's column (was DuckDB's parser error on Smelter's own CREATE TABLE).
     await refused("SELECT count(DISTINCT (countryCode, languageCode)) FROM uservisits", /a row value such as \(a, b\) \(an unnamed STRUCT: STRUCT\(VARCHAR, VARCHAR\)\) cannot be distributed: .*name its fields.*--allow-single-task/);
     assert.deepEqual((await plan("SELECT count(DISTINCT (countryCode, languageCode)) FROM uservisits", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
+    // Named as the user wrote them, with the way out (were: "a EXPRESSION_LIST in FROM", "PIVOT in FROM cannot be used: a query reads only the tables given", the CTE aliases message for a recursive CTE).
+    await refused("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT count(*) FROM uservisits JOIN r ON duration = r.n", /a recursive CTE \(WITH RECURSIVE r\) cannot be distributed: pass --allow-single-task/);
+    await refused("SELECT * FROM (VALUES (1)) v(k)", /a VALUES list in FROM cannot be distributed: .*--allow-single-task/);
+    await refused("SELECT * FROM rankings PIVOT (sum(pageRank) FOR pageURL IN ('a', 'b'))", /PIVOT in FROM cannot be distributed: pass --allow-single-task/);
+    await refused("SELECT * FROM rankings UNPIVOT (v FOR c IN (pageRank, avgDuration))", /UNPIVOT in FROM cannot be distributed: pass --allow-single-task/);
+    await refused("SELECT * FROM read_csv('/etc/passwd') PIVOT (count(*) FOR column0 IN ('a'))", /table functions cannot be used/);
+    await refused("SELECT count(*) FROM uservisits uv JOIN rankings r ON uv.duration < r.pageRank", /this join, partitioned \(--join partitioned\) cannot be distributed: a partitioned join needs an equality .*; without --join partitioned it is broadcast, or pass --allow-single-task/, { join: "partitioned" });
     // An aggregate macro is an aggregate (was planned as a scan: one row per task).
     await refused("SELECT geomean(duration), weighted_avg(adRevenue, duration) FROM uservisits", /the aggregates geomean\(\), weighted_avg\(\) without GROUP BY cannot be distributed/);
     // Values equal under a collation would hash apart (3 groups for 1).
