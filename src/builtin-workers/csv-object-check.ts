@@ -50,8 +50,9 @@ async function checkObject(f: LocalFile, table: Table, store: ObjectStore, use: 
     if (!(await hasData(f.path, f.headerLine, use))) return; // no data rows: DuckDB alone reads none and checks nothing
     local = true;
   } else {
-    if ((await linesIn(f.path, 2)) < (f.headerLine ? 2 : 1)) return;
-    local = whole || (await linesIn(f.path, SAMPLE_LINES)) >= SAMPLE_LINES;
+    const lines = await linesIn(f.path, whole ? 2 : SAMPLE_LINES);
+    if (lines < (f.headerLine ? 2 : 1)) return; // no data rows: nothing to check
+    local = whole || lines >= SAMPLE_LINES;
   }
   const told = local ? f.headerLine : table.header;
   let sniffed: Sniffed;

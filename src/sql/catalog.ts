@@ -1,8 +1,10 @@
 /**
  * Table definitions from `NAME=URL`, optional schemas and input options: lists each table's
  * objects (splits, bytes), settles the format (given, or by extension: CSV, NDJSON, Parquet) and,
- * for CSV, the dialect: the options given, the rest sniffed by DuckDB (`sniff_csv`) from a sample
- * of the first object (its first 256 KiB, decompressed when it is gzip/deflate/zstd). Columns come
+ * for CSV, the dialect: the options given, the rest sniffed by DuckDB (`sniff_csv`) from samples of
+ * the first objects (csv-sniff.ts: as many rows as DuckDB alone's sniffer reads, decompressed when
+ * gzip/deflate/zstd; objects after the 10th are sniffed by the tasks reading them,
+ * builtin-workers/csv-object-check.ts). Columns come
  * from --schema, a Parquet footer, the CSV sample (header names, or DuckDB's column0..), or the
  * NDJSON sample (`read_json`'s detection).
  * Each table is listed ONCE: `resolveCatalog` hands the listing to execution (src/query/ packs the
@@ -13,14 +15,14 @@ import { openDuckDb, type DuckDb } from "../duckdb/index.js";
 import { csvDialectArgs, sqlString } from "../duckdb/sql.js";
 import { duckdbText } from "../duckdb/messages.js";
 import { ConfigError } from "../job/errors.js";
-import { csvDialectSchema, dialectSplittable, MAX_RECORD_BYTES, type CsvDialectInput } from "../splits/dialect.js";
+import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { cutSplit } from "../splits/pack.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
-import { castsTo, dialectDifference, lineCount, sample, sniffCsv, withTempFile, type Sample, type Sniffed, type WithDuckDb } from "./csv-sniff.js";
+import { dialectDifference, lineCount, sample, sniffCsv, withTempFile, type Sample, type Sniffed, type WithDuckDb } from "./csv-sniff.js";
 import type { SqlTableInput } from "./tables.js";
 
 /** Input options of a table: its format and CSV dialect; what is not given is detected. */
@@ -142,7 +144,8 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
  * header, quote or escape characters) is refused, naming both objects. The types come from
  * DuckDB's own reading of all the samples (`DESCRIBE read_csv([...], union_by_name = true)`).
  * Found by a differential sweep: types and quoting taken from the first object alone read
- * fractions as whole numbers and kept quotes as data.
+ * fractions as whole numbers and kept quotes as data. With --schema, nothing but the first object
+ * is sniffed: DuckDB alone, told the columns, reads every file with the first file's dialect.
  */
 async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: Split; sample: Sample; sniffed: Sniffed }, o: TableOptions, r: TableRequest, whereOf: (s: Split) => string, db: CatalogDb): Promise<Sniffed> {
   if (first.sample.bytes.byteLength === 0) return first.sniffed;
