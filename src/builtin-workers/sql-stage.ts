@@ -272,7 +272,8 @@ async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number
 /** A DuckDB error restated with the stage and the objects it read (not temp file names). */
 function stageError(err: unknown, input: z.infer<typeof sqlStageInputSchema>, prepared: Prepared[]): Error {
   const local = prepared.flatMap((p) => p.local);
-  const message = duckdbMessage(err, local);
+  // DuckDB points at the position in the stage's own SQL (`LINE 1: COPY (SELECT ...) ...; ^`): Smelter's text, not the user's.
+  const message = duckdbMessage(err, local).replace(/;? ?LINE \d+: [\s\S]*?; \^/, "");
   // A byte range's file starts at its first record: DuckDB's "Line: N" counts from there.
   const ranged = local.some((f) => f.split.format !== "parquet" && (f.split.range.start > 0 || f.split.range.end < f.split.fileSize));
   const reading = local.length > 0 ? ` reading ${local.slice(0, 5).map(splitName).join(", ")}${local.length > 5 ? `, ... (${local.length} splits)` : ""}${ranged ? " (DuckDB's line numbers count from each range's first record)" : ""}` : "";

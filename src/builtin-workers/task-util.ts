@@ -48,7 +48,10 @@ export function duckdbFailure(err: unknown, inputHint = "Check the input's forma
   if (/\bIO Error\b|Permission denied|Input\/output error/i.test(m)) return { hint: "A local file could not be read or written: check the worker's temp directory; it can be retried", nonRetryable: false, type: "IOError" };
   if (/INTERNAL Error/.test(m)) return { hint: "DuckDB failed inside (an internal error, a bug in DuckDB) on this input: fix or remove the rows it names, or read them another way (other options, --schema types)", nonRetryable: true, type: "DuckDbInternal" };
   if (isInvalidUnicode(m)) return { hint: INVALID_UNICODE_HINT.replace(/^t/, "T"), nonRetryable: true, type: "InputError" };
-  if (/Conversion Error|Could not convert|CSV Error|Invalid Input Error|Error when sniffing|malformed/i.test(m))
+  // A conversion that is not the CSV reader's (no "CSV Error"): the query's own cast (`g::INTEGER`) as likely as the input.
+  if (/Conversion Error|Could not convert/i.test(m) && !/CSV Error/i.test(m))
+    return { hint: "A value could not be converted: by a cast in the query (CAST, ::, a function's argument), or in reading the input with the table's column types (--schema). Check the query's casts first (TRY_CAST gives NULL instead); --bad-rows skip skips only rows the input cannot be read as", nonRetryable: true, type: "InputError" };
+  if (/CSV Error|Invalid Input Error|Error when sniffing|malformed/i.test(m))
     return { hint: inputHint, nonRetryable: true, type: "InputError" };
   if (/Binder Error|Catalog Error|Parser Error/i.test(m)) return { hint: "Check the column and table names against the input's columns (--schema)", nonRetryable: true, type: "InputError" };
   return { hint: "", nonRetryable: true, type: "DuckDbError" };

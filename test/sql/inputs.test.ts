@@ -229,6 +229,12 @@ describe("every input read exactly, as DuckDB alone reads it", () => {
     assertSameResult(got, await alone(sql, { t: `read_csv('${url}b.csv', header = true, columns = {'a': 'INTEGER', 'b': 'INTEGER'}, ignore_errors = true)` }), false, "bad rows skipped");
     assert.equal(got.rows[0]![0], "588");
     assert.equal(got.badRows, 12, "rows, not errors: a row with two extra fields is two of DuckDB's reject_errors");
+    // A cast in the query that fails is not the input's fault: the message says so, without the stage's own SQL (was: "fix or remove the malformed rows", and "LINE 1: COPY (SELECT ...").
+    await assert.rejects(viaEngine("SELECT CAST(b || 'x' AS INTEGER) AS v FROM t", skip), (err: Error) => {
+      assert.match(err.message, /Could not convert string .*A value could not be converted: by a cast in the query .*TRY_CAST/s);
+      assert.doesNotMatch(err.message, /LINE \d+: COPY|malformed rows/);
+      return true;
+    });
   });
 
   test("dialect flags: --delimiter tab, --table-option per table over the global flags, bad keys refused", async () => {
