@@ -6,6 +6,7 @@
 import { ConfigError } from "../job/errors.js";
 import { colRef, exprKey, walkExpr, type Expr, type OrderTerm, type SelectNode, type TableRef } from "./ast.js";
 import { refuse, type FromInfo, type Resolver } from "./from.js";
+import { markedBigInt } from "./parse.js";
 
 export interface Order {
   expr: Expr;
@@ -93,6 +94,9 @@ function constInt(e: Expr | null | undefined, what: string, sql: string): number
   const v = e.class === "CONSTANT" ? (e.value as { value?: unknown; is_null?: boolean }) : undefined;
   if (v?.is_null) return null;
   const type = (v as { type?: { id?: unknown; type_info?: { scale?: unknown } } } | undefined)?.type;
+  // 16 digits or more (LIMIT 9223372036854775807): more rows than any result has, read as 2^53 - 1 (was refused as not a whole number).
+  const big = markedBigInt(v?.value);
+  if (big !== undefined && big >= 0n && /INT/i.test(String(type?.id))) return big > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(big);
   if (typeof v?.value !== "number" || !Number.isInteger(v.value) || v.value < 0) throw refuse(`a ${what} that is not a whole number constant`, sql, "write the number, or pass --allow-single-task");
   // A DECIMAL constant's value is unscaled (LIMIT 1.5 is 15 with scale 1): DuckDB casts it to a whole number, rounding half away from zero (LIMIT 1.5 is 2).
   if (type?.id === "DECIMAL") return Math.round(v.value / 10 ** Number(type.type_info?.scale ?? 0));

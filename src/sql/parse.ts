@@ -166,6 +166,11 @@ export class SqlSession {
 }
 
 const BIG = "~smelter-int~";
+
+/** An integer of 16 digits or more as {@link fromJson} keeps it (a marked string), or undefined. */
+export function markedBigInt(value: unknown): bigint | undefined {
+  return typeof value === "string" && value.startsWith(BIG) ? BigInt(value.slice(BIG.length)) : undefined;
+}
 const DOUBLE = "~smelter-double~";
 
 /**

@@ -107,6 +107,8 @@ export const SQL_CASES: SqlCase[] = [
   // DuckDB's aggregate macros (geomean is exp(avg(ln(x)))): planned as plain expressions they ran once per task (one row per task).
   ["aggregate macros (geomean, weighted_avg, json_group_array), grouped", "SELECT countryCode, geomean(duration + 1) AS g, weighted_avg(adRevenue, duration) AS w, length(json_group_array(searchWord)::VARCHAR) AS j FROM uservisits GROUP BY 1", false],
   // A DECIMAL constant's value is unscaled in the parse tree: LIMIT 1.5 read as 15 rows (DuckDB casts it to 2).
+  // 16 digits and more were refused as "not a whole number constant".
+  ["LIMIT beyond 2^53 with OFFSET", "SELECT pageURL, pageRank FROM rankings ORDER BY pageRank DESC, pageURL LIMIT 9223372036854775807 OFFSET 3", true],
   ["LIMIT and OFFSET as decimal constants", "SELECT pageURL, pageRank FROM rankings ORDER BY pageRank DESC, pageURL LIMIT 2.5 OFFSET 1.5", true],
   // QUALIFY filters before the LIMIT: the inner final stage's top k was kept before it (0 rows for 2).
   ["QUALIFY over an aggregate subquery with ORDER BY and LIMIT", "SELECT countryCode, n FROM (SELECT countryCode, count(*) AS n FROM uservisits GROUP BY countryCode) q QUALIFY row_number() OVER (ORDER BY countryCode) > 3 ORDER BY n, countryCode LIMIT 2", true],
