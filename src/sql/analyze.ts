@@ -73,7 +73,7 @@ export function checkSupported(node: SelectNode, sql: string): void {
     if (!["ORDER_MODIFIER", "LIMIT_MODIFIER", "DISTINCT_MODIFIER"].includes(m.type)) throw refuse(m.type.replace(/_MODIFIER$/, "").replace(/_/g, " "), sql, "pass --allow-single-task");
   }
   walkExpr([node.select_list, node.where_clause, node.group_expressions, node.having, node.modifiers], (e) => {
-    if (e.class === "WINDOW") throw refuse(`the window function ${String(e.function_name)}() OVER (...)`, sql, "window functions need every row of a partition in one place; aggregate with GROUP BY instead, or pass --allow-single-task");
+    if (e.class === "WINDOW") throw refuse(`the window function ${String(e.function_name)}() OVER (...)`, sql, "window functions need every row of a partition in one place; compute it in an outer query over an aggregate subquery, which runs on the coordinator (SELECT k, s, sum(s) OVER () FROM (SELECT k, sum(x) AS s FROM t GROUP BY k) q), or pass --allow-single-task");
     if (e.class === "SUBQUERY") throw refuse(`${({ ANY: "an IN (SELECT ...) or ANY", EXISTS: "an EXISTS", NOT_EXISTS: "a NOT EXISTS", SCALAR: "a scalar" } as Record<string, string>)[String(e.subquery_type)] ?? `a ${String(e.subquery_type).toLowerCase()}`} subquery in an expression`, sql, "subqueries in expressions (IN (SELECT ...), EXISTS, scalar or correlated subqueries) are not planned; join instead, or pass --allow-single-task");
     if (e.class === "PARAMETER") throw new ConfigError(`[smelter] [sql] the query has a parameter ($1/?): write the value into the query`);
     if (e.class === "POSITIONAL_REFERENCE") throw refuse("a positional reference (#1)", sql, "name the column");

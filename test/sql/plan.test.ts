@@ -155,6 +155,8 @@ describe("planner", () => {
 
   test("refused, naming the construct", async () => {
     await refused("SELECT sourceIP, row_number() OVER (PARTITION BY countryCode) FROM uservisits", /window function row_number\(\) OVER .* cannot be distributed/);
+    // Was "aggregate with GROUP BY instead", said of a query that had GROUP BY.
+    await refused("SELECT countryCode, sum(duration), sum(sum(duration)) OVER () FROM uservisits GROUP BY 1", /window function sum\(\) OVER .* cannot be distributed: .*compute it in an outer query over an aggregate subquery, which runs on the coordinator/);
     await refused("SELECT * FROM uservisits WHERE destURL IN (SELECT pageURL FROM rankings)", /an IN \(SELECT \.\.\.\) or ANY subquery in an expression cannot be distributed/);
     await refused("SELECT uv.sourceIP FROM uservisits uv ANTI JOIN rankings r ON uv.destURL = r.pageURL", /an ANTI join cannot be distributed/);
     await refused("SELECT sourceIP FROM uservisits UNION ALL SELECT pageURL FROM rankings", /set operations .* cannot be distributed/);
