@@ -120,8 +120,9 @@ async function stageTables(s: SqlSession, tables: { name: string; columns: Colum
     await s.createTables(tables);
     return undefined;
   } catch (err) {
+    // DuckDB's parser refuses STRUCT(VARCHAR, BOOLEAN) as a column's type (a syntax error at its ","); anything else is not this.
     const struct = tables.flatMap((t) => t.columns).find((c) => /STRUCT\(/i.test(c.type));
-    if (!struct) throw err;
+    if (!struct || !/syntax error|unnamed struct/i.test((err as Error).message)) throw err;
     return new ConfigError(`[smelter] [sql] a row value such as (a, b) (an unnamed STRUCT: ${struct.type}) cannot be distributed: it cannot pass between tasks; name its fields ({'a': a, 'b': b}), or pass --allow-single-task (${excerpt(sql)})`, { cause: err });
   }
 }
