@@ -84,24 +84,41 @@ export function checkSupported(node: SelectNode, sql: string): void {
   });
 }
 
+/** A constant's value and type id, or undefined for anything else. */
+function constantOf(e: Expr | null | undefined): { value?: unknown; is_null?: boolean; type?: { id?: unknown; type_info?: { scale?: unknown } } } | undefined {
+  return e?.class === "CONSTANT" ? (e.value as ReturnType<typeof constantOf>) : undefined;
+}
+
+const isIntegerType = (id: unknown) => /INT/i.test(String(id));
+
 /** An integer constant in GROUP BY or ORDER BY is a position; any other constant ('x', 1.5) is a value, as DuckDB reads it. */
 function isPosition(e: Expr): boolean {
-  return e.class === "CONSTANT" && /INT/i.test(String((e.value as { type?: { id?: unknown } } | undefined)?.type?.id));
+  return isIntegerType(constantOf(e)?.type?.id);
+}
+
+/**
+ * A whole-number constant as DuckDB casts it for LIMIT and OFFSET: an integer (16 digits or more,
+ * `LIMIT 9223372036854775807`, read as 2^53 - 1: more rows than any result has), or a DECIMAL
+ * scaled and rounded half away from zero (its value is unscaled in the tree: `LIMIT 1.5` is 15
+ * with scale 1, and is 2); null for NULL; undefined for anything else (an expression, a DOUBLE, a
+ * string, a negative number).
+ */
+export function wholeConstant(e: Expr | null | undefined): number | null | undefined {
+  const v = constantOf(e);
+  if (!v) return undefined;
+  if (v.is_null) return null;
+  const big = markedBigInt(v.value);
+  if (big !== undefined) return big >= 0n && isIntegerType(v.type?.id) ? Number(big > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : big) : undefined;
+  if (typeof v.value !== "number" || !Number.isInteger(v.value) || v.value < 0) return undefined;
+  if (v.type?.id === "DECIMAL") return Math.round(v.value / 10 ** Number(v.type.type_info?.scale ?? 0));
+  return isIntegerType(v.type?.id) ? v.value : undefined;
 }
 
 function constInt(e: Expr | null | undefined, what: string, sql: string): number | null {
   if (!e) return null;
-  const v = e.class === "CONSTANT" ? (e.value as { value?: unknown; is_null?: boolean }) : undefined;
-  if (v?.is_null) return null;
-  const type = (v as { type?: { id?: unknown; type_info?: { scale?: unknown } } } | undefined)?.type;
-  // 16 digits or more (LIMIT 9223372036854775807): more rows than any result has, read as 2^53 - 1 (was refused as not a whole number).
-  const big = markedBigInt(v?.value);
-  if (big !== undefined && big >= 0n && /INT/i.test(String(type?.id))) return big > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(big);
-  if (typeof v?.value !== "number" || !Number.isInteger(v.value) || v.value < 0) throw refuse(`a ${what} that is not a whole number constant`, sql, "write the number, or pass --allow-single-task");
-  // A DECIMAL constant's value is unscaled (LIMIT 1.5 is 15 with scale 1): DuckDB casts it to a whole number, rounding half away from zero (LIMIT 1.5 is 2).
-  if (type?.id === "DECIMAL") return Math.round(v.value / 10 ** Number(type.type_info?.scale ?? 0));
-  if (!/INT/i.test(String(type?.id))) throw refuse(`a ${what} that is not a whole number constant`, sql, "write the number, or pass --allow-single-task");
-  return v.value;
+  const n = wholeConstant(e);
+  if (n === undefined) throw refuse(`a ${what} that is not a whole number constant`, sql, "write the number, or pass --allow-single-task");
+  return n;
 }
 
 function expandStars(list: Expr[], from: FromInfo, sql: string): Expr[] {

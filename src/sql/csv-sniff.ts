@@ -37,9 +37,9 @@ const MAX_SAMPLE_BYTES = 64 * 1024 * 1024;
 export type Sample = { bytes: Uint8Array; suffix: "" | ".zst" };
 
 export async function sample(store: ObjectStore, split: Split, where: string): Promise<Sample> {
-  let read: Uint8Array | undefined; // an uncompressed object's prefix so far: each larger sample reads only what it adds
+  let read: Uint8Array | undefined; // the object's prefix so far (as stored: compressed for gzip/deflate): each larger sample reads only what it adds
   for (let want = SAMPLE_BYTES; ; want *= 4) {
-    if (split.compression === undefined) {
+    if (split.compression !== "zstd") {
       const [have, end] = [read?.byteLength ?? 0, Math.min(split.fileSize, want, MAX_SAMPLE_BYTES)];
       if (end > have) {
         const more = await store.get(split.key, { range: { start: have, end } });
@@ -65,7 +65,7 @@ function longLineAt(bytes: Uint8Array, limit: number): number {
   }
 }
 
-/** The first `want` bytes of an object's data as {@link sample} takes them (of an uncompressed object, `read`: its first `want` bytes, read by the caller), and whether that is all of it. */
+/** The first `want` bytes of an object's data as {@link sample} takes them (`read`: the object's first `want` stored bytes, read by the caller; a zstd object is read whole here), and whether that is all of it. */
 async function samplePrefix(store: ObjectStore, split: Split, where: string, want: number, read?: Uint8Array): Promise<{ sample: Sample; complete: boolean }> {
   let bytes: Uint8Array;
   let complete: boolean;
@@ -76,7 +76,7 @@ async function samplePrefix(store: ObjectStore, split: Split, where: string, wan
     // A compressed prefix decompresses to a prefix of the data (zlib's sync flush keeps what it has).
     const take = split.compression === "zstd" ? split.fileSize : Math.min(split.fileSize, want);
     if (split.compression === "zstd" && split.fileSize > 64 * 2 ** 20) throw new ConfigError(`[smelter] [sql] ${where} is zstd-compressed and over 64 MiB: Smelter cannot sniff a part of it; pass --schema and the CSV options (--header, --delimiter, ...)`);
-    const raw = await store.get(split.key, { range: { start: 0, end: take } });
+    const raw = read ?? (await store.get(split.key, { range: { start: 0, end: take } }));
     if (split.compression === "zstd") return { sample: { bytes: raw, suffix: ".zst" }, complete: true };
     complete = take === split.fileSize;
     try {

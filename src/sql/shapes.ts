@@ -11,7 +11,7 @@ import { baseTable, clone, colRef, exprKey, limitModifier, mapExpr, orderModifie
 /** Aggregates the notes and refusals count as splittable into partials (aggregates.ts has the full rule). */
 const PARTIAL_AGGREGATES = ["count_star", "count", "sum", "min", "max", "avg"];
 import { chooseAggregates, distinctItems, finalItem, keyName, overFinal, partialItems, rawFinalItems, uncombinedColumns, uncombinedInputs, type AggregatePlan } from "./aggregates.js";
-import { analyzeSelect, isAggregateCall, type QueryInfo } from "./analyze.js";
+import { analyzeSelect, isAggregateCall, wholeConstant, type QueryInfo } from "./analyze.js";
 import type { PlanContext, StageDraft } from "./context.js";
 import { analyzeFrom, refuse, Resolver } from "./from.js";
 import { planSource, type Source } from "./joins.js";
@@ -210,13 +210,9 @@ async function planDerived(ctx: PlanContext, node: SelectNode, derived: { node: 
   walkExpr([node.select_list, node.modifiers], (e) => {
     if (e.class === "WINDOW" || isAggregateCall(e, ctx.aggregates)) plain = false;
   });
-  // Whole-number constants only: a DECIMAL's value is unscaled (LIMIT 1.5 is 15 in the tree).
-  const whole = (e: Expr | null | undefined) => {
-    const v = e?.class === "CONSTANT" ? (e.value as { value?: unknown; type?: { id?: unknown } }) : undefined;
-    return v && /INT/i.test(String(v.type?.id)) ? v.value : undefined;
-  };
-  const limit = whole(lim?.limit);
-  const offset = lim?.offset ? whole(lim.offset) : 0;
+  // Whole-number constants as DuckDB casts them (LIMIT 1.5 is 15 unscaled in the tree, and is 2).
+  const limit = wholeConstant(lim?.limit);
+  const offset = lim?.offset ? wholeConstant(lim.offset) : 0;
   if (plain && inner.finalStage && !inner.limited && typeof limit === "number" && typeof offset === "number") {
     // An unqualified name in ORDER BY is first an outer select item's name: `-c AS c` shadows the inner c (once a wrong answer: the top k of the inner c kept).
     const outputName = (x: Expr) => (x.alias ? String(x.alias) : x.class === "COLUMN_REF" ? String((x.column_names as string[]).at(-1)) : "").toLowerCase();
