@@ -98,11 +98,15 @@ async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Prom
   const sides = [keys.map((k) => k.left), keys.map((k) => k.right)];
   const types = await ctx.typesOf(keys.flatMap((k) => [k.left, k.right]), q.node.from_table);
   // Numbers of two types are hashed as the type DuckDB compares them in (its common type: INTEGER and FLOAT compare as FLOAT, so 16777217 = 16777216.0); as DOUBLE, keys equal in FLOAT hashed apart (once a wrong answer: 1-3 rows of 4).
-  const castTo: (string | undefined)[] = await Promise.all(
+  // The cast's type as DuckDB's parser writes it (DECIMAL(12,2) is id DECIMAL with its width and scale in type_info).
+  const castTo: (Expr["cast_type"] | undefined)[] = await Promise.all(
     keys.map(async (_, i) => {
       const [l, r] = [types[2 * i]!, types[2 * i + 1]!];
       if (l === r) return undefined;
-      if (NUMERIC.test(l) && NUMERIC.test(r)) return (await ctx.session.describe(`SELECT [CAST(NULL AS ${l}), CAST(NULL AS ${r})] AS k`))[0]!.type.replace(/\[\]$/, "");
+      if (NUMERIC.test(l) && NUMERIC.test(r)) {
+        const common = (await ctx.session.describe(`SELECT [CAST(NULL AS ${l}), CAST(NULL AS ${r})] AS k`))[0]!.type.replace(/\[\]$/, "");
+        return ((await ctx.session.parse(`SELECT CAST(NULL AS ${common})`)) as { select_list: Expr[] }).select_list[0]!.cast_type;
+      }
       throw new ConfigError(`[smelter] [sql] join keys of different types (${l} and ${r}) cannot be hash-partitioned: CAST one side to the other's type (${ctx.sql.slice(0, 120)})`);
     }),
   );
@@ -111,7 +115,7 @@ async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Prom
     if (e.class === "COLUMN_REF") used.add(String((e.column_names as string[]).at(-1)).toLowerCase());
   });
   // Stages are added in side order (not as the async key printing finishes): plans are deterministic.
-  const keyTexts = await Promise.all(rels.map((_, side) => Promise.all(sides[side]!.map((k, i) => ctx.exprSql(castTo[i] ? cast(noQualifiers(k), castTo[i]) : noQualifiers(k))))));
+  const keyTexts = await Promise.all(rels.map((_, side) => Promise.all(sides[side]!.map((k, i) => ctx.exprSql(castTo[i] ? { ...cast(noQualifiers(k), ""), cast_type: castTo[i] } : noQualifiers(k))))));
   const scans = rels.map((r, side) => {
     const local = inner ? conjuncts(q.node.where_clause).filter((c) => { const rs = q.resolver.relationsIn(c); return rs.size === 1 && rs.has(side); }) : [];
     const cols = r.columns.filter((c) => used.has(c.toLowerCase()));

@@ -314,13 +314,13 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     }
   });
 
-  test("join-key-common-type: a partitioned join of number keys of two types hashes them as the type DuckDB compares them in (INTEGER = FLOAT compares in FLOAT; as DOUBLE, 1-3 rows of 4)", async () => {
+  test("join-key-common-type: a partitioned join of number keys of two types hashes them as the type DuckDB compares them in (INTEGER = FLOAT compares in FLOAT; as DOUBLE, 1-3 rows of 4; INTEGER = DECIMAL(12,2) as DECIMAL, whose cast kept its width and scale)", async () => {
     const l = files("jk-l", { "a.csv": "lid,k,d\n1,16777217,0.1\n2,16777219,0.3\n", "b.csv": "lid,k,d\n3,16777221,0.7\n4,5,2.5\n" });
-    const r = files("jk-r", { "a.csv": "rid,f\n10,16777216\n11,16777220\n12,0.1\n", "b.csv": "rid,f\n13,16777222\n14,5\n15,0.3\n16,0.7\n" });
-    const schemas = { l: [{ name: "lid", type: "BIGINT" }, { name: "k", type: "INTEGER" }, { name: "d", type: "DECIMAL(9,2)" }], r: [{ name: "rid", type: "BIGINT" }, { name: "f", type: "FLOAT" }] };
+    const r = files("jk-r", { "a.csv": "rid,f,g\n10,16777216,16777217.00\n11,16777220,1.50\n12,0.1,5.00\n", "b.csv": "rid,f,g\n13,16777222,0.30\n14,5,16777221\n15,0.3,2\n16,0.7,7\n" });
+    const schemas = { l: [{ name: "lid", type: "BIGINT" }, { name: "k", type: "INTEGER" }, { name: "d", type: "DECIMAL(9,2)" }], r: [{ name: "rid", type: "BIGINT" }, { name: "f", type: "FLOAT" }, { name: "g", type: "DECIMAL(12,2)" }] };
     const tables = await resolveTables([{ name: "l", url: l, columns: schemas.l }, { name: "r", url: r, columns: schemas.r }]);
     const views = { l: `SELECT * FROM read_csv('${l}*.csv', columns = ${struct(schemas.l)})`, r: `SELECT * FROM read_csv('${r}*.csv', columns = ${struct(schemas.r)})` };
-    for (const sql of ["SELECT l.lid, r.rid FROM l JOIN r ON l.k = r.f", "SELECT l.lid, r.rid FROM l JOIN r ON l.d = r.f", "SELECT l.lid, r.rid FROM l FULL JOIN r ON l.k = r.f"]) {
+    for (const sql of ["SELECT l.lid, r.rid FROM l JOIN r ON l.k = r.f", "SELECT l.lid, r.rid FROM l JOIN r ON l.d = r.f", "SELECT l.lid, r.rid FROM l FULL JOIN r ON l.k = r.f", "SELECT l.lid, r.rid FROM l JOIN r ON l.k = r.g"]) {
       const want = await alone(sql, views);
       assert.ok(want.rows.length >= 3, sql);
       assertSameResult(await viaEngine(sql, tables, { join: "partitioned" }), want, false, sql);
