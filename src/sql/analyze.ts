@@ -125,13 +125,43 @@ function expandStars(list: Expr[], from: FromInfo, sql: string): Expr[] {
   return list.flatMap((e) => {
     if (e.class !== "STAR") return [e];
     if (e.columns || (e.replace_list as unknown[]).length || ((e.rename_list as unknown[] | undefined) ?? []).length || ((e.qualified_exclude_list as unknown[] | undefined) ?? []).length) throw refuse("COLUMNS(...), * REPLACE or * RENAME", sql, "list the columns");
-    if (from.joins.some((j) => j.using.length)) throw refuse("SELECT * over a join with USING", sql, "list the columns");
     const rel = String(e.relation_name ?? "").toLowerCase();
     const exclude = new Set((e.exclude_list as unknown[]).map((x) => (typeof x === "string" ? x : JSON.stringify(x)).toLowerCase()));
+    const using = rel ? undefined : usingStar(from, sql);
     return from.relations
       .filter((r) => !rel || r.name.toLowerCase() === rel)
-      .flatMap((r) => r.columns.filter((c) => !exclude.has(c.toLowerCase())).map((c) => colRef(r.name, c)));
+      .flatMap((r, i) =>
+        r.columns
+          .filter((c) => !exclude.has(c.toLowerCase()))
+          .flatMap((c) => {
+            const place = using?.get(c.toLowerCase());
+            if (place === undefined) return [colRef(r.name, c)];
+            return place === i ? [colRef(c)] : [];
+          }),
+      );
   });
+}
+
+/**
+ * Where an unqualified `*` puts each USING column, as DuckDB does: once, at the first relation that
+ * has it (an unqualified reference, which DuckDB binds to the left column, or to COALESCE of both
+ * sides in a RIGHT or FULL join), and not again for the relations the USING joins bring in. A
+ * relation that has the column and is neither is refused (DuckDB's binder calls the name ambiguous
+ * or keeps both, which an unqualified reference cannot say).
+ */
+function usingStar(from: FromInfo, sql: string): Map<string, number> | undefined {
+  if (!from.joins.some((j) => j.using.length)) return undefined;
+  const places = new Map<string, number>();
+  for (const j of from.joins) {
+    for (const name of j.using.map((u) => u.toLowerCase())) {
+      const has = from.relations.map((r, i) => (r.columns.some((c) => c.toLowerCase() === name) ? i : -1)).filter((i) => i >= 0);
+      const first = has[0];
+      const joined = new Set(from.joins.filter((x) => x.using.some((u) => u.toLowerCase() === name)).map((x) => x.index));
+      if (first === undefined || has.some((i) => i !== first && !joined.has(i))) throw refuse(`SELECT * over a join USING (${name}) where another table has a column ${name}`, sql, "list the columns");
+      places.set(name, first);
+    }
+  }
+  return places;
 }
 
 export function analyzeSelect(node: SelectNode, from: FromInfo, resolver: Resolver, aggregates: Set<string>, sql: string): QueryInfo {

@@ -110,7 +110,8 @@ async function tryPartitioned(ctx: PlanContext, q: QueryInfo, why: string): Prom
       throw new ConfigError(`[smelter] [sql] join keys of different types (${l} and ${r}) cannot be hash-partitioned: CAST one side to the other's type (${ctx.sql.slice(0, 120)})`);
     }),
   );
-  const used = new Set<string>();
+  // The join stage's FROM keeps USING (k): both sides must carry k even when nothing else names it.
+  const used = new Set<string>(join.using.map((u) => u.toLowerCase()));
   walkExpr([q.items, q.node.where_clause, q.node.from_table, q.keys, q.node.having, q.orders.map((o) => o.expr)], (e) => {
     if (e.class === "COLUMN_REF") used.add(String((e.column_names as string[]).at(-1)).toLowerCase());
   });

@@ -327,6 +327,27 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     }
   });
 
+  test("join-using-star: SELECT * over a join USING (k) lists k once, where DuckDB does (was refused), and a partitioned join's sides carry k when nothing else names it (was an internal planner error)", async () => {
+    const l = files("ju-l", { "a.csv": "lid,k,x\n1,10,a\n2,,b\n", "b.csv": "lid,k,x\n3,30,c\n4,10,d\n" });
+    const r = files("ju-r", { "a.csv": "k,rid,y\n10,100,p\n40,400,q\n", "b.csv": "k,rid,y\n,500,r\n30,600,s\n" });
+    const schemas = { l: [{ name: "lid", type: "BIGINT" }, { name: "k", type: "INTEGER" }, { name: "x", type: "VARCHAR" }], r: [{ name: "k", type: "BIGINT" }, { name: "rid", type: "BIGINT" }, { name: "y", type: "VARCHAR" }] };
+    const tables = await resolveTables([{ name: "l", url: l, columns: schemas.l }, { name: "r", url: r, columns: schemas.r }]);
+    const views = { l: `SELECT * FROM read_csv('${l}*.csv', columns = ${struct(schemas.l)})`, r: `SELECT * FROM read_csv('${r}*.csv', columns = ${struct(schemas.r)})` };
+    const cases: [string, ("partitioned" | "broadcast")[]][] = [
+      ["SELECT * FROM l JOIN r USING (k)", ["partitioned", "broadcast"]],
+      ["SELECT * FROM l FULL JOIN r USING (k)", ["partitioned"]],
+      ["SELECT * FROM l RIGHT JOIN r USING (k)", ["partitioned", "broadcast"]],
+      ["SELECT * EXCLUDE (k) FROM l LEFT JOIN r USING (k)", ["partitioned"]],
+      ["SELECT r.*, l.* FROM l JOIN r USING (k)", ["partitioned", "broadcast"]],
+      ["SELECT l.lid, y FROM l LEFT JOIN r USING (k)", ["partitioned"]],
+    ];
+    for (const [sql, joins] of cases) {
+      const want = await alone(sql, views);
+      assert.ok(want.rows.length >= 2, sql);
+      for (const join of joins) assertSameResult(await viaEngine(sql, tables, { join }), want, false, `${sql} (${join})`);
+    }
+  });
+
   test("parquet-zero-rows: a table of only zero-row Parquet objects is 0 rows (was refused as 'no objects'), and one among others changes nothing, equal to DuckDB alone", async () => {
     const root = files("pq-zero", { README: "" }).replace(/\/$/, "");
     const [only, mixed] = [`${root}/only/`, `${root}/mixed/`];
