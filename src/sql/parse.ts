@@ -104,7 +104,11 @@ export class SqlSession {
     const raw = fromJson(String(await this.db.value("SELECT json_serialize_sql($1::VARCHAR)", [sql])));
     const err = parseErrorSchema.safeParse(raw);
     // DuckDB serializes SELECT statements only: DROP, COPY, CREATE, INSERT, PRAGMA, EXPLAIN... end here.
-    if (err.success && /only select statements/i.test(err.data.error_message)) throw new ConfigError(`[smelter] [sql] only SELECT queries are supported: ${excerpt(sql)}`);
+    if (err.success && /only select statements/i.test(err.data.error_message)) {
+      // DuckDB runs a PIVOT without an IN list as statements of its own (the ON columns' distinct values read first), not one SELECT.
+      const pivot = /\bpivot\b/i.test(sql) ? " (a PIVOT whose ON columns have no IN list is not one SELECT to DuckDB: list the values, ON x IN ('a', 'b'), and pass --allow-single-task)" : "";
+      throw new ConfigError(`[smelter] [sql] only SELECT queries are supported${pivot}: ${excerpt(sql)}`);
+    }
     if (err.success) {
       const at = err.data.position === undefined ? "" : ` (character ${Number(err.data.position) + 1}: ${JSON.stringify(excerpt(sql.slice(Number(err.data.position)), 30))})`;
       throw new ConfigError(`[smelter] [sql] ${err.data.error_message}${at}: ${excerpt(sql)}`);

@@ -202,6 +202,9 @@ describe("planner", () => {
     await refused("SELECT * FROM rankings PIVOT (sum(pageRank) FOR pageURL IN ('a', 'b'))", /PIVOT in FROM cannot be distributed: pass --allow-single-task/);
     await refused("SELECT * FROM rankings UNPIVOT (v FOR c IN (pageRank, avgDuration))", /UNPIVOT in FROM cannot be distributed: pass --allow-single-task/);
     await refused("SELECT * FROM read_csv('/etc/passwd') PIVOT (count(*) FOR column0 IN ('a'))", /table functions cannot be used/);
+    // The PIVOT statement without an IN list is several statements to DuckDB (was only "only SELECT queries are supported").
+    await refused("PIVOT rankings ON pageURL USING sum(pageRank)", /only SELECT queries are supported \(a PIVOT whose ON columns have no IN list .*ON x IN \('a', 'b'\), and pass --allow-single-task\)/, { allowSingleTask: true });
+    assert.deepEqual((await plan("PIVOT rankings ON pageURL IN ('a', 'b') USING sum(pageRank)", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
     await refused("SELECT count(*) FROM uservisits uv JOIN rankings r ON uv.duration < r.pageRank", /this join, partitioned \(--join partitioned\) cannot be distributed: a partitioned join needs an equality .*; without --join partitioned it is broadcast, or pass --allow-single-task/, { join: "partitioned" });
     // An aggregate macro is an aggregate (was planned as a scan: one row per task).
     await refused("SELECT geomean(duration), weighted_avg(adRevenue, duration) FROM uservisits", /the aggregates geomean\(\), weighted_avg\(\) without GROUP BY cannot be distributed/);
