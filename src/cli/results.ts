@@ -58,35 +58,50 @@ async function jsonSelectList(db: DuckDb, table: string): Promise<{ list: string
  * structs and maps, which a select list cannot reach at any depth.
  */
 export function nonFiniteAsStrings(): Transform {
-  const tokens: [string, string][] = [["NaN", '"nan"'], ["Infinity", '"inf"'], ["-Infinity", '"-inf"']];
-  let [inString, escaped, pending] = [false, false, ""];
-  const feed = (text: string): string => {
-    let out = "";
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i]!;
+  const words: Record<string, string> = { NaN: '"nan"', Infinity: '"inf"', "-Infinity": '"-inf"' };
+  const outside = /"|NaN|-Infinity|Infinity/g;
+  const inside = /["\\]/g;
+  let inString = false;
+  // Text held back for the next chunk: the start of a word the chunk cut, or an escape's backslash.
+  let pending = "";
+  const feed = (chunk: string): string => {
+    const text = pending + chunk;
+    pending = "";
+    const out: string[] = [];
+    let [copied, i] = [0, 0];
+    while (i < text.length) {
+      const re = inString ? inside : outside;
+      re.lastIndex = i;
+      const m = re.exec(text);
+      if (!m) {
+        if (!inString) {
+          // A word cut at the chunk's end (NaN, Infinity, -Infinity; a lone "-" too, harmlessly).
+          for (let n = Math.min(8, text.length - i); n >= 1; n--) {
+            const tail = text.slice(text.length - n);
+            if (Object.keys(words).some((w) => w.length > n && w.startsWith(tail))) {
+              pending = tail;
+              break;
+            }
+          }
+        }
+        break;
+      }
       if (inString) {
-        out += c;
-        if (escaped) escaped = false;
-        else if (c === "\\") escaped = true;
-        else if (c === '"') inString = false;
-        continue;
+        if (m[0] === "\\") {
+          if (m.index + 1 >= text.length) {
+            pending = "\\";
+            break;
+          }
+          i = m.index + 2;
+        } else [inString, i] = [false, m.index + 1];
+      } else if (m[0] === '"') [inString, i] = [true, m.index + 1];
+      else {
+        out.push(text.slice(copied, m.index), words[m[0]]!);
+        copied = i = m.index + m[0].length;
       }
-      if (pending || c === "N" || c === "I" || c === "-") {
-        const p = pending + c;
-        const full = tokens.find(([t]) => t === p);
-        if (full) [out, pending] = [out + full[1], ""];
-        else if (tokens.some(([t]) => t.startsWith(p))) pending = p;
-        else if (pending) {
-          // Not a token after all (a negative number): written as read, and this character looked at again.
-          [out, pending] = [out + pending, ""];
-          i--;
-        } else out += c;
-        continue;
-      }
-      out += c;
-      if (c === '"') inString = true;
     }
-    return out;
+    out.push(text.slice(copied, text.length - pending.length));
+    return out.join("");
   };
   return new Transform({
     decodeStrings: false,

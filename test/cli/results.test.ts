@@ -1,7 +1,7 @@
 /**
  * The JSON text filter of `--format json` (src/cli/results.ts nonFiniteAsStrings): DuckDB's bare
  * NaN, Infinity and -Infinity outside strings become "nan", "inf", "-inf", however the text is cut
- * into chunks; strings (with escaped quotes) and negative numbers pass unchanged.
+ * into chunks; strings (with escaped quotes and backslashes) and negative numbers pass unchanged.
  */
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
@@ -12,8 +12,8 @@ import { nonFiniteAsStrings } from "../../src/cli/results.js";
 const filtered = async (chunks: string[]) => text(Readable.from(chunks, { objectMode: false }).setEncoding("utf8").pipe(nonFiniteAsStrings()));
 
 describe("--format json: non-finite doubles inside lists and structs", () => {
-  const input = '[{"l":[1.5,NaN,Infinity,-Infinity,-2],"s":"NaN \\"Infinity\\" -Infinity","m":{"k":-Infinity},"n":null}]';
-  const want = '[{"l":[1.5,"nan","inf","-inf",-2],"s":"NaN \\"Infinity\\" -Infinity","m":{"k":"-inf"},"n":null}]';
+  const input = '[{"l":[1.5,NaN,Infinity,-Infinity,-2],"s":"NaN \\"Infinity\\" -Infinity","m":{"k":-Infinity},"n":null,"b":"C:\\\\","t":[NaN]}]';
+  const want = '[{"l":[1.5,"nan","inf","-inf",-2],"s":"NaN \\"Infinity\\" -Infinity","m":{"k":"-inf"},"n":null,"b":"C:\\\\","t":["nan"]}]';
 
   test("whole, and cut at every position into two chunks", async () => {
     assert.equal(await filtered([input]), want);
@@ -22,6 +22,6 @@ describe("--format json: non-finite doubles inside lists and structs", () => {
 
   test("one character at a time", async () => {
     assert.equal(await filtered([...input]), want);
-    assert.deepEqual(JSON.parse(want), [{ l: [1.5, "nan", "inf", "-inf", -2], s: 'NaN "Infinity" -Infinity', m: { k: "-inf" }, n: null }]);
+    assert.deepEqual(JSON.parse(want), [{ l: [1.5, "nan", "inf", "-inf", -2], s: 'NaN "Infinity" -Infinity', m: { k: "-inf" }, n: null, b: "C:\\", t: ["nan"] }]);
   });
 });
