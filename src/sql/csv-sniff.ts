@@ -128,18 +128,36 @@ export interface SniffOptions {
 /** Runs a function on a DuckDB (the catalog's one, queued; or a task's). */
 export type WithDuckDb = <T>(f: (db: DuckDb) => Promise<T>) => Promise<T>;
 
-/** DuckDB's sniff_csv over a sample, told the options given. */
-export async function sniffCsv({ bytes, suffix }: Sample, o: SniffOptions, where: string, use: WithDuckDb): Promise<Sniffed> {
+/** DuckDB's sniff_csv over a sample, told the options given; `path`: the sample is already written there. */
+export async function sniffCsv({ bytes, suffix }: Sample, o: SniffOptions, where: string, use: WithDuckDb, path?: string): Promise<Sniffed> {
   // DuckDB's sniffer takes the first line break for the line ending, even a quoted one (a CRLF sample whose first record holds a quoted LF fails): told the first record's ending when a quoted break comes first.
   const quote = o.quote ?? '"';
   const [physical, record] = [new FirstLineEnd(undefined), new FirstLineEnd({ quote, escape: o.escape ?? quote })];
   physical.feed(bytes);
   record.feed(bytes);
   const newLine = suffix === "" && record.found && record.found !== physical.found ? record.found : undefined;
+  const at = { where, file: "its sample", ...(newLine ? { newLine } : {}) };
+  if (path !== undefined) return sniffCsvFile(path, o, at, use);
   return withTempFile(async (file) => {
     await writeFile(`${file}.csv${suffix}`, bytes);
-    return sniffCsvFile(`${file}.csv${suffix}`, o, { where, file: "its sample", ...(newLine ? { newLine } : {}) }, use);
+    return sniffCsvFile(`${file}.csv${suffix}`, o, at, use);
   });
+}
+
+const ISO_DATE = "%Y-%m-%d";
+
+/** read_csv / sniff_csv arguments for the CSV options the user gave (what DuckDB alone is told). */
+export function givenCsvArgs(o: SniffOptions): string[] {
+  const args: string[] = [];
+  if (o.delimiter !== undefined) args.push(`delim = ${sqlString(o.delimiter)}`);
+  if (o.quote !== undefined) args.push(`quote = ${sqlString(o.quote)}`);
+  if (o.escape !== undefined) args.push(`escape = ${sqlString(o.escape)}`);
+  if (o.header !== undefined) args.push(`header = ${o.header}`);
+  if (o.nullString !== undefined) args.push(`nullstr = ${sqlString(o.nullString)}`);
+  if (o.dateFormat !== undefined) args.push(`dateformat = ${sqlString(o.dateFormat)}`);
+  if (o.timestampFormat !== undefined) args.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
+  if (o.badRows === "skip") args.push("ignore_errors = true");
+  return args;
 }
 
 /**
@@ -150,15 +168,7 @@ export async function sniffCsvFile(path: string, o: SniffOptions, at: { where: s
   const { where } = at;
   const { delimiter, quote, escape, header, nullString, dateFormat, timestampFormat } = o;
   csvDialectSchema.partial().parse(Object.fromEntries(Object.entries({ delimiter, quote, escape, header, nullString, dateFormat, timestampFormat }).filter(([, v]) => v !== undefined)));
-  const args: string[] = [];
-  if (o.delimiter !== undefined) args.push(`delim = ${sqlString(o.delimiter)}`);
-  if (o.quote !== undefined) args.push(`quote = ${sqlString(o.quote)}`);
-  if (o.escape !== undefined) args.push(`escape = ${sqlString(o.escape)}`);
-  if (o.header !== undefined) args.push(`header = ${o.header}`);
-  if (o.nullString !== undefined) args.push(`nullstr = ${sqlString(o.nullString)}`);
-  if (o.dateFormat !== undefined) args.push(`dateformat = ${sqlString(o.dateFormat)}`);
-  if (o.timestampFormat !== undefined) args.push(`timestampformat = ${sqlString(o.timestampFormat)}`);
-  if (o.badRows === "skip") args.push("ignore_errors = true");
+  const args = givenCsvArgs(o);
   if (at.newLine) args.push(`new_line = ${at.newLine === "\r\n" ? "'\\r\\n'" : "'\\n'"}`);
   try {
     type Row = { Delimiter: string; Quote: string; Escape: string; NewLineDelimiter: string; HasHeader: boolean; Columns: { name: string; type: string }[]; DateFormat: string | null; TimestampFormat: string | null };
@@ -172,7 +182,8 @@ export async function sniffCsvFile(path: string, o: SniffOptions, at: { where: s
       quote: char(row.Quote),
       escape: char(row.Escape),
       header: row.HasHeader === true,
-      ...(row.DateFormat ? { dateFormat: row.DateFormat } : {}),
+      // DuckDB reads a DATE sniffed as ISO (%Y-%m-%d) with its cast, not strptime: 'infinity', 'epoch', BC and 5-digit years read; told the format, strptime reads 'infinity' as 1900-01-01.
+      ...(row.DateFormat && row.DateFormat !== ISO_DATE ? { dateFormat: row.DateFormat } : {}),
       ...(row.TimestampFormat ? { timestampFormat: row.TimestampFormat } : {}),
     };
     if (dialect.delimiter.length !== 1) throw new Error(`sniffed delimiter ${JSON.stringify(dialect.delimiter)} is not one character`);

@@ -327,6 +327,39 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     }
   });
 
+  test("csv-type-merge: CSV objects whose columns sniff to different types are typed as DuckDB alone merges them over its files (DATE and TIMESTAMP, DOUBLE and '-inf', BOOLEAN and BIGINT: VARCHAR); union_by_name's merge had read fractions as NULL timestamps", async () => {
+    const sql = "SELECT id, x, typeof(x) AS t FROM t";
+    for (const [name, a, b] of [
+      ["double-inf", "id,x\n1,1.5\n2,2.5\n", "id,x\n3,-inf\n"],
+      ["ts-date", "id,x\n1,2020-01-31 10:00:00\n2,2020-02-28 11:00:00\n", "id,x\n3,2020-03-01\n4,2020-03-02\n"],
+      ["tstz-ts", "id,x\n1,2020-01-31 10:00:00+02\n2,2020-02-28 11:00:00+00\n", "id,x\n3,2020-01-31 10:00:00\n"],
+      ["bool-int", "id,x\n1,true\n2,false\n", "id,x\n3,1\n4,0\n"],
+      ["time-int", "id,x\n1,10:00:00\n2,11:00:00\n", "id,x\n3,5\n"],
+      ["int-double", "id,x\n1,1\n2,2\n", "id,x\n3,2.5\n"],
+    ] as const) {
+      const url = files(`merge-${name}`, { "a.csv": a, "b.csv": b });
+      const tables = await resolveTables([{ name: "t", url }]);
+      const want = await alone(sql, { t: `SELECT * FROM read_csv('${url}*.csv')` });
+      for (const taskBytes of [8, 1 << 20]) assertSameResult(await viaEngine(sql, tables, { taskBytes }), want, false, `${name}, tasks of ${taskBytes} bytes`);
+    }
+  });
+
+  test("csv-date-iso: a DATE column sniffed as ISO reads 'infinity', 'epoch', BC dates and 5-digit years as DuckDB alone does (Smelter passed dateformat '%Y-%m-%d': 1900-01-01, or refused); objects writing dates in two formats are refused, named", async () => {
+    const sql = "SELECT id, x, typeof(x) AS t FROM t";
+    for (const [name, body] of [["words", "id,x\n1,2020-01-05\n2,infinity\n3,-infinity\n4,epoch\n"], ["bc-and-wide", "id,x\n1,2020-01-05\n2,2020-02-01\n3,0044-03-15 (BC)\n4,12345-01-01\n"]] as const) {
+      const url = files(`date-iso-${name}`, { "a.csv": body });
+      const tables = await resolveTables([{ name: "t", url }]);
+      assert.equal(tables[0]!.columns[1]!.type, "DATE");
+      assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_csv('${url}a.csv')` }), false, name);
+    }
+    const two = files("date-two-formats", { "a.csv": "id,x\n1,2020-01-31\n2,2020-02-28\n", "b.csv": "id,x\n3,31/01/2020\n4,28/02/2020\n" });
+    await assert.rejects(resolveTables([{ name: "t", url: two }]), /table t's objects write DATE values in different formats: first object \S+a\.csv as ISO 8601, object \S+b\.csv as %d\/%m\/%Y/);
+    // One format in the objects that hold dates (the first has none): the table's.
+    const later = files("date-later-format", { "a.csv": "id,x\n1,\n", "b.csv": "id,x\n3,31/01/2020\n4,28/02/2020\n" });
+    const tables = await resolveTables([{ name: "t", url: later }]);
+    assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_csv('${later}*.csv')` }), false, "a later object's format");
+  });
+
   test("join-using-star: SELECT * over a join USING (k) lists k once, where DuckDB does (was refused), and a partitioned join's sides carry k when nothing else names it (was an internal planner error)", async () => {
     const l = files("ju-l", { "a.csv": "lid,k,x\n1,10,a\n2,,b\n", "b.csv": "lid,k,x\n3,30,c\n4,10,d\n" });
     const r = files("ju-r", { "a.csv": "k,rid,y\n10,100,p\n40,400,q\n", "b.csv": "k,rid,y\n,500,r\n30,600,s\n" });
