@@ -12,7 +12,7 @@
  */
 import { open, writeFile } from "node:fs/promises";
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
-import { csvDialectArgs, sqlString } from "../duckdb/sql.js";
+import { csvDialectArgs, sqlIdentifier, sqlString } from "../duckdb/sql.js";
 import { duckdbText } from "../duckdb/messages.js";
 import { ConfigError } from "../job/errors.js";
 import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
@@ -320,12 +320,44 @@ async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split
       await writeFile(path, bytes);
       return path;
     }));
+    const list = `[${paths.map(sqlString).join(", ")}]`;
+    let columns: { name: string; type: string }[];
     try {
-      return await describe(db, `SELECT * FROM read_json([${paths.map(sqlString).join(", ")}], format = 'newline_delimited')`);
+      columns = await describe(db, `SELECT * FROM read_json(${list}, format = 'newline_delimited')`);
     } catch (err) {
       throw new ConfigError(`[smelter] [sql] ${where} cannot be read as newline-delimited JSON: ${(err as Error).message.split("\n")[0]!.replace(/^\[smelter\] /, "")}. Pass --input-format csv if it is CSV, or --schema`, { cause: err });
     }
+    await sameTemporalReading(db, list, columns, where);
+    return columns;
   });
+}
+
+/**
+ * The tasks read NDJSON told the columns' types, and DuckDB's JSON reader then converts text to
+ * dates and timestamps otherwise than when it detects them itself, as DuckDB alone does: a UTC
+ * offset (`10:00:00+02:00`) is dropped instead of applied, `epoch` is 1970-01-01 instead of
+ * 1900-01-01, and a date such as `01-31-2020` fails. The sample is read both ways; a temporal
+ * column whose values differ is refused, named (found by a sweep: 10:00 where DuckDB alone reads
+ * 08:00).
+ */
+async function sameTemporalReading(db: CatalogDb, list: string, columns: { name: string; type: string }[], where: string): Promise<void> {
+  const temporal = columns.filter((c) => /^(DATE|TIME|TIMESTAMP)/i.test(c.type));
+  if (temporal.length === 0) return;
+  const typed = `{${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
+  const select = temporal.map((c) => `${sqlIdentifier(c.name)}::VARCHAR AS ${sqlIdentifier(c.name)}`).join(", ");
+  const [auto, told] = [`SELECT ${select} FROM read_json(${list}, format = 'newline_delimited')`, `SELECT ${select} FROM read_json(${list}, columns = ${typed}, format = 'newline_delimited')`];
+  const differs = await db.use(async (d) => {
+    try {
+      const rows = await d.all<Record<string, unknown>>(`SELECT * FROM ((${auto} EXCEPT ALL ${told}) UNION ALL (${told} EXCEPT ALL ${auto})) LIMIT 1`);
+      return rows[0] ? temporal.filter((c) => rows[0]![c.name] !== null).map((c) => c.name) : [];
+    } catch {
+      return temporal.map((c) => c.name);
+    }
+  });
+  if (differs.length > 0) {
+    const named = temporal.filter((c) => differs.includes(c.name)).map((c) => `${c.name} (${c.type})`).join(", ");
+    throw new ConfigError(`[smelter] [sql] ${where}: DuckDB reads the column${differs.length > 1 ? "s" : ""} ${named} otherwise when told ${differs.length > 1 ? "their types" : "its type"}, as each task is, than when it detects ${differs.length > 1 ? "them" : "it"} over the whole table (UTC offsets, non-ISO dates, words such as 'epoch'). Pass --schema with ${differs.length > 1 ? "those columns" : "it"} as VARCHAR and convert in the query (strptime, ::TIMESTAMPTZ)`);
+  }
 }
 
 /** DuckDB's read_json defaults: records and files sampled to detect columns. */

@@ -360,6 +360,22 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_csv('${later}*.csv')` }), false, "a later object's format");
   });
 
+  test("ndjson-temporal: an NDJSON column DuckDB reads otherwise when told its type (a UTC offset dropped: 10:00 for DuckDB alone's 08:00; 'epoch'; 01-31-2020) is refused, named; ISO dates and timestamps read as DuckDB alone reads them", async () => {
+    for (const [name, body] of [
+      ["offset", '{"id":1,"x":"2020-01-05T10:00:00+02:00"}\n{"id":2,"x":"2020-07-01T23:30:00+05:30"}\n'],
+      ["epoch", '{"id":1,"x":"2020-01-05"}\n{"id":2,"x":"epoch"}\n'],
+      ["us-date", '{"id":1,"x":"01-31-2020"}\n{"id":2,"x":"02-28-2020"}\n'],
+    ] as const) {
+      const url = files(`nd-temporal-${name}`, { "a.ndjson": body });
+      await assert.rejects(resolveTables([{ name: "t", url }]), /DuckDB reads the column x \((DATE|TIMESTAMP)\) otherwise when told its type.*Pass --schema with it as VARCHAR/, name);
+    }
+    const iso = files("nd-temporal-iso", { "a.ndjson": '{"id":1,"d":"2020-01-05","ts":"2020-01-05 10:00:00","t":"10:11:12"}\n{"id":2,"d":"2021-02-03","ts":"2021-02-03 04:05:06","t":"23:00:00"}\n' });
+    const tables = await resolveTables([{ name: "t", url: iso }]);
+    assert.deepEqual(tables[0]!.columns.map((c) => c.type), ["BIGINT", "DATE", "TIMESTAMP", "TIME"]);
+    const sql = "SELECT id, d, ts, t FROM t";
+    assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_json('${iso}a.ndjson', format = 'newline_delimited')` }), false, "ISO");
+  });
+
   test("join-using-star: SELECT * over a join USING (k) lists k once, where DuckDB does (was refused), and a partitioned join's sides carry k when nothing else names it (was an internal planner error)", async () => {
     const l = files("ju-l", { "a.csv": "lid,k,x\n1,10,a\n2,,b\n", "b.csv": "lid,k,x\n3,30,c\n4,10,d\n" });
     const r = files("ju-r", { "a.csv": "k,rid,y\n10,100,p\n40,400,q\n", "b.csv": "k,rid,y\n,500,r\n30,600,s\n" });
