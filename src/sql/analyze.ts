@@ -40,6 +40,25 @@ const INSTANT_FUNCTIONS = new Set(["now", "today", "get_current_timestamp", "tra
 const INSTANT_KEYWORDS = new Set(["current_timestamp", "current_date", "current_time", "localtimestamp", "localtime"]);
 
 /**
+ * Calls whose value is the task's own session's, not the query's: `setseed()` seeds each task's
+ * generator the same, so random() repeats across tasks (found by a sweep: 2,000-3,000 distinct
+ * values of 4,000); `current_setting()` reads the task's settings (threads = 1), `current_query()`
+ * the stage's SQL, `txid_current()` the task's transaction.
+ */
+const SESSION_FUNCTIONS = new Map([["setseed", true], ["txid_current", true], ["current_setting", false], ["current_query", false]]);
+
+/** The first call in `tree` of a {@link SESSION_FUNCTIONS} function, if any; `singleTask`: one task answers it as DuckDB alone does (not settings or the SQL, which are the task's even then). */
+export function sessionCall(tree: unknown): { call: string; singleTask: boolean } | undefined {
+  let found: { call: string; singleTask: boolean } | undefined;
+  walkExpr(tree, (e) => {
+    if (found) return false;
+    const single = e.class === "FUNCTION" ? SESSION_FUNCTIONS.get(String(e.function_name).toLowerCase()) : undefined;
+    if (single !== undefined) found = { call: `${String(e.function_name)}()`, singleTask: single };
+  });
+  return found;
+}
+
+/**
  * The first call in `tree` of the query's own time (now(), current_timestamp, current_date...), if
  * any. DuckDB alone evaluates them once, at the query's start; each task of a plan would evaluate
  * them in its own transaction, at its own time (found by a differential sweep: `count(DISTINCT

@@ -11,7 +11,7 @@
  */
 import { sqlIdentifier } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
-import { instantCall } from "./analyze.js";
+import { instantCall, sessionCall } from "./analyze.js";
 import { inlineCtes, resolveWhereAliases } from "./from.js";
 import { PlanContext, type StageDraft } from "./context.js";
 import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
@@ -53,6 +53,13 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       const why = `${instant} cannot be distributed: each task would take its own time, where DuckDB alone takes the query's one instant`;
       if (options.allowSingleTask) return singleTask(sql, tables, await bind(), why);
       throw new ConfigError(`[smelter] [sql] ${why}; write the time into the query as a literal (TIMESTAMPTZ '2026-01-01 00:00:00+00'), or pass --allow-single-task (${excerpt(sql)})`);
+    }
+    const session = sessionCall(parsed);
+    if (session) {
+      const why = `${session.call} cannot be distributed: each task runs in a session of its own (its own random seed, settings, transaction and SQL), where DuckDB alone has the query's one`;
+      if (!session.singleTask) throw new ConfigError(`[smelter] [sql] ${why}, and a task's settings and SQL are Smelter's own even as one task: leave it out (${excerpt(sql)})`);
+      if (options.allowSingleTask) return singleTask(sql, tables, await bind(), why);
+      throw new ConfigError(`[smelter] [sql] ${why}; pass --allow-single-task (${excerpt(sql)})`);
     }
     const node = s.selectNode(parsed, sql);
     const columns = await bind();

@@ -202,6 +202,10 @@ describe("planner", () => {
     await refused("SELECT * FROM rankings PIVOT (sum(pageRank) FOR pageURL IN ('a', 'b'))", /PIVOT in FROM cannot be distributed: pass --allow-single-task/);
     await refused("SELECT * FROM rankings UNPIVOT (v FOR c IN (pageRank, avgDuration))", /UNPIVOT in FROM cannot be distributed: pass --allow-single-task/);
     await refused("SELECT * FROM read_csv('/etc/passwd') PIVOT (count(*) FOR column0 IN ('a'))", /table functions cannot be used/);
+    // A task's own session: setseed() repeated random() across tasks (2,000-3,000 distinct of 4,000); current_setting() read the task's threads = 1.
+    await refused("SELECT setseed(0.1) AS s, random() AS r FROM uservisits", /setseed\(\) cannot be distributed: each task runs in a session of its own.*pass --allow-single-task/);
+    assert.deepEqual((await plan("SELECT setseed(0.1) AS s, random() AS r FROM uservisits", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
+    await refused("SELECT count(*), current_setting('threads') FROM uservisits", /current_setting\(\) cannot be distributed: .*even as one task: leave it out/, { allowSingleTask: true });
     // The PIVOT statement without an IN list is several statements to DuckDB (was only "only SELECT queries are supported").
     await refused("PIVOT rankings ON pageURL USING sum(pageRank)", /only SELECT queries are supported \(a PIVOT whose ON columns have no IN list .*ON x IN \('a', 'b'\), and pass --allow-single-task\)/, { allowSingleTask: true });
     assert.deepEqual((await plan("PIVOT rankings ON pageURL IN ('a', 'b') USING sum(pageRank)", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
