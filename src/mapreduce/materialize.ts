@@ -31,7 +31,7 @@ import { sqlString } from "../duckdb/sql.js";
 import { parseHeader, type CsvSplitData } from "../splits/csv-split.js";
 import { csvDialectSchema, MAX_RECORD_BYTES, type CsvDialect } from "../splits/dialect.js";
 import { FirstLineEnd, firstLineEndOf } from "../splits/line-end.js";
-import { coalesceRanges, columnChunkRanges, readParquetFooter } from "../splits/parquet.js";
+import { coalesceRanges, columnChunkRanges, parquetColumns, readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import { openSplitReads, pinnedRead, workerReadAhead } from "./split-reads.js";
 import type { CsvFile } from "./table-source.js";
@@ -335,7 +335,8 @@ async function parquetBytesNeeded(store: ObjectStore, split: Split, options: Mat
  */
 async function neededChunks(store: ObjectStore, split: Split, options: MaterializeOptions, read: (range: { start: number; end: number }) => Promise<Uint8Array>) {
   const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, footerPrefetchBytes: PARQUET_TAIL_BYTES, ...pinnedRead(split, options.signal), read });
-  const columns = options.columns ?? footer.metadata.schema.slice(1).map((s) => s.name);
+  // Every leaf when no columns are named (the schema's flattened elements name a LIST's inner `list` and `element` too: a SELECT * in a subquery over a LIST column failed on them).
+  const columns = options.columns ?? parquetColumns(footer.metadata);
   const ranges = columnChunkRanges(footer.metadata, columns);
   const dataEnd = split.fileSize - footer.footerBytes;
   const outside = ranges.find((r) => r.end > r.start && (r.start < 4 || r.end > dataEnd));
