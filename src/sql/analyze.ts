@@ -5,7 +5,7 @@
  */
 import { ConfigError } from "../job/errors.js";
 import { colRef, exprKey, walkExpr, type Expr, type OrderTerm, type SelectNode, type TableRef } from "./ast.js";
-import { refuse, type FromInfo, type Resolver } from "./from.js";
+import { refuse, type FromInfo, type Relation, type Resolver } from "./from.js";
 import { markedBigInt } from "./parse.js";
 
 export interface Order {
@@ -140,22 +140,37 @@ function constInt(e: Expr | null | undefined, what: string, sql: string): number
   return n;
 }
 
+type QualifiedName = { table?: string; column: string };
+
 function expandStars(list: Expr[], from: FromInfo, sql: string): Expr[] {
   return list.flatMap((e) => {
     if (e.class !== "STAR") return [e];
-    if (e.columns || (e.replace_list as unknown[]).length || ((e.rename_list as unknown[] | undefined) ?? []).length || ((e.qualified_exclude_list as unknown[] | undefined) ?? []).length) throw refuse("COLUMNS(...), * REPLACE or * RENAME", sql, "list the columns");
+    if (e.columns || e.expr) throw refuse("COLUMNS(...)", sql, "list the columns, or pass --allow-single-task");
     const rel = String(e.relation_name ?? "").toLowerCase();
-    const exclude = new Set((e.exclude_list as unknown[]).map((x) => (typeof x === "string" ? x : JSON.stringify(x)).toLowerCase()));
+    const lower = (x: string) => x.toLowerCase();
+    const exclude = new Set((e.exclude_list as unknown[]).map((x) => lower(typeof x === "string" ? x : JSON.stringify(x))));
+    // Qualified names (t.x) in EXCLUDE and RENAME name one table's column; unqualified, every table's.
+    const matches = (k: QualifiedName, r: Relation, c: string) => lower(k.column) === lower(c) && (!k.table || lower(k.table) === lower(r.name));
+    const qualifiedExclude = ((e.qualified_exclude_list as QualifiedName[] | undefined) ?? []);
+    const replace = new Map((e.replace_list as { key: string; value: Expr }[]).map(({ key, value }) => [lower(key), value]));
+    const rename = ((e.rename_list as { key: QualifiedName; value: string }[] | undefined) ?? []);
     const using = rel ? undefined : usingStar(from, sql);
+    // * REPLACE (expr AS c) puts expr in c's place, named c; * RENAME (c AS d) names c d.
+    const item = (r: Relation, c: string, ref: Expr): Expr => {
+      const replaced = replace.get(lower(c));
+      if (replaced) return { ...replaced, alias: c };
+      const renamed = rename.find((x) => matches(x.key, r, c));
+      return renamed ? { ...ref, alias: renamed.value } : ref;
+    };
     return from.relations
-      .filter((r) => !rel || r.name.toLowerCase() === rel)
+      .filter((r) => !rel || lower(r.name) === rel)
       .flatMap((r, i) =>
         r.columns
-          .filter((c) => !exclude.has(c.toLowerCase()))
+          .filter((c) => !exclude.has(lower(c)) && !qualifiedExclude.some((k) => matches(k, r, c)))
           .flatMap((c) => {
-            const place = using?.get(c.toLowerCase());
-            if (place === undefined) return [colRef(r.name, c)];
-            return place === i ? [colRef(c)] : [];
+            const place = using?.get(lower(c));
+            if (place === undefined) return [item(r, c, colRef(r.name, c))];
+            return place === i ? [item(r, c, colRef(c))] : [];
           }),
       );
   });

@@ -39,7 +39,8 @@ export async function planSelect(ctx: PlanContext, node: SelectNode, names: Colu
   }
   refuseWholeRows(node, from.relations, ctx.sql);
   const q = analyzeSelect(node, from, new Resolver(from.relations), ctx.aggregates, ctx.sql);
-  if (q.items.length !== names.length) throw refuse("this select list", ctx.sql, `it expands to ${names.length} columns in DuckDB but ${q.items.length} here; list the columns`);
+  // COLUMNS(...) inside an expression, * LIKE / SIMILAR TO, a struct's s.* or unnest(struct): DuckDB expands them when it binds.
+  if (q.items.length !== names.length) throw refuse("a select list that DuckDB expands into more columns (COLUMNS(...) in an expression, * LIKE or SIMILAR TO, a struct's s.*, unnest of a STRUCT)", ctx.sql, `it is ${names.length} columns to DuckDB (${names.slice(0, 6).map((n) => n.name).join(", ")}${names.length > 6 ? ", ..." : ""}); list them, or pass --allow-single-task`);
   if (q.distinct && !q.grouped) {
     const key = (e: unknown) => exprKey(e, q.resolver.canonical);
     q.keys = q.items.filter((it, i) => q.items.findIndex((x) => key(x) === key(it)) === i);

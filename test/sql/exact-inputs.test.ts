@@ -376,6 +376,15 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_json('${iso}a.ndjson', format = 'newline_delimited')` }), false, "ISO");
   });
 
+  test("star-replace-rename: * REPLACE, * RENAME and a qualified * EXCLUDE are expanded as DuckDB expands them (were refused: 'list the columns')", async () => {
+    const url = files("star-modifiers", { "a.csv": `id,x,s\n${Array.from({ length: 40 }, (_, i) => `${i},${i * 10},v${i}`).join("\n")}\n`, "b.csv": `id,x,s\n${Array.from({ length: 30 }, (_, i) => `${i + 40},${i},w${i}`).join("\n")}\n` });
+    const tables = await resolveTables([{ name: "t", url }]);
+    const views = { t: `SELECT * FROM read_csv('${url}*.csv')` };
+    for (const sql of ["SELECT * REPLACE (x + 1 AS x, upper(s) AS s) FROM t", "SELECT * RENAME (x AS y) FROM t WHERE id % 3 = 0", "SELECT t.* EXCLUDE (t.s) RENAME (t.x AS y) FROM t", "SELECT y, count(*) AS n FROM (SELECT * RENAME (x AS y) FROM t) AS u GROUP BY y"]) {
+      for (const taskBytes of [64, 1 << 20]) assertSameResult(await viaEngine(sql, tables, { taskBytes }), await alone(sql, views), false, `${sql}, tasks of ${taskBytes} bytes`);
+    }
+  });
+
   test("join-using-star: SELECT * over a join USING (k) lists k once, where DuckDB does (was refused), and a partitioned join's sides carry k when nothing else names it (was an internal planner error)", async () => {
     const l = files("ju-l", { "a.csv": "lid,k,x\n1,10,a\n2,,b\n", "b.csv": "lid,k,x\n3,30,c\n4,10,d\n" });
     const r = files("ju-r", { "a.csv": "k,rid,y\n10,100,p\n40,400,q\n", "b.csv": "k,rid,y\n,500,r\n30,600,s\n" });
