@@ -175,6 +175,8 @@ export function analyzeFrom(node: SelectNode, tables: SqlTable[], aggregates: Se
       }
       default: {
         const pivot = ref.type === "PIVOT" ? ((ref.unpivot_names as unknown[] | undefined)?.length ? "UNPIVOT" : "PIVOT") : undefined;
+        const fn = ref.type === "TABLE_FUNCTION" ? String((ref.function as { function_name?: unknown } | undefined)?.function_name ?? "").toLowerCase() : "";
+        if (fn === "unnest") throw refuse("unnest(...) in FROM (a lateral join)", sql, "unnest in the select list instead (SELECT t.id, unnest(t.l) AS x FROM t), or pass --allow-single-task");
         const what = pivot ?? ({ EXPRESSION_LIST: "a VALUES list", TABLE_FUNCTION: "a table function", COLUMN_DATA: "a VALUES list" } as Record<string, string>)[ref.type] ?? `a ${ref.type}`;
         throw refuse(`${what} in FROM`, sql, pivot ? "pass --allow-single-task to run it as one task" : "read tables defined with --table, or pass --allow-single-task");
       }

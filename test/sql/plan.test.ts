@@ -209,6 +209,10 @@ describe("planner", () => {
     // Expansions DuckDB makes when it binds are named, with --allow-single-task (was "this select list ... expands to 3 columns in DuckDB but 1 here; list the columns").
     await refused("SELECT max(COLUMNS(*)) FROM rankings", /a select list that DuckDB expands into more columns \(COLUMNS\(\.\.\.\) in an expression.*it is 3 columns to DuckDB \(pageURL, pageRank, avgDuration\); list them, or pass --allow-single-task/);
     await refused("SELECT COLUMNS('page.*') FROM rankings", /COLUMNS\(\.\.\.\) cannot be distributed: list the columns, or pass --allow-single-task/);
+    // unnest in FROM reads no file (was "table functions cannot be used ... reads only the tables given", even with --allow-single-task); what it unnests is still checked.
+    await refused("SELECT pageURL, x FROM rankings, unnest([pageRank, avgDuration]) AS u(x)", /unnest\(\.\.\.\) in FROM \(a lateral join\) cannot be distributed: unnest in the select list instead.*--allow-single-task/);
+    assert.deepEqual((await plan("SELECT pageURL, x FROM rankings, unnest([pageRank, avgDuration]) AS u(x)", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
+    await refused("SELECT * FROM unnest((SELECT list(x) FROM read_csv('/etc/passwd')))", /table functions cannot be used \(read_csv/, { allowSingleTask: true });
     // The PIVOT statement without an IN list is several statements to DuckDB (was only "only SELECT queries are supported").
     await refused("PIVOT rankings ON pageURL USING sum(pageRank)", /only SELECT queries are supported \(a PIVOT whose ON columns have no IN list .*ON x IN \('a', 'b'\), and pass --allow-single-task\)/, { allowSingleTask: true });
     assert.deepEqual((await plan("PIVOT rankings ON pageURL IN ('a', 'b') USING sum(pageRank)", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
