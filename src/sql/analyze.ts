@@ -144,7 +144,13 @@ type QualifiedName = { table?: string; column: string };
 
 function expandStars(list: Expr[], from: FromInfo, sql: string): Expr[] {
   return list.flatMap((e) => {
-    if (e.class !== "STAR") return [e];
+    if (e.class !== "STAR") {
+      // COLUMNS(...) inside an expression (max(COLUMNS(*)), COLUMNS(*)::VARCHAR) is as many items as it matches: positions after it would count wrong.
+      walkExpr(e, (x) => {
+        if (x.class === "STAR") throw refuse("COLUMNS(...), * LIKE or * SIMILAR TO in an expression", sql, "list the columns, or pass --allow-single-task");
+      });
+      return [e];
+    }
     if (e.columns || e.expr) throw refuse("COLUMNS(...)", sql, "list the columns, or pass --allow-single-task");
     const rel = String(e.relation_name ?? "").toLowerCase();
     const lower = (x: string) => x.toLowerCase();
