@@ -57,27 +57,30 @@ export interface Catalog {
 export async function resolveCatalog(requests: TableRequest[], options: { targetSplitBytes?: number } = {}): Promise<Catalog> {
   const listings = new Map<string, InputListing>();
   const db = new CatalogDb();
-  try {
-    const tables = await Promise.all(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024, (l) => listings.set(r.name, l), db)));
-    return { tables, listings };
-  } finally {
-    await db.close();
-  }
+  // Every table settles before the DuckDB closes: one failing while others still sniffed on it closed it under them (a segfault, or a hang ignoring SIGTERM).
+  const settled = await Promise.allSettled(requests.map((r) => resolveTable(r, options.targetSplitBytes ?? 64 * 1024 * 1024, (l) => listings.set(r.name, l), db)));
+  await db.close();
+  const failed = settled.find((x) => x.status === "rejected");
+  if (failed) throw failed.reason;
+  return { tables: settled.map((x) => (x as PromiseFulfilledResult<SqlTableInput>).value), listings };
 }
 
 /** One DuckDB for all of a catalog's sniffing and describing: opened at first use (a DuckDB costs ~0.1 s), one query at a time, closed when the catalog is resolved. */
 class CatalogDb {
   #db: Promise<DuckDb> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
 
   /** Runs `f` on the catalog's DuckDB after the queries before it (a {@link WithDuckDb}). */
   readonly use = <T>(f: (db: DuckDb) => Promise<T>): Promise<T> => {
+    if (this.#closed) return Promise.reject(new Error("[smelter] internal: the catalog's DuckDB is closed"));
     const run = this.#queue.then(async () => f(await (this.#db ??= openDuckDb({ threads: 1 }))));
     this.#queue = run.catch(() => undefined);
     return run;
   };
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#queue;
     (await this.#db?.catch(() => undefined))?.close();
   }

@@ -66,6 +66,24 @@ describe("smelter sql", () => {
     }
   }
 
+  test("a table that fails to resolve while others are sniffed: the error and exit 1, every run (the catalog's DuckDB was closed under the others: a segfault or a hang in ~2 runs of 10)", () => {
+    const root = join(dir, "catalog-race");
+    mkdirSync(join(root, "bad"), { recursive: true });
+    writeFileSync(join(root, "bad", "a.csv"), "1,2,x\n3,4,y\n");
+    const tables = ["--table", `bad=${join(root, "bad")}/`];
+    for (let k = 0; k < 20; k++) {
+      mkdirSync(join(root, `g${k}`));
+      const body = `id,v,s\n${Array.from({ length: 50 }, (_, i) => `${i},${i * k},s${i}`).join("\n")}\n`;
+      for (const f of ["a.csv", "b.csv"]) writeFileSync(join(root, `g${k}`, f), body);
+      tables.push("--table", `g${k}=${join(root, `g${k}`)}/`);
+    }
+    for (let round = 0; round < 8; round++) {
+      const r = spawnSync(process.execPath, [bin, "sql", "SELECT count(*) FROM g1", ...tables, "--quiet"], { encoding: "utf8", timeout: 30_000, env });
+      assert.equal(r.status, 1, `round ${round}: exit ${r.status} (signal ${r.signal}), stderr ${r.stderr.slice(0, 300)}`);
+      assert.match(r.stderr, /table bad's CSV at .* has no header line/, `round ${round}`);
+    }
+  });
+
   test("--format json: only a JSON array of rows keyed by the result's names; big integers as strings, dates as ISO", () => {
     const r = run("SELECT k, max(big) AS top, sum(small) AS total, min(d) AS first, avg(x), count(*) FROM t GROUP BY k ORDER BY k", "--table", table, "--format", "json", "--partitions", "2");
     assert.equal(r.status, 0, r.stderr);
