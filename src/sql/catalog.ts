@@ -312,6 +312,9 @@ async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split
   let records = 0;
   for (const split of splits.slice(0, JSON_SAMPLE_FILES)) {
     const s = await sample(store, split, whereOf(split));
+    // One JSON array of records (not one record a line): DuckDB alone's read_json reads its elements as rows, Smelter's tasks read lines (it was one row).
+    const start = s.suffix ? -1 : s.bytes.findIndex((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0xef && b !== 0xbb && b !== 0xbf);
+    if (start >= 0 && s.bytes[start] === 0x5b) throw new ConfigError(`[smelter] [sql] ${whereOf(split)} holds a JSON array (it starts with "["), not one JSON record a line: Smelter reads newline-delimited JSON (NDJSON), which it can cut into ranges. Write one record a line (for example jq -c '.[]' < in.json > out.ndjson)`);
     samples.push(s);
     records += s.suffix ? JSON_SAMPLE_RECORDS : lineCount(s.bytes);
     if (records >= JSON_SAMPLE_RECORDS) break;

@@ -360,7 +360,7 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_csv('${later}*.csv')` }), false, "a later object's format");
   });
 
-  test("ndjson-temporal: an NDJSON column DuckDB reads otherwise when told its type (a UTC offset dropped: 10:00 for DuckDB alone's 08:00; 'epoch'; 01-31-2020) is refused, named; ISO dates and timestamps read as DuckDB alone reads them", async () => {
+  test("ndjson-temporal: an NDJSON column DuckDB reads otherwise when told its type (a UTC offset dropped: 10:00 for DuckDB alone's 08:00; 'epoch'; 01-31-2020) is refused, named, and so is a .json object holding one JSON array (read as one row); ISO dates and timestamps read as DuckDB alone reads them", async () => {
     for (const [name, body] of [
       ["offset", '{"id":1,"x":"2020-01-05T10:00:00+02:00"}\n{"id":2,"x":"2020-07-01T23:30:00+05:30"}\n'],
       ["epoch", '{"id":1,"x":"2020-01-05"}\n{"id":2,"x":"epoch"}\n'],
@@ -369,6 +369,9 @@ describe("the last wrong answers and refusals of the differential suite, exact",
       const url = files(`nd-temporal-${name}`, { "a.ndjson": body });
       await assert.rejects(resolveTables([{ name: "t", url }]), /DuckDB reads the column x \((DATE|TIMESTAMP)\) otherwise when told its type.*Pass --schema with it as VARCHAR/, name);
     }
+    // One JSON array of records: DuckDB alone reads its elements as rows; it was read as one row of one column "json".
+    const array = files("nd-array", { "a.json": `\n  [${Array.from({ length: 100 }, (_, i) => `{"id":${i},"v":${i}}`).join(",\n")}]\n` });
+    await assert.rejects(resolveTables([{ name: "t", url: array }]), /holds a JSON array \(it starts with "\["\), not one JSON record a line.*jq -c/);
     const iso = files("nd-temporal-iso", { "a.ndjson": '{"id":1,"d":"2020-01-05","ts":"2020-01-05 10:00:00","t":"10:11:12"}\n{"id":2,"d":"2021-02-03","ts":"2021-02-03 04:05:06","t":"23:00:00"}\n' });
     const tables = await resolveTables([{ name: "t", url: iso }]);
     assert.deepEqual(tables[0]!.columns.map((c) => c.type), ["BIGINT", "DATE", "TIMESTAMP", "TIME"]);
