@@ -84,8 +84,9 @@ export function registerMemoryStore(name: string, store: ObjectStore): () => voi
 
 /**
  * Opens the store a URL points into. For a local path that is an existing directory (or ends in
- * `/`) the store is that directory and `key` is `""`; otherwise the store is its parent and
- * `key` the last segment (an object, or a name prefix such as `part-`).
+ * `/`) the store is that directory and `key` is `""`; a glob with a wildcard in a directory segment
+ * is rooted at the directory before that segment, `key` the rest; otherwise the store is its parent
+ * and `key` the last segment (an object, or a name prefix such as `part-`).
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   const parsed = parseStoreUrl(url);
@@ -100,6 +101,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       const st = await fs.stat(parsed.path).catch(() => undefined);
       if (parsed.trailingSlash || st?.isDirectory() || parsed.path === path.parse(parsed.path).root)
         return { store: localStore(parsed.path, withContext(options.local, options.context)), key: "" };
+      // A glob with a wildcard in a directory segment (data/*/part-*.csv, data/**/x.parquet): the store is the directory before it, the key the rest (was a store rooted at a directory named "**": no objects).
+      const segments = parsed.path.split("/");
+      const wild = segments.findIndex((s) => /[*?]/.test(s));
+      if (!st && wild > 0 && wild < segments.length - 1) {
+        return { store: localStore(segments.slice(0, wild).join("/") || "/", withContext(options.local, options.context)), key: segments.slice(wild).join("/") };
+      }
       return { store: localStore(path.dirname(parsed.path), withContext(options.local, options.context)), key: path.basename(parsed.path) };
     }
   }

@@ -45,6 +45,19 @@ describe("openStore", () => {
     assert.deepEqual(keys, ["part-1"]);
   });
 
+  it("a glob with a wildcard in a directory segment is rooted before it, the rest its key (was a store rooted at a directory named '**': no objects)", async () => {
+    await mkdir(join(dir, "nest", "a", "b"), { recursive: true });
+    await mkdir(join(dir, "nest", "c"), { recursive: true });
+    const root = (await openStore(join(dir, "nest"))).store;
+    for (const f of ["a/b/x.csv", "c/y.csv", "z.csv"]) await root.put(f, new TextEncoder().encode("a\n1\n"));
+    const deep = await openStore(join(dir, "nest", "**", "*.csv"));
+    assert.deepEqual([deep.store.url, deep.key], [`file://${join(dir, "nest")}/`, "**/*.csv"]);
+    const { listInput } = await import("../../src/splits/listing.js");
+    assert.deepEqual((await listInput(deep.store, deep.key)).splits.map((s) => s.key).sort(), ["a/b/x.csv", "c/y.csv", "z.csv"]);
+    const one = await openStore(join(dir, "nest", "*", "*.csv"));
+    assert.deepEqual((await listInput(one.store, one.key)).splits.map((s) => s.key), ["c/y.csv"]);
+  });
+
   it("memory:// names a process-local store and a key", async () => {
     const { store, key } = await openStore("memory://url-test/x/y");
     assert.deepEqual([store.kind, store.url, key], ["memory", "memory://url-test", "x/y"]);
