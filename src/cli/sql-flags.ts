@@ -53,7 +53,7 @@ export function addPlanOptions(cmd: Command, partitionsDefault: string): Command
     .option("--timestamp-format <f>", "CSV TIMESTAMP format, strptime style (default: sniffed)")
     .option("--whole-files", "read each CSV object whole, never cut into byte ranges (quoted fields with line breaks)")
     .option("--bad-rows <policy>", "rows that cannot be read with the table's types: fail (default) or skip (counted as badRows)")
-    .option("--table-option <name.key=value>", "an input option of one table (keys: format, delimiter, quote, escape, header, null, dateformat, timestampformat, whole, badrows); repeatable", collect);
+    .option("--table-option <name.key=value>", "an input option of one table (keys: format, delimiter, quote, escape, header, null, dateformat, timestampformat, whole, badrows, hive); repeatable", collect);
 }
 
 export const queryFlag = (command: string) => z.string().trim().min(1, `the query is empty: smelter ${command} "SELECT ..." --table NAME=URL`);
@@ -126,7 +126,7 @@ function inputOptions(f: Partial<InputFlags>): TableOptions {
   return o;
 }
 
-const TABLE_OPTION_KEYS = ["format", "delimiter", "quote", "escape", "header", "null", "dateformat", "timestampformat", "whole", "badrows"] as const;
+const TABLE_OPTION_KEYS = ["format", "delimiter", "quote", "escape", "header", "null", "dateformat", "timestampformat", "whole", "badrows", "hive"] as const;
 
 /** One `--table-option NAME.KEY=VALUE`. */
 function tableOption(key: string, value: string): TableOptions {
@@ -156,6 +156,10 @@ function tableOption(key: string, value: string): TableOptions {
     case "badrows": {
       if (value !== "fail" && value !== "skip") throw new ConfigError(`bad flags: ${flag} takes fail or skip, not ${JSON.stringify(value)}`);
       return { badRows: value };
+    }
+    case "hive": {
+      const h = yesNo(flag, value);
+      return h === undefined ? {} : { hive: h };
     }
     case "whole": {
       const w = yesNo(flag, value);

@@ -32,6 +32,12 @@ export interface TableOptions extends Partial<Omit<CsvDialectInput, "header">> {
   badRows?: "fail" | "skip";
   /** true / false, or undefined: sniffed. */
   header?: boolean;
+  /**
+   * false: read a table in hive-style directories (`year=2024/`) with the objects' own columns only,
+   * as DuckDB's `hive_partitioning = false`. Otherwise such a table is refused: DuckDB alone adds
+   * the directories' keys as columns, which Smelter does not read.
+   */
+  hive?: boolean;
 }
 
 export interface TableRequest {
@@ -102,6 +108,7 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const format = given ?? splits[0]!.format;
   const other = splits.find((s) => s.format !== format);
   if (other) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes ${format} and ${other.format} objects at ${r.url} (${splits[0]!.key}, ${other.key}): narrow the URL with a glob (*.${format === "ndjson" ? "ndjson" : format}), or pass --input-format`);
+  if (o.hive !== false) refuseHivePartitions(r, splits.map((s) => `${store.url.replace(/\/$/, "")}/${s.key}`));
   // Objects whole in the listing; `splits` is the planner's size hint (splits of targetSplitBytes), tasks are packed at run time.
   const bytes = splits.reduce((s, x) => s + x.fileSize, 0);
   const base = { name: r.name, url: r.url, format, bytes, splits: splits.reduce((n, x) => n + cutSplit(x, targetSplitBytes).length, 0), ...(o.badRows ? { badRows: o.badRows } : {}) };
@@ -121,7 +128,7 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   });
   const sniffed = await sniffOthers(store, splits, { split: first, sample: firstSample, sniffed: firstSniff }, o, r, whereOf, db);
   const detected = Object.keys(sniffed.dialect).filter((k) => o[k as keyof TableOptions] === undefined);
-  const { format: _format, badRows: _badRows, ...options } = definedOnly(o);
+  const { format: _format, badRows: _badRows, hive: _hive, ...options } = definedOnly(o);
   const dialect = { ...sniffed.dialect, ...options };
   // Objects that cannot be cut are one split each (discovery cuts them again for the tasks: tables.ts discoveryOptionsOf).
   if (!dialectSplittable({ whole: false, ...dialect })) base.splits = new Set(splits.map((s) => s.key)).size;
@@ -363,6 +370,22 @@ async function sameTemporalReading(db: CatalogDb, list: string, columns: { name:
   if (differs.length > 0) {
     const named = temporal.filter((c) => differs.includes(c.name)).map((c) => `${c.name} (${c.type})`).join(", ");
     throw new ConfigError(`[smelter] [sql] ${where}: DuckDB reads the column${differs.length > 1 ? "s" : ""} ${named} otherwise when told ${differs.length > 1 ? "their types" : "its type"}, as each task is, than when it detects ${differs.length > 1 ? "them" : "it"} over the whole table (UTC offsets, non-ISO dates, words such as 'epoch'). Pass --schema with ${differs.length > 1 ? "those columns" : "it"} as VARCHAR and convert in the query (strptime, ::TIMESTAMPTZ)`);
+  }
+}
+
+/**
+ * DuckDB alone reads objects in hive-style directories (`.../year=2024/month=1/x.parquet`, in the
+ * URL given or below it) with each directory's key as a column (year, month), which Smelter's
+ * tasks do not add: such a table is refused, naming the keys, unless `hive` is false (found by a
+ * sweep: `SELECT *` came back without year and month, and naming them failed to bind).
+ */
+function refuseHivePartitions(r: TableRequest, urls: string[]): void {
+  for (const url of urls) {
+    const dirs = url.replace(/^[a-z0-9]+:\/\/+/i, "").split("/").slice(0, -1);
+    const keys = dirs.filter((d) => /^[^=]+=[^=]*$/.test(d));
+    if (keys.length === 0) continue;
+    const names = keys.map((k) => k.slice(0, k.indexOf("=")));
+    throw new ConfigError(`[smelter] [sql] table ${r.name}'s objects are in hive-style directories (${keys.join("/")}/ in ${url}): DuckDB alone reads ${names.join(", ")} as column${names.length > 1 ? "s" : ""} of the table, which Smelter does not yet. Pass --table-option ${r.name}.hive=false to read the objects' own columns only (DuckDB's hive_partitioning = false), or add ${names.length > 1 ? "them" : "it"} to the files`);
   }
 }
 

@@ -388,6 +388,20 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     }
   });
 
+  test("hive-directories: a table in hive-style directories is refused, naming the keys DuckDB alone adds as columns (SELECT * came back without them); hive=false reads the objects' own columns, as DuckDB's hive_partitioning = false", async () => {
+    const root = files("hive", { "README": "" }).replace(/\/$/, "");
+    for (const [dir, id] of [["year=2024/month=1", 1], ["year=2024/month=2", 2], ["year=2025/month=1", 3]] as const) {
+      mkdirSync(`${root}/${dir}`, { recursive: true });
+      await db.run(`COPY (SELECT ${id} AS id, ${id}.5 AS v) TO '${root}/${dir}/a.parquet' (FORMAT parquet)`);
+    }
+    for (const url of [`${root}/`, `${root}/year=2024/month=1/`]) {
+      await assert.rejects(resolveTables([{ name: "t", url }]), /table t's objects are in hive-style directories \(year=2024\/month=1\/ in .*\): DuckDB alone reads year, month as columns of the table.*--table-option t\.hive=false/, url);
+    }
+    const tables = await resolveTables([{ name: "t", url: `${root}/`, options: { hive: false } }]);
+    const sql = "SELECT * FROM t";
+    assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_parquet('${root}/**/*.parquet', hive_partitioning = false)` }), false, "hive = false");
+  });
+
   test("join-using-star: SELECT * over a join USING (k) lists k once, where DuckDB does (was refused), and a partitioned join's sides carry k when nothing else names it (was an internal planner error)", async () => {
     const l = files("ju-l", { "a.csv": "lid,k,x\n1,10,a\n2,,b\n", "b.csv": "lid,k,x\n3,30,c\n4,10,d\n" });
     const r = files("ju-r", { "a.csv": "k,rid,y\n10,100,p\n40,400,q\n", "b.csv": "k,rid,y\n,500,r\n30,600,s\n" });
