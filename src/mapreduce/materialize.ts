@@ -337,7 +337,14 @@ async function neededChunks(store: ObjectStore, split: Split, options: Materiali
   const footer = await readParquetFooter(store, split.key, { fileSize: split.fileSize, footerPrefetchBytes: PARQUET_TAIL_BYTES, ...pinnedRead(split, options.signal), read });
   // Every leaf when no columns are named (the schema's flattened elements name a LIST's inner `list` and `element` too: a SELECT * in a subquery over a LIST column failed on them).
   const columns = options.columns ?? parquetColumns(footer.metadata);
-  const ranges = columnChunkRanges(footer.metadata, columns);
+  let ranges: ReturnType<typeof columnChunkRanges>;
+  try {
+    ranges = columnChunkRanges(footer.metadata, columns);
+  } catch (err) {
+    // Named by the object (was "no column "c" in this Parquet file", which file not said).
+    if (err instanceof ValidationError) throw new ValidationError(`${objectUrl(store.url, split.key)}: ${err.message.replace(/^\[smelter\] /, "")}; DuckDB alone refuses such a glob too ("Schema mismatch"): read the objects with the same columns as one table`);
+    throw err;
+  }
   const dataEnd = split.fileSize - footer.footerBytes;
   const outside = ranges.find((r) => r.end > r.start && (r.start < 4 || r.end > dataEnd));
   if (outside) throw new ValidationError(`${objectUrl(store.url, split.key)}: the footer puts column "${outside.column}" of row group ${outside.rowGroup} at bytes ${outside.start}-${outside.end}, outside the file's data (bytes 4-${dataEnd}): the Parquet file is damaged; rewrite it`);

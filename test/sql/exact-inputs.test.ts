@@ -402,6 +402,14 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_parquet('${root}/**/*.parquet', hive_partitioning = false)` }), false, "hive = false");
   });
 
+  test("parquet-missing-column: an object without a column the query reads is refused naming the object (was: no column c in this Parquet file, which file not said)", async () => {
+    const url = files("pq-missing", { "README": "" });
+    await db.run(`COPY (SELECT 1 AS a, 'x' AS b, 3 AS c) TO '${url}f1.parquet' (FORMAT parquet)`);
+    await db.run(`COPY (SELECT 2 AS a, 'y' AS b) TO '${url}f2.parquet' (FORMAT parquet)`);
+    const tables = await resolveTables([{ name: "t", url: `${url}*.parquet` }]);
+    await assert.rejects(viaEngine("SELECT c FROM t", tables), /f2\.parquet: no column "c" in this Parquet file; it has a, b/);
+  });
+
   test("join-using-star: SELECT * over a join USING (k) lists k once, where DuckDB does (was refused), and a partitioned join's sides carry k when nothing else names it (was an internal planner error)", async () => {
     const l = files("ju-l", { "a.csv": "lid,k,x\n1,10,a\n2,,b\n", "b.csv": "lid,k,x\n3,30,c\n4,10,d\n" });
     const r = files("ju-r", { "a.csv": "k,rid,y\n10,100,p\n40,400,q\n", "b.csv": "k,rid,y\n,500,r\n30,600,s\n" });
