@@ -39,7 +39,9 @@ async function jsonSelectList(db: DuckDb, table: string): Promise<{ list: string
   const list = columns
     .map(({ column_name: name, column_type: type }) => {
       const c = sqlIdentifier(name);
-      if (/^(BIGINT|UBIGINT|HUGEINT|UHUGEINT|BIGNUM|VARINT)$/i.test(type)) return `CASE WHEN ${c} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
+      // Unsigned: no negative bound (a UHUGEINT over 2^127 failed to compare with one: "out of range for INT128").
+      if (/^(UBIGINT|UHUGEINT)$/i.test(type)) return `CASE WHEN ${c} <= 9007199254740991 THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
+      if (/^(BIGINT|HUGEINT|BIGNUM|VARINT)$/i.test(type)) return `CASE WHEN ${c} BETWEEN -9007199254740991 AND 9007199254740991 THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
       const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/i.exec(type);
       if (decimal && Number(decimal[1]) > 15) return `CASE WHEN abs(${c}) < 1e${15 - Number(decimal[2])} THEN to_json(${c}) ELSE to_json(${c}::VARCHAR) END AS ${c}`;
       if (/^TIMESTAMP( WITH TIME ZONE)?$|^TIMESTAMP(_S|_MS|_NS)?$|^TIMESTAMPTZ$/i.test(type)) return `replace(${c}::VARCHAR, ' ', 'T') AS ${c}`;

@@ -194,7 +194,12 @@ async function writeResultObject(db: DuckDb, table: string, target: { store: Obj
     const file = join(dir, `result.${target.format}`);
     const exact = (c: { name: string; type: string }) => (target.format === "parquet" && /^U?HUGEINT$/i.test(c.type) ? `CAST(${q(c.name)} AS DECIMAL(38,0)) AS ${q(c.name)}` : q(c.name));
     const list = plan.columns.map(exact).join(", ");
-    await db.run(`COPY (SELECT ${list} FROM ${q(table)}) TO ${sqlString(file)} (${target.format === "csv" ? "FORMAT csv, HEADER true" : "FORMAT parquet"})`);
+    await db.run(`COPY (SELECT ${list} FROM ${q(table)}) TO ${sqlString(file)} (${target.format === "csv" ? "FORMAT csv, HEADER true" : "FORMAT parquet"})`).catch((err: unknown) => {
+      const wide = plan.columns.filter((c) => target.format === "parquet" && /^U?HUGEINT$/i.test(c.type)).map((c) => c.name);
+      // A UHUGEINT over 10^38 does not fit (was DuckDB's cast error on Smelter's own COPY).
+      if (wide.length > 0 && /Conversion Error|Could not cast/i.test((err as Error).message)) throw new ConfigError(`[smelter] [sql] the result's column${wide.length > 1 ? "s" : ""} ${wide.join(", ")} hold${wide.length > 1 ? "" : "s"} a value of more than 38 digits, which Parquet (DECIMAL(38,0), Smelter's exact writing of 128-bit integers) cannot hold: write the output as .csv, or cast ${wide.length > 1 ? "them" : "it"} to DOUBLE or VARCHAR in the query`, { cause: err });
+      throw err;
+    });
     signal?.throwIfAborted();
     return await uploadFileAsObject(target.store, target.key, file, { contentType: CONTENT_TYPES[target.format], ...(signal ? { signal } : {}) });
   } finally {

@@ -84,6 +84,17 @@ describe("smelter sql", () => {
     }
   });
 
+  test("UHUGEINT beyond 2^127: --format json writes it as a string (was DuckDB's cast error on Smelter's own SQL); --output .parquet refuses it in Smelter's words (DECIMAL(38,0) cannot hold it)", () => {
+    const sql = "SELECT small::UHUGEINT + 340282366920938463463374607431768211000 AS uh, small::UBIGINT AS ub FROM t WHERE small = 1";
+    const json = run(sql, "--table", table, "--format", "json", "--quiet");
+    assert.equal(json.status, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), [{ uh: "340282366920938463463374607431768211001", ub: 1 }, { uh: "340282366920938463463374607431768211001", ub: 1 }]);
+    const pq = run(sql, "--table", table, "--output", join(dir, "uh.parquet"), "--overwrite", "--quiet");
+    assert.equal(pq.status, 1);
+    assert.match(pq.stderr, /the result's column uh holds a value of more than 38 digits, which Parquet .* cannot hold: write the output as \.csv, or cast it to DOUBLE or VARCHAR/);
+    assert.doesNotMatch(pq.stderr, /LINE 1|COPY \(/);
+  });
+
   test("--format json: only a JSON array of rows keyed by the result's names; big integers as strings, dates as ISO", () => {
     const r = run("SELECT k, max(big) AS top, sum(small) AS total, min(d) AS first, avg(x), count(*) FROM t GROUP BY k ORDER BY k", "--table", table, "--format", "json", "--partitions", "2");
     assert.equal(r.status, 0, r.stderr);
