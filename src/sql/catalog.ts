@@ -375,18 +375,18 @@ async function sameTemporalReading(db: CatalogDb, list: string, columns: { name:
 
 /**
  * DuckDB alone reads objects in hive-style directories (`.../year=2024/month=1/x.parquet`, in the
- * URL given or below it) with each directory's key as a column (year, month), which Smelter's
+ * URL given or below it; every object naming the same keys) with each key as a column (year, month), which Smelter's
  * tasks do not add: such a table is refused, naming the keys, unless `hive` is false (found by a
  * sweep: `SELECT *` came back without year and month, and naming them failed to bind).
  */
 function refuseHivePartitions(r: TableRequest, urls: string[]): void {
-  for (const url of urls) {
-    const dirs = url.replace(/^[a-z0-9]+:\/\/+/i, "").split("/").slice(0, -1);
-    const keys = dirs.filter((d) => /^[^=]+=[^=]*$/.test(d));
-    if (keys.length === 0) continue;
-    const names = keys.map((k) => k.slice(0, k.indexOf("=")));
-    throw new ConfigError(`[smelter] [sql] table ${r.name}'s objects are in hive-style directories (${keys.join("/")}/ in ${url}): DuckDB alone reads ${names.join(", ")} as column${names.length > 1 ? "s" : ""} of the table, which Smelter does not yet. Pass --table-option ${r.name}.hive=false to read the objects' own columns only (DuckDB's hive_partitioning = false), or add ${names.length > 1 ? "them" : "it"} to the files`);
-  }
+  const keysOf = (url: string) => url.replace(/^[a-z0-9]+:\/\/+/i, "").split("/").slice(0, -1).filter((d) => /^[^=]+=[^=]*$/.test(d));
+  const namesOf = (keys: string[]) => [...new Set(keys.map((k) => k.slice(0, k.indexOf("="))))].sort().join(",");
+  const first = keysOf(urls[0] ?? "");
+  // DuckDB alone reads hive columns only when every object names the same keys (a=1/ beside b/, or a=1/ beside c=2/: none).
+  if (first.length === 0 || !urls.every((u) => namesOf(keysOf(u)) === namesOf(first))) return;
+  const names = namesOf(first).split(",");
+  throw new ConfigError(`[smelter] [sql] table ${r.name}'s objects are in hive-style directories (${first.join("/")}/ in ${urls[0]}): DuckDB alone reads ${names.join(", ")} as column${names.length > 1 ? "s" : ""} of the table, which Smelter does not yet. Pass --table-option ${r.name}.hive=false to read the objects' own columns only (DuckDB's hive_partitioning = false), or add ${names.length > 1 ? "them" : "it"} to the files`);
 }
 
 /** DuckDB's read_json defaults: records and files sampled to detect columns. */
