@@ -115,7 +115,11 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const objectUrl = (s: Split) => `${store.url.replace(/\/$/, "")}/${s.key}`;
   const whereOf = (s: Split) => `table ${r.name}'s ${s === splits[0] ? "first " : ""}object ${objectUrl(s)}`;
   if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, splits[0]!, db)) };
-  if (format === "ndjson") return { ...base, columns: r.columns ?? (await sniffJson(store, splits, whereOf, db)) };
+  if (format === "ndjson") {
+    if (r.columns) return { ...base, columns: r.columns };
+    const { columns, unreadable } = await sniffJson(store, splits, whereOf, db);
+    return { ...base, columns, ...(unreadable ? { unreadable: [unreadable] } : {}) };
+  }
   const { split: first, sample: firstSample } = await csvSampleObject(store, splits, whereOf);
   const firstObject = objectUrl(first);
   const where = whereOf(first);
@@ -142,7 +146,7 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const sniffedKeys = [...new Set([first.key, ...splits.slice(0, CSV_SNIFF_FILES).map((s) => s.key)])];
   const givenOptions = { delimiter: o.delimiter, quote: o.quote, escape: o.escape, dateFormat: o.dateFormat, timestampFormat: o.timestampFormat };
   const sniffedFrom = !r.columns && splits.some((s) => !sniffedKeys.includes(s.key)) ? { sniffedFrom: { objects: sniffedKeys, given: definedOnly(givenOptions) } } : {};
-  return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: r.columns ? headerNamesFor(r.columns, header) : header } : {}), ...sniffedFrom, detected };
+  return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: r.columns ? headerNamesFor(r.columns, header) : header } : {}), ...sniffedFrom, detected, ...(sniffed.unreadable ? { unreadable: sniffed.unreadable } : {}) };
 }
 
 /**
@@ -157,7 +161,9 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
  * fractions as whole numbers and kept quotes as data. With --schema, nothing but the first object
  * is sniffed: DuckDB alone, told the columns, reads every file with the first file's dialect.
  */
-async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: Split; sample: Sample; sniffed: Sniffed }, o: TableOptions, r: TableRequest, whereOf: (s: Split) => string, db: CatalogDb): Promise<Sniffed> {
+type Unreadable = { columns: string[]; reason: string };
+
+async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: Split; sample: Sample; sniffed: Sniffed }, o: TableOptions, r: TableRequest, whereOf: (s: Split) => string, db: CatalogDb): Promise<Sniffed & { unreadable?: Unreadable[] }> {
   if (first.sample.bytes.byteLength === 0) return first.sniffed;
   // Columns given: DuckDB alone reads every file of the glob with the first file's dialect (it sniffs no other), and so does Smelter.
   if (r.columns) return first.sniffed;
@@ -193,6 +199,7 @@ async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: 
     }));
     const typeOf = new Map((await unifiedTypes(samples, paths, dialect, o, r, db)).map((c) => [c.name, c.type]));
     const columns = first.sniffed.columns.map((c) => ({ name: c.name, type: typeOf.get(c.name) ?? c.type }));
+    const unreadable: Unreadable[] = [];
     // Each object's own date and timestamp formats, as DuckDB alone reads each of these files with its own: one format a table, or refused.
     for (const [kind, key, test] of [["DATE", "dateFormat", /^DATE$/i], ["TIMESTAMP", "timestampFormat", /^TIMESTAMP$/i]] as const) {
       if (o[key] !== undefined || !columns.some((c) => test.test(c.type))) continue;
@@ -205,14 +212,16 @@ async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: 
         if (own.columns.some((c) => test.test(c.type)) && !formats.has(format)) formats.set(format, x.split);
       }
       if (formats.size > 1) {
+        // Refused when a query reads such a column (DuckDB alone reads each file with its own format); queries that do not read it are answered.
         const [[fa, a], [fb, b]] = [...formats] as [[string, Split], [string, Split]];
-        throw new ConfigError(`[smelter] [sql] table ${r.name}'s objects write ${kind} values in different formats: ${at(a)} as ${fa}, ${at(b)} as ${fb}. Smelter reads a table's objects with one format: pass it (--table-option ${r.name}.${key.toLowerCase()}=...) if one reads them all, or define a table per set of objects`);
+        unreadable.push({ columns: columns.filter((c) => test.test(c.type)).map((c) => c.name), reason: `table ${r.name}'s objects write ${kind} values in different formats: ${at(a)} as ${fa}, ${at(b)} as ${fb}. Smelter reads a table's objects with one format: pass it (--table-option ${r.name}.${key.toLowerCase()}=...) if one reads them all, or define a table per set of objects` });
+        continue;
       }
       const [only] = formats.keys();
       if (only === undefined || only === "ISO 8601") delete dialect[key];
       else dialect[key] = only;
     }
-    return { ...first.sniffed, dialect, columns };
+    return { ...first.sniffed, dialect, columns, ...(unreadable.length ? { unreadable } : {}) };
   });
 }
 
@@ -314,7 +323,7 @@ async function parquetColumns(store: ObjectStore, split: Split, db: CatalogDb): 
  * in the order their keys are first seen (objects may list keys in any order), typed from every
  * sampled record.
  */
-async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split) => string, db: CatalogDb): Promise<{ name: string; type: string }[]> {
+async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split) => string, db: CatalogDb): Promise<{ columns: { name: string; type: string }[]; unreadable?: Unreadable }> {
   const samples: Sample[] = [];
   let records = 0;
   for (const split of splits.slice(0, JSON_SAMPLE_FILES)) {
@@ -340,8 +349,8 @@ async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split
     } catch (err) {
       throw new ConfigError(`[smelter] [sql] ${where} cannot be read as newline-delimited JSON: ${(err as Error).message.split("\n")[0]!.replace(/^\[smelter\] /, "")}. Pass --input-format csv if it is CSV, or --schema`, { cause: err });
     }
-    await sameTemporalReading(db, list, columns, where);
-    return columns;
+    const unreadable = await sameTemporalReading(db, list, columns, where);
+    return { columns, ...(unreadable ? { unreadable } : {}) };
   });
 }
 
@@ -349,28 +358,32 @@ async function sniffJson(store: ObjectStore, splits: Split[], whereOf: (s: Split
  * The tasks read NDJSON told the columns' types, and DuckDB's JSON reader then converts text to
  * dates and timestamps otherwise than when it detects them itself, as DuckDB alone does: a UTC
  * offset (`10:00:00+02:00`) is dropped instead of applied, `epoch` is 1970-01-01 instead of
- * 1900-01-01, and a date such as `01-31-2020` fails. The sample is read both ways; a temporal
- * column whose values differ is refused, named (found by a sweep: 10:00 where DuckDB alone reads
- * 08:00).
+ * 1900-01-01, and a date such as `01-31-2020` fails. The sample is read both ways, each temporal
+ * column on its own; one whose values differ is unreadable: a query naming it is refused, with the
+ * reason (found by a sweep: 10:00 where DuckDB alone reads 08:00).
  */
-async function sameTemporalReading(db: CatalogDb, list: string, columns: { name: string; type: string }[], where: string): Promise<void> {
+async function sameTemporalReading(db: CatalogDb, list: string, columns: { name: string; type: string }[], where: string): Promise<Unreadable | undefined> {
   const temporal = columns.filter((c) => /^(DATE|TIME|TIMESTAMP)/i.test(c.type));
-  if (temporal.length === 0) return;
+  if (temporal.length === 0) return undefined;
   const typed = `{${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
-  const select = temporal.map((c) => `${sqlIdentifier(c.name)}::VARCHAR AS ${sqlIdentifier(c.name)}`).join(", ");
-  const [auto, told] = [`SELECT ${select} FROM read_json(${list}, format = 'newline_delimited')`, `SELECT ${select} FROM read_json(${list}, columns = ${typed}, format = 'newline_delimited')`];
-  const differs = await db.use(async (d) => {
-    try {
-      const rows = await d.all<Record<string, unknown>>(`SELECT * FROM ((${auto} EXCEPT ALL ${told}) UNION ALL (${told} EXCEPT ALL ${auto})) LIMIT 1`);
-      return rows[0] ? temporal.filter((c) => rows[0]![c.name] !== null).map((c) => c.name) : [];
-    } catch {
-      return temporal.map((c) => c.name);
-    }
-  });
-  if (differs.length > 0) {
-    const named = temporal.filter((c) => differs.includes(c.name)).map((c) => `${c.name} (${c.type})`).join(", ");
-    throw new ConfigError(`[smelter] [sql] ${where}: DuckDB reads the column${differs.length > 1 ? "s" : ""} ${named} otherwise when told ${differs.length > 1 ? "their types" : "its type"}, as each task is, than when it detects ${differs.length > 1 ? "them" : "it"} over the whole table (UTC offsets, non-ISO dates, words such as 'epoch'). Pass --schema with ${differs.length > 1 ? "those columns" : "it"} as VARCHAR and convert in the query (strptime, ::TIMESTAMPTZ)`);
+  // Each column read both ways on its own: one that fails told its type does not take the others with it.
+  const differs: { name: string; type: string }[] = [];
+  for (const c of temporal) {
+    const select = `${sqlIdentifier(c.name)}::VARCHAR AS v`;
+    const [auto, told] = [`SELECT ${select} FROM read_json(${list}, format = 'newline_delimited')`, `SELECT ${select} FROM read_json(${list}, columns = ${typed}, format = 'newline_delimited')`];
+    const same = await db.use(async (d) => {
+      try {
+        return (await d.all(`SELECT 1 FROM ((${auto} EXCEPT ALL ${told}) UNION ALL (${told} EXCEPT ALL ${auto})) LIMIT 1`)).length === 0;
+      } catch {
+        return false;
+      }
+    });
+    if (!same) differs.push(c);
   }
+  if (differs.length === 0) return undefined;
+  const named = differs.map((c) => `${c.name} (${c.type})`).join(", ");
+  const many = differs.length > 1;
+  return { columns: differs.map((c) => c.name), reason: `${where}: DuckDB reads the column${many ? "s" : ""} ${named} otherwise when told ${many ? "their types" : "its type"}, as each task is, than when it detects ${many ? "them" : "it"} over the whole table (UTC offsets, non-ISO dates, words such as 'epoch'). Pass --schema with ${many ? "those columns" : "it"} as VARCHAR and convert in the query (strptime, ::TIMESTAMPTZ)` };
 }
 
 /**

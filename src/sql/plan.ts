@@ -19,7 +19,7 @@ import { bindError, excerpt, SqlSession, type ColumnInfo } from "./parse.js";
 import { walkExpr, type QueryNode } from "./ast.js";
 import { planSelect, type Planned } from "./shapes.js";
 import { checkReads } from "./reads.js";
-import { parseTables, type SqlTableInput } from "./tables.js";
+import { parseTables, type SqlTable, type SqlTableInput } from "./tables.js";
 
 export type { PlanOptions, SqlPlan } from "./model.js";
 
@@ -54,6 +54,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       if (options.allowSingleTask) return singleTask(sql, tables, await bind(), why);
       throw new ConfigError(`[smelter] [sql] ${why}; write the time into the query as a literal (TIMESTAMPTZ '2026-01-01 00:00:00+00'), or pass --allow-single-task (${excerpt(sql)})`);
     }
+    refuseUnreadable(parsed, tables, sql);
     const session = sessionCall(parsed);
     if (session) {
       const why = `${session.call} cannot be distributed: each task runs in a session of its own (its own random seed, settings, transaction and SQL), where DuckDB alone has the query's one`;
@@ -191,4 +192,23 @@ async function uniqueNames(s: SqlSession, node: QueryNode, bound: ColumnInfo[]):
 async function resetTables(s: SqlSession): Promise<void> {
   const rows = await s.db.all<{ name: string }>("SELECT table_name AS name FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main'");
   for (const r of rows) await s.db.run(`DROP TABLE IF EXISTS ${sqlIdentifier(r.name)}`);
+}
+
+/**
+ * Refuses a query that reads a column the catalog found unreadable (tables.ts `unreadable`: two
+ * date formats among a CSV table's objects, NDJSON timestamps DuckDB reads otherwise when told
+ * their type), with the catalog's reason: by name anywhere in the query, or through a `*`,
+ * COLUMNS(...) or a position. Queries that do not read it are answered.
+ */
+function refuseUnreadable(parsed: unknown, tables: SqlTable[], sql: string): void {
+  const marked = tables.flatMap((t) => t.unreadable ?? []);
+  if (marked.length === 0) return;
+  const names = new Set<string>();
+  let all = false;
+  walkExpr(parsed, (e) => {
+    if (e.class === "STAR" || e.class === "POSITIONAL_REFERENCE" || e.type === "COLUMNS") all = true;
+    if (e.class === "COLUMN_REF") for (const p of e.column_names as string[]) names.add(p.toLowerCase());
+  });
+  const hit = marked.find((m) => all || m.columns.some((c) => names.has(c.toLowerCase())));
+  if (hit) throw new ConfigError(`[smelter] [sql] ${hit.reason} (${excerpt(sql)})`);
 }

@@ -26,6 +26,8 @@ export const sqlTableSchema = z.object({
   badRows: z.enum(["fail", "skip"]).default("fail"),
   /** CSV columns sniffed at planning from these objects: every other object is sniffed by the task reading its first records (splits/dialect.ts). */
   sniffedFrom: sniffedFromSchema.optional(),
+  /** Columns a query may not read, and why (the catalog found them read otherwise than DuckDB alone reads them: two date formats among the objects, NDJSON timestamps with offsets); a query naming one is refused with the reason. */
+  unreadable: z.array(z.object({ columns: z.array(z.string().min(1)).min(1), reason: z.string().min(1) })).optional(),
   /** How the dialect was found: which options were given, which sniffed (for explain). */
   detected: z.array(z.string()).optional(),
   /** Total bytes of the table's objects, when known (listing). */
@@ -38,8 +40,8 @@ export type SqlTableInput = z.input<typeof sqlTableSchema>;
 
 /** What a task needs of a table to read it (format, columns, dialect). */
 /** What a task needs of a table (the table spec of mapreduce/table-source.ts): all but its name, URL, sizes and how it was detected. */
-export function tableSpecOf(t: SqlTable): Omit<SqlTable, "name" | "url" | "bytes" | "splits" | "detected"> {
-  const { name: _n, url: _u, bytes: _b, splits: _s, detected: _d, ...spec } = t;
+export function tableSpecOf(t: SqlTable): Omit<SqlTable, "name" | "url" | "bytes" | "splits" | "detected" | "unreadable"> {
+  const { name: _n, url: _u, bytes: _b, splits: _s, detected: _d, unreadable: _r, ...spec } = t;
   return spec;
 }
 
