@@ -44,8 +44,8 @@ export function checkReads(node: QueryNode, tables: string[], sql: string): void
         return;
       case "TABLE_FUNCTION": {
         const fn = (ref.function as Json | undefined)?.function_name;
-        // unnest(...) in FROM reads no file: a lateral join over a column (its arguments' subqueries are walked as any other).
-        if (typeof fn === "string" && fn.toLowerCase() === "unnest") return;
+        // unnest(...), range(...) and generate_series(...) in FROM read no file (their arguments' subqueries are walked as any other): the planner names them, and --allow-single-task runs them.
+        if (typeof fn === "string" && ["unnest", "range", "generate_series"].includes(fn.toLowerCase())) return;
         throw refuse(`table functions cannot be used${typeof fn === "string" ? ` (${fn}(...))` : ""}`);
       }
       default:

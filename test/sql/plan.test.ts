@@ -216,6 +216,10 @@ describe("planner", () => {
     await refused("SELECT pageURL, x FROM rankings, unnest([pageRank, avgDuration]) AS u(x)", /unnest\(\.\.\.\) in FROM \(a lateral join\) cannot be distributed: unnest in the select list instead.*--allow-single-task/);
     assert.deepEqual((await plan("SELECT pageURL, x FROM rankings, unnest([pageRank, avgDuration]) AS u(x)", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
     await refused("SELECT * FROM unnest((SELECT list(x) FROM read_csv('/etc/passwd')))", /table functions cannot be used \(read_csv/, { allowSingleTask: true });
+    // range() and generate_series() read no file either: named by the planner, run by --allow-single-task (was "table functions cannot be used" with no way out).
+    await refused("SELECT pageURL, r.range FROM rankings, range(2) r", /a table function in FROM cannot be distributed: .*--allow-single-task/);
+    assert.deepEqual((await plan("SELECT pageURL, g.generate_series FROM rankings, generate_series(1, 2) g", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
+    await refused("SELECT * FROM range((SELECT count(*) FROM read_csv('/etc/passwd')))", /table functions cannot be used \(read_csv/, { allowSingleTask: true });
     // The PIVOT statement without an IN list is several statements to DuckDB (was only "only SELECT queries are supported").
     await refused("PIVOT rankings ON pageURL USING sum(pageRank)", /only SELECT queries are supported \(a PIVOT whose ON columns have no IN list .*ON x IN \('a', 'b'\), and pass --allow-single-task\)/, { allowSingleTask: true });
     assert.deepEqual((await plan("PIVOT rankings ON pageURL IN ('a', 'b') USING sum(pageRank)", { allowSingleTask: true })).stages.map((s) => s.tasks.kind), ["single"]);
