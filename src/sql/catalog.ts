@@ -149,6 +149,9 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   return { ...base, columns, ...dialect, ...(sniffed.header ? { headerNames: r.columns ? headerNamesFor(r.columns, header) : header } : {}), ...sniffedFrom, detected, ...(sniffed.unreadable ? { unreadable: sniffed.unreadable } : {}) };
 }
 
+/** Columns a query may not read, and why (tables.ts `unreadable`). */
+type Unreadable = { columns: string[]; reason: string };
+
 /**
  * DuckDB alone sniffs up to 10 of a glob's files (`files_to_sniff`): each with its own dialect, and
  * the column types unified over them (a column of whole numbers in one file and fractions in the
@@ -161,8 +164,6 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
  * fractions as whole numbers and kept quotes as data. With --schema, nothing but the first object
  * is sniffed: DuckDB alone, told the columns, reads every file with the first file's dialect.
  */
-type Unreadable = { columns: string[]; reason: string };
-
 async function sniffOthers(store: ObjectStore, splits: Split[], first: { split: Split; sample: Sample; sniffed: Sniffed }, o: TableOptions, r: TableRequest, whereOf: (s: Split) => string, db: CatalogDb): Promise<Sniffed & { unreadable?: Unreadable[] }> {
   if (first.sample.bytes.byteLength === 0) return first.sniffed;
   // Columns given: DuckDB alone reads every file of the glob with the first file's dialect (it sniffs no other), and so does Smelter.
