@@ -25,22 +25,26 @@ export async function columnsRead(session: SqlSession, sql: string, columns: { n
 }
 
 async function readBy(session: SqlSession, sql: string, columns: { name: string }[]): Promise<string[] | null> {
-  const tree = await session.parse(sql);
+  const { names, all } = namesRead(await session.parse(sql));
+  if (all) return null;
+  const read = columns.filter((c) => names.has(c.name.toLowerCase())).map((c) => c.name);
+  return read.length > 0 ? read : [columns[0]!.name];
+}
+
+/**
+ * The column names a parse tree may read, lower case: every part of every column reference (`t.col.field`,
+ * a struct field, names the column as its first or second part) and the USING columns; `all` when it
+ * holds a `*`, COLUMNS(...) or a positional reference.
+ */
+export function namesRead(tree: unknown): { names: Set<string>; all: boolean } {
   const names = new Set<string>();
   let all = false;
   walkExpr(tree, (e) => {
     if (e.class === "STAR" || e.class === "POSITIONAL_REFERENCE" || e.type === "COLUMNS") all = true;
-    if (e.class === "COLUMN_REF") {
-      const parts = e.column_names as string[];
-      names.add(parts[parts.length - 1]!.toLowerCase());
-      // `t.col.field` (a struct field) names the column as its first or second part.
-      for (const p of parts) names.add(p.toLowerCase());
-    }
+    if (e.class === "COLUMN_REF") for (const p of e.column_names as string[]) names.add(p.toLowerCase());
   });
   collectUsing(tree, names);
-  if (all) return null;
-  const read = columns.filter((c) => names.has(c.name.toLowerCase())).map((c) => c.name);
-  return read.length > 0 ? read : [columns[0]!.name];
+  return { names, all };
 }
 
 function collectUsing(x: unknown, names: Set<string>): void {

@@ -12,6 +12,7 @@
 import { sqlIdentifier } from "../duckdb/sql.js";
 import { ConfigError } from "../job/errors.js";
 import { instantCall, sessionCall } from "./analyze.js";
+import { namesRead } from "./columns-read.js";
 import { inlineCtes, resolveWhereAliases } from "./from.js";
 import { PlanContext, type StageDraft } from "./context.js";
 import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
@@ -197,18 +198,14 @@ async function resetTables(s: SqlSession): Promise<void> {
 /**
  * Refuses a query that reads a column the catalog found unreadable (tables.ts `unreadable`: two
  * date formats among a CSV table's objects, NDJSON timestamps DuckDB reads otherwise when told
- * their type), with the catalog's reason: by name anywhere in the query, or through a `*`,
- * COLUMNS(...) or a position. Queries that do not read it are answered.
+ * their type), with the catalog's reason: by name anywhere in the query (a USING column too), or
+ * through a `*`, COLUMNS(...) or a position. Queries that do not read it are answered.
  */
 function refuseUnreadable(parsed: unknown, tables: SqlTable[], sql: string): void {
   const marked = tables.flatMap((t) => t.unreadable ?? []);
   if (marked.length === 0) return;
-  const names = new Set<string>();
-  let all = false;
-  walkExpr(parsed, (e) => {
-    if (e.class === "STAR" || e.class === "POSITIONAL_REFERENCE" || e.type === "COLUMNS") all = true;
-    if (e.class === "COLUMN_REF") for (const p of e.column_names as string[]) names.add(p.toLowerCase());
-  });
+  // The same reading of names as a Parquet task's columns (columns-read.ts): references, USING columns, `*`.
+  const { names, all } = namesRead(parsed);
   const hit = marked.find((m) => all || m.columns.some((c) => names.has(c.toLowerCase())));
   if (hit) throw new ConfigError(`[smelter] [sql] ${hit.reason} (${excerpt(sql)})`);
 }
