@@ -356,6 +356,10 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     // Refused when a query reads the column; answered when it does not.
     const twoTables = await resolveTables([{ name: "t", url: two }]);
     for (const q of ["SELECT max(x) FROM t", "SELECT * FROM t"]) await assert.rejects(viaEngine(q, twoTables), /table t's objects write DATE values in different formats: first object \S+a\.csv as ISO 8601, object \S+b\.csv as %d\/%m\/%Y/, q);
+    // A USING column is read too (the join's key), though no expression names it.
+    const other = files("date-using", { "a.csv": "x,n\n2020-01-31,1\n" });
+    const joined = [...twoTables, ...(await resolveTables([{ name: "u", url: other }]))];
+    await assert.rejects(viaEngine("SELECT count(*) FROM t JOIN u USING (x)", joined), /table t's objects write DATE values in different formats/);
     assertSameResult(await viaEngine("SELECT count(*) AS n, sum(id) AS s FROM t", twoTables), await alone("SELECT count(*) AS n, sum(id) AS s FROM t", { t: `SELECT * FROM read_csv('${two}*.csv')` }), false, "not reading the dates");
     // One format in the objects that hold dates (the first has none): the table's.
     const later = files("date-later-format", { "a.csv": "id,x\n1,\n", "b.csv": "id,x\n3,31/01/2020\n4,28/02/2020\n" });
