@@ -370,20 +370,16 @@ async function sameTemporalReading(db: CatalogDb, list: string, columns: { name:
   const temporal = columns.filter((c) => /^(DATE|TIME|TIMESTAMP)/i.test(c.type));
   if (temporal.length === 0) return undefined;
   const typed = `{${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
-  // Each column read both ways on its own: one that fails told its type does not take the others with it.
-  const differs: { name: string; type: string }[] = [];
-  for (const c of temporal) {
-    const select = `${sqlIdentifier(c.name)}::VARCHAR AS v`;
+  // The samples read both ways with the columns given: the same values, or not (a read that fails told the types differs).
+  const readSame = (cs: { name: string }[]) => {
+    const select = cs.map((c, i) => `${sqlIdentifier(c.name)}::VARCHAR AS v${i}`).join(", ");
     const [auto, told] = [`SELECT ${select} FROM read_json(${list}, format = 'newline_delimited')`, `SELECT ${select} FROM read_json(${list}, columns = ${typed}, format = 'newline_delimited')`];
-    const same = await db.use(async (d) => {
-      try {
-        return (await d.all(`SELECT 1 FROM ((${auto} EXCEPT ALL ${told}) UNION ALL (${told} EXCEPT ALL ${auto})) LIMIT 1`)).length === 0;
-      } catch {
-        return false;
-      }
-    });
-    if (!same) differs.push(c);
-  }
+    return db.use(async (d) => (await d.all(`SELECT 1 FROM ((${auto} EXCEPT ALL ${told}) UNION ALL (${told} EXCEPT ALL ${auto})) LIMIT 1`).catch(() => [1])).length === 0);
+  };
+  // All columns in one pass each way; only when they differ, each on its own (one that fails told its type must not take the others with it).
+  if (await readSame(temporal)) return undefined;
+  const differs: { name: string; type: string }[] = [];
+  for (const c of temporal) if (!(await readSame([c]))) differs.push(c);
   if (differs.length === 0) return undefined;
   const named = differs.map((c) => `${c.name} (${c.type})`).join(", ");
   const many = differs.length > 1;
