@@ -232,18 +232,21 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
   const store = await cachedStore(i.storeUrl);
   const reader = new RangedReader(store, { clock: ctx.clock });
   const parquet = i.table.format === "parquet";
+  const hive = i.table.hive ?? [];
+  const inFiles = i.read && hive.length ? i.read.filter((n) => !hive.some((h) => h.name === n)) : i.read;
   const files = await materializeSplits(store, await readSplitList(i.splits), dir, {
     reader,
     signal: ctx.signal,
-    ...(parquet && i.read ? { columns: i.read } : {}),
+    ...(parquet && inFiles ? { columns: inFiles } : {}),
     onInPlaceBytes: (n) => ctx.count("bytesRead", n),
     dialect: i.table,
   });
   reader.reportTo((name, delta) => ctx.count(name, delta));
   const wanted = parquet && i.read ? new Set(i.read) : undefined;
-  const columns = wanted ? i.table.columns.filter((c) => wanted.has(c.name)) : i.table.columns;
-  // Parquet: only the columns read (a sparse file holds no others), cast to the table's types.
-  const list = parquet ? columns.map((c) => `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`).join(", ") : "*";
+  const all = [...i.table.columns, ...hive];
+  const columns = wanted ? all.filter((c) => wanted.has(c.name)) : all;
+  // Parquet: only the columns read (a sparse file holds no others), cast to the table's types (hive columns are typed where they are added).
+  const list = parquet ? columns.map((c) => (hive.includes(c) ? q(c.name) : `CAST(${q(c.name)} AS ${c.type}) AS ${q(c.name)}`)).join(", ") : "*";
   // Files DuckDB read in place: still the versions listed once it has read them.
   const verify = () => checkInPlaceUnchanged(store, files.filter((f) => f.inPlace).map((f) => f.split));
   const check = (db: DuckDb) => checkLaterObjects(files, i.table, store, db);

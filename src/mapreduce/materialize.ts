@@ -112,7 +112,7 @@ export async function materializeSplits(store: ObjectStore, splits: Split[], dir
     if (split.format === "parquet") {
       if (parquetDone.has(split.key)) continue;
       parquetDone.add(split.key);
-      files.push({ path: await sparseParquet(store, split, join(dir, `p${i}.parquet`), options, readAhead), split, headerLine: false });
+      files.push({ path: await sparseParquet(store, split, join(dir, `p${i}.parquet`), options, readAhead), split, headerLine: false, object: object(split) });
     } else if (split.compression === "zstd") {
       const ext = split.key.slice(split.key.lastIndexOf("."));
       const file = join(dir, `c${i}.${split.format === "ndjson" ? "json" : "csv"}${ext}`);

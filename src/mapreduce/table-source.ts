@@ -10,6 +10,7 @@ import { csvDialectArgs, sqlIdentifier as q, sqlString } from "../duckdb/sql.js"
 import { isTypeName } from "../duckdb/type-names.js";
 import { NonRetryableError } from "../job/errors.js";
 import { csvDialectSchema, MAX_RECORD_BYTES, sniffedFromSchema } from "../splits/dialect.js";
+import { hiveValuesSql } from "../splits/hive.js";
 
 export const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
 
@@ -22,6 +23,8 @@ export const tableSchema = z.object({
   ...csvDialectSchema.shape,
   /** Rows DuckDB cannot read with the table's types and dialect: `fail` the task, or `skip` them (DuckDB's ignore_errors; CSV rejects counted). @default fail */
   badRows: z.enum(["fail", "skip"]).default("fail"),
+  /** Hive partition columns, after `columns`: each file gets its object's directory values (splits/hive.ts). */
+  hive: z.array(columnSchema).optional(),
   /** CSV columns sniffed at planning from these objects: every other object is sniffed by the task reading its first records (splits/dialect.ts). */
   sniffedFrom: sniffedFromSchema.optional(),
 });
@@ -48,11 +51,29 @@ export interface CsvFile {
  */
 export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string {
   const table = tableSchema.parse(spec);
+  const hive = table.hive;
+  if (hive?.length) {
+    // Files of the same directory values read together, each group with its values added as constants.
+    const groups = new Map<string, { values: string[]; files: (string | CsvFile)[] }>();
+    for (const f of files) {
+      const object = typeof f === "string" ? undefined : f.object;
+      if (object === undefined) throw new Error(`[smelter] internal: a file of a table with hive partition columns came without its object (${typeof f === "string" ? f : f.path})`);
+      const values = hiveValuesSql(hive, object);
+      const key = values.join("\u0000");
+      const g = groups.get(key) ?? { values, files: [] };
+      g.files.push(f);
+      groups.set(key, g);
+    }
+    const own = { ...spec, hive: undefined };
+    const reads = [...groups.values()].map((g) => `(SELECT *, ${g.values.map((v, i) => `${v} AS ${q(hive[i]!.name)}`).join(", ")} FROM ${sourceSql(own, g.files)})`);
+    return reads.length === 1 ? reads[0]! : `(${reads.map((r) => `SELECT * FROM ${r}`).join(" UNION ALL ")})`;
+  }
   const paths = files.map((f) => (typeof f === "string" ? f : f.path));
   const list = (ps: string[]) => `[${ps.map(sqlString).join(", ")}]`;
-  if (table.format === "parquet") return `read_parquet(${list(paths)})`;
+  // A file read in place keeps its directories (year=2024/): DuckDB would add them as columns; hive columns are added above, from the listing's objects.
+  if (table.format === "parquet") return `read_parquet(${list(paths)}, hive_partitioning = false)`;
   const cols = (cs: { name: string; type: string }[]) => `{${cs.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(", ")}}`;
-  if (table.format === "ndjson") return `read_json(${list(paths)}, columns = ${cols(table.columns)}, format = 'newline_delimited', maximum_object_size = ${MAX_RECORD_BYTES}${table.badRows === "skip" ? ", ignore_errors = true" : ""})`;
+  if (table.format === "ndjson") return `read_json(${list(paths)}, columns = ${cols(table.columns)}, format = 'newline_delimited', maximum_object_size = ${MAX_RECORD_BYTES}, hive_partitioning = false${table.badRows === "skip" ? ", ignore_errors = true" : ""})`;
   const groups = new Map<string, { headerLine: boolean; order: number[] | undefined; newLine: string | undefined; paths: string[] }>();
   for (const f of files) {
     const file: CsvFile = typeof f === "string" ? { path: f, headerLine: table.header } : f;
@@ -76,7 +97,7 @@ export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string 
 /** read_csv's options for the table's dialect. */
 function dialectOptions(t: Table): string {
   const o = csvDialectArgs(t);
-  o.push(`max_line_size = ${MAX_RECORD_BYTES}`, `buffer_size = ${2 * MAX_RECORD_BYTES}`, "auto_detect = false");
+  o.push(`max_line_size = ${MAX_RECORD_BYTES}`, `buffer_size = ${2 * MAX_RECORD_BYTES}`, "auto_detect = false", "hive_partitioning = false");
   if (t.badRows === "skip") o.push("ignore_errors = true", "store_rejects = true");
   return o.join(", ");
 }

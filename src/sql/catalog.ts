@@ -10,7 +10,9 @@
  * Each table is listed ONCE: `resolveCatalog` hands the listing to execution (src/query/ packs the
  * tasks from it), so `explain` shows the tasks that run and nothing lists a table twice.
  */
-import { open, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
 import { csvDialectArgs, sqlIdentifier, sqlString } from "../duckdb/sql.js";
 import { duckdbText } from "../duckdb/messages.js";
@@ -18,6 +20,7 @@ import { ConfigError } from "../job/errors.js";
 import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { cutSplit } from "../splits/pack.js";
+import { hivePairs, hiveValuesSql, type HiveColumn } from "../splits/hive.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -34,8 +37,8 @@ export interface TableOptions extends Partial<Omit<CsvDialectInput, "header">> {
   header?: boolean;
   /**
    * false: read a table in hive-style directories (`year=2024/`) with the objects' own columns only,
-   * as DuckDB's `hive_partitioning = false`. Otherwise such a table is refused: DuckDB alone adds
-   * the directories' keys as columns, which Smelter does not read.
+   * as DuckDB's `hive_partitioning = false`. Otherwise the directories' keys are columns after the
+   * objects' own, as DuckDB alone reads them ({@link hiveColumns}).
    */
   hive?: boolean;
 }
@@ -108,7 +111,14 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const format = given ?? splits[0]!.format;
   const other = splits.find((s) => s.format !== format);
   if (other) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes ${format} and ${other.format} objects at ${r.url} (${splits[0]!.key}, ${other.key}): narrow the URL with a glob (*.${format === "ndjson" ? "ndjson" : format}), or pass --input-format`);
-  if (o.hive !== false) refuseHivePartitions(r, splits.map((s) => `${store.url.replace(/\/$/, "")}/${s.key}`));
+  const hive = o.hive === false ? undefined : await hiveColumns(r, splits.map((s) => `${store.url.replace(/\/$/, "")}/${s.key}`), db);
+  const table = await fileTable(r, store, splits, format, given, targetSplitBytes, db);
+  return hive ? withHive(r, table, hive) : table;
+}
+
+/** A table's own columns (and CSV dialect), from --schema, a Parquet footer or samples of its objects. */
+async function fileTable(r: TableRequest, store: ObjectStore, splits: Split[], format: Split["format"], given: string | undefined, targetSplitBytes: number, db: CatalogDb): Promise<SqlTableInput> {
+  const o = r.options ?? {};
   // Objects whole in the listing; `splits` is the planner's size hint (splits of targetSplitBytes), tasks are packed at run time.
   const bytes = splits.reduce((s, x) => s + x.fileSize, 0);
   const base = { name: r.name, url: r.url, format, bytes, splits: splits.reduce((n, x) => n + cutSplit(x, targetSplitBytes).length, 0), ...(o.badRows ? { badRows: o.badRows } : {}) };
@@ -387,19 +397,66 @@ async function sameTemporalReading(db: CatalogDb, list: string, columns: { name:
 }
 
 /**
- * DuckDB alone reads objects in hive-style directories (`.../year=2024/month=1/x.parquet`, in the
- * URL given or below it; every object naming the same keys) with each key as a column (year, month), which Smelter's
- * tasks do not add: such a table is refused, naming the keys, unless `hive` is false (found by a
- * sweep: `SELECT *` came back without year and month, and naming them failed to bind).
+ * The hive partition columns DuckDB alone reads from the objects' directories (`year=2024/`: see
+ * splits/hive.ts), with DuckDB's own types: DuckDB reads one placeholder CSV file per directory,
+ * at the same path under a temp dir, and says which columns its hive partitioning adds and how it
+ * reads each directory's values. Every directory's values are then compared with what the tasks
+ * add ({@link hiveValueSql}); one read otherwise is refused, named. Undefined: no hive columns.
  */
-function refuseHivePartitions(r: TableRequest, urls: string[]): void {
-  const keysOf = (url: string) => url.replace(/^[a-z0-9]+:\/\/+/i, "").split("/").slice(0, -1).filter((d) => /^[^=]+=[^=]*$/.test(d));
-  const namesOf = (keys: string[]) => [...new Set(keys.map((k) => k.slice(0, k.indexOf("="))))].sort().join(",");
-  const first = keysOf(urls[0] ?? "");
-  // DuckDB alone reads hive columns only when every object names the same keys (a=1/ beside b/, or a=1/ beside c=2/: none).
-  if (first.length === 0 || !urls.every((u) => namesOf(keysOf(u)) === namesOf(first))) return;
-  const names = namesOf(first).split(",");
-  throw new ConfigError(`[smelter] [sql] table ${r.name}'s objects are in hive-style directories (${first.join("/")}/ in ${urls[0]}): DuckDB alone reads ${names.join(", ")} as column${names.length > 1 ? "s" : ""} of the table, which Smelter does not yet. Pass --table-option ${r.name}.hive=false to read the objects' own columns only (DuckDB's hive_partitioning = false), or add ${names.length > 1 ? "them" : "it"} to the files`);
+async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Promise<HiveColumn[] | undefined> {
+  if (!urls.some((u) => hivePairs(u).size > 0)) return undefined;
+  // One placeholder per directory (the file name is never a partition), in listing order; directories without keys too (DuckDB then reads none).
+  const dirs = new Set<string>();
+  for (const u of urls) {
+    const path = u.replace(/^[a-z][a-z0-9+.-]*:\/\/+/i, "");
+    dirs.add(path.slice(0, path.lastIndexOf("/") + 1));
+  }
+  const dots = [...dirs].find((d) => d.split("/").some((x) => x === "." || x === ".."));
+  if (dots) throw new ConfigError(`[smelter] [sql] table ${r.name}: an object's path ${dots} has a . or .. directory, so its hive partition columns cannot be read as DuckDB reads them: pass --table-option ${r.name}.hive=false to read the objects' own columns only`);
+  const root = await mkdtemp(join(tmpdir(), "smelter-hive-"));
+  try {
+    const paths: string[] = [];
+    let i = 0;
+    for (const dir of dirs) {
+      const file = join(root, "p", dir, "__smelter.csv");
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, `__smelter_dir\n${i++}\n`);
+      paths.push(file);
+    }
+    const read = `read_csv([${paths.map(sqlString).join(", ")}], header = true, columns = {'__smelter_dir': 'BIGINT'}, auto_detect = false)`;
+    // e.g. a %FF in a directory's value: DuckDB alone fails the same way on the table.
+    const cannot = (err: unknown): never => {
+      throw new ConfigError(`[smelter] [sql] table ${r.name}: DuckDB cannot read its objects' hive partition directories (${duckdbText((err as Error).message)}): pass --table-option ${r.name}.hive=false to read the objects' own columns only`, { cause: err });
+    };
+    const described = await db.use((d) => d.all(`DESCRIBE SELECT * FROM ${read}`)).catch(cannot);
+    const columns = described.slice(1).map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
+    if (columns.length === 0) return undefined;
+    // What the tasks add, for every directory, against what DuckDB read.
+    const mine = [...dirs].map((dir, n) => `(${n}, ${hiveValuesSql(columns, `${dir}x`).join(", ")})`);
+    const names = columns.map((_, n) => `c${n}`);
+    const differ = await db.use((d) =>
+      d.all(
+        `SELECT coalesce(d.__smelter_dir, t.n) AS n FROM (SELECT * FROM ${read}) d FULL JOIN (VALUES ${mine.join(", ")}) t(n, ${names.join(", ")}) ON d.__smelter_dir = t.n ` +
+          `WHERE d.__smelter_dir IS NULL OR t.n IS NULL OR ${columns.map((c, n) => `d.${sqlIdentifier(c.name)} IS DISTINCT FROM t.c${n}`).join(" OR ")} ORDER BY 1 LIMIT 1`,
+      ),
+    ).catch(cannot);
+    if (differ.length > 0) {
+      const dir = [...dirs][Number(differ[0]!.n)];
+      throw new ConfigError(`[smelter] [sql] table ${r.name}: DuckDB alone reads the hive partition values of ${dir} (${columns.map((c) => c.name).join(", ")}) otherwise than Smelter's tasks would: pass --table-option ${r.name}.hive=false to read the objects' own columns only, and take the values from the file names in the query if needed`);
+    }
+    return columns;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** A table's own columns with its hive partition columns after them, as DuckDB alone orders them. */
+function withHive(r: TableRequest, table: SqlTableInput, hive: HiveColumn[]): SqlTableInput {
+  const own = new Set(table.columns.map((c) => c.name.toLowerCase()));
+  const clash = hive.find((h) => own.has(h.name.toLowerCase()));
+  // DuckDB alone puts the directory's value in the file's column (its type, its place): not done here.
+  if (clash) throw new ConfigError(`[smelter] [sql] table ${r.name}: its objects have a column ${clash.name} and are also in ${clash.name}=... directories, which DuckDB alone reads as that column's values; Smelter does not. Pass --table-option ${r.name}.hive=false to read the column from the files`);
+  return { ...table, columns: [...table.columns, ...hive], hive };
 }
 
 /** DuckDB's read_json defaults: records and files sampled to detect columns. */

@@ -26,6 +26,8 @@ export const sqlTableSchema = z.object({
   badRows: z.enum(["fail", "skip"]).default("fail"),
   /** CSV columns sniffed at planning from these objects: every other object is sniffed by the task reading its first records (splits/dialect.ts). */
   sniffedFrom: sniffedFromSchema.optional(),
+  /** Hive partition columns (`year=2024/` directories, as DuckDB alone reads them: splits/hive.ts): the last of `columns`; each task adds them from its objects' paths. */
+  hive: z.array(z.object({ name: z.string().min(1), type: z.string().min(1).refine(isTypeName, { message: "is not a type name" }) })).optional(),
   /** Columns a query may not read, and why (the catalog found them read otherwise than DuckDB alone reads them: two date formats among the objects, NDJSON timestamps with offsets); a query naming one is refused with the reason. */
   unreadable: z.array(z.object({ columns: z.array(z.string().min(1)).min(1), reason: z.string().min(1) })).optional(),
   /** How the dialect was found: which options were given, which sniffed (for explain). */
@@ -42,7 +44,8 @@ export type SqlTableInput = z.input<typeof sqlTableSchema>;
 /** What a task needs of a table (the table spec of mapreduce/table-source.ts): all but its name, URL, sizes and how it was detected. */
 export function tableSpecOf(t: SqlTable): Omit<SqlTable, "name" | "url" | "bytes" | "splits" | "detected" | "unreadable"> {
   const { name: _n, url: _u, bytes: _b, splits: _s, detected: _d, unreadable: _r, ...spec } = t;
-  return spec;
+  // The files hold the columns before the hive ones; tasks add those from the paths.
+  return t.hive ? { ...spec, columns: t.columns.slice(0, t.columns.length - t.hive.length) } : spec;
 }
 
 /** Discovery options for a table's objects: its format, and whole objects when the dialect cannot be cut. */

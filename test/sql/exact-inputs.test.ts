@@ -10,7 +10,7 @@
  * and partitioned joins.
  */
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
@@ -397,25 +397,91 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     }
   });
 
-  test("hive-directories: a table in hive-style directories is refused, naming the keys DuckDB alone adds as columns (SELECT * came back without them); hive=false reads the objects' own columns, as DuckDB's hive_partitioning = false", async () => {
+  test("hive-directories: objects in key=value directories read with the keys as columns, typed and valued as DuckDB alone reads them (Parquet, CSV, NDJSON; was refused, and before that SELECT * came back without them); hive=false reads the objects' own columns", async () => {
     const root = files("hive", { "README": "" }).replace(/\/$/, "");
-    for (const [dir, id] of [["year=2024/month=1", 1], ["year=2024/month=2", 2], ["year=2025/month=1", 3]] as const) {
-      mkdirSync(`${root}/${dir}`, { recursive: true });
-      await db.run(`COPY (SELECT ${id} AS id, ${id}.5 AS v) TO '${root}/${dir}/a.parquet' (FORMAT parquet)`);
+    // Parquet in year=/month= directories (BIGINT keys), and one directory's URL whose keys sit above it.
+    for (const [dir, id] of [["year=2024/month=1", 1], ["year=2024/month=2", 2], ["year=2025/month=1", 3], ["year=2025/month=12", 4]] as const) {
+      mkdirSync(`${root}/pq/${dir}`, { recursive: true });
+      await db.run(`COPY (SELECT ${id} * 10 + i AS id, (${id} + i) * 1.5 AS v, 'n' || (i % 3) AS name FROM range(7) r(i)) TO '${root}/pq/${dir}/a.parquet' (FORMAT parquet)`);
     }
-    for (const url of [`${root}/`, `${root}/year=2024/month=1/`]) {
-      await assert.rejects(resolveTables([{ name: "t", url }]), /table t's objects are in hive-style directories \(year=2024\/month=1\/ in .*\): DuckDB alone reads month, year as columns of the table.*--table-option t\.hive=false/, url);
+    const pqSqls = [
+      "SELECT * FROM t",
+      "SELECT year, month, count(*) AS n, sum(v) AS s FROM t GROUP BY ALL",
+      "SELECT id, month FROM t WHERE year = 2025 AND month > 1",
+      "SELECT month, count(*) AS n FROM t GROUP BY month",
+      "SELECT typeof(year) AS ty, typeof(month) AS tm, count(*) AS n FROM t GROUP BY ALL",
+      "SELECT a.id, b.id AS other FROM t a JOIN u b ON a.month = b.month AND a.year <> b.year WHERE a.id % 5 = 0",
+    ];
+    for (const url of [`${root}/pq/`, `${root}/pq/year=2024/month=1/`]) {
+      const tables = await resolveTables([{ name: "t", url }, { name: "u", url }]);
+      const glob = url.endsWith("month=1/") ? `${url}*.parquet` : `${url}**/*.parquet`;
+      for (const sql of pqSqls) {
+        for (const join of ["broadcast", "partitioned"] as const) {
+          assertSameResult(await viaEngine(sql, tables, { taskBytes: 1 << 20, join }), await alone(sql, { t: `SELECT * FROM read_parquet('${glob}')`, u: `SELECT * FROM read_parquet('${glob}')` }), false, `${url}: ${sql} (${join})`);
+        }
+      }
     }
+    // Headered CSV in directories DuckDB types as DATE, VARCHAR (URL-encoded, NULL, Hive's default partition, '01' which is not read as a number) and BIGINT.
+    const csvDirs = ["d=2024-01-02/s=a%20b%2Fc/n=1", "d=2024-01-03/s=NULL/n=2", "d=2024-01-03/s=__HIVE_DEFAULT_PARTITION__/n=3", "d=2024-1-4/s=01/n=-4", "d=2024-01-05/s=/n=5"];
+    csvDirs.forEach((dir, f) => {
+      mkdirSync(`${root}/csv/${dir}`, { recursive: true });
+      writeFileSync(`${root}/csv/${dir}/part.csv`, `id,x\n${[0, 1, 2, 3, 4, 5].map((i) => `${f * 10 + i},${i * f}`).join("\n")}\n`);
+    });
+    const csv = await resolveTables([{ name: "t", url: `${root}/csv/` }]);
+    const described = async (read: string) => (await db.all(`DESCRIBE SELECT * FROM ${read}`)).map((c) => `${String(c.column_name)} ${String(c.column_type)}`);
+    assert.deepEqual(csv[0]!.columns.map((c) => `${c.name} ${c.type}`), await described(`read_csv('${root}/csv/**/*.csv')`));
+    assert.deepEqual(csv[0]!.columns.slice(2).map((c) => c.type).sort(), ["BIGINT", "DATE", "VARCHAR"]);
+    for (const sql of ["SELECT * FROM t", "SELECT d, s, n, s IS NULL AS missing, count(*) AS c, sum(x) AS sx FROM t GROUP BY ALL", "SELECT id FROM t WHERE s = 'a b/c' OR n < 0"]) {
+      for (const taskBytes of [16, 1 << 20]) {
+        assertSameResult(await viaEngine(sql, csv, { taskBytes }), await alone(sql, { t: `SELECT * FROM read_csv('${root}/csv/**/*.csv')` }), false, `csv: ${sql}, tasks of ${taskBytes} bytes`);
+      }
+    }
+    // NDJSON, and a key whose values are not all dates (VARCHAR for every directory, 2024-1-4 as written).
+    for (const [dir, f] of [["k=2024-1-4", 1], ["k=x7", 2]] as const) {
+      mkdirSync(`${root}/js/${dir}`, { recursive: true });
+      writeFileSync(`${root}/js/${dir}/part.ndjson`, [0, 1, 2].map((i) => JSON.stringify({ id: f * 10 + i, v: i / 2 })).join("\n") + "\n");
+    }
+    const js = await resolveTables([{ name: "t", url: `${root}/js/` }]);
+    assert.deepEqual(js[0]!.columns.map((c) => `${c.name} ${c.type}`), ["id BIGINT", "v DOUBLE", "k VARCHAR"]);
+    assert.deepEqual(js[0]!.columns.map((c) => `${c.name} ${c.type}`), await described(`read_json('${root}/js/**/*.ndjson')`));
+    for (const sql of ["SELECT * FROM t", "SELECT k, sum(v) AS s FROM t GROUP BY k"]) {
+      // Whole objects are read in place: a task's own read_json must not add k itself (a DATE from k=2024-1-4 alone, 2024-01-04 as text).
+      for (const taskBytes of [16, 1 << 20]) {
+        assertSameResult(await viaEngine(sql, js, { taskBytes }), await alone(sql, { t: `SELECT * FROM read_json('${root}/js/**/*.ndjson')` }), false, `ndjson: ${sql}, tasks of ${taskBytes} bytes`);
+      }
+    }
+    // A key named twice in a path: its first value, as DuckDB reads it.
+    for (const dir of ["s=1/x/s=2", "s=3/x/s=4"]) {
+      mkdirSync(`${root}/twice/${dir}`, { recursive: true });
+      writeFileSync(`${root}/twice/${dir}/a.csv`, "id\n5\n");
+    }
+    const twice = await resolveTables([{ name: "t", url: `${root}/twice/` }]);
+    assertSameResult(await viaEngine("SELECT * FROM t", twice), await alone("SELECT * FROM t", { t: `SELECT * FROM read_csv('${root}/twice/**/*.csv')` }), false, "a key twice in a path");
     // Objects naming different keys, or some none: DuckDB alone reads no hive columns, and Smelter reads them.
     mkdirSync(`${root}-mixed/a=1`, { recursive: true });
     mkdirSync(`${root}-mixed/b`, { recursive: true });
     await db.run(`COPY (SELECT 1 AS id) TO '${root}-mixed/a=1/a.parquet' (FORMAT parquet)`);
     await db.run(`COPY (SELECT 2 AS id) TO '${root}-mixed/b/a.parquet' (FORMAT parquet)`);
     const mixed = await resolveTables([{ name: "t", url: `${root}-mixed/` }]);
+    assert.deepEqual(mixed[0]!.columns.map((c) => c.name), ["id"]);
     assertSameResult(await viaEngine("SELECT * FROM t", mixed), await alone("SELECT * FROM t", { t: `SELECT * FROM read_parquet('${root}-mixed/**/*.parquet')` }), false, "mixed directories");
-    const tables = await resolveTables([{ name: "t", url: `${root}/`, options: { hive: false } }]);
-    const sql = "SELECT * FROM t";
-    assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_parquet('${root}/**/*.parquet', hive_partitioning = false)` }), false, "hive = false");
+    // hive=false: the objects' own columns, even where a task reads a local file in place (DuckDB would add the keys itself).
+    for (const [url, read] of [[`${root}/pq/`, `read_parquet('${root}/pq/**/*.parquet', hive_partitioning = false)`], [`${root}/csv/`, `read_csv('${root}/csv/**/*.csv', hive_partitioning = false)`]] as const) {
+      const tables = await resolveTables([{ name: "t", url, options: { hive: false } }]);
+      assertSameResult(await viaEngine("SELECT * FROM t", tables, { taskBytes: 1 << 20 }), await alone("SELECT * FROM t", { t: `SELECT * FROM ${read}` }), false, `hive = false: ${url}`);
+    }
+  });
+
+  test("hive-directories: what Smelter does not read as DuckDB alone does is refused, named: a key that is also a column of the files, a value DuckDB cannot decode", async () => {
+    const root = files("hive-refused", { "README": "" }).replace(/\/$/, "");
+    mkdirSync(`${root}/clash/x=7`, { recursive: true });
+    await db.run(`COPY (SELECT 1 AS x, 'q' AS y) TO '${root}/clash/x=7/a.parquet' (FORMAT parquet)`);
+    await assert.rejects(resolveTables([{ name: "t", url: `${root}/clash/` }]), /table t: its objects have a column x and are also in x=\.\.\. directories.*--table-option t\.hive=false/);
+    const ok = await resolveTables([{ name: "t", url: `${root}/clash/`, options: { hive: false } }]);
+    assert.deepEqual(ok[0]!.columns.map((c) => c.name), ["x", "y"]);
+    mkdirSync(`${root}/bad/s=%FF`, { recursive: true });
+    writeFileSync(`${root}/bad/s=%FF/a.csv`, "id\n1\n");
+    await assert.rejects(resolveTables([{ name: "t", url: `${root}/bad/` }]), /table t: DuckDB cannot read its objects' hive partition directories \(.*URL decoding.*\): pass --table-option t\.hive=false/);
   });
 
   test("parquet-missing-column: an object without a column the query reads is refused naming the object (was: no column c in this Parquet file, which file not said)", async () => {
