@@ -9,6 +9,10 @@ import { ConfigError } from "../job/errors.js";
 import { defaultTaskBytes, mapTaskInputs } from "../mapreduce/inputs.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { discoveryOptionsOf } from "../sql/tables.js";
+import { hiveValuesSql } from "../splits/hive.js";
+import { openDuckDb } from "../duckdb/index.js";
+import { sqlIdentifier } from "../duckdb/sql.js";
+import { objectUrl } from "../storage/versions.js";
 import type { Split } from "../splits/split.js";
 import { openStore } from "../storage/url.js";
 import type { SqlPlan } from "../sql/model.js";
@@ -34,6 +38,8 @@ export interface PreparedQuery {
   stages: PreparedStage[];
   /** The workers the tasks were sized for. */
   workers: number;
+  /** What partition pruning (the plan's `pruning`) kept, for explain: `table t: 3 of 12 directories, 5 of 20 objects`. */
+  pruned?: string;
 }
 
 export interface PrepareOptions {
@@ -56,11 +62,14 @@ export async function listTables(tables: Pick<SqlTable, "name" | "url" | "format
 }
 
 /** The tasks of every stage of `plan`, from the tables' listings. */
-export async function prepareQuery(plan: SqlPlan, listings: Map<string, InputListing>, o: PrepareOptions): Promise<PreparedQuery> {
+export async function prepareQuery(plan: SqlPlan, listed: Map<string, InputListing>, o: PrepareOptions): Promise<PreparedQuery> {
+  let listings = listed;
   plan.stages.forEach((s, i) => {
     if (s.id !== i + 1) throw new ConfigError(`[smelter] [sql] internal: plan stage ${i + 1} has id ${s.id}; stages must be numbered 1, 2, ... in order`);
   });
   for (const t of plan.tables) if (!listings.has(t.name)) throw new ConfigError(`[smelter] [sql] internal: table ${t.name} was not listed`);
+  const pruned = await prunedListing(plan, listings);
+  if (pruned) listings = new Map(listings).set(pruned.listing.table, pruned.listing.listing);
   const stages: PreparedStage[] = [];
   for (const s of plan.stages) {
     if (s.tasks.kind === "partitions") stages.push({ id: s.id, tasks: Array.from({ length: s.tasks.count }, (_, n) => ({ n, splits: [] })) });
@@ -76,7 +85,43 @@ export async function prepareQuery(plan: SqlPlan, listings: Map<string, InputLis
       stages.push({ id: s.id, tasks, leaf: { table: s.tasks.table, bytes: l.bytes, taskBytes } });
     }
   }
-  return { plan, listings, stages, workers: o.workers };
+  return { plan, listings, stages, workers: o.workers, ...(pruned ? { pruned: pruned.note } : {}) };
+}
+
+/**
+ * The listing of the plan's pruned table (sql/prune.ts) with only the objects whose directories'
+ * partition values pass its filter, evaluated once per directory in a DuckDB of its own. If the
+ * filter fails there (a cast error), nothing is pruned: the tasks then meet it on the rows, as
+ * DuckDB alone does.
+ */
+async function prunedListing(plan: SqlPlan, listings: Map<string, InputListing>): Promise<{ listing: { table: string; listing: InputListing }; note: string } | undefined> {
+  const p = plan.pruning;
+  const table = p && plan.tables.find((t) => t.name === p.table);
+  const l = p && listings.get(p.table);
+  if (!p || !table?.hive?.length || !l) return undefined;
+  const dirOf = (key: string) => key.slice(0, key.lastIndexOf("/") + 1);
+  const dirs = new Map<string, number>();
+  for (const s of l.splits) if (!dirs.has(dirOf(s.key))) dirs.set(dirOf(s.key), dirs.size);
+  if (dirs.size === 0) return undefined;
+  const hive = table.hive;
+  const rows = [...dirs.keys()].map((d, n) => `(${n}, ${hiveValuesSql(hive, objectUrl(l.storeUrl, `${d}x`)).join(", ")})`);
+  const db = await openDuckDb({ threads: 1 });
+  let kept: Set<number>;
+  try {
+    await db.run(`CREATE TEMP VIEW __hive AS SELECT * FROM (VALUES ${rows.join(", ")}) t(__n, ${hive.map((c) => sqlIdentifier(c.name)).join(", ")})`);
+    kept = new Set((await db.all<{ __n: number }>(p.sql)).map((r) => Number(r.__n)));
+  } catch {
+    return undefined;
+  } finally {
+    db.close();
+  }
+  // None kept: the first object still runs (its rows all fail the WHERE), so a global aggregate still sees its empty input (count(*) is 0, not no row).
+  const splits = kept.size > 0 ? l.splits.filter((s) => kept.has(dirs.get(dirOf(s.key))!)) : l.splits.filter((s) => s.key === l.splits[0]!.key);
+  const objects = new Set(splits.map((s) => s.key));
+  const sizes = new Map(splits.map((s) => [s.key, s.fileSize]));
+  const bytes = [...sizes.values()].reduce((a, b) => a + b, 0);
+  const note = `table ${table.name}: the WHERE's filter on its partition columns keeps ${kept.size} of ${dirs.size} director${dirs.size === 1 ? "y" : "ies"}, ${objects.size} of ${l.objects} object${l.objects === 1 ? "" : "s"}`;
+  return { listing: { table: p.table, listing: { ...l, splits, objects: objects.size, bytes, largest: Math.max(0, ...sizes.values()) } }, note };
 }
 
 /** The prepared query as JSON data (`smelter explain --format json`): the plan, and each stage's tasks with their splits. */

@@ -12,6 +12,7 @@
  *   `hash(...) % R`), or to the coordinator.
  * The coordinator's `sql` runs over views `__s<N>` of the gathered stages' rows.
  */
+import type { HivePruning } from "./prune.js";
 import type { SqlTable } from "./tables.js";
 
 export type StageInput =
@@ -69,6 +70,8 @@ export interface SqlPlan {
   columns: { name: string; type: string }[];
   /** Decisions worth showing (why broadcast, why raw rows are shuffled, ...). */
   notes: string[];
+  /** A table in hive-style directories whose objects the WHERE prunes by their directories' values (sql/prune.ts): query/prepare.ts lists only those. */
+  pruning?: HivePruning;
 }
 
 export interface PlanOptions {

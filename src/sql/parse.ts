@@ -76,6 +76,7 @@ export interface ColumnInfo {
  */
 export class SqlSession {
   private aggregates: Set<string> | undefined;
+  private consistent: Set<string> | undefined;
   private constructor(readonly db: DuckDb) {}
 
   /**
@@ -143,6 +144,14 @@ export class SqlSession {
   async describe(sql: string): Promise<ColumnInfo[]> {
     const rows = await this.db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`);
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+  }
+
+  /** Names of DuckDB's functions (lower case) whose every overload is CONSISTENT: the same result for the same arguments, anywhere (not random(), now(), nextval(), error(), a macro). */
+  async consistentFunctions(): Promise<Set<string>> {
+    this.consistent ??= new Set(
+      (await this.db.all<{ name: string }>("SELECT lower(function_name) AS name FROM duckdb_functions() GROUP BY 1 HAVING bool_and(coalesce(stability = 'CONSISTENT', false)) AND bool_and(function_type = 'scalar')")).map((r) => r.name),
+    );
+    return this.consistent;
   }
 
   /**

@@ -18,6 +18,7 @@ import { PlanContext, type StageDraft } from "./context.js";
 import type { PlanOptions, PlanStage, SqlPlan } from "./model.js";
 import { bindError, excerpt, SqlSession, type ColumnInfo } from "./parse.js";
 import { walkExpr, type QueryNode } from "./ast.js";
+import { hivePruning } from "./prune.js";
 import { planSelect, type Planned } from "./shapes.js";
 import { checkReads } from "./reads.js";
 import { parseTables, type SqlTable, type SqlTableInput } from "./tables.js";
@@ -105,6 +106,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       throw new ConfigError(`[smelter] [sql] internal planner error: the coordinator's SQL does not bind: ${(err as Error).message}. Please report it with the query: ${excerpt(sql)}`, { cause: err });
     });
     if (result.length !== columns.length) throw new ConfigError(`[smelter] [sql] internal planner error: the plan returns ${result.length} columns, DuckDB alone ${columns.length}: ${excerpt(sql)}`);
+    const pruning = await hivePruning(s, node, tables);
     return {
       query: sql,
       strategy: planned.strategy,
@@ -113,6 +115,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       coordinator: { inputs: gathered.map((g) => ({ view: `__s${g.id}`, stage: g.id })), sql: coordinatorSql, resultStage: planned.resultStage ?? null },
       columns,
       notes: ctx.notes,
+      ...(pruning ? { pruning } : {}),
     };
   } finally {
     own?.close();
