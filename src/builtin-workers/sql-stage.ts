@@ -233,7 +233,8 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
   const reader = new RangedReader(store, { clock: ctx.clock });
   const parquet = i.table.format === "parquet";
   const hive = i.table.hive ?? [];
-  const inFiles = i.read && hive.length ? i.read.filter((n) => !hive.some((h) => h.name === n)) : i.read;
+  const isHive = (name: string) => hive.some((h) => h.name.toLowerCase() === name.toLowerCase());
+  const inFiles = i.read && hive.length ? i.read.filter((n) => !isHive(n)) : i.read;
   const files = await materializeSplits(store, await readSplitList(i.splits), dir, {
     reader,
     signal: ctx.signal,

@@ -13,18 +13,20 @@ import { csvDialectSchema, MAX_RECORD_BYTES, sniffedFromSchema } from "../splits
 import { hiveValuesSql } from "../splits/hive.js";
 
 export const columnSchema = z.object({ name: z.string().min(1), type: z.string().min(1) });
+/** A column whose type becomes SQL text in a task (casts): a checked type name. */
+const typedColumnSchema = columnSchema.extend({ type: z.string().min(1).refine(isTypeName, { message: "is not a type name" }) });
 
 export const tableSchema = z.object({
   format: z.enum(["csv", "parquet", "ndjson"]),
   /** Columns in file order, with DuckDB types (type names checked: a task casts to them in SQL text). */
-  columns: z.array(columnSchema.extend({ type: z.string().min(1).refine(isTypeName, { message: "is not a type name" }) })).min(1),
+  columns: z.array(typedColumnSchema).min(1),
   /** CSV with a header: the header name of each column (matched to `columns` by position); every object's header is matched by name to these. */
   headerNames: z.array(z.string()).optional(),
   ...csvDialectSchema.shape,
   /** Rows DuckDB cannot read with the table's types and dialect: `fail` the task, or `skip` them (DuckDB's ignore_errors; CSV rejects counted). @default fail */
   badRows: z.enum(["fail", "skip"]).default("fail"),
   /** Hive partition columns, after `columns`: each file gets its object's directory values (splits/hive.ts). */
-  hive: z.array(columnSchema).optional(),
+  hive: z.array(typedColumnSchema).optional(),
   /** CSV columns sniffed at planning from these objects: every other object is sniffed by the task reading its first records (splits/dialect.ts). */
   sniffedFrom: sniffedFromSchema.optional(),
 });
