@@ -10,7 +10,8 @@
  * Each table is listed ONCE: `resolveCatalog` hands the listing to execution (src/query/ packs the
  * tasks from it), so `explain` shows the tasks that run and nothing lists a table twice.
  */
-import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openDuckDb, type DuckDb } from "../duckdb/index.js";
@@ -413,15 +414,17 @@ async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Prom
   }
   const dots = [...dirs].find((d) => d.split("/").some((x) => x === "." || x === ".."));
   if (dots) throw new ConfigError(`[smelter] [sql] table ${r.name}: an object's path ${dots} has a . or .. directory, so its hive partition columns cannot be read as DuckDB reads them: pass --table-option ${r.name}.hive=false to read the objects' own columns only`);
-  const root = await mkdtemp(join(tmpdir(), "smelter-hive-"));
+  // In memory where Linux offers it: a directory a placeholder on ext4 cost ~0.5 ms, on /dev/shm ~0.08 (2,000 directories).
+  const root = await mkdtemp(join(await scratchDir(), "smelter-hive-"));
   try {
-    const paths: string[] = [];
-    let i = 0;
-    for (const dir of dirs) {
-      const file = join(root, "p", dir, "__smelter.csv");
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, `__smelter_dir\n${i++}\n`);
-      paths.push(file);
+    const paths = [...dirs].map((dir) => join(root, "p", dir, "__smelter.csv"));
+    for (let k = 0; k < paths.length; k += 64) {
+      await Promise.all(
+        paths.slice(k, k + 64).map(async (file, n) => {
+          await mkdir(dirname(file), { recursive: true });
+          await writeFile(file, `__smelter_dir\n${k + n}\n`);
+        }),
+      );
     }
     const read = `read_csv([${paths.map(sqlString).join(", ")}], header = true, columns = {'__smelter_dir': 'BIGINT'}, auto_detect = false)`;
     // e.g. a %FF in a directory's value: DuckDB alone fails the same way on the table.
@@ -447,6 +450,16 @@ async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Prom
     return columns;
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** /dev/shm when it is a writable directory (Linux), else the temp directory. */
+async function scratchDir(): Promise<string> {
+  try {
+    await access("/dev/shm", constants.W_OK);
+    return "/dev/shm";
+  } catch {
+    return tmpdir();
   }
 }
 
