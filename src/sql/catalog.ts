@@ -417,12 +417,18 @@ async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Prom
   // In memory where Linux offers it: a directory a placeholder on ext4 cost ~0.5 ms, on /dev/shm ~0.08 (2,000 directories).
   const root = await mkdtemp(join(await scratchDir(), "smelter-hive-"));
   try {
-    const paths = [...dirs].map((dir) => join(root, "p", dir, "__smelter.csv"));
+    const list = [...dirs];
+    const paths = list.map((dir) => join(root, "p", dir, "__smelter.csv"));
     for (let k = 0; k < paths.length; k += 64) {
       await Promise.all(
         paths.slice(k, k + 64).map(async (file, n) => {
-          await mkdir(dirname(file), { recursive: true });
-          await writeFile(file, `__smelter_dir\n${k + n}\n`);
+          try {
+            await mkdir(dirname(file), { recursive: true });
+            await writeFile(file, `__smelter_dir\n${k + n}\n`);
+          } catch (err) {
+            // A directory name over 255 bytes (an S3 key may hold one), a full disk.
+            throw new ConfigError(`[smelter] [sql] table ${r.name}: cannot write the local placeholder that tells its hive partition columns for ${list[k + n]} under ${root} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): free space there (or set TMPDIR), or pass --table-option ${r.name}.hive=false to read the objects' own columns only`, { cause: err });
+          }
         }),
       );
     }

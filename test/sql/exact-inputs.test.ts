@@ -26,6 +26,7 @@ import type { SqlSession } from "../../src/sql/parse.js";
 import { planQuery } from "../../src/sql/plan.js";
 import type { SqlTableInput } from "../../src/sql/tables.js";
 import { listSplits } from "../../src/splits/discover.js";
+import { memoryStore } from "../../src/storage/memory.js";
 import { openStore } from "../../src/storage/url.js";
 import { openInputTestEnv, type InputTestEnv } from "../helpers/input-env.js";
 import { assertSameResult, readTable, type TestResult } from "../helpers/local-plan.js";
@@ -520,6 +521,10 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     mkdirSync(`${root}/bad/s=%FF`, { recursive: true });
     writeFileSync(`${root}/bad/s=%FF/a.csv`, "id\n1\n");
     await assert.rejects(resolveTables([{ name: "t", url: `${root}/bad/` }]), /table t: DuckDB cannot read its objects' hive partition directories \(.*URL decoding.*\): pass --table-option t\.hive=false/);
+    // A directory name no local file system takes (S3 keys may hold one): its placeholder cannot be written.
+    const long = memoryStore("hive-long");
+    await long.put(`t/k=${"x".repeat(300)}/a.csv`, new TextEncoder().encode("id\n1\n"));
+    await assert.rejects(resolveTables([{ name: "t", url: "memory://hive-long/t/" }]), /table t: cannot write the local placeholder that tells its hive partition columns for hive-long\/t\/k=x+\/ under .* \(ENAMETOOLONG\): .*--table-option t\.hive=false/);
   });
 
   test("parquet-missing-column: an object without a column the query reads is refused naming the object (was: no column c in this Parquet file, which file not said)", async () => {
