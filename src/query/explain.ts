@@ -28,7 +28,7 @@ export function formatPlan(given: PreparedQuery | SqlPlan): string {
     if (t.format === "csv" && t.sniffedFrom) out.push(`  each later object sniffed by the task reading its start, and refused if its dialect or a column's type differs (as DuckDB alone checks each file of a glob)`);
   }
   for (const n of plan.notes) out.push(`note: ${n}`);
-  if (p?.pruned) out.push(`note: ${p.pruned}`);
+  for (const n of p?.pruned ?? []) out.push(`note: ${n}`);
   for (const s of plan.stages) {
     const prepared = p?.stages[s.id - 1];
     out.push("");

@@ -16,6 +16,7 @@ import { objectUrl } from "../storage/versions.js";
 import type { Split } from "../splits/split.js";
 import { openStore } from "../storage/url.js";
 import type { SqlPlan } from "../sql/model.js";
+import type { HivePruning } from "../sql/prune.js";
 import type { SqlTable } from "../sql/tables.js";
 
 /** One task of a stage: its number and, for a leaf stage, its group of splits. */
@@ -38,8 +39,8 @@ export interface PreparedQuery {
   stages: PreparedStage[];
   /** The workers the tasks were sized for. */
   workers: number;
-  /** What partition pruning (the plan's `pruning`) kept, for explain: `table t: 3 of 12 directories, 5 of 20 objects`. */
-  pruned?: string;
+  /** What partition pruning (the plan's `pruning`) kept, per table, for explain: `table t: ... keeps 3 of 12 directories, 5 of 20 objects`. */
+  pruned?: string[];
 }
 
 export interface PrepareOptions {
@@ -68,8 +69,13 @@ export async function prepareQuery(plan: SqlPlan, listed: Map<string, InputListi
     if (s.id !== i + 1) throw new ConfigError(`[smelter] [sql] internal: plan stage ${i + 1} has id ${s.id}; stages must be numbered 1, 2, ... in order`);
   });
   for (const t of plan.tables) if (!listings.has(t.name)) throw new ConfigError(`[smelter] [sql] internal: table ${t.name} was not listed`);
-  const pruned = await prunedListing(plan, listings);
-  if (pruned) listings = new Map(listings).set(pruned.listing.table, pruned.listing.listing);
+  const notes: string[] = [];
+  for (const p of plan.pruning ?? []) {
+    const pruned = await prunedListing(plan, p, listings);
+    if (!pruned) continue;
+    listings = new Map(listings).set(p.table, pruned.listing);
+    notes.push(pruned.note);
+  }
   const stages: PreparedStage[] = [];
   for (const s of plan.stages) {
     if (s.tasks.kind === "partitions") stages.push({ id: s.id, tasks: Array.from({ length: s.tasks.count }, (_, n) => ({ n, splits: [] })) });
@@ -85,20 +91,19 @@ export async function prepareQuery(plan: SqlPlan, listed: Map<string, InputListi
       stages.push({ id: s.id, tasks, leaf: { table: s.tasks.table, bytes: l.bytes, taskBytes } });
     }
   }
-  return { plan, listings, stages, workers: o.workers, ...(pruned ? { pruned: pruned.note } : {}) };
+  return { plan, listings, stages, workers: o.workers, ...(notes.length ? { pruned: notes } : {}) };
 }
 
 /**
- * The listing of the plan's pruned table (sql/prune.ts) with only the objects whose directories'
+ * The listing of a pruned table (sql/prune.ts) with only the objects whose directories'
  * partition values pass its filter, evaluated once per directory in a DuckDB of its own. If the
  * filter fails there (a cast error), nothing is pruned: the tasks then meet it on the rows, as
  * DuckDB alone does.
  */
-async function prunedListing(plan: SqlPlan, listings: Map<string, InputListing>): Promise<{ listing: { table: string; listing: InputListing }; note: string } | undefined> {
-  const p = plan.pruning;
-  const table = p && plan.tables.find((t) => t.name === p.table);
-  const l = p && listings.get(p.table);
-  if (!p || !table?.hive?.length || !l) return undefined;
+async function prunedListing(plan: SqlPlan, p: HivePruning, listings: Map<string, InputListing>): Promise<{ listing: InputListing; note: string } | undefined> {
+  const table = plan.tables.find((t) => t.name === p.table);
+  const l = listings.get(p.table);
+  if (!table?.hive?.length || !l) return undefined;
   const dirOf = (key: string) => key.slice(0, key.lastIndexOf("/") + 1);
   const dirs = new Map<string, number>();
   for (const s of l.splits) if (!dirs.has(dirOf(s.key))) dirs.set(dirOf(s.key), dirs.size);
@@ -121,7 +126,7 @@ async function prunedListing(plan: SqlPlan, listings: Map<string, InputListing>)
   const sizes = new Map(splits.map((s) => [s.key, s.fileSize]));
   const bytes = [...sizes.values()].reduce((a, b) => a + b, 0);
   const note = `table ${table.name}: the WHERE's filter on its partition columns keeps ${kept.size} of ${dirs.size} director${dirs.size === 1 ? "y" : "ies"}, ${objects.size} of ${l.objects} object${l.objects === 1 ? "" : "s"}`;
-  return { listing: { table: p.table, listing: { ...l, splits, objects: objects.size, bytes, largest: Math.max(0, ...sizes.values()) } }, note };
+  return { listing: { ...l, splits, objects: objects.size, bytes, largest: Math.max(0, ...sizes.values()) }, note };
 }
 
 /** The prepared query as JSON data (`smelter explain --format json`): the plan, and each stage's tasks with their splits. */

@@ -70,8 +70,8 @@ export interface SqlPlan {
   columns: { name: string; type: string }[];
   /** Decisions worth showing (why broadcast, why raw rows are shuffled, ...). */
   notes: string[];
-  /** A table in hive-style directories whose objects the WHERE prunes by their directories' values (sql/prune.ts): query/prepare.ts lists only those. */
-  pruning?: HivePruning;
+  /** Tables in hive-style directories whose objects the WHERE prunes by their directories' values (sql/prune.ts): query/prepare.ts packs tasks of those only. */
+  pruning?: HivePruning[];
 }
 
 export interface PlanOptions {

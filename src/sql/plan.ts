@@ -115,7 +115,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
       coordinator: { inputs: gathered.map((g) => ({ view: `__s${g.id}`, stage: g.id })), sql: coordinatorSql, resultStage: planned.resultStage ?? null },
       columns,
       notes: ctx.notes,
-      ...(pruning ? { pruning } : {}),
+      ...(pruning.length ? { pruning } : {}),
     };
   } finally {
     own?.close();

@@ -1,13 +1,14 @@
 /**
- * Partition pruning for tables in hive-style directories (splits/hive.ts): a query over ONE table
- * whose WHERE has conjuncts naming only its partition columns (`WHERE year = 2024 AND month IN
- * (1, 2)`) reads only the objects whose directories' values pass them, as DuckDB alone skips the
- * other files. Those conjuncts are the rows' own filter, so an object they reject holds no row the
- * query keeps; they must hold only constants, the partition columns and CONSISTENT functions
- * (no subquery, no `random()`, no `now()`, no macro). The plan carries them as a query over a view
- * `__hive(__n, <partition columns>)`; query/prepare.ts runs it over the listed directories.
- * Joins, CTEs and samples are not pruned (a conjunct over the null side of an outer join is not the
- * rows' own filter).
+ * Partition pruning for tables in hive-style directories (splits/hive.ts): a table of the query's
+ * FROM whose rows the WHERE filters (alone, or joined: not on the null side of an outer join) and
+ * which the query reads once, with WHERE conjuncts naming only its partition columns (`WHERE
+ * e.year = 2024 AND e.month IN (1, 2)`), reads only the objects whose directories' values pass
+ * them, as DuckDB alone skips the other files. Those conjuncts are the rows' own filter, so an
+ * object they reject holds no row the query keeps; they must hold only constants, the partition
+ * columns and CONSISTENT functions (no subquery, no `random()`, no `now()`, no macro). The plan
+ * carries them as a query over a view `__hive(__n, <partition columns>)`; query/prepare.ts runs it
+ * over the listed directories. Queries with CTEs or samples are not pruned, nor tables in
+ * subqueries.
  */
 import { and, baseTable, colRef, conjuncts, mapExpr, selectNode, walkExpr, type Expr, type SelectNode } from "./ast.js";
 import type { SqlSession } from "./parse.js";
@@ -19,35 +20,78 @@ export interface HivePruning {
   sql: string;
 }
 
-/** The partition filter of `node`'s one table, if it has one (see the header). */
-export async function hivePruning(s: SqlSession, node: SelectNode, tables: SqlTable[]): Promise<HivePruning | undefined> {
-  const from = node.from_table;
-  if (node.cte_map.map.length > 0 || node.sample || from.type !== "BASE_TABLE" || from.sample) return undefined;
-  const table = tables.find((t) => t.name.toLowerCase() === String(from.table_name).toLowerCase());
-  if (!table?.hive?.length || conjuncts(node.where_clause).length === 0) return undefined;
-  const hive = new Map(table.hive.map((c) => [c.name.toLowerCase(), c.name]));
-  const qualifier = String(from.alias || from.table_name).toLowerCase();
+/** A table in FROM whose rows the WHERE filters: it is not on the null side of an outer join. */
+interface Relation {
+  table: SqlTable | undefined;
+  qualifier: string;
+  preserved: boolean;
+}
+
+/**
+ * The tables in FROM with whether the WHERE's conjuncts are their rows' own filter: both sides of
+ * an INNER or CROSS join, the kept side of a LEFT or RIGHT join, neither side of a FULL join, nor
+ * the right of a SEMI or ANTI join; POSITIONAL and ASOF joins pair rows by position or nearest
+ * match, so neither side is pruned. A subquery or table function is a relation of unknown columns.
+ */
+function relations(ref: Record<string, unknown>, preserved: boolean, tables: SqlTable[], out: Relation[]): Relation[] {
+  if (ref.type === "BASE_TABLE" && !ref.sample && !ref.schema_name && !ref.catalog_name) {
+    const table = tables.find((t) => t.name.toLowerCase() === String(ref.table_name).toLowerCase());
+    out.push({ table, qualifier: String(ref.alias || ref.table_name).toLowerCase(), preserved: preserved && table !== undefined });
+  } else if (ref.type === "JOIN") {
+    const regular = ref.ref_type === "REGULAR" || ref.ref_type === "CROSS";
+    const kind = String(ref.join_type);
+    relations(ref.left as Record<string, unknown>, preserved && regular && ["INNER", "LEFT", "SEMI", "ANTI"].includes(kind), tables, out);
+    relations(ref.right as Record<string, unknown>, preserved && regular && ["INNER", "RIGHT"].includes(kind), tables, out);
+  } else out.push({ table: undefined, qualifier: String(ref.alias ?? "").toLowerCase(), preserved: false });
+  return out;
+}
+
+/** How many times the query reads table `name`, in FROM, joins, subqueries and CTEs. */
+function reads(tree: unknown, name: string): number {
+  if (Array.isArray(tree)) return tree.reduce((n: number, x) => n + reads(x, name), 0);
+  if (typeof tree !== "object" || tree === null) return 0;
+  const o = tree as Record<string, unknown>;
+  const self = o.type === "BASE_TABLE" && String(o.table_name).toLowerCase() === name ? 1 : 0;
+  return self + Object.values(o).reduce((n: number, v) => n + reads(v, name), 0);
+}
+
+/** The partition filters of the tables of `node`'s FROM (see the header). */
+export async function hivePruning(s: SqlSession, node: SelectNode, tables: SqlTable[]): Promise<HivePruning[]> {
+  if (node.cte_map.map.length > 0 || node.sample || conjuncts(node.where_clause).length === 0) return [];
+  const from = relations(node.from_table, true, tables, []);
+  const candidates = from.filter((r) => r.preserved && r.table?.hive?.length && reads(node, r.table.name.toLowerCase()) === 1);
+  if (candidates.length === 0) return [];
   // DuckDB lets WHERE name a select alias: a name that is one is not taken for a partition column.
   const aliases = new Set(node.select_list.map((e) => String(e.alias ?? "").toLowerCase()).filter(Boolean));
   const consistent = await s.consistentFunctions();
-  const partitionOnly = (c: Expr): boolean => {
-    let ok = true;
-    let names = 0;
-    walkExpr(c, (e) => {
-      if (!ok) return false;
-      if (e.class === "COLUMN_REF") {
-        const n = (e.column_names as string[]).map((x) => x.toLowerCase());
-        const name = n[n.length - 1]!;
-        ok = (n.length === 1 || (n.length === 2 && n[0] === qualifier)) && hive.has(name) && !aliases.has(name);
-        names++;
-      } else if (e.class === "FUNCTION") ok = !e.schema && consistent.has(String(e.function_name).toLowerCase()) && !e.filter && !(e.order_bys as { orders?: unknown[] } | undefined)?.orders?.length;
-      else ok = ["CONSTANT", "OPERATOR", "COMPARISON", "CONJUNCTION", "CAST", "BETWEEN", "CASE"].includes(String(e.class));
-      return ok;
-    });
-    return ok && names > 0;
-  };
-  const kept = conjuncts(node.where_clause).filter(partitionOnly);
-  if (kept.length === 0) return undefined;
-  const where = mapExpr(and(kept), (e) => (e.class === "COLUMN_REF" ? colRef(hive.get((e.column_names as string[]).at(-1)!.toLowerCase())!) : undefined));
-  return { table: table.name, sql: await s.print(selectNode({ select: [colRef("__n")], from: baseTable("__hive"), where })) };
+  const out: HivePruning[] = [];
+  for (const r of candidates) {
+    const table = r.table!;
+    const hive = new Map(table.hive!.map((c) => [c.name.toLowerCase(), c.name]));
+    const others = from.filter((x) => x !== r);
+    // An unqualified name is this table's only if no other relation may have it (a subquery's columns are not known here).
+    const elsewhere = (name: string) => others.some((x) => !x.table || x.table.columns.some((c) => c.name.toLowerCase() === name));
+    const partitionOnly = (c: Expr): boolean => {
+      let ok = true;
+      let names = 0;
+      walkExpr(c, (e) => {
+        if (!ok) return false;
+        if (e.class === "COLUMN_REF") {
+          const n = (e.column_names as string[]).map((x) => x.toLowerCase());
+          const name = n[n.length - 1]!;
+          const mine = n.length === 2 ? n[0] === r.qualifier && !others.some((x) => x.qualifier === r.qualifier) : n.length === 1 && !elsewhere(name);
+          ok = mine && hive.has(name) && !aliases.has(name);
+          names++;
+        } else if (e.class === "FUNCTION") ok = !e.schema && consistent.has(String(e.function_name).toLowerCase()) && !e.filter && !(e.order_bys as { orders?: unknown[] } | undefined)?.orders?.length;
+        else ok = ["CONSTANT", "OPERATOR", "COMPARISON", "CONJUNCTION", "CAST", "BETWEEN", "CASE"].includes(String(e.class));
+        return ok;
+      });
+      return ok && names > 0;
+    };
+    const kept = conjuncts(node.where_clause).filter(partitionOnly);
+    if (kept.length === 0) continue;
+    const where = mapExpr(and(kept), (e) => (e.class === "COLUMN_REF" ? colRef(hive.get((e.column_names as string[]).at(-1)!.toLowerCase())!) : undefined));
+    out.push({ table: table.name, sql: await s.print(selectNode({ select: [colRef("__n")], from: baseTable("__hive"), where })) });
+  }
+  return out;
 }
