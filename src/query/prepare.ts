@@ -131,5 +131,5 @@ async function prunedListing(plan: SqlPlan, p: HivePruning, listings: Map<string
 
 /** The prepared query as JSON data (`smelter explain --format json`): the plan, and each stage's tasks with their splits. */
 export function preparedJson(p: PreparedQuery): unknown {
-  return { ...p.plan, workers: p.workers, tasks: p.stages.map((s) => ({ stage: s.id, count: s.tasks.length, ...(s.leaf ? { ...s.leaf, splits: s.tasks.map((t) => t.splits.map((x) => ({ key: x.key, start: x.range.start, end: x.range.end }))) } : {}) })) };
+  return { ...p.plan, workers: p.workers, ...(p.pruned ? { pruned: p.pruned } : {}), tasks: p.stages.map((s) => ({ stage: s.id, count: s.tasks.length, ...(s.leaf ? { ...s.leaf, splits: s.tasks.map((t) => t.splits.map((x) => ({ key: x.key, start: x.range.start, end: x.range.end }))) } : {}) })) };
 }
