@@ -251,7 +251,7 @@ async function tableInput(i: z.infer<typeof tableInputSchema>, dir: string, ctx:
   // Files DuckDB read in place: still the versions listed once it has read them.
   const verify = () => checkInPlaceUnchanged(store, files.filter((f) => f.inPlace).map((f) => f.split));
   const check = (db: DuckDb) => checkLaterObjects(files, i.table, store, db);
-  return { view: i.view, files: files.map((f) => f.path), columns, local: files, check, verify, source: () => `SELECT ${list} FROM ${sourceSql(i.table, files)}` };
+  return { view: i.view, files: files.map((f) => f.path), columns, local: files, check, verify, source: () => `SELECT ${list} FROM ${sourceSql(i.table, files, wanted ? i.table.columns.filter((c) => wanted.has(c.name)).map((c) => c.name) : undefined)}` };
 }
 
 async function stageInput(i: z.infer<typeof stageInputSchema>, partition: number | null, dir: string, ctx: TaskContext): Promise<Prepared> {

@@ -49,12 +49,16 @@ export interface CsvFile {
 
 /**
  * A DuckDB table function (or subquery) reading `files` of `table`. A plain path stands for a whole
- * object as written (with its header line when the table has one).
+ * object as written (with its header line when the table has one). `fileColumns`: with hive
+ * columns, the files' columns to read (Parquet: those the query reads; a sparse copy holds no
+ * others). @default every column
  */
-export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string {
+export function sourceSql(spec: TableSpec, files: (string | CsvFile)[], fileColumns?: string[]): string {
   const table = tableSchema.parse(spec);
   const hive = table.hive;
   if (hive?.length) {
+    // Each group's columns by name: a group's read_parquet takes its first file's column order, and UNION ALL matches by position.
+    const names = (fileColumns ?? table.columns.map((c) => c.name)).map(q);
     // Files of the same directory values read together, each group with its values added as constants.
     const groups = new Map<string, { values: string[]; files: (string | CsvFile)[] }>();
     for (const f of files) {
@@ -67,7 +71,7 @@ export function sourceSql(spec: TableSpec, files: (string | CsvFile)[]): string 
       groups.set(key, g);
     }
     const own = { ...spec, hive: undefined };
-    const reads = [...groups.values()].map((g) => `(SELECT *, ${g.values.map((v, i) => `${v} AS ${q(hive[i]!.name)}`).join(", ")} FROM ${sourceSql(own, g.files)})`);
+    const reads = [...groups.values()].map((g) => `(SELECT ${[...names, ...g.values.map((v, i) => `${v} AS ${q(hive[i]!.name)}`)].join(", ")} FROM ${sourceSql(own, g.files)})`);
     return reads.length === 1 ? reads[0]! : `(${reads.map((r) => `SELECT * FROM ${r}`).join(" UNION ALL ")})`;
   }
   const paths = files.map((f) => (typeof f === "string" ? f : f.path));

@@ -35,6 +35,8 @@ export interface DiscoverOptions {
   whole?: boolean;
   /** Stops the listing. */
   signal?: AbortSignal;
+  /** Called with each matching object of no bytes (skipped: it holds no rows, but its path may matter, as for hive directories). */
+  onEmpty?: (key: string) => void;
 }
 
 const optionsSchema = z.strictObject({
@@ -47,6 +49,7 @@ const optionsSchema = z.strictObject({
   footerPrefetchBytes: z.number().int().min(0).default(64 * 1024),
   whole: z.boolean().default(false),
   signal: z.instanceof(AbortSignal).optional(),
+  onEmpty: z.custom<(key: string) => void>((f) => typeof f === "function", "must be a function").optional(),
 });
 
 /** What discovery has done so far. */
@@ -105,7 +108,9 @@ export function discoverSplits(store: ObjectStore, pattern: string, options: Dis
       for await (const page of store.listPages(keyPattern.listPrefix, listOptions)) {
         if (abort.signal.aborted) break;
         stats.pages++;
-        const files = page.filter((o) => o.size > 0 && isInputKey(o.key, keyPattern, opts.skipHidden));
+        const inputs = page.filter((o) => isInputKey(o.key, keyPattern, opts.skipHidden));
+        if (opts.onEmpty) for (const o of inputs) if (o.size === 0) opts.onEmpty(o.key);
+        const files = inputs.filter((o) => o.size > 0);
         for (let i = 0; i < files.length; i += opts.footerConcurrency) {
           const group = files.slice(i, i + opts.footerConcurrency);
           const cut = await Promise.all(group.map(splitsOf));

@@ -9,6 +9,11 @@
  * (mapreduce/table-source.ts), from its object's path.
  */
 
+/** A name as DuckDB compares names ignoring case: ASCII letters only (`KÉ` and `ké` are two columns). */
+export function asciiLower(name: string): string {
+  return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
 /** A partition column: its name as DuckDB names it (the first object's spelling) and its DuckDB type. */
 export interface HiveColumn {
   name: string;
@@ -17,7 +22,7 @@ export interface HiveColumn {
 
 /**
  * The `key=value` directories of an object's path (URL or local path; the file name is not one),
- * by key ignoring case, the value as written (URL-encoded). A key named twice keeps its first
+ * by key ignoring ASCII case, the value as written (URL-encoded). A key named twice keeps its first
  * value, as DuckDB does (`s=1/x/s=2/` reads 1).
  */
 export function hivePairs(objectUrl: string): Map<string, string> {
@@ -25,7 +30,7 @@ export function hivePairs(objectUrl: string): Map<string, string> {
   const pairs = new Map<string, string>();
   for (const d of dirs) {
     const eq = d.indexOf("=");
-    const key = d.slice(0, eq).toLowerCase();
+    const key = asciiLower(d.slice(0, eq));
     if (eq > 0 && !pairs.has(key)) pairs.set(key, d.slice(eq + 1));
   }
   return pairs;
@@ -49,5 +54,5 @@ function urlDecode(s: string): string {
 /** A file's partition values, as SQL text, one per column: from its object's path. */
 export function hiveValuesSql(columns: HiveColumn[], objectUrl: string): string[] {
   const pairs = hivePairs(objectUrl);
-  return columns.map((c) => hiveValueSql(pairs.get(c.name.toLowerCase()), c.type));
+  return columns.map((c) => hiveValueSql(pairs.get(asciiLower(c.name)), c.type));
 }

@@ -24,6 +24,8 @@ export interface InputListing {
   largest: number;
   /** The store's objects are local files (it has the `localPath` capability): a task may read them in place. */
   localFiles: boolean;
+  /** Matching objects of no bytes, skipped (no rows), in listing order: their directories still count for hive partitioning (DuckDB alone's glob holds them). */
+  emptyKeys?: string[];
 }
 
 /**
@@ -32,7 +34,8 @@ export interface InputListing {
  */
 export async function listInput(store: ObjectStore, pattern: string, options: Pick<DiscoverOptions, "format" | "signal" | "whole"> & { rowGroups?: boolean } = {}): Promise<InputListing> {
   const { rowGroups, ...discover } = options;
-  const found = discoverSplits(store, pattern, { ...discover, targetSplitBytes: Number.MAX_SAFE_INTEGER });
+  const emptyKeys: string[] = [];
+  const found = discoverSplits(store, pattern, { ...discover, targetSplitBytes: Number.MAX_SAFE_INTEGER, onEmpty: (key) => emptyKeys.push(key) });
   const splits: Split[] = [];
   for await (const s of rowGroups ? found : wholeParquetFiles(found)) splits.push(s);
   let bytes = 0;
@@ -44,7 +47,7 @@ export async function listInput(store: ObjectStore, pattern: string, options: Pi
     bytes += s.fileSize;
     largest = Math.max(largest, s.fileSize);
   }
-  return { storeUrl: store.url, pattern, splits, bytes, objects: objects.size, largest, localFiles: store.localPath !== undefined };
+  return { storeUrl: store.url, pattern, splits, bytes, objects: objects.size, largest, localFiles: store.localPath !== undefined, ...(emptyKeys.length ? { emptyKeys } : {}) };
 }
 
 /** Parquet row-group splits of one object merged back into one whole-object split (a task reads a Parquet object whole). */

@@ -21,7 +21,7 @@ import { ConfigError } from "../job/errors.js";
 import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { cutSplit } from "../splits/pack.js";
-import { hivePairs, hiveValuesSql, type HiveColumn } from "../splits/hive.js";
+import { asciiLower, hivePairs, hiveValuesSql, type HiveColumn } from "../splits/hive.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
@@ -101,18 +101,21 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const o = r.options ?? {};
   const given = o.format && o.format !== "auto" ? o.format : undefined;
   let splits: Split[];
+  let empty: string[];
   try {
     const listing = await listInput(store, key, given ? { format: given } : {});
     onListing(listing);
     splits = listing.splits;
+    empty = listing.emptyKeys ?? [];
   } catch (err) {
     throw new ConfigError(`[smelter] [sql] cannot list table ${r.name} at ${r.url}: ${(err as Error).message.replace(/^\[smelter\] /, "")}`, { cause: err });
   }
-  if (splits.length === 0) throw new ConfigError(`[smelter] [sql] no objects for table ${r.name} at ${r.url} (empty objects are skipped): check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
+  if (splits.length === 0) throw new ConfigError(`[smelter] [sql] no objects for table ${r.name} at ${r.url} (empty objects, and paths with a directory or name starting with _ or ., are skipped): check the URL (a prefix like s3://bucket/uservisits/ or a glob like data/part-*)`);
   const format = given ?? splits[0]!.format;
   const other = splits.find((s) => s.format !== format);
   if (other) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes ${format} and ${other.format} objects at ${r.url} (${splits[0]!.key}, ${other.key}): narrow the URL with a glob (*.${format === "ndjson" ? "ndjson" : format}), or pass --input-format`);
-  const hive = o.hive === false ? undefined : await hiveColumns(r, splits.map((s) => `${store.url.replace(/\/$/, "")}/${s.key}`), db);
+  // Empty objects too: DuckDB alone's glob holds them, and their directories count for its hive columns.
+  const hive = o.hive === false ? undefined : await hiveColumns(r, [...splits.map((s) => s.key), ...empty].map((k) => `${store.url.replace(/\/$/, "")}/${k}`), db);
   const table = await fileTable(r, store, splits, format, given, targetSplitBytes, db);
   return hive ? withHive(r, table, hive) : table;
 }
@@ -408,7 +411,8 @@ async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Prom
   if (!urls.some((u) => hivePairs(u).size > 0)) return undefined;
   // One placeholder per directory (the file name is never a partition), in listing order; directories without keys too (DuckDB then reads none).
   const dirs = new Set<string>();
-  for (const u of urls) {
+  // In the order of DuckDB alone's glob (sorted paths): its first path decides the columns' order.
+  for (const u of [...urls].sort()) {
     const path = u.replace(/^[a-z][a-z0-9+.-]*:\/\/+/i, "");
     dirs.add(path.slice(0, path.lastIndexOf("/") + 1));
   }
@@ -435,7 +439,7 @@ async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Prom
     const read = `read_csv([${paths.map(sqlString).join(", ")}], header = true, columns = {'__smelter_dir': 'BIGINT'}, auto_detect = false)`;
     // e.g. a %FF in a directory's value: DuckDB alone fails the same way on the table.
     const cannot = (err: unknown): never => {
-      throw new ConfigError(`[smelter] [sql] table ${r.name}: DuckDB cannot read its objects' hive partition directories (${duckdbText((err as Error).message)}): pass --table-option ${r.name}.hive=false to read the objects' own columns only`, { cause: err });
+      throw new ConfigError(`[smelter] [sql] table ${r.name}: DuckDB cannot read its objects' hive partition directories (${duckdbText(((err as Error).cause as Error | undefined)?.message ?? (err as Error).message).split("\n")[0]}): pass --table-option ${r.name}.hive=false to read the objects' own columns only`, { cause: err });
     };
     const described = await db.use((d) => d.all(`DESCRIBE SELECT * FROM ${read}`)).catch(cannot);
     const columns = described.slice(1).map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
@@ -471,8 +475,8 @@ async function scratchDir(): Promise<string> {
 
 /** A table's own columns with its hive partition columns after them, as DuckDB alone orders them. */
 function withHive(r: TableRequest, table: SqlTableInput, hive: HiveColumn[]): SqlTableInput {
-  const own = new Set(table.columns.map((c) => c.name.toLowerCase()));
-  const clash = hive.find((h) => own.has(h.name.toLowerCase()));
+  const own = new Set(table.columns.map((c) => asciiLower(c.name)));
+  const clash = hive.find((h) => own.has(asciiLower(h.name)));
   // DuckDB alone puts the directory's value in the file's column (its type, its place): not done here.
   if (clash) throw new ConfigError(`[smelter] [sql] table ${r.name}: its objects have a column ${clash.name} and are also in ${clash.name}=... directories, which DuckDB alone reads as that column's values; Smelter does not. Pass --table-option ${r.name}.hive=false to read the column from the files`);
   return { ...table, columns: [...table.columns, ...hive], hive };

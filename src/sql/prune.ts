@@ -11,6 +11,7 @@
  * subqueries.
  */
 import { and, baseTable, colRef, conjuncts, mapExpr, selectNode, walkExpr, type Expr, type SelectNode } from "./ast.js";
+import { asciiLower } from "../splits/hive.js";
 import type { SqlSession } from "./parse.js";
 import type { SqlTable } from "./tables.js";
 
@@ -36,13 +37,13 @@ interface Relation {
 function relations(ref: Record<string, unknown>, preserved: boolean, tables: SqlTable[], out: Relation[]): Relation[] {
   if (ref.type === "BASE_TABLE" && !ref.sample && !ref.schema_name && !ref.catalog_name) {
     const table = tables.find((t) => t.name.toLowerCase() === String(ref.table_name).toLowerCase());
-    out.push({ table, qualifier: String(ref.alias || ref.table_name).toLowerCase(), preserved: preserved && table !== undefined });
+    out.push({ table, qualifier: asciiLower(String(ref.alias || ref.table_name)), preserved: preserved && table !== undefined });
   } else if (ref.type === "JOIN") {
     const regular = ref.ref_type === "REGULAR" || ref.ref_type === "CROSS";
     const kind = String(ref.join_type);
     relations(ref.left as Record<string, unknown>, preserved && regular && ["INNER", "LEFT", "SEMI", "ANTI"].includes(kind), tables, out);
     relations(ref.right as Record<string, unknown>, preserved && regular && ["INNER", "RIGHT"].includes(kind), tables, out);
-  } else out.push({ table: undefined, qualifier: String(ref.alias ?? "").toLowerCase(), preserved: false });
+  } else out.push({ table: undefined, qualifier: asciiLower(String(ref.alias ?? "")), preserved: false });
   return out;
 }
 
@@ -67,17 +68,17 @@ export async function hivePruning(s: SqlSession, node: SelectNode, tables: SqlTa
   const out: HivePruning[] = [];
   for (const r of candidates) {
     const table = r.table!;
-    const hive = new Map(table.hive!.map((c) => [c.name.toLowerCase(), c.name]));
+    const hive = new Map(table.hive!.map((c) => [asciiLower(c.name), c.name]));
     const others = from.filter((x) => x !== r);
     // An unqualified name is this table's only if no other relation may have it (a subquery's columns are not known here).
-    const elsewhere = (name: string) => others.some((x) => !x.table || x.table.columns.some((c) => c.name.toLowerCase() === name));
+    const elsewhere = (name: string) => others.some((x) => !x.table || x.table.columns.some((c) => asciiLower(c.name) === name));
     const partitionOnly = (c: Expr): boolean => {
       let ok = true;
       let names = 0;
       walkExpr(c, (e) => {
         if (!ok) return false;
         if (e.class === "COLUMN_REF") {
-          const n = (e.column_names as string[]).map((x) => x.toLowerCase());
+          const n = (e.column_names as string[]).map(asciiLower);
           const name = n[n.length - 1]!;
           const mine = n.length === 2 ? n[0] === r.qualifier && !others.some((x) => x.qualifier === r.qualifier) : n.length === 1 && !elsewhere(name);
           ok = mine && hive.has(name) && !aliases.has(name);
@@ -90,7 +91,7 @@ export async function hivePruning(s: SqlSession, node: SelectNode, tables: SqlTa
     };
     const kept = conjuncts(node.where_clause).filter(partitionOnly);
     if (kept.length === 0) continue;
-    const where = mapExpr(and(kept), (e) => (e.class === "COLUMN_REF" ? colRef(hive.get((e.column_names as string[]).at(-1)!.toLowerCase())!) : undefined));
+    const where = mapExpr(and(kept), (e) => (e.class === "COLUMN_REF" ? colRef(hive.get(asciiLower((e.column_names as string[]).at(-1)!))!) : undefined));
     out.push({ table: table.name, sql: await s.print(selectNode({ select: [colRef("__n")], from: baseTable("__hive"), where })) });
   }
   return out;
