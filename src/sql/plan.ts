@@ -42,6 +42,7 @@ export async function planQuery(sql: string, tableInputs: SqlTableInput[], optio
     const parsed = await s.parse(sql);
     // Before anything binds: the query reads only the tables given (no table functions, no file paths).
     checkReads(parsed, tables.map((t) => t.name), sql);
+    refuseTableColumnAliases(parsed, sql);
     const bind = async () => {
       const bound = await s.describe(sql).catch((err: unknown) => {
         throw bindError(err, sql);
@@ -204,6 +205,27 @@ async function resetTables(s: SqlSession): Promise<void> {
  * their type), with the catalog's reason: by name anywhere in the query (a USING column too), or
  * through a `*`, COLUMNS(...) or a position. Queries that do not read it are answered.
  */
+/**
+ * `FROM t AS x(a, b)` renames t's first columns by position. The tasks read a table's columns by
+ * the names the query uses (Parquet: only those), so `x.a` would read t's column named a, not its
+ * first column: refused, named (found by a sweep: `sum(x.v)` over `t AS x(v)` summed v, where
+ * DuckDB alone sums the first column). A subquery's alias list (`(SELECT ...) AS s(a, b)`) is fine.
+ */
+function refuseTableColumnAliases(parsed: unknown, sql: string): void {
+  let found: Record<string, unknown> | undefined;
+  const walk = (x: unknown): void => {
+    if (found || typeof x !== "object" || x === null) return;
+    if (Array.isArray(x)) return x.forEach(walk);
+    const o = x as Record<string, unknown>;
+    if (o.type === "BASE_TABLE" && Array.isArray(o.column_name_alias) && o.column_name_alias.length > 0) found = o;
+    else Object.values(o).forEach(walk);
+  };
+  walk(parsed);
+  if (!found) return;
+  const names = (found.column_name_alias as string[]).join(", ");
+  throw new ConfigError(`[smelter] [sql] a column alias list on table ${String(found.table_name)} (${String(found.alias || found.table_name)}(${names})) renames its columns by position, which Smelter's tasks do not follow (they read columns by name): alias the columns in the select list, or in a subquery (FROM (SELECT col AS ${(found.column_name_alias as string[])[0]}, ... FROM ${String(found.table_name)}) AS ${String(found.alias || found.table_name)}) (${excerpt(sql)})`);
+}
+
 function refuseUnreadable(parsed: unknown, tables: SqlTable[], sql: string): void {
   const marked = tables.flatMap((t) => t.unreadable ?? []);
   if (marked.length === 0) return;

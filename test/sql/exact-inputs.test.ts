@@ -550,6 +550,19 @@ describe("the last wrong answers and refusals of the differential suite, exact",
     }
   });
 
+  test("table-column-aliases: FROM t AS x(a, ...) renames t's first columns by position, which tasks reading columns by name do not follow (over Parquet, sum(x.v) of t AS x(v) summed the column named v, DuckDB alone the first column; pruning took x.year for the key): refused, named, --allow-single-task included; a subquery's alias list is answered", async () => {
+    const url = files("col-alias", { "README": "" });
+    await db.run(`COPY (SELECT i AS id, i * 10 AS v FROM range(4) r(i)) TO '${url}a.parquet' (FORMAT parquet)`);
+    const tables = await resolveTables([{ name: "t", url: `${url}*.parquet` }]);
+    for (const sql of ["SELECT sum(x.v) AS s FROM t AS x(v)", "SELECT count(*) FROM t AS x(a, b) JOIN t AS y ON x.a = y.id"]) {
+      for (const allowSingleTask of [false, true]) {
+        await assert.rejects(planQuery(sql, tables, { workers: 2, allowSingleTask }, session), /a column alias list on table t \(x\((v|a, b)\)\) renames its columns by position.*alias the columns in the select list, or in a subquery/, sql);
+      }
+    }
+    const sql = "SELECT sum(x) AS sx, sum(y) AS sy FROM (SELECT v, id FROM t) AS s(x, y)";
+    assertSameResult(await viaEngine(sql, tables), await alone(sql, { t: `SELECT * FROM read_parquet('${url}*.parquet')` }), false, sql);
+  });
+
   test("hive-directories: what Smelter does not read as DuckDB alone does is refused, named: a key that is also a column of the files, a value DuckDB cannot decode", async () => {
     const root = files("hive-refused", { "README": "" }).replace(/\/$/, "");
     mkdirSync(`${root}/clash/x=7`, { recursive: true });
