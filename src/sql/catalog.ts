@@ -409,9 +409,9 @@ async function sameTemporalReading(db: CatalogDb, list: string, columns: { name:
  */
 async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Promise<HiveColumn[] | undefined> {
   if (!urls.some((u) => hivePairs(u).size > 0)) return undefined;
-  // One placeholder per directory (the file name is never a partition), in listing order; directories without keys too (DuckDB then reads none).
+  // One placeholder per directory (the file name is never a partition), directories without keys too (DuckDB then reads none),
+  // in the order of DuckDB alone's glob (sorted paths): its first path decides the columns' order.
   const dirs = new Set<string>();
-  // In the order of DuckDB alone's glob (sorted paths): its first path decides the columns' order.
   for (const u of [...urls].sort()) {
     const path = u.replace(/^[a-z][a-z0-9+.-]*:\/\/+/i, "");
     dirs.add(path.slice(0, path.lastIndexOf("/") + 1));
