@@ -2,6 +2,7 @@
  * Key patterns: a plain prefix (`data/`, `data/uservisits`) or a glob (`data/part-*`, `**\/*.csv`,
  * `logs/2024-0[1-3]/*.{csv,gz}`). `*` and `?` stay inside one path segment, `**` crosses them.
  */
+import { firstWildcard } from "../storage/wildcards.js";
 
 export interface KeyPattern {
   /** The literal part before the first wildcard: what to list. */
@@ -11,11 +12,10 @@ export interface KeyPattern {
   isGlob: boolean;
 }
 
-const GLOB_CHARS = /[*?[{]/;
 
 export function parseKeyPattern(pattern: string): KeyPattern {
   const p = pattern.replace(/^\/+/, "");
-  const wild = p.search(GLOB_CHARS);
+  const wild = firstWildcard(p);
   if (wild < 0) {
     // A prefix names a directory-like prefix or one object: "data" matches "data" and "data/...".
     if (p === "" || p.endsWith("/")) return { listPrefix: p, isGlob: false, matches: (k) => k.startsWith(p) };

@@ -13,6 +13,7 @@ import { localStore, type LocalStoreOptions } from "./local.js";
 import { memoryStore, type MemoryStoreOptions } from "./memory.js";
 import type { RuntimeContext } from "../job/runtime-context.js";
 import type { S3StoreOptions } from "./s3.js";
+import { hasWildcard } from "./wildcards.js";
 
 /** Options of {@link openStore}, per kind of store. */
 export interface OpenStoreOptions {
@@ -101,9 +102,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       const st = await fs.stat(parsed.path).catch(() => undefined);
       if (parsed.trailingSlash || st?.isDirectory() || parsed.path === path.parse(parsed.path).root)
         return { store: localStore(parsed.path, withContext(options.local, options.context)), key: "" };
-      // A glob with a wildcard in a directory segment (data/*/part-*.csv, data/**/x.parquet): the store is the directory before it, the key the rest (was a store rooted at a directory named "**": no objects).
+      // A glob with a wildcard in a directory segment (data/*/part-*.csv, data/**/x.parquet, data/202[45]/*.csv, data/{a,b}/*.csv): the store is the directory before it, the key the rest (was a store rooted at a directory named "**": no objects).
       const segments = parsed.path.split("/");
-      const wild = segments.findIndex((s) => /[*?]/.test(s));
+      const wild = segments.findIndex(hasWildcard);
       if (!st && wild > 0 && wild < segments.length - 1) {
         return { store: localStore(segments.slice(0, wild).join("/") || "/", withContext(options.local, options.context)), key: segments.slice(wild).join("/") };
       }

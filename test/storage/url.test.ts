@@ -56,6 +56,11 @@ describe("openStore", () => {
     assert.deepEqual((await listInput(deep.store, deep.key)).splits.map((s) => s.key).sort(), ["a/b/x.csv", "c/y.csv", "z.csv"]);
     const one = await openStore(join(dir, "nest", "*", "*.csv"));
     assert.deepEqual((await listInput(one.store, one.key)).splits.map((s) => s.key), ["c/y.csv"]);
+    // A character class or braces in a directory segment are wildcards too (found no objects).
+    for (const glob of [join(dir, "nest", "[ac]", "*.csv"), join(dir, "nest", "{a,c}", "*.csv")]) {
+      const g = await openStore(glob);
+      assert.deepEqual([g.store.url, (await listInput(g.store, g.key)).splits.map((s) => s.key)], [`file://${join(dir, "nest")}/`, ["c/y.csv"]], glob);
+    }
   });
 
   it("memory:// names a process-local store and a key", async () => {
