@@ -7,8 +7,10 @@
  * object they reject holds no row the query keeps; they must hold only constants, the partition
  * columns and CONSISTENT functions (no subquery, no `random()`, no `now()`, no macro). The plan
  * carries them as a query over a view `__hive(__n, <partition columns>)`; query/prepare.ts runs it
- * over the listed directories. Queries with CTEs or samples are not pruned, nor tables in
- * subqueries.
+ * over the listed directories. Each SELECT of the query (the query itself, its CTEs, its
+ * subqueries in FROM) prunes the tables of its own FROM by its own WHERE: a subquery's WHERE
+ * filters its own rows however the outer query uses them. Samples are not pruned, nor tables in
+ * expression subqueries (planned as one task, which prunes nothing).
  */
 import { and, baseTable, colRef, conjuncts, mapExpr, selectNode, walkExpr, type Expr, type SelectNode } from "./ast.js";
 import { asciiLower } from "../splits/hive.js";
@@ -53,19 +55,47 @@ function reads(tree: unknown, name: string): number {
   if (Array.isArray(tree)) return tree.reduce((n: number, x) => n + reads(x, name), 0);
   if (typeof tree !== "object" || tree === null) return 0;
   const o = tree as Record<string, unknown>;
-  const self = o.type === "BASE_TABLE" && String(o.table_name).toLowerCase() === name ? 1 : 0;
+  const self = o.type === "BASE_TABLE" && asciiLower(String(o.table_name)) === name ? 1 : 0;
   return self + Object.values(o).reduce((n: number, v) => n + reads(v, name), 0);
 }
 
-/** The partition filters of the tables of `node`'s FROM (see the header). */
-export async function hivePruning(s: SqlSession, node: SelectNode, tables: SqlTable[]): Promise<HivePruning[]> {
-  if (node.cte_map.map.length > 0 || node.sample || conjuncts(node.where_clause).length === 0) return [];
+/** The partition filters of the query's tables (see the header): of every SELECT in it (the query, its CTEs, its subqueries in FROM), each over its own FROM. */
+export async function hivePruning(s: SqlSession, root: SelectNode, tables: SqlTable[]): Promise<HivePruning[]> {
+  // A CTE's name shadows a table's: such a name is no table here.
+  const ctes = new Set<string>();
+  const nodes: SelectNode[] = [];
+  const collect = (x: unknown): void => {
+    if (typeof x !== "object" || x === null) return;
+    const o = x as Record<string, unknown>;
+    if (o.type === "SELECT_NODE") {
+      const n = o as unknown as SelectNode;
+      nodes.push(n);
+      for (const { key, value } of n.cte_map.map) {
+        ctes.add(asciiLower(key));
+        collect(value.query.node);
+      }
+      collect(n.from_table);
+    } else if (o.type === "JOIN") {
+      collect(o.left);
+      collect(o.right);
+    } else if (o.type === "SUBQUERY") collect((o.subquery as { node: unknown }).node);
+  };
+  collect(root);
+  const visible = tables.filter((t) => !ctes.has(asciiLower(t.name)));
+  const consistent = await s.consistentFunctions();
+  const out: HivePruning[] = [];
+  for (const node of nodes) out.push(...(await pruneSelect(s, node, root, visible, consistent)));
+  return out;
+}
+
+/** The partition filters one SELECT's WHERE gives the tables of its own FROM. */
+async function pruneSelect(s: SqlSession, node: SelectNode, root: SelectNode, tables: SqlTable[], consistent: Set<string>): Promise<HivePruning[]> {
+  if (node.sample || conjuncts(node.where_clause).length === 0) return [];
   const from = relations(node.from_table, true, tables, []);
-  const candidates = from.filter((r) => r.preserved && r.table?.hive?.length && reads(node, r.table.name.toLowerCase()) === 1);
+  const candidates = from.filter((r) => r.preserved && r.table?.hive?.length && reads(root, asciiLower(r.table.name)) === 1);
   if (candidates.length === 0) return [];
   // DuckDB lets WHERE name a select alias: a name that is one is not taken for a partition column.
   const aliases = new Set(node.select_list.map((e) => String(e.alias ?? "").toLowerCase()).filter(Boolean));
-  const consistent = await s.consistentFunctions();
   const out: HivePruning[] = [];
   for (const r of candidates) {
     const table = r.table!;
