@@ -76,11 +76,12 @@ export async function buildFixtures(): Promise<{ ctx: CorpusContext; stop(): Pro
   if (pi.status !== 0) throw new Error(`smelter pi for the events fixture failed: ${pi.stderr}`);
   const full = mountFullDisk(join(dir, "full"));
 
+  const servers = await startServers({ s3: () => startS3Server({ buckets: ["bad"] }), silent: () => startSilentServer() });
+  // A port where nothing listens, freed after the servers took theirs: freed before, the silent server could be given it
+  // (a CI run got "no response within 500 ms" from it instead of "connection refused").
   const closedServer = createServer();
   const closedPort = await listenOnLoopback(closedServer);
   await new Promise<void>((resolve) => closedServer.close(() => resolve()));
-
-  const servers = await startServers({ s3: () => startS3Server({ buckets: ["bad"] }), silent: () => startSilentServer() });
   const bucket = s3Store({ bucket: "bad", endpoint: servers.s3.endpoint, region: servers.s3.region, credentials: { accessKeyId: servers.s3.accessKeyId, secretAccessKey: servers.s3.secretAccessKey } });
   await bucket.put("t/x.csv", Buffer.from(CSV_TABLES.good as string));
   await bucket.put("types/x.csv", Buffer.from(CSV_TABLES.types as string));
