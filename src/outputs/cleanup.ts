@@ -11,7 +11,7 @@ import { rm } from "node:fs/promises";
 import { systemContext, type Clock } from "../job/runtime-context.js";
 import { joinUrl, type Temporary } from "../job/temporaries.js";
 import type { ObjectStore } from "../storage/contract.js";
-import { removeEmptyInternalDir } from "../storage/local.js";
+import { removeEmptyInternalDir, removeTempFilesUnder } from "../storage/local.js";
 import { openRootStore } from "../storage/url.js";
 import { abortParallelUpload } from "./parallel-upload.js";
 
@@ -34,10 +34,13 @@ export async function removeTemporaryNow(t: Temporary, given?: ObjectStore, opti
     if (t.kind === "prefix") {
       let aborted = await abortUploadsUnder(store, t.prefix);
       let deleted = await store.deletePrefix(t.prefix); // throws when the store does not answer
+      // A local store's temp files of PUTs killed midway under the prefix (they keep .smelter/tmp from being removed).
+      await removeTempFilesUnder(store, t.prefix);
       if (options.afterStop) {
         await (options.clock ?? systemContext().clock).sleep(LATE_WRITE_GRACE_MS);
         aborted += await abortUploadsUnder(store, t.prefix);
         deleted += await store.deletePrefix(t.prefix);
+        await removeTempFilesUnder(store, t.prefix);
       }
       const dir = store.localPath?.(t.prefix.replace(/\/+$/, ""));
       if (dir) await rm(dir, { recursive: true, force: true });

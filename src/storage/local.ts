@@ -102,16 +102,18 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
     return file;
   }
   /**
-   * A new, empty temp file under .smelter/tmp, open for writing: the one open of a PUT. Made every
+   * A new, empty temp file under .smelter/tmp, open for writing: the one open of a PUT, named after
+   * its key's start ({@link tempName}: a job's cleanup removes the files of writes killed midway
+   * under its prefix, removeTempFilesUnder). Made every
    * time, not once: an emptied .smelter/ is removed after a result is written
    * (removeEmptyInternalDir), and a warm worker's store outlives it. That removal can also run
    * while this makes it (another job's end on the same store), so the file is created where its
    * directory is made (flag "wx"): once it exists the directory is not empty and stays. A level
    * that vanished before is made again, a few times (inDir).
    */
-  const tempFile = async (): Promise<{ path: string; handle: FileHandle }> => {
+  const tempFile = async (key: string): Promise<{ path: string; handle: FileHandle }> => {
     await ensureRoot();
-    const file = path.join(tmpDir, context.ids.uuid());
+    const file = path.join(tmpDir, tempName(key, context.ids.uuid()));
     const handle = await inDir(tmpDir, () => fs.open(file, "wx")).catch((err: unknown) => {
       throw fileSystemError(err, "use the directory", `${root} as a store (creating ${INTERNAL_DIR}/tmp inside)`);
     });
@@ -123,7 +125,7 @@ export function localStore(dir: string, options: LocalStoreOptions = {}): Object
    * When `write` fails the temp file is removed and `failed(err)` thrown.
    */
   async function writeObject(key: string, write: (handle: FileHandle, tmp: string) => Promise<void>, failed: (err: unknown) => unknown): Promise<void> {
-    const tmp = await tempFile();
+    const tmp = await tempFile(key);
     try {
       await write(tmp.handle, tmp.path);
       await tmp.handle.close();
@@ -344,6 +346,29 @@ function checkLocalPrefix(prefix: string): void {
   if (prefix === "") return;
   if (prefix.includes("\0") || prefix.startsWith("/") || prefix.split(/[\\/]/).some((s) => s === ".." || s === "."))
     throw new ValidationError(`[smelter] [file] invalid prefix ${JSON.stringify(prefix)}: no NUL, no leading "/", no "." or ".." segments`);
+}
+
+/** The start of a key kept in its temp file's name (encoded), so a prefix's cleanup finds the temp files of writes under it. */
+const TEMP_NAME_KEY_CHARS = 150;
+
+/** A PUT's temp file name: the key's first characters, URI-encoded, then `~` and a unique id. */
+function tempName(key: string, id: string): string {
+  return `${encodeURIComponent(key).slice(0, TEMP_NAME_KEY_CHARS)}~${id}`;
+}
+
+/**
+ * Removes the temp files of writes under `prefix` that never finished (an attempt killed in the
+ * middle of a PUT: no `finally` ran) from a local store's .smelter/tmp; returns how many. Only
+ * for a prefix short enough to be held whole in the names; other stores have none.
+ */
+export async function removeTempFilesUnder(store: ObjectStore, prefix: string): Promise<number> {
+  const start = encodeURIComponent(prefix);
+  if (!store.url.startsWith("file:") || start.length === 0 || start.length > TEMP_NAME_KEY_CHARS) return 0;
+  const dir = path.join(fileURLToPath(store.url), INTERNAL_DIR, "tmp");
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const mine = names.filter((n) => n.includes("~") && n.slice(0, n.lastIndexOf("~")).startsWith(start));
+  await Promise.all(mine.map((n) => fs.rm(path.join(dir, n), { force: true })));
+  return mine.length;
 }
 
 /**

@@ -98,3 +98,34 @@ describe("localStore: atomic writes", () => {
     await assert.rejects(s.put("conflict", new Uint8Array(1)), /conflicts with an existing object or directory/);
   });
 });
+
+describe("localStore: a PUT killed midway", () => {
+  it("leaves its temp file in .smelter/tmp, named after its key; the prefix's cleanup removes it (a chaos CI run found one left), and another prefix's is kept", async () => {
+    const { spawn } = await import("node:child_process");
+    const { existsSync } = await import("node:fs");
+    const { removeTemporaryNow } = await import("../../src/outputs/cleanup.js");
+    const root = await mkdtemp(join(tmpdir(), "smelter-local-killed-"));
+    try {
+      const module = new URL("../../src/storage/local.js", import.meta.url).href;
+      // A child that streams a PUT forever, killed with SIGKILL once its temp file exists: no finally runs.
+      const script = `const { localStore } = await import(${JSON.stringify(module)}); const s = localStore(${JSON.stringify(root)});
+        async function* body() { for (;;) { yield new Uint8Array(1024); await new Promise((r) => setTimeout(r, 20)); } }
+        await s.putStream(process.argv[1], body());`;
+      const tmp = join(root, ".smelter", "tmp");
+      for (const key of ["jobs/j1/s1/t0.seg", "jobs/j2/s1/t0.seg"]) {
+        const child = spawn(process.execPath, ["--input-type=module", "-e", script, key], { stdio: "ignore" });
+        const before = existsSync(tmp) ? (await readdir(tmp)).length : 0;
+        for (let i = 0; i < 200 && (existsSync(tmp) ? (await readdir(tmp)).length : 0) === before; i++) await new Promise((r) => setTimeout(r, 25));
+        child.kill("SIGKILL");
+        await new Promise((r) => child.once("exit", r));
+      }
+      assert.equal((await readdir(tmp)).length, 2, "each killed PUT left its temp file");
+      await removeTemporaryNow({ kind: "prefix", store: `file://${root}/`, prefix: "jobs/j1/" });
+      assert.deepEqual((await readdir(tmp)).map((n) => decodeURIComponent(n.slice(0, n.lastIndexOf("~")))), ["jobs/j2/s1/t0.seg"], "the other job's write is not touched");
+      await removeTemporaryNow({ kind: "prefix", store: `file://${root}/`, prefix: "jobs/j2/" });
+      assert.equal(existsSync(join(root, ".smelter")), false, "the store's internal folder is gone");
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
