@@ -9,8 +9,8 @@ import { ConfigError } from "../job/errors.js";
 import { defaultTaskBytes, mapTaskInputs } from "../mapreduce/inputs.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { discoveryOptionsOf } from "../sql/tables.js";
-import { hiveValuesSql } from "../splits/hive.js";
-import { openDuckDb } from "../duckdb/index.js";
+import { hiveDirectory, hiveValuesSql } from "../splits/hive.js";
+import { openDuckDb, type DuckDb } from "../duckdb/index.js";
 import { sqlIdentifier } from "../duckdb/sql.js";
 import { objectUrl } from "../storage/versions.js";
 import type { Split } from "../splits/split.js";
@@ -70,11 +70,19 @@ export async function prepareQuery(plan: SqlPlan, listed: Map<string, InputListi
   });
   for (const t of plan.tables) if (!listings.has(t.name)) throw new ConfigError(`[smelter] [sql] internal: table ${t.name} was not listed`);
   const notes: string[] = [];
-  for (const p of plan.pruning ?? []) {
-    const pruned = await prunedListing(plan, p, listings);
-    if (!pruned) continue;
-    listings = new Map(listings).set(p.table, pruned.listing);
-    notes.push(pruned.note);
+  if (plan.pruning?.length) {
+    // One DuckDB for every pruned table's directories.
+    const db = await openDuckDb({ threads: 1 });
+    try {
+      for (const p of plan.pruning) {
+        const pruned = await prunedListing(plan, p, listings, db);
+        if (!pruned) continue;
+        listings = new Map(listings).set(p.table, pruned.listing);
+        notes.push(pruned.note);
+      }
+    } finally {
+      db.close();
+    }
   }
   const stages: PreparedStage[] = [];
   for (const s of plan.stages) {
@@ -96,29 +104,26 @@ export async function prepareQuery(plan: SqlPlan, listed: Map<string, InputListi
 
 /**
  * The listing of a pruned table (sql/prune.ts) with only the objects whose directories'
- * partition values pass its filter, evaluated once per directory in a DuckDB of its own. If the
+ * partition values pass its filter, evaluated once per directory in `db` (the pruned tables' one). If the
  * filter fails there (a cast error), nothing is pruned: the tasks then meet it on the rows, as
  * DuckDB alone does.
  */
-async function prunedListing(plan: SqlPlan, p: HivePruning, listings: Map<string, InputListing>): Promise<{ listing: InputListing; note: string } | undefined> {
+async function prunedListing(plan: SqlPlan, p: HivePruning, listings: Map<string, InputListing>, db: DuckDb): Promise<{ listing: InputListing; note: string } | undefined> {
   const table = plan.tables.find((t) => t.name === p.table);
   const l = listings.get(p.table);
   if (!table?.hive?.length || !l) return undefined;
-  const dirOf = (key: string) => key.slice(0, key.lastIndexOf("/") + 1);
+  const dirOf = (key: string) => hiveDirectory(objectUrl(l.storeUrl, key));
   const dirs = new Map<string, number>();
   for (const s of l.splits) if (!dirs.has(dirOf(s.key))) dirs.set(dirOf(s.key), dirs.size);
   if (dirs.size === 0) return undefined;
   const hive = table.hive;
-  const rows = [...dirs.keys()].map((d, n) => `(${n}, ${hiveValuesSql(hive, objectUrl(l.storeUrl, `${d}x`)).join(", ")})`);
-  const db = await openDuckDb({ threads: 1 });
+  const rows = [...dirs.keys()].map((d, n) => `(${n}, ${hiveValuesSql(hive, d).join(", ")})`);
   let kept: Set<number>;
   try {
-    await db.run(`CREATE TEMP VIEW __hive AS SELECT * FROM (VALUES ${rows.join(", ")}) t(__n, ${hive.map((c) => sqlIdentifier(c.name)).join(", ")})`);
+    await db.run(`CREATE OR REPLACE TEMP VIEW __hive AS SELECT * FROM (VALUES ${rows.join(", ")}) t(__n, ${hive.map((c) => sqlIdentifier(c.name)).join(", ")})`);
     kept = new Set((await db.all<{ __n: number }>(p.sql)).map((r) => Number(r.__n)));
   } catch {
     return undefined;
-  } finally {
-    db.close();
   }
   // None kept: the first object still runs (its rows all fail the WHERE), so a global aggregate still sees its empty input (count(*) is 0, not no row).
   const splits = kept.size > 0 ? l.splits.filter((s) => kept.has(dirs.get(dirOf(s.key))!)) : l.splits.filter((s) => s.key === l.splits[0]!.key);

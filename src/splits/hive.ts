@@ -20,13 +20,19 @@ export interface HiveColumn {
   type: string;
 }
 
+/** The directory of an object (URL or local path), without the URL's scheme, ending in `/` (`""` at the root): where its partition values are read. */
+export function hiveDirectory(objectUrl: string): string {
+  const path = objectUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/+/i, "");
+  return path.slice(0, path.lastIndexOf("/") + 1);
+}
+
 /**
- * The `key=value` directories of an object's path (URL or local path; the file name is not one),
- * by key ignoring ASCII case, the value as written (URL-encoded). A key named twice keeps its first
- * value, as DuckDB does (`s=1/x/s=2/` reads 1).
+ * The `key=value` directories of an object's path (URL or local path; the file name is not one;
+ * or a {@link hiveDirectory}), by key ignoring ASCII case, the value as written (URL-encoded). A
+ * key named twice keeps its first value, as DuckDB does (`s=1/x/s=2/` reads 1).
  */
 export function hivePairs(objectUrl: string): Map<string, string> {
-  const dirs = objectUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/+/i, "").split("/").slice(0, -1);
+  const dirs = hiveDirectory(objectUrl).split("/").slice(0, -1);
   const pairs = new Map<string, string>();
   for (const d of dirs) {
     const eq = d.indexOf("=");
@@ -51,7 +57,7 @@ function urlDecode(s: string): string {
   return s.replace(/(?:%[0-9a-f]{2})+/gi, (run) => Buffer.from(run.replace(/%/g, ""), "hex").toString("utf8"));
 }
 
-/** A file's partition values, as SQL text, one per column: from its object's path. */
+/** A file's partition values, as SQL text, one per column: from its object's path (or directory). */
 export function hiveValuesSql(columns: HiveColumn[], objectUrl: string): string[] {
   const pairs = hivePairs(objectUrl);
   return columns.map((c) => hiveValueSql(pairs.get(asciiLower(c.name)), c.type));

@@ -21,11 +21,12 @@ import { ConfigError } from "../job/errors.js";
 import { csvDialectSchema, dialectSplittable, type CsvDialectInput } from "../splits/dialect.js";
 import { listInput, type InputListing } from "../splits/listing.js";
 import { cutSplit } from "../splits/pack.js";
-import { asciiLower, hivePairs, hiveValuesSql, type HiveColumn } from "../splits/hive.js";
+import { asciiLower, hiveDirectory, hivePairs, hiveValuesSql, type HiveColumn } from "../splits/hive.js";
 import { readParquetFooter } from "../splits/parquet.js";
 import type { Split } from "../splits/split.js";
 import type { ObjectStore } from "../storage/contract.js";
 import { openStore } from "../storage/url.js";
+import { objectUrl } from "../storage/versions.js";
 import { dialectDifference, givenCsvArgs, lineCount, sample, sniffCsv, withTempFile, type Sample, type Sniffed, type WithDuckDb } from "./csv-sniff.js";
 import type { SqlTableInput } from "./tables.js";
 
@@ -115,7 +116,7 @@ async function resolveTable(r: TableRequest, targetSplitBytes: number, onListing
   const other = splits.find((s) => s.format !== format);
   if (other) throw new ConfigError(`[smelter] [sql] table ${r.name} mixes ${format} and ${other.format} objects at ${r.url} (${splits[0]!.key}, ${other.key}): narrow the URL with a glob (*.${format === "ndjson" ? "ndjson" : format}), or pass --input-format`);
   // Empty objects too: DuckDB alone's glob holds them, and their directories count for its hive columns.
-  const hive = o.hive === false ? undefined : await hiveColumns(r, [...splits.map((s) => s.key), ...empty].map((k) => `${store.url.replace(/\/$/, "")}/${k}`), db);
+  const hive = o.hive === false ? undefined : await hiveColumns(r, [...splits.map((s) => s.key), ...empty].map((k) => objectUrl(store.url, k)), db);
   const table = await fileTable(r, store, splits, format, given, targetSplitBytes, db);
   return hive ? withHive(r, table, hive) : table;
 }
@@ -126,8 +127,8 @@ async function fileTable(r: TableRequest, store: ObjectStore, splits: Split[], f
   // Objects whole in the listing; `splits` is the planner's size hint (splits of targetSplitBytes), tasks are packed at run time.
   const bytes = splits.reduce((s, x) => s + x.fileSize, 0);
   const base = { name: r.name, url: r.url, format, bytes, splits: splits.reduce((n, x) => n + cutSplit(x, targetSplitBytes).length, 0), ...(o.badRows ? { badRows: o.badRows } : {}) };
-  const objectUrl = (s: Split) => `${store.url.replace(/\/$/, "")}/${s.key}`;
-  const whereOf = (s: Split) => `table ${r.name}'s ${s === splits[0] ? "first " : ""}object ${objectUrl(s)}`;
+  const urlOf = (s: Split) => objectUrl(store.url, s.key);
+  const whereOf = (s: Split) => `table ${r.name}'s ${s === splits[0] ? "first " : ""}object ${urlOf(s)}`;
   if (format === "parquet") return { ...base, columns: r.columns ?? (await parquetColumns(store, splits[0]!, db)) };
   if (format === "ndjson") {
     if (r.columns) return { ...base, columns: r.columns };
@@ -135,7 +136,7 @@ async function fileTable(r: TableRequest, store: ObjectStore, splits: Split[], f
     return { ...base, columns, ...(unreadable ? { unreadable: [unreadable] } : {}) };
   }
   const { split: first, sample: firstSample } = await csvSampleObject(store, splits, whereOf);
-  const firstObject = objectUrl(first);
+  const firstObject = urlOf(first);
   const where = whereOf(first);
   const firstSniff = await sniffCsv(firstSample, o, where, db.use).catch((err: unknown) => {
     // Nothing left to sniff: columns, delimiter and header given (the sample may hold rows --bad-rows skip drops).
@@ -411,11 +412,7 @@ async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Prom
   if (!urls.some((u) => hivePairs(u).size > 0)) return undefined;
   // One placeholder per directory (the file name is never a partition), directories without keys too (DuckDB then reads none),
   // in the order of DuckDB alone's glob (sorted paths): its first path decides the columns' order.
-  const dirs = new Set<string>();
-  for (const u of [...urls].sort()) {
-    const path = u.replace(/^[a-z][a-z0-9+.-]*:\/\/+/i, "");
-    dirs.add(path.slice(0, path.lastIndexOf("/") + 1));
-  }
+  const dirs = new Set([...urls].sort().map(hiveDirectory));
   const dots = [...dirs].find((d) => d.split("/").some((x) => x === "." || x === ".."));
   if (dots) throw new ConfigError(`[smelter] [sql] table ${r.name}: an object's path ${dots} has a . or .. directory, so its hive partition columns cannot be read as DuckDB reads them: pass --table-option ${r.name}.hive=false to read the objects' own columns only`);
   // In memory where Linux offers it: a directory a placeholder on ext4 cost ~0.5 ms, on /dev/shm ~0.08 (2,000 directories).
@@ -445,7 +442,7 @@ async function hiveColumns(r: TableRequest, urls: string[], db: CatalogDb): Prom
     const columns = described.slice(1).map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
     if (columns.length === 0) return undefined;
     // What the tasks add, for every directory, against what DuckDB read.
-    const mine = [...dirs].map((dir, n) => `(${n}, ${hiveValuesSql(columns, `${dir}x`).join(", ")})`);
+    const mine = [...dirs].map((dir, n) => `(${n}, ${hiveValuesSql(columns, dir).join(", ")})`);
     const names = columns.map((_, n) => `c${n}`);
     const differ = await db.use((d) =>
       d.all(

@@ -39,7 +39,7 @@ interface Relation {
 function relations(ref: Record<string, unknown>, preserved: boolean, tables: SqlTable[], out: Relation[]): Relation[] {
   // A column alias list (`t AS x(a)`) renames columns by position: its names are not the table's (the planner refuses it; kept unknown here too).
   if (ref.type === "BASE_TABLE" && !ref.sample && !ref.schema_name && !ref.catalog_name && !(ref.column_name_alias as unknown[] | undefined)?.length) {
-    const table = tables.find((t) => t.name.toLowerCase() === String(ref.table_name).toLowerCase());
+    const table = tables.find((t) => asciiLower(t.name) === asciiLower(String(ref.table_name)));
     out.push({ table, qualifier: asciiLower(String(ref.alias || ref.table_name)), preserved: preserved && table !== undefined });
   } else if (ref.type === "JOIN") {
     const regular = ref.ref_type === "REGULAR" || ref.ref_type === "CROSS";
